@@ -1,0 +1,366 @@
+"""The backward engine: an iterative walk over the recorded graph.
+
+Nodes run in an order where every consumer of a value has run before its producer (counted
+dependencies, no recursion), each exactly once; cotangents of values used more than once are
+summed. Rules run on plain arrays unless ``create_graph=True``, when they run on Tensors and
+so record themselves (Note [One rule, two paths] in ops/registry.py's module docstring).
+"""
+import numpy as np
+
+from .._core.errors import GradError, ShapeError
+from .._core.node import AccumulateGrad, Ctx, format_site
+from .._core.state import STATE
+from .._core.tensor import Tensor, wrap
+from ..ops._broadcast import sum_to_shape
+
+_ndarray = np.ndarray
+
+
+def _as_tuple(x):
+    if x is None:
+        return None
+    if isinstance(x, (tuple, list)):
+        return tuple(x)
+    return (x,)
+
+
+def _describe(t):
+    return f"tensor of shape {tuple(t.shape)} and dtype {t.dtype}"
+
+
+def _seed(t, g, i, create_graph, caller):
+    """The node an output's gradient enters at, and that gradient (array or Tensor)."""
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{caller}: outputs must be tensors, got {type(t).__name__}")
+    if not t._requires_grad:
+        raise GradError(
+            f"{caller}: output {i} ({_describe(t)}) does not require grad and has no grad_fn, "
+            "so there is nothing to differentiate. Usual causes: no input was created with "
+            "requires_grad=True, it was computed under no_grad()/inference_mode(), or "
+            "detach() cut it from the graph.")
+    shape = t._data.shape
+    if g is None:
+        if t._data.size != 1:
+            raise GradError(
+                f"{caller}: output has shape {shape}, so grad can't be implied; pass "
+                "out.backward(ones_like(out)) or the gradient you want, or reduce it to a "
+                "scalar first (e.g. out.sum()).")
+        arr = np.ones(shape, dtype=t._data.dtype)
+        return t._node(), (wrap(arr) if create_graph else arr), True
+    if isinstance(g, Tensor):
+        arr = g._data
+    else:
+        arr = np.asarray(g, dtype=t._data.dtype)
+        g = None
+    if arr.shape != shape:
+        raise ShapeError(f"{caller}: gradient {i} has shape {arr.shape} but output {i} has "
+                         f"shape {shape}; they must match.")
+    if arr.dtype != t._data.dtype:
+        arr = arr.astype(t._data.dtype)
+        g = None
+    if create_graph:
+        return t._node(), (g if g is not None and g._data is arr else wrap(arr)), False
+    return t._node(), arr, False
+
+
+def topo_order(roots):
+    """Nodes reachable from ``roots``; each comes after every node that consumes it."""
+    pending = {r: 0 for r in roots}
+    stack = list(pending)
+    while stack:                              # pass 1: count the consumers of each node
+        for p in stack.pop().parents:
+            if p is None:
+                continue
+            n = pending.get(p)
+            if n is None:
+                pending[p] = 1
+                stack.append(p)
+            else:
+                pending[p] = n + 1
+    ready = [r for r, n in pending.items() if n == 0]
+    order = []
+    while ready:                              # pass 2: release a node once its consumers ran
+        node = ready.pop()
+        order.append(node)
+        for p in node.parents:
+            if p is None:
+                continue
+            n = pending[p] - 1
+            pending[p] = n
+            if n == 0:
+                ready.append(p)
+    return order
+
+
+def _leading_to(order, targets):
+    """The nodes of ``order`` from which some target node can be reached."""
+    leads = set()
+    for node in reversed(order):              # producers before consumers
+        if node in targets or any(p in leads for p in node.parents):
+            leads.add(node)
+    return leads
+
+
+def _freed_error(node):
+    return GradError(
+        f"backward: the saved values of '{node.op.name}' (created at {format_site(node.site)}) "
+        "were freed by an earlier backward through this graph. Either pass retain_graph=True "
+        "to the first backward()/grad() call, or recompute the forward pass (run the code "
+        "from the inputs to the loss again) before the second backward.")
+
+
+def _check_versions(node, ctx):
+    for name, t, vc, version in ctx.saved:
+        if vc.value != version:
+            shape = (t._data.shape if t is not None else ctx.out.shape)
+            where = f" (last changed in place at {format_site(vc.site)})" if vc.site else ""
+            raise GradError(
+                f"backward: the value '{name}' that '{node.op.name}' (created at "
+                f"{format_site(node.site)}) saved for its gradient was modified in place "
+                f"afterwards{where}: tensor of shape {tuple(shape)}, saved at version {version}, "
+                f"now at version {vc.value}. Use the out-of-place form of that op "
+                "(x = x + 1 instead of x += 1), or clone() the tensor before changing it.")
+
+
+def _tensor_ctx(node, ctx):
+    """A copy of ``ctx`` whose saved values are Tensors, so the rule records itself."""
+    c = Ctx()
+    c.params = ctx.params
+    c.needs_input_grad = ctx.needs_input_grad
+    for slot in ("x", "y", "out"):
+        try:
+            setattr(c, slot, object.__getattribute__(ctx, slot))
+        except AttributeError:
+            pass
+    for name, t, _, _ in ctx.saved:
+        setattr(c, name, t if t is not None else wrap(ctx.out, node))
+    return c
+
+
+def _run_hooks(hooks, g, create_graph):
+    for hook in list(hooks):
+        out = hook(g if create_graph else wrap(g))
+        if out is not None:
+            if not isinstance(out, Tensor):
+                raise TypeError(f"hook {hook!r} returned {type(out).__name__}; a hook must "
+                                "return a Tensor or None")
+            if out._data.shape != (g._data.shape if create_graph else g.shape):
+                raise ShapeError(f"hook {hook!r} changed the gradient's shape from "
+                                 f"{tuple(out.shape)}; hooks must keep it")
+            g = out if create_graph else out._data
+    return g
+
+
+def _add_into_grad(t, g, is_fresh, create_graph):
+    """Accumulate gradient g into ``t.grad`` (in place when nothing records, as in PyTorch)."""
+    old = t.grad
+    if old is None:
+        if create_graph:
+            t.grad = g
+        else:
+            t.grad = wrap(g if is_fresh else g.copy())
+    elif create_graph or old._requires_grad:
+        t.grad = old + g
+    else:
+        np.add(old._data, g, out=old._data, casting="same_kind")
+        old._bump()
+
+
+def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None,
+                 accumulate=True, caller="backward"):
+    """Walk back from ``outputs``. With ``targets`` (a list of tensors), return their
+    gradients in order (None where none arrived) and, if ``accumulate``, add them into their
+    ``.grad``; without, add into every reached leaf's ``.grad``."""
+    grad_outputs = grad_outputs or (None,) * len(outputs)
+    if len(grad_outputs) != len(outputs):
+        raise ValueError(f"{caller}: got {len(grad_outputs)} gradients for {len(outputs)} outputs")
+    seeds = [_seed(t, g, i, create_graph, caller)
+             for i, (t, g) in enumerate(zip(outputs, grad_outputs))]
+    roots = list(dict.fromkeys(node for node, _, _ in seeds))
+    order = topo_order(roots)
+    if retain_graph is None:
+        retain_graph = create_graph
+    target_of = leads = captured = None
+    if targets is not None:
+        target_of = {}
+        for i, t in enumerate(targets):
+            target_of.setdefault(t._node(), []).append(i)
+        leads = _leading_to(order, target_of)
+        captured = [None] * len(targets)
+
+    buffers = {}
+    fresh = set()          # nodes whose buffer the engine allocated: safe to add into in place
+    for node, g, is_fresh in seeds:
+        prev = buffers.get(node)
+        if prev is None:
+            buffers[node] = g
+            if is_fresh:
+                fresh.add(node)
+        else:
+            buffers[node] = prev + g
+            fresh.add(node)
+
+    prev_mode = STATE.grad_enabled
+    STATE.grad_enabled = create_graph      # the recorded path records; the fast path can't
+    anomaly = STATE.anomaly
+    try:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for node in order:
+                g = buffers.pop(node, None)
+                if g is None or (leads is not None and node not in leads):
+                    continue
+                if node.hooks:
+                    g = _run_hooks(node.hooks, g, create_graph)
+                    fresh.discard(node)
+                is_fresh = node in fresh
+                if node.retained is not None:
+                    t = node.retained()
+                    if t is not None:
+                        _add_into_grad(t, g, False, create_graph)
+                if target_of is not None and node in target_of:
+                    for i in target_of[node]:
+                        captured[i] = (g, is_fresh)
+                    if not any(p in leads for p in node.parents if p is not None):
+                        continue
+                if type(node) is AccumulateGrad:
+                    if target_of is None:
+                        _add_into_grad(node.variable, g, is_fresh, create_graph)
+                        if node.post_hooks:
+                            for hook in list(node.post_hooks):
+                                hook(node.variable)
+                    continue
+                ctx = node.ctx
+                if ctx is None:
+                    raise _freed_error(node)
+                op = node.op
+                if op.save:
+                    _check_versions(node, ctx)
+                    if not retain_graph:
+                        node.ctx = None
+                    if create_graph:
+                        ctx = _tensor_ctx(node, ctx)
+                grads = op.vjp(ctx, g)
+                for p, gi in zip(node.parents, grads):
+                    if p is None or gi is None or (leads is not None and p not in leads):
+                        continue
+                    if type(gi) is not _ndarray and not create_graph:
+                        gi = np.asarray(gi)          # NumPy gives scalars for 0-d results
+                    if gi.shape != p.shape:
+                        gi = _fix_shape(node, p, gi)
+                    if gi.dtype != p.dtype:
+                        gi = gi.to(p.dtype) if create_graph else gi.astype(p.dtype)
+                    if anomaly:
+                        _check_finite(node, gi)
+                    prev = buffers.get(p)
+                    if prev is None:
+                        buffers[p] = gi
+                        if not create_graph and gi is not g and gi.base is None:
+                            fresh.add(p)
+                    elif p in fresh:
+                        np.add(prev, gi, out=prev)
+                    else:
+                        buffers[p] = prev + gi
+                        if not create_graph:
+                            fresh.add(p)
+    finally:
+        STATE.grad_enabled = prev_mode
+
+    if targets is None:
+        return None
+    results, handed_out = [], set()
+    for i, t in enumerate(targets):
+        if captured[i] is None:
+            results.append(None)
+            continue
+        g, is_fresh = captured[i]
+        if not create_graph:
+            # Hand each caller an array nobody else holds (rules may return g itself).
+            if not is_fresh or id(g) in handed_out:
+                g = g.copy()
+            handed_out.add(id(g))
+            g = wrap(g)
+        if accumulate:
+            _add_into_grad(t, g if create_graph else g._data, True, create_graph)
+        results.append(g)
+    return results
+
+
+def _fix_shape(node, parent, gi):
+    if node.op.broadcasts:
+        try:
+            return sum_to_shape(gi, parent.shape)
+        except ValueError:
+            pass
+    raise ShapeError(
+        f"engine: {node.op.name}_vjp returned shape {tuple(gi.shape)} for an input of shape "
+        f"{tuple(parent.shape)}; this is a bug in the rule (created at {format_site(node.site)}).")
+
+
+def _check_finite(node, gi):
+    data = gi._data if isinstance(gi, Tensor) else gi
+    if np.isnan(data).any():
+        raise GradError(
+            f"detect_anomaly: '{node.op.name}' (created at {format_site(node.site)}) produced "
+            "nan in the gradient of one of its inputs.")
+
+
+# ---- public API ---------------------------------------------------------------------------------
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+             grad_variables=None, inputs=None):
+    """Add the gradients of ``tensors`` with respect to graph leaves into their ``.grad``.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor(2.0, requires_grad=True)
+        >>> tg.autograd.backward(x * x); x.grad
+        tensor(4.)
+    """
+    tensors = _as_tuple(tensors)
+    grads = _as_tuple(grad_tensors if grad_tensors is not None else grad_variables)
+    if inputs is not None:
+        inputs = _as_tuple(inputs)
+        if not inputs:
+            raise ValueError("backward: inputs= was given but is empty")
+        for t in inputs:
+            _check_input(t, "backward")
+    run_backward(tensors, grads, retain_graph, create_graph, targets=inputs, accumulate=True)
+
+
+def _check_input(t, caller):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{caller}: inputs must be tensors, got {type(t).__name__}")
+    if not t._requires_grad:
+        raise GradError(f"{caller}: one of the inputs ({_describe(t)}) does not require grad, "
+                        "so it has no gradient; create it with requires_grad=True.")
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=None, materialize_grads=False):
+    """The gradients of ``outputs`` with respect to ``inputs``, returned (not accumulated).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor(2.0, requires_grad=True)
+        >>> (dy,) = tg.autograd.grad(x ** 3, x, create_graph=True)
+        >>> dy, tg.autograd.grad(dy, x)[0]
+        (tensor(12., grad_fn=<MulBackward0>), tensor(12.))
+    """
+    outputs = _as_tuple(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = _as_tuple(inputs)
+    for t in inputs:
+        _check_input(t, "grad")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    results = run_backward(outputs, _as_tuple(grad_outputs), retain_graph, create_graph,
+                           targets=inputs, accumulate=False, caller="grad")
+    for i, (t, g) in enumerate(zip(inputs, results)):
+        if g is None:
+            if materialize_grads:
+                results[i] = wrap(np.zeros_like(t._data))
+            elif not allow_unused:
+                raise GradError(
+                    f"grad: input {i} ({_describe(t)}) was not used to compute the outputs, so "
+                    "it has no gradient. Pass allow_unused=True to get None for it (or "
+                    "materialize_grads=True for zeros).")
+    return tuple(results)

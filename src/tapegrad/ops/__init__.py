@@ -1,0 +1,4 @@
+"""Floor 2: the primitives. Importing this package fills the registry and binds the
+Tensor methods; nothing is registered after import."""
+from . import registry, elementwise, reduction, shape, linalg, indexing, creation  # noqa: F401
+from . import methods  # noqa: F401  (binds the ops onto Tensor; must come last)

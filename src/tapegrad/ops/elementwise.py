@@ -1,0 +1,329 @@
+"""Pointwise primitives: unary maths, broadcasting binary arithmetic, where, clamp,
+and the non-differentiable comparisons."""
+import numpy as np
+
+from .._core.tensor import Tensor, wrap
+from .registry import OpDef, apply, register
+
+
+def _elementwise(name, np_fn, deriv, save=("x",)):
+    """Unary pointwise op: vjp = g * f'(x) and jvp = t * f'(x), from one derivative."""
+    def vjp(ctx, g):
+        return (g * deriv(ctx),)
+
+    def jvp(ctx, t):
+        return t * deriv(ctx)
+    vjp.__name__, jvp.__name__ = f"{name}_vjp", f"{name}_jvp"  # readable tracebacks
+    return register(OpDef(name, np_fn, vjp, jvp, save=save))
+
+
+def _unary(op, doc):
+    def fn(input):
+        return apply(op, (input,))
+    fn.__name__ = fn.__qualname__ = op.name
+    fn.__doc__ = doc
+    return fn
+
+
+# ---- unary maths -----------------------------------------------------------------------
+EXP = _elementwise("exp", np.exp, lambda ctx: ctx.out, save=("out",))
+LOG = _elementwise("log", np.log, lambda ctx: 1 / ctx.x)
+SQRT = _elementwise("sqrt", np.sqrt, lambda ctx: 0.5 / ctx.out, save=("out",))
+RSQRT = _elementwise("rsqrt", lambda x: 1 / np.sqrt(x),
+                     lambda ctx: -0.5 * ctx.out * ctx.out * ctx.out, save=("out",))
+SIN = _elementwise("sin", np.sin, lambda ctx: cos(ctx.x))
+COS = _elementwise("cos", np.cos, lambda ctx: -sin(ctx.x))
+TAN = _elementwise("tan", np.tan, lambda ctx: 1 + ctx.out * ctx.out, save=("out",))
+TANH = _elementwise("tanh", np.tanh, lambda ctx: 1 - ctx.out * ctx.out, save=("out",))
+SIGMOID = _elementwise("sigmoid", lambda x: 1 / (1 + np.exp(-x)),
+                       lambda ctx: ctx.out * (1 - ctx.out), save=("out",))
+# NOTE: relu and abs have derivative 0 at 0, as in PyTorch.
+RELU = _elementwise("relu", lambda x: np.maximum(x, 0), lambda ctx: ctx.out > 0, save=("out",))
+ABS = _elementwise("abs", np.abs, lambda ctx: sign(ctx.x))
+SIGN = register(OpDef("sign", np.sign, lambda ctx, g: (g * 0,), lambda ctx, t: t * 0))
+NEG = register(OpDef("neg", np.negative, lambda ctx, g: (-g,), lambda ctx, t: -t))
+
+exp = _unary(EXP, "Elementwise e**x.\n\n    Example:\n        >>> import tapegrad as tg\n"
+             "        >>> tg.exp(tg.tensor([0.0]))\n        tensor([1.])\n    ")
+log = _unary(LOG, "Elementwise natural logarithm.")
+sqrt = _unary(SQRT, "Elementwise square root.")
+rsqrt = _unary(RSQRT, "Elementwise 1 / sqrt(x).")
+sin = _unary(SIN, "Elementwise sine.")
+cos = _unary(COS, "Elementwise cosine.")
+tan = _unary(TAN, "Elementwise tangent.")
+tanh = _unary(TANH, "Elementwise hyperbolic tangent.")
+sigmoid = _unary(SIGMOID, "Elementwise logistic sigmoid 1 / (1 + e**-x).")
+relu = _unary(RELU, "Elementwise max(x, 0); its gradient at 0 is 0, as in PyTorch.")
+abs = _unary(ABS, "Elementwise absolute value; its gradient at 0 is 0, as in PyTorch.")
+sign = _unary(SIGN, "Elementwise sign (-1, 0 or 1); its gradient is 0.")
+neg = negative = _unary(NEG, "Elementwise -x.")
+
+
+# ---- binary arithmetic (broadcasting) -----------------------------------------------------
+def _kind(v):
+    """dtype kind of an operand: 'f' for floats, 'i'/'u'/'b' for integers and bools."""
+    if isinstance(v, Tensor):
+        return v._data.dtype.kind
+    if isinstance(v, np.ndarray):
+        return v.dtype.kind
+    return "f" if isinstance(v, float) else "i"
+
+
+def _float_scalar_promotion(x, y):
+    """PyTorch promotes (integer tensor) op (Python float) to float32, NumPy to float64:
+    convert the tensor side to float32 first so both agree with PyTorch."""
+    if type(y) is float and isinstance(x, Tensor) and x._data.dtype.kind in "biu":
+        x = x.to(np.float32)
+    if type(x) is float and isinstance(y, Tensor) and y._data.dtype.kind in "biu":
+        y = y.to(np.float32)
+    return x, y
+
+
+def add_vjp(ctx, g):
+    """d(x+y) = g for both; broadcasting is undone by the engine."""
+    return g, g
+
+
+def sub_vjp(ctx, g):
+    """d(x-y) = g, -g."""
+    return g, (-g if ctx.needs_input_grad[1] else None)
+
+
+def mul_vjp(ctx, g):
+    """d(x*y) = g*y, g*x."""
+    need = ctx.needs_input_grad
+    return (g * ctx.y if need[0] else None), (g * ctx.x if need[1] else None)
+
+
+def mul_jvp(ctx, tx, ty):
+    return tx * ctx.y + ctx.x * ty
+
+
+def _true_divide(x, y):
+    out = np.true_divide(x, y)
+    if out.dtype == np.float64 and _kind(x) != "f" and _kind(y) != "f":
+        out = out.astype(np.float32)   # integer / integer is float32 in PyTorch
+    return out
+
+
+def div_vjp(ctx, g):
+    """d(x/y): g/y for x, -g*out/y for y."""
+    need = ctx.needs_input_grad
+    gx = g / ctx.y if need[0] else None
+    gy = -g * ctx.out / ctx.y if need[1] else None
+    return gx, gy
+
+
+def div_jvp(ctx, tx, ty):
+    return (tx - ctx.out * ty) / ctx.y
+
+
+def pow_vjp(ctx, g):
+    """d(x**y) = g*y*x**(y-1) for x; g*out*log(x) for y (0 where x == 0 and y >= 0)."""
+    x, y = ctx.x, ctx.y
+    need = ctx.needs_input_grad
+    gx = gy = None
+    if need[0]:
+        if isinstance(y, (int, float)) and y == 0:
+            gx = g * 0          # NOTE: PyTorch's gradient of x**0 is 0, even at x = 0
+        else:
+            gx = g * y * x ** (y - 1)
+    if need[1]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gy = g * where((x == 0) & (y >= 0), 0.0, ctx.out * log(x))
+    return gx, gy
+
+
+def pow_jvp(ctx, tx, ty):
+    gx, gy = pow_vjp(ctx, 1.0)  # the vjp with g = 1 gives the partial derivatives
+    return (tx * gx if gx is not None else 0) + (ty * gy if gy is not None else 0)
+
+
+def _tie_split(ctx, g, first_wins):
+    """Cotangents of max/min(x, y): g goes to the winner, split evenly at ties."""
+    x, y = ctx.x, ctx.y
+    need = ctx.needs_input_grad
+    win = x > y if first_wins else x < y
+    half = g * (x == y) * 0.5
+    return (g * win + half if need[0] else None), (g * ~win - half if need[1] else None)
+
+
+def maximum_vjp(ctx, g):
+    """d max(x, y): g to the larger; ties split evenly, as in PyTorch."""
+    return _tie_split(ctx, g, True)
+
+
+def minimum_vjp(ctx, g):
+    """d min(x, y): g to the smaller; ties split evenly, as in PyTorch."""
+    return _tie_split(ctx, g, False)
+
+
+ADD = register(OpDef("add", np.add, add_vjp, lambda ctx, tx, ty: tx + ty, broadcasts=True))
+SUB = register(OpDef("sub", np.subtract, sub_vjp, lambda ctx, tx, ty: tx - ty,
+                     broadcasts=True))
+MUL = register(OpDef("mul", np.multiply, mul_vjp, mul_jvp, save=("x", "y"), broadcasts=True))
+DIV = register(OpDef("div", _true_divide, div_vjp, div_jvp, save=("y", "out"),
+                     broadcasts=True))
+POW = register(OpDef("pow", np.power, pow_vjp, pow_jvp, save=("x", "y", "out"),
+                     broadcasts=True))
+MAXIMUM = register(OpDef("maximum", np.maximum, maximum_vjp, save=("x", "y"), broadcasts=True))
+MINIMUM = register(OpDef("minimum", np.minimum, minimum_vjp, save=("x", "y"), broadcasts=True))
+
+
+def _binary(op):
+    def fn(input, other):
+        x, y = _float_scalar_promotion(input, other)
+        return apply(op, (x, y))
+    fn.__name__ = fn.__qualname__ = op.name
+    return fn
+
+
+mul = multiply = _binary(MUL)
+mul.__doc__ = """Elementwise product, broadcasting.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.mul(tg.tensor([1.0, 2.0]), 3)
+        tensor([3., 6.])
+    """
+div = divide = true_divide = _binary(DIV)
+div.__doc__ = "Elementwise true division, broadcasting; integer / integer gives float32."
+pow = _binary(POW)
+pow.__doc__ = "Elementwise input ** exponent, broadcasting; either side may be a Python number."
+maximum = _binary(MAXIMUM)
+maximum.__doc__ = "Elementwise maximum; at ties the gradient is split evenly."
+minimum = _binary(MINIMUM)
+minimum.__doc__ = "Elementwise minimum; at ties the gradient is split evenly."
+
+
+def add(input, other, *, alpha=1):
+    """input + alpha * other, broadcasting.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.add(tg.tensor([1.0]), tg.tensor([2.0]), alpha=3)
+        tensor([7.])
+    """
+    if alpha != 1:
+        other = mul(other, alpha)
+    x, y = _float_scalar_promotion(input, other)
+    return apply(ADD, (x, y))
+
+
+def sub(input, other, *, alpha=1):
+    """input - alpha * other, broadcasting."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    x, y = _float_scalar_promotion(input, other)
+    return apply(SUB, (x, y))
+
+
+subtract = sub
+
+
+# ---- selection ------------------------------------------------------------------------------
+def _where_forward(x, y, cond):
+    return np.where(cond, x, y)
+
+
+def where_vjp(ctx, g):
+    """d where(c, x, y) = g where c for x, g where not c for y."""
+    need = ctx.needs_input_grad
+    gx = where(ctx.cond, g, 0.0) if need[0] else None
+    gy = where(ctx.cond, 0.0, g) if need[1] else None
+    return gx, gy
+
+
+WHERE = register(OpDef("where", _where_forward, where_vjp,
+                       lambda ctx, tx, ty: where(ctx.cond, tx, ty), broadcasts=True))
+
+
+def where(condition, input, other):
+    """Elements of ``input`` where ``condition`` holds, else of ``other`` (broadcasting).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.where(tg.tensor([True, False]), tg.tensor([1.0, 2.0]), 0.0)
+        tensor([1., 0.])
+    """
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype != np.bool_:
+        from .._core.errors import DTypeError
+        raise DTypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}; "
+                         "compare first, e.g. tg.where(x > 0, ...)")
+    x, y = _float_scalar_promotion(input, other)
+    return apply(WHERE, (x, y), {"cond": cond})
+
+
+def clamp_vjp(ctx, g):
+    """d clamp = g inside [min, max] (bounds included, as in PyTorch), 0 outside."""
+    x, lo, hi = ctx.x, ctx.min, ctx.max
+    if lo is None:
+        return (g * (x <= hi),)
+    if hi is None:
+        return (g * (x >= lo),)
+    return (g * ((x >= lo) & (x <= hi)),)
+
+
+CLAMP = register(OpDef("clamp", lambda x, min, max: np.clip(x, min, max), clamp_vjp,
+                       lambda ctx, t: clamp_vjp(ctx, t)[0], save=("x",)))
+
+
+def clamp(input, min=None, max=None):
+    """Clamp each element into [min, max]; tensor bounds broadcast and get gradients too.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.clamp(tg.tensor([-2.0, 0.5, 3.0]), min=-1, max=1)
+        tensor([-1. ,  0.5,  1. ])
+    """
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        # NOTE: tensor bounds go through maximum/minimum so the bounds get gradients too.
+        out = input if min is None else maximum(input, min)
+        return out if max is None else minimum(out, max)
+    return apply(CLAMP, (input,), {"min": min, "max": max})
+
+
+clip = clamp
+
+
+# ---- comparisons and logic: not differentiable, never recorded ---------------------------------
+def _nondiff(np_fn, name, doc):
+    def fn(input, other=None):
+        args = (input,) if other is None else (input, other)
+        tensor_in = False
+        arrays = []
+        for a in args:
+            if isinstance(a, Tensor):
+                tensor_in = True
+                arrays.append(a._data)
+            else:
+                arrays.append(a)
+        out = np_fn(*arrays)
+        if not tensor_in:
+            return out
+        return wrap(out if type(out) is np.ndarray else np.asarray(out))
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+eq = _nondiff(np.equal, "eq", "Elementwise ==, a bool tensor.")
+ne = _nondiff(np.not_equal, "ne", "Elementwise !=, a bool tensor.")
+lt = less = _nondiff(np.less, "lt", "Elementwise <, a bool tensor.")
+le = less_equal = _nondiff(np.less_equal, "le", "Elementwise <=, a bool tensor.")
+gt = greater = _nondiff(np.greater, "gt", "Elementwise >, a bool tensor.")
+ge = greater_equal = _nondiff(np.greater_equal, "ge", "Elementwise >=, a bool tensor.")
+logical_and = _nondiff(np.logical_and, "logical_and", "Elementwise logical and.")
+logical_or = _nondiff(np.logical_or, "logical_or", "Elementwise logical or.")
+logical_xor = _nondiff(np.logical_xor, "logical_xor", "Elementwise logical xor.")
+logical_not = _nondiff(np.logical_not, "logical_not", "Elementwise logical not.")
+bitwise_and = _nondiff(np.bitwise_and, "bitwise_and", "Elementwise & (bool or integer).")
+bitwise_or = _nondiff(np.bitwise_or, "bitwise_or", "Elementwise | (bool or integer).")
+bitwise_xor = _nondiff(np.bitwise_xor, "bitwise_xor", "Elementwise ^ (bool or integer).")
+bitwise_not = _nondiff(np.invert, "bitwise_not", "Elementwise ~ (bool or integer).")
+isnan = _nondiff(np.isnan, "isnan", "Elementwise test for nan.")
+isinf = _nondiff(np.isinf, "isinf", "Elementwise test for +-inf.")
+isfinite = _nondiff(np.isfinite, "isfinite", "Elementwise test for finite values.")

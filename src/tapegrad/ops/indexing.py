@@ -1,0 +1,144 @@
+"""Indexing: ``x[key]`` (basic slicing is a view; integer/boolean tensor indices copy) and
+``x[key] = value``. Repeated indices accumulate their gradients."""
+import numpy as np
+
+from .._core.state import STATE
+from .._core.tensor import Tensor
+from .registry import OpDef, apply, apply_inplace, linear, register
+from .shape import view_scatter
+
+
+def _normalize_key(key, shape):
+    """Key with tensors and lists turned into arrays and boolean masks into integer arrays;
+    returns (key, is_advanced)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    out, advanced = [], False
+    for p in parts:
+        if isinstance(p, Tensor):
+            p = p._data
+        elif isinstance(p, list):
+            p = np.asarray(p)
+        if isinstance(p, np.ndarray):
+            if p.dtype == np.bool_:
+                out.extend(np.nonzero(p))
+                advanced = True
+                continue
+            if p.dtype.kind not in "iu":
+                raise IndexError(f"getitem: tensors used as indices must be integer or bool, "
+                                 f"got dtype {p.dtype}")
+            if p.ndim == 0:
+                p = int(p)
+            else:
+                advanced = True
+        elif isinstance(p, (bool, np.bool_)):
+            out.append(np.asarray(p))
+            advanced = True
+            continue
+        elif not (p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice))):
+            raise IndexError(f"getitem: unsupported index {p!r} for a tensor of shape "
+                             f"{tuple(shape)}; use ints, slices, None, ..., or integer/bool tensors")
+        out.append(p)
+    return tuple(out), advanced
+
+
+def _getitem_forward(x, key):
+    try:
+        return x[key]
+    except IndexError as e:
+        raise IndexError(f"getitem: {e} (tensor of shape {x.shape}, index {key!r})") from None
+
+
+def _index_add_forward(base, src, key):
+    out = base.copy()
+    np.add.at(out, key, src)
+    return out
+
+
+def getitem_basic_vjp(ctx, g):
+    """d x[key] (view) = g written into zeros of x's shape."""
+    return (view_scatter(_zeros_like_grad(g, ctx.shape), g, ((GETITEM, {"key": ctx.key}),)),)
+
+
+def getitem_advanced_vjp(ctx, g):
+    """d x[idx] = zeros with g added at idx; repeated indices accumulate."""
+    return (index_add(_zeros_like_grad(g, ctx.shape), ctx.key, g),)
+
+
+def index_add_vjp(ctx, g):
+    """d index_add(b, key, s) = g for b, g[key] for s."""
+    need = ctx.needs_input_grad
+    return (g if need[0] else None), (_take(g, ctx.key) if need[1] else None)
+
+
+def index_put_vjp(ctx, g):
+    """d (x with x[key] = v) = g with the region zeroed for x, g[key] for v."""
+    need = ctx.needs_input_grad
+    gx = index_put(g, ctx.key, 0.0) if need[0] else None
+    gv = _take(g, ctx.key) if need[1] else None
+    return gx, gv
+
+
+def _index_put_forward(x, v, key):
+    out = x.copy()
+    out[key] = v
+    return out
+
+
+GETITEM = register(OpDef("getitem", lambda x, key, shape=None: _getitem_forward(x, key),
+                         getitem_basic_vjp, linear(lambda t, key, shape: t[key]), is_view=True))
+GATHER = register(OpDef("index", lambda x, key, shape: _getitem_forward(x, key),
+                        getitem_advanced_vjp, linear(lambda t, key, shape: t[key])))
+INDEX_ADD = register(OpDef("index_add", _index_add_forward, index_add_vjp,
+                           linear(lambda tb, ts, key: index_add(tb, key, ts)), broadcasts=True))
+INDEX_PUT = register(OpDef("index_put", _index_put_forward, index_put_vjp,
+                           linear(lambda tx, tv, key: index_put(tx, key, tv)), broadcasts=True))
+
+
+def _zeros_like_grad(g, shape):
+    dt = g._data.dtype if isinstance(g, Tensor) else g.dtype
+    return np.zeros(shape, dtype=dt)
+
+
+def _take(g, key):
+    """g[key] for an already normalized key, on arrays or tensors."""
+    if isinstance(g, Tensor):
+        advanced = any(isinstance(p, np.ndarray) for p in key)
+        return apply(GATHER if advanced else GETITEM, (g,), {"key": key, "shape": g._data.shape})
+    return g[key]
+
+
+def getitem(input, key):
+    """``input[key]``: ints, slices, None, ``...``, and integer or boolean tensors/lists.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> x[tg.tensor([0, 0, 2])].sum().backward(); x.grad
+        tensor([2., 0., 1.])
+    """
+    shape = input._data.shape if isinstance(input, Tensor) else np.shape(input)
+    key, advanced = _normalize_key(key, shape)
+    return apply(GATHER if advanced else GETITEM, (input,), {"key": key, "shape": shape})
+
+
+def index_add(base, key, src):
+    """``base`` with ``src`` added at ``key`` (repeats accumulate); out of place."""
+    return apply(INDEX_ADD, (base, src), {"key": key})
+
+
+def index_put(input, key, value):
+    """``input`` with ``input[key] = value``, out of place."""
+    return apply(INDEX_PUT, (input, value), {"key": key})
+
+
+def setitem(input, key, value):
+    """``input[key] = value`` in place (recorded when autograd is involved)."""
+    key, _ = _normalize_key(key, input._data.shape)
+    involved = STATE.grad_enabled and (
+        input._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
+    if not involved and input._data.flags.writeable:
+        # Fast path: nothing to record, so write straight into the storage.
+        input._data[key] = value._data if isinstance(value, Tensor) else value
+        input._bump()
+        return
+    apply_inplace(INDEX_PUT, (input, value), {"key": key})

@@ -1,0 +1,137 @@
+"""The one visible table that binds the ops onto Tensor: operators, methods, in-place forms."""
+import numpy as np
+
+from .._core import dtypes
+from .._core.tensor import Tensor
+from . import elementwise as ew
+from . import indexing, linalg, reduction, shape
+from .registry import apply_inplace
+
+
+def _swap(fn):
+    """Reflected operator: ``other <op> self``."""
+    return lambda self, other: fn(other, self)
+
+
+def _inplace(op, prepare=None):
+    """In-place method ``x.op_(other)``: x <- op(x, other) (Note [Views and in-place ops])."""
+    def method(self, *args, **params):
+        if prepare is not None:
+            args, params = prepare(self, *args, **params)
+        return apply_inplace(op, (self,) + tuple(args), params)
+    method.__name__ = op.name + "_"
+    return method
+
+
+def _alpha(self, other, alpha=1):
+    return ((other if alpha == 1 else ew.mul(other, alpha)),), {}
+
+
+def _clamp_params(self, min=None, max=None):
+    if min is None and max is None:
+        raise ValueError("clamp_: at least one of min and max must be given")
+    return (), {"min": min, "max": max}
+
+
+def _to(self, *args, dtype=None, device=None, copy=False, **_):
+    """``to(dtype)``, ``to(device)``, ``to(other_tensor)`` or ``to(device, dtype)``."""
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif not isinstance(a, str):
+            dtype = a
+    out = self if dtype is None else shape.cast(self, dtype)
+    return shape.clone(out) if copy and out is self else out
+
+
+def _fill(self, value):
+    indexing.setitem(self, Ellipsis, value)
+    return self
+
+
+
+METHODS = {
+    # arithmetic operators (Python scalars on either side)
+    "__add__": ew.add, "__radd__": _swap(ew.add),
+    "__sub__": ew.sub, "__rsub__": _swap(ew.sub),
+    "__mul__": ew.mul, "__rmul__": _swap(ew.mul),
+    "__truediv__": ew.div, "__rtruediv__": _swap(ew.div),
+    "__pow__": ew.pow, "__rpow__": _swap(ew.pow),
+    "__matmul__": linalg.matmul, "__rmatmul__": _swap(linalg.matmul),
+    "__neg__": ew.neg, "__pos__": lambda self: self, "__abs__": ew.abs,
+    "__getitem__": indexing.getitem, "__setitem__": indexing.setitem,
+    # comparisons and logic (bool results, never recorded)
+    "__eq__": ew.eq, "__ne__": ew.ne, "__lt__": ew.lt, "__le__": ew.le,
+    "__gt__": ew.gt, "__ge__": ew.ge,
+    "__and__": ew.bitwise_and, "__rand__": _swap(ew.bitwise_and),
+    "__or__": ew.bitwise_or, "__ror__": _swap(ew.bitwise_or),
+    "__xor__": ew.bitwise_xor, "__rxor__": _swap(ew.bitwise_xor),
+    "__invert__": ew.bitwise_not,
+    # in-place operators and methods
+    "__iadd__": _inplace(ew.ADD, _alpha), "add_": _inplace(ew.ADD, _alpha),
+    "__isub__": _inplace(ew.SUB, _alpha), "sub_": _inplace(ew.SUB, _alpha),
+    "__imul__": _inplace(ew.MUL), "mul_": _inplace(ew.MUL),
+    "__itruediv__": _inplace(ew.DIV), "div_": _inplace(ew.DIV),
+    "__ipow__": _inplace(ew.POW), "pow_": _inplace(ew.POW),
+    "neg_": _inplace(ew.NEG), "exp_": _inplace(ew.EXP), "log_": _inplace(ew.LOG),
+    "sqrt_": _inplace(ew.SQRT), "sin_": _inplace(ew.SIN), "cos_": _inplace(ew.COS),
+    "tanh_": _inplace(ew.TANH), "sigmoid_": _inplace(ew.SIGMOID), "relu_": _inplace(ew.RELU),
+    "abs_": _inplace(ew.ABS), "clamp_": _inplace(ew.CLAMP, _clamp_params),
+    "zero_": lambda self: _fill(self, 0), "fill_": _fill,
+    "copy_": lambda self, src, non_blocking=False: _fill(self, src),
+    # elementwise
+    "add": ew.add, "sub": ew.sub, "subtract": ew.sub, "mul": ew.mul, "multiply": ew.mul,
+    "div": ew.div, "divide": ew.div, "true_divide": ew.div, "pow": ew.pow,
+    "neg": ew.neg, "negative": ew.neg, "abs": ew.abs, "sign": ew.sign,
+    "exp": ew.exp, "log": ew.log, "sqrt": ew.sqrt, "rsqrt": ew.rsqrt,
+    "sin": ew.sin, "cos": ew.cos, "tan": ew.tan, "tanh": ew.tanh,
+    "sigmoid": ew.sigmoid, "relu": ew.relu, "clamp": ew.clamp, "clip": ew.clamp,
+    "maximum": ew.maximum, "minimum": ew.minimum,
+    "where": lambda self, condition, other: ew.where(condition, self, other),
+    "eq": ew.eq, "ne": ew.ne, "lt": ew.lt, "le": ew.le, "gt": ew.gt, "ge": ew.ge,
+    "logical_and": ew.logical_and, "logical_or": ew.logical_or,
+    "logical_xor": ew.logical_xor, "logical_not": ew.logical_not,
+    "isnan": ew.isnan, "isinf": ew.isinf, "isfinite": ew.isfinite,
+    # reductions
+    "sum": reduction.sum, "mean": reduction.mean, "prod": reduction.prod,
+    "amax": reduction.amax, "amin": reduction.amin, "max": reduction.max, "min": reduction.min,
+    "argmax": reduction.argmax, "argmin": reduction.argmin,
+    "all": lambda self, dim=None, keepdim=False: _wrap_np(np.all, self, dim, keepdim),
+    "any": lambda self, dim=None, keepdim=False: _wrap_np(np.any, self, dim, keepdim),
+    # shape
+    "reshape": shape.reshape, "view": shape.view, "flatten": shape.flatten,
+    "squeeze": shape.squeeze, "unsqueeze": shape.unsqueeze,
+    "transpose": shape.transpose, "swapaxes": shape.transpose, "swapdims": shape.transpose,
+    "permute": shape.permute, "t": shape.t, "expand": shape.expand,
+    "expand_as": lambda self, other: shape.expand(self, tuple(other.shape)),
+    "view_as": lambda self, other: shape.reshape(self, tuple(other.shape)),
+    "reshape_as": lambda self, other: shape.reshape(self, tuple(other.shape)),
+    "clone": shape.clone,
+    "matmul": linalg.matmul, "mm": linalg.mm, "dot": linalg.dot,
+    # dtype conversion
+    "to": _to, "type_as": lambda self, other: shape.cast(self, other.dtype),
+    "float": lambda self: shape.cast(self, dtypes.float32),
+    "double": lambda self: shape.cast(self, dtypes.float64),
+    "half": lambda self: shape.cast(self, dtypes.float16),
+    "long": lambda self: shape.cast(self, dtypes.int64),
+    "int": lambda self: shape.cast(self, dtypes.int32),
+    "bool": lambda self: shape.cast(self, dtypes.bool),
+    "cpu": lambda self: self,
+}
+
+PROPERTIES = {
+    "T": lambda self: shape.permute(self, tuple(range(self.ndim - 1, -1, -1))),
+    "mT": shape.mT,
+}
+
+
+def _wrap_np(fn, self, dim, keepdim):
+    from .._core.tensor import wrap
+    axis = None if dim is None else reduction.normalize_dims(dim, self.ndim, fn.__name__)
+    return wrap(np.asarray(fn(self._data, axis=axis, keepdims=keepdim)))
+
+
+for _name, _fn in METHODS.items():
+    setattr(Tensor, _name, _fn)
+for _name, _fn in PROPERTIES.items():
+    setattr(Tensor, _name, property(_fn))

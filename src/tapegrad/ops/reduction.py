@@ -1,0 +1,258 @@
+"""Reductions: sum, mean, prod, amax/amin, max/min (with indices), argmax/argmin.
+
+Every reduction keeps its input's shape and the "keepdim" shape of its output in ctx
+params, so rules can put a reduced cotangent back in place with reshape + expand.
+"""
+from collections import namedtuple
+
+import numpy as np
+
+from .._core.errors import DTypeError, ShapeError
+from .._core.tensor import Tensor, wrap
+from ._broadcast import cast_like
+from .registry import OpDef, apply, register
+from .shape import expand, reshape
+
+values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def normalize_dims(dim, ndim, name):
+    """``dim`` (None, int or sequence) as a sorted tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    for d in dims:
+        lo, hi = -max(ndim, 1), max(ndim, 1) - 1
+        if not lo <= d <= hi:
+            raise IndexError(f"{name}: dimension out of range (expected to be in range of "
+                             f"[{lo}, {hi}] for a {ndim}-d tensor, but got {d})")
+        out.append(d % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ShapeError(f"{name}: dim {dim} names the same dimension twice")
+    return tuple(sorted(out))
+
+
+def _reduce_params(x, dim, keepdim, name):
+    shape = x.shape if not isinstance(x, Tensor) else x._data.shape
+    axes = normalize_dims(dim, len(shape), name)
+    kshape = tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return {"axes": axes, "keepdim": bool(keepdim), "shape": tuple(shape), "kshape": kshape}
+
+
+def _unreduce(ctx, g):
+    """A reduced cotangent put back in keepdim shape (still to be expanded)."""
+    return g if ctx.keepdim else reshape(g, ctx.kshape)
+
+
+def sum_vjp(ctx, g):
+    """d sum = g broadcast back over the reduced dims."""
+    return (expand(_unreduce(ctx, g), ctx.shape),)
+
+
+def mean_vjp(ctx, g):
+    """d mean = g / n broadcast back over the reduced dims."""
+    return (expand(_unreduce(ctx, g) / ctx.count, ctx.shape),)
+
+
+def _prod_others(x, axes):
+    """For each element, the product of the others in its reduction group (zeros allowed)."""
+    rest = [i for i in range(x.ndim) if i not in axes]
+    moved = np.transpose(x, rest + list(axes))
+    flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,), dtype=x.dtype)
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    others = (left * right).reshape(moved.shape)
+    return np.transpose(others, np.argsort(rest + list(axes)))
+
+
+def prod_vjp(ctx, g):
+    """d prod = g * prod / x, or the product of the other elements where x has zeros."""
+    x, out = ctx.x, _unreduce(ctx, ctx.out)
+    g = _unreduce(ctx, g)
+    if isinstance(x, np.ndarray):
+        if x.all():
+            return (g * out / x,)
+        return (g * _prod_others(x, ctx.axes),)
+    if not x._data.all():
+        raise NotImplementedError(
+            "prod: differentiating the gradient of prod at inputs containing zeros is not "
+            "supported yet; first derivatives (create_graph=False) are exact.")
+    return (g * out / x,)
+
+
+def extreme_vjp(ctx, g):
+    """d amax/amin: g shared evenly among the elements equal to the extreme value."""
+    mask = cast_like(ctx.x == _unreduce(ctx, ctx.out), g)
+    count = mask.sum(axis=ctx.axes, keepdims=True)
+    return (_unreduce(ctx, g) * mask / count,)
+
+
+def _reduce_jvp(fn):
+    return lambda ctx, t: fn(t, ctx.axes, ctx.keepdim)
+
+
+def _np_sum(x, axes, keepdim, shape=None, kshape=None):
+    return np.sum(x, axis=axes, keepdims=keepdim)
+
+
+def _np_mean(x, axes, keepdim, shape=None, kshape=None, count=None):
+    return np.mean(x, axis=axes, keepdims=keepdim)
+
+
+SUM = register(OpDef("sum", _np_sum, sum_vjp, lambda ctx, t: _np_sum_any(t, ctx)))
+MEAN = register(OpDef("mean", _np_mean, mean_vjp, lambda ctx, t: _np_sum_any(t, ctx) / ctx.count))
+PROD = register(OpDef("prod", lambda x, axes, keepdim, shape, kshape:
+                      np.prod(x, axis=axes, keepdims=keepdim), prod_vjp, save=("x", "out")))
+AMAX = register(OpDef("amax", lambda x, axes, keepdim, shape, kshape:
+                      np.amax(x, axis=axes, keepdims=keepdim), extreme_vjp, save=("x", "out")))
+AMIN = register(OpDef("amin", lambda x, axes, keepdim, shape, kshape:
+                      np.amin(x, axis=axes, keepdims=keepdim), extreme_vjp, save=("x", "out")))
+
+
+def _np_sum_any(t, ctx):
+    return sum(t, ctx.axes, ctx.keepdim)
+
+
+def _check_nonempty(x, params, name):
+    data = x._data if isinstance(x, Tensor) else np.asarray(x)
+    if data.size == 0 or any(data.shape[a] == 0 for a in params["axes"]):
+        raise ShapeError(f"{name}: can't reduce an empty tensor of shape {data.shape} over dim "
+                         f"{params['axes']}: the result has no identity element.")
+
+
+def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    """Sum over ``dim`` (int, tuple or None for all). ``axis``/``keepdims`` are aliases.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.sum(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), dim=0)
+        tensor([4., 6.])
+    """
+    dim, keepdim = (axis if dim is None else dim), (keepdim if keepdims is None else keepdims)
+    if dtype is not None:
+        input = input.to(dtype)
+    return apply(SUM, (input,), _reduce_params(input, dim, keepdim, "sum"))
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    """Mean over ``dim``; floating tensors only, as in PyTorch."""
+    dim, keepdim = (axis if dim is None else dim), (keepdim if keepdims is None else keepdims)
+    if dtype is not None:
+        input = input.to(dtype)
+    data = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if data.dtype.kind not in "fc":
+        raise DTypeError(f"mean: input dtype must be floating point, got {data.dtype}; "
+                         "convert with .float() first.")
+    params = _reduce_params(input, dim, keepdim, "mean")
+    count = 1
+    for a in params["axes"]:
+        count *= params["shape"][a]
+    params["count"] = count
+    return apply(MEAN, (input,), params)
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """Product over ``dim`` (one int, or None for all elements)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return apply(PROD, (input,), _reduce_params(input, dim, keepdim, "prod"))
+
+
+def amax(input, dim=None, keepdim=False):
+    """Maximum over ``dim``; the gradient is shared evenly among tied maxima."""
+    params = _reduce_params(input, () if dim == () else dim, keepdim, "amax")
+    _check_nonempty(input, params, "amax")
+    return apply(AMAX, (input,), params)
+
+
+def amin(input, dim=None, keepdim=False):
+    """Minimum over ``dim``; the gradient is shared evenly among tied minima."""
+    params = _reduce_params(input, () if dim == () else dim, keepdim, "amin")
+    _check_nonempty(input, params, "amin")
+    return apply(AMIN, (input,), params)
+
+
+# ---- max / min along one dim, with indices -------------------------------------------------
+def _take_forward(x, idx, dim, keepdim, shape):
+    vals = np.take_along_axis(x, idx, axis=dim)
+    return vals if keepdim else np.squeeze(vals, axis=dim)
+
+
+def take_vjp(ctx, g):
+    """d (values at indices) = g scattered back to the chosen positions (one-hot mask)."""
+    iota = np.arange(ctx.shape[ctx.dim]).reshape(
+        [-1 if i == ctx.dim else 1 for i in range(len(ctx.shape))])
+    mask = cast_like(iota == ctx.idx, g)
+    gk = g if ctx.keepdim else reshape(g, ctx.idx.shape)
+    return (gk * mask,)
+
+
+TAKE_ALONG = register(OpDef("max_dim", _take_forward, take_vjp))
+
+
+def _extreme_dim(input, dim, keepdim, argfn, name):
+    data = input._data if isinstance(input, Tensor) else np.asarray(input)
+    (d,) = normalize_dims(dim, data.ndim, name)
+    if data.ndim and data.shape[d] == 0:
+        raise ShapeError(f"{name}: can't take the {name} over dim {dim} of size 0 "
+                         f"(shape {data.shape}).")
+    if data.ndim == 0:
+        idx = np.zeros((), dtype=np.int64)
+        data = data.reshape(1)
+        input = reshape(input, (1,))
+        keepdim = False
+    else:
+        idx = np.expand_dims(argfn(data, axis=d), d)
+    vals = apply(TAKE_ALONG, (input,), {"idx": idx, "dim": d, "keepdim": bool(keepdim),
+                                        "shape": data.shape})
+    if data.ndim == 1 and isinstance(dim, int) and idx.ndim == 0:
+        vals = reshape(vals, ())
+    indices = idx if keepdim else np.squeeze(idx, axis=d)
+    return values_indices(vals, wrap(np.asarray(indices, dtype=np.int64)))
+
+
+def max(input, dim=None, keepdim=False):
+    """``max(x)``: the largest element; ``max(x, dim)``: (values, indices) along dim;
+    ``max(x, y)``: elementwise maximum.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.max(tg.tensor([[1.0, 5.0], [7.0, 2.0]]), dim=1)
+        values_indices(values=tensor([5., 7.]), indices=tensor([1, 0]))
+    """
+    if isinstance(dim, Tensor):
+        from .elementwise import maximum
+        return maximum(input, dim)
+    if dim is None:
+        return amax(input)
+    return _extreme_dim(input, dim, keepdim, np.argmax, "max")
+
+
+def min(input, dim=None, keepdim=False):
+    """``min(x)``, ``min(x, dim)`` -> (values, indices), or ``min(x, y)`` elementwise."""
+    if isinstance(dim, Tensor):
+        from .elementwise import minimum
+        return minimum(input, dim)
+    if dim is None:
+        return amin(input)
+    return _extreme_dim(input, dim, keepdim, np.argmin, "min")
+
+
+def argmax(input, dim=None, keepdim=False):
+    """Index of the largest element (flattened when dim is None); int64, no gradient."""
+    data = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if dim is None:
+        return wrap(np.asarray(np.argmax(data), dtype=np.int64))
+    (d,) = normalize_dims(dim, data.ndim, "argmax")
+    return wrap(np.asarray(np.argmax(data, axis=d, keepdims=keepdim), dtype=np.int64))
+
+
+def argmin(input, dim=None, keepdim=False):
+    """Index of the smallest element (flattened when dim is None); int64, no gradient."""
+    data = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if dim is None:
+        return wrap(np.asarray(np.argmin(data), dtype=np.int64))
+    (d,) = normalize_dims(dim, data.ndim, "argmin")
+    return wrap(np.asarray(np.argmin(data, axis=d, keepdims=keepdim), dtype=np.int64))

@@ -1,0 +1,221 @@
+"""The single table of primitives, and the one place that records a node.
+
+Every differentiable primitive is one ``OpDef``: a NumPy forward and the rules that
+differentiate it. ``apply`` runs an op: with only arrays as inputs it is a plain NumPy call
+(array in, array out), which is what lets one rule serve both the fast backward path (arrays)
+and the recorded one (Tensors, create_graph=True).
+
+# Note [Views and in-place ops]
+Ops marked ``is_view`` return tensors that share memory with their input, as in PyTorch.
+Such a tensor remembers its root base and the chain of view ops leading to it, and shares
+the base's version counter. An in-place op on a tensor that takes part in autograd runs
+out of place on a snapshot, writes the result into the tensor's memory, bumps the version
+and rebases the tensor's history onto the new node; on a view it also rebases the base
+onto a ``view_scatter`` node (the base with the view's region replaced), and the view onto
+a ``view_of`` node of the new base.
+"""
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+
+from .._core.errors import DTypeError, GradError, ShapeError
+from .._core.node import Ctx, Node, capture_site
+from .._core.state import STATE
+from .._core.tensor import Tensor, wrap
+
+_ndarray = np.ndarray
+_EMPTY = {}
+_SAVE_INDEX = {"x": 0, "y": 1, "out": -1}
+
+
+@dataclass(frozen=True, slots=True)
+class OpDef:
+    """One primitive. ``forward`` takes and returns NumPy arrays; ``vjp(ctx, g)`` returns one
+    cotangent per input (None where not needed); ``jvp(ctx, *tangents)`` returns the output
+    tangent (filled in for forward mode; None until an op has one)."""
+    name: str
+    forward: Callable
+    vjp: Callable
+    jvp: Optional[Callable] = None
+    save: tuple = ()            # which values ctx keeps: "x" (input 0), "y" (input 1), "out"
+    broadcasts: bool = False    # the engine sums each cotangent back to its input's shape
+    is_view: bool = False       # the output shares memory with input 0
+    save_slots: tuple = field(init=False, default=())
+
+    def __post_init__(self):
+        object.__setattr__(self, "save_slots", tuple((n, _SAVE_INDEX[n]) for n in self.save))
+
+    def __call__(self, *args, **params):
+        return apply(self, args, params)
+
+
+REGISTRY = {}
+
+
+def register(op):
+    """Add a primitive to the table (import time only) and return it."""
+    assert op.name not in REGISTRY, f"op {op.name!r} registered twice"
+    REGISTRY[op.name] = op
+    return op
+
+
+def linear(fn):
+    """The JVP of an op linear in its inputs is the op applied to the tangents."""
+    def jvp(ctx, *tangents):
+        return fn(*tangents, **ctx.params)
+    return jvp
+
+
+def apply(op, args, params=_EMPTY):
+    """Run ``op`` on ``args`` (Tensors, arrays or Python scalars).
+
+    Arrays only: returns ``op.forward``'s array. Otherwise returns a Tensor, and records a
+    node when grad mode is on and some input requires grad.
+    """
+    has_tensor = record = False
+    arrays = []
+    for a in args:
+        if isinstance(a, Tensor):
+            has_tensor = True
+            if a._requires_grad:
+                record = True
+            arrays.append(a._data)
+        else:
+            arrays.append(a)
+    if not has_tensor:
+        return op.forward(*args, **params)
+    out = op.forward(*arrays, **params)
+    if type(out) is not _ndarray:
+        out = np.asarray(out)          # NumPy returns scalars for 0-d results
+    if record and STATE.grad_enabled and out.dtype.kind in "fc":
+        result = record_node(op, args, arrays, params, out)
+    else:
+        result = wrap(out)
+    if op.is_view:
+        _track_view(result, args[0], op, params)
+    return result
+
+
+def record_node(op, args, arrays, params, out):
+    """Wrap ``out`` in a Tensor whose grad_fn is a new node for ``op`` applied to ``args``."""
+    needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
+    parents = tuple([a._node() if n else None for a, n in zip(args, needs)])
+    ctx = Ctx()
+    ctx.params = params
+    ctx.needs_input_grad = needs
+    result = wrap(out)
+    if op.save_slots:
+        saved = []
+        for name, i in op.save_slots:
+            if i < 0:
+                ctx.out = out
+                vc = result._counter()
+                saved.append((name, None, vc, vc.value))
+            else:
+                a = args[i]
+                if i == 0:
+                    ctx.x = arrays[0]
+                else:
+                    ctx.y = arrays[1]
+                if isinstance(a, Tensor):
+                    vc = a._counter()
+                    saved.append((name, a, vc, vc.value))
+        ctx.saved = saved
+    result.grad_fn = Node(op, ctx, parents, out.shape, out.dtype, capture_site())
+    result._requires_grad = True
+    return result
+
+
+def _track_view(result, source, op, params):
+    """Record that ``result`` shares memory with ``source`` (Note [Views and in-place ops])."""
+    if not isinstance(source, Tensor) or not np.may_share_memory(result._data, source._data):
+        return
+    if source._view is None:
+        base, chain = source, ()
+    else:
+        base, chain = source._view
+    result._view = (base, chain + ((op, params),))
+    result._vc = base._counter()
+
+
+def apply_chain(arr, chain):
+    """Apply a view chain ((op, params), ...) to an array; returns a view into ``arr``."""
+    for op, params in chain:
+        arr = op.forward(arr, **params)
+    return arr
+
+
+def apply_inplace(op, args, params=_EMPTY):
+    """``args[0] <- op(*args)`` in place; returns args[0] (Note [Views and in-place ops])."""
+    x = args[0]
+    recording = STATE.grad_enabled and any(
+        isinstance(a, Tensor) and a._requires_grad for a in args)
+    view = x._view
+    if recording:
+        if x.grad_fn is None and x._requires_grad:
+            raise GradError(
+                f"{op.name}_: a leaf tensor that requires grad (shape {tuple(x.shape)}) can't be "
+                "modified in place, or its gradient would be lost. Write x = x + ... instead, or "
+                "do the update under tapegrad.no_grad() (as optimizers do).")
+        if view is not None and view[0].grad_fn is None and view[0]._requires_grad:
+            raise GradError(
+                f"{op.name}_: this tensor (shape {tuple(x.shape)}) is a view of a leaf that "
+                f"requires grad (shape {tuple(view[0].shape)}), so it can't be modified in place. "
+                "Clone the leaf first, or do the update under tapegrad.no_grad().")
+    if not x._data.flags.writeable:
+        raise ShapeError(
+            f"{op.name}_: this tensor (shape {tuple(x.shape)}) is an expanded or read-only view in "
+            "which several elements share one memory location; call .clone() before writing to it.")
+    if not recording:
+        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+        _write(x, op.forward(*arrays, **params), op.name)
+        x._bump()
+        return x
+    site = capture_site()
+    # Run out of place on a snapshot: a copy only when the rule saved x itself.
+    snap = _snapshot(x) if "x" in op.save else x
+    r = apply(op, (snap,) + tuple(args[1:]), params)
+    _write(x, r._data, op.name)
+    x._bump(site)
+    if view is None:
+        x.grad_fn, x._requires_grad = r.grad_fn, True
+        return x
+    base, chain = view
+    from .shape import VIEW_OF, VIEW_SCATTER   # the two generic view ops live with the others
+    bnode = Node(VIEW_SCATTER, _params_ctx({"chain": chain}, (base._requires_grad, True)),
+                 (base._node() if base._requires_grad else None, r.grad_fn),
+                 base._data.shape, base._data.dtype, site)
+    base.grad_fn, base._requires_grad = bnode, True
+    x.grad_fn = Node(VIEW_OF, _params_ctx({"chain": chain, "base_shape": base._data.shape},
+                                          (True,)),
+                     (bnode,), x._data.shape, x._data.dtype, site)
+    x._requires_grad = True
+    return x
+
+
+def _params_ctx(params, needs):
+    ctx = Ctx()
+    ctx.params = params
+    ctx.needs_input_grad = needs
+    return ctx
+
+
+def _snapshot(x):
+    """A copy of x's values with x's history: what an in-place op's rule must see as x."""
+    t = wrap(x._data.copy(), x.grad_fn)
+    t._requires_grad = x._requires_grad
+    return t
+
+
+def _write(x, out, name):
+    if out.shape != x._data.shape:
+        raise ShapeError(
+            f"{name}_: the result has shape {out.shape} but the tensor written to has shape "
+            f"{x._data.shape}; an in-place op can't change its tensor's shape. Use the "
+            "out-of-place form.")
+    if out.dtype != x._data.dtype and not np.can_cast(out.dtype, x._data.dtype, "same_kind"):
+        raise DTypeError(
+            f"{name}_: the result has dtype {out.dtype}, which can't be written into a tensor of "
+            f"dtype {x._data.dtype} in place. Use the out-of-place form or convert first.")
+    np.copyto(x._data, out, casting="unsafe")

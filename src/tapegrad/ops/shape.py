@@ -1,0 +1,338 @@
+"""Shape primitives: reshape (which also serves view/flatten/squeeze/unsqueeze), transpose,
+permute, expand, cat, stack, clone/cast, and the two generic view ops used when an in-place
+op writes through a view (Note [Views and in-place ops] in registry.py)."""
+import numpy as np
+
+from .._core import dtypes
+from .._core.errors import ShapeError
+from .._core.tensor import Tensor
+from ._broadcast import sum_to_shape
+from .registry import OpDef, apply, apply_chain, linear, register
+
+
+def _shape_of(x):
+    return x._data.shape if isinstance(x, Tensor) else np.shape(x)
+
+
+def _dim(d, ndim, name, extra=0):
+    """One dim index made non-negative; ``extra`` widens the range (unsqueeze takes ndim+1)."""
+    n = ndim + extra
+    lo, hi = -builtin_max(n, 1), builtin_max(n, 1) - 1
+    if not isinstance(d, (int, np.integer)) or not lo <= d <= hi:
+        raise IndexError(f"{name}: dimension out of range (expected to be in range of "
+                         f"[{lo}, {hi}], but got {d})")
+    return int(d) % builtin_max(n, 1)
+
+
+builtin_max = max
+
+
+def _sizes(args):
+    """Accept both f(2, 3) and f((2, 3)) for shape arguments, as PyTorch does."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    return tuple(int(a) for a in args)
+
+
+# ---- reshape ---------------------------------------------------------------------------------
+RESHAPE = register(OpDef("reshape", lambda x, shape, in_shape: np.reshape(x, shape),
+                         lambda ctx, g: (reshape(g, ctx.in_shape),),
+                         linear(lambda t, shape, in_shape: reshape(t, shape)), is_view=True))
+
+
+def _resolve_shape(in_shape, shape, name):
+    size = 1
+    for n in in_shape:
+        size *= n
+    if shape.count(-1) > 1:
+        raise ShapeError(f"{name}: only one dimension can be inferred (-1), got {list(shape)}")
+    known = 1
+    for n in shape:
+        if n != -1:
+            if n < 0:
+                raise ShapeError(f"{name}: invalid size {n} in shape {list(shape)}")
+            known *= n
+    if -1 in shape:
+        if known == 0 or size % known:
+            raise ShapeError(f"{name}: shape {list(shape)} is invalid for input of size {size} "
+                             f"(shape {tuple(in_shape)})")
+        shape = tuple(size // known if n == -1 else n for n in shape)
+    elif known != size:
+        raise ShapeError(f"{name}: shape {list(shape)} is invalid for input of size {size} "
+                         f"(shape {tuple(in_shape)})")
+    return shape
+
+
+def reshape(input, *shape):
+    """The same elements in a new shape (a view when the memory layout allows).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.reshape(tg.arange(6), (2, -1)).shape
+        tapegrad.Size([2, 3])
+    """
+    in_shape = _shape_of(input)
+    shape = _resolve_shape(in_shape, _sizes(shape), "reshape")
+    if shape == in_shape:
+        return input if not isinstance(input, Tensor) else apply(
+            RESHAPE, (input,), {"shape": shape, "in_shape": in_shape})
+    return apply(RESHAPE, (input,), {"shape": shape, "in_shape": in_shape})
+
+
+def view(input, *shape):
+    """Like reshape (tapegrad shares memory whenever NumPy can)."""
+    return reshape(input, *shape)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dims start_dim..end_dim into one."""
+    shape = _shape_of(input)
+    if len(shape) == 0:
+        return reshape(input, (1,))
+    s = _dim(start_dim, len(shape), "flatten")
+    e = _dim(end_dim, len(shape), "flatten")
+    if s > e:
+        raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    return reshape(input, shape[:s] + (-1,) + shape[e + 1:])
+
+
+def squeeze(input, dim=None):
+    """Remove size-1 dims (all of them, or those in ``dim`` that have size 1)."""
+    shape = _shape_of(input)
+    if dim is None:
+        dims = {i for i, n in enumerate(shape) if n == 1}
+    else:
+        dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+        dims = {d for d in (_dim(d, len(shape), "squeeze") for d in dims) if shape[d] == 1}
+    return reshape(input, tuple(n for i, n in enumerate(shape) if i not in dims))
+
+
+def unsqueeze(input, dim):
+    """Insert a size-1 dim at ``dim``."""
+    shape = _shape_of(input)
+    d = _dim(dim, len(shape), "unsqueeze", extra=1)
+    return reshape(input, shape[:d] + (1,) + shape[d:])
+
+
+# ---- transpose / permute ---------------------------------------------------------------------
+PERMUTE = register(OpDef("permute", lambda x, dims: np.transpose(x, dims),
+                         lambda ctx, g: (permute(g, tuple(np.argsort(ctx.dims))),),
+                         linear(lambda t, dims: permute(t, dims)), is_view=True))
+
+
+def permute(input, *dims):
+    """Reorder the dims.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.permute(tg.zeros(2, 3, 4), (2, 0, 1)).shape
+        tapegrad.Size([4, 2, 3])
+    """
+    ndim = len(_shape_of(input))
+    dims = _sizes(dims)
+    norm = tuple(_dim(d, ndim, "permute") for d in dims)
+    if sorted(norm) != list(range(ndim)):
+        raise ShapeError(f"permute: dims {list(dims)} must be a permutation of the "
+                         f"{ndim} dims of a tensor of shape {tuple(_shape_of(input))}")
+    return apply(PERMUTE, (input,), {"dims": norm})
+
+
+def transpose(input, dim0, dim1):
+    """Swap two dims."""
+    ndim = len(_shape_of(input))
+    if ndim == 0:
+        return apply(PERMUTE, (input,), {"dims": ()})
+    d0, d1 = _dim(dim0, ndim, "transpose"), _dim(dim1, ndim, "transpose")
+    dims = list(range(ndim))
+    dims[d0], dims[d1] = d1, d0
+    return apply(PERMUTE, (input,), {"dims": tuple(dims)})
+
+
+swapaxes = swapdims = transpose
+
+
+def t(input):
+    """Transpose a tensor of at most 2 dims."""
+    ndim = len(_shape_of(input))
+    if ndim > 2:
+        raise ShapeError(f"t: expects a tensor of at most 2 dims, got {ndim}; use transpose "
+                         "or mT for batched matrices")
+    return transpose(input, 0, ndim - 1) if ndim == 2 else input
+
+
+def mT(input):
+    """Transpose the last two dims (batched matrix transpose)."""
+    ndim = len(_shape_of(input))
+    if ndim < 2:
+        raise ShapeError(f"mT: needs at least 2 dims, got a tensor of shape {_shape_of(input)}")
+    return transpose(input, -2, -1)
+
+
+# ---- expand ----------------------------------------------------------------------------------
+EXPAND = register(OpDef("expand", lambda x, shape, in_shape: np.broadcast_to(x, shape),
+                        lambda ctx, g: (sum_to_shape(g, ctx.in_shape),),
+                        linear(lambda t, shape, in_shape: expand(t, shape)), is_view=True))
+
+
+def expand(input, *sizes):
+    """Broadcast size-1 dims to larger sizes without copying (-1 keeps a dim)."""
+    in_shape = _shape_of(input)
+    sizes = _sizes(sizes)
+    if len(sizes) < len(in_shape):
+        raise ShapeError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
+                         f"number of dims ({len(in_shape)}) of shape {tuple(in_shape)}")
+    lead = len(sizes) - len(in_shape)
+    shape = []
+    for i, n in enumerate(sizes):
+        cur = in_shape[i - lead] if i >= lead else None
+        if n == -1:
+            if cur is None:
+                raise ShapeError(f"expand: -1 is not allowed for a new leading dim ({list(sizes)})")
+            n = cur
+        elif cur is not None and cur != 1 and cur != n:
+            raise ShapeError(f"expand: size {cur} of dim {i - lead} of shape {tuple(in_shape)} "
+                             f"can't be expanded to {n}; only size-1 dims can grow")
+        shape.append(n)
+    shape = tuple(shape)
+    if shape == in_shape and not isinstance(input, Tensor):
+        return input
+    return apply(EXPAND, (input,), {"shape": shape, "in_shape": in_shape})
+
+
+def broadcast_to(input, shape):
+    """Same as expand(input, shape)."""
+    return expand(input, shape)
+
+
+# ---- cat / stack -----------------------------------------------------------------------------
+def _split_vjp(ctx, g):
+    """d cat = the slice of g that each input occupied."""
+    out, start = [], 0
+    lead = (slice(None),) * ctx.dim
+    from .indexing import getitem
+    for n, need in zip(ctx.sizes, ctx.needs_input_grad):
+        out.append(getitem(g, lead + (slice(start, start + n),)) if need else None)
+        start += n
+    return tuple(out)
+
+
+def _unstack_vjp(ctx, g):
+    """d stack = the slice of g at each input's index."""
+    from .indexing import getitem
+    lead = (slice(None),) * ctx.dim
+    return tuple(getitem(g, lead + (i,)) if need else None
+                 for i, need in enumerate(ctx.needs_input_grad))
+
+
+CAT = register(OpDef("cat", lambda *xs, dim, sizes: np.concatenate(xs, axis=dim), _split_vjp,
+                     linear(lambda *ts, dim, sizes: cat(ts, dim))))
+STACK = register(OpDef("stack", lambda *xs, dim: np.stack(xs, axis=dim), _unstack_vjp,
+                       linear(lambda *ts, dim: stack(ts, dim))))
+
+
+def _check_seq(tensors, name):
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)) or not tensors:
+        raise TypeError(f"{name}: expects a non-empty list or tuple of tensors")
+    return [_shape_of(t) for t in tensors]
+
+
+def cat(tensors, dim=0):
+    """Join tensors along an existing dim.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.cat([tg.zeros(2, 3), tg.ones(1, 3)]).shape
+        tapegrad.Size([3, 3])
+    """
+    shapes = _check_seq(tensors, "cat")
+    ndim = len(shapes[0])
+    if ndim == 0:
+        raise ShapeError("cat: zero-dimensional tensors can't be concatenated; use stack")
+    d = _dim(dim, ndim, "cat")
+    for i, s in enumerate(shapes):
+        if len(s) != ndim or s[:d] + s[d + 1:] != shapes[0][:d] + shapes[0][d + 1:]:
+            raise ShapeError(f"cat: tensors must have the same shape except in dim {d}; got "
+                             f"{tuple(shapes[0])} at position 0 and {tuple(s)} at position {i}")
+    return apply(CAT, tuple(tensors), {"dim": d, "sizes": tuple(s[d] for s in shapes)})
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0):
+    """Join same-shaped tensors along a new dim."""
+    shapes = _check_seq(tensors, "stack")
+    for i, s in enumerate(shapes):
+        if s != shapes[0]:
+            raise ShapeError(f"stack: all tensors must have the same shape; got "
+                             f"{tuple(shapes[0])} at position 0 and {tuple(s)} at position {i}")
+    d = _dim(dim, len(shapes[0]), "stack", extra=1)
+    return apply(STACK, tuple(tensors), {"dim": d})
+
+
+# ---- copies and casts ------------------------------------------------------------------------
+CLONE = register(OpDef("clone", np.copy, lambda ctx, g: (g,), lambda ctx, t: t))
+# NOTE: the cast's rule returns g unchanged; the engine casts every cotangent to its input's
+# dtype, so the gradient arrives in the source dtype.
+CAST = register(OpDef("to_dtype", lambda x, dtype: x.astype(dtype), lambda ctx, g: (g,),
+                      lambda ctx, t: cast(t, ctx.dtype)))
+
+
+def clone(input):
+    """A copy that is part of the graph (gradient flows back to input)."""
+    return apply(CLONE, (input,))
+
+
+def cast(input, dtype):
+    """Convert to ``dtype``; between floating dtypes the gradient flows back."""
+    dt = dtypes.to_numpy_dtype(dtype)
+    data = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if data.dtype == dt:
+        return input
+    return apply(CAST, (input,), {"dtype": dt})
+
+
+# ---- generic views (in-place through a view) -------------------------------------------------
+def _zeros_for(g, shape):
+    dt = g._data.dtype if isinstance(g, Tensor) else g.dtype
+    return np.zeros(shape, dtype=dt)
+
+
+def _view_of_forward(b, chain, base_shape):
+    return apply_chain(b, chain).copy()
+
+
+def _view_scatter_forward(b, r, chain):
+    out = b.copy()
+    apply_chain(out, chain)[...] = r
+    return out
+
+
+def view_of_vjp(ctx, g):
+    """d view_of = g written into a zero tensor of the base's shape."""
+    return (view_scatter(_zeros_for(g, ctx.base_shape), g, ctx.chain),)
+
+
+def view_scatter_vjp(ctx, g):
+    """d view_scatter(b, r): g with the region zeroed for b; g's region for r."""
+    need = ctx.needs_input_grad
+    gb = view_scatter(g, 0.0, ctx.chain) if need[0] else None
+    gr = view_of(g, ctx.chain, _shape_of(g)) if need[1] else None
+    return gb, gr
+
+
+VIEW_OF = register(OpDef("view_of", _view_of_forward, view_of_vjp,
+                         linear(lambda t, chain, base_shape: view_of(t, chain, base_shape))))
+VIEW_SCATTER = register(OpDef("view_scatter", _view_scatter_forward, view_scatter_vjp,
+                              linear(lambda tb, tr, chain: view_scatter(tb, tr, chain)),
+                              broadcasts=True))
+
+
+def view_of(base, chain, base_shape):
+    """The region of ``base`` that a view chain selects, as a copy (internal)."""
+    return apply(VIEW_OF, (base,), {"chain": chain, "base_shape": base_shape})
+
+
+def view_scatter(base, src, chain):
+    """``base`` with the region a view chain selects replaced by ``src`` (internal)."""
+    return apply(VIEW_SCATTER, (base, src), {"chain": chain})
