@@ -92,9 +92,9 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                 r, c = map(int, np.argwhere(bad)[0])
                 out_shape = _outputs(func, inputs)[k]._data.shape
                 msg = (f"gradcheck: Jacobian mismatch for output {k} with respect to input {n}: "
-                       f"at output element {np.unravel_index(r, out_shape) if out_shape else ()}"
+                       f"at output element {_index(r, out_shape)}"
                        f" and input element "
-                       f"{np.unravel_index(c, t._data.shape) if t._data.shape else ()}, "
+                       f"{_index(c, t._data.shape)}, "
                        f"numerical {m[r, c]:.6g} vs analytical {a[r, c]:.6g} "
                        f"({int(bad.sum())} of {bad.size} entries differ; atol={atol}, "
                        f"rtol={rtol}).\nnumerical:\n{m}\nanalytical:\n{a}")
@@ -131,3 +131,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
 
     return gradcheck(vjp_fn, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
                      raise_exception=raise_exception)
+
+
+def _index(flat, shape):
+    return tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()

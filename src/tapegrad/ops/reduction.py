@@ -3,6 +3,7 @@
 Every reduction keeps its input's shape and the "keepdim" shape of its output in ctx
 params, so rules can put a reduced cotangent back in place with reshape + expand.
 """
+import builtins
 from collections import namedtuple
 
 import numpy as np
@@ -11,7 +12,7 @@ from .._core.errors import DTypeError, ShapeError
 from .._core.tensor import Tensor, wrap
 from ._broadcast import cast_like
 from .registry import OpDef, apply, register
-from .shape import expand, reshape
+from .shape import clone, expand, reshape
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 
@@ -23,7 +24,7 @@ def normalize_dims(dim, ndim, name):
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     out = []
     for d in dims:
-        lo, hi = -max(ndim, 1), max(ndim, 1) - 1
+        lo, hi = -builtins.max(ndim, 1), builtins.max(ndim, 1) - 1
         if not lo <= d <= hi:
             raise IndexError(f"{name}: dimension out of range (expected to be in range of "
                              f"[{lo}, {hi}] for a {ndim}-d tensor, but got {d})")
@@ -93,26 +94,23 @@ def _reduce_jvp(fn):
     return lambda ctx, t: fn(t, ctx.axes, ctx.keepdim)
 
 
-def _np_sum(x, axes, keepdim, shape=None, kshape=None):
+def _np_sum(x, axes, keepdim, **_):
     return np.sum(x, axis=axes, keepdims=keepdim)
 
 
-def _np_mean(x, axes, keepdim, shape=None, kshape=None, count=None):
+def _np_mean(x, axes, keepdim, **_):
     return np.mean(x, axis=axes, keepdims=keepdim)
 
 
-SUM = register(OpDef("sum", _np_sum, sum_vjp, lambda ctx, t: _np_sum_any(t, ctx)))
-MEAN = register(OpDef("mean", _np_mean, mean_vjp, lambda ctx, t: _np_sum_any(t, ctx) / ctx.count))
+SUM = register(OpDef("sum", _np_sum, sum_vjp, lambda ctx, t: sum(t, ctx.axes, ctx.keepdim)))
+MEAN = register(OpDef("mean", _np_mean, mean_vjp,
+                      lambda ctx, t: sum(t, ctx.axes, ctx.keepdim) / ctx.count))
 PROD = register(OpDef("prod", lambda x, axes, keepdim, shape, kshape:
                       np.prod(x, axis=axes, keepdims=keepdim), prod_vjp, save=("x", "out")))
 AMAX = register(OpDef("amax", lambda x, axes, keepdim, shape, kshape:
                       np.amax(x, axis=axes, keepdims=keepdim), extreme_vjp, save=("x", "out")))
 AMIN = register(OpDef("amin", lambda x, axes, keepdim, shape, kshape:
                       np.amin(x, axis=axes, keepdims=keepdim), extreme_vjp, save=("x", "out")))
-
-
-def _np_sum_any(t, ctx):
-    return sum(t, ctx.axes, ctx.keepdim)
 
 
 def _check_nonempty(x, params, name):
@@ -195,20 +193,14 @@ TAKE_ALONG = register(OpDef("max_dim", _take_forward, take_vjp))
 def _extreme_dim(input, dim, keepdim, argfn, name):
     data = input._data if isinstance(input, Tensor) else np.asarray(input)
     (d,) = normalize_dims(dim, data.ndim, name)
-    if data.ndim and data.shape[d] == 0:
+    if data.ndim == 0:       # a 0-d tensor is its own max along dim 0 (or -1)
+        return values_indices(clone(input), wrap(np.zeros((), dtype=np.int64)))
+    if data.shape[d] == 0:
         raise ShapeError(f"{name}: can't take the {name} over dim {dim} of size 0 "
                          f"(shape {data.shape}).")
-    if data.ndim == 0:
-        idx = np.zeros((), dtype=np.int64)
-        data = data.reshape(1)
-        input = reshape(input, (1,))
-        keepdim = False
-    else:
-        idx = np.expand_dims(argfn(data, axis=d), d)
+    idx = np.expand_dims(argfn(data, axis=d), d)
     vals = apply(TAKE_ALONG, (input,), {"idx": idx, "dim": d, "keepdim": bool(keepdim),
                                         "shape": data.shape})
-    if data.ndim == 1 and isinstance(dim, int) and idx.ndim == 0:
-        vals = reshape(vals, ())
     indices = idx if keepdim else np.squeeze(idx, axis=d)
     return values_indices(vals, wrap(np.asarray(indices, dtype=np.int64)))
 
