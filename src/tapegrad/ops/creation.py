@@ -125,7 +125,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     Example:
         >>> import tapegrad as tg
         >>> tg.arange(3), tg.arange(0, 1, 0.25)
-        (tensor([0, 1, 2]), tensor([0.   , 0.25 , 0.5  , 0.75 ]))
+        (tensor([0, 1, 2]), tensor([0.0000, 0.2500, 0.5000, 0.7500]))
     """
     if end is None:
         start, end = 0, start

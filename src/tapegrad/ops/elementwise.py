@@ -275,7 +275,7 @@ def clamp(input, min=None, max=None):
     Example:
         >>> import tapegrad as tg
         >>> tg.clamp(tg.tensor([-2.0, 0.5, 3.0]), min=-1, max=1)
-        tensor([-1. ,  0.5,  1. ])
+        tensor([-1.0000,  0.5000,  1.0000])
     """
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
