@@ -16,11 +16,20 @@ _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _getframe = sys._getframe
 
 
-def capture_site():
-    """(code, lasti) of the first caller frame outside tapegrad; None if sites are off."""
+def capture_site(depth=4):
+    """(code, lasti) of the first caller frame outside tapegrad; None if sites are off.
+
+    ``depth`` is where the user's frame usually is (capture_site <- record_node <- apply <-
+    public function <- user). Jumping straight there skips materializing the frame objects
+    of tapegrad's own calls, which is most of the cost; if the frame found there is still
+    tapegrad's (a composite op, a bound lambda), walk outward from it.
+    """
     if not STATE.track_sites:
         return None
-    f = _getframe(2)
+    try:
+        f = _getframe(depth)
+    except ValueError:
+        return None
     while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
         f = f.f_back
     return None if f is None else (f.f_code, f.f_lasti)
@@ -41,12 +50,13 @@ def format_site(site):
 
 class Ctx:
     """What a rule sees: saved values as ``x``, ``y``, ``out``, ``needs_input_grad``, and the
-    op's parameters (axis, shape, ...) as attributes. Saved values are arrays in the fast
-    path and Tensors when the engine records the backward (create_graph=True)."""
+    op's parameters (axis, shape, ...) as attributes. A Node is its own ctx in the fast
+    path (arrays); the engine builds a Ctx holding Tensors when it records the backward
+    (create_graph=True)."""
     __slots__ = ("needs_input_grad", "params", "saved", "x", "y", "out")
 
     def __getattr__(self, name):
-        # Only reached for names that are not slots: the op's parameters.
+        # Only reached for names that are not set slots: the op's parameters.
         try:
             return object.__getattribute__(self, "params")[name]
         except KeyError:
@@ -54,19 +64,40 @@ class Ctx:
 
 
 class Node:
-    """One recorded op. ``parents[i]`` is the node input i's gradient goes to (None: none)."""
-    __slots__ = ("op", "ctx", "parents", "shape", "dtype", "site", "hooks", "retained",
-                 "__weakref__")
+    """One recorded op, which is also the ``ctx`` its rule reads (see Ctx).
 
-    def __init__(self, op, ctx, parents, shape, dtype, site):
+    ``parents[i]`` is the node input i's gradient goes to (None: none). ``saved`` lists
+    (name, tensor or None for out, version counter, version at save) for the version check;
+    it is None once a backward freed the saved values.
+    """
+    # NOTE: node and ctx are one object because a separate ctx cost an allocation and a
+    # dozen attribute writes per recorded op, about a tenth of the per-op overhead.
+    __slots__ = ("op", "parents", "shape", "dtype", "site", "hooks", "retained",
+                 "needs_input_grad", "params", "saved", "x", "y", "out", "__weakref__")
+
+    def __init__(self, op, params, needs_input_grad, parents, shape, dtype, site):
         self.op = op
-        self.ctx = ctx
+        self.params = params
+        self.needs_input_grad = needs_input_grad
         self.parents = parents
         self.shape = shape
         self.dtype = dtype
         self.site = site
+        self.saved = ()
         self.hooks = None        # tensor hooks of the output, run on its gradient
         self.retained = None     # weakref to the output tensor when retain_grad() was called
+
+    __getattr__ = Ctx.__getattr__
+
+    @property
+    def ctx(self):
+        """The rule's context (the node itself), or None once its saved values were freed."""
+        return None if self.saved is None else self
+
+    def free_saved(self):
+        """Drop the saved values (after a backward without retain_graph)."""
+        self.saved = None
+        self.x = self.y = self.out = None
 
     def name(self):
         """PyTorch-style node name, e.g. ``MulBackward0``."""
@@ -93,7 +124,7 @@ class AccumulateGrad(Node):
     __slots__ = ("variable", "post_hooks")
 
     def __init__(self, variable):
-        super().__init__(None, None, (), variable._data.shape, variable._data.dtype, None)
+        super().__init__(None, {}, (), (), variable._data.shape, variable._data.dtype, None)
         self.variable = variable
         self.post_hooks = None
 

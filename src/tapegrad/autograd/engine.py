@@ -63,11 +63,11 @@ def _seed(t, g, i, create_graph, caller):
     return t._node(), arr, False
 
 
-def topo_order(roots):
-    """Nodes reachable from ``roots``; each comes after every node that consumes it."""
+def count_consumers(roots):
+    """For every node reachable from ``roots``, how many reachable nodes consume it."""
     pending = {r: 0 for r in roots}
     stack = list(pending)
-    while stack:                              # pass 1: count the consumers of each node
+    while stack:
         for p in stack.pop().parents:
             if p is None:
                 continue
@@ -77,6 +77,12 @@ def topo_order(roots):
                 stack.append(p)
             else:
                 pending[p] = n + 1
+    return pending
+
+
+def topo_order(roots):
+    """Nodes reachable from ``roots``; each comes after every node that consumes it."""
+    pending = count_consumers(roots)          # pass 1: count the consumers of each node
     ready = [r for r, n in pending.items() if n == 0]
     order = []
     while ready:                              # pass 2: release a node once its consumers ran
@@ -109,10 +115,10 @@ def _freed_error(node):
         "from the inputs to the loss again) before the second backward.")
 
 
-def _check_versions(node, ctx):
-    for name, t, vc, version in ctx.saved:
+def _check_versions(node):
+    for name, t, vc, version in node.saved:
         if vc.value != version:
-            shape = (t._data.shape if t is not None else ctx.out.shape)
+            shape = (t._data.shape if t is not None else node.out.shape)
             where = f" (last changed in place at {format_site(vc.site)})" if vc.site else ""
             raise GradError(
                 f"backward: the value '{name}' that '{node.op.name}' (created at "
@@ -122,18 +128,18 @@ def _check_versions(node, ctx):
                 "(x = x + 1 instead of x += 1), or clone() the tensor before changing it.")
 
 
-def _tensor_ctx(node, ctx):
-    """A copy of ``ctx`` whose saved values are Tensors, so the rule records itself."""
+def _tensor_ctx(node):
+    """A ctx like ``node`` whose saved values are Tensors, so the rule records itself."""
     c = Ctx()
-    c.params = ctx.params
-    c.needs_input_grad = ctx.needs_input_grad
+    c.params = node.params
+    c.needs_input_grad = node.needs_input_grad
     for slot in ("x", "y", "out"):
         try:
-            setattr(c, slot, object.__getattribute__(ctx, slot))
+            setattr(c, slot, object.__getattribute__(node, slot))
         except AttributeError:
             pass
-    for name, t, _, _ in ctx.saved:
-        setattr(c, name, t if t is not None else wrap(ctx.out, node))
+    for name, t, _, _ in node.saved:
+        setattr(c, name, t if t is not None else wrap(node.out, node))
     return c
 
 
@@ -177,7 +183,6 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
     seeds = [_seed(t, g, i, create_graph, caller)
              for i, (t, g) in enumerate(zip(outputs, grad_outputs))]
     roots = list(dict.fromkeys(node for node, _, _ in seeds))
-    order = topo_order(roots)
     if retain_graph is None:
         retain_graph = create_graph
     target_of = leads = captured = None
@@ -185,8 +190,11 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
         target_of = {}
         for i, t in enumerate(targets):
             target_of.setdefault(t._node(), []).append(i)
-        leads = _leading_to(order, target_of)
+        leads = _leading_to(topo_order(roots), target_of)
         captured = [None] * len(targets)
+    # Kahn's walk: a node is ready once all its consumers ran (no recursion, each node once).
+    pending = count_consumers(roots)
+    ready = [r for r in roots if pending[r] == 0]
 
     buffers = {}
     fresh = set()          # nodes whose buffer the engine allocated: safe to add into in place
@@ -205,7 +213,14 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
     anomaly = STATE.anomaly
     try:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            for node in order:
+            while ready:
+                node = ready.pop()
+                for p in node.parents:        # release producers; they run after this node
+                    if p is not None:
+                        n = pending[p] - 1
+                        pending[p] = n
+                        if n == 0:
+                            ready.append(p)
                 g = buffers.pop(node, None)
                 if g is None or (leads is not None and node not in leads):
                     continue
@@ -229,17 +244,18 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
                             for hook in list(node.post_hooks):
                                 hook(node.variable)
                     continue
-                ctx = node.ctx
-                if ctx is None:
+                saved = node.saved
+                if saved is None:
                     raise _freed_error(node)
                 op = node.op
-                if op.save:
-                    _check_versions(node, ctx)
-                    if not retain_graph:
-                        node.ctx = None
+                ctx = node
+                if saved:
+                    _check_versions(node)
                     if create_graph:
-                        ctx = _tensor_ctx(node, ctx)
+                        ctx = _tensor_ctx(node)
                 grads = op.vjp(ctx, g)
+                if saved and not retain_graph:
+                    node.free_saved()
                 for p, gi in zip(node.parents, grads):
                     if p is None or gi is None or (leads is not None and p not in leads):
                         continue

@@ -25,6 +25,6 @@ def cast_like(a, ref):
     """``a`` converted to ``ref``'s dtype (e.g. a bool mask to a cotangent's float dtype), so
     masks never upcast a float32 gradient. Works for arrays and Tensors."""
     dt = ref.dtype if isinstance(ref, np.ndarray) else ref._data.dtype
-    if isinstance(a, np.ndarray):
-        return a.astype(dt, copy=False)
+    if isinstance(a, (np.ndarray, np.generic)):   # NOTE: 0-d comparisons give NumPy scalars
+        return np.asarray(a, dtype=dt)
     return a.to(dt)

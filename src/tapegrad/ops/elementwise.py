@@ -17,8 +17,10 @@ def _elementwise(name, np_fn, deriv, save=("x",)):
     return register(OpDef(name, np_fn, vjp, jvp, save=save))
 
 
-def _unary(op, doc):
+def _unary(op, doc, floating=False):
     def fn(input):
+        if floating and isinstance(input, Tensor) and input._data.dtype.kind in "biu":
+            input = input.to(np.float32)   # NOTE: PyTorch gives float32 here, NumPy float64
         return apply(op, (input,))
     fn.__name__ = fn.__qualname__ = op.name
     fn.__doc__ = doc
@@ -44,15 +46,15 @@ SIGN = register(OpDef("sign", np.sign, lambda ctx, g: (g * 0,), lambda ctx, t: t
 NEG = register(OpDef("neg", np.negative, lambda ctx, g: (-g,), lambda ctx, t: -t))
 
 exp = _unary(EXP, "Elementwise e**x.\n\n    Example:\n        >>> import tapegrad as tg\n"
-             "        >>> tg.exp(tg.tensor([0.0]))\n        tensor([1.])\n    ")
-log = _unary(LOG, "Elementwise natural logarithm.")
-sqrt = _unary(SQRT, "Elementwise square root.")
-rsqrt = _unary(RSQRT, "Elementwise 1 / sqrt(x).")
-sin = _unary(SIN, "Elementwise sine.")
-cos = _unary(COS, "Elementwise cosine.")
-tan = _unary(TAN, "Elementwise tangent.")
-tanh = _unary(TANH, "Elementwise hyperbolic tangent.")
-sigmoid = _unary(SIGMOID, "Elementwise logistic sigmoid 1 / (1 + e**-x).")
+             "        >>> tg.exp(tg.tensor([0.0]))\n        tensor([1.])\n    ", floating=True)
+log = _unary(LOG, "Elementwise natural logarithm.", floating=True)
+sqrt = _unary(SQRT, "Elementwise square root.", floating=True)
+rsqrt = _unary(RSQRT, "Elementwise 1 / sqrt(x).", floating=True)
+sin = _unary(SIN, "Elementwise sine.", floating=True)
+cos = _unary(COS, "Elementwise cosine.", floating=True)
+tan = _unary(TAN, "Elementwise tangent.", floating=True)
+tanh = _unary(TANH, "Elementwise hyperbolic tangent.", floating=True)
+sigmoid = _unary(SIGMOID, "Elementwise logistic sigmoid 1 / (1 + e**-x).", floating=True)
 relu = _unary(RELU, "Elementwise max(x, 0); its gradient at 0 is 0, as in PyTorch.")
 abs = _unary(ABS, "Elementwise absolute value; its gradient at 0 is 0, as in PyTorch.")
 sign = _unary(SIGN, "Elementwise sign (-1, 0 or 1); its gradient is 0.")

@@ -56,12 +56,12 @@ def _index_add_forward(base, src, key):
 
 def getitem_basic_vjp(ctx, g):
     """d x[key] (view) = g written into zeros of x's shape."""
-    return (view_scatter(_zeros_like_grad(g, ctx.shape), g, ((GETITEM, {"key": ctx.key}),)),)
+    return (view_scatter(_zeros_like_grad(g, ctx.in_shape), g, ((GETITEM, {"key": ctx.key}),)),)
 
 
 def getitem_advanced_vjp(ctx, g):
     """d x[idx] = zeros with g added at idx; repeated indices accumulate."""
-    return (index_add(_zeros_like_grad(g, ctx.shape), ctx.key, g),)
+    return (index_add(_zeros_like_grad(g, ctx.in_shape), ctx.key, g),)
 
 
 def index_add_vjp(ctx, g):
@@ -84,10 +84,10 @@ def _index_put_forward(x, v, key):
     return out
 
 
-GETITEM = register(OpDef("getitem", lambda x, key, shape=None: _getitem_forward(x, key),
-                         getitem_basic_vjp, linear(lambda t, key, shape: t[key]), is_view=True))
-GATHER = register(OpDef("index", lambda x, key, shape: _getitem_forward(x, key),
-                        getitem_advanced_vjp, linear(lambda t, key, shape: t[key])))
+GETITEM = register(OpDef("getitem", lambda x, key, in_shape=None: _getitem_forward(x, key),
+                         getitem_basic_vjp, linear(lambda t, key, in_shape: t[key]), is_view=True))
+GATHER = register(OpDef("index", lambda x, key, in_shape: _getitem_forward(x, key),
+                        getitem_advanced_vjp, linear(lambda t, key, in_shape: t[key])))
 INDEX_ADD = register(OpDef("index_add", _index_add_forward, index_add_vjp,
                            linear(lambda tb, ts, key: index_add(tb, key, ts)), broadcasts=True))
 INDEX_PUT = register(OpDef("index_put", _index_put_forward, index_put_vjp,
@@ -103,7 +103,7 @@ def _take(g, key):
     """g[key] for an already normalized key, on arrays or tensors."""
     if isinstance(g, Tensor):
         advanced = any(isinstance(p, np.ndarray) for p in key)
-        return apply(GATHER if advanced else GETITEM, (g,), {"key": key, "shape": g._data.shape})
+        return apply(GATHER if advanced else GETITEM, (g,), {"key": key, "in_shape": g._data.shape})
     return g[key]
 
 
@@ -118,7 +118,7 @@ def getitem(input, key):
     """
     shape = input._data.shape if isinstance(input, Tensor) else np.shape(input)
     key, advanced = _normalize_key(key, shape)
-    return apply(GATHER if advanced else GETITEM, (input,), {"key": key, "shape": shape})
+    return apply(GATHER if advanced else GETITEM, (input,), {"key": key, "in_shape": shape})
 
 
 def index_add(base, key, src):

@@ -36,9 +36,10 @@ def normalize_dims(dim, ndim, name):
 
 def _reduce_params(x, dim, keepdim, name):
     shape = x.shape if not isinstance(x, Tensor) else x._data.shape
-    axes = normalize_dims(dim, len(shape), name)
+    # NOTE: a 0-d tensor accepts dim 0 / -1 (as in PyTorch) and reduces over no axes.
+    axes = normalize_dims(dim, len(shape), name) if shape else ()
     kshape = tuple(1 if i in axes else n for i, n in enumerate(shape))
-    return {"axes": axes, "keepdim": bool(keepdim), "shape": tuple(shape), "kshape": kshape}
+    return {"axes": axes, "keepdim": bool(keepdim), "in_shape": tuple(shape), "kshape": kshape}
 
 
 def _unreduce(ctx, g):
@@ -48,12 +49,12 @@ def _unreduce(ctx, g):
 
 def sum_vjp(ctx, g):
     """d sum = g broadcast back over the reduced dims."""
-    return (expand(_unreduce(ctx, g), ctx.shape),)
+    return (expand(_unreduce(ctx, g), ctx.in_shape),)
 
 
 def mean_vjp(ctx, g):
     """d mean = g / n broadcast back over the reduced dims."""
-    return (expand(_unreduce(ctx, g) / ctx.count, ctx.shape),)
+    return (expand(_unreduce(ctx, g) / ctx.count, ctx.in_shape),)
 
 
 def _prod_others(x, axes):
@@ -105,11 +106,11 @@ def _np_mean(x, axes, keepdim, **_):
 SUM = register(OpDef("sum", _np_sum, sum_vjp, lambda ctx, t: sum(t, ctx.axes, ctx.keepdim)))
 MEAN = register(OpDef("mean", _np_mean, mean_vjp,
                       lambda ctx, t: sum(t, ctx.axes, ctx.keepdim) / ctx.count))
-PROD = register(OpDef("prod", lambda x, axes, keepdim, shape, kshape:
+PROD = register(OpDef("prod", lambda x, axes, keepdim, **_:
                       np.prod(x, axis=axes, keepdims=keepdim), prod_vjp, save=("x", "out")))
-AMAX = register(OpDef("amax", lambda x, axes, keepdim, shape, kshape:
+AMAX = register(OpDef("amax", lambda x, axes, keepdim, **_:
                       np.amax(x, axis=axes, keepdims=keepdim), extreme_vjp, save=("x", "out")))
-AMIN = register(OpDef("amin", lambda x, axes, keepdim, shape, kshape:
+AMIN = register(OpDef("amin", lambda x, axes, keepdim, **_:
                       np.amin(x, axis=axes, keepdims=keepdim), extreme_vjp, save=("x", "out")))
 
 
@@ -146,7 +147,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None
     params = _reduce_params(input, dim, keepdim, "mean")
     count = 1
     for a in params["axes"]:
-        count *= params["shape"][a]
+        count *= params["in_shape"][a]
     params["count"] = count
     return apply(MEAN, (input,), params)
 
@@ -173,15 +174,15 @@ def amin(input, dim=None, keepdim=False):
 
 
 # ---- max / min along one dim, with indices -------------------------------------------------
-def _take_forward(x, idx, dim, keepdim, shape):
+def _take_forward(x, idx, dim, keepdim, in_shape):
     vals = np.take_along_axis(x, idx, axis=dim)
     return vals if keepdim else np.squeeze(vals, axis=dim)
 
 
 def take_vjp(ctx, g):
     """d (values at indices) = g scattered back to the chosen positions (one-hot mask)."""
-    iota = np.arange(ctx.shape[ctx.dim]).reshape(
-        [-1 if i == ctx.dim else 1 for i in range(len(ctx.shape))])
+    iota = np.arange(ctx.in_shape[ctx.dim]).reshape(
+        [-1 if i == ctx.dim else 1 for i in range(len(ctx.in_shape))])
     mask = cast_like(iota == ctx.idx, g)
     gk = g if ctx.keepdim else reshape(g, ctx.idx.shape)
     return (gk * mask,)
@@ -200,7 +201,7 @@ def _extreme_dim(input, dim, keepdim, argfn, name):
                          f"(shape {data.shape}).")
     idx = np.expand_dims(argfn(data, axis=d), d)
     vals = apply(TAKE_ALONG, (input,), {"idx": idx, "dim": d, "keepdim": bool(keepdim),
-                                        "shape": data.shape})
+                                        "in_shape": data.shape})
     indices = idx if keepdim else np.squeeze(idx, axis=d)
     return values_indices(vals, wrap(np.asarray(indices, dtype=np.int64)))
 

@@ -20,12 +20,14 @@ from typing import Callable, Optional
 import numpy as np
 
 from .._core.errors import DTypeError, GradError, ShapeError
-from .._core.node import Ctx, Node, capture_site
+from .._core.node import Node, capture_site
 from .._core.state import STATE
-from .._core.tensor import Tensor, wrap
+from .._core.tensor import Tensor, Version, wrap
 
 _ndarray = np.ndarray
 _EMPTY = {}
+_ONE_NEEDED = (True,)
+_new = object.__new__
 _SAVE_INDEX = {"x": 0, "y": 1, "out": -1}
 
 
@@ -99,31 +101,48 @@ def apply(op, args, params=_EMPTY):
 
 def record_node(op, args, arrays, params, out):
     """Wrap ``out`` in a Tensor whose grad_fn is a new node for ``op`` applied to ``args``."""
-    needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
-    parents = tuple([a._node() if n else None for a, n in zip(args, needs)])
-    ctx = Ctx()
-    ctx.params = params
-    ctx.needs_input_grad = needs
-    result = wrap(out)
+    node = _new(Node)
+    if len(args) == 1:                       # unrolled for the common arities: hot path
+        x = args[0]
+        node.needs_input_grad = _ONE_NEEDED
+        node.parents = (x.grad_fn or x._accumulator(),)
+    else:
+        needs, parents = [], []
+        for a in args:
+            if isinstance(a, Tensor) and a._requires_grad:
+                needs.append(True)
+                parents.append(a.grad_fn or a._accumulator())
+            else:
+                needs.append(False)
+                parents.append(None)
+        node.needs_input_grad = tuple(needs)
+        node.parents = tuple(parents)
+    node.op = op
+    node.params = params
+    node.shape = out.shape
+    node.dtype = out.dtype
+    node.site = capture_site()
+    node.hooks = node.retained = None
+    result = wrap(out, node)
     if op.save_slots:
         saved = []
         for name, i in op.save_slots:
             if i < 0:
-                ctx.out = out
-                vc = result._counter()
-                saved.append((name, None, vc, vc.value))
+                node.out = out
+                vc = result._vc = Version()
+                saved.append((name, None, vc, 0))
             else:
                 a = args[i]
                 if i == 0:
-                    ctx.x = arrays[0]
+                    node.x = arrays[0]
                 else:
-                    ctx.y = arrays[1]
+                    node.y = arrays[1]
                 if isinstance(a, Tensor):
-                    vc = a._counter()
+                    vc = a._vc or a._counter()
                     saved.append((name, a, vc, vc.value))
-        ctx.saved = saved
-    result.grad_fn = Node(op, ctx, parents, out.shape, out.dtype, capture_site())
-    result._requires_grad = True
+        node.saved = saved
+    else:
+        node.saved = ()
     return result
 
 
@@ -172,7 +191,7 @@ def apply_inplace(op, args, params=_EMPTY):
         _write(x, op.forward(*arrays, **params), op.name)
         x._bump()
         return x
-    site = capture_site()
+    site = capture_site(depth=3)   # capture_site <- apply_inplace <- method <- user
     # Run out of place on a snapshot: a copy only when the rule saved x itself.
     snap = _snapshot(x) if "x" in op.save else x
     r = apply(op, (snap,) + tuple(args[1:]), params)
@@ -183,22 +202,14 @@ def apply_inplace(op, args, params=_EMPTY):
         return x
     base, chain = view
     from .shape import VIEW_OF, VIEW_SCATTER   # the two generic view ops live with the others
-    bnode = Node(VIEW_SCATTER, _params_ctx({"chain": chain}, (base._requires_grad, True)),
+    bnode = Node(VIEW_SCATTER, {"chain": chain}, (base._requires_grad, True),
                  (base._node() if base._requires_grad else None, r.grad_fn),
                  base._data.shape, base._data.dtype, site)
     base.grad_fn, base._requires_grad = bnode, True
-    x.grad_fn = Node(VIEW_OF, _params_ctx({"chain": chain, "base_shape": base._data.shape},
-                                          (True,)),
+    x.grad_fn = Node(VIEW_OF, {"chain": chain, "base_shape": base._data.shape}, (True,),
                      (bnode,), x._data.shape, x._data.dtype, site)
     x._requires_grad = True
     return x
-
-
-def _params_ctx(params, needs):
-    ctx = Ctx()
-    ctx.params = params
-    ctx.needs_input_grad = needs
-    return ctx
 
 
 def _snapshot(x):

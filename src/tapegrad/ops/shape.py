@@ -274,8 +274,8 @@ def stack(tensors, dim=0):
 CLONE = register(OpDef("clone", np.copy, lambda ctx, g: (g,), lambda ctx, t: t))
 # NOTE: the cast's rule returns g unchanged; the engine casts every cotangent to its input's
 # dtype, so the gradient arrives in the source dtype.
-CAST = register(OpDef("to_dtype", lambda x, dtype: x.astype(dtype), lambda ctx, g: (g,),
-                      lambda ctx, t: cast(t, ctx.dtype)))
+CAST = register(OpDef("to_dtype", lambda x, to: x.astype(to), lambda ctx, g: (g,),
+                      lambda ctx, t: cast(t, ctx.to)))
 
 
 def clone(input):
@@ -289,7 +289,7 @@ def cast(input, dtype):
     data = input._data if isinstance(input, Tensor) else np.asarray(input)
     if data.dtype == dt:
         return input
-    return apply(CAST, (input,), {"dtype": dt})
+    return apply(CAST, (input,), {"to": dt})
 
 
 # ---- generic views (in-place through a view) -------------------------------------------------
