@@ -41,10 +41,8 @@ class Tensor:
     __array_priority__ = 1000
 
     def __init__(self, data, requires_grad=False):
-        arr = np.asarray(data)
-        if arr.dtype == np.float64 and not isinstance(data, np.ndarray):
-            arr = arr.astype(np.float32)   # torch.Tensor(list) is float32
-        self._data = arr
+        # Like torch.Tensor(data): always a float32 copy (use tapegrad.tensor to keep dtypes).
+        self._data = np.array(data._data if isinstance(data, Tensor) else data, dtype=np.float32)
         self.grad = None
         self.grad_fn = None
         self._vc = None

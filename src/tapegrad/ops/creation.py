@@ -161,18 +161,29 @@ class Generator:
     """
 
     def __init__(self, device="cpu"):
-        self._seed = int(np.random.SeedSequence().entropy % (2 ** 63))
-        self._rng = np.random.Generator(np.random.PCG64(self._seed))
+        self._seed = None      # drawn on first use: keeps numpy.random out of import time
+        self._state = None
+
+    @property
+    def _rng(self):
+        if self._state is None:
+            if self._seed is None:
+                self._seed = int(np.random.SeedSequence().entropy % (2 ** 63))
+            self._state = np.random.Generator(np.random.PCG64(self._seed))
+        return self._state
 
     def manual_seed(self, seed):
         self._seed = int(seed)
-        self._rng = np.random.Generator(np.random.PCG64(self._seed))
+        self._state = None
         return self
 
     def seed(self):
-        return self.manual_seed(int(np.random.SeedSequence().entropy % (2 ** 63)))._seed
+        self._seed = None
+        self._state = None
+        return self.initial_seed()
 
     def initial_seed(self):
+        self._rng
         return self._seed
 
 

@@ -14,9 +14,6 @@ and rebases the tensor's history onto the new node; on a view it also rebases th
 onto a ``view_scatter`` node (the base with the view's region replaced), and the view onto
 a ``view_of`` node of the new base.
 """
-from dataclasses import dataclass, field
-from typing import Callable, Optional
-
 import numpy as np
 
 from .._core.errors import DTypeError, GradError, ShapeError
@@ -31,25 +28,29 @@ _new = object.__new__
 _SAVE_INDEX = {"x": 0, "y": 1, "out": -1}
 
 
-@dataclass(frozen=True, slots=True)
 class OpDef:
     """One primitive. ``forward`` takes and returns NumPy arrays; ``vjp(ctx, g)`` returns one
     cotangent per input (None where not needed); ``jvp(ctx, *tangents)`` returns the output
-    tangent (filled in for forward mode; None until an op has one)."""
-    name: str
-    forward: Callable
-    vjp: Callable
-    jvp: Optional[Callable] = None
-    save: tuple = ()            # which values ctx keeps: "x" (input 0), "y" (input 1), "out"
-    broadcasts: bool = False    # the engine sums each cotangent back to its input's shape
-    is_view: bool = False       # the output shares memory with input 0
-    save_slots: tuple = field(init=False, default=())
+    tangent (filled in for forward mode; None until an op has one).
 
-    def __post_init__(self):
-        object.__setattr__(self, "save_slots", tuple((n, _SAVE_INDEX[n]) for n in self.save))
+    Fields: ``save`` names what ctx keeps: "x" (input 0), "y" (input 1), "out";
+    ``broadcasts``: the engine sums each cotangent back to its input's shape;
+    ``is_view``: the output shares memory with input 0.
+    """
+    # NOTE: a plain slotted class rather than a dataclass: dataclasses imports inspect,
+    # a measurable share of `import tapegrad`.
+    __slots__ = ("name", "forward", "vjp", "jvp", "save", "broadcasts", "is_view", "save_slots")
+
+    def __init__(self, name, forward, vjp, jvp=None, save=(), broadcasts=False, is_view=False):
+        self.name, self.forward, self.vjp, self.jvp = name, forward, vjp, jvp
+        self.save, self.broadcasts, self.is_view = tuple(save), broadcasts, is_view
+        self.save_slots = tuple((n, _SAVE_INDEX[n]) for n in self.save)
 
     def __call__(self, *args, **params):
         return apply(self, args, params)
+
+    def __repr__(self):
+        return f"OpDef({self.name!r})"
 
 
 REGISTRY = {}
