@@ -211,11 +211,13 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
     prev_mode = STATE.grad_enabled
     STATE.grad_enabled = create_graph      # the recorded path records; the fast path can't
     anomaly = STATE.anomaly
+    special = target_of is not None       # per-node extras beyond hooks: captures for grad()
     try:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             while ready:
                 node = ready.pop()
-                for p in node.parents:        # release producers; they run after this node
+                parents = node.parents
+                for p in parents:             # release producers; they run after this node
                     if p is not None:
                         n = pending[p] - 1
                         pending[p] = n
@@ -224,47 +226,39 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
                 g = buffers.pop(node, None)
                 if g is None or (leads is not None and node not in leads):
                     continue
-                if node.hooks:
-                    g = _run_hooks(node.hooks, g, create_graph)
-                    fresh.discard(node)
-                is_fresh = node in fresh
-                if node.retained is not None:
-                    t = node.retained()
-                    if t is not None:
-                        _add_into_grad(t, g, False, create_graph)
-                if target_of is not None and node in target_of:
-                    for i in target_of[node]:
-                        captured[i] = (g, is_fresh)
-                    if not any(p in leads for p in node.parents if p is not None):
+                if node.hooks or node.retained is not None or special \
+                        or type(node) is AccumulateGrad:
+                    g = _node_extras(node, g, fresh, create_graph, target_of, captured, leads)
+                    if g is None:
                         continue
-                if type(node) is AccumulateGrad:
-                    if target_of is None:
-                        _add_into_grad(node.variable, g, is_fresh, create_graph)
-                        if node.post_hooks:
-                            for hook in list(node.post_hooks):
-                                hook(node.variable)
-                    continue
                 saved = node.saved
                 if saved is None:
                     raise _freed_error(node)
-                op = node.op
                 ctx = node
                 if saved:
-                    _check_versions(node)
+                    for _, _, vc, version in saved:
+                        if vc.value != version:
+                            _check_versions(node)       # raises, with the whole story
                     if create_graph:
                         ctx = _tensor_ctx(node)
-                grads = op.vjp(ctx, g)
+                grads = node.op.vjp(ctx, g)
                 if saved and not retain_graph:
                     node.free_saved()
-                for p, gi in zip(node.parents, grads):
+                for p, gi in zip(parents, grads):
                     if p is None or gi is None or (leads is not None and p not in leads):
                         continue
-                    if type(gi) is not _ndarray and not create_graph:
-                        gi = np.asarray(gi)          # NumPy gives scalars for 0-d results
-                    if gi.shape != p.shape:
-                        gi = _fix_shape(node, p, gi)
-                    if gi.dtype != p.dtype:
-                        gi = gi.to(p.dtype) if create_graph else gi.astype(p.dtype)
+                    if create_graph:
+                        if gi.shape != p.shape:
+                            gi = _fix_shape(node, p, gi)
+                        if gi._data.dtype != p.dtype:
+                            gi = gi.to(p.dtype)
+                    else:
+                        if type(gi) is not _ndarray:
+                            gi = np.asarray(gi)     # NumPy gives scalars for 0-d results
+                        if gi.shape != p.shape:
+                            gi = _fix_shape(node, p, gi)
+                        if gi.dtype != p.dtype:
+                            gi = gi.astype(p.dtype)
                     if anomaly:
                         _check_finite(node, gi)
                     prev = buffers.get(p)
@@ -299,6 +293,32 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
             _add_into_grad(t, g if create_graph else g._data, True, create_graph)
         results.append(g)
     return results
+
+
+def _node_extras(node, g, fresh, create_graph, target_of, captured, leads):
+    """Hooks, retained grads, grad() captures and leaf accumulation for one node. Returns the
+    gradient to propagate through the node's rule, or None when the node is done."""
+    if node.hooks:
+        g = _run_hooks(node.hooks, g, create_graph)
+        fresh.discard(node)
+    is_fresh = node in fresh
+    if node.retained is not None:
+        t = node.retained()
+        if t is not None:
+            _add_into_grad(t, g, False, create_graph)
+    if target_of is not None and node in target_of:
+        for i in target_of[node]:
+            captured[i] = (g, is_fresh)
+        if not any(p in leads for p in node.parents if p is not None):
+            return None
+    if type(node) is AccumulateGrad:
+        if target_of is None:
+            _add_into_grad(node.variable, g, is_fresh, create_graph)
+            if node.post_hooks:
+                for hook in list(node.post_hooks):
+                    hook(node.variable)
+        return None
+    return g
 
 
 def _fix_shape(node, parent, gi):

@@ -161,14 +161,14 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
 
 def amax(input, dim=None, keepdim=False):
     """Maximum over ``dim``; the gradient is shared evenly among tied maxima."""
-    params = _reduce_params(input, () if dim == () else dim, keepdim, "amax")
+    params = _reduce_params(input, dim if dim != () else None, keepdim, "amax")  # () = all
     _check_nonempty(input, params, "amax")
     return apply(AMAX, (input,), params)
 
 
 def amin(input, dim=None, keepdim=False):
     """Minimum over ``dim``; the gradient is shared evenly among tied minima."""
-    params = _reduce_params(input, () if dim == () else dim, keepdim, "amin")
+    params = _reduce_params(input, dim if dim != () else None, keepdim, "amin")  # () = all
     _check_nonempty(input, params, "amin")
     return apply(AMIN, (input,), params)
 
