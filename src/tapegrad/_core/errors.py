@@ -1,12 +1,13 @@
-"""Error types. Each subclasses the builtin a PyTorch user would catch, so
-``except ValueError`` / ``except RuntimeError`` keep working."""
+"""Error types. Each subclasses the builtins a user would catch: PyTorch raises RuntimeError
+for shape and dtype mismatches, NumPy ValueError/TypeError, so code written for either keeps
+working (``except RuntimeError`` or ``except ValueError`` both catch a ShapeError)."""
 
 
-class ShapeError(ValueError):
+class ShapeError(ValueError, RuntimeError):
     """Shapes that an op cannot combine (broadcasting, contraction, reshape)."""
 
 
-class DTypeError(TypeError):
+class DTypeError(TypeError, RuntimeError):
     """A dtype an op or the engine cannot work with (e.g. grad on an integer tensor)."""
 
 

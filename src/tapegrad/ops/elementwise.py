@@ -3,7 +3,7 @@ and the non-differentiable comparisons."""
 import numpy as np
 
 from .._core.tensor import Tensor, wrap
-from .registry import OpDef, apply, register
+from .registry import OpDef, apply, broadcast_error, register
 
 
 def _elementwise(name, np_fn, deriv, save=("x",)):
@@ -73,11 +73,45 @@ def _kind(v):
 
 def _float_scalar_promotion(x, y):
     """PyTorch promotes (integer tensor) op (Python float) to float32, NumPy to float64:
-    convert the tensor side to float32 first so both agree with PyTorch."""
+    convert the tensor side to float32 first so both agree with PyTorch. Two tensors of
+    different dtypes go through _promote_tensors."""
+    if type(x) is Tensor and type(y) is Tensor:      # NOTE: add Tensor subclasses here
+        if x._data.dtype is not y._data.dtype:
+            return _promote_tensors(x, y)
+        return x, y
+    if type(y) is _np_float64:
+        y = float(y)    # NOTE: PyTorch treats NumPy float scalars as Python floats (weak)
+    elif type(x) is _np_float64:
+        x = float(x)
     if type(y) is float and isinstance(x, Tensor) and x._data.dtype.kind in "biu":
         x = x.to(np.float32)
     if type(x) is float and isinstance(y, Tensor) and y._data.dtype.kind in "biu":
         y = y.to(np.float32)
+    return x, y
+
+
+_np_float64 = np.float64
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def _promote_tensors(x, y):
+    """Two tensors of different dtypes, converted where PyTorch's promotion differs from
+    NumPy's: an integer/bool tensor meeting a floating one takes the floating dtype (NumPy
+    gives float64 for int64 with float32), and a 0-d tensor does not widen a dimensioned
+    tensor of the same category (float32 tensor + float64 0-d tensor is float32)."""
+    dx, dy = x._data.dtype, y._data.dtype
+    cx, cy = _CATEGORY.get(dx.kind, -1), _CATEGORY.get(dy.kind, -1)
+    if cx < cy:
+        x = x.to(dy)
+    elif cy < cx:
+        y = y.to(dx)
+    elif dx != dy and (x._data.ndim == 0) != (y._data.ndim == 0):
+        if x._data.ndim == 0:
+            x = x.to(dy)
+        else:
+            y = y.to(dx)
     return x, y
 
 
@@ -303,7 +337,13 @@ def _nondiff(np_fn, name, doc):
                 arrays.append(a._data)
             else:
                 arrays.append(a)
-        out = np_fn(*arrays)
+        try:
+            out = np_fn(*arrays)
+        except ValueError:
+            err = broadcast_error(name, arrays)
+            if err is None:
+                raise
+            raise err from None
         if not tensor_in:
             return out
         return wrap(out if type(out) is np.ndarray else np.asarray(out))

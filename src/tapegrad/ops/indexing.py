@@ -2,6 +2,7 @@
 ``x[key] = value``. Repeated indices accumulate their gradients."""
 import numpy as np
 
+from .._core.errors import ShapeError
 from .._core.state import STATE
 from .._core.tensor import Tensor
 from .registry import OpDef, apply, apply_inplace, linear, register
@@ -13,13 +14,24 @@ def _normalize_key(key, shape):
     returns (key, is_advanced)."""
     parts = key if isinstance(key, tuple) else (key,)
     out, advanced = [], False
+    dim = 0          # the tensor dim the next index part applies to; None after an Ellipsis
     for p in parts:
         if isinstance(p, Tensor):
             p = p._data
         elif isinstance(p, list):
             p = np.asarray(p)
+        if p is Ellipsis:
+            dim = None
+        elif dim is not None and p is not None:
+            dim += p.ndim if isinstance(p, np.ndarray) and p.dtype == np.bool_ else 1
         if isinstance(p, np.ndarray):
             if p.dtype == np.bool_:
+                start = None if dim is None else dim - p.ndim
+                if start is not None and tuple(shape[start:dim]) != p.shape:
+                    raise IndexError(
+                        f"getitem: a boolean mask of shape {p.shape} can't index dims "
+                        f"{start}..{dim - 1} of a tensor of shape {tuple(shape)}; the mask's "
+                        "shape must equal the shape of the dims it covers")
                 out.extend(np.nonzero(p))
                 advanced = True
                 continue
@@ -43,9 +55,14 @@ def _normalize_key(key, shape):
 
 def _getitem_forward(x, key):
     try:
-        return x[key]
+        out = x[key]
     except IndexError as e:
         raise IndexError(f"getitem: {e} (tensor of shape {x.shape}, index {key!r})") from None
+    if type(out) is not np.ndarray:
+        # NOTE: an all-integer key gives a NumPy scalar (a copy); with a trailing ... it gives a
+        # 0-d view, which view_scatter can write into and in-place ops can write through.
+        out = x[key + (Ellipsis,)]
+    return out
 
 
 def _index_add_forward(base, src, key):
@@ -136,9 +153,30 @@ def setitem(input, key, value):
     key, _ = _normalize_key(key, input._data.shape)
     involved = STATE.grad_enabled and (
         input._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
-    if not involved and input._data.flags.writeable:
-        # Fast path: nothing to record, so write straight into the storage.
-        input._data[key] = value._data if isinstance(value, Tensor) else value
-        input._bump()
-        return
-    apply_inplace(INDEX_PUT, (input, value), {"key": key})
+    try:
+        if not involved and input._data.flags.writeable:
+            # Fast path: nothing to record, so write straight into the storage.
+            input._data[key] = value._data if isinstance(value, Tensor) else value
+            input._bump()
+            return
+        apply_inplace(INDEX_PUT, (input, value), {"key": key})
+    except ValueError:
+        err = _setitem_shape_error(input, key, value)   # error path only
+        if err is None:
+            raise
+        raise err from None
+
+
+def _setitem_shape_error(input, key, value):
+    """A ShapeError if ``value`` can't broadcast to the region ``input[key]``, else None."""
+    region = np.shape(input._data[key])
+    vshape = np.shape(value._data if isinstance(value, Tensor) else value)
+    try:
+        if np.broadcast_shapes(region, vshape) == region:
+            return None
+    except ValueError:
+        pass
+    return ShapeError(
+        f"setitem: can't assign a value of shape {tuple(vshape)} to a region of shape "
+        f"{tuple(region)} (tensor of shape {tuple(input._data.shape)}, index {key!r}); the "
+        "value must broadcast to the region's shape.")

@@ -88,7 +88,13 @@ def apply(op, args, params=_EMPTY):
             arrays.append(a)
     if not has_tensor:
         return op.forward(*args, **params)
-    out = op.forward(*arrays, **params)
+    try:
+        out = op.forward(*arrays, **params)
+    except ValueError:
+        err = broadcast_error(op.name, arrays)   # error path only: the hot path pays nothing
+        if err is None:
+            raise
+        raise err from None
     if type(out) is not _ndarray:
         out = np.asarray(out)          # NumPy returns scalars for 0-d results
     if record and STATE.grad_enabled and out.dtype.kind in "fc":
@@ -98,6 +104,21 @@ def apply(op, args, params=_EMPTY):
     if op.is_view:
         _track_view(result, args[0], op, params)
     return result
+
+
+def broadcast_error(name, arrays):
+    """A ShapeError naming op ``name`` and its operands' shapes if they can't broadcast, else
+    None (NumPy's own message names neither the op nor what to do)."""
+    shapes = [np.shape(a) for a in arrays]
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        listed = " and ".join(str(tuple(s)) for s in shapes)
+        return ShapeError(
+            f"{name}: shapes {listed} can't be broadcast together: aligned from the last "
+            "dim, each pair of sizes must be equal or one of them 1. Reshape or unsqueeze an "
+            "operand so its dims line up.")
+    return None
 
 
 def record_node(op, args, arrays, params, out):
