@@ -86,6 +86,14 @@ def _float_dtype(dtype):
     return _F32 if dtype is None else dtypes.to_numpy_dtype(dtype)
 
 
+def _random_float_dtype(dtype, name):
+    dt = _float_dtype(dtype)
+    if dt.kind != "f":
+        raise DTypeError(f"{name}: samples are floating point; dtype {dt} is not (use randint "
+                         "for integers)")
+    return dt
+
+
 def zeros(*size, dtype=None, device=None, requires_grad=False):
     """A tensor of zeros (float32 unless ``dtype`` says otherwise)."""
     return _finish(np.zeros(_size(size), dtype=_float_dtype(dtype)), requires_grad)
@@ -212,13 +220,13 @@ def _rng(generator):
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform samples in [0, 1)."""
-    dt = _float_dtype(dtype)
+    dt = _random_float_dtype(dtype, "rand")
     return _finish(_rng(generator).random(_size(size)).astype(dt), requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal samples."""
-    dt = _float_dtype(dtype)
+    dt = _random_float_dtype(dtype, "randn")
     return _finish(_rng(generator).standard_normal(_size(size)).astype(dt), requires_grad)
 
 

@@ -148,7 +148,7 @@ def index_put(input, key, value):
     return apply(INDEX_PUT, (input, value), {"key": key})
 
 
-def setitem(input, key, value):
+def setitem(input, key, value, name="setitem"):
     """``input[key] = value`` in place (recorded when autograd is involved)."""
     key, _ = _normalize_key(key, input._data.shape)
     involved = STATE.grad_enabled and (
@@ -159,7 +159,7 @@ def setitem(input, key, value):
             input._data[key] = value._data if isinstance(value, Tensor) else value
             input._bump()
             return
-        apply_inplace(INDEX_PUT, (input, value), {"key": key})
+        apply_inplace(INDEX_PUT, (input, value), {"key": key}, name)
     except ValueError:
         err = _setitem_shape_error(input, key, value)   # error path only
         if err is None:

@@ -44,8 +44,8 @@ def _to(self, *args, dtype=None, device=None, copy=False, **_):
     return shape.clone(out) if copy and out is self else out
 
 
-def _fill(self, value):
-    indexing.setitem(self, Ellipsis, value)
+def _fill(self, value, name="fill_"):
+    indexing.setitem(self, Ellipsis, value, name)
     return self
 
 
@@ -77,8 +77,8 @@ METHODS = {
     "sqrt_": _inplace(ew.SQRT), "sin_": _inplace(ew.SIN), "cos_": _inplace(ew.COS),
     "tanh_": _inplace(ew.TANH), "sigmoid_": _inplace(ew.SIGMOID), "relu_": _inplace(ew.RELU),
     "abs_": _inplace(ew.ABS), "clamp_": _inplace(ew.CLAMP, _clamp_params),
-    "zero_": lambda self: _fill(self, 0), "fill_": _fill,
-    "copy_": lambda self, src, non_blocking=False: _fill(self, src),
+    "zero_": lambda self: _fill(self, 0, "zero_"), "fill_": _fill,
+    "copy_": lambda self, src, non_blocking=False: _fill(self, src, "copy_"),
     # elementwise
     "add": ew.add, "sub": ew.sub, "subtract": ew.sub, "mul": ew.mul, "multiply": ew.mul,
     "div": ew.div, "divide": ew.div, "true_divide": ew.div, "pow": ew.pow,

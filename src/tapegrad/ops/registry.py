@@ -187,8 +187,10 @@ def apply_chain(arr, chain):
     return arr
 
 
-def apply_inplace(op, args, params=_EMPTY):
-    """``args[0] <- op(*args)`` in place; returns args[0] (Note [Views and in-place ops])."""
+def apply_inplace(op, args, params=_EMPTY, name=None):
+    """``args[0] <- op(*args)`` in place; returns args[0] (Note [Views and in-place ops]).
+    ``name`` is the user-facing method name for messages (default: the op's name + "_")."""
+    name = name or op.name + "_"
     x = args[0]
     recording = STATE.grad_enabled and any(
         isinstance(a, Tensor) and a._requires_grad for a in args)
@@ -196,28 +198,28 @@ def apply_inplace(op, args, params=_EMPTY):
     if recording:
         if x.grad_fn is None and x._requires_grad:
             raise GradError(
-                f"{op.name}_: a leaf tensor that requires grad (shape {tuple(x.shape)}) can't be "
+                f"{name}: a leaf tensor that requires grad (shape {tuple(x.shape)}) can't be "
                 "modified in place, or its gradient would be lost. Write x = x + ... instead, or "
                 "do the update under tapegrad.no_grad() (as optimizers do).")
         if view is not None and view[0].grad_fn is None and view[0]._requires_grad:
             raise GradError(
-                f"{op.name}_: this tensor (shape {tuple(x.shape)}) is a view of a leaf that "
+                f"{name}: this tensor (shape {tuple(x.shape)}) is a view of a leaf that "
                 f"requires grad (shape {tuple(view[0].shape)}), so it can't be modified in place. "
                 "Clone the leaf first, or do the update under tapegrad.no_grad().")
     if not x._data.flags.writeable:
         raise ShapeError(
-            f"{op.name}_: this tensor (shape {tuple(x.shape)}) is an expanded or read-only view in "
+            f"{name}: this tensor (shape {tuple(x.shape)}) is an expanded or read-only view in "
             "which several elements share one memory location; call .clone() before writing to it.")
     if not recording:
         arrays = [a._data if isinstance(a, Tensor) else a for a in args]
-        _write(x, op.forward(*arrays, **params), op.name)
+        _write(x, op.forward(*arrays, **params), name)
         x._bump()
         return x
     site = capture_site(depth=3)   # capture_site <- apply_inplace <- method <- user
     # Run out of place on a snapshot: a copy only when the rule saved x itself.
     snap = _snapshot(x) if "x" in op.save else x
     r = apply(op, (snap,) + tuple(args[1:]), params)
-    _write(x, r._data, op.name)
+    _write(x, r._data, name)
     x._bump(site)
     if view is None:
         x.grad_fn, x._requires_grad = r.grad_fn, True
@@ -244,11 +246,11 @@ def _snapshot(x):
 def _write(x, out, name):
     if out.shape != x._data.shape:
         raise ShapeError(
-            f"{name}_: the result has shape {out.shape} but the tensor written to has shape "
+            f"{name}: the result has shape {out.shape} but the tensor written to has shape "
             f"{x._data.shape}; an in-place op can't change its tensor's shape. Use the "
             "out-of-place form.")
     if out.dtype != x._data.dtype and not np.can_cast(out.dtype, x._data.dtype, "same_kind"):
         raise DTypeError(
-            f"{name}_: the result has dtype {out.dtype}, which can't be written into a tensor of "
+            f"{name}: the result has dtype {out.dtype}, which can't be written into a tensor of "
             f"dtype {x._data.dtype} in place. Use the out-of-place form or convert first.")
     np.copyto(x._data, out, casting="unsafe")

@@ -31,6 +31,9 @@ def _sizes(args):
     """Accept both f(2, 3) and f((2, 3)) for shape arguments, as PyTorch does."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = tuple(args[0])
+    for a in args:
+        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
+            raise TypeError(f"sizes and dims must be integers, got {a!r} in {tuple(args)}")
     return tuple(int(a) for a in args)
 
 
