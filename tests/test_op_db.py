@@ -21,18 +21,7 @@ class MissingJVP(AssertionError):
 
 # Rows whose output comes from a primitive with jvp=None: the dot test can't run there.
 # Each is a strict xfail, so adding the rule turns it into a failure until it is removed here.
-NO_JVP = {
-    "maximum": "maximum has no jvp rule yet (OpDef jvp=None)",
-    "minimum": "minimum has no jvp rule yet (OpDef jvp=None)",
-    "clamp_tensor": "clamp with tensor bounds records maximum/minimum, which have no jvp rule",
-    "prod": "prod has no jvp rule yet (OpDef jvp=None)",
-    "prod_zeros": "prod has no jvp rule yet (OpDef jvp=None)",
-    "amax": "amax has no jvp rule yet (OpDef jvp=None)",
-    "amin": "amin has no jvp rule yet (OpDef jvp=None)",
-    "max": "max(x) records amax, which has no jvp rule",
-    "min": "min(x) records amin, which has no jvp rule",
-    "max_dim": "max(x, dim) records max_dim, which has no jvp rule",
-    "min_dim": "min(x, dim) records max_dim, which has no jvp rule",
+NO_JVP = {   # rows whose recorded op has no jvp rule yet (none today)
 }
 
 

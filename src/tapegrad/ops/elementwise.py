@@ -175,13 +175,22 @@ def pow_jvp(ctx, tx, ty):
     return (tx * gx if gx is not None else 0) + (ty * gy if gy is not None else 0)
 
 
-def _tie_split(ctx, g, first_wins):
+def _tie_split(ctx, g, first_wins, need=None):
     """Cotangents of max/min(x, y): g goes to the winner, split evenly at ties."""
     x, y = ctx.x, ctx.y
-    need = ctx.needs_input_grad
+    need = ctx.needs_input_grad if need is None else need
     win = x > y if first_wins else x < y
     half = g * (x == y) * 0.5
     return (g * win + half if need[0] else None), (g * ~win - half if need[1] else None)
+
+
+def _tie_split_jvp(first_wins):
+    """Tangent of max/min(x, y): each input's tangent weighted by the vjp's split."""
+    def jvp(ctx, tx, ty):
+        tx = _tie_split(ctx, tx, first_wins, (True, False))[0]
+        ty = _tie_split(ctx, ty, first_wins, (False, True))[1]
+        return tx + ty
+    return jvp
 
 
 def maximum_vjp(ctx, g):
@@ -202,8 +211,10 @@ DIV = register(OpDef("div", _true_divide, div_vjp, div_jvp, save=("y", "out"),
                      broadcasts=True))
 POW = register(OpDef("pow", np.power, pow_vjp, pow_jvp, save=("x", "y", "out"),
                      broadcasts=True))
-MAXIMUM = register(OpDef("maximum", np.maximum, maximum_vjp, save=("x", "y"), broadcasts=True))
-MINIMUM = register(OpDef("minimum", np.minimum, minimum_vjp, save=("x", "y"), broadcasts=True))
+MAXIMUM = register(OpDef("maximum", np.maximum, maximum_vjp, _tie_split_jvp(True),
+                         save=("x", "y"), broadcasts=True))
+MINIMUM = register(OpDef("minimum", np.minimum, minimum_vjp, _tie_split_jvp(False),
+                         save=("x", "y"), broadcasts=True))
 
 
 def _binary(op):

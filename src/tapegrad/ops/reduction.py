@@ -106,12 +106,27 @@ def _np_mean(x, axes, keepdim, **_):
 SUM = register(OpDef("sum", _np_sum, sum_vjp, lambda ctx, t: sum(t, ctx.axes, ctx.keepdim)))
 MEAN = register(OpDef("mean", _np_mean, mean_vjp,
                       lambda ctx, t: sum(t, ctx.axes, ctx.keepdim) / ctx.count))
+def _weights_jvp(vjp):
+    """JVP of a reduction whose VJP is g (expanded) times per-element weights w:
+    the tangent is sum(t * w) over the reduced dims, w being the VJP of a cotangent of ones."""
+    def jvp(ctx, t):
+        out = ctx.out
+        ones = (np.ones_like(out) if isinstance(out, np.ndarray)
+                else wrap(np.ones_like(out._data)))
+        return sum(t * vjp(ctx, ones)[0], ctx.axes, ctx.keepdim)
+    jvp.__name__ = vjp.__name__.replace("vjp", "jvp")
+    return jvp
+
+
 PROD = register(OpDef("prod", lambda x, axes, keepdim, **_:
-                      np.prod(x, axis=axes, keepdims=keepdim), prod_vjp, save=("x", "out")))
+                      np.prod(x, axis=axes, keepdims=keepdim), prod_vjp, _weights_jvp(prod_vjp),
+                      save=("x", "out")))
 AMAX = register(OpDef("amax", lambda x, axes, keepdim, **_:
-                      np.amax(x, axis=axes, keepdims=keepdim), extreme_vjp, save=("x", "out")))
+                      np.amax(x, axis=axes, keepdims=keepdim), extreme_vjp,
+                      _weights_jvp(extreme_vjp), save=("x", "out")))
 AMIN = register(OpDef("amin", lambda x, axes, keepdim, **_:
-                      np.amin(x, axis=axes, keepdims=keepdim), extreme_vjp, save=("x", "out")))
+                      np.amin(x, axis=axes, keepdims=keepdim), extreme_vjp,
+                      _weights_jvp(extreme_vjp), save=("x", "out")))
 
 
 def _check_nonempty(x, params, name):
@@ -188,7 +203,9 @@ def take_vjp(ctx, g):
     return (gk * mask,)
 
 
-TAKE_ALONG = register(OpDef("max_dim", _take_forward, take_vjp))
+# NOTE: picking values at fixed indices is linear, so the JVP picks the tangent's values.
+TAKE_ALONG = register(OpDef("max_dim", _take_forward, take_vjp,
+                            lambda ctx, t: apply(TAKE_ALONG, (t,), ctx.params)))
 
 
 def _extreme_dim(input, dim, keepdim, argfn, name):
