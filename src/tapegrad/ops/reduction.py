@@ -250,19 +250,19 @@ def min(input, dim=None, keepdim=False):
     return _extreme_dim(input, dim, keepdim, np.argmin, "min")
 
 
-def argmax(input, dim=None, keepdim=False):
-    """Index of the largest element (flattened when dim is None); int64, no gradient."""
+def _arg_extreme(argfn, input, dim, keepdim, name):
     data = input._data if isinstance(input, Tensor) else np.asarray(input)
     if dim is None:
-        return wrap(np.asarray(np.argmax(data), dtype=np.int64))
-    (d,) = normalize_dims(dim, data.ndim, "argmax")
-    return wrap(np.asarray(np.argmax(data, axis=d, keepdims=keepdim), dtype=np.int64))
+        return wrap(np.asarray(argfn(data), dtype=np.int64))
+    (d,) = normalize_dims(dim, data.ndim, name)
+    return wrap(np.asarray(argfn(data, axis=d, keepdims=keepdim), dtype=np.int64))
+
+
+def argmax(input, dim=None, keepdim=False):
+    """Index of the largest element (flattened when dim is None); int64, no gradient."""
+    return _arg_extreme(np.argmax, input, dim, keepdim, "argmax")
 
 
 def argmin(input, dim=None, keepdim=False):
     """Index of the smallest element (flattened when dim is None); int64, no gradient."""
-    data = input._data if isinstance(input, Tensor) else np.asarray(input)
-    if dim is None:
-        return wrap(np.asarray(np.argmin(data), dtype=np.int64))
-    (d,) = normalize_dims(dim, data.ndim, "argmin")
-    return wrap(np.asarray(np.argmin(data, axis=d, keepdims=keepdim), dtype=np.int64))
+    return _arg_extreme(np.argmin, input, dim, keepdim, "argmin")
