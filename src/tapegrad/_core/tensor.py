@@ -9,7 +9,6 @@ import numpy as np
 from . import dtypes
 from .errors import DTypeError, GradError
 from .node import AccumulateGrad
-from .state import STATE
 
 _ndarray = np.ndarray
 

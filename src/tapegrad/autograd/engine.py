@@ -243,7 +243,8 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
                         ctx = _tensor_ctx(node)
                 grads = node.op.vjp(ctx, g)
                 if saved and not retain_graph:
-                    node.free_saved()
+                    node.saved = None          # free the saved values (Node.free_saved, inlined)
+                    node.x = node.y = node.out = None
                 for p, gi in zip(parents, grads):
                     if p is None or gi is None or (leads is not None and p not in leads):
                         continue
@@ -382,7 +383,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         (tensor(12., grad_fn=<MulBackward0>), tensor(12.))
     """
     outputs = _as_tuple(outputs)
-    single = isinstance(inputs, Tensor)
     inputs = _as_tuple(inputs)
     for t in inputs:
         _check_input(t, "grad")

@@ -3,7 +3,9 @@ and the non-differentiable comparisons."""
 import numpy as np
 
 from .._core.tensor import Tensor, wrap
-from .registry import OpDef, apply, broadcast_error, register
+from .registry import OpDef, apply, apply_unary, broadcast_error, register
+
+_ndarray = np.ndarray
 
 
 def _elementwise(name, np_fn, deriv, save=("x",)):
@@ -18,10 +20,14 @@ def _elementwise(name, np_fn, deriv, save=("x",)):
 
 
 def _unary(op, doc, floating=False):
+    forward = op.forward
+
     def fn(input):
+        if type(input) is _ndarray:       # rules on plain arrays: straight to NumPy
+            return forward(input)
         if floating and isinstance(input, Tensor) and input._data.dtype.kind in "biu":
             input = input.to(np.float32)   # NOTE: PyTorch gives float32 here, NumPy float64
-        return apply(op, (input,))
+        return apply_unary(op, input)
     fn.__name__ = fn.__qualname__ = op.name
     fn.__doc__ = doc
     return fn
@@ -330,7 +336,7 @@ def clamp(input, min=None, max=None):
         # NOTE: tensor bounds go through maximum/minimum so the bounds get gradients too.
         out = input if min is None else maximum(input, min)
         return out if max is None else minimum(out, max)
-    return apply(CLAMP, (input,), {"min": min, "max": max})
+    return apply_unary(CLAMP, input, {"min": min, "max": max})
 
 
 clip = clamp

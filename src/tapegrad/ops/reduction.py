@@ -11,7 +11,7 @@ import numpy as np
 from .._core.errors import DTypeError, ShapeError
 from .._core.tensor import Tensor, wrap
 from ._broadcast import cast_like
-from .registry import OpDef, apply, register
+from .registry import OpDef, apply_unary, register
 from .shape import clone, expand, reshape
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
@@ -147,7 +147,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
     dim, keepdim = (axis if dim is None else dim), (keepdim if keepdims is None else keepdims)
     if dtype is not None:
         input = input.to(dtype)
-    return apply(SUM, (input,), _reduce_params(input, dim, keepdim, "sum"))
+    return apply_unary(SUM, input, _reduce_params(input, dim, keepdim, "sum"))
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
@@ -164,28 +164,28 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None
     for a in params["axes"]:
         count *= params["in_shape"][a]
     params["count"] = count
-    return apply(MEAN, (input,), params)
+    return apply_unary(MEAN, input, params)
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product over ``dim`` (one int, or None for all elements)."""
     if dtype is not None:
         input = input.to(dtype)
-    return apply(PROD, (input,), _reduce_params(input, dim, keepdim, "prod"))
+    return apply_unary(PROD, input, _reduce_params(input, dim, keepdim, "prod"))
 
 
 def amax(input, dim=None, keepdim=False):
     """Maximum over ``dim``; the gradient is shared evenly among tied maxima."""
     params = _reduce_params(input, dim if dim != () else None, keepdim, "amax")  # () = all
     _check_nonempty(input, params, "amax")
-    return apply(AMAX, (input,), params)
+    return apply_unary(AMAX, input, params)
 
 
 def amin(input, dim=None, keepdim=False):
     """Minimum over ``dim``; the gradient is shared evenly among tied minima."""
     params = _reduce_params(input, dim if dim != () else None, keepdim, "amin")  # () = all
     _check_nonempty(input, params, "amin")
-    return apply(AMIN, (input,), params)
+    return apply_unary(AMIN, input, params)
 
 
 # ---- max / min along one dim, with indices -------------------------------------------------
@@ -205,7 +205,7 @@ def take_vjp(ctx, g):
 
 # NOTE: picking values at fixed indices is linear, so the JVP picks the tangent's values.
 TAKE_ALONG = register(OpDef("max_dim", _take_forward, take_vjp,
-                            lambda ctx, t: apply(TAKE_ALONG, (t,), ctx.params)))
+                            lambda ctx, t: apply_unary(TAKE_ALONG, t, ctx.params)))
 
 
 def _extreme_dim(input, dim, keepdim, argfn, name):
@@ -217,7 +217,7 @@ def _extreme_dim(input, dim, keepdim, argfn, name):
         raise ShapeError(f"{name}: can't take the {name} over dim {dim} of size 0 "
                          f"(shape {data.shape}).")
     idx = np.expand_dims(argfn(data, axis=d), d)
-    vals = apply(TAKE_ALONG, (input,), {"idx": idx, "dim": d, "keepdim": bool(keepdim),
+    vals = apply_unary(TAKE_ALONG, input, {"idx": idx, "dim": d, "keepdim": bool(keepdim),
                                         "in_shape": data.shape})
     indices = idx if keepdim else np.squeeze(idx, axis=d)
     return values_indices(vals, wrap(np.asarray(indices, dtype=np.int64)))

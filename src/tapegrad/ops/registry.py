@@ -106,6 +106,23 @@ def apply(op, args, params=_EMPTY):
     return result
 
 
+def apply_unary(op, x, params=_EMPTY):
+    """``apply(op, (x,), params)``, unrolled for one input: the most common call."""
+    if not isinstance(x, Tensor):
+        return op.forward(x, **params)
+    data = x._data
+    out = op.forward(data, **params)
+    if type(out) is not _ndarray:
+        out = np.asarray(out)
+    if x._requires_grad and STATE.grad_enabled and out.dtype.kind in "fc":
+        result = record_node(op, (x,), (data,), params, out)
+    else:
+        result = wrap(out)
+    if op.is_view:
+        _track_view(result, x, op, params)
+    return result
+
+
 def broadcast_error(name, arrays):
     """A ShapeError naming op ``name`` and its operands' shapes if they can't broadcast, else
     None (NumPy's own message names neither the op nor what to do)."""

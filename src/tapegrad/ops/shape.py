@@ -7,7 +7,7 @@ from .._core import dtypes
 from .._core.errors import ShapeError
 from .._core.tensor import Tensor
 from ._broadcast import sum_to_shape
-from .registry import OpDef, apply, apply_chain, linear, register
+from .registry import OpDef, apply, apply_chain, apply_unary, linear, register
 
 
 def _shape_of(x):
@@ -76,10 +76,9 @@ def reshape(input, *shape):
     """
     in_shape = _shape_of(input)
     shape = _resolve_shape(in_shape, _sizes(shape), "reshape")
-    if shape == in_shape:
-        return input if not isinstance(input, Tensor) else apply(
-            RESHAPE, (input,), {"shape": shape, "in_shape": in_shape})
-    return apply(RESHAPE, (input,), {"shape": shape, "in_shape": in_shape})
+    if shape == in_shape and not isinstance(input, Tensor):
+        return input                      # an array in a rule: nothing to do
+    return apply_unary(RESHAPE, input, {"shape": shape, "in_shape": in_shape})
 
 
 def view(input, *shape):
@@ -137,18 +136,18 @@ def permute(input, *dims):
     if sorted(norm) != list(range(ndim)):
         raise ShapeError(f"permute: dims {list(dims)} must be a permutation of the "
                          f"{ndim} dims of a tensor of shape {tuple(_shape_of(input))}")
-    return apply(PERMUTE, (input,), {"dims": norm})
+    return apply_unary(PERMUTE, input, {"dims": norm})
 
 
 def transpose(input, dim0, dim1):
     """Swap two dims."""
     ndim = len(_shape_of(input))
     if ndim == 0:
-        return apply(PERMUTE, (input,), {"dims": ()})
+        return apply_unary(PERMUTE, input, {"dims": ()})
     d0, d1 = _dim(dim0, ndim, "transpose"), _dim(dim1, ndim, "transpose")
     dims = list(range(ndim))
     dims[d0], dims[d1] = d1, d0
-    return apply(PERMUTE, (input,), {"dims": tuple(dims)})
+    return apply_unary(PERMUTE, input, {"dims": tuple(dims)})
 
 
 swapaxes = swapdims = transpose
@@ -199,7 +198,7 @@ def expand(input, *sizes):
     shape = tuple(shape)
     if shape == in_shape and not isinstance(input, Tensor):
         return input
-    return apply(EXPAND, (input,), {"shape": shape, "in_shape": in_shape})
+    return apply_unary(EXPAND, input, {"shape": shape, "in_shape": in_shape})
 
 
 def broadcast_to(input, shape):
@@ -283,7 +282,7 @@ CAST = register(OpDef("to_dtype", lambda x, to: x.astype(to), lambda ctx, g: (g,
 
 def clone(input):
     """A copy that is part of the graph (gradient flows back to input)."""
-    return apply(CLONE, (input,))
+    return apply_unary(CLONE, input)
 
 
 def cast(input, dtype):
@@ -292,7 +291,7 @@ def cast(input, dtype):
     data = input._data if isinstance(input, Tensor) else np.asarray(input)
     if data.dtype == dt:
         return input
-    return apply(CAST, (input,), {"to": dt})
+    return apply_unary(CAST, input, {"to": dt})
 
 
 # ---- generic views (in-place through a view) -------------------------------------------------
@@ -333,7 +332,7 @@ VIEW_SCATTER = register(OpDef("view_scatter", _view_scatter_forward, view_scatte
 
 def view_of(base, chain, base_shape):
     """The region of ``base`` that a view chain selects, as a copy (internal)."""
-    return apply(VIEW_OF, (base,), {"chain": chain, "base_shape": base_shape})
+    return apply_unary(VIEW_OF, base, {"chain": chain, "base_shape": base_shape})
 
 
 def view_scatter(base, src, chain):
