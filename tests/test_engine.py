@@ -613,3 +613,32 @@ def test_no_grad_is_thread_local():
         t.join()
         assert not (tg.ones(1, requires_grad=True) * 2).requires_grad
     assert seen["other"] is True
+
+
+# ---- views whose storage changed after they were taken -----------------------------------------
+def test_view_taken_before_inplace_on_base_sees_the_change():
+    x = tg.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    y = x * 1
+    v = y[0:2]
+    y.mul_(2)                       # changes v's values too: its gradient must see the mul
+    v.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0, 0.0, 0.0])
+
+
+def test_view_sees_inplace_change_through_a_sibling_view():
+    x = tg.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    y = x * 1
+    a, b = y[0:2], y[1:3]
+    a.mul_(3)                       # b[0] is y[1], which is now 3 * x[1]
+    (b * b).sum().backward()
+    # b = [3 x1, x2]: d/dx1 = 2 * 3x1 * 3 = 36, d/dx2 = 2 * x2 = 6
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 36.0, 6.0, 0.0])
+
+
+def test_view_of_constant_buffer_written_by_tensor_requiring_grad():
+    w = tg.tensor([5.0, 6.0], requires_grad=True)
+    buf = tg.zeros(4)
+    v = buf[0:2]                    # taken while buf is a constant
+    buf[0:2] = w
+    (v * tg.tensor([1.0, 10.0])).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [1.0, 10.0])

@@ -7,8 +7,10 @@ and the recorded one (Tensors, create_graph=True).
 
 # Note [Views and in-place ops]
 Ops marked ``is_view`` return tensors that share memory with their input, as in PyTorch.
-Such a tensor remembers its root base and the chain of view ops leading to it, and shares
-the base's version counter. An in-place op on a tensor that takes part in autograd runs
+Such a tensor remembers its root base, the chain of view ops leading to it and the storage
+version its history describes, and shares the base's version counter. When the storage
+changed since (an in-place op on the base or a sibling view), the view's history is rebuilt
+as ``view_of(base)`` before the view is used again (``refresh_view``). An in-place op on a tensor that takes part in autograd runs
 out of place on a snapshot, writes the result into the tensor's memory, bumps the version
 and rebases the tensor's history onto the new node; on a view it also rebases the base
 onto a ``view_scatter`` node (the base with the view's region replaced), and the view onto
@@ -81,6 +83,8 @@ def apply(op, args, params=_EMPTY):
     for a in args:
         if isinstance(a, Tensor):
             has_tensor = True
+            if a._view is not None:
+                refresh_view(a)
             if a._requires_grad:
                 record = True
             arrays.append(a._data)
@@ -110,6 +114,8 @@ def apply_unary(op, x, params=_EMPTY):
     """``apply(op, (x,), params)``, unrolled for one input: the most common call."""
     if not isinstance(x, Tensor):
         return op.forward(x, **params)
+    if x._view is not None:
+        refresh_view(x)
     data = x._data
     out = op.forward(data, **params)
     if type(out) is not _ndarray:
@@ -192,9 +198,24 @@ def _track_view(result, source, op, params):
     if source._view is None:
         base, chain = source, ()
     else:
-        base, chain = source._view
-    result._view = (base, chain + ((op, params),))
-    result._vc = base._counter()
+        base, chain, _ = source._view
+    vc = result._vc = base._counter()
+    result._view = (base, chain + ((op, params),), vc.value)
+
+
+def refresh_view(t):
+    """Rebuild a view's history as view_of(base) if the storage changed since it was made
+    (Note [Views and in-place ops]); without it, the view's gradient would skip the change."""
+    base, chain, version = t._view
+    vc = t._vc
+    if vc.value == version or not STATE.grad_enabled:
+        return
+    t._view = (base, chain, vc.value)
+    if base._requires_grad:
+        from .shape import VIEW_OF   # the generic view ops live with the other shape ops
+        t.grad_fn = Node(VIEW_OF, {"chain": chain, "base_shape": base._data.shape}, (True,),
+                         (base._node(),), t._data.shape, t._data.dtype, capture_site())
+        t._requires_grad = True
 
 
 def apply_chain(arr, chain):
@@ -209,6 +230,9 @@ def apply_inplace(op, args, params=_EMPTY, name=None):
     ``name`` is the user-facing method name for messages (default: the op's name + "_")."""
     name = name or op.name + "_"
     x = args[0]
+    for a in args:
+        if isinstance(a, Tensor) and a._view is not None:
+            refresh_view(a)
     recording = STATE.grad_enabled and any(
         isinstance(a, Tensor) and a._requires_grad for a in args)
     view = x._view
@@ -241,7 +265,8 @@ def apply_inplace(op, args, params=_EMPTY, name=None):
     if view is None:
         x.grad_fn, x._requires_grad = r.grad_fn, True
         return x
-    base, chain = view
+    base, chain, _ = view
+    x._view = (base, chain, x._vc.value)   # the history set below describes this version
     from .shape import VIEW_OF, VIEW_SCATTER   # the two generic view ops live with the others
     bnode = Node(VIEW_SCATTER, {"chain": chain}, (base._requires_grad, True),
                  (base._node() if base._requires_grad else None, r.grad_fn),
