@@ -642,3 +642,17 @@ def test_view_of_constant_buffer_written_by_tensor_requiring_grad():
     buf[0:2] = w
     (v * tg.tensor([1.0, 10.0])).sum().backward()
     np.testing.assert_allclose(w.grad.numpy(), [1.0, 10.0])
+
+
+def test_no_grad_decorates_with_and_without_parentheses():
+    @tg.no_grad
+    def bare(t):
+        return t * 2
+
+    @tg.no_grad()
+    def called(t):
+        return t * 2
+
+    x = tg.ones(2, requires_grad=True)
+    assert not bare(x).requires_grad and not called(x).requires_grad
+    assert (x * 2).requires_grad            # the mode is restored after each call

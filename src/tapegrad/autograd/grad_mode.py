@@ -34,7 +34,15 @@ class _Mode:
         return wrapper
 
 
-class no_grad(_Mode):
+class _NoParamMode(_Mode):
+    """A mode without arguments, which may also decorate without parentheses (``@no_grad``)."""
+
+    def __new__(cls, func=None):
+        self = super().__new__(cls)
+        return self if func is None else self(func)
+
+
+class no_grad(_NoParamMode):
     """Ops inside record nothing: results don't require grad.
 
     Example:
@@ -53,7 +61,7 @@ class no_grad(_Mode):
         STATE.grad_enabled = self.prev     # restore; never force True
 
 
-class enable_grad(_Mode):
+class enable_grad(_NoParamMode):
     """Turn recording back on inside a no_grad region."""
 
     def _enter(self):
