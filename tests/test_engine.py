@@ -656,3 +656,12 @@ def test_no_grad_decorates_with_and_without_parentheses():
     x = tg.ones(2, requires_grad=True)
     assert not bare(x).requires_grad and not called(x).requires_grad
     assert (x * 2).requires_grad            # the mode is restored after each call
+
+
+def test_create_graph_does_not_adopt_the_callers_gradient_tensor():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    v = tg.tensor([3.0, 4.0])
+    x.backward(v, create_graph=True)     # x's own accumulator is the root: its grad is v
+    (x * 1).sum().backward()             # accumulates in place into x.grad ...
+    np.testing.assert_allclose(v.numpy(), [3.0, 4.0])   # ... never into the caller's v
+    np.testing.assert_allclose(x.grad.numpy(), [4.0, 5.0])

@@ -3,7 +3,7 @@
 Nodes run in an order where every consumer of a value has run before its producer (counted
 dependencies, no recursion), each exactly once; cotangents of values used more than once are
 summed. Rules run on plain arrays unless ``create_graph=True``, when they run on Tensors and
-so record themselves (Note [One rule, two paths] in ops/registry.py's module docstring).
+so record themselves (Note [One rule, two paths] in ops/registry.py).
 """
 import numpy as np
 
@@ -161,10 +161,12 @@ def _add_into_grad(t, g, is_fresh, create_graph):
     """Accumulate gradient g into ``t.grad`` (in place when nothing records, as in PyTorch)."""
     old = t.grad
     if old is None:
-        if create_graph:
-            t.grad = g
-        else:
+        if not create_graph:
             t.grad = wrap(g if is_fresh else g.copy())
+        elif g.grad_fn is None:
+            t.grad = wrap(g._data.copy())   # a constant (say, the caller's gradient): own it
+        else:
+            t.grad = g
     elif create_graph or old._requires_grad:
         t.grad = old + g
     else:

@@ -1,20 +1,25 @@
 """The single table of primitives, and the one place that records a node.
 
 Every differentiable primitive is one ``OpDef``: a NumPy forward and the rules that
-differentiate it. ``apply`` runs an op: with only arrays as inputs it is a plain NumPy call
-(array in, array out), which is what lets one rule serve both the fast backward path (arrays)
-and the recorded one (Tensors, create_graph=True).
+differentiate it.
+
+# Note [One rule, two paths]
+``apply`` runs an op: with only arrays as inputs it is a plain NumPy call (array in, array
+out); with Tensors it returns a Tensor and records. Rules are written with operators and
+tapegrad's functions, so the same rule runs on arrays in the fast backward path
+(create_graph=False: nothing is wrapped or recorded) and on Tensors when the engine records
+the backward (create_graph=True), which is what makes higher derivatives work.
 
 # Note [Views and in-place ops]
 Ops marked ``is_view`` return tensors that share memory with their input, as in PyTorch.
 Such a tensor remembers its root base, the chain of view ops leading to it and the storage
 version its history describes, and shares the base's version counter. When the storage
 changed since (an in-place op on the base or a sibling view), the view's history is rebuilt
-as ``view_of(base)`` before the view is used again (``refresh_view``). An in-place op on a tensor that takes part in autograd runs
-out of place on a snapshot, writes the result into the tensor's memory, bumps the version
-and rebases the tensor's history onto the new node; on a view it also rebases the base
-onto a ``view_scatter`` node (the base with the view's region replaced), and the view onto
-a ``view_of`` node of the new base.
+as ``view_of(base)`` before the view is used again (``refresh_view``).
+An in-place op on a tensor that takes part in autograd runs out of place on a snapshot,
+writes the result into the tensor's memory, bumps the version and rebases the tensor's
+history onto the new node; on a view it also rebases the base onto a ``view_scatter`` node
+(the base with the view's region replaced), and the view onto a ``view_of`` node of the new base.
 """
 import numpy as np
 
