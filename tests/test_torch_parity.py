@@ -1,0 +1,66 @@
+"""Optional: the same code run with tapegrad and with PyTorch gives the same numbers.
+
+Skipped when torch is not installed (it never is in CI: torch is not a dependency). Each case
+is an expression evaluated with ``lib`` bound to either module, on the same input values;
+forward values, result dtypes and gradients must agree.
+"""
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+torch = pytest.importorskip("torch")
+
+RNG = np.random.default_rng(0)
+A = RNG.uniform(0.5, 2.0, (3, 4)).astype(np.float32)
+B = RNG.uniform(0.5, 2.0, (4,)).astype(np.float32)
+C = RNG.uniform(-2.0, 2.0, (3, 4)).astype(np.float32)
+M = RNG.uniform(-1.0, 1.0, (2, 4, 5)).astype(np.float32)
+
+CASES = [
+    "x + y", "x - y", "x * y", "x / y", "x ** y", "x ** 2", "2 ** x", "1 - x", "2 / x", "-x",
+    "lib.exp(x)", "lib.log(x)", "lib.sqrt(x)", "lib.rsqrt(x)", "lib.sin(z)", "lib.cos(z)",
+    "lib.tan(x * 0.5)", "lib.tanh(z)", "lib.sigmoid(z)", "lib.relu(z)", "lib.abs(z)",
+    "lib.clamp(z, -0.5, 0.7)", "lib.clamp(z, min=0.1)", "lib.maximum(x, z)", "lib.minimum(x, z)",
+    "lib.where(z > 0, x, z)", "x.sum()", "x.sum(1)", "x.sum((0, 1), keepdim=True)",
+    "x.mean(0)", "x.prod(1)", "x.amax(1)", "x.amin(0)", "x.max()", "x.max(1).values",
+    "x.min(0, keepdim=True).values", "x @ y", "y @ x.T", "x @ m", "m.transpose(1, 2) @ y",
+    "x.reshape(2, 6)", "x.view(-1)", "x.flatten()", "x.T", "x.mT", "x.permute(1, 0)",
+    "x.unsqueeze(1).expand(3, 2, 4)", "x.unsqueeze(0).squeeze(0)", "lib.cat([x, z], 1)",
+    "lib.stack([x, z], 2)", "x[1]", "x[:, 1:3]", "x[..., None]", "x[lib.tensor([0, 0, 2])]",
+    "x[z > 0]", "x.clone().mul_(2)", "(x * 1).add_(z, alpha=2)", "(x * 1).clamp_(0.7, 1.5)",
+    "x.double()", "x.sum(dtype=lib.float64)",
+]
+
+
+def _run(lib, expr):
+    make = (lambda a: lib.tensor(a, requires_grad=True))
+    env = {"lib": lib, "x": make(A), "y": make(B), "z": make(C), "m": make(M)}
+    out = eval(expr, {}, env)
+    leaves = [env[k] for k in "xyzm"]
+    weights = np.linspace(-1.0, 1.0, out.numel()).reshape(tuple(out.shape)).astype(np.float32)
+    (out * lib.tensor(weights)).sum().backward()
+    grads = [None if t.grad is None else t.grad.detach().numpy() for t in leaves]
+    return out.detach().numpy(), str(out.dtype).split(".")[-1], grads
+
+
+@pytest.mark.parametrize("expr", CASES)
+def test_same_numbers_as_pytorch(expr):
+    ours, our_dtype, our_grads = _run(tg, expr)
+    theirs, their_dtype, their_grads = _run(torch, expr)
+    assert our_dtype == their_dtype
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    for name, g, h in zip("xyzm", our_grads, their_grads):
+        assert (g is None) == (h is None), f"grad of {name}: {g} vs {h}"
+        if g is not None:
+            np.testing.assert_allclose(g, h, rtol=1e-4, atol=1e-5, err_msg=f"grad of {name}")
+
+
+def test_double_backward_matches_pytorch():
+    def second(lib):
+        x = lib.tensor(A, requires_grad=True)
+        y = (lib.tanh(x) * lib.exp(x * 0.3)).sum()
+        (g,) = lib.autograd.grad(y, x, create_graph=True)
+        (h,) = lib.autograd.grad((g * g).sum(), x)
+        return h.detach().numpy()
+    np.testing.assert_allclose(second(tg), second(torch), rtol=1e-4, atol=1e-5)
