@@ -64,3 +64,42 @@ def test_double_backward_matches_pytorch():
         (h,) = lib.autograd.grad((g * g).sum(), x)
         return h.detach().numpy()
     np.testing.assert_allclose(second(tg), second(torch), rtol=1e-4, atol=1e-5)
+
+
+# Edge cases where a gradient convention matters: ties, kinks, bounds, repeats.
+T = np.array([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, -1.0, 0.0]], dtype=np.float32)
+EDGE_CASES = [
+    "t.amax()", "t.amax(1)", "t.max()", "t.max(1).values", "t.min(1).values", "t.amin(0)",
+    "lib.relu(t)", "lib.abs(t)", "lib.clamp(t, 0.0, 2.0)", "lib.maximum(t, lib.ones_like(t) * 2)",
+    "lib.minimum(t, lib.zeros_like(t))", "t[lib.tensor([1, 1, 0])]", "t[:, lib.tensor([3, 3])]",
+    "t ** 0", "t ** 2", "t.prod(1)", "lib.sqrt(t * t + 1)", "lib.where(t == 3, t, t * 2)",
+]
+
+
+@pytest.mark.parametrize("expr", EDGE_CASES)
+def test_gradient_conventions_match_pytorch(expr):
+    def run(lib):
+        t = lib.tensor(T, requires_grad=True)
+        out = eval(expr, {}, {"lib": lib, "t": t})
+        out.sum().backward()
+        return out.detach().numpy(), t.grad.numpy()
+    (o1, g1), (o2, g2) = run(tg), run(torch)
+    np.testing.assert_allclose(o1, o2)
+    np.testing.assert_allclose(g1, g2, err_msg=expr)
+
+
+DTYPE_CASES = [
+    ("lib.tensor([1, 2]) * 2.5", None), ("lib.tensor([1, 2]) / lib.tensor([2, 4])", None),
+    ("lib.tensor([1, 2], dtype=lib.int32).sum()", None), ("lib.tensor([True, False]).sum()", None),
+    ("lib.tensor([1.0, 2.0]) + lib.tensor(3.0, dtype=lib.float64)", None),
+    ("lib.tensor([1, 2]) + lib.tensor([0.5, 0.5])", None), ("lib.arange(0, 1, 0.25)", None),
+    ("lib.full((2,), 3)", None), ("lib.tensor(2) ** 2", None), ("lib.exp(lib.tensor([1, 2]))", None),
+    ("lib.zeros(2, dtype=lib.float16) + 1.5", None), ("lib.tensor([1.5]) > 1", None),
+]
+
+
+@pytest.mark.parametrize("expr", [c for c, _ in DTYPE_CASES])
+def test_result_dtypes_match_pytorch(expr):
+    ours, theirs = eval(expr, {}, {"lib": tg}), eval(expr, {}, {"lib": torch})
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+    np.testing.assert_allclose(ours.numpy().astype(np.float64), theirs.numpy().astype(np.float64))
