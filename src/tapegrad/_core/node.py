@@ -24,15 +24,28 @@ def capture_site(depth=4):
     of tapegrad's own calls, which is most of the cost; if the frame found there is still
     tapegrad's (a composite op, a bound lambda), walk outward from it.
     """
+    global _last_user_code
     if not STATE.track_sites:
         return None
     try:
         f = _getframe(depth)
     except ValueError:
         return None
-    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
-        f = f.f_back
-    return None if f is None else (f.f_code, f.f_lasti)
+    code = f.f_code
+    if code is not _last_user_code:
+        while code.co_filename.startswith(_PKG_DIR):
+            f = f.f_back
+            if f is None:
+                return None
+            code = f.f_code
+        _last_user_code = code
+    return (code, f.f_lasti)
+
+
+# NOTE: the last user code object seen: ops run in a user's loop all come from one function,
+# and an identity test is cheaper than a filename test. A cache, not a mode: a stale or
+# racing value costs only the filename test.
+_last_user_code = None
 
 
 def format_site(site):
