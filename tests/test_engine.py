@@ -665,3 +665,33 @@ def test_create_graph_does_not_adopt_the_callers_gradient_tensor():
     (x * 1).sum().backward()             # accumulates in place into x.grad ...
     np.testing.assert_allclose(v.numpy(), [3.0, 4.0])   # ... never into the caller's v
     np.testing.assert_allclose(x.grad.numpy(), [4.0, 5.0])
+
+
+# ---- values are saved only for the gradients that need them (as PyTorch) -------------------------
+def test_scaling_by_a_constant_does_not_save_the_tensor():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 1
+    z = y * 3                      # d/dy needs only the 3; y itself is not saved
+    y.add_(1)                      # so changing y in place afterwards is fine
+    (z.sum() + y.sum()).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [4.0, 4.0])
+
+
+def test_weight_changed_before_backward_when_only_it_needs_grad():
+    x = tg.tensor([[1.0, 2.0]])
+    w = tg.tensor([[1.0], [1.0]], requires_grad=True)
+    out = (x @ w).sum()            # d/dw needs x only: w is not saved
+    with tg.no_grad():
+        w.mul_(5)
+    out.backward()
+    np.testing.assert_allclose(w.grad.numpy(), [[1.0], [2.0]])
+
+
+def test_a_saved_value_that_is_needed_still_guards_against_in_place_changes():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    w = tg.tensor([3.0, 4.0], requires_grad=True)
+    y = x * 1
+    z = (y * w).sum()              # d/dw needs y: saved
+    y.add_(1)
+    with pytest.raises(RuntimeError, match="'mul'.*modified in place.*version 0.*version 1"):
+        z.backward()

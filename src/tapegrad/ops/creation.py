@@ -44,12 +44,27 @@ def _infer(data, dtype):
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
-    """A new tensor holding a copy of ``data`` (a number, nested lists, an array or a tensor).
+    """A new leaf tensor holding a copy of ``data``.
+
+    Dtype inference follows PyTorch: Python floats give float32, ints int64, bools bool;
+    NumPy arrays and scalars keep their dtype. A tensor given as ``data`` is copied without
+    its history, like ``data.detach().clone()``.
+
+    Args:
+        data: a number, a (nested, rectangular) list or tuple, an ndarray or a tensor.
+        dtype: the result's dtype; inferred from ``data`` when None.
+        device: ignored; tapegrad runs on the CPU only.
+        requires_grad: make the result record the ops applied to it (floating dtypes only).
+
+    Returns:
+        A new tensor that shares no memory with ``data``.
 
     Example:
         >>> import tapegrad as tg
         >>> tg.tensor([1.0, 2.0]).dtype, tg.tensor([1, 2]).dtype
         (tapegrad.float32, tapegrad.int64)
+        >>> tg.tensor([[1, 2]], dtype=tg.float64, requires_grad=True)
+        tensor([[1., 2.]], dtype=tapegrad.float64, requires_grad=True)
     """
     arr = _infer(data, dtype)
     if np.may_share_memory(arr, data if not isinstance(data, Tensor) else data._data):
@@ -58,15 +73,46 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
 
 
 def as_tensor(data, dtype=None, device=None):
-    """Like ``tensor`` but shares memory with an ndarray (or returns the tensor itself) when
-    no conversion is needed."""
+    """Convert ``data`` to a tensor, copying only when needed.
+
+    Like :func:`tensor`, but an ndarray whose dtype already fits is shared (writes to it show
+    in the tensor), and a tensor of the requested dtype is returned as is.
+
+    Args:
+        data: a number, a (nested) list, an ndarray or a tensor.
+        dtype: the result's dtype; inferred from ``data`` when None.
+        device: ignored; tapegrad runs on the CPU only.
+
+    Returns:
+        A tensor, possibly sharing memory with ``data``.
+
+    Example:
+        >>> import numpy as np, tapegrad as tg
+        >>> a = np.array([1.0, 2.0]); t = tg.as_tensor(a); a[0] = 5.0
+        >>> t
+        tensor([5., 2.], dtype=tapegrad.float64)
+    """
     if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype):
         return data
     return wrap(_infer(data, dtype))
 
 
 def from_numpy(ndarray):
-    """A tensor sharing memory with ``ndarray`` (same dtype)."""
+    """A tensor that shares memory (and dtype) with an ndarray.
+
+    Args:
+        ndarray: a NumPy array of a dtype tapegrad has (float16/32/64, int8/16/32/64, uint8,
+            bool).
+
+    Returns:
+        A tensor viewing ``ndarray``'s storage: changes on either side show on the other.
+
+    Example:
+        >>> import numpy as np, tapegrad as tg
+        >>> a = np.zeros(2, dtype=np.int32); t = tg.from_numpy(a); t[0] = 7
+        >>> a
+        array([7, 0], dtype=int32)
+    """
     if not isinstance(ndarray, np.ndarray):
         raise TypeError(f"from_numpy: expected an np.ndarray, got {type(ndarray).__name__}")
     dtypes.from_numpy_dtype(ndarray.dtype)
@@ -95,17 +141,53 @@ def _random_float_dtype(dtype, name):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False):
-    """A tensor of zeros (float32 unless ``dtype`` says otherwise)."""
+    """A tensor of the given shape filled with zeros.
+
+    Args:
+        *size: the shape, as ints or as one tuple/list.
+        dtype: the element type (default float32).
+        device: ignored; tapegrad runs on the CPU only.
+        requires_grad: make the result a leaf that records ops (floating dtypes only).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.zeros(2, 3).shape, tg.zeros((2,), dtype=tg.int64)
+        (tapegrad.Size([2, 3]), tensor([0, 0]))
+    """
     return _finish(np.zeros(_size(size), dtype=_float_dtype(dtype)), requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False):
-    """A tensor of ones (float32 unless ``dtype`` says otherwise)."""
+    """A tensor of the given shape filled with ones.
+
+    Args:
+        *size: the shape, as ints or as one tuple/list.
+        dtype: the element type (default float32).
+        device: ignored; tapegrad runs on the CPU only.
+        requires_grad: make the result a leaf that records ops (floating dtypes only).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.ones(2, requires_grad=True)
+        tensor([1., 1.], requires_grad=True)
+    """
     return _finish(np.ones(_size(size), dtype=_float_dtype(dtype)), requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
-    """An uninitialized tensor."""
+    """A tensor of the given shape with uninitialized (arbitrary) values.
+
+    Args:
+        *size: the shape, as ints or as one tuple/list.
+        dtype: the element type (default float32).
+        device: ignored; tapegrad runs on the CPU only.
+        requires_grad: make the result a leaf that records ops (floating dtypes only).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> t = tg.empty(2, 3); t.shape, t.dtype
+        (tapegrad.Size([2, 3]), tapegrad.float32)
+    """
     return _finish(np.empty(_size(size), dtype=_float_dtype(dtype)), requires_grad)
 
 
@@ -120,7 +202,21 @@ def _fill_dtype(value, dtype):
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
-    """A tensor filled with ``fill_value``; dtype inferred from it as in PyTorch."""
+    """A tensor of the given shape filled with ``fill_value``.
+
+    Args:
+        size: the shape, an int or a tuple of ints.
+        fill_value: a number (or one-element tensor). Without ``dtype`` the dtype follows it
+            as in PyTorch: bool gives bool, int gives int64, float gives float32.
+        dtype: the element type, overriding the inferred one.
+        device: ignored; tapegrad runs on the CPU only.
+        requires_grad: make the result a leaf that records ops (floating dtypes only).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.full((2,), 7), tg.full((2,), 0.5)
+        (tensor([7, 7]), tensor([0.5000, 0.5000]))
+    """
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     return _finish(np.full(_size((size,) if isinstance(size, int) else size), fill_value,
@@ -128,12 +224,25 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
-    """Values from start (default 0) up to but excluding end, by step.
+    """Values from ``start`` (default 0) up to, but excluding, ``end``, spaced by ``step``.
+
+    Called as ``arange(end)`` or ``arange(start, end, step=1)``.
+
+    Args:
+        start, end, step: the range bounds and spacing (``step`` may be negative, not 0).
+        dtype: the element type; default int64 when all three are ints, else float32.
+        device: ignored; tapegrad runs on the CPU only.
+        requires_grad: make the result a leaf that records ops (floating dtypes only).
+
+    Returns:
+        A 1-d tensor with as many elements as PyTorch's ``arange`` gives.
 
     Example:
         >>> import tapegrad as tg
         >>> tg.arange(3), tg.arange(0, 1, 0.25)
         (tensor([0, 1, 2]), tensor([0.0000, 0.2500, 0.5000, 0.7500]))
+        >>> tg.arange(5, 0, -2)
+        tensor([5, 3, 1])
     """
     if end is None:
         start, end = 0, start
@@ -147,24 +256,57 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
-    """``steps`` evenly spaced values from start to end inclusive."""
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included.
+
+    Args:
+        start, end: the first and last value.
+        steps: how many values.
+        dtype: the element type (default float32).
+        device: ignored; tapegrad runs on the CPU only.
+        requires_grad: make the result a leaf that records ops (floating dtypes only).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.linspace(0, 1, 5)
+        tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
+    """
     return _finish(np.linspace(start, end, int(steps)).astype(_float_dtype(dtype)), requires_grad)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
-    """A 2-d tensor with ones on the diagonal."""
+    """A 2-d tensor with ones on the main diagonal and zeros elsewhere.
+
+    Args:
+        n: the number of rows.
+        m: the number of columns (default ``n``).
+        dtype: the element type (default float32).
+        device: ignored; tapegrad runs on the CPU only.
+        requires_grad: make the result a leaf that records ops (floating dtypes only).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.eye(2, 3)
+        tensor([[1., 0., 0.],
+                [0., 1., 0.]])
+    """
     return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
 
 
 # ---- random ----------------------------------------------------------------------------------
 class Generator:
-    """A random number generator (NumPy's PCG64). Seeded streams are reproducible within
-    tapegrad; they do not reproduce PyTorch's numbers.
+    """A random number generator for the sampling functions (``rand``, ``randn``, ...).
+
+    It wraps NumPy's PCG64: a seeded generator gives the same numbers on every run of
+    tapegrad, but not the numbers PyTorch's generator gives for the same seed.
+
+    Args:
+        device: ignored; tapegrad runs on the CPU only.
 
     Example:
         >>> import tapegrad as tg
-        >>> g = tg.Generator().manual_seed(0)
-        >>> bool((tg.rand(3, generator=g) == tg.rand(3, generator=tg.Generator().manual_seed(0))).all())
+        >>> a = tg.rand(3, generator=tg.Generator().manual_seed(0))
+        >>> b = tg.rand(3, generator=tg.Generator().manual_seed(0))
+        >>> bool((a == b).all())
         True
     """
 
@@ -181,16 +323,38 @@ class Generator:
         return self._state
 
     def manual_seed(self, seed):
+        """Restart the stream from ``seed`` (an int); returns the generator itself.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> tg.Generator().manual_seed(42).initial_seed()
+            42
+        """
         self._seed = int(seed)
         self._state = None
         return self
 
     def seed(self):
+        """Restart the stream from a fresh nondeterministic seed; returns that seed.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> g = tg.Generator(); s = g.seed()
+            >>> s == g.initial_seed()
+            True
+        """
         self._seed = None
         self._state = None
         return self.initial_seed()
 
     def initial_seed(self):
+        """The seed the current stream started from (drawn from entropy if none was set).
+
+        Example:
+            >>> import tapegrad as tg
+            >>> tg.Generator().manual_seed(7).initial_seed()
+            7
+        """
         self._rng
         return self._seed
 
@@ -201,16 +365,47 @@ default_generator = Generator()
 
 
 def manual_seed(seed):
-    """Seed the default generator; returns it."""
+    """Seed the default generator, making later sampling calls reproducible.
+
+    Args:
+        seed: an int.
+
+    Returns:
+        The default generator (``tapegrad.default_generator``). Streams do not match
+        PyTorch's for the same seed.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> _ = tg.manual_seed(0); a = tg.randn(3)
+        >>> _ = tg.manual_seed(0); b = tg.randn(3)
+        >>> bool((a == b).all())
+        True
+    """
     return default_generator.manual_seed(seed)
 
 
 def seed():
-    """Seed the default generator from fresh entropy; returns the seed."""
+    """Seed the default generator from fresh entropy.
+
+    Returns:
+        The new seed, an int.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> s = tg.seed(); s == tg.initial_seed()
+        True
+    """
     return default_generator.seed()
 
 
 def initial_seed():
+    """The seed the default generator's current stream started from.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> _ = tg.manual_seed(3); tg.initial_seed()
+        3
+    """
     return default_generator.initial_seed()
 
 
@@ -219,20 +414,62 @@ def _rng(generator):
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    """Uniform samples in [0, 1)."""
+    """Samples from the uniform distribution on [0, 1).
+
+    Args:
+        *size: the shape, as ints or as one tuple/list.
+        generator: the :class:`Generator` to draw from (default: the default generator).
+        dtype: a floating element type (default float32).
+        device: ignored; tapegrad runs on the CPU only.
+        requires_grad: make the result a leaf that records ops.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.rand(2, 3); x.shape, x.dtype, bool(((x >= 0) & (x < 1)).all())
+        (tapegrad.Size([2, 3]), tapegrad.float32, True)
+    """
     dt = _random_float_dtype(dtype, "rand")
     return _finish(_rng(generator).random(_size(size)).astype(dt), requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    """Standard normal samples."""
+    """Samples from the standard normal distribution (mean 0, variance 1).
+
+    Args:
+        *size: the shape, as ints or as one tuple/list.
+        generator: the :class:`Generator` to draw from (default: the default generator).
+        dtype: a floating element type (default float32).
+        device: ignored; tapegrad runs on the CPU only.
+        requires_grad: make the result a leaf that records ops.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.randn(4, dtype=tg.float64); x.shape, x.dtype
+        (tapegrad.Size([4]), tapegrad.float64)
+    """
     dt = _random_float_dtype(dtype, "randn")
     return _finish(_rng(generator).standard_normal(_size(size)).astype(dt), requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad=False):
-    """Integers uniform in [low, high); called as randint(high, size) or randint(low, high, size)."""
+    """Integers drawn uniformly from [``low``, ``high``).
+
+    Called as ``randint(high, size)`` or ``randint(low, high, size)``.
+
+    Args:
+        low: the smallest value (default 0).
+        high: one past the largest value.
+        size: the shape, an int or a tuple.
+        generator: the :class:`Generator` to draw from (default: the default generator).
+        dtype: the element type (default int64).
+        device: ignored; tapegrad runs on the CPU only.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.randint(3, 10, (2, 2)); x.dtype, bool(((x >= 3) & (x < 10)).all())
+        (tapegrad.int64, True)
+    """
     if size is None:
         if high is None:
             raise TypeError("randint: missing size, e.g. randint(0, 10, (3,))")
@@ -246,7 +483,23 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires_grad=False):
-    """Normal samples; ``mean``/``std`` may be numbers (give ``size``) or tensors (broadcast)."""
+    """Samples from normal distributions with the given means and standard deviations.
+
+    ``mean`` and ``std`` may be numbers (then give ``size``) or tensors, which broadcast
+    and set the shape. Unlike PyTorch, no gradient flows back to tensor ``mean``/``std``.
+
+    Args:
+        mean, std: numbers or tensors.
+        size: the shape when both are numbers.
+        generator: the :class:`Generator` to draw from (default: the default generator).
+        dtype: the element type (default: that of a tensor argument, else float32).
+        requires_grad: make the result a leaf that records ops.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.normal(0.0, 1.0, (2, 3)).shape, tg.normal(tg.zeros(4), 2.0).shape
+        (tapegrad.Size([2, 3]), tapegrad.Size([4]))
+    """
     m = mean._data if isinstance(mean, Tensor) else mean
     s = std._data if isinstance(std, Tensor) else std
     if size is None:
@@ -260,35 +513,130 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires
 
 
 def zeros_like(input, *, dtype=None, device=None, requires_grad=False):
-    """Zeros with input's shape and dtype."""
+    """Zeros with the shape and dtype of ``input``.
+
+    Args:
+        input: the tensor whose shape (and, without ``dtype``, dtype) to copy.
+        dtype: the element type, overriding ``input``'s.
+        device: ignored; tapegrad runs on the CPU only.
+        requires_grad: make the result a leaf that records ops (floating dtypes only).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.zeros_like(tg.tensor([1, 2]))
+        tensor([0, 0])
+    """
     return zeros(tuple(input.shape), dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
 def ones_like(input, *, dtype=None, device=None, requires_grad=False):
-    """Ones with input's shape and dtype."""
+    """Ones with the shape and dtype of ``input``.
+
+    Args:
+        input: the tensor whose shape (and, without ``dtype``, dtype) to copy.
+        dtype: the element type, overriding ``input``'s.
+        device: ignored; tapegrad runs on the CPU only.
+        requires_grad: make the result a leaf that records ops (floating dtypes only).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.ones_like(tg.tensor([[1.5, 2.0]]))
+        tensor([[1., 1.]])
+    """
     return ones(tuple(input.shape), dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
 def empty_like(input, *, dtype=None, device=None, requires_grad=False):
+    """An uninitialized tensor with the shape and dtype of ``input``.
+
+    Args:
+        input: the tensor whose shape (and, without ``dtype``, dtype) to copy.
+        dtype: the element type, overriding ``input``'s.
+        device: ignored; tapegrad runs on the CPU only.
+        requires_grad: make the result a leaf that records ops (floating dtypes only).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.empty_like(tg.eye(2)).shape
+        tapegrad.Size([2, 2])
+    """
     return empty(tuple(input.shape), dtype=dtype or input.dtype, requires_grad=requires_grad)
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
+    """A tensor shaped like ``input`` filled with ``fill_value``, in ``input``'s dtype by default.
+
+    Args:
+        input: the tensor whose shape (and, without ``dtype``, dtype) to copy.
+        fill_value: the value; converted to the dtype (3.7 becomes 3 for an int tensor).
+        dtype: the element type, overriding ``input``'s.
+        device: ignored; tapegrad runs on the CPU only.
+        requires_grad: make the result a leaf that records ops (floating dtypes only).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.full_like(tg.tensor([1, 2]), 3.7), tg.full_like(tg.zeros(2), 3.7)
+        (tensor([3, 3]), tensor([3.7000, 3.7000]))
+    """
     return full(tuple(input.shape), fill_value, dtype=dtype or input.dtype,
                 requires_grad=requires_grad)
 
 
 def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """Uniform samples in [0, 1) with the shape and dtype of ``input``.
+
+    Args:
+        input: a floating tensor whose shape (and, without ``dtype``, dtype) to copy.
+        generator: the :class:`Generator` to draw from (default: the default generator).
+        dtype: a floating element type, overriding ``input``'s.
+        device: ignored; tapegrad runs on the CPU only.
+        requires_grad: make the result a leaf that records ops.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.rand_like(tg.zeros(2, dtype=tg.float64)).dtype
+        tapegrad.float64
+    """
     return rand(tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
                 requires_grad=requires_grad)
 
 
 def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """Standard normal samples with the shape and dtype of ``input``.
+
+    Args:
+        input: a floating tensor whose shape (and, without ``dtype``, dtype) to copy.
+        generator: the :class:`Generator` to draw from (default: the default generator).
+        dtype: a floating element type, overriding ``input``'s.
+        device: ignored; tapegrad runs on the CPU only.
+        requires_grad: make the result a leaf that records ops.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.randn_like(tg.zeros(2, 3)).shape
+        tapegrad.Size([2, 3])
+    """
     return randn(tuple(input.shape), generator=generator, dtype=dtype or input.dtype,
                  requires_grad=requires_grad)
 
 
 def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=None):
+    """Integers uniform in [``low``, ``high``) with the shape and dtype of ``input``.
+
+    Called as ``randint_like(input, high)`` or ``randint_like(input, low, high)``.
+
+    Args:
+        input: the tensor whose shape (and, without ``dtype``, dtype) to copy.
+        low, high: the range; ``high`` is excluded.
+        generator: the :class:`Generator` to draw from (default: the default generator).
+        dtype: the element type, overriding ``input``'s.
+        device: ignored; tapegrad runs on the CPU only.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.randint_like(tg.zeros(3, dtype=tg.int64), 5, 10); x.dtype, x.shape
+        (tapegrad.int64, tapegrad.Size([3]))
+    """
     if high is None:
         low, high = 0, low
     return randint(low, high, tuple(input.shape), generator=generator,

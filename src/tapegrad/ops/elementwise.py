@@ -138,7 +138,9 @@ def mul_vjp(ctx, g):
 
 
 def mul_jvp(ctx, tx, ty):
-    return tx * ctx.y + ctx.x * ty
+    """t(x*y) = tx*y + x*ty; an input without gradient has no tangent (and maybe no save)."""
+    need = ctx.needs_input_grad
+    return (tx * ctx.y if need[0] else 0) + (ctx.x * ty if need[1] else 0)
 
 
 def _true_divide(x, y):
@@ -157,7 +159,9 @@ def div_vjp(ctx, g):
 
 
 def div_jvp(ctx, tx, ty):
-    return (tx - ctx.out * ty) / ctx.y
+    """t(x/y) = (tx - out*ty) / y."""
+    need = ctx.needs_input_grad
+    return ((tx if need[0] else 0) - (ctx.out * ty if need[1] else 0)) / ctx.y
 
 
 def pow_vjp(ctx, g):
@@ -212,9 +216,10 @@ def minimum_vjp(ctx, g):
 ADD = register(OpDef("add", np.add, add_vjp, lambda ctx, tx, ty: tx + ty, broadcasts=True))
 SUB = register(OpDef("sub", np.subtract, sub_vjp, lambda ctx, tx, ty: tx - ty,
                      broadcasts=True))
-MUL = register(OpDef("mul", np.multiply, mul_vjp, mul_jvp, save=("x", "y"), broadcasts=True))
+MUL = register(OpDef("mul", np.multiply, mul_vjp, mul_jvp, save=("x", "y"), broadcasts=True,
+                     save_for={"x": (1,), "y": (0,)}))
 DIV = register(OpDef("div", _true_divide, div_vjp, div_jvp, save=("y", "out"),
-                     broadcasts=True))
+                     broadcasts=True, save_for={"out": (1,)}))
 POW = register(OpDef("pow", np.power, pow_vjp, pow_jvp, save=("x", "y", "out"),
                      broadcasts=True))
 MAXIMUM = register(OpDef("maximum", np.maximum, maximum_vjp, _tie_split_jvp(True),

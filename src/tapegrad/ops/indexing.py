@@ -125,7 +125,17 @@ def _take(g, key):
 
 
 def getitem(input, key):
-    """``input[key]``: ints, slices, None, ``...``, and integer or boolean tensors/lists.
+    """``input[key]``: select elements with ints, slices, None, ``...`` and index tensors.
+
+    Basic keys (ints, slices, None, ``...``) give a view that shares memory with ``input``;
+    integer or boolean tensors/lists (advanced indexing) give a copy, with NumPy's rules.
+
+    Args:
+        input: the tensor.
+        key: one index or a tuple of them.
+
+    Returns:
+        The selection. In backward, gradients of repeated indices accumulate.
 
     Example:
         >>> import tapegrad as tg
@@ -149,7 +159,18 @@ def index_put(input, key, value):
 
 
 def setitem(input, key, value, name="setitem"):
-    """``input[key] = value`` in place (recorded when autograd is involved)."""
+    """``input[key] = value``, in place.
+
+    ``value`` (a number or tensor) must broadcast to the shape of ``input[key]``. When autograd
+    is involved the write is recorded, so gradients flow to ``value`` and not to the
+    overwritten elements.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> v = tg.tensor(5.0, requires_grad=True); x = tg.zeros(3); x[1] = v * 2
+        >>> x.sum().backward(); x, v.grad
+        (tensor([ 0., 10.,  0.], grad_fn=<IndexPutBackward0>), tensor(2.))
+    """
     key, _ = _normalize_key(key, input._data.shape)
     involved = STATE.grad_enabled and (
         input._requires_grad or (isinstance(value, Tensor) and value._requires_grad))

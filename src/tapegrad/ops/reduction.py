@@ -137,12 +137,22 @@ def _check_nonempty(x, params, name):
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
-    """Sum over ``dim`` (int, tuple or None for all). ``axis``/``keepdims`` are aliases.
+    """Sum of the elements over ``dim``.
+
+    Args:
+        input: the tensor.
+        dim: an int, a tuple of ints, or None for all elements. ``axis`` is a NumPy-style alias.
+        keepdim: keep reduced dims with size 1. ``keepdims`` is an alias.
+        dtype: convert ``input`` to this dtype first. Integer and bool inputs sum to int64.
+
+    Returns:
+        The sums; in backward each element gets the gradient of its sum.
 
     Example:
         >>> import tapegrad as tg
-        >>> tg.sum(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), dim=0)
-        tensor([4., 6.])
+        >>> x = tg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        >>> tg.sum(x, dim=0), tg.sum(x, axis=1, keepdims=True).shape
+        (tensor([4., 6.], grad_fn=<SumBackward0>), tapegrad.Size([2, 1]))
     """
     dim, keepdim = (axis if dim is None else dim), (keepdim if keepdims is None else keepdims)
     if dtype is not None:
@@ -151,7 +161,21 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None)
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
-    """Mean over ``dim``; floating tensors only, as in PyTorch."""
+    """Mean of the elements over ``dim``.
+
+    Args:
+        input: a floating tensor (integer input raises, as in PyTorch; pass ``dtype``).
+        dim: an int, a tuple of ints, or None for all elements. ``axis`` is an alias.
+        keepdim: keep reduced dims with size 1. ``keepdims`` is an alias.
+        dtype: convert ``input`` to this dtype first.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        >>> tg.mean(x, dim=1).sum().backward(); x.grad
+        tensor([[0.5000, 0.5000],
+                [0.5000, 0.5000]])
+    """
     dim, keepdim = (axis if dim is None else dim), (keepdim if keepdims is None else keepdims)
     if dtype is not None:
         input = input.to(dtype)
@@ -168,21 +192,67 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None):
-    """Product over ``dim`` (one int, or None for all elements)."""
+    """Product of the elements over ``dim``.
+
+    Args:
+        input: the tensor.
+        dim: an int, or None for all elements.
+        keepdim: keep the reduced dim with size 1.
+        dtype: convert ``input`` to this dtype first.
+
+    Returns:
+        The products. The gradient is exact at zeros too (the product of the other elements),
+        but differentiating it again (``create_graph=True``) at zeros is not supported yet.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([0.0, 3.0, 4.0], requires_grad=True)
+        >>> tg.prod(x).backward(); x.grad
+        tensor([12.,  0.,  0.])
+    """
     if dtype is not None:
         input = input.to(dtype)
     return apply_unary(PROD, input, _reduce_params(input, dim, keepdim, "prod"))
 
 
 def amax(input, dim=None, keepdim=False):
-    """Maximum over ``dim``; the gradient is shared evenly among tied maxima."""
+    """Largest value over ``dim`` (values only; see :func:`max` for indices).
+
+    Args:
+        input: the tensor.
+        dim: an int, a tuple of ints, or None (or ``()``) for all elements.
+        keepdim: keep reduced dims with size 1.
+
+    Returns:
+        The maxima. The gradient is shared evenly among elements tied for the maximum.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([1.0, 3.0, 3.0], requires_grad=True)
+        >>> tg.amax(x).backward(); x.grad
+        tensor([0.0000, 0.5000, 0.5000])
+    """
     params = _reduce_params(input, dim if dim != () else None, keepdim, "amax")  # () = all
     _check_nonempty(input, params, "amax")
     return apply_unary(AMAX, input, params)
 
 
 def amin(input, dim=None, keepdim=False):
-    """Minimum over ``dim``; the gradient is shared evenly among tied minima."""
+    """Smallest value over ``dim`` (values only; see :func:`min` for indices).
+
+    Args:
+        input: the tensor.
+        dim: an int, a tuple of ints, or None (or ``()``) for all elements.
+        keepdim: keep reduced dims with size 1.
+
+    Returns:
+        The minima. The gradient is shared evenly among elements tied for the minimum.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.amin(tg.tensor([[1, 5], [0, 2]]), dim=1)
+        tensor([1, 0])
+    """
     params = _reduce_params(input, dim if dim != () else None, keepdim, "amin")  # () = all
     _check_nonempty(input, params, "amin")
     return apply_unary(AMIN, input, params)
@@ -224,13 +294,20 @@ def _extreme_dim(input, dim, keepdim, argfn, name):
 
 
 def max(input, dim=None, keepdim=False):
-    """``max(x)``: the largest element; ``max(x, dim)``: (values, indices) along dim;
-    ``max(x, y)``: elementwise maximum.
+    """The largest element, the maxima along a dim with their indices, or an elementwise maximum.
+
+    ``max(x)`` is the largest element (gradient shared evenly among ties, like ``amax``);
+    ``max(x, dim, keepdim=False)`` gives a ``(values, indices)`` named tuple, where the
+    gradient goes to the element at each index; ``max(x, y)`` with a tensor ``y`` is
+    :func:`maximum`.
 
     Example:
         >>> import tapegrad as tg
         >>> tg.max(tg.tensor([[1.0, 5.0], [7.0, 2.0]]), dim=1)
         values_indices(values=tensor([5., 7.]), indices=tensor([1, 0]))
+        >>> x = tg.tensor([1.0, 3.0, 3.0], requires_grad=True)
+        >>> tg.max(x, 0).values.backward(); x.grad
+        tensor([0., 1., 0.])
     """
     if isinstance(dim, Tensor):
         from .elementwise import maximum
@@ -241,7 +318,17 @@ def max(input, dim=None, keepdim=False):
 
 
 def min(input, dim=None, keepdim=False):
-    """``min(x)``, ``min(x, dim)`` -> (values, indices), or ``min(x, y)`` elementwise."""
+    """The smallest element, the minima along a dim with their indices, or an elementwise minimum.
+
+    ``min(x)``, ``min(x, dim, keepdim=False)`` -> ``(values, indices)``, or ``min(x, y)``
+    elementwise (:func:`minimum`); gradients as for :func:`max`.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> values, indices = tg.min(tg.tensor([[1.0, 5.0], [0.0, 2.0]]), dim=0)
+        >>> values, indices
+        (tensor([0., 2.]), tensor([1, 1]))
+    """
     if isinstance(dim, Tensor):
         from .elementwise import minimum
         return minimum(input, dim)
@@ -259,10 +346,38 @@ def _arg_extreme(argfn, input, dim, keepdim, name):
 
 
 def argmax(input, dim=None, keepdim=False):
-    """Index of the largest element (flattened when dim is None); int64, no gradient."""
+    """Index of the largest element (of the flattened tensor when ``dim`` is None).
+
+    Args:
+        input: the tensor.
+        dim: an int, or None to index into the flattened tensor.
+        keepdim: keep the reduced dim with size 1.
+
+    Returns:
+        An int64 tensor, not differentiable. Ties give the first index.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([[1, 5], [7, 2]]); tg.argmax(x), tg.argmax(x, dim=1)
+        (tensor(2), tensor([1, 0]))
+    """
     return _arg_extreme(np.argmax, input, dim, keepdim, "argmax")
 
 
 def argmin(input, dim=None, keepdim=False):
-    """Index of the smallest element (flattened when dim is None); int64, no gradient."""
+    """Index of the smallest element (of the flattened tensor when ``dim`` is None).
+
+    Args:
+        input: the tensor.
+        dim: an int, or None to index into the flattened tensor.
+        keepdim: keep the reduced dim with size 1.
+
+    Returns:
+        An int64 tensor, not differentiable. Ties give the first index.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.argmin(tg.tensor([[1, 5], [7, 0]]), dim=0, keepdim=True)
+        tensor([[0, 1]])
+    """
     return _arg_extreme(np.argmin, input, dim, keepdim, "argmin")

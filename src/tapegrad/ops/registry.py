@@ -41,6 +41,9 @@ class OpDef:
     tangent (filled in for forward mode; None until an op has one).
 
     Fields: ``save`` names what ctx keeps: "x" (input 0), "y" (input 1), "out";
+    ``save_for`` maps a saved name to the inputs whose gradients need it (default: always
+    kept), so nothing is saved, and so no in-place change is refused, for a gradient nobody
+    asks for, as in PyTorch; a rule reads such a value only when those inputs need grad;
     ``broadcasts``: the engine sums each cotangent back to its input's shape;
     ``is_view``: the output shares memory with input 0.
     """
@@ -48,10 +51,12 @@ class OpDef:
     # a measurable share of `import tapegrad`.
     __slots__ = ("name", "forward", "vjp", "jvp", "save", "broadcasts", "is_view", "save_slots")
 
-    def __init__(self, name, forward, vjp, jvp=None, save=(), broadcasts=False, is_view=False):
+    def __init__(self, name, forward, vjp, jvp=None, save=(), broadcasts=False, is_view=False,
+                 save_for=None):
         self.name, self.forward, self.vjp, self.jvp = name, forward, vjp, jvp
         self.save, self.broadcasts, self.is_view = tuple(save), broadcasts, is_view
-        self.save_slots = tuple((n, _SAVE_INDEX[n]) for n in self.save)
+        save_for = save_for or {}
+        self.save_slots = tuple((n, _SAVE_INDEX[n], save_for.get(n)) for n in self.save)
 
     def __call__(self, *args, **params):
         return apply(self, args, params)
@@ -176,7 +181,10 @@ def record_node(op, args, arrays, params, out):
     result = wrap(out, node)
     if op.save_slots:
         saved = []
-        for name, i in op.save_slots:
+        needs = node.needs_input_grad
+        for name, i, needed_by in op.save_slots:
+            if needed_by is not None and not any(needs[j] for j in needed_by):
+                continue                  # only another input's gradient would read it
             if i < 0:
                 node.out = out
                 vc = result._vc = Version()

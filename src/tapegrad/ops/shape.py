@@ -67,12 +67,22 @@ def _resolve_shape(in_shape, shape, name):
 
 
 def reshape(input, *shape):
-    """The same elements in a new shape (a view when the memory layout allows).
+    """The same elements in a new shape: a view when the memory layout allows, else a copy.
+
+    Args:
+        input: the tensor.
+        *shape: the new shape, as ints or one tuple; one entry may be -1 (inferred).
+
+    Returns:
+        A tensor with ``input``'s elements in row-major order; gradients flow back reshaped.
 
     Example:
         >>> import tapegrad as tg
         >>> tg.reshape(tg.arange(6), (2, -1)).shape
         tapegrad.Size([2, 3])
+        >>> x = tg.arange(4.0, requires_grad=True)
+        >>> (tg.reshape(x, (2, 2))[0] * 3).sum().backward(); x.grad
+        tensor([3., 3., 0., 0.])
     """
     in_shape = _shape_of(input)
     shape = _resolve_shape(in_shape, _sizes(shape), "reshape")
@@ -82,12 +92,43 @@ def reshape(input, *shape):
 
 
 def view(input, *shape):
-    """Like reshape (tapegrad shares memory whenever NumPy can)."""
+    """The same elements in a new shape, sharing memory when the layout allows.
+
+    Differs from PyTorch on purpose: where PyTorch's ``view`` raises for a non-contiguous
+    input, tapegrad falls back to a copy (exactly like :func:`reshape`), so writes to the
+    result then do not reach ``input``. Available as the ``Tensor.view`` method.
+
+    Args:
+        input: the tensor.
+        *shape: the new shape, as ints or one tuple; one entry may be -1 (inferred).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.zeros(2, 2)
+        >>> x.view(4)[0] = 1.0       # a view: the write reaches x
+        >>> x.t().view(4)[1] = 5.0   # PyTorch raises; here it writes into a copy
+        >>> x
+        tensor([[1., 0.],
+                [0., 0.]])
+    """
     return reshape(input, *shape)
 
 
 def flatten(input, start_dim=0, end_dim=-1):
-    """Merge dims start_dim..end_dim into one."""
+    """Merge the dims ``start_dim`` through ``end_dim`` (inclusive) into one.
+
+    Args:
+        input: the tensor; a 0-d tensor becomes 1-d.
+        start_dim, end_dim: the first and last dim to merge (negative counts from the end).
+
+    Returns:
+        A reshaped tensor (a view when the layout allows).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.flatten(tg.zeros(2, 3, 4)).shape, tg.flatten(tg.zeros(2, 3, 4), 1).shape
+        (tapegrad.Size([24]), tapegrad.Size([2, 12]))
+    """
     shape = _shape_of(input)
     if len(shape) == 0:
         return reshape(input, (1,))
@@ -99,7 +140,18 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 
 def squeeze(input, dim=None):
-    """Remove size-1 dims (all of them, or those in ``dim`` that have size 1)."""
+    """Remove dims of size 1.
+
+    Args:
+        input: the tensor.
+        dim: None removes every size-1 dim; an int or tuple removes those listed that have
+            size 1 (others are left alone, as in PyTorch).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.zeros(1, 2, 1); tg.squeeze(x).shape, tg.squeeze(x, 0).shape
+        (tapegrad.Size([2]), tapegrad.Size([2, 1]))
+    """
     shape = _shape_of(input)
     if dim is None:
         dims = {i for i, n in enumerate(shape) if n == 1}
@@ -110,7 +162,17 @@ def squeeze(input, dim=None):
 
 
 def unsqueeze(input, dim):
-    """Insert a size-1 dim at ``dim``."""
+    """Insert a dim of size 1 at position ``dim``.
+
+    Args:
+        input: the tensor.
+        dim: where the new dim goes, in ``[-ndim - 1, ndim]``.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.unsqueeze(tg.zeros(2, 3), 1).shape, tg.unsqueeze(tg.zeros(2, 3), -1).shape
+        (tapegrad.Size([2, 1, 3]), tapegrad.Size([2, 3, 1]))
+    """
     shape = _shape_of(input)
     d = _dim(dim, len(shape), "unsqueeze", extra=1)
     return reshape(input, shape[:d] + (1,) + shape[d:])
@@ -123,7 +185,11 @@ PERMUTE = register(OpDef("permute", lambda x, dims: np.transpose(x, dims),
 
 
 def permute(input, *dims):
-    """Reorder the dims.
+    """Reorder the dims: dim ``i`` of the result is dim ``dims[i]`` of ``input`` (a view).
+
+    Args:
+        input: the tensor.
+        *dims: a permutation of ``range(ndim)``, as ints or one tuple.
 
     Example:
         >>> import tapegrad as tg
@@ -140,7 +206,18 @@ def permute(input, *dims):
 
 
 def transpose(input, dim0, dim1):
-    """Swap two dims."""
+    """Swap two dims (a view). ``swapaxes`` and ``swapdims`` are aliases.
+
+    Args:
+        input: the tensor.
+        dim0, dim1: the dims to swap.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([[1.0, 2.0]], requires_grad=True); y = tg.transpose(x, 0, 1)
+        >>> (y * tg.tensor([[3.0], [4.0]])).sum().backward(); y.shape, x.grad
+        (tapegrad.Size([2, 1]), tensor([[3., 4.]]))
+    """
     ndim = len(_shape_of(input))
     if ndim == 0:
         return apply_unary(PERMUTE, input, {"dims": ()})
@@ -154,7 +231,15 @@ swapaxes = swapdims = transpose
 
 
 def t(input):
-    """Transpose a tensor of at most 2 dims."""
+    """Transpose a matrix; 0-d and 1-d tensors are returned as they are.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.t(tg.tensor([[1, 2, 3]]))
+        tensor([[1],
+                [2],
+                [3]])
+    """
     ndim = len(_shape_of(input))
     if ndim > 2:
         raise ShapeError(f"t: expects a tensor of at most 2 dims, got {ndim}; use transpose "
@@ -163,7 +248,13 @@ def t(input):
 
 
 def mT(input):
-    """Transpose the last two dims (batched matrix transpose)."""
+    """Transpose the last two dims (batched matrix transpose); the ``Tensor.mT`` property.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.zeros(5, 2, 3).mT.shape
+        tapegrad.Size([5, 3, 2])
+    """
     ndim = len(_shape_of(input))
     if ndim < 2:
         raise ShapeError(f"mT: needs at least 2 dims, got a tensor of shape {_shape_of(input)}")
@@ -177,7 +268,22 @@ EXPAND = register(OpDef("expand", lambda x, shape, in_shape: np.broadcast_to(x, 
 
 
 def expand(input, *sizes):
-    """Broadcast size-1 dims to larger sizes without copying (-1 keeps a dim)."""
+    """Broadcast size-1 dims to larger sizes without copying (a read-only view).
+
+    Args:
+        input: the tensor.
+        *sizes: the target shape, as ints or one tuple. It may add leading dims; -1 keeps
+            the size of an existing dim. Only size-1 dims can grow.
+
+    Returns:
+        A view; in backward the gradient is summed over the broadcast dims.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([[1.0], [2.0]], requires_grad=True); y = tg.expand(x, 2, 3)
+        >>> y.sum().backward(); y.shape, x.grad
+        (tapegrad.Size([2, 3]), tensor([[3.], [3.]]))
+    """
     in_shape = _shape_of(input)
     sizes = _sizes(sizes)
     if len(sizes) < len(in_shape):
@@ -202,7 +308,14 @@ def expand(input, *sizes):
 
 
 def broadcast_to(input, shape):
-    """Same as expand(input, shape)."""
+    """Broadcast ``input`` to ``shape``; the same as ``expand(input, shape)``.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.broadcast_to(tg.tensor([1, 2]), (2, 2))
+        tensor([[1, 2],
+                [1, 2]])
+    """
     return expand(input, shape)
 
 
@@ -239,12 +352,22 @@ def _check_seq(tensors, name):
 
 
 def cat(tensors, dim=0):
-    """Join tensors along an existing dim.
+    """Join tensors along an existing dim. ``concat`` and ``concatenate`` are aliases.
+
+    Args:
+        tensors: a non-empty list or tuple of tensors of the same shape except in ``dim``.
+        dim: the dim to join along.
+
+    Returns:
+        A new tensor; each input receives its slice of the gradient.
 
     Example:
         >>> import tapegrad as tg
         >>> tg.cat([tg.zeros(2, 3), tg.ones(1, 3)]).shape
         tapegrad.Size([3, 3])
+        >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+        >>> tg.cat([x, 3 * x]).sum().backward(); x.grad
+        tensor([4., 4.])
     """
     shapes = _check_seq(tensors, "cat")
     ndim = len(shapes[0])
@@ -262,7 +385,18 @@ concat = concatenate = cat
 
 
 def stack(tensors, dim=0):
-    """Join same-shaped tensors along a new dim."""
+    """Join same-shaped tensors along a new dim.
+
+    Args:
+        tensors: a non-empty list or tuple of tensors of equal shape.
+        dim: the position of the new dim, in ``[-ndim - 1, ndim]``.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.stack([tg.tensor([1, 2]), tg.tensor([3, 4])], dim=1)
+        tensor([[1, 3],
+                [2, 4]])
+    """
     shapes = _check_seq(tensors, "stack")
     for i, s in enumerate(shapes):
         if s != shapes[0]:
@@ -281,12 +415,29 @@ CAST = register(OpDef("to_dtype", lambda x, to: x.astype(to), lambda ctx, g: (g,
 
 
 def clone(input):
-    """A copy that is part of the graph (gradient flows back to input)."""
+    """A copy of ``input`` that stays in the graph (its gradient flows back to ``input``).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([1.0, 2.0], requires_grad=True); y = tg.clone(x)
+        >>> (y * y).sum().backward(); y, x.grad
+        (tensor([1., 2.], grad_fn=<CloneBackward0>), tensor([2., 4.]))
+    """
     return apply_unary(CLONE, input)
 
 
 def cast(input, dtype):
-    """Convert to ``dtype``; between floating dtypes the gradient flows back."""
+    """Convert ``input`` to ``dtype`` (``Tensor.to``/``.float()``/... use this).
+
+    Between floating dtypes the gradient flows back, in the source dtype. The input is
+    returned unchanged when it already has ``dtype``.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([1.5], requires_grad=True); y = x.to(tg.float64)
+        >>> y.sum().backward(); y.dtype, x.grad.dtype
+        (tapegrad.float64, tapegrad.float32)
+    """
     dt = dtypes.to_numpy_dtype(dtype)
     data = input._data if isinstance(input, Tensor) else np.asarray(input)
     if data.dtype == dt:
