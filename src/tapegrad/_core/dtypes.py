@@ -9,12 +9,19 @@ import numpy as np
 
 
 class dtype:
-    """A tensor element type. Compares equal to the NumPy dtype it wraps.
+    """A tensor element type, such as ``tapegrad.float32``; compares equal to its NumPy dtype.
+
+    The instances are ``float16``/``half``, ``float32``/``float``, ``float64``/``double``,
+    ``int8``, ``int16``/``short``, ``int32``/``int``, ``int64``/``long``, ``uint8`` and
+    ``bool``, with PyTorch's aliases. Attributes: ``name``, ``np`` (the NumPy dtype),
+    ``is_floating_point`` and ``itemsize`` (bytes per element).
 
     Example:
         >>> import tapegrad as tg
         >>> tg.float32, tg.float32.is_floating_point, tg.float32 == np.float32
         (tapegrad.float32, True, True)
+        >>> tg.long is tg.int64, tg.double.itemsize
+        (True, 8)
     """
     __slots__ = ("name", "np", "is_floating_point", "itemsize")
 

@@ -26,7 +26,9 @@ class Version:
 class Tensor:
     """A multi-dimensional array that can record the ops applied to it for autograd.
 
-    Create tensors with :func:`tapegrad.tensor` and the factory functions.
+    Create tensors with :func:`tapegrad.tensor` and the factory functions. Calling
+    ``Tensor(data, requires_grad=False)`` directly always copies ``data`` to float32, like
+    ``torch.Tensor``. The data lives in a NumPy array on the CPU.
 
     Example:
         >>> import tapegrad as tg
@@ -54,6 +56,17 @@ class Tensor:
     # ---- autograd state -------------------------------------------------------------
     @property
     def requires_grad(self):
+        """Whether ops on this tensor are recorded so gradients can flow back to it.
+
+        Only floating tensors can require grad, and only a leaf can be set back to False (use
+        :meth:`detach` on a computed tensor).
+
+        Example:
+            >>> import tapegrad as tg
+            >>> x = tg.ones(2); x.requires_grad = True
+            >>> x.requires_grad, (x * 2).requires_grad, tg.ones(2).requires_grad
+            (True, True, False)
+        """
         return self._requires_grad
 
     @requires_grad.setter
@@ -71,13 +84,28 @@ class Tensor:
         self._requires_grad = flag
 
     def requires_grad_(self, requires_grad=True):
-        """Set requires_grad in place and return self."""
+        """Set :attr:`requires_grad` in place (default True) and return the tensor itself.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> tg.arange(3.0).requires_grad_()
+            tensor([0., 1., 2.], requires_grad=True)
+        """
         self.requires_grad = requires_grad
         return self
 
     @property
     def is_leaf(self):
-        """True for tensors not produced by a recorded op (user-created, or computed without grad)."""
+        """True for tensors not produced by a recorded op.
+
+        Leaves are user-created tensors and results computed without grad. Only leaves get
+        ``.grad`` filled by backward (see :meth:`retain_grad`).
+
+        Example:
+            >>> import tapegrad as tg
+            >>> x = tg.ones(2, requires_grad=True); x.is_leaf, (x * 2).is_leaf
+            (True, False)
+        """
         return self.grad_fn is None
 
     @property
@@ -111,17 +139,34 @@ class Tensor:
         """Compute d self / d leaves and add it into each leaf's ``.grad``.
 
         Args:
-            gradient: d loss / d self; may be omitted only when self has one element.
-            retain_graph: keep saved values for another backward (default: create_graph).
+            gradient: d loss / d self, shaped like self; may be omitted only when self has
+                one element.
+            retain_graph: keep saved values for another backward (default: ``create_graph``).
             create_graph: record the backward pass so gradients can be differentiated again.
             inputs: only accumulate into these tensors' ``.grad``.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> x = tg.tensor(2.0, requires_grad=True)
+            >>> (x ** 3).backward(create_graph=True); g = x.grad; x.grad = None
+            >>> g.backward(); g, x.grad
+            (tensor(12., grad_fn=<MulBackward0>), tensor(12.))
         """
         from ..autograd.engine import backward   # late import: the core sits below the engine
         backward((self,), None if gradient is None else (gradient,), retain_graph,
                  create_graph, inputs=inputs)
 
     def detach(self):
-        """A tensor sharing this one's data (and version counter) with no autograd history."""
+        """A tensor sharing this one's data (and version counter) with no autograd history.
+
+        Writes to either tensor show in the other; the result never requires grad.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> x = tg.tensor([1.0, 2.0], requires_grad=True); d = (x * 2).detach()
+            >>> d, d.requires_grad
+            (tensor([2., 4.]), False)
+        """
         t = _new(Tensor)
         t._data = self._data
         t.grad = t.grad_fn = t._view = t._accum = None
@@ -130,7 +175,17 @@ class Tensor:
         return t
 
     def detach_(self):
-        """Detach this tensor from the graph in place; it becomes a leaf."""
+        """Cut this tensor from the graph in place, making it a leaf that does not require grad.
+
+        Returns:
+            The tensor itself.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> y = tg.ones(2, requires_grad=True) * 2; _ = y.detach_()
+            >>> y.is_leaf, y.requires_grad
+            (True, False)
+        """
         self.grad_fn = None
         self._view = None
         self._requires_grad = False
@@ -138,7 +193,18 @@ class Tensor:
 
     @property
     def data(self):
-        """The same values as a tensor outside autograd (shares storage, like PyTorch's .data)."""
+        """The same storage as a tensor outside autograd, like PyTorch's ``.data``.
+
+        Unlike :meth:`detach`, changes made through ``.data`` are invisible to autograd's
+        in-place checks, so use it only for updates such as optimizer steps. Assigning to
+        ``.data`` replaces the storage.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> w = tg.tensor([1.0, 2.0], requires_grad=True); w.data[0] = 5.0
+            >>> w
+            tensor([5., 2.], requires_grad=True)
+        """
         t = self.detach()
         t._vc = Version()   # like PyTorch: changes through .data are not seen by autograd
         return t
@@ -148,7 +214,14 @@ class Tensor:
         self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
 
     def retain_grad(self):
-        """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward (leaves always do).
+
+        Example:
+            >>> import tapegrad as tg
+            >>> x = tg.tensor([1.0, 2.0], requires_grad=True); y = x * 2; y.retain_grad()
+            >>> (y * y).sum().backward(); y.grad
+            tensor([4., 8.])
+        """
         if self.grad_fn is None:
             if not self._requires_grad:
                 raise GradError("retain_grad: can't retain the grad of a tensor that does not "
@@ -159,19 +232,50 @@ class Tensor:
 
     @property
     def retains_grad(self):
+        """True when :meth:`retain_grad` was called on this non-leaf tensor.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> y = tg.ones(2, requires_grad=True) * 2; y.retain_grad(); y.retains_grad
+            True
+        """
         return self.grad_fn is not None and self.grad_fn.retained is not None \
             and self.grad_fn.retained() is self
 
     def register_hook(self, hook):
-        """Call ``hook(grad)`` whenever this tensor's gradient is computed; a returned tensor
-        replaces the gradient. Returns a handle with ``remove()``."""
+        """Call ``hook(grad)`` whenever the gradient with respect to this tensor is computed.
+
+        Args:
+            hook: a function of the gradient; a tensor it returns replaces the gradient, None
+                keeps it.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> x = tg.tensor([1.0, 2.0], requires_grad=True); y = x * 3
+            >>> h = y.register_hook(lambda g: g * 2); y.sum().backward(); x.grad
+            tensor([6., 6.])
+        """
         if not self._requires_grad:
             raise GradError("register_hook: can't register a hook on a tensor that does not "
                             "require grad.")
         return self._node().register_hook(hook)
 
     def register_post_accumulate_grad_hook(self, hook):
-        """Call ``hook(tensor)`` on this leaf after its ``.grad`` was accumulated."""
+        """Call ``hook(tensor)`` on this leaf each time backward has accumulated into its ``.grad``.
+
+        Returns:
+            A handle whose ``remove()`` unregisters the hook.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> x = tg.ones(2, requires_grad=True); seen = []
+            >>> h = x.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.tolist()))
+            >>> x.sum().backward(); seen
+            [[1.0, 1.0]]
+        """
         if self.grad_fn is not None:
             raise GradError("register_post_accumulate_grad_hook: only leaf tensors have "
                             "accumulated gradients; use register_hook on a non-leaf.")
@@ -187,51 +291,137 @@ class Tensor:
     # ---- metadata -------------------------------------------------------------------
     @property
     def shape(self):
+        """The tensor's shape, a :class:`Size` (a tuple of ints).
+
+        Example:
+            >>> import tapegrad as tg
+            >>> tg.zeros(2, 3).shape
+            tapegrad.Size([2, 3])
+        """
         return Size(self._data.shape)
 
     def size(self, dim=None):
-        """The shape, or its length along ``dim``."""
+        """The shape as a :class:`Size`, or with ``dim`` given, the length of that dim.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> x = tg.zeros(2, 3); x.size(), x.size(-1)
+            (tapegrad.Size([2, 3]), 3)
+        """
         return Size(self._data.shape) if dim is None else self._data.shape[dim]
 
     @property
     def dtype(self):
+        """The element type, a :class:`tapegrad.dtype`.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> tg.tensor([1.0]).dtype, tg.tensor([1]).dtype
+            (tapegrad.float32, tapegrad.int64)
+        """
         return dtypes.from_numpy_dtype(self._data.dtype)
 
     @property
     def ndim(self):
+        """The number of dims (0 for a scalar tensor).
+
+        Example:
+            >>> import tapegrad as tg
+            >>> tg.zeros(2, 3).ndim, tg.tensor(1.0).ndim
+            (2, 0)
+        """
         return self._data.ndim
 
     def dim(self):
+        """The number of dims, the same as :attr:`ndim`.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> tg.zeros(2, 3).dim()
+            2
+        """
         return self._data.ndim
 
     def numel(self):
+        """The number of elements (``nelement`` is an alias).
+
+        Example:
+            >>> import tapegrad as tg
+            >>> tg.zeros(2, 3).numel()
+            6
+        """
         return self._data.size
 
     nelement = numel
 
     def element_size(self):
+        """The size of one element in bytes.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> tg.zeros(2).element_size(), tg.zeros(2, dtype=tg.float64).element_size()
+            (4, 8)
+        """
         return self._data.itemsize
 
     def is_floating_point(self):
+        """True when the dtype is a floating type (float16, float32 or float64).
+
+        Example:
+            >>> import tapegrad as tg
+            >>> tg.tensor([1.0]).is_floating_point(), tg.tensor([1]).is_floating_point()
+            (True, False)
+        """
         return self._data.dtype.kind == "f"
 
     @property
     def device(self):
+        """Always the string ``"cpu"`` (PyTorch returns a ``torch.device``).
+
+        Example:
+            >>> import tapegrad as tg
+            >>> tg.zeros(1).device
+            'cpu'
+        """
         return "cpu"
 
     # ---- conversion -----------------------------------------------------------------
     def item(self):
-        """The single value as a Python number."""
+        """The value of a one-element tensor as a Python number.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> tg.tensor([2.5]).item(), tg.tensor(3).item()
+            (2.5, 3)
+        """
         if self._data.size != 1:
             raise ValueError(f"item: only a tensor with one element can be converted to a Python "
                              f"number; this one has shape {tuple(self.shape)}.")
         return self._data.item()
 
     def tolist(self):
+        """The data as (nested) Python lists of Python numbers; a 0-d tensor gives a number.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> tg.tensor([[1, 2], [3, 4]]).tolist()
+            [[1, 2], [3, 4]]
+        """
         return self._data.tolist()
 
     def numpy(self, force=False):
-        """The data as a NumPy array sharing memory. Refuses a tensor that requires grad."""
+        """The data as a NumPy array that shares memory with the tensor.
+
+        Args:
+            force: allow it on a tensor that requires grad (otherwise refused; call
+                ``detach()`` first).
+
+        Example:
+            >>> import tapegrad as tg
+            >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+            >>> x.detach().numpy()
+            array([1., 2.], dtype=float32)
+        """
         if self._requires_grad and not force:
             raise GradError("numpy: can't call numpy() on a tensor that requires grad; "
                             "use tensor.detach().numpy().")
@@ -296,10 +486,23 @@ def wrap(arr, grad_fn=None):
 
 
 class Size(tuple):
-    """A tensor's shape: a tuple, printed as PyTorch prints it."""
+    """A tensor's shape: a tuple of ints, printed as ``tapegrad.Size([...])``.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> s = tg.zeros(2, 3).shape; s == (2, 3), s[0], s.numel()
+        (True, 2, 6)
+    """
     __slots__ = ()
 
     def numel(self):
+        """The number of elements a tensor of this shape has.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> tg.Size([2, 3]).numel()
+            6
+        """
         n = 1
         for s in self:
             n *= s

@@ -43,7 +43,10 @@ class _NoParamMode(_Mode):
 
 
 class no_grad(_NoParamMode):
-    """Ops inside record nothing: results don't require grad.
+    """Turn off recording: inside, ops give results that do not require grad.
+
+    A context manager, or a decorator (``@no_grad`` or ``@no_grad()``). The previous mode
+    is restored on exit. The mode is per thread, as in PyTorch.
 
     Example:
         >>> import tapegrad as tg
@@ -62,7 +65,18 @@ class no_grad(_NoParamMode):
 
 
 class enable_grad(_NoParamMode):
-    """Turn recording back on inside a no_grad region."""
+    """Turn recording back on, e.g. inside a :class:`no_grad` region.
+
+    A context manager, or a decorator (``@enable_grad`` or ``@enable_grad()``).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.ones(2, requires_grad=True)
+        >>> with tg.no_grad(), tg.enable_grad():
+        ...     y = x * 2
+        >>> y.requires_grad
+        True
+    """
 
     def _enter(self):
         self.prev, STATE.grad_enabled = STATE.grad_enabled, True
@@ -72,7 +86,20 @@ class enable_grad(_NoParamMode):
 
 
 class set_grad_enabled(_Mode):
-    """Set grad mode to ``mode``: at once when called, restored on leaving a ``with`` block."""
+    """Turn recording on or off according to ``mode``.
+
+    As in PyTorch, calling ``set_grad_enabled(mode)`` sets the mode at once; used in a
+    ``with`` block (or as a decorator), the previous mode comes back on exit.
+
+    Args:
+        mode: True to record, False not to.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> with tg.set_grad_enabled(False):
+        ...     print(tg.is_grad_enabled())
+        False
+    """
 
     def __init__(self, mode):
         self.mode = bool(mode)
@@ -94,8 +121,21 @@ class set_grad_enabled(_Mode):
 
 
 class inference_mode(_Mode):
-    """Like no_grad (tapegrad keeps no extra per-tensor bookkeeping, so it is equally fast);
-    ``inference_mode(False)`` does nothing."""
+    """A context manager (or decorator) for inference: in tapegrad, the same as :class:`no_grad`.
+
+    PyTorch's inference mode also skips per-tensor bookkeeping and marks its results as
+    inference tensors; tapegrad has no such bookkeeping, so only the grad mode changes
+    (plus :func:`is_inference_mode_enabled`). ``inference_mode(False)`` changes nothing.
+
+    Args:
+        mode: True (default) to enter inference mode, False for a no-op.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> with tg.inference_mode():
+        ...     print(tg.is_inference_mode_enabled(), tg.is_grad_enabled())
+        True False
+    """
 
     def __init__(self, mode=True):
         self.mode = bool(mode)
@@ -113,17 +153,45 @@ class inference_mode(_Mode):
 
 
 def is_grad_enabled():
-    """True when ops on tensors that require grad are recorded."""
+    """True when ops on tensors that require grad are recorded (the default).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> with tg.no_grad():
+        ...     print(tg.is_grad_enabled())
+        False
+    """
     return STATE.grad_enabled
 
 
 def is_inference_mode_enabled():
+    """True inside an :class:`inference_mode` region.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.is_inference_mode_enabled()
+        False
+    """
     return STATE.inference
 
 
 class detect_anomaly(_Mode):
-    """Inside, backward checks every gradient for nan and names the op (and the line of your
-    code that created it) that produced one."""
+    """Inside, backward checks every gradient for nan and names the op that produced it.
+
+    The error also gives the line of your code where that op was created. A context manager
+    or decorator; costs time, so use it for debugging.
+
+    Args:
+        check_nan: whether to check (default True).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([float("nan")], requires_grad=True)
+        >>> with tg.autograd.detect_anomaly():  # doctest: +ELLIPSIS
+        ...     (x * x).sum().backward()
+        Traceback (most recent call last):
+        tapegrad._core.errors.GradError: detect_anomaly: 'mul' (created at ...) produced nan ...
+    """
 
     def __init__(self, check_nan=True):
         self.check_nan = check_nan
@@ -139,9 +207,23 @@ class detect_anomaly(_Mode):
 
 
 def set_detect_anomaly(mode):
-    """Turn anomaly detection on or off for this thread."""
+    """Turn anomaly detection (see :class:`detect_anomaly`) on or off for this thread.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.autograd.set_detect_anomaly(True); tg.autograd.is_anomaly_enabled()
+        True
+        >>> tg.autograd.set_detect_anomaly(False)
+    """
     STATE.anomaly = bool(mode)
 
 
 def is_anomaly_enabled():
+    """True when anomaly detection (see :class:`detect_anomaly`) is on.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.autograd.is_anomaly_enabled()
+        False
+    """
     return STATE.anomaly

@@ -9,7 +9,7 @@ from .grad_mode import no_grad
 
 
 class GradcheckError(RuntimeError):
-    """An analytic Jacobian that disagrees with the numerical one."""
+    """Raised by :func:`gradcheck` when an analytic Jacobian disagrees with the numerical one."""
 
 
 def _tuple(x):
@@ -63,8 +63,19 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     """Compare ``func``'s gradients with central finite differences.
 
     Every input that requires grad is perturbed element by element (in place, restored
-    afterwards). Returns True, or raises GradcheckError naming the output, input and
-    elements that disagree (returns False with ``raise_exception=False``).
+    afterwards); use float64 inputs, as lower precision gives unreliable differences (a
+    warning says so).
+
+    Args:
+        func: a function of ``inputs`` returning a tensor or a tuple of tensors.
+        inputs: a tensor or a tuple of tensors (and other arguments passed through).
+        eps: the finite-difference step.
+        atol, rtol: the tolerances for comparing the two Jacobians.
+        raise_exception: raise on a mismatch (default) rather than return False.
+
+    Returns:
+        True when all Jacobians match. A mismatch raises :class:`GradcheckError` naming the
+        output, input and elements that disagree, or returns False.
 
     Example:
         >>> import tapegrad as tg
@@ -106,9 +117,22 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
 
 def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
                   raise_exception=True, seed=0):
-    """gradcheck of the map (inputs, grad_outputs) -> VJP, i.e. of second derivatives.
+    """Check second derivatives: :func:`gradcheck` of the map (inputs, grad_outputs) -> VJP.
 
-    ``grad_outputs`` defaults to random float64 tensors shaped like the outputs.
+    Args:
+        func, inputs, eps, atol, rtol, raise_exception: as for :func:`gradcheck`.
+        grad_outputs: cotangents for the outputs; by default random float64 tensors shaped
+            like the outputs, drawn with NumPy from ``seed``.
+        seed: the seed for the default ``grad_outputs``.
+
+    Returns:
+        True, or as for :func:`gradcheck` on a mismatch.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([0.5, 1.5], dtype=tg.float64, requires_grad=True)
+        >>> tg.autograd.gradgradcheck(lambda t: tg.tanh(t) * t, (x,))
+        True
     """
     inputs = tuple(_tuple(inputs))
     outs = _outputs(func, inputs)

@@ -486,7 +486,8 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, requires
     """Samples from normal distributions with the given means and standard deviations.
 
     ``mean`` and ``std`` may be numbers (then give ``size``) or tensors, which broadcast
-    and set the shape. Unlike PyTorch, no gradient flows back to tensor ``mean``/``std``.
+    and set the shape. The samples are not recorded: PyTorch records them with zero
+    gradients for ``mean``/``std``, tapegrad leaves them out of the graph.
 
     Args:
         mean, std: numbers or tensors.

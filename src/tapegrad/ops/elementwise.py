@@ -51,20 +51,109 @@ ABS = _elementwise("abs", np.abs, lambda ctx: sign(ctx.x))
 SIGN = register(OpDef("sign", np.sign, lambda ctx, g: (g * 0,), lambda ctx, t: t * 0))
 NEG = register(OpDef("neg", np.negative, lambda ctx, g: (-g,), lambda ctx, t: -t))
 
-exp = _unary(EXP, "Elementwise e**x.\n\n    Example:\n        >>> import tapegrad as tg\n"
-             "        >>> tg.exp(tg.tensor([0.0]))\n        tensor([1.])\n    ", floating=True)
-log = _unary(LOG, "Elementwise natural logarithm.", floating=True)
-sqrt = _unary(SQRT, "Elementwise square root.", floating=True)
-rsqrt = _unary(RSQRT, "Elementwise 1 / sqrt(x).", floating=True)
-sin = _unary(SIN, "Elementwise sine.", floating=True)
-cos = _unary(COS, "Elementwise cosine.", floating=True)
-tan = _unary(TAN, "Elementwise tangent.", floating=True)
-tanh = _unary(TANH, "Elementwise hyperbolic tangent.", floating=True)
-sigmoid = _unary(SIGMOID, "Elementwise logistic sigmoid 1 / (1 + e**-x).", floating=True)
-relu = _unary(RELU, "Elementwise max(x, 0); its gradient at 0 is 0, as in PyTorch.")
-abs = _unary(ABS, "Elementwise absolute value; its gradient at 0 is 0, as in PyTorch.")
-sign = _unary(SIGN, "Elementwise sign (-1, 0 or 1); its gradient is 0.")
-neg = negative = _unary(NEG, "Elementwise -x.")
+exp = _unary(EXP, """Elementwise exponential e**x; integer input gives float32.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([0.0, 1.0], requires_grad=True)
+        >>> tg.exp(x).sum().backward(); x.grad
+        tensor([1.0000, 2.7183])
+    """, floating=True)
+log = _unary(LOG, """Elementwise natural logarithm; integer input gives float32.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+        >>> tg.log(x).sum().backward(); x.grad
+        tensor([1.0000, 0.5000])
+    """, floating=True)
+sqrt = _unary(SQRT, """Elementwise square root; integer input gives float32.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([1.0, 4.0], requires_grad=True)
+        >>> tg.sqrt(x).sum().backward(); x.grad
+        tensor([0.5000, 0.2500])
+    """, floating=True)
+rsqrt = _unary(RSQRT, """Elementwise 1 / sqrt(x); integer input gives float32.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([1.0, 4.0], requires_grad=True)
+        >>> tg.rsqrt(x).sum().backward(); x.grad
+        tensor([-0.5000, -0.0625])
+    """, floating=True)
+sin = _unary(SIN, """Elementwise sine (radians); integer input gives float32.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([0.0, 1.0], requires_grad=True)
+        >>> tg.sin(x).sum().backward(); x.grad
+        tensor([1.0000, 0.5403])
+    """, floating=True)
+cos = _unary(COS, """Elementwise cosine (radians); integer input gives float32.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+        >>> tg.cos(x).sum().backward(); x.grad
+        tensor([-0.8415, -0.9093])
+    """, floating=True)
+tan = _unary(TAN, """Elementwise tangent (radians); integer input gives float32.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([0.0, 1.0], requires_grad=True)
+        >>> tg.tan(x).sum().backward(); x.grad
+        tensor([1.0000, 3.4255])
+    """, floating=True)
+tanh = _unary(TANH, """Elementwise hyperbolic tangent; integer input gives float32.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([0.0, 1.0], requires_grad=True)
+        >>> tg.tanh(x).sum().backward(); x.grad
+        tensor([1.0000, 0.4200])
+    """, floating=True)
+sigmoid = _unary(SIGMOID, """Elementwise 1 / (1 + e**-x); integer input gives float32.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([0.0], requires_grad=True); y = tg.sigmoid(x)
+        >>> y.sum().backward(); y, x.grad
+        (tensor([0.5000], grad_fn=<SigmoidBackward0>), tensor([0.2500]))
+    """, floating=True)
+relu = _unary(RELU, """Elementwise max(x, 0); its gradient at 0 is 0, as in PyTorch.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+        >>> tg.relu(x).sum().backward(); x.grad
+        tensor([0., 0., 1.])
+    """)
+abs = _unary(ABS, """Elementwise absolute value; its gradient at 0 is 0, as in PyTorch.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([-1.0, 0.0, 2.0], requires_grad=True)
+        >>> tg.abs(x).sum().backward(); x.grad
+        tensor([-1.,  0.,  1.])
+    """)
+sign = _unary(SIGN, """Elementwise sign: -1, 0 or 1 in the input's dtype; its gradient is 0.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.sign(tg.tensor([-3.0, 0.0, 2.0]))
+        tensor([-1.,  0.,  1.])
+    """)
+neg = negative = _unary(NEG, """Elementwise -x (also ``negative`` and unary ``-``).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([1.0, -2.0], requires_grad=True)
+        >>> tg.neg(x).sum().backward(); x.grad
+        tensor([-1., -1.])
+    """)
 
 
 # ---- binary arithmetic (broadcasting) -----------------------------------------------------
@@ -237,30 +326,76 @@ def _binary(op):
 
 
 mul = multiply = _binary(MUL)
-mul.__doc__ = """Elementwise product, broadcasting.
+mul.__doc__ = """Elementwise ``input * other`` with broadcasting (also ``multiply`` and ``*``).
+
+    Args:
+        input, other: tensors or Python numbers. Types promote as in PyTorch: an integer
+            tensor times a Python float is float32.
 
     Example:
         >>> import tapegrad as tg
-        >>> tg.mul(tg.tensor([1.0, 2.0]), 3)
-        tensor([3., 6.])
+        >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+        >>> tg.mul(x, 3).sum().backward(); x.grad, tg.mul(tg.tensor([1, 2]), 1.5)
+        (tensor([3., 3.]), tensor([1.5000, 3.0000]))
     """
 div = divide = true_divide = _binary(DIV)
-div.__doc__ = "Elementwise true division, broadcasting; integer / integer gives float32."
+div.__doc__ = """Elementwise true division ``input / other`` with broadcasting.
+
+    Aliases: ``divide``, ``true_divide`` and ``/``. Integer / integer gives float32, as in
+    PyTorch (NumPy would give float64); there is no ``rounding_mode``.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([3.0, 4.0], requires_grad=True)
+        >>> y = tg.tensor([2.0, 2.0], requires_grad=True)
+        >>> tg.div(x, y).sum().backward(); x.grad, y.grad
+        (tensor([0.5000, 0.5000]), tensor([-0.7500, -1.0000]))
+    """
 pow = _binary(POW)
-pow.__doc__ = "Elementwise input ** exponent, broadcasting; either side may be a Python number."
+pow.__doc__ = """Elementwise ``input ** exponent`` with broadcasting (also ``**``).
+
+    Either side may be a Python number. The gradient for the exponent is
+    ``out * log(input)``, taken as 0 where ``input == 0`` and ``exponent >= 0``.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([-1.0, 2.0], requires_grad=True)
+        >>> tg.pow(x, 3).sum().backward(); x.grad
+        tensor([ 3., 12.])
+    """
 maximum = _binary(MAXIMUM)
-maximum.__doc__ = "Elementwise maximum; at ties the gradient is split evenly."
+maximum.__doc__ = """Elementwise maximum, broadcasting; at ties the gradient is split evenly.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> tg.maximum(x, tg.tensor(2.0)).sum().backward(); x.grad
+        tensor([0.0000, 0.5000, 1.0000])
+    """
 minimum = _binary(MINIMUM)
-minimum.__doc__ = "Elementwise minimum; at ties the gradient is split evenly."
+minimum.__doc__ = """Elementwise minimum, broadcasting; at ties the gradient is split evenly.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> tg.minimum(x, tg.tensor(2.0)).sum().backward(); x.grad
+        tensor([1.0000, 0.5000, 0.0000])
+    """
 
 
 def add(input, other, *, alpha=1):
-    """input + alpha * other, broadcasting.
+    """Elementwise ``input + alpha * other`` with broadcasting (also ``+``).
+
+    Args:
+        input, other: tensors or Python numbers; dtypes promote as in PyTorch (an integer
+            tensor plus a Python float is float32).
+        alpha: a number multiplying ``other``.
 
     Example:
         >>> import tapegrad as tg
-        >>> tg.add(tg.tensor([1.0]), tg.tensor([2.0]), alpha=3)
-        tensor([7.])
+        >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
+        >>> tg.add(x, x, alpha=3).sum().backward(); x.grad, tg.add(tg.tensor([1, 2]), 1.5)
+        (tensor([4., 4.]), tensor([2.5000, 3.5000]))
     """
     if alpha != 1:
         other = mul(other, alpha)
@@ -269,7 +404,18 @@ def add(input, other, *, alpha=1):
 
 
 def sub(input, other, *, alpha=1):
-    """input - alpha * other, broadcasting."""
+    """Elementwise ``input - alpha * other`` with broadcasting (also ``subtract`` and ``-``).
+
+    Args:
+        input, other: tensors or Python numbers; dtypes promote as in PyTorch.
+        alpha: a number multiplying ``other``.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> y = tg.tensor([1.0, 2.0], requires_grad=True)
+        >>> tg.sub(10.0, y, alpha=2).sum().backward(); y.grad
+        tensor([-2., -2.])
+    """
     if alpha != 1:
         other = mul(other, alpha)
     x, y = _float_scalar_promotion(input, other)
@@ -297,11 +443,19 @@ WHERE = register(OpDef("where", _where_forward, where_vjp,
 
 
 def where(condition, input, other):
-    """Elements of ``input`` where ``condition`` holds, else of ``other`` (broadcasting).
+    """Elements of ``input`` where ``condition`` is True, else of ``other`` (broadcasting).
+
+    Args:
+        condition: a bool tensor (compare first, e.g. ``x > 0``).
+        input, other: tensors or Python numbers.
+
+    Returns:
+        The selection; each side gets the gradient only where it was selected.
 
     Example:
         >>> import tapegrad as tg
-        >>> tg.where(tg.tensor([True, False]), tg.tensor([1.0, 2.0]), 0.0)
+        >>> x = tg.tensor([1.0, -2.0], requires_grad=True)
+        >>> tg.where(x > 0, x, 0.0).sum().backward(); x.grad
         tensor([1., 0.])
     """
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
@@ -328,12 +482,22 @@ CLAMP = register(OpDef("clamp", lambda x, min, max: np.clip(x, min, max), clamp_
 
 
 def clamp(input, min=None, max=None):
-    """Clamp each element into [min, max]; tensor bounds broadcast and get gradients too.
+    """Limit each element to [``min``, ``max``] (``clip`` is an alias).
+
+    Args:
+        input: the tensor.
+        min, max: numbers or tensors (which broadcast, and get gradients too); at least one
+            must be given.
+
+    Returns:
+        The clamped tensor; the gradient passes where ``min <= input <= max`` (bounds
+        included, as in PyTorch) and is 0 elsewhere.
 
     Example:
         >>> import tapegrad as tg
-        >>> tg.clamp(tg.tensor([-2.0, 0.5, 3.0]), min=-1, max=1)
-        tensor([-1.0000,  0.5000,  1.0000])
+        >>> x = tg.tensor([-2.0, 0.5, 3.0], requires_grad=True); y = tg.clamp(x, min=-1, max=1)
+        >>> y.sum().backward(); y, x.grad
+        (tensor([-1.0000,  0.5000,  1.0000], grad_fn=<ClampBackward0>), tensor([0., 1., 0.]))
     """
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
@@ -374,20 +538,156 @@ def _nondiff(np_fn, name, doc):
     return fn
 
 
-eq = _nondiff(np.equal, "eq", "Elementwise ==, a bool tensor.")
-ne = _nondiff(np.not_equal, "ne", "Elementwise !=, a bool tensor.")
-lt = less = _nondiff(np.less, "lt", "Elementwise <, a bool tensor.")
-le = less_equal = _nondiff(np.less_equal, "le", "Elementwise <=, a bool tensor.")
-gt = greater = _nondiff(np.greater, "gt", "Elementwise >, a bool tensor.")
-ge = greater_equal = _nondiff(np.greater_equal, "ge", "Elementwise >=, a bool tensor.")
-logical_and = _nondiff(np.logical_and, "logical_and", "Elementwise logical and.")
-logical_or = _nondiff(np.logical_or, "logical_or", "Elementwise logical or.")
-logical_xor = _nondiff(np.logical_xor, "logical_xor", "Elementwise logical xor.")
-logical_not = _nondiff(np.logical_not, "logical_not", "Elementwise logical not.")
-bitwise_and = _nondiff(np.bitwise_and, "bitwise_and", "Elementwise & (bool or integer).")
-bitwise_or = _nondiff(np.bitwise_or, "bitwise_or", "Elementwise | (bool or integer).")
-bitwise_xor = _nondiff(np.bitwise_xor, "bitwise_xor", "Elementwise ^ (bool or integer).")
-bitwise_not = _nondiff(np.invert, "bitwise_not", "Elementwise ~ (bool or integer).")
-isnan = _nondiff(np.isnan, "isnan", "Elementwise test for nan.")
-isinf = _nondiff(np.isinf, "isinf", "Elementwise test for +-inf.")
-isfinite = _nondiff(np.isfinite, "isfinite", "Elementwise test for finite values.")
+eq = _nondiff(np.equal, "eq", """Elementwise ``input == other`` (bool).
+
+    Broadcasts. Also ``==``. Not differentiable (never recorded).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.eq(tg.tensor([1, 2]), 2), tg.tensor([1, 2]) == 1
+        (tensor([False,  True]), tensor([ True, False]))
+    """)
+ne = _nondiff(np.not_equal, "ne", """Elementwise ``input != other`` (bool).
+
+    Broadcasts. Also ``!=``. Not differentiable (never recorded).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.ne(tg.tensor([1, 2]), 2)
+        tensor([ True, False])
+    """)
+lt = less = _nondiff(np.less, "lt", """Elementwise ``input < other`` (bool).
+
+    Broadcasts. Also ``less`` and ``<``. Not differentiable (never recorded).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.lt(tg.tensor([1, 2]), tg.tensor([2, 2]))
+        tensor([ True, False])
+    """)
+le = less_equal = _nondiff(np.less_equal, "le", """Elementwise ``input <= other`` (bool).
+
+    Broadcasts. Also ``less_equal`` and ``<=``. Not differentiable (never recorded).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.le(tg.tensor([1.0, 2.0]), 1.5)
+        tensor([ True, False])
+    """)
+gt = greater = _nondiff(np.greater, "gt", """Elementwise ``input > other`` (bool).
+
+    Broadcasts. Also ``greater`` and ``>``. Not differentiable (never recorded).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.gt(tg.tensor([1, 2]), 1)
+        tensor([False,  True])
+    """)
+ge = greater_equal = _nondiff(np.greater_equal, "ge", """Elementwise ``input >= other`` (bool).
+
+    Broadcasts. Also ``greater_equal`` and ``>=``. Not differentiable (never recorded).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.ge(tg.tensor([1, 2]), 2)
+        tensor([False,  True])
+    """)
+logical_and = _nondiff(np.logical_and, "logical_and", """Elementwise logical and (bool result).
+
+    Broadcasts; nonzero counts as True. Not differentiable (never recorded).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.logical_and(tg.tensor([1, 1, 0]), tg.tensor([2, 0, 0]))
+        tensor([ True, False, False])
+    """)
+logical_or = _nondiff(np.logical_or, "logical_or", """Elementwise logical or (bool result).
+
+    Broadcasts; nonzero counts as True. Not differentiable (never recorded).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.logical_or(tg.tensor([1, 0]), tg.tensor([0, 0]))
+        tensor([ True, False])
+    """)
+logical_xor = _nondiff(np.logical_xor, "logical_xor", """Elementwise logical xor (bool result).
+
+    Broadcasts; nonzero counts as True. Not differentiable (never recorded).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.logical_xor(tg.tensor([True, False]), True)
+        tensor([False,  True])
+    """)
+logical_not = _nondiff(np.logical_not, "logical_not", """Elementwise logical not (bool result).
+
+    Nonzero counts as True. Not differentiable (never recorded).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.logical_not(tg.tensor([0.0, 2.0]))
+        tensor([ True, False])
+    """)
+bitwise_and = _nondiff(np.bitwise_and, "bitwise_and", """Elementwise ``&`` of bool/int tensors.
+
+    Broadcasts. Also the ``&`` operator. Not differentiable (never recorded).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.bitwise_and(tg.tensor([12]), 10), tg.tensor([True, False]) & True
+        (tensor([8]), tensor([ True, False]))
+    """)
+bitwise_or = _nondiff(np.bitwise_or, "bitwise_or", """Elementwise ``|`` of bool/int tensors.
+
+    Broadcasts. Also the ``|`` operator. Not differentiable (never recorded).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.bitwise_or(tg.tensor([12]), 10)
+        tensor([14])
+    """)
+bitwise_xor = _nondiff(np.bitwise_xor, "bitwise_xor", """Elementwise ``^`` of bool/int tensors.
+
+    Broadcasts. Also the ``^`` operator. Not differentiable (never recorded).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.bitwise_xor(tg.tensor([12]), 10)
+        tensor([6])
+    """)
+bitwise_not = _nondiff(np.invert, "bitwise_not", """Elementwise ``~`` of a bool/int tensor.
+
+    Also the ``~`` operator. Not differentiable (never recorded).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.bitwise_not(tg.tensor([True, False])), ~tg.tensor([0, 5])
+        (tensor([False,  True]), tensor([-1, -6]))
+    """)
+isnan = _nondiff(np.isnan, "isnan", """Elementwise test for nan (bool result).
+
+    Not differentiable (never recorded).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.isnan(tg.tensor([1.0, float('nan')]))
+        tensor([False,  True])
+    """)
+isinf = _nondiff(np.isinf, "isinf", """Elementwise test for +-inf (bool).
+
+    Not differentiable (never recorded).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.isinf(tg.tensor([1.0, float('inf'), -float('inf')]))
+        tensor([False,  True,  True])
+    """)
+isfinite = _nondiff(np.isfinite, "isfinite", """Elementwise test for finite values.
+
+    Not differentiable (never recorded).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.isfinite(tg.tensor([1.0, float('nan'), float('inf')]))
+        tensor([ True, False, False])
+    """)

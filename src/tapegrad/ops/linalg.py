@@ -114,7 +114,7 @@ def mm(input, mat2):
 def dot(input, other):
     """Dot product of two 1-d tensors of the same length.
 
-    Unlike PyTorch, other shapes are not refused: they follow :func:`matmul`.
+    Other shapes are not refused (PyTorch's ``dot`` raises); they get :func:`matmul`'s result.
 
     Example:
         >>> import tapegrad as tg
