@@ -695,3 +695,19 @@ def test_a_saved_value_that_is_needed_still_guards_against_in_place_changes():
     y.add_(1)
     with pytest.raises(RuntimeError, match="'mul'.*modified in place.*version 0.*version 1"):
         z.backward()
+
+
+def test_inference_mode_false_turns_grad_back_on_and_bare_decorator_works():
+    x = tg.ones(2, requires_grad=True)
+
+    @tg.inference_mode
+    def bare(t):
+        return t * 2
+
+    assert not bare(x).requires_grad
+    with tg.inference_mode():
+        with tg.inference_mode(False):
+            assert tg.is_grad_enabled() and not tg.is_inference_mode_enabled()
+            assert (x * 2).requires_grad
+        assert not tg.is_grad_enabled() and tg.is_inference_mode_enabled()
+    assert tg.is_grad_enabled() and not tg.is_inference_mode_enabled()

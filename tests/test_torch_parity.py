@@ -95,6 +95,10 @@ DTYPE_CASES = [
     ("lib.tensor([1, 2]) + lib.tensor([0.5, 0.5])", None), ("lib.arange(0, 1, 0.25)", None),
     ("lib.full((2,), 3)", None), ("lib.tensor(2) ** 2", None), ("lib.exp(lib.tensor([1, 2]))", None),
     ("lib.zeros(2, dtype=lib.float16) + 1.5", None), ("lib.tensor([1.5]) > 1", None),
+    ("lib.tensor([200, 100], dtype=lib.uint8).sum()", None),
+    ("lib.tensor([3, 4], dtype=lib.uint8).prod()", None),
+    ("lib.clamp(lib.tensor([1, 2]), min=0.5)", None), ("lib.clamp(lib.tensor([1, 2]), max=1)", None),
+    ("lib.squeeze(lib.tensor(1.0), 0)", None),
 ]
 
 

@@ -125,10 +125,11 @@ class inference_mode(_Mode):
 
     PyTorch's inference mode also skips per-tensor bookkeeping and marks its results as
     inference tensors; tapegrad has no such bookkeeping, so only the grad mode changes
-    (plus :func:`is_inference_mode_enabled`). ``inference_mode(False)`` changes nothing.
+    (plus :func:`is_inference_mode_enabled`). ``inference_mode(False)`` turns grad mode back
+    on and inference mode off inside, as in PyTorch. Also works as a bare decorator.
 
     Args:
-        mode: True (default) to enter inference mode, False for a no-op.
+        mode: True (default) to enter inference mode, False to leave it.
 
     Example:
         >>> import tapegrad as tg
@@ -136,6 +137,13 @@ class inference_mode(_Mode):
         ...     print(tg.is_inference_mode_enabled(), tg.is_grad_enabled())
         True False
     """
+
+    def __new__(cls, mode=True):
+        self = super().__new__(cls)
+        if callable(mode):                  # bare @inference_mode: decorate in the default mode
+            self.mode = True
+            return self(mode)
+        return self
 
     def __init__(self, mode=True):
         self.mode = bool(mode)
@@ -145,8 +153,7 @@ class inference_mode(_Mode):
 
     def _enter(self):
         self.prev = (STATE.grad_enabled, STATE.inference)
-        if self.mode:
-            STATE.grad_enabled, STATE.inference = False, True
+        STATE.grad_enabled, STATE.inference = not self.mode, self.mode
 
     def _exit(self):
         STATE.grad_enabled, STATE.inference = self.prev

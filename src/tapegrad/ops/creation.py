@@ -7,6 +7,7 @@ import numpy as np
 from .._core import dtypes
 from .._core.errors import DTypeError
 from .._core.tensor import Tensor, wrap
+from .shape import cast
 
 _F32 = np.dtype(np.float32)
 
@@ -76,7 +77,8 @@ def as_tensor(data, dtype=None, device=None):
     """Convert ``data`` to a tensor, copying only when needed.
 
     Like :func:`tensor`, but an ndarray whose dtype already fits is shared (writes to it show
-    in the tensor), and a tensor of the requested dtype is returned as is.
+    in the tensor), a tensor of the requested dtype is returned as is, and a tensor of
+    another dtype is converted with its history kept (like ``data.to(dtype)``).
 
     Args:
         data: a number, a (nested) list, an ndarray or a tensor.
@@ -92,8 +94,8 @@ def as_tensor(data, dtype=None, device=None):
         >>> t
         tensor([5., 2.], dtype=tapegrad.float64)
     """
-    if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype):
-        return data
+    if isinstance(data, Tensor):
+        return data if dtype is None else cast(data, dtype)
     return wrap(_infer(data, dtype))
 
 

@@ -505,6 +505,8 @@ def clamp(input, min=None, max=None):
         # NOTE: tensor bounds go through maximum/minimum so the bounds get gradients too.
         out = input if min is None else maximum(input, min)
         return out if max is None else minimum(out, max)
+    for bound in (min, max):
+        input, _ = _float_scalar_promotion(input, bound)   # int tensor, float bound: float32
     return apply_unary(CLAMP, input, {"min": min, "max": max})
 
 

@@ -112,9 +112,7 @@ def mm(input, mat2):
 
 
 def dot(input, other):
-    """Dot product of two 1-d tensors of the same length.
-
-    Other shapes are not refused (PyTorch's ``dot`` raises); they get :func:`matmul`'s result.
+    """Dot product of two 1-d tensors of the same length (other shapes raise, as in PyTorch).
 
     Example:
         >>> import tapegrad as tg
@@ -122,4 +120,7 @@ def dot(input, other):
         >>> tg.dot(x, tg.tensor([3.0, 4.0])).backward(); x.grad
         tensor([3., 4.])
     """
+    for t in (input, other):
+        if len(np.shape(t._data if isinstance(t, Tensor) else t)) != 1:
+            raise ShapeError("dot: both arguments must be 1-d; use matmul for other shapes")
     return matmul(input, other)

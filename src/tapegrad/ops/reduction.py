@@ -95,8 +95,14 @@ def _reduce_jvp(fn):
     return lambda ctx, t: fn(t, ctx.axes, ctx.keepdim)
 
 
+def _int64_if_integral(x):
+    """PyTorch sums and multiplies bool/integer tensors in int64 (NumPy would use uint64 for
+    unsigned inputs, which tapegrad has no dtype for)."""
+    return np.int64 if x.dtype.kind in "biu" else None
+
+
 def _np_sum(x, axes, keepdim, **_):
-    return np.sum(x, axis=axes, keepdims=keepdim)
+    return np.sum(x, axis=axes, keepdims=keepdim, dtype=_int64_if_integral(x))
 
 
 def _np_mean(x, axes, keepdim, **_):
@@ -119,7 +125,8 @@ def _weights_jvp(vjp):
 
 
 PROD = register(OpDef("prod", lambda x, axes, keepdim, **_:
-                      np.prod(x, axis=axes, keepdims=keepdim), prod_vjp, _weights_jvp(prod_vjp),
+                      np.prod(x, axis=axes, keepdims=keepdim, dtype=_int64_if_integral(x)),
+                      prod_vjp, _weights_jvp(prod_vjp),
                       save=("x", "out")))
 AMAX = register(OpDef("amax", lambda x, axes, keepdim, **_:
                       np.amax(x, axis=axes, keepdims=keepdim), extreme_vjp,

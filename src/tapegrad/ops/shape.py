@@ -157,7 +157,8 @@ def squeeze(input, dim=None):
         dims = {i for i, n in enumerate(shape) if n == 1}
     else:
         dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-        dims = {d for d in (_dim(d, len(shape), "squeeze") for d in dims) if shape[d] == 1}
+        dims = {d for d in (_dim(d, len(shape), "squeeze") for d in dims)
+                if shape and shape[d] == 1}         # a 0-d tensor has nothing to squeeze
     return reshape(input, tuple(n for i, n in enumerate(shape) if i not in dims))
 
 
