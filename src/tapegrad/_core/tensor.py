@@ -463,6 +463,18 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self._data.item())
 
+    def __format__(self, spec):
+        """``f"{loss:.4f}"`` formats a one-element tensor's value; others format their repr.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> f"{tg.tensor(2.0) / 3:.3f}"
+            '0.667'
+        """
+        if self._data.ndim == 0:
+            return format(self._data.item(), spec)
+        return format(repr(self), spec)
+
     __hash__ = object.__hash__   # __eq__ is elementwise; identity hashing as in PyTorch
 
     def __repr__(self):
