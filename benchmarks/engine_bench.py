@@ -159,9 +159,10 @@ def print_environment():
 
 
 # ---- 1. op overhead ---------------------------------------------------------------------
-def tg_chain(x):
+def chain(lib, x):
+    """The 200-op chain, written once for either library (tapegrad or torch)."""
     y = x
-    sin, tanh, exp = tg.sin, tg.tanh, tg.exp
+    sin, tanh, exp = lib.sin, lib.tanh, lib.exp
     for i in range(N_CHAIN):
         k = i % 5
         if k == 0:
@@ -175,24 +176,14 @@ def tg_chain(x):
         else:
             y = exp(y)
     return y
+
+
+def tg_chain(x):
+    return chain(tg, x)
 
 
 def torch_chain(x):
-    y = x
-    sin, tanh, exp = torch.sin, torch.tanh, torch.exp
-    for i in range(N_CHAIN):
-        k = i % 5
-        if k == 0:
-            y = y * 0.9
-        elif k == 1:
-            y = y + 0.1
-        elif k == 2:
-            y = sin(y)
-        elif k == 3:
-            y = tanh(y)
-        else:
-            y = exp(y)
-    return y
+    return chain(torch, x)
 
 
 def _chain_fns(x_tg, x_torch):
