@@ -3,7 +3,7 @@ and the non-differentiable comparisons."""
 import numpy as np
 
 from .._core.tensor import Tensor, wrap
-from .registry import OpDef, apply, apply_unary, broadcast_error, register
+from .registry import OpDef, apply_binary, apply_unary, broadcast_error, register
 
 _ndarray = np.ndarray
 
@@ -320,7 +320,7 @@ MINIMUM = register(OpDef("minimum", np.minimum, minimum_vjp, _tie_split_jvp(Fals
 def _binary(op):
     def fn(input, other):
         x, y = _float_scalar_promotion(input, other)
-        return apply(op, (x, y))
+        return apply_binary(op, x, y)
     fn.__name__ = fn.__qualname__ = op.name
     return fn
 
@@ -400,7 +400,7 @@ def add(input, other, *, alpha=1):
     if alpha != 1:
         other = mul(other, alpha)
     x, y = _float_scalar_promotion(input, other)
-    return apply(ADD, (x, y))
+    return apply_binary(ADD, x, y)
 
 
 def sub(input, other, *, alpha=1):
@@ -419,7 +419,7 @@ def sub(input, other, *, alpha=1):
     if alpha != 1:
         other = mul(other, alpha)
     x, y = _float_scalar_promotion(input, other)
-    return apply(SUB, (x, y))
+    return apply_binary(SUB, x, y)
 
 
 subtract = sub
@@ -464,7 +464,7 @@ def where(condition, input, other):
         raise DTypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}; "
                          "compare first, e.g. tg.where(x > 0, ...)")
     x, y = _float_scalar_promotion(input, other)
-    return apply(WHERE, (x, y), {"cond": cond})
+    return apply_binary(WHERE, x, y, {"cond": cond})
 
 
 def clamp_vjp(ctx, g):

@@ -5,7 +5,7 @@ import numpy as np
 from .._core.errors import ShapeError
 from .._core.state import STATE
 from .._core.tensor import Tensor
-from .registry import OpDef, apply, apply_inplace, linear, register
+from .registry import OpDef, apply_binary, apply_inplace, apply_unary, linear, register
 from .shape import view_scatter
 
 
@@ -120,7 +120,8 @@ def _take(g, key):
     """g[key] for an already normalized key, on arrays or tensors."""
     if isinstance(g, Tensor):
         advanced = any(isinstance(p, np.ndarray) for p in key)
-        return apply(GATHER if advanced else GETITEM, (g,), {"key": key, "in_shape": g._data.shape})
+        return apply_unary(GATHER if advanced else GETITEM, g,
+                           {"key": key, "in_shape": g._data.shape})
     return g[key]
 
 
@@ -145,17 +146,17 @@ def getitem(input, key):
     """
     shape = input._data.shape if isinstance(input, Tensor) else np.shape(input)
     key, advanced = _normalize_key(key, shape)
-    return apply(GATHER if advanced else GETITEM, (input,), {"key": key, "in_shape": shape})
+    return apply_unary(GATHER if advanced else GETITEM, input, {"key": key, "in_shape": shape})
 
 
 def index_add(base, key, src):
     """``base`` with ``src`` added at ``key`` (repeats accumulate); out of place."""
-    return apply(INDEX_ADD, (base, src), {"key": key})
+    return apply_binary(INDEX_ADD, base, src, {"key": key})
 
 
 def index_put(input, key, value):
     """``input`` with ``input[key] = value``, out of place."""
-    return apply(INDEX_PUT, (input, value), {"key": key})
+    return apply_binary(INDEX_PUT, input, value, {"key": key})
 
 
 def setitem(input, key, value, name="setitem"):

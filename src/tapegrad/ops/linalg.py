@@ -3,7 +3,7 @@ import numpy as np
 
 from .._core.errors import ShapeError
 from .._core.tensor import Tensor
-from .registry import OpDef, apply, register
+from .registry import OpDef, apply_binary, register
 from .shape import mT, unsqueeze, squeeze
 
 
@@ -94,7 +94,7 @@ def matmul(input, other):
     xs = input._data.shape if isinstance(input, Tensor) else np.shape(input)
     ys = other._data.shape if isinstance(other, Tensor) else np.shape(other)
     _check(xs, ys, "matmul")
-    return apply(MATMUL, (input, other))
+    return apply_binary(MATMUL, input, other)
 
 
 def mm(input, mat2):

@@ -31,6 +31,7 @@ from .._core.tensor import Tensor, Version, wrap
 _ndarray = np.ndarray
 _EMPTY = {}
 _ONE_NEEDED = (True,)
+_BOTH_NEEDED, _FIRST_NEEDED, _SECOND_NEEDED = (True, True), (True, False), (False, True)
 _new = object.__new__
 _SAVE_INDEX = {"x": 0, "y": 1, "out": -1}
 
@@ -120,6 +121,38 @@ def apply(op, args, params=_EMPTY):
     return result
 
 
+def apply_binary(op, x, y, params=_EMPTY):
+    """``apply(op, (x, y), params)``, unrolled for two inputs (arithmetic, matmul)."""
+    if isinstance(x, Tensor):
+        if x._view is not None:
+            refresh_view(x)
+        xd, record = x._data, x._requires_grad
+        if isinstance(y, Tensor):
+            if y._view is not None:
+                refresh_view(y)
+            yd, record = y._data, record or y._requires_grad
+        else:
+            yd = y
+    elif isinstance(y, Tensor):
+        if y._view is not None:
+            refresh_view(y)
+        xd, yd, record = x, y._data, y._requires_grad
+    else:
+        return op.forward(x, y, **params)
+    try:
+        out = op.forward(xd, yd, **params) if params else op.forward(xd, yd)
+    except ValueError:
+        err = broadcast_error(op.name, (xd, yd))   # error path only
+        if err is None:
+            raise
+        raise err from None
+    if type(out) is not _ndarray:
+        out = np.asarray(out)
+    if record and STATE.grad_enabled and out.dtype.kind in "fc":
+        return record_node(op, (x, y), (xd, yd), params, out)
+    return wrap(out)
+
+
 def apply_unary(op, x, params=_EMPTY):
     """``apply(op, (x,), params)``, unrolled for one input: the most common call."""
     if not isinstance(x, Tensor):
@@ -161,6 +194,13 @@ def record_node(op, args, arrays, params, out):
         x = args[0]
         node.needs_input_grad = _ONE_NEEDED
         node.parents = (x.grad_fn or x._accumulator(),)
+    elif len(args) == 2:
+        x, y = args
+        nx = isinstance(x, Tensor) and x._requires_grad
+        ny = isinstance(y, Tensor) and y._requires_grad
+        node.needs_input_grad = (_BOTH_NEEDED if ny else _FIRST_NEEDED) if nx else _SECOND_NEEDED
+        node.parents = ((x.grad_fn or x._accumulator()) if nx else None,
+                        (y.grad_fn or y._accumulator()) if ny else None)
     else:
         needs, parents = [], []
         for a in args:

@@ -7,7 +7,7 @@ from .._core import dtypes
 from .._core.errors import ShapeError
 from .._core.tensor import Tensor
 from ._broadcast import sum_to_shape
-from .registry import OpDef, apply, apply_chain, apply_unary, linear, register
+from .registry import OpDef, apply, apply_binary, apply_chain, apply_unary, linear, register
 
 
 def _shape_of(x):
@@ -489,4 +489,4 @@ def view_of(base, chain, base_shape):
 
 def view_scatter(base, src, chain):
     """``base`` with the region a view chain selects replaced by ``src`` (internal)."""
-    return apply(VIEW_SCATTER, (base, src), {"chain": chain})
+    return apply_binary(VIEW_SCATTER, base, src, {"chain": chain})
