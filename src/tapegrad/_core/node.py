@@ -79,9 +79,9 @@ class Ctx:
 class Node:
     """One recorded op, which is also the ``ctx`` its rule reads (see Ctx).
 
-    ``parents[i]`` is the node input i's gradient goes to (None: none). ``saved`` lists
-    (name, tensor or None for out, version counter, version at save) for the version check;
-    it is None once a backward freed the saved values.
+    ``parents[i]`` is the node input i's gradient goes to (None: none). ``saved`` holds, for
+    the version check, a flat run of (name, tensor or None for out, version counter, version
+    at save) per kept value (see ``saved_entries``); it is None once a backward freed them.
     """
     # NOTE: node and ctx are one object because a separate ctx cost an allocation and a
     # dozen attribute writes per recorded op, about a tenth of the per-op overhead.
@@ -106,6 +106,11 @@ class Node:
     def ctx(self):
         """The rule's context (the node itself), or None once its saved values were freed."""
         return None if self.saved is None else self
+
+    def saved_entries(self):
+        """(name, tensor or None, version counter, version) for each value this node kept."""
+        s = self.saved or ()
+        return [tuple(s[k:k + 4]) for k in range(0, len(s), 4)]
 
     def free_saved(self):
         """Drop the saved values (after a backward without retain_graph)."""

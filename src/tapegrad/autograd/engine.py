@@ -116,7 +116,7 @@ def _freed_error(node):
 
 
 def _check_versions(node):
-    for name, t, vc, version in node.saved:
+    for name, t, vc, version in node.saved_entries():
         if vc.value != version:
             shape = (t._data.shape if t is not None else node.out.shape)
             where = f" (last changed in place at {format_site(vc.site)})" if vc.site else ""
@@ -138,7 +138,7 @@ def _tensor_ctx(node):
             setattr(c, slot, object.__getattribute__(node, slot))
         except AttributeError:
             pass
-    for name, t, _, _ in node.saved:
+    for name, t, _, _ in node.saved_entries():
         setattr(c, name, t if t is not None else wrap(node.out, node))
     return c
 
@@ -238,8 +238,8 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
                     raise _freed_error(node)
                 ctx = node
                 if saved:
-                    for _, _, vc, version in saved:
-                        if vc.value != version:
+                    for k in range(2, len(saved), 4):       # flat (name, t, vc, version)s
+                        if saved[k].value != saved[k + 1]:
                             _check_versions(node)       # raises, with the whole story
                     if create_graph:
                         ctx = _tensor_ctx(node)

@@ -220,7 +220,7 @@ def record_node(op, args, arrays, params, out):
     node.hooks = node.retained = None
     result = wrap(out, node)
     if op.save_slots:
-        saved = []
+        saved = []      # flat: name, tensor (None for out), version counter, version; ...
         needs = node.needs_input_grad
         for name, i, needed_by in op.save_slots:
             if needed_by is not None and not any(needs[j] for j in needed_by):
@@ -228,7 +228,7 @@ def record_node(op, args, arrays, params, out):
             if i < 0:
                 node.out = out
                 vc = result._vc = Version()
-                saved.append((name, None, vc, 0))
+                saved += (name, None, vc, 0)
             else:
                 a = args[i]
                 if i == 0:
@@ -237,8 +237,10 @@ def record_node(op, args, arrays, params, out):
                     node.y = arrays[1]
                 if isinstance(a, Tensor):
                     vc = a._vc or a._counter()
-                    saved.append((name, a, vc, vc.value))
-        node.saved = saved
+                    saved += (name, a, vc, vc.value)
+        # NOTE: one flat tuple, not a list of tuples, and () when nothing was kept: every
+        # object a node keeps alive is scanned by Python's cyclic GC while the graph lives.
+        node.saved = tuple(saved) if saved else ()
     else:
         node.saved = ()
     return result
