@@ -7,11 +7,9 @@ from . import elementwise as ew
 from . import indexing, linalg, reduction, shape
 from .registry import apply_inplace
 
-
 def _swap(fn):
     """Reflected operator: ``other <op> self``."""
     return lambda self, other: fn(other, self)
-
 
 def _inplace(op, prepare=None):
     """In-place method ``x.op_(other)``: x <- op(x, other) (Note [Views and in-place ops])."""
@@ -22,16 +20,13 @@ def _inplace(op, prepare=None):
     method.__name__ = op.name + "_"
     return method
 
-
 def _alpha(self, other, alpha=1):
     return ((other if alpha == 1 else ew.mul(other, alpha)),), {}
-
 
 def _clamp_params(self, min=None, max=None):
     if min is None and max is None:
         raise ValueError("clamp_: at least one of min and max must be given")
     return (), {"min": min, "max": max}
-
 
 def _to(self, *args, dtype=None, device=None, copy=False, **_):
     """``to(dtype)``, ``to(device)``, ``to(other_tensor)`` or ``to(device, dtype)``."""
@@ -43,12 +38,17 @@ def _to(self, *args, dtype=None, device=None, copy=False, **_):
     out = self if dtype is None else shape.cast(self, dtype)
     return shape.clone(out) if copy and out is self else out
 
-
 def _fill(self, value, name="fill_"):
     indexing.setitem(self, Ellipsis, value, name)
     return self
 
-
+def _cast_to(dtype):
+    def method(self):
+        return shape.cast(self, dtype)
+    method.__name__ = dtype.name
+    method.__doc__ = (f"This tensor as {dtype!r} (itself if it already is); between floating "
+                      "dtypes the gradient flows back.")
+    return method
 
 METHODS = {
     # arithmetic operators (Python scalars on either side)
@@ -110,12 +110,9 @@ METHODS = {
     "matmul": linalg.matmul, "mm": linalg.mm, "dot": linalg.dot,
     # dtype conversion
     "to": _to, "type_as": lambda self, other: shape.cast(self, other.dtype),
-    "float": lambda self: shape.cast(self, dtypes.float32),
-    "double": lambda self: shape.cast(self, dtypes.float64),
-    "half": lambda self: shape.cast(self, dtypes.float16),
-    "long": lambda self: shape.cast(self, dtypes.int64),
-    "int": lambda self: shape.cast(self, dtypes.int32),
-    "bool": lambda self: shape.cast(self, dtypes.bool),
+    "float": _cast_to(dtypes.float32), "double": _cast_to(dtypes.float64),
+    "half": _cast_to(dtypes.float16), "long": _cast_to(dtypes.int64),
+    "int": _cast_to(dtypes.int32), "bool": _cast_to(dtypes.bool),
     "cpu": lambda self: self,
 }
 
@@ -124,12 +121,10 @@ PROPERTIES = {
     "mT": shape.mT,
 }
 
-
 def _wrap_np(fn, self, dim, keepdim):
     from .._core.tensor import wrap
     axis = None if dim is None else reduction.normalize_dims(dim, self.ndim, fn.__name__)
     return wrap(np.asarray(fn(self._data, axis=axis, keepdims=keepdim)))
-
 
 for _name, _fn in METHODS.items():
     setattr(Tensor, _name, _fn)
