@@ -711,3 +711,28 @@ def test_inference_mode_false_turns_grad_back_on_and_bare_decorator_works():
             assert (x * 2).requires_grad
         assert not tg.is_grad_enabled() and tg.is_inference_mode_enabled()
     assert tg.is_grad_enabled() and not tg.is_inference_mode_enabled()
+
+
+def test_a_temporary_leaf_is_freed_without_the_cyclic_gc():
+    import gc
+    import weakref
+    gc.disable()
+    try:
+        x = tg.tensor(np.ones(10), requires_grad=True)
+        (x * 2).sum().backward()
+        ref = weakref.ref(x)
+        del x                      # no cycle through its AccumulateGrad: refcounting frees it
+        assert ref() is None
+    finally:
+        gc.enable()
+
+
+def test_hooks_on_a_leaf_survive_between_graphs():
+    w = tg.ones(3, requires_grad=True)
+    w.register_hook(lambda g: g * 2)
+    seen = []
+    w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.sum().item()))
+    (w * 1).sum().backward()
+    (w * 1).sum().backward()       # a new graph: the leaf's hooks still run
+    np.testing.assert_allclose(w.grad.numpy(), [4.0, 4.0, 4.0])
+    assert seen == [6.0, 12.0]

@@ -4,6 +4,8 @@ No op logic lives here: arithmetic, shape ops and in-place ops are bound onto th
 ``tapegrad.ops.methods`` (one visible table), and ``backward`` reaches up to the engine
 with a late import (the core never imports the floors above it at import time).
 """
+import weakref
+
 import numpy as np
 
 from . import dtypes
@@ -11,6 +13,7 @@ from .errors import DTypeError, GradError
 from .node import AccumulateGrad
 
 _ndarray = np.ndarray
+_weakref = weakref.ref
 
 
 class Version:
@@ -125,10 +128,24 @@ class Tensor:
         vc.site = site
 
     def _accumulator(self):
-        """The AccumulateGrad node of this leaf (one per leaf, made on first use)."""
-        acc = self._accum
-        if acc is None:
-            acc = self._accum = AccumulateGrad(self)
+        """The AccumulateGrad node of this leaf.
+
+        # NOTE: the leaf refers to its node weakly, as PyTorch does: the graphs using it keep
+        # it alive, so a leaf and its node form no reference cycle and a temporary leaf's
+        # memory is freed by reference counting, not at the next cyclic GC. A leaf with hooks
+        # holds its node strongly (``_hooked_accumulator``), since the hooks live there.
+        """
+        ref = self._accum
+        if ref is not None:
+            acc = ref if type(ref) is AccumulateGrad else ref()
+            if acc is not None:
+                return acc
+        acc = AccumulateGrad(self)
+        self._accum = _weakref(acc)
+        return acc
+
+    def _hooked_accumulator(self):
+        acc = self._accum = self._accumulator()
         return acc
 
     def _node(self):
@@ -227,8 +244,7 @@ class Tensor:
                 raise GradError("retain_grad: can't retain the grad of a tensor that does not "
                                 "require grad; set requires_grad=True on the leaves it comes from.")
             return   # leaves keep their grad anyway
-        import weakref
-        self.grad_fn.retained = weakref.ref(self)
+        self.grad_fn.retained = _weakref(self)
 
     @property
     def retains_grad(self):
@@ -261,7 +277,8 @@ class Tensor:
         if not self._requires_grad:
             raise GradError("register_hook: can't register a hook on a tensor that does not "
                             "require grad.")
-        return self._node().register_hook(hook)
+        node = self.grad_fn if self.grad_fn is not None else self._hooked_accumulator()
+        return node.register_hook(hook)
 
     def register_post_accumulate_grad_hook(self, hook):
         """Call ``hook(tensor)`` on this leaf each time backward has accumulated into its ``.grad``.
@@ -282,7 +299,7 @@ class Tensor:
         if not self._requires_grad:
             raise GradError("register_post_accumulate_grad_hook: the tensor does not require grad.")
         from .node import _RemovableHandle
-        acc = self._accumulator()
+        acc = self._hooked_accumulator()
         if acc.post_hooks is None:
             acc.post_hooks = []
         acc.post_hooks.append(hook)

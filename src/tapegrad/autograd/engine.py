@@ -245,8 +245,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
                         ctx = _tensor_ctx(node)
                 grads = node.op.vjp(ctx, g)
                 if saved and not retain_graph:
-                    node.saved = None          # free the saved values (Node.free_saved, inlined)
-                    node.x = node.y = node.out = None
+                    node.free_saved()
                 for p, gi in zip(parents, grads):
                     if p is None or gi is None or (leads is not None and p not in leads):
                         continue
