@@ -250,6 +250,8 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
                     if p is None or gi is None or (leads is not None and p not in leads):
                         continue
                     if create_graph:
+                        if not isinstance(gi, Tensor):
+                            gi = wrap(np.asarray(gi))   # a constant cotangent: nothing to record
                         if gi.shape != p.shape:
                             gi = _fix_shape(node, p, gi)
                         if gi._data.dtype != p.dtype:
