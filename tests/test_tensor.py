@@ -449,3 +449,24 @@ def test_bool_of_tensor():
     assert bool(tg.tensor([1.0])) and not bool(tg.tensor(0))
     with pytest.raises(RuntimeError, match="ambiguous"):
         bool(tg.tensor([1.0, 2.0]))
+
+
+def test_deepcopy_of_a_leaf_is_independent():
+    import copy
+    w = tg.tensor([1.0, 2.0], requires_grad=True)
+    (w * 3).sum().backward()
+    w2 = copy.deepcopy(w)
+    (w2 * 5).sum().backward()          # accumulates into the copy's grad only
+    np.testing.assert_allclose(w.grad.numpy(), [3.0, 3.0])
+    np.testing.assert_allclose(w2.grad.numpy(), [8.0, 8.0])
+    assert w2.requires_grad and not np.shares_memory(w2.detach().numpy(), w.detach().numpy())
+    with pytest.raises(RuntimeError, match="only leaf tensors"):
+        copy.deepcopy(w * 2)
+
+
+def test_pickle_roundtrip_of_a_leaf():
+    import pickle
+    w = tg.tensor([[1.0, 2.0]], dtype=tg.float64, requires_grad=True)
+    w2 = pickle.loads(pickle.dumps(w))
+    assert w2.requires_grad and w2.dtype == tg.float64 and w2.is_leaf
+    np.testing.assert_array_equal(w2.detach().numpy(), [[1.0, 2.0]])

@@ -480,6 +480,26 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self._data.item())
 
+    def __deepcopy__(self, memo):
+        """A copy with its own storage, ``requires_grad`` and ``grad``; leaves only, as in
+        PyTorch (a copy of a non-leaf would need a copy of its history)."""
+        if self.grad_fn is not None:
+            raise GradError("deepcopy: only leaf tensors can be deep-copied; detach() or clone() "
+                            "a computed tensor first.")
+        t = wrap(self._data.copy())
+        t._requires_grad = self._requires_grad
+        if self.grad is not None:
+            t.grad = self.grad.__deepcopy__(memo)
+        memo[id(self)] = t
+        return t
+
+    def __reduce__(self):
+        """Pickle a leaf as its data and ``requires_grad`` (its ``grad`` is not kept)."""
+        if self.grad_fn is not None:
+            raise GradError("pickle: only leaf tensors can be pickled; detach() a computed "
+                            "tensor first.")
+        return (_rebuild, (self._data, self._requires_grad))
+
     def __format__(self, spec):
         """``f"{loss:.4f}"`` formats a one-element tensor's value; others format their repr.
 
@@ -499,6 +519,12 @@ class Tensor:
 
 
 _new = object.__new__
+
+
+def _rebuild(data, requires_grad):
+    t = wrap(data)
+    t._requires_grad = requires_grad
+    return t
 
 
 def wrap(arr, grad_fn=None):
