@@ -736,3 +736,12 @@ def test_hooks_on_a_leaf_survive_between_graphs():
     (w * 1).sum().backward()       # a new graph: the leaf's hooks still run
     np.testing.assert_allclose(w.grad.numpy(), [4.0, 4.0, 4.0])
     assert seen == [6.0, 12.0]
+
+
+def test_scalar_used_three_times_accumulates():
+    # Three contributions to one 0-d value: the second sum of 0-d arrays is a NumPy scalar,
+    # which the third must still be added to.
+    x = tg.tensor(2.0, dtype=tg.float64, requires_grad=True)
+    m = x * 1
+    (m + m + m).backward()          # add passes its cotangent through: not the engine's own
+    assert x.grad.item() == 3.0

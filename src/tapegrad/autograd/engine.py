@@ -207,7 +207,8 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
             if is_fresh:
                 fresh.add(node)
         else:
-            buffers[node] = prev + g
+            total = prev + g
+            buffers[node] = total if create_graph or type(total) is _ndarray else np.asarray(total)
             fresh.add(node)
 
     prev_mode = STATE.grad_enabled
@@ -272,10 +273,14 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
                             fresh.add(p)
                     elif p in fresh:
                         np.add(prev, gi, out=prev)
-                    else:
+                    elif create_graph:
                         buffers[p] = prev + gi
-                        if not create_graph:
-                            fresh.add(p)
+                    else:
+                        total = prev + gi
+                        # NOTE: 0-d arrays add up to a NumPy scalar; keep an ndarray, which the
+                        # next contribution is added into in place.
+                        buffers[p] = total if type(total) is _ndarray else np.asarray(total)
+                        fresh.add(p)
     finally:
         STATE.grad_enabled = prev_mode
 
