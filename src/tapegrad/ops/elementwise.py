@@ -170,13 +170,19 @@ def _float_scalar_promotion(x, y):
     """PyTorch promotes (integer tensor) op (Python float) to float32, NumPy to float64:
     convert the tensor side to float32 first so both agree with PyTorch. Two tensors of
     different dtypes go through _promote_tensors."""
-    if type(x) is Tensor and type(y) is Tensor:      # NOTE: add Tensor subclasses here
-        if x._data.dtype is not y._data.dtype:
-            return _promote_tensors(x, y)
-        return x, y
-    if type(y) is _np_float64:
+    tx, ty = type(x), type(y)
+    if tx is Tensor:                                 # NOTE: add Tensor subclasses here
+        if ty is Tensor:
+            if x._data.dtype is not y._data.dtype:
+                return _promote_tensors(x, y)
+            return x, y
+        if ty is int or (ty is float and x._data.dtype.kind == "f"):
+            return x, y                              # the common case: nothing to do
+    elif ty is Tensor and (tx is int or (tx is float and y._data.dtype.kind == "f")):
+        return x, y                                  # the same, reflected (2 * t)
+    if ty is _np_float64:
         y = float(y)    # NOTE: PyTorch treats NumPy float scalars as Python floats (weak)
-    elif type(x) is _np_float64:
+    elif tx is _np_float64:
         x = float(x)
     if type(y) is float and isinstance(x, Tensor) and x._data.dtype.kind in "biu":
         x = x.to(np.float32)
@@ -306,9 +312,9 @@ ADD = register(OpDef("add", np.add, add_vjp, lambda ctx, tx, ty: tx + ty, broadc
 SUB = register(OpDef("sub", np.subtract, sub_vjp, lambda ctx, tx, ty: tx - ty,
                      broadcasts=True))
 MUL = register(OpDef("mul", np.multiply, mul_vjp, mul_jvp, save=("x", "y"), broadcasts=True,
-                     save_for={"x": (1,), "y": (0,)}))
+                     save_for={"x": 1, "y": 0}))
 DIV = register(OpDef("div", _true_divide, div_vjp, div_jvp, save=("y", "out"),
-                     broadcasts=True, save_for={"out": (1,)}))
+                     broadcasts=True, save_for={"out": 1}))
 POW = register(OpDef("pow", np.power, pow_vjp, pow_jvp, save=("x", "y", "out"),
                      broadcasts=True))
 MAXIMUM = register(OpDef("maximum", np.maximum, maximum_vjp, _tie_split_jvp(True),

@@ -52,7 +52,7 @@ def matmul_jvp(ctx, tx, ty):
 
 
 MATMUL = register(OpDef("matmul", np.matmul, matmul_vjp, matmul_jvp, save=("x", "y"),
-                        broadcasts=True, save_for={"x": (1,), "y": (0,)}))
+                        broadcasts=True, save_for={"x": 1, "y": 0}))
 
 
 def _check(xs, ys, name):

@@ -52,9 +52,10 @@ def _cast_to(dtype):
 
 METHODS = {
     # arithmetic operators (Python scalars on either side)
-    "__add__": ew.add, "__radd__": _swap(ew.add),
+    # NOTE: + and * commute exactly, so their reflected forms skip the swapping wrapper.
+    "__add__": ew.add, "__radd__": ew.add,
     "__sub__": ew.sub, "__rsub__": _swap(ew.sub),
-    "__mul__": ew.mul, "__rmul__": _swap(ew.mul),
+    "__mul__": ew.mul, "__rmul__": ew.mul,
     "__truediv__": ew.div, "__rtruediv__": _swap(ew.div),
     "__pow__": ew.pow, "__rpow__": _swap(ew.pow),
     "__matmul__": linalg.matmul, "__rmatmul__": _swap(linalg.matmul),

@@ -42,9 +42,9 @@ class OpDef:
     tangent (filled in for forward mode; None until an op has one).
 
     Fields: ``save`` names what ctx keeps: "x" (input 0), "y" (input 1), "out";
-    ``save_for`` maps a saved name to the inputs whose gradients need it (default: always
+    ``save_for`` maps a saved name to the one input whose gradient needs it (default: always
     kept), so nothing is saved, and so no in-place change is refused, for a gradient nobody
-    asks for, as in PyTorch; a rule reads such a value only when those inputs need grad;
+    asks for, as in PyTorch; a rule reads such a value only when that input needs grad;
     ``broadcasts``: the engine sums each cotangent back to its input's shape;
     ``is_view``: the output shares memory with input 0.
     """
@@ -223,7 +223,7 @@ def record_node(op, args, arrays, params, out):
         saved = []      # flat: name, tensor (None for out), version counter, version; ...
         needs = node.needs_input_grad
         for name, i, needed_by in op.save_slots:
-            if needed_by is not None and not any(needs[j] for j in needed_by):
+            if needed_by is not None and not needs[needed_by]:
                 continue                  # only another input's gradient would read it
             if i < 0:
                 node.out = out
