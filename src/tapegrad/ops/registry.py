@@ -160,7 +160,7 @@ def apply_unary(op, x, params=_EMPTY):
     if x._view is not None:
         refresh_view(x)
     data = x._data
-    out = op.forward(data, **params)
+    out = op.forward(data, **params) if params else op.forward(data)
     if type(out) is not _ndarray:
         out = np.asarray(out)
     if x._requires_grad and STATE.grad_enabled and out.dtype.kind in "fc":
@@ -220,7 +220,7 @@ def record_node(op, args, arrays, params, out):
     node.hooks = node.retained = None
     result = wrap(out, node)
     if op.save_slots:
-        saved = []      # flat: name, tensor (None for out), version counter, version; ...
+        saved = ()      # flat: name, tensor (None for out), version counter, version; ...
         needs = node.needs_input_grad
         for name, i, needed_by in op.save_slots:
             if needed_by is not None and not needs[needed_by]:
@@ -238,9 +238,9 @@ def record_node(op, args, arrays, params, out):
                 if isinstance(a, Tensor):
                     vc = a._vc or a._counter()
                     saved += (name, a, vc, vc.value)
-        # NOTE: one flat tuple, not a list of tuples, and () when nothing was kept: every
-        # object a node keeps alive is scanned by Python's cyclic GC while the graph lives.
-        node.saved = tuple(saved) if saved else ()
+        # NOTE: one flat tuple, not a list of tuples: every object a node keeps alive is
+        # scanned by Python's cyclic GC while the graph lives.
+        node.saved = saved
     else:
         node.saved = ()
     return result
