@@ -39,6 +39,11 @@ class Tensor:
         >>> (x * x).sum().backward(); x.grad
         tensor([2., 4.])
     """
+    # NOTE: the array lives in ``_data``, not ``data`` as in STYLE.md's sketch: PyTorch's
+    # ``.data`` is a Tensor (settable), and code written for PyTorch uses it that way.
+    # ``_vc`` is the version counter (made on first need), ``_view`` (base, view chain,
+    # version) for views (Note [Views and in-place ops]), ``_accum`` the leaf's
+    # AccumulateGrad, weakly held unless it carries hooks.
     __slots__ = ("_data", "grad", "_requires_grad", "grad_fn", "_vc", "_view", "_accum",
                  "__weakref__")
     # Make ``ndarray <op> Tensor`` call the Tensor's reflected operator instead of NumPy's.
