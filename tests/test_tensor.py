@@ -470,3 +470,17 @@ def test_pickle_roundtrip_of_a_leaf():
     w2 = pickle.loads(pickle.dumps(w))
     assert w2.requires_grad and w2.dtype == tg.float64 and w2.is_leaf
     np.testing.assert_array_equal(w2.detach().numpy(), [[1.0, 2.0]])
+
+
+def test_float64_data_is_not_rounded_through_float32():
+    assert tg.tensor(0.1, dtype=tg.float64).item() == 0.1
+    assert np.isfinite(tg.tensor([1e40], dtype=tg.float64).numpy()).all()
+    assert tg.as_tensor([0.1], dtype=tg.float64).tolist() == [0.1]
+
+
+def test_lists_of_numpy_values_keep_float64_and_lists_of_tensors_drop_history():
+    assert tg.tensor([np.float64(1.0)]).dtype == tg.float64
+    assert tg.tensor([np.ones(2), np.zeros(2)]).dtype == tg.float64
+    a = tg.tensor(1.0, requires_grad=True)
+    t = tg.tensor([a, a * 2])
+    assert t.tolist() == [1.0, 2.0] and not t.requires_grad and t.dtype == tg.float32

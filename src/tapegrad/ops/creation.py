@@ -27,21 +27,44 @@ def _infer(data, dtype):
     elif isinstance(data, (np.ndarray, np.generic)):
         arr = np.asarray(data)
     else:
+        first = _first_leaf(data)
+        if isinstance(first, Tensor):
+            data = _untensor(data)           # a list of tensors: their values, no history
         try:
-            arr = np.asarray(data)
+            # Convert straight to a requested dtype: going through float32 would round
+            # tensor(0.1, dtype=float64).
+            arr = np.asarray(data, dtype=np_dtype)
         except ValueError as e:
             raise ValueError(f"tensor: can't build a tensor from this data ({e}); nested lists "
                              "must be rectangular") from None
-        if arr.dtype == np.float64:
+        except OverflowError as e:
+            raise ValueError(f"tensor: a value does not fit in any tapegrad dtype ({e})") from None
+        if np_dtype is None and arr.dtype == np.float64 \
+                and not isinstance(first, (np.generic, np.ndarray, Tensor)):
             arr = arr.astype(np.float32)    # Python floats are float32 in PyTorch
         elif arr.dtype.kind == "O" or arr.dtype.kind in "USV":
-            raise DTypeError(f"tensor: can't convert data of type {type(data).__name__} "
-                             "(it holds non-numeric values) to a tensor")
+            raise DTypeError(f"tensor: can't convert data of type {type(data).__name__} to a "
+                             "tensor: it holds non-numeric values, or integers outside int64")
     if np_dtype is not None and arr.dtype != np_dtype:
         arr = arr.astype(np_dtype)
     else:
         dtypes.from_numpy_dtype(arr.dtype)     # refuse dtypes tapegrad does not have
     return arr
+
+
+def _first_leaf(data):
+    """The first scalar (or array/tensor) in nested lists: what PyTorch infers dtypes from."""
+    while isinstance(data, (list, tuple)) and data:
+        data = data[0]
+    return data
+
+
+def _untensor(data):
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, (list, tuple)):
+        return [_untensor(d) for d in data]
+    return data
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):
@@ -68,7 +91,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         tensor([[1., 2.]], dtype=tapegrad.float64, requires_grad=True)
     """
     arr = _infer(data, dtype)
-    if np.may_share_memory(arr, data if not isinstance(data, Tensor) else data._data):
+    src = data._data if isinstance(data, Tensor) else data
+    if isinstance(src, (np.ndarray, np.generic)) and np.may_share_memory(arr, src):
         arr = arr.copy()
     return _finish(arr, requires_grad)
 
