@@ -619,7 +619,7 @@ OP_DB = [
     OpInfo("clamp", tg.clamp, lambda x, min=None, max=None: np.clip(x, min, max),
            clamp_scalar_bounds, dtypes=INTS),
     OpInfo("clamp_tensor", _clamp_tensor_fn, _clamp_tensor_ref, clamp_tensor_bounds,
-           dtypes=INTS, covers=("maximum", "minimum")),
+           dtypes=INTS, covers=("where",)),
     # ---- reductions -----------------------------------------------------------------------
     OpInfo("sum", tg.sum, reduce_ref(np.sum), reduction(make=uniform, empty=True),
            dtypes=(F32, F64, I64, I32), result_dtype=to_int64_if_int),

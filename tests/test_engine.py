@@ -745,3 +745,34 @@ def test_scalar_used_three_times_accumulates():
     m = x * 1
     (m + m + m).backward()          # add passes its cotangent through: not the engine's own
     assert x.grad.item() == 3.0
+
+
+# ---- conventions found by differential testing against PyTorch ---------------------------------
+def test_clamp_with_tensor_bounds_gives_ties_to_the_input():
+    x = tg.tensor([1.0, 2.0, -3.0], requires_grad=True)
+    lo = tg.tensor([1.0, 0.0, -1.0], requires_grad=True)
+    tg.clamp(x, min=lo).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0, 0.0])   # tie at x == lo: input
+    np.testing.assert_allclose(lo.grad.numpy(), [0.0, 0.0, 1.0])
+
+
+def test_pow_gradient_at_zero_to_the_zero_is_zero():
+    x = tg.tensor([0.0, 1.0], requires_grad=True)
+    b = tg.tensor([0.0, 2.0], requires_grad=True)
+    (x ** b).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 2.0])
+    np.testing.assert_allclose(b.grad.numpy(), [0.0, 0.0])
+
+
+def test_where_of_two_python_scalars_is_a_tensor_with_pytorch_dtype():
+    m = tg.tensor([True, False])
+    assert tg.where(m, 1.0, 0.0).dtype == tg.float32
+    assert tg.where(m, 1, 0).dtype == tg.int64
+    assert tg.where(m, 1, 0.5).tolist() == [1.0, 0.5]
+
+
+def test_numpy_scalars_do_not_widen_tensors():
+    assert (tg.ones(2) * np.int64(3)).dtype == tg.float32
+    assert (tg.tensor([1, 2]) * np.float32(2.5)).dtype == tg.float32
+    assert (tg.ones(2, dtype=tg.float16) * np.float32(2)).dtype == tg.float16
+    assert (tg.tensor([1], dtype=tg.int32) + np.int64(2)).dtype == tg.int32

@@ -180,10 +180,11 @@ def _float_scalar_promotion(x, y):
             return x, y                              # the common case: nothing to do
     elif ty is Tensor and (tx is int or (tx is float and y._data.dtype.kind == "f")):
         return x, y                                  # the same, reflected (2 * t)
-    if ty is _np_float64:
-        y = float(y)    # NOTE: PyTorch treats NumPy float scalars as Python floats (weak)
-    elif tx is _np_float64:
-        x = float(x)
+    # NOTE: PyTorch treats NumPy scalars like Python numbers: they don't widen a tensor.
+    if isinstance(y, _np_generic):
+        y = y.item()
+    if isinstance(x, _np_generic):
+        x = x.item()
     if type(y) is float and isinstance(x, Tensor) and x._data.dtype.kind in "biu":
         x = x.to(np.float32)
     if type(x) is float and isinstance(y, Tensor) and y._data.dtype.kind in "biu":
@@ -191,7 +192,7 @@ def _float_scalar_promotion(x, y):
     return x, y
 
 
-_np_float64 = np.float64
+_np_generic = np.generic
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
@@ -265,10 +266,12 @@ def pow_vjp(ctx, g):
     need = ctx.needs_input_grad
     gx = gy = None
     if need[0]:
-        if isinstance(y, (int, float)) and y == 0:
-            gx = g * 0          # NOTE: PyTorch's gradient of x**0 is 0, even at x = 0
+        if isinstance(y, (int, float)):
+            # NOTE: PyTorch's gradient of x**0 is 0, even at x = 0 (where y*x**(y-1) is nan)
+            gx = g * 0 if y == 0 else g * y * x ** (y - 1)
         else:
-            gx = g * y * x ** (y - 1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gx = g * where(y == 0, 0.0, y * x ** (y - 1))
     if need[1]:
         with np.errstate(divide="ignore", invalid="ignore"):
             gy = g * where((x == 0) & (y >= 0), 0.0, ctx.out * log(x))
@@ -469,6 +472,11 @@ def where(condition, input, other):
         from .._core.errors import DTypeError
         raise DTypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}; "
                          "compare first, e.g. tg.where(x > 0, ...)")
+    if isinstance(condition, Tensor) and not isinstance(input, (Tensor, np.ndarray)) \
+            and not isinstance(other, (Tensor, np.ndarray)):
+        # Two Python scalars: as 0-d tensors, so the result is a tensor with PyTorch's dtype.
+        from .creation import tensor
+        input, other = tensor(input), tensor(other)
     x, y = _float_scalar_promotion(input, other)
     return apply_binary(WHERE, x, y, {"cond": cond})
 
@@ -508,9 +516,10 @@ def clamp(input, min=None, max=None):
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
-        # NOTE: tensor bounds go through maximum/minimum so the bounds get gradients too.
-        out = input if min is None else maximum(input, min)
-        return out if max is None else minimum(out, max)
+        # NOTE: tensor bounds go through where() so the bounds get gradients too; at a tie
+        # the input keeps it (bounds are inclusive), as in PyTorch.
+        out = input if min is None else where(input < min, min, input)
+        return out if max is None else where(out > max, max, out)
     for bound in (min, max):
         input, _ = _float_scalar_promotion(input, bound)   # int tensor, float bound: float32
     return apply_unary(CLAMP, input, {"min": min, "max": max})
