@@ -24,7 +24,7 @@ history onto the new node; on a view it also rebases the base onto a ``view_scat
 import numpy as np
 
 from .._core.errors import DTypeError, GradError, ShapeError
-from .._core.node import Node, capture_site
+from .._core.node import Ctx, Node, capture_site
 from .._core.state import STATE
 from .._core.tensor import Tensor, Version, wrap
 
@@ -274,10 +274,23 @@ def refresh_view(t):
 
 
 def apply_chain(arr, chain):
-    """Apply a view chain ((op, params), ...) to an array; returns a view into ``arr``."""
+    """Apply a view chain ((op, params), ...) to an array (a view into ``arr`` when its
+    layout allows, as it does for the base the chain was recorded on)."""
     for op, params in chain:
         arr = op.forward(arr, **params)
     return arr
+
+
+def chain_adjoint(g, chain):
+    """The adjoint of a view chain: a region-shaped cotangent put in place in the base's
+    shape, through each view op's own rule in reverse. Unlike writing through a replayed
+    chain, this does not depend on memory layout (a reshape that was a view of an
+    F-ordered base copies on a C-ordered one). Arrays or Tensors."""
+    for op, params in reversed(chain):
+        ctx = Ctx()
+        ctx.params, ctx.needs_input_grad = params, _ONE_NEEDED
+        (g,) = op.vjp(ctx, g)
+    return g
 
 
 def apply_inplace(op, args, params=_EMPTY, name=None):

@@ -7,7 +7,8 @@ from .._core import dtypes
 from .._core.errors import ShapeError
 from .._core.tensor import Tensor
 from ._broadcast import sum_to_shape
-from .registry import OpDef, apply, apply_binary, apply_chain, apply_unary, linear, register
+from .registry import (OpDef, apply, apply_binary, apply_chain, apply_unary, chain_adjoint,
+                       linear, register)
 
 
 def _shape_of(x):
@@ -447,24 +448,25 @@ def cast(input, dtype):
 
 
 # ---- generic views (in-place through a view) -------------------------------------------------
-def _zeros_for(g, shape):
-    dt = g._data.dtype if isinstance(g, Tensor) else g.dtype
-    return np.zeros(shape, dtype=dt)
-
-
 def _view_of_forward(b, chain, base_shape):
     return apply_chain(b, chain).copy()
 
 
 def _view_scatter_forward(b, r, chain):
-    out = b.copy()
-    apply_chain(out, chain)[...] = r
-    return out
+    out = b.copy(order="K")
+    region = apply_chain(out, chain)
+    if region.flags.writeable and np.may_share_memory(region, out):
+        region[...] = r
+        return out
+    # The chain gives no writable view of this array (a reshape that copies here): replace
+    # the region through the chain's adjoint instead.
+    r = np.broadcast_to(np.asarray(r, dtype=b.dtype), region.shape)
+    return b - chain_adjoint(apply_chain(b, chain), chain) + chain_adjoint(r, chain)
 
 
 def view_of_vjp(ctx, g):
-    """d view_of = g written into a zero tensor of the base's shape."""
-    return (view_scatter(_zeros_for(g, ctx.base_shape), g, ctx.chain),)
+    """d view_of = g put back in the base's shape by the chain's adjoint."""
+    return (chain_adjoint(g, ctx.chain),)
 
 
 def view_scatter_vjp(ctx, g):
