@@ -73,7 +73,8 @@ def _index_add_forward(base, src, key):
 
 def getitem_basic_vjp(ctx, g):
     """d x[key] (view) = g written into zeros of x's shape."""
-    return (view_scatter(_zeros_like_grad(g, ctx.in_shape), g, ((GETITEM, {"key": ctx.key}),)),)
+    chain = ((GETITEM, {"key": ctx.key, "in_shape": ctx.in_shape}),)
+    return (view_scatter(_zeros_like_grad(g, ctx.in_shape), g, chain),)
 
 
 def getitem_advanced_vjp(ctx, g):

@@ -455,6 +455,8 @@ def _view_of_forward(b, chain, base_shape):
 def _view_scatter_forward(b, r, chain):
     out = b.copy(order="K")
     region = apply_chain(out, chain)
+    if region.size == 0:
+        return out                        # an empty region: nothing to replace
     if region.flags.writeable and np.may_share_memory(region, out):
         region[...] = r
         return out
