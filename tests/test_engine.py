@@ -802,3 +802,63 @@ def test_expanded_view_of_a_base_changed_in_place():
     a.mul_(2)
     (e * 1).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), np.full((2, 3), 6.0))
+
+
+# ---- history after in-place changes, found in review ---------------------------------------------
+def test_backward_from_a_stale_view_sees_the_in_place_change():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    a = x * 1
+    v = a[0]
+    a.mul_(3)
+    v.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 0.0])
+    a = x * 1
+    v = a[0]
+    a.mul_(3)
+    np.testing.assert_allclose(tg.autograd.grad(v, x)[0].numpy(), [3.0, 0.0])
+
+
+def test_retain_grad_follows_the_tensor_through_in_place_ops():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    y.mul_(3)
+    y.sum().backward()
+    assert y.retains_grad
+    np.testing.assert_allclose(y.grad.numpy(), [1.0, 1.0])
+
+
+def test_backward_inputs_with_a_retained_tensor_and_post_hooks():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    y.retain_grad()
+    (y * y).sum().backward(inputs=[y])
+    np.testing.assert_allclose(y.grad.numpy(), [4.0, 8.0])     # once, not twice
+    seen = []
+    x.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.tolist()))
+    (x * 2).sum().backward(inputs=[x])
+    assert seen == [[2.0, 2.0]]
+
+
+def test_view_made_under_no_grad_stays_out_of_autograd():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    a = x * 1
+    with tg.no_grad():
+        v = a[0:1]
+    a.mul_(2)
+    assert not (v * 1).requires_grad
+
+
+def test_changing_an_index_or_mask_tensor_after_use_does_not_move_the_gradient():
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    idx = tg.tensor([0, 1])
+    y = x[idx]
+    idx += 1
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0, 0.0])
+    x.grad = None
+    m = tg.tensor([True, False, True])
+    z = tg.where(m, x, 0.0)
+    m[...] = True
+    z.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 0.0, 1.0])

@@ -153,6 +153,13 @@ class Tensor:
         acc = self._accum = self._accumulator()
         return acc
 
+    def _refresh(self):
+        """Bring a view's history up to date after its storage changed in place (Note [Views
+        and in-place ops]); late import: the ops floor sits above the core."""
+        if self._view is not None:
+            from ..ops.registry import refresh_view
+            refresh_view(self)
+
     def _node(self):
         """The node gradients for this tensor flow into: grad_fn, or the leaf's accumulator."""
         return self.grad_fn if self.grad_fn is not None else self._accumulator()
@@ -244,6 +251,7 @@ class Tensor:
             >>> (y * y).sum().backward(); y.grad
             tensor([4., 8.])
         """
+        self._refresh()
         if self.grad_fn is None:
             if not self._requires_grad:
                 raise GradError("retain_grad: can't retain the grad of a tensor that does not "
@@ -279,6 +287,7 @@ class Tensor:
             >>> h = y.register_hook(lambda g: g * 2); y.sum().backward(); x.grad
             tensor([6., 6.])
         """
+        self._refresh()
         if not self._requires_grad:
             raise GradError("register_hook: can't register a hook on a tensor that does not "
                             "require grad.")

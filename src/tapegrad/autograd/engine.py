@@ -12,6 +12,7 @@ from .._core.node import AccumulateGrad, Ctx, format_site
 from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
 from ..ops._broadcast import sum_to_shape
+from ..ops.registry import refresh_view
 
 _ndarray = np.ndarray
 
@@ -32,6 +33,8 @@ def _seed(t, g, i, create_graph, caller):
     """The node an output's gradient enters at, and that gradient (array or Tensor)."""
     if not isinstance(t, Tensor):
         raise TypeError(f"{caller}: outputs must be tensors, got {type(t).__name__}")
+    if t._view is not None:
+        refresh_view(t)         # a view whose storage changed: differentiate what it holds now
     if not t._requires_grad:
         raise GradError(
             f"{caller}: output {i} ({_describe(t)}) does not require grad and has no grad_fn, "
@@ -300,6 +303,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
             g = wrap(g)
         if accumulate:
             _add_into_grad(t, g if create_graph else g._data, True, create_graph)
+            _run_post_hooks(t)
         results.append(g)
     return results
 
@@ -311,11 +315,12 @@ def _node_extras(node, g, fresh, create_graph, target_of, captured, leads):
         g = _run_hooks(node.hooks, g, create_graph)
         fresh.discard(node)
     is_fresh = node in fresh
-    if node.retained is not None:
+    is_target = target_of is not None and node in target_of
+    if node.retained is not None and not is_target:   # a target's .grad is filled at the end
         t = node.retained()
         if t is not None:
             _add_into_grad(t, g, False, create_graph)
-    if target_of is not None and node in target_of:
+    if is_target:
         for i in target_of[node]:
             captured[i] = (g, is_fresh)
         if not any(p in leads for p in node.parents if p is not None):
@@ -323,11 +328,18 @@ def _node_extras(node, g, fresh, create_graph, target_of, captured, leads):
     if type(node) is AccumulateGrad:
         if target_of is None:
             _add_into_grad(node.variable, g, is_fresh, create_graph)
-            if node.post_hooks:
-                for hook in list(node.post_hooks):
-                    hook(node.variable)
+            _run_post_hooks(node.variable)
         return None
     return g
+
+
+def _run_post_hooks(t):
+    """The leaf's register_post_accumulate_grad_hook hooks, after its .grad was updated."""
+    acc = t._accum
+    acc = acc if acc is None or type(acc) is AccumulateGrad else acc()
+    if acc is not None and acc.post_hooks:
+        for hook in list(acc.post_hooks):
+            hook(t)
 
 
 def _fix_shape(node, parent, gi):
@@ -374,6 +386,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
 def _check_input(t, caller):
     if not isinstance(t, Tensor):
         raise TypeError(f"{caller}: inputs must be tensors, got {type(t).__name__}")
+    if t._view is not None:
+        refresh_view(t)
     if not t._requires_grad:
         raise GradError(f"{caller}: one of the inputs ({_describe(t)}) does not require grad, "
                         "so it has no gradient; create it with requires_grad=True.")

@@ -467,7 +467,9 @@ def where(condition, input, other):
         >>> tg.where(x > 0, x, 0.0).sum().backward(); x.grad
         tensor([1., 0.])
     """
-    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    # NOTE: a copy of a tensor condition: the rule reads it at backward time, after the
+    # caller may have changed the mask in place.
+    cond = condition._data.copy() if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         from .._core.errors import DTypeError
         raise DTypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}; "

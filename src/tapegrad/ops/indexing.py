@@ -17,7 +17,9 @@ def _normalize_key(key, shape):
     dim = 0          # the tensor dim the next index part applies to; None after an Ellipsis
     for p in parts:
         if isinstance(p, Tensor):
-            p = p._data
+            # NOTE: a copy: the rule reads the indices at backward time, and an in-place
+            # change of the index tensor in between must not move the gradient.
+            p = p._data.copy()
         elif isinstance(p, list):
             p = np.asarray(p)
         if p is Ellipsis:

@@ -253,24 +253,33 @@ def _track_view(result, source, op, params):
     if source._view is None:
         base, chain = source, ()
     else:
-        base, chain, _ = source._view
+        base, chain = source._view[:2]
     vc = result._vc = base._counter()
-    result._view = (base, chain + ((op, params),), vc.value)
+    # (base, chain, the storage version its history describes, made with grad mode on)
+    result._view = (base, chain + ((op, params),), vc.value, STATE.grad_enabled)
 
 
 def refresh_view(t):
     """Rebuild a view's history as view_of(base) if the storage changed since it was made
-    (Note [Views and in-place ops]); without it, the view's gradient would skip the change."""
-    base, chain, version = t._view
+    (Note [Views and in-place ops]); without it, the view's gradient would skip the change.
+    A view made under no_grad stays out of autograd, as in PyTorch."""
+    base, chain, version, differentiable = t._view
     vc = t._vc
     if vc.value == version or not STATE.grad_enabled:
         return
-    t._view = (base, chain, vc.value)
-    if base._requires_grad:
+    t._view = (base, chain, vc.value, differentiable)
+    if differentiable and base._requires_grad:
         from .shape import VIEW_OF   # the generic view ops live with the other shape ops
-        t.grad_fn = Node(VIEW_OF, {"chain": chain, "base_shape": base._data.shape}, (True,),
-                         (base._node(),), t._data.shape, t._data.dtype, capture_site())
-        t._requires_grad = True
+        set_history(t, Node(VIEW_OF, {"chain": chain, "base_shape": base._data.shape}, (True,),
+                            (base._node(),), t._data.shape, t._data.dtype, capture_site()))
+
+
+def set_history(t, node):
+    """Make ``node`` t's grad_fn (after an in-place change); a retain_grad() moves along."""
+    old = t.grad_fn
+    if old is not None and old.retained is not None:
+        node.retained, old.retained = old.retained, None
+    t.grad_fn, t._requires_grad = node, True
 
 
 def apply_chain(arr, chain):
@@ -331,18 +340,17 @@ def apply_inplace(op, args, params=_EMPTY, name=None):
     _write(x, r._data, name)
     x._bump(site)
     if view is None:
-        x.grad_fn, x._requires_grad = r.grad_fn, True
+        set_history(x, r.grad_fn)
         return x
-    base, chain, _ = view
-    x._view = (base, chain, x._vc.value)   # the history set below describes this version
+    base, chain, _, differentiable = view
+    x._view = (base, chain, x._vc.value, differentiable)   # the history below describes this
     from .shape import VIEW_OF, VIEW_SCATTER   # the two generic view ops live with the others
     bnode = Node(VIEW_SCATTER, {"chain": chain}, (base._requires_grad, True),
                  (base._node() if base._requires_grad else None, r.grad_fn),
                  base._data.shape, base._data.dtype, site)
-    base.grad_fn, base._requires_grad = bnode, True
-    x.grad_fn = Node(VIEW_OF, {"chain": chain, "base_shape": base._data.shape}, (True,),
-                     (bnode,), x._data.shape, x._data.dtype, site)
-    x._requires_grad = True
+    set_history(base, bnode)
+    set_history(x, Node(VIEW_OF, {"chain": chain, "base_shape": base._data.shape}, (True,),
+                        (bnode,), x._data.shape, x._data.dtype, site))
     return x
 
 
