@@ -862,3 +862,32 @@ def test_changing_an_index_or_mask_tensor_after_use_does_not_move_the_gradient()
     m[...] = True
     z.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [1.0, 0.0, 1.0])
+
+
+def test_create_graph_grads_of_two_leaves_do_not_alias():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = tg.tensor([3.0, 4.0], requires_grad=True)
+    ((x + y) ** 2).sum().backward(create_graph=True)
+    assert x.grad is not y.grad
+    with tg.no_grad():
+        x.grad.zero_()
+    np.testing.assert_allclose(y.grad.detach().numpy(), [8.0, 12.0])
+
+
+def test_assigning_grad_checks_type_shape_and_dtype():
+    x = tg.zeros(3, requires_grad=True)
+    with pytest.raises(TypeError, match="Tensor or None"):
+        x.grad = np.ones(3)
+    with pytest.raises(RuntimeError, match=r"shape \(2,\)"):
+        x.grad = tg.ones(2)
+    with pytest.raises(RuntimeError, match="float64"):
+        x.grad = tg.ones(3, dtype=tg.float64)
+    x.grad = tg.ones(3)
+    x.grad = None
+
+
+def test_a_hook_may_not_change_the_gradient_dtype():
+    x = tg.ones(2, requires_grad=True)
+    x.register_hook(lambda g: g.double())
+    with pytest.raises(RuntimeError, match="dtype"):
+        (x * 2).sum().backward()

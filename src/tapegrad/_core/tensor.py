@@ -9,7 +9,7 @@ import weakref
 import numpy as np
 
 from . import dtypes
-from .errors import DTypeError, GradError
+from .errors import DTypeError, GradError, ShapeError
 from .node import AccumulateGrad
 
 _ndarray = np.ndarray
@@ -44,7 +44,7 @@ class Tensor:
     # ``_vc`` is the version counter (made on first need), ``_view`` (base, view chain,
     # version) for views (Note [Views and in-place ops]), ``_accum`` the leaf's
     # AccumulateGrad, weakly held unless it carries hooks.
-    __slots__ = ("_data", "grad", "_requires_grad", "grad_fn", "_vc", "_view", "_accum",
+    __slots__ = ("_data", "_grad", "_requires_grad", "grad_fn", "_vc", "_view", "_accum",
                  "__weakref__")
     # Make ``ndarray <op> Tensor`` call the Tensor's reflected operator instead of NumPy's.
     __array_priority__ = 1000
@@ -52,7 +52,7 @@ class Tensor:
     def __init__(self, data, requires_grad=False):
         # Like torch.Tensor(data): always a float32 copy (use tapegrad.tensor to keep dtypes).
         self._data = np.array(data._data if isinstance(data, Tensor) else data, dtype=np.float32)
-        self.grad = None
+        self._grad = None
         self.grad_fn = None
         self._vc = None
         self._view = None
@@ -101,6 +101,26 @@ class Tensor:
         """
         self.requires_grad = requires_grad
         return self
+
+    @property
+    def grad(self):
+        """The accumulated gradient (None until a backward reaches this leaf, or after
+        ``x.grad = None``). Assigning checks the shape and dtype, as PyTorch does."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"grad: assigned value must be a Tensor or None, got "
+                                f"{type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise ShapeError(f"grad: assigned grad has shape {tuple(value.shape)}, but the "
+                                 f"tensor has shape {tuple(self.shape)}")
+            if value._data.dtype != self._data.dtype:
+                raise DTypeError(f"grad: assigned grad has dtype {value.dtype}, but the tensor "
+                                 f"has dtype {self.dtype}")
+        self._grad = value
 
     @property
     def is_leaf(self):
@@ -198,7 +218,7 @@ class Tensor:
         """
         t = _new(Tensor)
         t._data = self._data
-        t.grad = t.grad_fn = t._view = t._accum = None
+        t._grad = t.grad_fn = t._view = t._accum = None
         t._requires_grad = False
         t._vc = self._counter()
         return t
@@ -503,7 +523,7 @@ class Tensor:
         t = wrap(self._data.copy())
         t._requires_grad = self._requires_grad
         if self.grad is not None:
-            t.grad = self.grad.__deepcopy__(memo)
+            t._grad = self._grad.__deepcopy__(memo)
         memo[id(self)] = t
         return t
 
@@ -545,7 +565,7 @@ def wrap(arr, grad_fn=None):
     """A Tensor around ``arr`` (an ndarray, used as is). Internal fast constructor."""
     t = _new(Tensor)
     t._data = arr
-    t.grad = None
+    t._grad = None
     t.grad_fn = grad_fn
     t._requires_grad = grad_fn is not None
     t._vc = None

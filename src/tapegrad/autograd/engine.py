@@ -13,6 +13,7 @@ from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
 from ..ops._broadcast import sum_to_shape
 from ..ops.registry import refresh_view
+from ..ops.shape import clone
 
 _ndarray = np.ndarray
 
@@ -153,25 +154,29 @@ def _run_hooks(hooks, g, create_graph):
             if not isinstance(out, Tensor):
                 raise TypeError(f"hook {hook!r} returned {type(out).__name__}; a hook must "
                                 "return a Tensor or None")
-            if out._data.shape != (g._data.shape if create_graph else g.shape):
-                raise ShapeError(f"hook {hook!r} changed the gradient's shape from "
-                                 f"{tuple(out.shape)}; hooks must keep it")
+            before = g._data if create_graph else g
+            if out._data.shape != before.shape or out._data.dtype != before.dtype:
+                raise ShapeError(f"hook {hook!r} returned a gradient of shape "
+                                 f"{tuple(out.shape)} and dtype {out.dtype} for one of shape "
+                                 f"{before.shape} and dtype {before.dtype}; hooks must keep both")
             g = out if create_graph else out._data
     return g
 
 
 def _add_into_grad(t, g, is_fresh, create_graph):
     """Accumulate gradient g into ``t.grad`` (in place when nothing records, as in PyTorch)."""
-    old = t.grad
+    old = t._grad
     if old is None:
         if not create_graph:
-            t.grad = wrap(g if is_fresh else g.copy())
+            t._grad = wrap(g if is_fresh else g.copy())
         elif g.grad_fn is None:
-            t.grad = wrap(g._data.copy())   # a constant (say, the caller's gradient): own it
+            t._grad = wrap(g._data.copy())   # a constant (say, the caller's gradient): own it
         else:
-            t.grad = g
+            # NOTE: a recorded copy unless the engine made g for this tensor alone: add passes
+            # its cotangent to both inputs, and .grad tensors must not alias.
+            t._grad = g if is_fresh else clone(g)
     elif create_graph or old._requires_grad:
-        t.grad = old + g
+        t._grad = old + g
     else:
         np.add(old._data, g, out=old._data, casting="same_kind")
         old._bump()
@@ -202,7 +207,10 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
     ready = [r for r in roots if pending[r] == 0]
 
     buffers = {}
-    fresh = set()          # nodes whose buffer the engine allocated: safe to add into in place
+    # Nodes whose buffer was made for them alone (not a rule's pass-through of its own g, not
+    # a caller's array): the fast path may add into it in place, and it may become a .grad
+    # without a copy.
+    fresh = set()
     for node, g, is_fresh in seeds:
         prev = buffers.get(node)
         if prev is None:
@@ -272,12 +280,13 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
                     prev = buffers.get(p)
                     if prev is None:
                         buffers[p] = gi
-                        if not create_graph and gi is not g and gi.base is None:
+                        if gi is not g and (create_graph or gi.base is None):
                             fresh.add(p)
+                    elif create_graph:
+                        buffers[p] = prev + gi        # a new tensor, made for p alone
+                        fresh.add(p)
                     elif p in fresh:
                         np.add(prev, gi, out=prev)
-                    elif create_graph:
-                        buffers[p] = prev + gi
                     else:
                         total = prev + gi
                         # NOTE: 0-d arrays add up to a NumPy scalar; keep an ndarray, which the
