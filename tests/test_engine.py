@@ -891,3 +891,43 @@ def test_a_hook_may_not_change_the_gradient_dtype():
     x.register_hook(lambda g: g.double())
     with pytest.raises(RuntimeError, match="dtype"):
         (x * 2).sum().backward()
+
+
+def test_setitem_value_with_extra_leading_ones_gets_its_gradient():
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    v = tg.ones(1, 2, requires_grad=True)
+    c = x * 1
+    c[0:2] = v
+    (c * tg.tensor([1.0, 2.0, 3.0])).sum().backward()
+    np.testing.assert_allclose(v.grad.numpy(), [[1.0, 2.0]])
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 0.0, 3.0])
+
+
+def test_clamp_in_place_with_tensor_bounds():
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    lo = tg.tensor([1.5, 1.5, 1.5], requires_grad=True)
+    y = x * 1
+    y.clamp_(min=lo)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 1.0, 1.0])
+    np.testing.assert_allclose(lo.grad.numpy(), [1.0, 0.0, 0.0])
+
+
+def test_zero_dim_bool_index_and_mask_errors():
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    assert x[tg.tensor(True)].shape == (1, 3) and x[tg.tensor(False)].shape == (0, 3)
+    (x[tg.tensor(True)] * 2).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0, 2.0])
+    with pytest.raises(ValueError, match=r"where: shapes \(2,\) and \(3,\)"):
+        tg.where(tg.tensor([True, False]), x, 0.0)
+
+
+def test_expand_that_grows_nothing_is_writable_and_to_refuses_other_devices():
+    x = tg.zeros(3)
+    x.expand(3).add_(1)
+    np.testing.assert_allclose(x.numpy(), [1.0, 1.0, 1.0])
+    with pytest.raises(RuntimeError, match="CPU only"):
+        x.to("cuda")
+    assert x.to("cpu") is x
+    with pytest.raises(TypeError, match="one int"):
+        x.max(dim=(0,))

@@ -14,6 +14,11 @@ def sum_to_shape(g, shape):
     if g.shape == shape:                      # common case: no work, no allocation
         return g
     lead = g.ndim - len(shape)
+    if lead < 0:
+        # NOTE: shape has extra leading 1s, as a value written with x[i] = v may have (NumPy
+        # and PyTorch drop them when writing): the cotangent gains them back first.
+        g = g.reshape((1,) * -lead + tuple(g.shape))
+        lead = 0
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
     if axes:

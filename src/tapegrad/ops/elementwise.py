@@ -480,7 +480,14 @@ def where(condition, input, other):
         from .creation import tensor
         input, other = tensor(input), tensor(other)
     x, y = _float_scalar_promotion(input, other)
-    return apply_binary(WHERE, x, y, {"cond": cond})
+    try:
+        return apply_binary(WHERE, x, y, {"cond": cond})
+    except ValueError:
+        err = broadcast_error("where", [cond] + [a._data if isinstance(a, Tensor) else a
+                                                 for a in (x, y)])
+        if err is None:
+            raise
+        raise err from None
 
 
 def clamp_vjp(ctx, g):

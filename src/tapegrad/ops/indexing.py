@@ -27,6 +27,10 @@ def _normalize_key(key, shape):
         elif dim is not None and p is not None:
             dim += p.ndim if isinstance(p, np.ndarray) and p.dtype == np.bool_ else 1
         if isinstance(p, np.ndarray):
+            if p.dtype == np.bool_ and p.ndim == 0:
+                out.append(p)                   # x[True] / x[False]: NumPy's rule, as PyTorch's
+                advanced = True
+                continue
             if p.dtype == np.bool_:
                 start = None if dim is None else dim - p.ndim
                 if start is not None and tuple(shape[start:dim]) != p.shape:

@@ -28,12 +28,24 @@ def _clamp_params(self, min=None, max=None):
         raise ValueError("clamp_: at least one of min and max must be given")
     return (), {"min": min, "max": max}
 
+def _clamp_(self, min=None, max=None):
+    """In-place clamp; tensor bounds go through the out-of-place form (they get gradients)."""
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return _fill(self, ew.clamp(self, min, max), "clamp_")
+    args, params = _clamp_params(self, min, max)
+    return apply_inplace(ew.CLAMP, (self,) + args, params, "clamp_")
+
+
 def _to(self, *args, dtype=None, device=None, copy=False, **_):
     """``to(dtype)``, ``to(device)``, ``to(other_tensor)`` or ``to(device, dtype)``."""
-    for a in args:
+    for a in list(args) + [device]:
         if isinstance(a, Tensor):
             dtype = a.dtype
-        elif not isinstance(a, str):
+        elif isinstance(a, str) or type(a).__name__ == "device":
+            if str(getattr(a, "type", a)).split(":")[0] != "cpu":
+                raise RuntimeError(f"to: tapegrad runs on the CPU only; can't move a tensor to "
+                                   f"{a!r}")
+        elif a is not None:
             dtype = a
     out = self if dtype is None else shape.cast(self, dtype)
     return shape.clone(out) if copy and out is self else out
@@ -77,7 +89,7 @@ METHODS = {
     "neg_": _inplace(ew.NEG), "exp_": _inplace(ew.EXP), "log_": _inplace(ew.LOG),
     "sqrt_": _inplace(ew.SQRT), "sin_": _inplace(ew.SIN), "cos_": _inplace(ew.COS),
     "tanh_": _inplace(ew.TANH), "sigmoid_": _inplace(ew.SIGMOID), "relu_": _inplace(ew.RELU),
-    "abs_": _inplace(ew.ABS), "clamp_": _inplace(ew.CLAMP, _clamp_params),
+    "abs_": _inplace(ew.ABS), "clamp_": lambda self, min=None, max=None: _clamp_(self, min, max),
     "zero_": lambda self: _fill(self, 0, "zero_"), "fill_": _fill,
     "copy_": lambda self, src, non_blocking=False: _fill(self, src, "copy_"),
     # elementwise

@@ -286,6 +286,9 @@ TAKE_ALONG = register(OpDef("max_dim", _take_forward, take_vjp,
 
 
 def _extreme_dim(input, dim, keepdim, argfn, name):
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{name}: dim must be one int to get (values, indices); got {dim!r}. "
+                        f"Use a{name}(x, dim) for several dims.")
     data = input._data if isinstance(input, Tensor) else np.asarray(input)
     (d,) = normalize_dims(dim, data.ndim, name)
     if data.ndim == 0:       # a 0-d tensor is its own max along dim 0 (or -1)

@@ -334,8 +334,8 @@ def apply_inplace(op, args, params=_EMPTY, name=None):
         x._bump()
         return x
     site = capture_site(depth=3)   # capture_site <- apply_inplace <- method <- user
-    # Run out of place on a snapshot: a copy only when the rule saved x itself.
-    snap = _snapshot(x) if "x" in op.save else x
+    # Run out of place on a snapshot: a copy only when the rule will save x itself.
+    snap = _snapshot(x) if _saves_first_input(op, args) else x
     r = apply(op, (snap,) + tuple(args[1:]), params)
     _write(x, r._data, name)
     x._bump(site)
@@ -352,6 +352,17 @@ def apply_inplace(op, args, params=_EMPTY, name=None):
     set_history(x, Node(VIEW_OF, {"chain": chain, "base_shape": base._data.shape}, (True,),
                         (bnode,), x._data.shape, x._data.dtype, site))
     return x
+
+
+def _saves_first_input(op, args):
+    """Whether recording ``op`` on ``args`` keeps input 0 (see ``save_for``)."""
+    for name, i, needed_by in op.save_slots:
+        if i == 0:
+            if needed_by is None:
+                return True
+            other = args[needed_by] if needed_by < len(args) else None
+            return isinstance(other, Tensor) and other._requires_grad
+    return False
 
 
 def _snapshot(x):

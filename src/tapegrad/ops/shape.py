@@ -264,7 +264,13 @@ def mT(input):
 
 
 # ---- expand ----------------------------------------------------------------------------------
-EXPAND = register(OpDef("expand", lambda x, shape, in_shape: np.broadcast_to(x, shape),
+def _expand_forward(x, shape, in_shape):
+    # NOTE: broadcast_to always gives a read-only array; an expand that grows nothing is a
+    # plain (writable) view, as in PyTorch.
+    return x.view() if x.shape == shape else np.broadcast_to(x, shape)
+
+
+EXPAND = register(OpDef("expand", _expand_forward,
                         lambda ctx, g: (sum_to_shape(g, ctx.in_shape),),
                         linear(lambda t, shape, in_shape: expand(t, shape)), is_view=True))
 
