@@ -484,3 +484,23 @@ def test_lists_of_numpy_values_keep_float64_and_lists_of_tensors_drop_history():
     a = tg.tensor(1.0, requires_grad=True)
     t = tg.tensor([a, a * 2])
     assert t.tolist() == [1.0, 2.0] and not t.requires_grad and t.dtype == tg.float32
+
+
+def test_cat_and_stack_promote_like_pytorch_and_grads_flow_back():
+    assert tg.cat([tg.tensor([1]), tg.tensor([2.0])]).dtype == tg.float32
+    assert tg.stack([tg.ones(2, dtype=tg.float16), tg.tensor([1, 2])]).dtype == tg.float16
+    a = tg.tensor([1.0, 2.0], requires_grad=True)
+    tg.cat([a, tg.tensor([3])]).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), [1.0, 1.0])
+
+
+def test_empty_dim_reduces_everything_and_arange_takes_tensor_bounds():
+    x = tg.ones(2, 3)
+    assert x.sum(dim=()).item() == 6.0 and x.mean(dim=[]).item() == 1.0
+    assert tg.arange(tg.tensor(3)).tolist() == [0, 1, 2]
+    assert tg.arange(tg.tensor(3)).dtype == tg.int64
+
+
+def test_comparing_with_none_is_not_an_error():
+    assert (tg.ones(2) == None) is False      # noqa: E711 (the point of the test)
+    assert (tg.ones(2) != None) is True       # noqa: E711

@@ -107,3 +107,19 @@ def test_result_dtypes_match_pytorch(expr):
     ours, theirs = eval(expr, {}, {"lib": tg}), eval(expr, {}, {"lib": torch})
     assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
     np.testing.assert_allclose(ours.numpy().astype(np.float64), theirs.numpy().astype(np.float64))
+
+
+MORE_CASES = [
+    "lib.cat([lib.tensor([1]), lib.tensor([2.0])])",
+    "lib.stack([lib.ones(2, dtype=lib.float16), lib.tensor([1, 2])])",
+    "lib.ones(2, 3).sum(dim=())", "lib.arange(lib.tensor(5))",
+    "lib.tensor(0.1, dtype=lib.float64) * 3", "lib.ones(2) * np.int64(3)",
+    "lib.where(lib.tensor([True, False]), 1.0, 0.0)",
+]
+
+
+@pytest.mark.parametrize("expr", MORE_CASES)
+def test_more_results_match_pytorch(expr):
+    ours, theirs = eval(expr, {"np": np}, {"lib": tg}), eval(expr, {"np": np}, {"lib": torch})
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+    np.testing.assert_allclose(ours.numpy().astype(np.float64), theirs.numpy().astype(np.float64))

@@ -270,6 +270,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         >>> tg.arange(5, 0, -2)
         tensor([5, 3, 1])
     """
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
     if end is None:
         start, end = 0, start
     if step == 0:

@@ -74,7 +74,12 @@ METHODS = {
     "__neg__": ew.neg, "__pos__": lambda self: self, "__abs__": ew.abs,
     "__getitem__": indexing.getitem, "__setitem__": indexing.setitem,
     # comparisons and logic (bool results, never recorded)
-    "__eq__": ew.eq, "__ne__": ew.ne, "__lt__": ew.lt, "__le__": ew.le,
+    # NOTE: t == None (or a string) is False, as in PyTorch, rather than an error.
+    "__eq__": lambda self, other: False if other is None or isinstance(other, str)
+    else ew.eq(self, other),
+    "__ne__": lambda self, other: True if other is None or isinstance(other, str)
+    else ew.ne(self, other),
+    "__lt__": ew.lt, "__le__": ew.le,
     "__gt__": ew.gt, "__ge__": ew.ge,
     "__and__": ew.bitwise_and, "__rand__": _swap(ew.bitwise_and),
     "__or__": ew.bitwise_or, "__ror__": _swap(ew.bitwise_or),

@@ -36,6 +36,8 @@ def normalize_dims(dim, ndim, name):
 
 def _reduce_params(x, dim, keepdim, name):
     shape = x.shape if not isinstance(x, Tensor) else x._data.shape
+    if isinstance(dim, (tuple, list)) and not dim:
+        dim = None              # NOTE: an empty dim list reduces over all dims, as in PyTorch
     # NOTE: a 0-d tensor accepts dim 0 / -1 (as in PyTorch) and reduces over no axes.
     axes = normalize_dims(dim, len(shape), name) if shape else ()
     kshape = tuple(1 if i in axes else n for i, n in enumerate(shape))

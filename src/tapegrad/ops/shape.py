@@ -353,6 +353,15 @@ STACK = register(OpDef("stack", lambda *xs, dim: np.stack(xs, axis=dim), _unstac
                        linear(lambda *ts, dim: stack(ts, dim))))
 
 
+def _promoted(tensors):
+    """The tensors converted to one dtype by PyTorch's rule: floating dtypes win over integer
+    and bool ones whatever their width (NumPy would make int64 with float32 float64)."""
+    kinds = [t._data.dtype if isinstance(t, Tensor) else np.asarray(t).dtype for t in tensors]
+    floats = [k for k in kinds if k.kind == "f"]
+    target = np.result_type(*floats) if floats else np.result_type(*kinds)
+    return tuple(t if k == target else cast(t, target) for t, k in zip(tensors, kinds))
+
+
 def _check_seq(tensors, name):
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)) or not tensors:
         raise TypeError(f"{name}: expects a non-empty list or tuple of tensors")
@@ -386,7 +395,7 @@ def cat(tensors, dim=0):
         if len(s) != ndim or s[:d] + s[d + 1:] != shapes[0][:d] + shapes[0][d + 1:]:
             raise ShapeError(f"cat: tensors must have the same shape except in dim {d}; got "
                              f"{tuple(shapes[0])} at position 0 and {tuple(s)} at position {i}")
-    return apply(CAT, tuple(tensors), {"dim": d, "sizes": tuple(s[d] for s in shapes)})
+    return apply(CAT, _promoted(tensors), {"dim": d, "sizes": tuple(s[d] for s in shapes)})
 
 
 concat = concatenate = cat
@@ -411,7 +420,7 @@ def stack(tensors, dim=0):
             raise ShapeError(f"stack: all tensors must have the same shape; got "
                              f"{tuple(shapes[0])} at position 0 and {tuple(s)} at position {i}")
     d = _dim(dim, len(shapes[0]), "stack", extra=1)
-    return apply(STACK, tuple(tensors), {"dim": d})
+    return apply(STACK, _promoted(tensors), {"dim": d})
 
 
 # ---- copies and casts ------------------------------------------------------------------------
