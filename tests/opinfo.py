@@ -637,9 +637,9 @@ OP_DB = [
     OpInfo("min", tg.min, np.min, unary(lambda r, s, d, dom: distinct(r, [s], d)[0]),
            dtypes=INTS, covers=("amin",)),
     OpInfo("max_dim", tg.max, extreme_dim_ref(np.max, np.argmax),
-           reduction(tuple_dims=False, single_dim=True), dtypes=INTS),
+           reduction(tuple_dims=False, single_dim=True), dtypes=INTS, covers=("max",)),
     OpInfo("min_dim", tg.min, extreme_dim_ref(np.min, np.argmin),
-           reduction(tuple_dims=False, single_dim=True), dtypes=INTS, covers=("max_dim",)),
+           reduction(tuple_dims=False, single_dim=True), dtypes=INTS, covers=("min",)),
     # ---- linear algebra ---------------------------------------------------------------------
     OpInfo("matmul", tg.matmul, np.matmul, matmul_samples, dtypes=INTS),
     OpInfo("matmul_operator", lambda x, y: x @ y, np.matmul, matmul_samples, covers=("matmul",)),

@@ -931,3 +931,15 @@ def test_expand_that_grows_nothing_is_writable_and_to_refuses_other_devices():
     assert x.to("cpu") is x
     with pytest.raises(TypeError, match="one int"):
         x.max(dim=(0,))
+
+
+def test_grad_mode_decorators_cover_generators():
+    x = tg.ones(2, requires_grad=True)
+
+    @tg.no_grad()
+    def gen():
+        for i in range(2):
+            yield x * i
+
+    assert [t.requires_grad for t in gen()] == [False, False]
+    assert tg.is_grad_enabled()

@@ -4,6 +4,8 @@ import functools
 
 from .._core.state import STATE
 
+_CO_GENERATOR = 0x20      # inspect.CO_GENERATOR, without importing inspect (import time)
+
 
 class _Mode:
     """Base: ``with mode():`` or ``@mode()``; as a decorator, each call gets a fresh
@@ -27,10 +29,37 @@ class _Mode:
         return type(self)()
 
     def __call__(self, func):
+        if func.__code__.co_flags & _CO_GENERATOR:
+            return self._wrap_generator(func)
+
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
             with self._fresh():
                 return func(*args, **kwargs)
+        return wrapper
+
+    def _wrap_generator(self, func):
+        """A generator runs in the mode each time it resumes, not only when it is created."""
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            gen = func(*args, **kwargs)
+            try:
+                with self._fresh():
+                    item = next(gen)
+                while True:
+                    try:
+                        sent = yield item
+                    except GeneratorExit:
+                        gen.close()
+                        raise
+                    except BaseException as exc:   # forwarded into the generator (throw())
+                        with self._fresh():
+                            item = gen.throw(exc)
+                    else:
+                        with self._fresh():
+                            item = gen.send(sent)
+            except StopIteration as stop:
+                return stop.value
         return wrapper
 
 

@@ -268,7 +268,7 @@ def amin(input, dim=None, keepdim=False):
 
 
 # ---- max / min along one dim, with indices -------------------------------------------------
-def _take_forward(x, idx, dim, keepdim, in_shape):
+def _take_forward(x, idx, dim, keepdim, in_shape, name):
     vals = np.take_along_axis(x, idx, axis=dim)
     return vals if keepdim else np.squeeze(vals, axis=dim)
 
@@ -282,9 +282,19 @@ def take_vjp(ctx, g):
     return (gk * mask,)
 
 
-# NOTE: picking values at fixed indices is linear, so the JVP picks the tangent's values.
-TAKE_ALONG = register(OpDef("max_dim", _take_forward, take_vjp,
-                            lambda ctx, t: apply_unary(TAKE_ALONG, t, ctx.params)))
+def _take_jvp(ctx, t):
+    """Picking values at fixed indices is linear: the tangent's values at the same indices."""
+    return _take_along(t, ctx.params)
+
+
+def _take_along(x, params):
+    return apply_unary(MAX_DIM if params["name"] == "max" else MIN_DIM, x, params)
+
+
+# NOTE: max and min along a dim share one rule; two entries so that grad_fn names say which
+# (MaxBackward0 / MinBackward0, as in PyTorch).
+MAX_DIM = register(OpDef("max", _take_forward, take_vjp, _take_jvp))
+MIN_DIM = register(OpDef("min", _take_forward, take_vjp, _take_jvp))
 
 
 def _extreme_dim(input, dim, keepdim, argfn, name):
@@ -299,8 +309,8 @@ def _extreme_dim(input, dim, keepdim, argfn, name):
         raise ShapeError(f"{name}: can't take the {name} over dim {dim} of size 0 "
                          f"(shape {data.shape}).")
     idx = np.expand_dims(argfn(data, axis=d), d)
-    vals = apply_unary(TAKE_ALONG, input, {"idx": idx, "dim": d, "keepdim": bool(keepdim),
-                                        "in_shape": data.shape})
+    vals = _take_along(input, {"idx": idx, "dim": d, "keepdim": bool(keepdim),
+                               "in_shape": data.shape, "name": name})
     indices = idx if keepdim else np.squeeze(idx, axis=d)
     return values_indices(vals, wrap(np.asarray(indices, dtype=np.int64)))
 
