@@ -7,6 +7,8 @@ import builtins
 
 import numpy as np
 
+from .errors import DTypeError
+
 
 class dtype:
     """A tensor element type, such as ``tapegrad.float32``; compares equal to its NumPy dtype.
@@ -66,7 +68,6 @@ def from_numpy_dtype(np_dtype):
     """The tapegrad dtype for a NumPy dtype (raises for dtypes tapegrad lacks)."""
     d = _BY_NP.get(np_dtype)
     if d is None:
-        from .errors import DTypeError
         raise DTypeError(f"tapegrad has no dtype for NumPy's {np.dtype(np_dtype)}; "
                          f"supported: {', '.join(x.name for x in ALL)}")
     return d
@@ -83,5 +84,4 @@ def to_numpy_dtype(d):
     try:
         return from_numpy_dtype(np.dtype(d)).np
     except TypeError:
-        from .errors import DTypeError
         raise DTypeError(f"not a dtype: {d!r}; use e.g. tapegrad.float32") from None

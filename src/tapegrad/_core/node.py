@@ -66,7 +66,7 @@ class Ctx:
     op's parameters (axis, shape, ...) as attributes. A Node is its own ctx in the fast
     path (arrays); the engine builds a Ctx holding Tensors when it records the backward
     (create_graph=True)."""
-    __slots__ = ("needs_input_grad", "params", "saved", "x", "y", "out")
+    __slots__ = ("needs_input_grad", "params", "x", "y", "out")
 
     def __getattr__(self, name):
         # Only reached for names that are not set slots: the op's parameters.

@@ -1,10 +1,12 @@
-"""The one thread-local mode object. Nothing else in tapegrad is global mutable state."""
+"""The one thread-local mode object: every mode (grad, inference, anomaly, creation sites)
+lives here. The only other module-level mutable values are a default random generator
+(as PyTorch's) and a lookup cache in node.capture_site; neither is a mode."""
 import threading
 
 
 class _State(threading.local):
     grad_enabled = True      # record nodes for ops on tensors that require grad
-    inference = False        # inside inference_mode: like no_grad, and results are marked
+    inference = False        # inside inference_mode (which otherwise acts like no_grad)
     track_sites = True       # nodes remember the user's file:line (see Note [Creation sites])
     anomaly = False          # detect_anomaly: also check every cotangent for nan
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import dtypes
 from .errors import DTypeError, GradError, ShapeError
-from .node import AccumulateGrad
+from .node import AccumulateGrad, _RemovableHandle
 
 _ndarray = np.ndarray
 _weakref = weakref.ref
@@ -332,7 +332,6 @@ class Tensor:
                             "accumulated gradients; use register_hook on a non-leaf.")
         if not self._requires_grad:
             raise GradError("register_post_accumulate_grad_hook: the tensor does not require grad.")
-        from .node import _RemovableHandle
         acc = self._hooked_accumulator()
         if acc.post_hooks is None:
             acc.post_hooks = []

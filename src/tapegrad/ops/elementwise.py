@@ -2,7 +2,9 @@
 and the non-differentiable comparisons."""
 import numpy as np
 
+from .._core.errors import DTypeError
 from .._core.tensor import Tensor, wrap
+from . import creation
 from .registry import OpDef, apply_binary, apply_unary, broadcast_error, register
 
 _ndarray = np.ndarray
@@ -471,14 +473,12 @@ def where(condition, input, other):
     # caller may have changed the mask in place.
     cond = condition._data.copy() if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
-        from .._core.errors import DTypeError
         raise DTypeError(f"where: condition must be a bool tensor, got dtype {cond.dtype}; "
                          "compare first, e.g. tg.where(x > 0, ...)")
     if isinstance(condition, Tensor) and not isinstance(input, (Tensor, np.ndarray)) \
             and not isinstance(other, (Tensor, np.ndarray)):
         # Two Python scalars: as 0-d tensors, so the result is a tensor with PyTorch's dtype.
-        from .creation import tensor
-        input, other = tensor(input), tensor(other)
+        input, other = creation.tensor(input), creation.tensor(other)
     x, y = _float_scalar_promotion(input, other)
     try:
         return apply_binary(WHERE, x, y, {"cond": cond})

@@ -108,7 +108,7 @@ def _index_put_forward(x, v, key):
     return out
 
 
-GETITEM = register(OpDef("getitem", lambda x, key, in_shape=None: _getitem_forward(x, key),
+GETITEM = register(OpDef("getitem", lambda x, key, in_shape: _getitem_forward(x, key),
                          getitem_basic_vjp, linear(lambda t, key, in_shape: t[key]), is_view=True))
 GATHER = register(OpDef("index", lambda x, key, in_shape: _getitem_forward(x, key),
                         getitem_advanced_vjp, linear(lambda t, key, in_shape: t[key])))

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._core import dtypes
-from .._core.tensor import Tensor
+from .._core.tensor import Tensor, wrap
 from . import elementwise as ew
 from . import indexing, linalg, reduction, shape
 from .registry import apply_inplace
@@ -140,7 +140,6 @@ PROPERTIES = {
 }
 
 def _wrap_np(fn, self, dim, keepdim):
-    from .._core.tensor import wrap
     axis = None if dim is None else reduction.normalize_dims(dim, self.ndim, fn.__name__)
     return wrap(np.asarray(fn(self._data, axis=axis, keepdims=keepdim)))
 

@@ -11,6 +11,7 @@ import numpy as np
 from .._core.errors import DTypeError, ShapeError
 from .._core.tensor import Tensor, wrap
 from ._broadcast import cast_like
+from .elementwise import maximum, minimum
 from .registry import OpDef, apply_unary, register
 from .shape import clone, expand, reshape
 
@@ -332,7 +333,6 @@ def max(input, dim=None, keepdim=False):
         tensor([0., 1., 0.])
     """
     if isinstance(dim, Tensor):
-        from .elementwise import maximum
         return maximum(input, dim)
     if dim is None:
         return amax(input)
@@ -352,7 +352,6 @@ def min(input, dim=None, keepdim=False):
         (tensor([0., 2.]), tensor([1, 1]))
     """
     if isinstance(dim, Tensor):
-        from .elementwise import minimum
         return minimum(input, dim)
     if dim is None:
         return amin(input)

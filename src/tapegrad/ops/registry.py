@@ -16,9 +16,9 @@ Such a tensor remembers its root base, the chain of view ops leading to it and t
 version its history describes, and shares the base's version counter. When the storage
 changed since (an in-place op on the base or a sibling view), the view's history is rebuilt
 as ``view_of(base)`` before the view is used again (``refresh_view``).
-An in-place op on a tensor that takes part in autograd runs out of place on a snapshot,
-writes the result into the tensor's memory, bumps the version and rebases the tensor's
-history onto the new node; on a view it also rebases the base onto a ``view_scatter`` node
+An in-place op on a tensor that takes part in autograd runs out of place (on a copy of the
+tensor when the rule will save it), writes the result into the tensor's memory, bumps the
+version and rebases the tensor's history onto the new node (a retain_grad() moves along); on a view it also rebases the base onto a ``view_scatter`` node
 (the base with the view's region replaced), and the view onto a ``view_of`` node of the new base.
 """
 import numpy as np
@@ -58,9 +58,6 @@ class OpDef:
         self.save, self.broadcasts, self.is_view = tuple(save), broadcasts, is_view
         save_for = save_for or {}
         self.save_slots = tuple((n, _SAVE_INDEX[n], save_for.get(n)) for n in self.save)
-
-    def __call__(self, *args, **params):
-        return apply(self, args, params)
 
     def __repr__(self):
         return f"OpDef({self.name!r})"
