@@ -928,6 +928,9 @@ def test_expand_that_grows_nothing_is_writable_and_to_refuses_other_devices():
     np.testing.assert_allclose(x.numpy(), [1.0, 1.0, 1.0])
     with pytest.raises(RuntimeError, match="CPU only"):
         x.to("cuda")
+    with pytest.raises(RuntimeError, match="CPU only"):
+        tg.device("cuda:0")
+    assert x.to(x.device) is x and x.to(tg.device("cpu"), tg.float64).dtype == tg.float64
     assert x.to("cpu") is x
     with pytest.raises(TypeError, match="one int"):
         x.max(dim=(0,))

@@ -181,7 +181,7 @@ def test_metadata():
     assert t.ndim == 3 and t.dim() == 3
     assert t.numel() == 24
     assert t.dtype == tg.float32 and t.dtype == np.float32
-    assert t.device == "cpu"
+    assert t.device.type == "cpu" and str(t.device) == "cpu" and t.device == tg.device("cpu")
     assert repr(t.shape) == "tapegrad.Size([2, 3, 4])"
     assert t.T.shape == (4, 3, 2)
     m = tg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])

@@ -7,6 +7,7 @@ Example:
     >>> loss.backward(); w.grad
     tensor(8.)
 """
+from ._core.device import device
 from ._core.dtypes import (bool, double, dtype, float, float16, float32, float64, half, int,
                            int8, int16, int32, int64, long, short, uint8)
 from ._core.errors import DTypeError, GradError, ShapeError

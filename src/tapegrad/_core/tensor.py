@@ -10,6 +10,7 @@ import numpy as np
 
 from . import dtypes
 from .errors import DTypeError, GradError, ShapeError
+from .device import CPU
 from .node import AccumulateGrad, _RemovableHandle
 
 _ndarray = np.ndarray
@@ -426,14 +427,14 @@ class Tensor:
 
     @property
     def device(self):
-        """Always the string ``"cpu"`` (PyTorch returns a ``torch.device``).
+        """The tensor's :class:`device`: always the CPU.
 
         Example:
             >>> import tapegrad as tg
             >>> tg.zeros(1).device
-            'cpu'
+            device(type='cpu')
         """
-        return "cpu"
+        return CPU
 
     # ---- conversion -----------------------------------------------------------------
     def item(self):

@@ -2,6 +2,7 @@
 import numpy as np
 
 from .._core import dtypes
+from .._core.device import device as Device   # to()'s parameter is named device
 from .._core.tensor import Tensor, wrap
 from . import elementwise as ew
 from . import indexing, linalg, reduction, shape
@@ -41,10 +42,8 @@ def _to(self, *args, dtype=None, device=None, copy=False, **_):
     for a in list(args) + [device]:
         if isinstance(a, Tensor):
             dtype = a.dtype
-        elif isinstance(a, str) or type(a).__name__ == "device":
-            if str(getattr(a, "type", a)).split(":")[0] != "cpu":
-                raise RuntimeError(f"to: tapegrad runs on the CPU only; can't move a tensor to "
-                                   f"{a!r}")
+        elif isinstance(a, (str, Device)):
+            Device(a)                       # refuses anything but the CPU, with a clear error
         elif a is not None:
             dtype = a
     out = self if dtype is None else shape.cast(self, dtype)
