@@ -108,6 +108,17 @@ def nonzero(rng, shape, dtype, domain):
     return away_from_zero(rng, shape, dtype)
 
 
+def off_multiples(rng, shape, dtype, domain):
+    """Magnitudes in [0.2, 1.8] with random signs: against a divisor in [2, 3], x mod y stays
+    away from its jumps (x / y never near an integer)."""
+    sign = rng.choice([-1, 1], size=shape)
+    return np.asarray(uniform(rng, shape, dtype, (0.2, 1.8)) * sign, dtype=dtype)
+
+
+def two_to_three(rng, shape, dtype, domain):
+    return uniform(rng, shape, dtype, (2.0, 3.0))
+
+
 def distinct(rng, shapes, dtype, lo=-3.0, hi=3.0):
     """Arrays of the given shapes whose values are all different from each other (at least
     (hi - lo) / n apart), so max/min/maximum/clamp never meet a tie."""
@@ -594,6 +605,10 @@ OP_DB = [
     OpInfo("mul", tg.mul, np.multiply, binary(), dtypes=INTS),
     OpInfo("div", tg.div, np.divide, binary(rhs=nonzero),
            dtypes=INTS, result_dtype=to_float32_if_int),
+    OpInfo("remainder", tg.remainder, np.remainder, binary(lhs=off_multiples, rhs=two_to_three),
+           dtypes=INTS),
+    OpInfo("mod_operator", lambda x, y: x % y, np.remainder,
+           binary(lhs=off_multiples, rhs=two_to_three), covers=("remainder",)),
     OpInfo("pow", tg.pow, np.power, pow_scalar_exponent, dtypes=INTS),
     OpInfo("pow_scalar_base", tg.pow, np.power, pow_scalar_base, dtypes=INTS, covers=("pow",)),
     OpInfo("pow_tensor", tg.pow, np.power, positive_base_pow, covers=("pow",)),

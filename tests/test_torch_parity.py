@@ -123,3 +123,24 @@ def test_more_results_match_pytorch(expr):
     ours, theirs = eval(expr, {"np": np}, {"lib": tg}), eval(expr, {"np": np}, {"lib": torch})
     assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
     np.testing.assert_allclose(ours.numpy().astype(np.float64), theirs.numpy().astype(np.float64))
+
+
+# PyTorch has no derivative for scalar % tensor or for //: compare values only there (tapegrad
+# differentiates the first and treats the second as constant).
+@pytest.mark.parametrize("expr, with_grads", [("x % 2", True), ("x % y", True),
+                                              ("lib.remainder(x, y)", True), ("2.5 % y", False),
+                                              ("x // 2", False), ("x // y", False)])
+def test_floor_division_and_remainder_match_pytorch(expr, with_grads):
+    def run(lib):
+        x = lib.tensor([3.5, -2.5, 0.7], requires_grad=True)
+        y = lib.tensor([2.0, 3.0, -2.0], requires_grad=True)
+        out = eval(expr, {}, {"lib": lib, "x": x, "y": y})
+        if with_grads:
+            out.sum().backward()
+        return out.detach().numpy(), [None if t.grad is None else t.grad.numpy() for t in (x, y)]
+    (o1, g1), (o2, g2) = run(tg), run(torch)
+    np.testing.assert_allclose(o1, o2)
+    for a, b in zip(g1, g2):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_allclose(a, b)

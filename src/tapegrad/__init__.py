@@ -18,10 +18,10 @@ from .ops.creation import (Generator, arange, as_tensor, default_generator, empt
                            manual_seed, normal, ones, ones_like, rand, rand_like, randint,
                            randint_like, randn, randn_like, seed, tensor, zeros, zeros_like)
 from .ops.elementwise import (abs, add, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,
-                              clamp, clip, cos, div, divide, eq, exp, ge, greater,
+                              clamp, clip, cos, div, divide, eq, exp, floor_divide, ge, greater,
                               greater_equal, gt, isfinite, isinf, isnan, le, less, less_equal,
                               log, logical_and, logical_not, logical_or, logical_xor, lt,
-                              maximum, minimum, mul, multiply, ne, neg, negative, pow, relu,
+                              maximum, minimum, mul, multiply, ne, neg, negative, pow, relu, remainder,
                               rsqrt, sigmoid, sign, sin, sqrt, sub, subtract, tan, tanh,
                               true_divide, where)
 from .ops.indexing import getitem

@@ -313,6 +313,18 @@ def minimum_vjp(ctx, g):
     return _tie_split(ctx, g, False)
 
 
+def remainder_vjp(ctx, g):
+    """d(x mod y) = g for x; -g * floor(x / y) for y (the floor is piecewise constant)."""
+    need = ctx.needs_input_grad
+    gy = -g * floor_divide(ctx.x, ctx.y) if need[1] else None
+    return (g if need[0] else None), gy
+
+
+def remainder_jvp(ctx, tx, ty):
+    need = ctx.needs_input_grad
+    return (tx if need[0] else 0) - (ty * floor_divide(ctx.x, ctx.y) if need[1] else 0)
+
+
 ADD = register(OpDef("add", np.add, add_vjp, lambda ctx, tx, ty: tx + ty, broadcasts=True))
 SUB = register(OpDef("sub", np.subtract, sub_vjp, lambda ctx, tx, ty: tx - ty,
                      broadcasts=True))
@@ -322,6 +334,8 @@ DIV = register(OpDef("div", _true_divide, div_vjp, div_jvp, save=("y", "out"),
                      broadcasts=True, save_for={"out": 1}))
 POW = register(OpDef("pow", np.power, pow_vjp, pow_jvp, save=("x", "y", "out"),
                      broadcasts=True))
+REMAINDER = register(OpDef("remainder", np.remainder, remainder_vjp, remainder_jvp,
+                           save=("x", "y"), broadcasts=True, save_for={"x": 1, "y": 1}))
 MAXIMUM = register(OpDef("maximum", np.maximum, maximum_vjp, _tie_split_jvp(True),
                          save=("x", "y"), broadcasts=True))
 MINIMUM = register(OpDef("minimum", np.minimum, minimum_vjp, _tie_split_jvp(False),
@@ -373,6 +387,17 @@ pow.__doc__ = """Elementwise ``input ** exponent`` with broadcasting (also ``**`
         >>> x = tg.tensor([-1.0, 2.0], requires_grad=True)
         >>> tg.pow(x, 3).sum().backward(); x.grad
         tensor([ 3., 12.])
+    """
+remainder = _binary(REMAINDER)
+remainder.__doc__ = """Elementwise x mod y with the sign of y (Python's and PyTorch's ``%``).
+
+    The gradient is 1 for x and -floor(x / y) for y.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> x = tg.tensor([3.5, -2.5], requires_grad=True)
+        >>> (x % 2).sum().backward(); x % 2, x.grad
+        (tensor([1.5000, 1.5000], grad_fn=<RemainderBackward0>), tensor([1., 1.]))
     """
 maximum = _binary(MAXIMUM)
 maximum.__doc__ = """Elementwise maximum, broadcasting; at ties the gradient is split evenly.
@@ -564,6 +589,21 @@ def _nondiff(np_fn, name, doc):
     return fn
 
 
+def floor_divide(input, other):
+    """Elementwise floor(x / y), as Python's and PyTorch's ``//``; integer inputs stay integer.
+
+    NOTE: not differentiable: the result never requires grad (PyTorch records a node whose
+    backward raises; its derivative is 0 wherever it exists).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.tensor([7, -7]) // 2, tg.tensor([3.5, -2.5]) // 2
+        (tensor([ 3, -4]), tensor([ 1., -2.]))
+    """
+    x, y = _float_scalar_promotion(input, other)
+    return _floor_divide(x, y)
+
+
 eq = _nondiff(np.equal, "eq", """Elementwise ``input == other`` (bool).
 
     Broadcasts. Also ``==``. Not differentiable (never recorded).
@@ -690,6 +730,7 @@ bitwise_not = _nondiff(np.invert, "bitwise_not", """Elementwise ``~`` of a bool/
         >>> tg.bitwise_not(tg.tensor([True, False])), ~tg.tensor([0, 5])
         (tensor([False,  True]), tensor([-1, -6]))
     """)
+_floor_divide = _nondiff(np.floor_divide, "floor_divide", "floor(x / y) on arrays or tensors.")
 isnan = _nondiff(np.isnan, "isnan", """Elementwise test for nan (bool result).
 
     Not differentiable (never recorded).

@@ -69,6 +69,8 @@ METHODS = {
     "__mul__": ew.mul, "__rmul__": ew.mul,
     "__truediv__": ew.div, "__rtruediv__": _swap(ew.div),
     "__pow__": ew.pow, "__rpow__": _swap(ew.pow),
+    "__floordiv__": ew.floor_divide, "__rfloordiv__": _swap(ew.floor_divide),
+    "__mod__": ew.remainder, "__rmod__": _swap(ew.remainder),
     "__matmul__": linalg.matmul, "__rmatmul__": _swap(linalg.matmul),
     "__neg__": ew.neg, "__pos__": lambda self: self, "__abs__": ew.abs,
     "__getitem__": indexing.getitem, "__setitem__": indexing.setitem,
@@ -99,6 +101,7 @@ METHODS = {
     # elementwise
     "add": ew.add, "sub": ew.sub, "subtract": ew.sub, "mul": ew.mul, "multiply": ew.mul,
     "div": ew.div, "divide": ew.div, "true_divide": ew.div, "pow": ew.pow,
+    "floor_divide": ew.floor_divide, "remainder": ew.remainder,
     "neg": ew.neg, "negative": ew.neg, "abs": ew.abs, "sign": ew.sign,
     "exp": ew.exp, "log": ew.log, "sqrt": ew.sqrt, "rsqrt": ew.rsqrt,
     "sin": ew.sin, "cos": ew.cos, "tan": ew.tan, "tanh": ew.tanh,
