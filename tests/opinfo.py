@@ -717,6 +717,8 @@ OP_DB = [
            covers=("index_put", "index", "getitem")),
     # ---- copies and casts -------------------------------------------------------------------
     OpInfo("clone", tg.clone, np.copy, unary(), dtypes=INTS),
+    OpInfo("contiguous", lambda x: x.T.contiguous(), lambda x: np.array(x.T, order="C"),
+           unary(), dtypes=INTS, covers=("clone", "permute")),
     # NOTE: a cast to float32 and back loses digits, so finite differences need a larger eps.
     OpInfo("to", _to_other, _to_other_ref, cast_samples, covers=("to_dtype",),
            gradcheck_kwargs={"eps": 1e-3, "atol": 1e-4, "rtol": 1e-3}),

@@ -504,3 +504,16 @@ def test_empty_dim_reduces_everything_and_arange_takes_tensor_bounds():
 def test_comparing_with_none_is_not_an_error():
     assert (tg.ones(2) == None) is False      # noqa: E711 (the point of the test)
     assert (tg.ones(2) != None) is True       # noqa: E711
+
+
+def test_contiguous_and_new_factories():
+    x = tg.ones(2, 3, requires_grad=True)
+    y = x.T
+    assert not y.is_contiguous() and x.contiguous() is x
+    c = y.contiguous()
+    assert c.is_contiguous() and c.grad_fn is not None
+    (c * tg.arange(6.0).reshape(3, 2)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.arange(6.0).reshape(3, 2).T)
+    assert x.new_zeros(2).dtype == tg.float32 and x.new_tensor([1, 2]).dtype == tg.float32
+    assert tg.ones(1, dtype=tg.float64).new_full((2,), 3).tolist() == [3.0, 3.0]
+    assert tg.ones(1, dtype=tg.float64).new_ones(1, 2).dtype == tg.float64

@@ -5,8 +5,8 @@ from .._core import dtypes
 from .._core.device import device as Device   # to()'s parameter is named device
 from .._core.tensor import Tensor, wrap
 from . import elementwise as ew
-from . import indexing, linalg, reduction, shape
-from .registry import apply_inplace
+from . import creation, indexing, linalg, reduction, shape
+from .registry import apply_inplace, apply_unary
 
 def _swap(fn):
     """Reflected operator: ``other <op> self``."""
@@ -35,6 +35,22 @@ def _clamp_(self, min=None, max=None):
         return _fill(self, ew.clamp(self, min, max), "clamp_")
     args, params = _clamp_params(self, min, max)
     return apply_inplace(ew.CLAMP, (self,) + args, params, "clamp_")
+
+
+def _contiguous(self):
+    """Self if its memory is C-contiguous, else a recorded copy that is (PyTorch's idiom
+    before view())."""
+    return self if self._data.flags.c_contiguous else apply_unary(shape.CLONE, self, {"order": "C"})
+
+
+def _new(factory):
+    """``x.new_zeros(size)`` and friends: a new tensor with x's dtype unless given."""
+    def method(self, *args, dtype=None, device=None, requires_grad=False, **kwargs):
+        return factory(*args, dtype=self.dtype if dtype is None else dtype,
+                       requires_grad=requires_grad, **kwargs)
+    method.__name__ = "new_" + factory.__name__
+    method.__doc__ = f"Like tapegrad.{factory.__name__}, with this tensor's dtype by default."
+    return method
 
 
 def _to(self, *args, dtype=None, device=None, copy=False, **_):
@@ -134,6 +150,11 @@ METHODS = {
     "half": _cast_to(dtypes.float16), "long": _cast_to(dtypes.int64),
     "int": _cast_to(dtypes.int32), "bool": _cast_to(dtypes.bool),
     "cpu": lambda self: self,
+    "contiguous": _contiguous,
+    "is_contiguous": lambda self: bool(self._data.flags.c_contiguous),
+    "new_zeros": _new(creation.zeros), "new_ones": _new(creation.ones),
+    "new_empty": _new(creation.empty), "new_full": _new(creation.full),
+    "new_tensor": _new(creation.tensor),
 }
 
 PROPERTIES = {

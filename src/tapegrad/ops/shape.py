@@ -424,7 +424,10 @@ def stack(tensors, dim=0):
 
 
 # ---- copies and casts ------------------------------------------------------------------------
-CLONE = register(OpDef("clone", np.copy, lambda ctx, g: (g,), lambda ctx, t: t))
+# ``order`` is NumPy's memory layout for the copy: "K" keeps the input's, "C" makes it
+# C-contiguous (Tensor.contiguous()).
+CLONE = register(OpDef("clone", lambda x, order="K": np.array(x, order=order),
+                       lambda ctx, g: (g,), lambda ctx, t: t))
 # NOTE: the cast's rule returns g unchanged; the engine casts every cotangent to its input's
 # dtype, so the gradient arrives in the source dtype.
 CAST = register(OpDef("to_dtype", lambda x, to: x.astype(to), lambda ctx, g: (g,),
