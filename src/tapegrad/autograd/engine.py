@@ -84,9 +84,10 @@ def count_consumers(roots):
     return pending
 
 
-def topo_order(roots):
-    """Nodes reachable from ``roots``; each comes after every node that consumes it."""
-    pending = count_consumers(roots)          # pass 1: count the consumers of each node
+def topo_order(roots, pending=None):
+    """Nodes reachable from ``roots``; each comes after every node that consumes it.
+    ``pending``: count_consumers(roots) when the caller has it already (it is not changed)."""
+    pending = count_consumers(roots) if pending is None else dict(pending)   # pass 1
     ready = [r for r, n in pending.items() if n == 0]
     order = []
     while ready:                              # pass 2: release a node once its consumers ran
@@ -195,15 +196,15 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
     roots = list(dict.fromkeys(node for node, _, _ in seeds))
     if retain_graph is None:
         retain_graph = create_graph
+    # Kahn's walk: a node is ready once all its consumers ran (no recursion, each node once).
+    pending = count_consumers(roots)
     target_of = leads = captured = None
     if targets is not None:
         target_of = {}
         for i, t in enumerate(targets):
             target_of.setdefault(t._node(), []).append(i)
-        leads = _leading_to(topo_order(roots), target_of)
+        leads = _leading_to(topo_order(roots, pending), target_of)
         captured = [None] * len(targets)
-    # Kahn's walk: a node is ready once all its consumers ran (no recursion, each node once).
-    pending = count_consumers(roots)
     ready = [r for r in roots if pending[r] == 0]
 
     buffers = {}
