@@ -946,3 +946,12 @@ def test_grad_mode_decorators_cover_generators():
 
     assert [t.requires_grad for t in gen()] == [False, False]
     assert tg.is_grad_enabled()
+
+
+def test_integer_and_index_tensor_separated_by_a_slice_keep_pytorch_dim_order():
+    x = tg.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    y = x[0, :, tg.tensor([1, 2])]
+    assert y.shape == (3, 2)                  # NumPy alone would give (2, 3)
+    np.testing.assert_array_equal(y.detach().numpy(), np.arange(24.0).reshape(2, 3, 4)[0][:, [1, 2]])
+    y.sum().backward()
+    assert x.grad.numpy()[0, :, 1:3].sum() == 6 and x.grad.numpy().sum() == 6

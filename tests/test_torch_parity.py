@@ -144,3 +144,21 @@ def test_floor_division_and_remainder_match_pytorch(expr, with_grads):
         assert (a is None) == (b is None)
         if a is not None:
             np.testing.assert_allclose(a, b)
+
+
+def test_integer_with_index_tensor_separated_by_a_slice_indexes_like_pytorch():
+    a = np.arange(24.0).reshape(2, 3, 4)
+
+    def run(lib):
+        x = lib.tensor(a, requires_grad=True)
+        idx = lib.tensor([1, 2])
+        y = x[0, :, idx]
+        w = lib.tensor(np.arange(y.numel(), dtype=np.float64).reshape(tuple(y.shape)))
+        (y * w).sum().backward()
+        z = x.detach().clone()
+        z[0, :, idx] = lib.tensor(np.arange(6.0).reshape(3, 2))
+        return tuple(y.shape), x.grad.numpy(), z.numpy()
+    ours, theirs = run(tg), run(torch)
+    assert ours[0] == theirs[0] == (3, 2)
+    np.testing.assert_array_equal(ours[1], theirs[1])
+    np.testing.assert_array_equal(ours[2], theirs[2])

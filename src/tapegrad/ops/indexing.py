@@ -59,6 +59,22 @@ def _normalize_key(key, shape):
     return tuple(out), advanced
 
 
+def _ints_first(key):
+    """For a key mixing integers with index arrays: (the integers as a basic key, the rest).
+
+    NOTE: PyTorch applies integer indices first (they select, like x[0]), so x[0, :, idx] has
+    the slice's dim before idx's; NumPy counts integers as index arrays and, when a slice
+    separates them, moves the indexed dims first. Indexing in two steps keeps PyTorch's
+    result. None when there is nothing to split.
+    """
+    if not any(type(p) is int for p in key):
+        return None
+    first = tuple(p if type(p) is int or p is Ellipsis else slice(None)
+                  for p in key if p is not None)
+    rest = tuple(p for p in key if type(p) is not int)
+    return first, rest
+
+
 def _getitem_forward(x, key):
     try:
         out = x[key]
@@ -153,6 +169,9 @@ def getitem(input, key):
     """
     shape = input._data.shape if isinstance(input, Tensor) else np.shape(input)
     key, advanced = _normalize_key(key, shape)
+    split = _ints_first(key) if advanced else None
+    if split is not None:
+        return getitem(getitem(input, split[0]), split[1])
     return apply_unary(GATHER if advanced else GETITEM, input, {"key": key, "in_shape": shape})
 
 
@@ -179,7 +198,10 @@ def setitem(input, key, value, name="setitem"):
         >>> x.sum().backward(); x, v.grad
         (tensor([ 0., 10.,  0.], grad_fn=<IndexPutBackward0>), tensor(2.))
     """
-    key, _ = _normalize_key(key, input._data.shape)
+    key, advanced = _normalize_key(key, input._data.shape)
+    split = _ints_first(key) if advanced else None
+    if split is not None:
+        return setitem(getitem(input, split[0]), split[1], value, name)   # through the view
     involved = STATE.grad_enabled and (
         input._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
     try:
