@@ -212,3 +212,16 @@ def test_unknown_dtype():
         tg.zeros(2, dtype="not a dtype")
     with pytest.raises(TypeError, match="complex128"):
         tg.tensor(np.array([1 + 2j]))
+
+
+@pytest.mark.parametrize("call", [
+    lambda: tg.zeros(-1), lambda: tg.ones(2).item(), lambda: tg.clamp(tg.ones(1)),
+    lambda: tg.arange(0, 5, 0), lambda: tg.linspace(0, 1, -1), lambda: tg.randint(5, 5, (2,)),
+])
+def test_bad_arguments_raise_what_pytorch_and_numpy_code_catch(call):
+    # PyTorch raises RuntimeError here and NumPy ValueError: both except clauses work.
+    with pytest.raises(RuntimeError) as info:
+        call()
+    assert isinstance(info.value, ValueError)
+    assert any(name in str(info.value) for name in
+               ("sizes", "item", "clamp", "arange", "linspace", "randint"))

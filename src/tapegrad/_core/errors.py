@@ -11,5 +11,9 @@ class DTypeError(TypeError, RuntimeError):
     """A dtype an op or the engine cannot work with (e.g. grad on an integer tensor)."""
 
 
+class ArgumentError(ValueError, RuntimeError):
+    """An argument value an op can't use (a negative size, a zero step, no clamp bounds)."""
+
+
 class GradError(RuntimeError):
     """A backward pass that cannot run: nothing requires grad, freed graph, stale saved data."""

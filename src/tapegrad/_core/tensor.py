@@ -9,7 +9,7 @@ import weakref
 import numpy as np
 
 from . import dtypes
-from .errors import DTypeError, GradError, ShapeError
+from .errors import ArgumentError, DTypeError, GradError, ShapeError
 from .device import CPU
 from .node import AccumulateGrad, _RemovableHandle
 
@@ -446,7 +446,7 @@ class Tensor:
             (2.5, 3)
         """
         if self._data.size != 1:
-            raise ValueError(f"item: only a tensor with one element can be converted to a Python "
+            raise ArgumentError(f"item: only a tensor with one element can be converted to a Python "
                              f"number; this one has shape {tuple(self.shape)}.")
         return self._data.item()
 

@@ -7,7 +7,7 @@ so record themselves (Note [One rule, two paths] in ops/registry.py).
 """
 import numpy as np
 
-from .._core.errors import GradError, ShapeError
+from .._core.errors import ArgumentError, GradError, ShapeError
 from .._core.node import AccumulateGrad, Ctx, format_site
 from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
@@ -190,7 +190,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
     ``.grad``; without, add into every reached leaf's ``.grad``."""
     grad_outputs = grad_outputs or (None,) * len(outputs)
     if len(grad_outputs) != len(outputs):
-        raise ValueError(f"{caller}: got {len(grad_outputs)} gradients for {len(outputs)} outputs")
+        raise ArgumentError(f"{caller}: got {len(grad_outputs)} gradients for {len(outputs)} outputs")
     seeds = [_seed(t, g, i, create_graph, caller)
              for i, (t, g) in enumerate(zip(outputs, grad_outputs))]
     roots = list(dict.fromkeys(node for node, _, _ in seeds))
@@ -387,7 +387,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     if inputs is not None:
         inputs = _as_tuple(inputs)
         if not inputs:
-            raise ValueError("backward: inputs= was given but is empty")
+            raise ArgumentError("backward: inputs= was given but is empty")
         for t in inputs:
             _check_input(t, "backward")
     run_backward(tensors, grads, retain_graph, create_graph, targets=inputs, accumulate=True)

@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 
 from .._core import dtypes
-from .._core.errors import DTypeError
+from .._core.errors import ArgumentError, DTypeError
 from .._core.tensor import Tensor, wrap
 from .shape import cast
 
@@ -35,10 +35,10 @@ def _infer(data, dtype):
             # tensor(0.1, dtype=float64).
             arr = np.asarray(data, dtype=np_dtype)
         except ValueError as e:
-            raise ValueError(f"tensor: can't build a tensor from this data ({e}); nested lists "
+            raise ArgumentError(f"tensor: can't build a tensor from this data ({e}); nested lists "
                              "must be rectangular") from None
         except OverflowError as e:
-            raise ValueError(f"tensor: a value does not fit in any tapegrad dtype ({e})") from None
+            raise ArgumentError(f"tensor: a value does not fit in any tapegrad dtype ({e})") from None
         if np_dtype is None and arr.dtype == np.float64 \
                 and not isinstance(first, (np.generic, np.ndarray, Tensor)):
             arr = arr.astype(np.float32)    # Python floats are float32 in PyTorch
@@ -150,7 +150,7 @@ def _size(size):
         size = tuple(size[0])
     for s in size:
         if not isinstance(s, numbers.Integral) or s < 0:
-            raise ValueError(f"sizes must be non-negative integers, got {tuple(size)}")
+            raise ArgumentError(f"sizes must be non-negative integers, got {tuple(size)}")
     return tuple(int(s) for s in size)
 
 
@@ -274,7 +274,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if end is None:
         start, end = 0, start
     if step == 0:
-        raise ValueError("arange: step must be nonzero")
+        raise ArgumentError("arange: step must be nonzero")
     integral = all(isinstance(v, numbers.Integral) for v in (start, end, step))
     dt = dtypes.to_numpy_dtype(dtype) or (np.dtype(np.int64) if integral else _F32)
     # Compute in float64 and convert, so float32 ranges have exactly PyTorch's length.
@@ -297,6 +297,8 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
         >>> tg.linspace(0, 1, 5)
         tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
     """
+    if int(steps) < 0:
+        raise ArgumentError(f"linspace: steps must be non-negative, got {steps}")
     return _finish(np.linspace(start, end, int(steps)).astype(_float_dtype(dtype)), requires_grad)
 
 
@@ -504,6 +506,8 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
     elif high is None:
         raise TypeError("randint: missing high")
     dt = dtypes.to_numpy_dtype(dtype) or np.dtype(np.int64)
+    if low >= high:
+        raise ArgumentError(f"randint: low ({low}) must be less than high ({high})")
     arr = _rng(generator).integers(low, high, size=_size((size,) if isinstance(size, int)
                                                           else size)).astype(dt)
     return _finish(arr, requires_grad)

@@ -2,7 +2,7 @@
 and the non-differentiable comparisons."""
 import numpy as np
 
-from .._core.errors import DTypeError
+from .._core.errors import ArgumentError, DTypeError
 from .._core.tensor import Tensor, wrap
 from . import creation
 from .registry import OpDef, apply_binary, apply_unary, broadcast_error, register
@@ -548,7 +548,7 @@ def clamp(input, min=None, max=None):
         (tensor([-1.0000,  0.5000,  1.0000], grad_fn=<ClampBackward0>), tensor([0., 1., 0.]))
     """
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given")
+        raise ArgumentError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         # NOTE: tensor bounds go through where() so the bounds get gradients too; at a tie
         # the input keeps it (bounds are inclusive), as in PyTorch.

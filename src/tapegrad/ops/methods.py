@@ -3,6 +3,7 @@ import numpy as np
 
 from .._core import dtypes
 from .._core.device import device as Device   # to()'s parameter is named device
+from .._core.errors import ArgumentError
 from .._core.tensor import Tensor, wrap
 from . import elementwise as ew
 from . import creation, indexing, linalg, reduction, shape
@@ -26,7 +27,7 @@ def _alpha(self, other, alpha=1):
 
 def _clamp_params(self, min=None, max=None):
     if min is None and max is None:
-        raise ValueError("clamp_: at least one of min and max must be given")
+        raise ArgumentError("clamp_: at least one of min and max must be given")
     return (), {"min": min, "max": max}
 
 def _clamp_(self, min=None, max=None):
