@@ -517,3 +517,20 @@ def test_contiguous_and_new_factories():
     assert x.new_zeros(2).dtype == tg.float32 and x.new_tensor([1, 2]).dtype == tg.float32
     assert tg.ones(1, dtype=tg.float64).new_full((2,), 3).tolist() == [3.0, 3.0]
     assert tg.ones(1, dtype=tg.float64).new_ones(1, 2).dtype == tg.float64
+
+
+@pytest.mark.parametrize("data, dtype", [
+    ([np.float32(1), 2.0], tg.float32), ([np.int64(1), 2.5], tg.float32),
+    ([np.float16(1), 1.0], tg.float32), ([2.0, np.float64(1)], tg.float64),
+    ([[1, 2], [3, 4]], tg.int64), ([True, 2], tg.int64), ([], tg.float32),
+    ([np.uint8(3), 2], tg.int64), (((1, 2), (3, 4.5)), tg.float32),
+])
+def test_list_dtype_inference_follows_pytorch(data, dtype):
+    # Python floats count as float32 and ints as int64; NumPy values keep their dtype;
+    # floating beats integer beats bool, the widest within a kind.
+    assert tg.tensor(data).dtype == dtype
+
+
+def test_list_of_tensors_promotes_like_pytorch():
+    assert tg.tensor([tg.tensor(1), tg.tensor(2.5)]).dtype == tg.float32
+    assert tg.tensor([tg.tensor(1), 2.5]).dtype == tg.float32

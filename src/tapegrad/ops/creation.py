@@ -27,22 +27,17 @@ def _infer(data, dtype):
     elif isinstance(data, (np.ndarray, np.generic)):
         arr = np.asarray(data)
     else:
-        first = _first_leaf(data)
-        if isinstance(first, Tensor):
-            data = _untensor(data)           # a list of tensors: their values, no history
+        data = _untensor(data)               # tensors in lists: their values, no history
         try:
-            # Convert straight to a requested dtype: going through float32 would round
+            # Convert straight to the dtype: going through float32 would round
             # tensor(0.1, dtype=float64).
-            arr = np.asarray(data, dtype=np_dtype)
+            arr = np.asarray(data, dtype=np_dtype or _list_dtype(data))
         except ValueError as e:
             raise ArgumentError(f"tensor: can't build a tensor from this data ({e}); nested lists "
                              "must be rectangular") from None
         except OverflowError as e:
             raise ArgumentError(f"tensor: a value does not fit in any tapegrad dtype ({e})") from None
-        if np_dtype is None and arr.dtype == np.float64 \
-                and not isinstance(first, (np.generic, np.ndarray, Tensor)):
-            arr = arr.astype(np.float32)    # Python floats are float32 in PyTorch
-        elif arr.dtype.kind == "O" or arr.dtype.kind in "USV":
+        if arr.dtype.kind == "O" or arr.dtype.kind in "USV":
             raise DTypeError(f"tensor: can't convert data of type {type(data).__name__} to a "
                              "tensor: it holds non-numeric values, or integers outside int64")
     if np_dtype is not None and arr.dtype != np_dtype:
@@ -52,17 +47,53 @@ def _infer(data, dtype):
     return arr
 
 
-def _first_leaf(data):
-    """The first scalar (or array/tensor) in nested lists: what PyTorch infers dtypes from."""
-    while isinstance(data, (list, tuple)) and data:
-        data = data[0]
-    return data
+_PY_DTYPES = {bool: np.dtype(np.bool_), int: np.dtype(np.int64), float: _F32}
+_PY_SCALARS = set(_PY_DTYPES)
+
+
+def _list_dtype(data):
+    """PyTorch's dtype for a (nested) list: a Python float counts as float32, an int as
+    int64, a bool as bool, a NumPy value as its own dtype; floating wins over integer wins
+    over bool, and within a kind the widest wins. None (NumPy decides) for anything else."""
+    if not isinstance(data, (list, tuple)):
+        return _PY_DTYPES.get(type(data))           # a Python number (None: NumPy decides)
+    floats, ints, bools = [], [], False
+    leaves, stack = [], [data]
+    while stack:                        # collect leaf dtypes; a list's types are seen at C speed
+        d = stack.pop()
+        types = set(map(type, d))
+        if types <= _PY_SCALARS:
+            leaves.extend(_PY_DTYPES[t] for t in types)
+            continue
+        for e in d:
+            if isinstance(e, (list, tuple)):
+                stack.append(e)
+            else:
+                leaves.append(_PY_DTYPES.get(type(e)) or getattr(e, "dtype", None))
+    for dt in leaves:
+        if dt is None:
+            return None
+        if dt.kind == "f":
+            floats.append(dt)
+        elif dt.kind in "iu":
+            ints.append(dt)
+        elif dt.kind == "b":
+            bools = True
+        else:
+            return None
+    if floats:
+        return max(floats, key=lambda d: d.itemsize)
+    if ints:
+        return np.result_type(*ints)
+    return np.dtype(np.bool_) if bools else _F32     # an empty list is float32, as in PyTorch
 
 
 def _untensor(data):
     if isinstance(data, Tensor):
         return data._data
     if isinstance(data, (list, tuple)):
+        if set(map(type, data)) <= _PY_SCALARS:
+            return data                     # the common case, checked at C speed
         return [_untensor(d) for d in data]
     return data
 
