@@ -225,3 +225,10 @@ def test_bad_arguments_raise_what_pytorch_and_numpy_code_catch(call):
     assert isinstance(info.value, ValueError)
     assert any(name in str(info.value) for name in
                ("sizes", "item", "clamp", "arange", "linspace", "randint"))
+
+
+def test_boolean_mask_after_ellipsis_is_checked_too():
+    x = tg.arange(24.0).reshape(2, 3, 4)
+    with pytest.raises(IndexError, match=r"mask of shape \(3,\)"):
+        x[..., tg.tensor([True, False, True])]
+    assert x[..., tg.tensor([True, False, True, False])].shape == (2, 3, 2)

@@ -534,3 +534,10 @@ def test_list_dtype_inference_follows_pytorch(data, dtype):
 def test_list_of_tensors_promotes_like_pytorch():
     assert tg.tensor([tg.tensor(1), tg.tensor(2.5)]).dtype == tg.float32
     assert tg.tensor([tg.tensor(1), 2.5]).dtype == tg.float32
+
+
+def test_numpy_scalar_bounds_and_empty_list_index():
+    assert tg.ones(3).clamp(min=np.log(1e-8)).dtype == tg.float32
+    assert tg.where(tg.tensor([True]), np.float64(1), 0.0).dtype == tg.float32
+    x = tg.arange(24.0).reshape(2, 3, 4)
+    assert x[[]].shape == (0, 3, 4) and x[0, []].shape == (0, 4)

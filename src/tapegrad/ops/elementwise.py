@@ -503,7 +503,8 @@ def where(condition, input, other):
     if isinstance(condition, Tensor) and not isinstance(input, (Tensor, np.ndarray)) \
             and not isinstance(other, (Tensor, np.ndarray)):
         # Two Python scalars: as 0-d tensors, so the result is a tensor with PyTorch's dtype.
-        input, other = creation.tensor(input), creation.tensor(other)
+        input, other = (creation.tensor(v.item() if isinstance(v, _np_generic) else v)
+                        for v in (input, other))
     x, y = _float_scalar_promotion(input, other)
     try:
         return apply_binary(WHERE, x, y, {"cond": cond})
@@ -554,6 +555,8 @@ def clamp(input, min=None, max=None):
         # the input keeps it (bounds are inclusive), as in PyTorch.
         out = input if min is None else where(input < min, min, input)
         return out if max is None else where(out > max, max, out)
+    # NumPy scalar bounds are weak like Python numbers (np.log(1e-8) keeps float32 float32).
+    min, max = (b.item() if isinstance(b, _np_generic) else b for b in (min, max))
     for bound in (min, max):
         input, _ = _float_scalar_promotion(input, bound)   # int tensor, float bound: float32
     return apply_unary(CLAMP, input, {"min": min, "max": max})

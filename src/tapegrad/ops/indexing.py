@@ -14,17 +14,20 @@ def _normalize_key(key, shape):
     returns (key, is_advanced)."""
     parts = key if isinstance(key, tuple) else (key,)
     out, advanced = [], False
-    dim = 0          # the tensor dim the next index part applies to; None after an Ellipsis
-    for p in parts:
+    dim = 0          # the tensor dim the next index part applies to
+    for n, p in enumerate(parts):
         if isinstance(p, Tensor):
             # NOTE: a copy: the rule reads the indices at backward time, and an in-place
             # change of the index tensor in between must not move the gradient.
             p = p._data.copy()
         elif isinstance(p, list):
             p = np.asarray(p)
+            if p.size == 0:
+                p = p.astype(np.int64)          # x[[]]: an empty index, not float64
         if p is Ellipsis:
-            dim = None
-        elif dim is not None and p is not None:
+            # the parts after ... index the last dims: start where they leave off
+            dim = len(shape) - sum(_dims_indexed(q) for q in parts[n + 1:])
+        elif p is not None:
             dim += p.ndim if isinstance(p, np.ndarray) and p.dtype == np.bool_ else 1
         if isinstance(p, np.ndarray):
             if p.dtype == np.bool_ and p.ndim == 0:
@@ -32,8 +35,8 @@ def _normalize_key(key, shape):
                 advanced = True
                 continue
             if p.dtype == np.bool_:
-                start = None if dim is None else dim - p.ndim
-                if start is not None and tuple(shape[start:dim]) != p.shape:
+                start = dim - p.ndim
+                if tuple(shape[start:dim]) != p.shape:
                     raise IndexError(
                         f"getitem: a boolean mask of shape {p.shape} can't index dims "
                         f"{start}..{dim - 1} of a tensor of shape {tuple(shape)}; the mask's "
@@ -73,6 +76,16 @@ def _ints_first(key):
                   for p in key if p is not None)
     rest = tuple(p for p in key if type(p) is not int)
     return first, rest
+
+
+def _dims_indexed(p):
+    """How many of the tensor's dims one index part consumes."""
+    if p is None or p is Ellipsis:
+        return 0
+    if isinstance(p, (Tensor, np.ndarray, list)):
+        arr = p._data if isinstance(p, Tensor) else np.asarray(p)
+        return arr.ndim if arr.dtype == np.bool_ else 1
+    return 0 if isinstance(p, (bool, np.bool_)) else 1
 
 
 def _getitem_forward(x, key):
