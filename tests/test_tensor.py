@@ -541,3 +541,18 @@ def test_numpy_scalar_bounds_and_empty_list_index():
     assert tg.where(tg.tensor([True]), np.float64(1), 0.0).dtype == tg.float32
     x = tg.arange(24.0).reshape(2, 3, 4)
     assert x[[]].shape == (0, 3, 4) and x[0, []].shape == (0, 4)
+
+
+def test_integer_division_by_zero_raises_and_in_place_floor_div_and_mod():
+    with pytest.raises(RuntimeError, match="division by zero"):
+        tg.tensor([5, 3]) // tg.tensor([0, 1])
+    with pytest.raises(RuntimeError, match="division by zero"):
+        tg.tensor([5, 3]) % 0
+    x = tg.tensor([7, -7])
+    x //= 2
+    assert x.tolist() == [3, -4]
+    a = tg.tensor([3.5, -2.5], requires_grad=True)
+    b = a * 1
+    b %= 2
+    b.sum().backward()
+    assert b.tolist() == [1.5, 1.5] and a.grad.tolist() == [1.0, 1.0]

@@ -334,7 +334,17 @@ DIV = register(OpDef("div", _true_divide, div_vjp, div_jvp, save=("y", "out"),
                      broadcasts=True, save_for={"out": 1}))
 POW = register(OpDef("pow", np.power, pow_vjp, pow_jvp, save=("x", "y", "out"),
                      broadcasts=True))
-REMAINDER = register(OpDef("remainder", np.remainder, remainder_vjp, remainder_jvp,
+def _integer_division(np_fn, name):
+    """np_fn, refusing an integer division by zero as PyTorch does (NumPy returns 0)."""
+    def forward(x, y):
+        if _kind(x) in "biu" and _kind(y) in "biu" and not np.all(y):
+            raise ArgumentError(f"{name}: integer division by zero")
+        return np_fn(x, y)
+    return forward
+
+
+REMAINDER = register(OpDef("remainder", _integer_division(np.remainder, "remainder"),
+                           remainder_vjp, remainder_jvp,
                            save=("x", "y"), broadcasts=True, save_for={"x": 1, "y": 1}))
 MAXIMUM = register(OpDef("maximum", np.maximum, maximum_vjp, _tie_split_jvp(True),
                          save=("x", "y"), broadcasts=True))
@@ -733,7 +743,8 @@ bitwise_not = _nondiff(np.invert, "bitwise_not", """Elementwise ``~`` of a bool/
         >>> tg.bitwise_not(tg.tensor([True, False])), ~tg.tensor([0, 5])
         (tensor([False,  True]), tensor([-1, -6]))
     """)
-_floor_divide = _nondiff(np.floor_divide, "floor_divide", "floor(x / y) on arrays or tensors.")
+_floor_divide = _nondiff(_integer_division(np.floor_divide, "floor_divide"), "floor_divide",
+                         "floor(x / y) on arrays or tensors.")
 isnan = _nondiff(np.isnan, "isnan", """Elementwise test for nan (bool result).
 
     Not differentiable (never recorded).

@@ -88,6 +88,12 @@ METHODS = {
     "__pow__": ew.pow, "__rpow__": _swap(ew.pow),
     "__floordiv__": ew.floor_divide, "__rfloordiv__": _swap(ew.floor_divide),
     "__mod__": ew.remainder, "__rmod__": _swap(ew.remainder),
+    "__imod__": _inplace(ew.REMAINDER), "remainder_": _inplace(ew.REMAINDER),
+    # floor division is not differentiable: written back like copy_ (gradient 0 to the old x)
+    "__ifloordiv__": lambda self, other: _fill(self, ew.floor_divide(self, other),
+                                               "floor_divide_"),
+    "floor_divide_": lambda self, other: _fill(self, ew.floor_divide(self, other),
+                                               "floor_divide_"),
     "__matmul__": linalg.matmul, "__rmatmul__": _swap(linalg.matmul),
     "__neg__": ew.neg, "__pos__": lambda self: self, "__abs__": ew.abs,
     "__getitem__": indexing.getitem, "__setitem__": indexing.setitem,
