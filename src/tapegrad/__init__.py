@@ -21,8 +21,8 @@ from .ops.elementwise import (abs, add, bitwise_and, bitwise_not, bitwise_or, bi
                               clamp, clip, cos, div, divide, eq, exp, floor_divide, ge, greater,
                               greater_equal, gt, isfinite, isinf, isnan, le, less, less_equal,
                               log, logical_and, logical_not, logical_or, logical_xor, lt,
-                              maximum, minimum, mul, multiply, ne, neg, negative, pow, relu, remainder,
-                              rsqrt, sigmoid, sign, sin, sqrt, sub, subtract, tan, tanh,
+                              maximum, minimum, mul, multiply, ne, neg, negative, pow, relu,
+                              remainder, rsqrt, sigmoid, sign, sin, sqrt, sub, subtract, tan, tanh,
                               true_divide, where)
 from .ops.indexing import getitem
 from .ops.linalg import dot, matmul, mm

@@ -446,8 +446,8 @@ class Tensor:
             (2.5, 3)
         """
         if self._data.size != 1:
-            raise ArgumentError(f"item: only a tensor with one element can be converted to a Python "
-                             f"number; this one has shape {tuple(self.shape)}.")
+            raise ArgumentError(f"item: only a tensor with one element can be converted to a "
+                                f"Python number; this one has shape {tuple(self.shape)}.")
         return self._data.item()
 
     def tolist(self):

@@ -190,7 +190,8 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
     ``.grad``; without, add into every reached leaf's ``.grad``."""
     grad_outputs = grad_outputs or (None,) * len(outputs)
     if len(grad_outputs) != len(outputs):
-        raise ArgumentError(f"{caller}: got {len(grad_outputs)} gradients for {len(outputs)} outputs")
+        raise ArgumentError(f"{caller}: got {len(grad_outputs)} gradients for {len(outputs)} "
+                            "outputs")
     seeds = [_seed(t, g, i, create_graph, caller)
              for i, (t, g) in enumerate(zip(outputs, grad_outputs))]
     roots = list(dict.fromkeys(node for node, _, _ in seeds))

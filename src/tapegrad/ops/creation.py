@@ -34,9 +34,10 @@ def _infer(data, dtype):
             arr = np.asarray(data, dtype=np_dtype or _list_dtype(data))
         except ValueError as e:
             raise ArgumentError(f"tensor: can't build a tensor from this data ({e}); nested lists "
-                             "must be rectangular") from None
+                                "must be rectangular") from None
         except OverflowError as e:
-            raise ArgumentError(f"tensor: a value does not fit in any tapegrad dtype ({e})") from None
+            raise ArgumentError(f"tensor: a value does not fit in any tapegrad dtype ({e})") \
+                from None
         if arr.dtype.kind == "O" or arr.dtype.kind in "USV":
             raise DTypeError(f"tensor: can't convert data of type {type(data).__name__} to a "
                              "tensor: it holds non-numeric values, or integers outside int64")

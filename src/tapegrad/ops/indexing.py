@@ -57,7 +57,8 @@ def _normalize_key(key, shape):
             continue
         elif not (p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice))):
             raise IndexError(f"getitem: unsupported index {p!r} for a tensor of shape "
-                             f"{tuple(shape)}; use ints, slices, None, ..., or integer/bool tensors")
+                             f"{tuple(shape)}; use ints, slices, None, ..., or integer/bool "
+                             "tensors")
         out.append(p)
     return tuple(out), advanced
 

@@ -18,8 +18,9 @@ changed since (an in-place op on the base or a sibling view), the view's history
 as ``view_of(base)`` before the view is used again (``refresh_view``).
 An in-place op on a tensor that takes part in autograd runs out of place (on a copy of the
 tensor when the rule will save it), writes the result into the tensor's memory, bumps the
-version and rebases the tensor's history onto the new node (a retain_grad() moves along); on a view it also rebases the base onto a ``view_scatter`` node
-(the base with the view's region replaced), and the view onto a ``view_of`` node of the new base.
+version and rebases the tensor's history onto the new node (a retain_grad() moves along);
+on a view it also rebases the base onto a ``view_scatter`` node (the base with the view's
+region replaced), and the view onto a ``view_of`` node of the new base.
 """
 import numpy as np
 
