@@ -955,3 +955,17 @@ def test_integer_and_index_tensor_separated_by_a_slice_keep_pytorch_dim_order():
     np.testing.assert_array_equal(y.detach().numpy(), np.arange(24.0).reshape(2, 3, 4)[0][:, [1, 2]])
     y.sum().backward()
     assert x.grad.numpy()[0, :, 1:3].sum() == 6 and x.grad.numpy().sum() == 6
+
+
+def test_a_stale_views_grad_fn_and_requires_grad_are_up_to_date():
+    buf = tg.zeros(4)
+    v = buf[0:2]
+    assert not v.requires_grad and v.grad_fn is None
+    buf[0:2] = tg.tensor([5.0, 6.0], requires_grad=True)
+    assert v.requires_grad and v.grad_fn is not None      # rebuilt from buf's new history
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    a = x * 1
+    w = a[0:1]
+    before = w.grad_fn
+    a.mul_(3)
+    assert w.grad_fn is not before

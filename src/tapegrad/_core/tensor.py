@@ -45,7 +45,7 @@ class Tensor:
     # ``_vc`` is the version counter (made on first need), ``_view`` (base, view chain,
     # version) for views (Note [Views and in-place ops]), ``_accum`` the leaf's
     # AccumulateGrad, weakly held unless it carries hooks.
-    __slots__ = ("_data", "_grad", "_requires_grad", "grad_fn", "_vc", "_view", "_accum",
+    __slots__ = ("_data", "_grad", "_requires_grad", "_grad_fn", "_vc", "_view", "_accum",
                  "__weakref__")
     # Make ``ndarray <op> Tensor`` call the Tensor's reflected operator instead of NumPy's.
     __array_priority__ = 1000
@@ -54,7 +54,7 @@ class Tensor:
         # Like torch.Tensor(data): always a float32 copy (use tapegrad.tensor to keep dtypes).
         self._data = np.array(data._data if isinstance(data, Tensor) else data, dtype=np.float32)
         self._grad = None
-        self.grad_fn = None
+        self._grad_fn = None
         self._vc = None
         self._view = None
         self._accum = None
@@ -63,6 +63,19 @@ class Tensor:
             self.requires_grad = True
 
     # ---- autograd state -------------------------------------------------------------
+    @property
+    def grad_fn(self):
+        """The node that computed this tensor (None for leaves), e.g. ``<MulBackward0 ...>``.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> (tg.ones(1, requires_grad=True) * 2).grad_fn.name()
+            'MulBackward0'
+        """
+        if self._view is not None:
+            self._refresh()        # a view whose storage changed: its up-to-date history
+        return self._grad_fn
+
     @property
     def requires_grad(self):
         """Whether ops on this tensor are recorded so gradients can flow back to it.
@@ -76,15 +89,17 @@ class Tensor:
             >>> x.requires_grad, (x * 2).requires_grad, tg.ones(2).requires_grad
             (True, True, False)
         """
+        if self._view is not None:
+            self._refresh()
         return self._requires_grad
 
     @requires_grad.setter
     def requires_grad(self, flag):
         flag = bool(flag)
-        if not flag and self.grad_fn is not None:
+        if not flag and self._grad_fn is not None:
             raise GradError(
                 "requires_grad=False can only be set on a leaf tensor; this one was computed "
-                f"by {self.grad_fn.name()}. Use y = y.detach() to get a tensor without history.")
+                f"by {self._grad_fn.name()}. Use y = y.detach() to get a tensor without history.")
         if flag and self._data.dtype.kind not in "fc":
             raise DTypeError(
                 f"only floating point tensors can require gradients, but this tensor has dtype "
@@ -135,7 +150,7 @@ class Tensor:
             >>> x = tg.ones(2, requires_grad=True); x.is_leaf, (x * 2).is_leaf
             (True, False)
         """
-        return self.grad_fn is None
+        return self._grad_fn is None
 
     @property
     def _version(self):
@@ -183,7 +198,7 @@ class Tensor:
 
     def _node(self):
         """The node gradients for this tensor flow into: grad_fn, or the leaf's accumulator."""
-        return self.grad_fn if self.grad_fn is not None else self._accumulator()
+        return self._grad_fn if self._grad_fn is not None else self._accumulator()
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute d self / d leaves and add it into each leaf's ``.grad``.
@@ -219,7 +234,7 @@ class Tensor:
         """
         t = _new(Tensor)
         t._data = self._data
-        t._grad = t.grad_fn = t._view = t._accum = None
+        t._grad = t._grad_fn = t._view = t._accum = None
         t._requires_grad = False
         t._vc = self._counter()
         return t
@@ -236,7 +251,7 @@ class Tensor:
             >>> y.is_leaf, y.requires_grad
             (True, False)
         """
-        self.grad_fn = None
+        self._grad_fn = None
         self._view = None
         self._requires_grad = False
         return self
@@ -273,12 +288,12 @@ class Tensor:
             tensor([4., 8.])
         """
         self._refresh()
-        if self.grad_fn is None:
+        if self._grad_fn is None:
             if not self._requires_grad:
                 raise GradError("retain_grad: can't retain the grad of a tensor that does not "
                                 "require grad; set requires_grad=True on the leaves it comes from.")
             return   # leaves keep their grad anyway
-        self.grad_fn.retained = _weakref(self)
+        self._grad_fn.retained = _weakref(self)
 
     @property
     def retains_grad(self):
@@ -289,8 +304,8 @@ class Tensor:
             >>> y = tg.ones(2, requires_grad=True) * 2; y.retain_grad(); y.retains_grad
             True
         """
-        return self.grad_fn is not None and self.grad_fn.retained is not None \
-            and self.grad_fn.retained() is self
+        return self._grad_fn is not None and self._grad_fn.retained is not None \
+            and self._grad_fn.retained() is self
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` whenever the gradient with respect to this tensor is computed.
@@ -312,7 +327,7 @@ class Tensor:
         if not self._requires_grad:
             raise GradError("register_hook: can't register a hook on a tensor that does not "
                             "require grad.")
-        node = self.grad_fn if self.grad_fn is not None else self._hooked_accumulator()
+        node = self._grad_fn if self._grad_fn is not None else self._hooked_accumulator()
         return node.register_hook(hook)
 
     def register_post_accumulate_grad_hook(self, hook):
@@ -328,7 +343,7 @@ class Tensor:
             >>> x.sum().backward(); seen
             [[1.0, 1.0]]
         """
-        if self.grad_fn is not None:
+        if self._grad_fn is not None:
             raise GradError("register_post_accumulate_grad_hook: only leaf tensors have "
                             "accumulated gradients; use register_hook on a non-leaf.")
         if not self._requires_grad:
@@ -517,7 +532,7 @@ class Tensor:
     def __deepcopy__(self, memo):
         """A copy with its own storage, ``requires_grad`` and ``grad``; leaves only, as in
         PyTorch (a copy of a non-leaf would need a copy of its history)."""
-        if self.grad_fn is not None:
+        if self._grad_fn is not None:
             raise GradError("deepcopy: only leaf tensors can be deep-copied; detach() or clone() "
                             "a computed tensor first.")
         t = wrap(self._data.copy())
@@ -529,7 +544,7 @@ class Tensor:
 
     def __reduce__(self):
         """Pickle a leaf as its data and ``requires_grad`` (its ``grad`` is not kept)."""
-        if self.grad_fn is not None:
+        if self._grad_fn is not None:
             raise GradError("pickle: only leaf tensors can be pickled; detach() a computed "
                             "tensor first.")
         return (_rebuild, (self._data, self._requires_grad))
@@ -566,7 +581,7 @@ def wrap(arr, grad_fn=None):
     t = _new(Tensor)
     t._data = arr
     t._grad = None
-    t.grad_fn = grad_fn
+    t._grad_fn = grad_fn
     t._requires_grad = grad_fn is not None
     t._vc = None
     t._view = None
@@ -616,8 +631,8 @@ def _format(t):
     extras = []
     if arr.dtype not in _DEFAULT_DTYPES:
         extras.append(f"dtype={t.dtype}")
-    if t.grad_fn is not None:
-        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
+    if t._grad_fn is not None:
+        extras.append(f"grad_fn=<{t._grad_fn.name()}>")
     elif t._requires_grad:
         extras.append("requires_grad=True")
     return f"tensor({body}{''.join(', ' + e for e in extras)})"

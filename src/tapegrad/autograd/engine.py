@@ -170,7 +170,7 @@ def _add_into_grad(t, g, is_fresh, create_graph):
     if old is None:
         if not create_graph:
             t._grad = wrap(g if is_fresh else g.copy())
-        elif g.grad_fn is None:
+        elif g._grad_fn is None:
             t._grad = wrap(g._data.copy())   # a constant (say, the caller's gradient): own it
         else:
             # NOTE: a recorded copy unless the engine made g for this tensor alone: add passes

@@ -90,7 +90,7 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                 warnings.warn(f"gradcheck: input {n} has dtype {t.dtype}; finite differences "
                               "are only reliable in float64", stacklevel=2)
             if not t._data.flags.c_contiguous or not t._data.flags.writeable:
-                inputs[n] = t = wrap(np.ascontiguousarray(t._data).copy(), t.grad_fn)
+                inputs[n] = t = wrap(np.ascontiguousarray(t._data).copy(), t._grad_fn)
                 t._requires_grad = True
     for n, t in enumerate(inputs):
         if not (isinstance(t, Tensor) and t.requires_grad):

@@ -191,20 +191,20 @@ def record_node(op, args, arrays, params, out):
     if len(args) == 1:                       # unrolled for the common arities: hot path
         x = args[0]
         node.needs_input_grad = _ONE_NEEDED
-        node.parents = (x.grad_fn or x._accumulator(),)
+        node.parents = (x._grad_fn or x._accumulator(),)
     elif len(args) == 2:
         x, y = args
         nx = isinstance(x, Tensor) and x._requires_grad
         ny = isinstance(y, Tensor) and y._requires_grad
         node.needs_input_grad = (_BOTH_NEEDED if ny else _FIRST_NEEDED) if nx else _SECOND_NEEDED
-        node.parents = ((x.grad_fn or x._accumulator()) if nx else None,
-                        (y.grad_fn or y._accumulator()) if ny else None)
+        node.parents = ((x._grad_fn or x._accumulator()) if nx else None,
+                        (y._grad_fn or y._accumulator()) if ny else None)
     else:
         needs, parents = [], []
         for a in args:
             if isinstance(a, Tensor) and a._requires_grad:
                 needs.append(True)
-                parents.append(a.grad_fn or a._accumulator())
+                parents.append(a._grad_fn or a._accumulator())
             else:
                 needs.append(False)
                 parents.append(None)
@@ -274,10 +274,10 @@ def refresh_view(t):
 
 def set_history(t, node):
     """Make ``node`` t's grad_fn (after an in-place change); a retain_grad() moves along."""
-    old = t.grad_fn
+    old = t._grad_fn
     if old is not None and old.retained is not None:
         node.retained, old.retained = old.retained, None
-    t.grad_fn, t._requires_grad = node, True
+    t._grad_fn, t._requires_grad = node, True
 
 
 def apply_chain(arr, chain):
@@ -312,12 +312,12 @@ def apply_inplace(op, args, params=_EMPTY, name=None):
         isinstance(a, Tensor) and a._requires_grad for a in args)
     view = x._view
     if recording:
-        if x.grad_fn is None and x._requires_grad:
+        if x._grad_fn is None and x._requires_grad:
             raise GradError(
                 f"{name}: a leaf tensor that requires grad (shape {tuple(x.shape)}) can't be "
                 "modified in place, or its gradient would be lost. Write x = x + ... instead, or "
                 "do the update under tapegrad.no_grad() (as optimizers do).")
-        if view is not None and view[0].grad_fn is None and view[0]._requires_grad:
+        if view is not None and view[0]._grad_fn is None and view[0]._requires_grad:
             raise GradError(
                 f"{name}: this tensor (shape {tuple(x.shape)}) is a view of a leaf that "
                 f"requires grad (shape {tuple(view[0].shape)}), so it can't be modified in place. "
@@ -338,13 +338,13 @@ def apply_inplace(op, args, params=_EMPTY, name=None):
     _write(x, r._data, name)
     x._bump(site)
     if view is None:
-        set_history(x, r.grad_fn)
+        set_history(x, r._grad_fn)
         return x
     base, chain, _, differentiable = view
     x._view = (base, chain, x._vc.value, differentiable)   # the history below describes this
     from .shape import VIEW_OF, VIEW_SCATTER   # the two generic view ops live with the others
     bnode = Node(VIEW_SCATTER, {"chain": chain}, (base._requires_grad, True),
-                 (base._node() if base._requires_grad else None, r.grad_fn),
+                 (base._node() if base._requires_grad else None, r._grad_fn),
                  base._data.shape, base._data.dtype, site)
     set_history(base, bnode)
     set_history(x, Node(VIEW_OF, {"chain": chain, "base_shape": base._data.shape}, (True,),
@@ -365,7 +365,7 @@ def _saves_first_input(op, args):
 
 def _snapshot(x):
     """A copy of x's values with x's history: what an in-place op's rule must see as x."""
-    t = wrap(x._data.copy(), x.grad_fn)
+    t = wrap(x._data.copy(), x._grad_fn)
     t._requires_grad = x._requires_grad
     return t
 
