@@ -5,9 +5,9 @@ Expected values are computed by hand or by an independent out-of-place computati
 read back from the engine.
 """
 import gc
+import os
 import sys
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -44,25 +44,36 @@ def test_million_op_chain_backward_without_recursion():
     gc.collect()
 
 
-def _chain_backward_seconds(n):
+def _lines_run_by_backward(n):
+    """Python lines tapegrad executes in backward() of an n-op chain: a count of the work,
+    the same on every run (no clocks: speed belongs to benchmarks/, not to tests)."""
     x = tg.tensor(1.0, dtype=tg.float64, requires_grad=True)
     y = x
     for _ in range(n):
         y = y * 1.0
-    gc.collect()
-    t0 = time.perf_counter()
-    y.backward()
-    elapsed = time.perf_counter() - t0
+    package = os.path.dirname(tg.__file__)
+    count = [0]
+
+    def tracer(frame, event, arg):
+        if not frame.f_code.co_filename.startswith(package):
+            return None
+        if event == "line":
+            count[0] += 1
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        y.backward()
+    finally:
+        sys.settrace(None)
     assert x.grad.item() == 1.0
-    return elapsed
+    return count[0]
 
 
 def test_backward_walk_is_linear_in_graph_size():
-    # 4x the nodes should take ~4x the time (about 5x measured: caches); quadratic would be
-    # 16x. Best of three runs each, to shrug off a busy machine.
-    small = min(_chain_backward_seconds(20_000) for _ in range(3))
-    large = min(_chain_backward_seconds(80_000) for _ in range(3))
-    assert large / small < 8, f"20k ops: {small:.3f}s, 80k ops: {large:.3f}s"
+    # 4x the nodes must cost 4x the work (up to the constant setup); quadratic would be 16x.
+    small, large = _lines_run_by_backward(2_000), _lines_run_by_backward(8_000)
+    assert 3.9 < large / small < 4.1, f"2k ops: {small} lines, 8k ops: {large} lines"
 
 
 def test_diamond_graph_sums_both_branches():
