@@ -5,7 +5,7 @@ import numpy as np
 from .._core.errors import ArgumentError, DTypeError
 from .._core.tensor import Tensor, wrap
 from . import creation
-from .registry import OpDef, apply_binary, apply_unary, broadcast_error, register
+from .registry import OpDef, apply_binary, apply_unary, register, reraise_as_shape_error
 
 _ndarray = np.ndarray
 
@@ -519,11 +519,8 @@ def where(condition, input, other):
     try:
         return apply_binary(WHERE, x, y, {"cond": cond})
     except ValueError:
-        err = broadcast_error("where", [cond] + [a._data if isinstance(a, Tensor) else a
-                                                 for a in (x, y)])
-        if err is None:
-            raise
-        raise err from None
+        reraise_as_shape_error("where", [cond] + [a._data if isinstance(a, Tensor) else a
+                                                  for a in (x, y)])
 
 
 def clamp_vjp(ctx, g):
@@ -590,10 +587,7 @@ def _nondiff(np_fn, name, doc):
         try:
             out = np_fn(*arrays)
         except ValueError:
-            err = broadcast_error(name, arrays)
-            if err is None:
-                raise
-            raise err from None
+            reraise_as_shape_error(name, arrays)
         if not tensor_in:
             return out
         return wrap(out if type(out) is np.ndarray else np.asarray(out))

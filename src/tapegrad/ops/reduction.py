@@ -3,7 +3,6 @@
 Every reduction keeps its input's shape and the "keepdim" shape of its output in ctx
 params, so rules can put a reduced cotangent back in place with reshape + expand.
 """
-import builtins
 from collections import namedtuple
 
 import numpy as np
@@ -13,7 +12,7 @@ from .._core.tensor import Tensor, wrap
 from ._broadcast import cast_like
 from .elementwise import maximum, minimum
 from .registry import OpDef, apply_unary, register
-from .shape import clone, expand, reshape
+from .shape import clone, expand, normalize_dim, reshape
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 
@@ -23,13 +22,7 @@ def normalize_dims(dim, ndim, name):
     if dim is None:
         return tuple(range(ndim))
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-    out = []
-    for d in dims:
-        lo, hi = -builtins.max(ndim, 1), builtins.max(ndim, 1) - 1
-        if not lo <= d <= hi:
-            raise IndexError(f"{name}: dimension out of range (expected to be in range of "
-                             f"[{lo}, {hi}] for a {ndim}-d tensor, but got {d})")
-        out.append(d % ndim if ndim else 0)
+    out = [normalize_dim(d, ndim, name) for d in dims]
     if len(set(out)) != len(out):
         raise ShapeError(f"{name}: dim {dim} names the same dimension twice")
     return tuple(sorted(out))

@@ -104,10 +104,7 @@ def apply(op, args, params=_EMPTY):
     try:
         out = op.forward(*arrays, **params)
     except ValueError:
-        err = broadcast_error(op.name, arrays)   # error path only: the hot path pays nothing
-        if err is None:
-            raise
-        raise err from None
+        reraise_as_shape_error(op.name, arrays)   # error path only: the hot path pays nothing
     if type(out) is not _ndarray:
         out = np.asarray(out)          # NumPy returns scalars for 0-d results
     if record and STATE.grad_enabled and out.dtype.kind in "fc":
@@ -140,10 +137,7 @@ def apply_binary(op, x, y, params=_EMPTY):
     try:
         out = op.forward(xd, yd, **params) if params else op.forward(xd, yd)
     except ValueError:
-        err = broadcast_error(op.name, (xd, yd))   # error path only
-        if err is None:
-            raise
-        raise err from None
+        reraise_as_shape_error(op.name, (xd, yd))   # error path only
     if type(out) is not _ndarray:
         out = np.asarray(out)
     if record and STATE.grad_enabled and out.dtype.kind in "fc":
@@ -170,19 +164,20 @@ def apply_unary(op, x, params=_EMPTY):
     return result
 
 
-def broadcast_error(name, arrays):
-    """A ShapeError naming op ``name`` and its operands' shapes if they can't broadcast, else
-    None (NumPy's own message names neither the op nor what to do)."""
+def reraise_as_shape_error(name, arrays):
+    """Call inside ``except ValueError``: raise a ShapeError naming op ``name`` and its
+    operands' shapes if they can't broadcast (NumPy's own message names neither the op nor
+    what to do); otherwise re-raise the ValueError being handled. Error path only."""
     shapes = [np.shape(a) for a in arrays]
     try:
         np.broadcast_shapes(*shapes)
     except ValueError:
         listed = " and ".join(str(tuple(s)) for s in shapes)
-        return ShapeError(
+        raise ShapeError(
             f"{name}: shapes {listed} can't be broadcast together: aligned from the last "
             "dim, each pair of sizes must be equal or one of them 1. Reshape or unsqueeze an "
-            "operand so its dims line up.")
-    return None
+            "operand so its dims line up.") from None
+    raise    # noqa: PLE0704 (re-raises the caller's ValueError: they broadcast fine)
 
 
 def record_node(op, args, arrays, params, out):

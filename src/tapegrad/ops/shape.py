@@ -15,7 +15,7 @@ def _shape_of(x):
     return x._data.shape if isinstance(x, Tensor) else np.shape(x)
 
 
-def _dim(d, ndim, name, extra=0):
+def normalize_dim(d, ndim, name, extra=0):
     """One dim index made non-negative; ``extra`` widens the range (unsqueeze takes ndim+1)."""
     n = ndim + extra
     lo, hi = -builtin_max(n, 1), builtin_max(n, 1) - 1
@@ -133,8 +133,8 @@ def flatten(input, start_dim=0, end_dim=-1):
     shape = _shape_of(input)
     if len(shape) == 0:
         return reshape(input, (1,))
-    s = _dim(start_dim, len(shape), "flatten")
-    e = _dim(end_dim, len(shape), "flatten")
+    s = normalize_dim(start_dim, len(shape), "flatten")
+    e = normalize_dim(end_dim, len(shape), "flatten")
     if s > e:
         raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     return reshape(input, shape[:s] + (-1,) + shape[e + 1:])
@@ -158,7 +158,7 @@ def squeeze(input, dim=None):
         dims = {i for i, n in enumerate(shape) if n == 1}
     else:
         dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-        dims = {d for d in (_dim(d, len(shape), "squeeze") for d in dims)
+        dims = {d for d in (normalize_dim(d, len(shape), "squeeze") for d in dims)
                 if shape and shape[d] == 1}         # a 0-d tensor has nothing to squeeze
     return reshape(input, tuple(n for i, n in enumerate(shape) if i not in dims))
 
@@ -176,7 +176,7 @@ def unsqueeze(input, dim):
         (tapegrad.Size([2, 1, 3]), tapegrad.Size([2, 3, 1]))
     """
     shape = _shape_of(input)
-    d = _dim(dim, len(shape), "unsqueeze", extra=1)
+    d = normalize_dim(dim, len(shape), "unsqueeze", extra=1)
     return reshape(input, shape[:d] + (1,) + shape[d:])
 
 
@@ -200,7 +200,7 @@ def permute(input, *dims):
     """
     ndim = len(_shape_of(input))
     dims = _sizes(dims)
-    norm = tuple(_dim(d, ndim, "permute") for d in dims)
+    norm = tuple(normalize_dim(d, ndim, "permute") for d in dims)
     if sorted(norm) != list(range(ndim)):
         raise ShapeError(f"permute: dims {list(dims)} must be a permutation of the "
                          f"{ndim} dims of a tensor of shape {tuple(_shape_of(input))}")
@@ -223,7 +223,7 @@ def transpose(input, dim0, dim1):
     ndim = len(_shape_of(input))
     if ndim == 0:
         return apply_unary(PERMUTE, input, {"dims": ()})
-    d0, d1 = _dim(dim0, ndim, "transpose"), _dim(dim1, ndim, "transpose")
+    d0, d1 = normalize_dim(dim0, ndim, "transpose"), normalize_dim(dim1, ndim, "transpose")
     dims = list(range(ndim))
     dims[d0], dims[d1] = d1, d0
     return apply_unary(PERMUTE, input, {"dims": tuple(dims)})
@@ -390,7 +390,7 @@ def cat(tensors, dim=0):
     ndim = len(shapes[0])
     if ndim == 0:
         raise ShapeError("cat: zero-dimensional tensors can't be concatenated; use stack")
-    d = _dim(dim, ndim, "cat")
+    d = normalize_dim(dim, ndim, "cat")
     for i, s in enumerate(shapes):
         if len(s) != ndim or s[:d] + s[d + 1:] != shapes[0][:d] + shapes[0][d + 1:]:
             raise ShapeError(f"cat: tensors must have the same shape except in dim {d}; got "
@@ -419,7 +419,7 @@ def stack(tensors, dim=0):
         if s != shapes[0]:
             raise ShapeError(f"stack: all tensors must have the same shape; got "
                              f"{tuple(shapes[0])} at position 0 and {tuple(s)} at position {i}")
-    d = _dim(dim, len(shapes[0]), "stack", extra=1)
+    d = normalize_dim(dim, len(shapes[0]), "stack", extra=1)
     return apply(STACK, _promoted(tensors), {"dim": d})
 
 
