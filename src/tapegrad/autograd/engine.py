@@ -12,7 +12,6 @@ from .._core.node import AccumulateGrad, Ctx, format_site
 from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
 from ..ops._broadcast import sum_to_shape
-from ..ops.registry import refresh_view
 from ..ops.shape import clone
 
 _ndarray = np.ndarray
@@ -34,9 +33,7 @@ def _seed(t, g, i, create_graph, caller):
     """The node an output's gradient enters at, and that gradient (array or Tensor)."""
     if not isinstance(t, Tensor):
         raise TypeError(f"{caller}: outputs must be tensors, got {type(t).__name__}")
-    if t._view is not None:
-        refresh_view(t)         # a view whose storage changed: differentiate what it holds now
-    if not t._requires_grad:
+    if not t.requires_grad:     # the property also brings a stale view's history up to date
         raise GradError(
             f"{caller}: output {i} ({_describe(t)}) does not require grad and has no grad_fn, "
             "so there is nothing to differentiate. Usual causes: no input was created with "
@@ -397,9 +394,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
 def _check_input(t, caller):
     if not isinstance(t, Tensor):
         raise TypeError(f"{caller}: inputs must be tensors, got {type(t).__name__}")
-    if t._view is not None:
-        refresh_view(t)
-    if not t._requires_grad:
+    if not t.requires_grad:     # (refreshes a stale view, as above)
         raise GradError(f"{caller}: one of the inputs ({_describe(t)}) does not require grad, "
                         "so it has no gradient; create it with requires_grad=True.")
 
