@@ -87,10 +87,6 @@ def extreme_vjp(ctx, g):
     return (_unreduce(ctx, g) * mask / count,)
 
 
-def _reduce_jvp(fn):
-    return lambda ctx, t: fn(t, ctx.axes, ctx.keepdim)
-
-
 def _int64_if_integral(x):
     """PyTorch sums and multiplies bool/integer tensors in int64 (NumPy would use uint64 for
     unsigned inputs, which tapegrad has no dtype for)."""
