@@ -12,6 +12,7 @@ Each row names the registry primitives it exercises in ``covers``; test_op_db ch
 together the rows cover ``tapegrad.ops.registry.REGISTRY`` and that each row really reaches
 the primitives it claims (in its forward graph or in the graph of its gradient).
 """
+import importlib
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -50,12 +51,16 @@ class OpInfo:
     domain: tuple = (-2.0, 2.0)             # where float inputs are drawn from
     covers: tuple = ()                      # registry op names exercised; default (name,)
     supports_gradgrad: bool = True
+    differentiable: bool = True             # False: forward, no_grad and no-mutation checks only
+    api: tuple = ()                         # public names this row tests; default (name,)
     result_dtype: Optional[Callable] = None  # input dtype -> result dtype (PyTorch's rule)
     gradcheck_kwargs: dict = field(default_factory=dict)
 
     def __post_init__(self):
         if not self.covers:
-            object.__setattr__(self, "covers", (self.name,))
+            object.__setattr__(self, "covers", (self.name,) if self.differentiable else ())
+        if not self.api:
+            object.__setattr__(self, "api", (self.name,))
 
     def __str__(self):
         return self.name
@@ -756,6 +761,19 @@ def _iadd(z, y):
     z += y
     return z
 
+
+# The op families added after the foundation keep their rows in tests/opinfo_<family>.py
+# (each a list ROWS, built with this module's helpers, and a list PARITY of expressions for
+# tests/test_torch_parity.py). NOTE: imported last, so those modules can import from this one.
+ROW_MODULES = ("opinfo_elementary", "opinfo_special", "opinfo_rounding", "opinfo_binary_math",
+               "opinfo_statistics", "opinfo_scan", "opinfo_sort", "opinfo_rearrange",
+               "opinfo_diagonal", "opinfo_scatter", "opinfo_linalg_products",
+               "opinfo_linalg_contract", "opinfo_linalg")
+PARITY = []
+for _module in ROW_MODULES:
+    _module = importlib.import_module(_module)
+    OP_DB.extend(_module.ROWS)
+    PARITY.extend(getattr(_module, "PARITY", ()))
 
 OP_BY_NAME = {op.name: op for op in OP_DB}
 assert len(OP_BY_NAME) == len(OP_DB), "two OP_DB rows share a name"

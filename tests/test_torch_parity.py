@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
+from opinfo import PARITY
 
 torch = pytest.importorskip("torch")
 
@@ -30,7 +31,7 @@ CASES = [
     "lib.stack([x, z], 2)", "x[1]", "x[:, 1:3]", "x[..., None]", "x[lib.tensor([0, 0, 2])]",
     "x[z > 0]", "x.clone().mul_(2)", "(x * 1).add_(z, alpha=2)", "(x * 1).clamp_(0.7, 1.5)",
     "x.double()", "x.sum(dtype=lib.float64)",
-]
+] + PARITY    # the op families' expressions (tests/opinfo_<family>.py)
 
 
 def _run(lib, expr):

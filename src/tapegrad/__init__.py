@@ -25,11 +25,21 @@ from .ops.elementwise import (abs, add, bitwise_and, bitwise_not, bitwise_or, bi
                               remainder, rsqrt, sigmoid, sign, sin, sqrt, sub, subtract, tan, tanh,
                               true_divide, where)
 from .ops.indexing import getitem
-from .ops.linalg import dot, matmul, mm
+from .ops.binary_math import *  # noqa: F401,F403  (each family lists its names in __all__)
+from .ops.diagonal import *  # noqa: F401,F403
+from .ops.elementary import *  # noqa: F401,F403
+from .ops.linalg import *  # noqa: F401,F403
+from .ops.rearrange import *  # noqa: F401,F403
+from .ops.rounding import *  # noqa: F401,F403
+from .ops.scan import *  # noqa: F401,F403
+from .ops.scatter import *  # noqa: F401,F403
+from .ops.sort import *  # noqa: F401,F403
+from .ops.special import *  # noqa: F401,F403
+from .ops.statistics import *  # noqa: F401,F403
 from .ops.reduction import amax, amin, argmax, argmin, max, mean, min, prod, sum
 from .ops.shape import (broadcast_to, cat, clone, concat, concatenate, expand, flatten, permute,
                         reshape, squeeze, stack, swapaxes, swapdims, t, transpose, unsqueeze)
-from . import autograd
+from . import autograd, linalg
 from .autograd import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                        set_grad_enabled)
 from .autograd.grad_mode import is_inference_mode_enabled

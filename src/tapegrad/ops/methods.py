@@ -7,6 +7,8 @@ from .._core.errors import ArgumentError
 from .._core.tensor import Tensor, wrap
 from . import elementwise as ew
 from . import creation, indexing, linalg, reduction, shape
+from . import (binary_math, diagonal, elementary, rearrange, rounding, scan, scatter, sort,
+               special, statistics)
 from .registry import apply_inplace, apply_unary
 
 def _swap(fn):
@@ -172,6 +174,15 @@ PROPERTIES = {
 def _wrap_np(fn, self, dim, keepdim):
     axis = None if dim is None else reduction.normalize_dims(dim, self.ndim, fn.__name__)
     return wrap(np.asarray(fn(self._data, axis=axis, keepdims=keepdim)))
+
+# The op families added after the foundation list their own methods beside their functions
+# (each module's METHODS); they join this table here, so Tensor has one binding per name.
+FAMILIES = (elementary, special, rounding, binary_math, statistics, scan, sort, rearrange,
+            diagonal, scatter, linalg)
+for _family in FAMILIES:
+    _clash = set(_family.METHODS) & set(METHODS)
+    assert not _clash, f"{_family.__name__} rebinds Tensor methods {sorted(_clash)}"
+    METHODS.update(_family.METHODS)
 
 for _name, _fn in METHODS.items():
     setattr(Tensor, _name, _fn)

@@ -1,10 +1,10 @@
 """Linear algebra primitives: matmul in every case NumPy's ``@`` supports."""
 import numpy as np
 
-from .._core.errors import ShapeError
-from .._core.tensor import Tensor
-from .registry import OpDef, apply_binary, register
-from .shape import mT, unsqueeze, squeeze
+from ..._core.errors import ShapeError
+from ..._core.tensor import Tensor
+from ..registry import OpDef, apply_binary, register
+from ..shape import mT, unsqueeze, squeeze
 
 
 def matmul_vjp(ctx, g):
@@ -124,3 +124,8 @@ def dot(input, other):
         if len(np.shape(t._data if isinstance(t, Tensor) else t)) != 1:
             raise ShapeError("dot: both arguments must be 1-d; use matmul for other shapes")
     return matmul(input, other)
+
+
+__all__ = ["matmul", "mm", "dot"]   # public functions, exported as tapegrad.<name>
+METHODS = {}   # Tensor methods (bound in ops/methods.py), in-place forms included
+LINALG = {}    # tapegrad.linalg.<name> -> function (its names may differ from tapegrad.<name>)

@@ -1,0 +1,7 @@
+"""Vector and matrix norms.
+"""
+
+__all__ = []   # public functions, exported as tapegrad.<name>
+METHODS = {}   # Tensor methods (bound in ops/methods.py), in-place forms included
+
+LINALG = {}    # tapegrad.linalg.<name> -> function (its names may differ from tapegrad.<name>)

@@ -1,0 +1,7 @@
+"""Inverses and linear solves: inv, solve, solve_triangular, cholesky_solve, lstsq, ...
+"""
+
+__all__ = []   # public functions, exported as tapegrad.<name>
+METHODS = {}   # Tensor methods (bound in ops/methods.py), in-place forms included
+
+LINALG = {}    # tapegrad.linalg.<name> -> function (its names may differ from tapegrad.<name>)
