@@ -375,7 +375,9 @@ def histc(input, bins=100, min=0, max=0):
         raise ArgumentError(f"histc: the range [{lo}, {hi}] is not finite; pass finite min and "
                             "max, or remove infinities and NaNs from the data.")
     x = data[(data >= lo) & (data <= hi)]
-    pos = ((x - lo) / (hi - lo) * dtype(bins)).astype(np.intp)
+    # NOTE: in this order of operations (in the input's dtype) a value next to a bin edge
+    # lands in the same bin as in PyTorch; (x - min) / (max - min) * bins rounds differently.
+    pos = ((x - lo) * dtype(bins) / (hi - lo)).astype(np.intp)
     np.clip(pos, 0, bins - 1, out=pos)     # x == max belongs to the last bin
     return wrap(np.bincount(pos, minlength=bins).astype(data.dtype))
 
