@@ -28,6 +28,24 @@ def test_sort_is_stable_both_ways():
     assert i.dtype == tg.int64
 
 
+@pytest.mark.parametrize("descending", [False, True])
+def test_sort_order_is_stable_with_and_without_ties(descending):
+    """Rows without ties take NumPy's fast unstable sort, others the stable one: both must give
+    the stable order (ties ranked by position)."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((6, 7))
+    a[1, 4] = a[1, 2]                  # one tie
+    a[3] = np.round(a[3])              # many ties, -0.0 next to 0.0
+    a[4, 5] = a[4, 0] = NAN
+    for data in (a, a.T.copy(), a.astype(np.float32)):
+        # NaN ranks as the largest value (first when descending); no infinities in the data
+        key = np.where(np.isnan(data), -np.inf, -data) if descending else np.nan_to_num(
+            data, nan=np.inf)
+        want = np.argsort(key, axis=-1, kind="stable")
+        got = arr(tg.sort(t(data), descending=descending).indices)
+        np.testing.assert_array_equal(got, want)
+
+
 def test_sort_puts_nan_last_ascending_and_first_descending():
     x = t([1.0, NAN, 0.0, NAN])
     v, i = tg.sort(x)

@@ -84,12 +84,24 @@ def _pick(op, input, idx, dim, keepdim=True):
 def _order(data, dim, descending):
     """Indices that sort ``data`` along ``dim``, stably (equal elements keep their order);
     NaN counts as the largest value, as in PyTorch."""
-    if not descending:
-        return np.argsort(data, axis=dim, kind="stable")
     # Sorting the reversed row ascending and reversing back keeps equal elements in their
     # original order and puts NaN first; negating the values would do neither (nor for ints).
-    rev = np.argsort(np.flip(data, dim), axis=dim, kind="stable")
-    return (data.shape[dim] - 1) - np.flip(rev, dim)
+    src = np.flip(data, dim) if descending else data
+    idx = _fast_order(src, dim) if data.dtype.kind == "f" else None
+    if idx is None:
+        idx = np.argsort(src, axis=dim, kind="stable")
+    return (data.shape[dim] - 1) - np.flip(idx, dim) if descending else idx
+
+
+def _fast_order(data, dim):
+    """NumPy's unstable float argsort (about 4x faster than its stable one), or None when a
+    row has equal values (or NaNs), where only a stable sort gives PyTorch's order."""
+    idx = np.argsort(data, axis=dim)
+    v = np.take_along_axis(data, idx, axis=dim)
+    head = (slice(None),) * dim
+    if np.all(v[head + (slice(1, None),)] > v[head + (slice(None, -1),)]):
+        return idx
+    return None
 
 
 def _check_int(k, name, what="k"):
@@ -290,8 +302,12 @@ def bincount_vjp(ctx, g):
 
 # NOTE: PyTorch has no derivative for bincount's weights; the weighted count is linear in
 # them, so tapegrad gives the exact gradient rather than none.
-BINCOUNT = register(OpDef("bincount", _bincount_forward, bincount_vjp,
-                          lambda ctx, t: apply_unary(BINCOUNT, t, ctx.params)))
+def bincount_jvp(ctx, t):
+    """Linear in the weights: the weighted count of the tangent."""
+    return apply_unary(BINCOUNT, t, ctx.params)
+
+
+BINCOUNT = register(OpDef("bincount", _bincount_forward, bincount_vjp, bincount_jvp))
 
 
 def bincount(input, weights=None, minlength=0):
