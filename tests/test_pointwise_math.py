@@ -277,8 +277,9 @@ def test_integer_results_of_square_and_rounding():
 def test_results_keep_float32():
     for name in FLOAT_MATH + ["square", "frac", "floor", "round", "nan_to_num"]:
         x = tg.tensor(np.array([0.3, 0.6], dtype=F32), requires_grad=True)
-        y = getattr(tg, name)(x)
-        y.sum().backward()
+        with np.errstate(invalid="ignore"):     # acosh is nan below 1: only dtypes matter
+            y = getattr(tg, name)(x)
+            y.sum().backward()
         assert y.dtype == tg.float32 and x.grad.dtype == tg.float32, name
     x = tg.tensor(np.array([0.3, 0.6], dtype=F32), requires_grad=True)
     tg.polygamma(2, x).sum().backward()
