@@ -14,8 +14,20 @@ __all__ = ["floor", "ceil", "round", "trunc", "fix", "frac", "nan_to_num", "sign
            "isneginf", "isposinf", "isreal"]
 
 _ndarray = np.ndarray
-_zero_vjp = lambda ctx, g: (g * 0,)        # noqa: E731  (piecewise constant: gradient 0)
-_zero_jvp = lambda ctx, t: t * 0           # noqa: E731
+
+
+def zero_vjp(ctx, g):
+    """d floor = d ceil = d trunc = d round = 0 (piecewise constant), as PyTorch defines it."""
+    return (g * 0,)
+
+
+def zero_jvp(ctx, t):
+    return t * 0
+
+
+def frac_vjp(ctx, g):
+    """d frac = d (x - trunc(x)) = 1."""
+    return (g,)
 
 
 def _refuse_bool(x, name):
@@ -73,12 +85,12 @@ def nan_to_num_vjp(ctx, g):
     return (g * isfinite(ctx.x),)
 
 
-FLOOR = register(OpDef("floor", _integral_kept(np.floor, "floor"), _zero_vjp, _zero_jvp))
-CEIL = register(OpDef("ceil", _integral_kept(np.ceil, "ceil"), _zero_vjp, _zero_jvp))
-TRUNC = register(OpDef("trunc", _integral_kept(np.trunc, "trunc"), _zero_vjp, _zero_jvp))
-ROUND = register(OpDef("round", _round, _zero_vjp, _zero_jvp))
+FLOOR = register(OpDef("floor", _integral_kept(np.floor, "floor"), zero_vjp, zero_jvp))
+CEIL = register(OpDef("ceil", _integral_kept(np.ceil, "ceil"), zero_vjp, zero_jvp))
+TRUNC = register(OpDef("trunc", _integral_kept(np.trunc, "trunc"), zero_vjp, zero_jvp))
+ROUND = register(OpDef("round", _round, zero_vjp, zero_jvp))
 # NOTE: a primitive rather than x - trunc(x): one node instead of two, and frac_ in place.
-FRAC = register(OpDef("frac", _frac, lambda ctx, g: (g,), lambda ctx, t: t))
+FRAC = register(OpDef("frac", _frac, frac_vjp, lambda ctx, t: t))
 NAN_TO_NUM = register(OpDef("nan_to_num", _nan_to_num, nan_to_num_vjp,
                             lambda ctx, t: nan_to_num_vjp(ctx, t)[0], save=("x",)))
 

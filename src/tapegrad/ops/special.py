@@ -187,9 +187,10 @@ def polygamma(n, input):
         >>> tg.polygamma(1, x).sum().backward(); tg.polygamma(1, x), x.grad
         (tensor([1.6449, 0.6449], grad_fn=<PolygammaBackward0>), tensor([-2.4041, -0.4041]))
     """
+    n = _check_n(n, "polygamma")
     if type(input) is _ndarray:           # rules on plain arrays: straight to SciPy
         return _polygamma(input, n)
-    return apply_unary(POLYGAMMA, _floating(input), {"n": _check_n(n, "polygamma")})
+    return apply_unary(POLYGAMMA, _floating(input), {"n": n})
 
 
 def _check_eps(eps, name):
