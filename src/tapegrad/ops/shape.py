@@ -117,10 +117,10 @@ def view(input, *shape, dtype=None):
         >>> x
         tensor([[1., 0.],
                 [0., 0.]])
-        >>> x.t().view(4)
+        >>> x.t().view(4)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        tapegrad.ShapeError: view: size [4] is not compatible with the input tensor's size ...
+        tapegrad._core.errors.ShapeError: view: size [4] is not compatible with the input ...
     """
     if dtype is not None or (len(shape) == 1 and _is_dtype(shape[0])):
         if shape and dtype is not None:
