@@ -1,9 +1,8 @@
 """Triangles and diagonals: tril/triu (and their indices), diagonal, diag, diag_embed,
 diagflat, trace.
 
-diagonal is a strided view (Note [Strided views] in strided.py); diag_embed writes its input
-onto zeros with index_add, whose gradient reads the same diagonal back; tril/triu are a
-``where`` with a constant mask.
+diagonal is a strided view (Note [Strided views] in strided.py); diag_embed gathers its
+input (and zeros) into matrices; tril/triu are a ``where`` with a constant mask.
 """
 import numpy as np
 
@@ -12,9 +11,10 @@ from .._core.errors import ArgumentError, DTypeError, ShapeError
 from .._core.tensor import Tensor
 from . import elementwise as ew
 from .creation import tensor
-from .indexing import index_add, setitem
+from .indexing import getitem, setitem
+from .rearrange import movedim
 from .reduction import sum as _sum
-from .shape import clone, flatten, normalize_dim
+from .shape import cat, clone, flatten, normalize_dim
 from .strided import strided
 
 __all__ = ["tril", "triu", "tril_indices", "triu_indices", "diagonal", "diag", "diag_embed",
@@ -178,21 +178,18 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     shape = _shape_of(input)
     if len(shape) == 0:
         raise ShapeError("diag_embed: the input must have at least 1 dim, got a 0-d tensor")
-    ndim = len(shape) + 1
-    d1, d2 = _two_dims(dim1, dim2, ndim, "diag_embed")
+    d1, d2 = _two_dims(dim1, dim2, len(shape) + 1, "diag_embed")
+    if not isinstance(offset, (int, np.integer)) or isinstance(offset, bool):
+        raise TypeError(f"diag_embed: offset must be an int, got {offset!r}")
     n = shape[-1]
     m = n + abs(offset)
-    rest = [k for k in range(ndim) if k not in (d1, d2)]
-    out_shape = [m] * ndim
-    key = [None] * ndim
-    along_last = np.arange(n).reshape((1,) * (len(shape) - 1) + (n,))
-    for i, k in enumerate(rest):
-        out_shape[k] = shape[i]
-        key[k] = np.arange(shape[i]).reshape((-1,) + (1,) * (len(shape) - 1 - i))
-    key[d1] = along_last + max(-offset, 0)
-    key[d2] = along_last + max(offset, 0)
-    key = tuple(np.broadcast_to(k, shape) for k in key)
-    return index_add(np.zeros(out_shape, dtype=_dtype_of(input)), key, input)
+    # Each matrix element reads the input's element on the diagonal or a zero appended after
+    # the last: one gather, whose gradient adds back into the diagonal (index_add).
+    padded = cat([input, np.zeros(shape[:-1] + (1,), dtype=_dtype_of(input))], -1)
+    index = np.full((m, m), n)
+    i = np.arange(n)
+    index[i + max(-offset, 0), i + max(offset, 0)] = i
+    return movedim(getitem(padded, (Ellipsis, index)), (-2, -1), (d1, d2))
 
 
 def diag(input, diagonal=0):
