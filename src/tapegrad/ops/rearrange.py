@@ -89,6 +89,9 @@ def split(tensor, split_size_or_sections, dim=0):
         count = max(-(-n // size), 1) if size else 1
         sizes = [size] * (count - 1) + [n - size * (count - 1)]
     else:
+        if not isinstance(split_size_or_sections, (list, tuple)):
+            raise TypeError(f"split: split_size_or_sections must be an int or a list of ints, "
+                            f"got {split_size_or_sections!r}")
         sizes = list(split_size_or_sections)
         if not all(_is_int(s) for s in sizes):
             raise TypeError(f"split: sizes must be ints, got {sizes}")
@@ -134,7 +137,7 @@ def tensor_split(input, indices_or_sections, dim=0):
             raise ArgumentError(f"tensor_split: the number of sections must be > 0, got {arg}")
         small, extra = divmod(n, int(arg))
         return _pieces(input, d, [small + 1] * extra + [small] * (int(arg) - extra))
-    bounds = list(arg)
+    bounds = list(arg) if isinstance(arg, (list, tuple)) else [arg]
     if not all(_is_int(i) for i in bounds):
         raise TypeError(f"tensor_split: indices must be ints, got {bounds}")
     starts, stops = [None] + bounds, bounds + [None]
