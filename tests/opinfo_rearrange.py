@@ -121,7 +121,8 @@ ROWS = [
            np.moveaxis(x, source, destination),
            shaped([((2, 3, 4), {"source": 0, "destination": -1}),
                    ((2, 3, 4), {"source": (0, 2), "destination": (2, 0)}),
-                   ((3, 4), {"source": 1, "destination": 0}), ((), {"source": (), "destination": ()})]),
+                   ((3, 4), {"source": 1, "destination": 0}),
+                   ((), {"source": (), "destination": ()})]),
            dtypes=INTS, covers=("permute",), api=("movedim", "moveaxis")),
     OpInfo("unflatten", tg.unflatten, lambda x, dim, sizes:
            x.reshape(x.shape[:dim % x.ndim] + tuple(sizes) + x.shape[dim % x.ndim + 1:]),

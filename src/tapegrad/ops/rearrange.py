@@ -401,7 +401,7 @@ def _fresh(out, input):
     """``out``, cloned if it still shares memory with ``input``: PyTorch's repeat-like ops
     always return new memory, also when nothing is repeated."""
     if isinstance(out, Tensor) and isinstance(input, Tensor) and \
-            np.shares_memory(out._data, input._data):
+            np.may_share_memory(out._data, input._data):
         return clone(out)
     return out
 
