@@ -536,7 +536,8 @@ def _varargs(fn):
 
 
 METHODS = {
-    "split": split, "tensor_split": tensor_split, "chunk": chunk, "unbind": unbind,
+    "split": lambda self, split_size, dim=0: split(self, split_size, dim),
+    "tensor_split": tensor_split, "chunk": chunk, "unbind": unbind,
     "narrow": narrow, "movedim": movedim, "moveaxis": movedim, "unflatten": unflatten,
     "flip": _varargs(flip), "fliplr": fliplr, "flipud": flipud, "roll": roll, "rot90": rot90,
     "repeat": repeat, "tile": _varargs(tile), "repeat_interleave": repeat_interleave,

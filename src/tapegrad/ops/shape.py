@@ -128,7 +128,10 @@ def view(input, *shape, dtype=None):
         return view_dtype(input, shape[0] if dtype is None else dtype)
     in_shape = _shape_of(input)
     new = _resolve_shape(in_shape, _sizes(shape), "view")
-    if isinstance(input, Tensor) and new != in_shape:
+    if not isinstance(input, Tensor):
+        return reshape(input, new)
+    # NOTE: a C-contiguous array can always be viewed; only other layouts need the check.
+    if new != in_shape and not input._data.flags.c_contiguous:
         try:
             np.reshape(input._data, new, copy=False)
         except ValueError:
@@ -138,7 +141,7 @@ def view(input, *shape, dtype=None):
                 f"{tuple(in_shape)} and stride {strides} (at least one dim spans two "
                 "non-contiguous parts of memory), so it can't be a view. Use .reshape(...), "
                 "which copies when it must, or .contiguous().view(...).") from None
-    return reshape(input, new)
+    return apply_unary(RESHAPE, input, {"shape": new, "in_shape": in_shape})
 
 
 def _is_dtype(a):

@@ -50,25 +50,28 @@ def _strided_forward(x, size, coeffs, origin, in_shape):
                                            writeable=not _may_overlap(size, logical))
 
 
-def _strided_key(shape, coeffs, origin):
-    """The input index each output element reads, as one index array per input dim."""
-    ranges = [np.arange(n).reshape((-1,) + (1,) * (len(shape) - j - 1))
-              for j, n in enumerate(shape)]
-    key = []
-    for k, o in enumerate(origin):
-        idx = np.asarray(o)
-        for j, r in enumerate(ranges):
-            if coeffs[j][k]:
-                idx = idx + coeffs[j][k] * r
-        key.append(np.broadcast_to(idx, shape))
-    return tuple(key)
+def _positions(size, coeffs, origin, in_shape):
+    """The row-major position in the input of the element each output element reads."""
+    lin_strides = _row_major_strides(in_shape)
+    pos = np.asarray(sum(o * s for o, s in zip(origin, lin_strides)), dtype=np.int64)
+    for j, n in enumerate(size):
+        step = sum(c * s for c, s in zip(coeffs[j], lin_strides))
+        if step:
+            pos = pos + step * np.arange(n).reshape((-1,) + (1,) * (len(size) - j - 1))
+    return np.broadcast_to(pos, size)
 
 
 def strided_vjp(ctx, g):
     """d strided = g added into zeros at the positions read (repeats accumulate)."""
+    in_shape = ctx.in_shape
+    numel = int(np.prod(in_shape))
+    pos = _positions(ctx.size, ctx.coeffs, ctx.origin, in_shape)
+    if type(g) is np.ndarray and g.dtype.kind == "f":
+        # NOTE: bincount, not np.add.at: ~10x faster for overlapping windows (unfold).
+        summed = np.bincount(pos.reshape(-1), weights=g.reshape(-1), minlength=numel)
+        return (summed.astype(g.dtype, copy=False).reshape(in_shape),)
     dt = g._data.dtype if isinstance(g, Tensor) else g.dtype
-    zeros = np.zeros(ctx.in_shape, dtype=dt)
-    return (index_add(zeros, _strided_key(ctx.size, ctx.coeffs, ctx.origin), g),)
+    return (reshape(index_add(np.zeros(numel, dtype=dt), (pos,), g), in_shape),)
 
 
 STRIDED = register(OpDef("strided", _strided_forward, strided_vjp,
