@@ -165,6 +165,8 @@ def test_view_dtype_is_not_differentiable():
     (lambda: tg.ones(2, 3).t().view(tg.float16), ["stride 1", "stride 3"]),
     (lambda: tg.tensor(1.0).view(tg.float16), ["0-d"]),
     (lambda: tg.ones(2).view("nope"), ["dtype"]),
+    (lambda: tg.ones(2, 4, dtype=tg.int8)[:, 1:3].view(tg.int16), ["multiples of 2"]),
+    (lambda: tg.ones(3, 5, dtype=tg.int8)[:, :4].view(tg.int16), ["(5, 1)", "multiples of 2"]),
 ])
 def test_view_dtype_errors(call, words):
     with pytest.raises((tg.ShapeError, tg.DTypeError, TypeError)) as info:

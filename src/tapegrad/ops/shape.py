@@ -191,6 +191,11 @@ def view_dtype(input, dtype):
         if ratio > 1 and data.shape[-1] % ratio:
             raise ShapeError(f"view: the last dim (size {data.shape[-1]}) must be divisible by "
                              f"{ratio} to {what}")
+        if ratio > 1 and (data.ctypes.data % new.itemsize or any(
+                st % new.itemsize for st, n in zip(data.strides[:-1], data.shape) if n > 1)):
+            raise ShapeError(f"view: the tensor's start and strides (in elements, "
+                             f"{tuple(st // old.itemsize for st in data.strides)}) must be "
+                             f"multiples of {ratio} to {what}; call .clone() first")
     try:
         out = data.view(new)
     except ValueError as e:
