@@ -3,6 +3,8 @@ which results are views (writes reach the input) and which are copies, view() re
 copy, view(dtype), and the gradients of overlapping strided views."""
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tapegrad as tg
 
@@ -298,3 +300,40 @@ def test_meshgrid_xy_swaps_the_first_two_dims():
     gx, gy, gz = tg.meshgrid(tg.arange(2), tg.arange(3), tg.arange(4), indexing="xy")
     assert gx.shape == gy.shape == gz.shape == (3, 2, 4)
     assert gx[:, 1, 0].tolist() == [1, 1, 1] and gy[2, :, 0].tolist() == [2, 2]
+
+
+# ---- properties -----------------------------------------------------------------------------
+@given(shape=hnp.array_shapes(min_dims=1, max_dims=4, max_side=3), data=st.data())
+def test_movedim_matches_numpy_and_split_cat_round_trips(shape, data):
+    a = np.arange(int(np.prod(shape)), dtype=np.float64).reshape(shape)
+    n = len(shape)
+    src = data.draw(st.lists(st.integers(-n, n - 1), unique_by=lambda d: d % n, max_size=n))
+    dst = data.draw(st.lists(st.integers(-n, n - 1), unique_by=lambda d: d % n,
+                             min_size=len(src), max_size=len(src)))
+    np.testing.assert_array_equal(tg.movedim(tg.tensor(a), src, dst).numpy(),
+                                  np.moveaxis(a, src, dst))
+    d = data.draw(st.integers(0, n - 1))
+    size = data.draw(st.integers(1, 3))
+    pieces = tg.tensor(a).split(size, d)
+    np.testing.assert_array_equal(tg.cat(list(pieces), d).numpy(), a)
+
+
+@given(numel=st.integers(1, 12), data=st.data())
+def test_as_strided_gradient_counts_every_read(numel, data):
+    ndim = data.draw(st.integers(1, 3))
+    size = tuple(data.draw(st.lists(st.integers(1, 3), min_size=ndim, max_size=ndim)))
+    stride = tuple(data.draw(st.lists(st.integers(0, 4), min_size=ndim, max_size=ndim)))
+    reach = sum((s - 1) * t for s, t in zip(size, stride))
+    if reach >= numel:
+        return
+    offset = data.draw(st.integers(0, numel - 1 - reach))
+    x = tg.arange(float(numel), dtype=tg.float64).requires_grad_()
+    cot = np.random.default_rng(0).standard_normal(size)
+    y = tg.as_strided(x, size, stride, offset)
+    (y * tg.tensor(cot)).sum().backward()
+    want = np.zeros(numel)
+    for idx in np.ndindex(*size):
+        pos = offset + sum(i * t for i, t in zip(idx, stride))
+        assert y[idx].item() == pos                 # x[k] == k: each output names its read
+        want[pos] += cot[idx]
+    np.testing.assert_allclose(x.grad.numpy(), want)
