@@ -125,11 +125,42 @@ def index_add_vjp(ctx, g):
 
 
 def index_put_vjp(ctx, g):
-    """d (x with x[key] = v) = g with the region zeroed for x, g[key] for v."""
+    """d (x with x[key] = v) = g with the region zeroed for x; g[key] for v, where only the
+    elements of v that were written (the last of repeated indices) get it."""
     need = ctx.needs_input_grad
     gx = index_put(g, ctx.key, 0.0) if need[0] else None
-    gv = _take(g, ctx.key) if need[1] else None
+    gv = None
+    if need[1]:
+        gv = _take(g, ctx.key)
+        won = _written(ctx.key, _shape(g))
+        if won is not None:
+            gv = gv * won.astype(_dtype(gv))
     return gx, gv
+
+
+def _written(key, shape):
+    """For a key with repeated positions: a bool array shaped like x[key], True for each
+    element whose value a write x[key] = v keeps (NumPy keeps one of the repeats); None
+    when no position repeats.
+
+    NOTE: PyTorch gives every repeat the gradient, though only one of them reaches the
+    output; finite differences (and the JVP) see only the one kept, so tapegrad does too.
+    """
+    if not any(isinstance(p, np.ndarray) and p.size > 1 for p in key):
+        return None
+    target = np.zeros(shape, dtype=np.intp)
+    ids = np.arange(1, target[key].size + 1).reshape(target[key].shape)
+    target[key] = ids
+    won = target[key] == ids
+    return None if won.all() else won
+
+
+def _shape(a):
+    return a._data.shape if isinstance(a, Tensor) else np.shape(a)
+
+
+def _dtype(a):
+    return a._data.dtype if isinstance(a, Tensor) else a.dtype
 
 
 def _index_put_forward(x, v, key):
@@ -197,6 +228,12 @@ def index_add(base, key, src):
 def index_put(input, key, value):
     """``input`` with ``input[key] = value``, out of place."""
     return apply_binary(INDEX_PUT, input, value, {"key": key})
+
+
+def take_key(input, key):
+    """``input[key]`` for a normalized key holding index arrays (gather's addressing)."""
+    shape = input._data.shape if isinstance(input, Tensor) else np.shape(input)
+    return apply_unary(GATHER, input, {"key": key, "in_shape": shape})
 
 
 def setitem(input, key, value, name="setitem"):
