@@ -409,7 +409,8 @@ PARITY = [
     "lib.scatter(x, 0, lib.tensor([[2, 0, 1, 0]]), 0.5)",
     "lib.scatter_add(x, 1, lib.tensor([[3, 3, 0], [1, 2, 1]]), z[:2, :3])",
     "lib.scatter_reduce(x, 1, lib.tensor([[3, 3, 0], [1, 2, 1]]), z[:2, :3], 'mean')",
-    "lib.scatter_reduce(x, 1, lib.tensor([[3, 3, 0], [1, 2, 1]]), z[:2, :3], 'prod', include_self=False)",
+    "lib.scatter_reduce(x, 1, lib.tensor([[3, 3, 0], [1, 2, 1]]), z[:2, :3], 'prod', "
+    "include_self=False)",
     "lib.scatter_reduce(x, 1, lib.tensor([[3, 3, 0], [1, 2, 1]]), z[:2, :3], 'amax')",
     "lib.scatter_reduce(z, 0, lib.tensor([[0, 0, 0, 2]]), x, 'amin', include_self=False)",
     "lib.index_add(x, 0, lib.tensor([2, 2]), z[:2], alpha=0.5)",

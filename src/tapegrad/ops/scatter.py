@@ -12,15 +12,15 @@ The index-wise and mask-wise ops live in ops/index_ops.py and are re-exported he
 """
 import numpy as np
 
-from .._core.errors import ArgumentError, DTypeError, ShapeError
+from .._core.errors import ArgumentError, ShapeError
 from .._core.tensor import Tensor, wrap
 from . import indexing
 from .elementwise import _floor_divide, where
-from .index_ops import (IndexRangeError, as_index, check_range, check_same_dtype, data_of, index_add,
-                        index_copy, index_fill, index_put, index_select, masked_fill,
+from .index_ops import (IndexRangeError, as_index, check_range, check_same_dtype, data_of,
+                        index_add, index_copy, index_fill, index_put, index_select, masked_fill,
                         masked_scatter, masked_select, write_back)
 from .registry import OpDef, apply_binary, register
-from .shape import expand, normalize_dim, reshape
+from .shape import clone, expand, normalize_dim, reshape
 
 __all__ = ["index_select", "gather", "scatter", "scatter_add", "scatter_reduce", "index_add",
            "index_copy", "index_fill", "index_put", "masked_fill", "masked_select",
@@ -159,7 +159,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
         if not tensor_src:
             s = np.full(np.broadcast_shapes(*(k.shape for k in key)), src,
                         dtype=data_of(x).dtype)
-        out = _scatter_reduce(x, key, s, "prod", True)
+        out = _scatter_reduce(x, key, s, "prod", True)   # keeps x: scatter_ clones first
     return _restore(out, shape)
 
 
@@ -436,9 +436,12 @@ def argwhere(input):
     return nonzero(input)
 
 
-def _inplace(fn, name):
+def _inplace(fn, name, saves_input=False):
+    """The in-place form of ``fn``; ``saves_input``: its rule may keep input, which then
+    must be a copy (the write-back changes input)."""
     def method(self, *args, **kwargs):
-        return write_back(self, fn(self, *args, **kwargs), name)
+        src = clone(self) if saves_input and self.requires_grad else self
+        return write_back(self, fn(src, *args, **kwargs), name)
     method.__name__ = name
     method.__doc__ = f"In-place :func:`{fn.__name__}` (writes the result into this tensor)."
     return method
@@ -448,10 +451,10 @@ METHODS = {   # Tensor methods (bound in ops/methods.py), in-place forms include
     "index_select": index_select, "gather": gather, "take": take,
     "take_along_dim": take_along_dim, "masked_select": masked_select,
     "nonzero": nonzero, "argwhere": argwhere,
-    "scatter": scatter, "scatter_": _inplace(scatter, "scatter_"),
+    "scatter": scatter, "scatter_": _inplace(scatter, "scatter_", saves_input=True),
     "scatter_add": scatter_add, "scatter_add_": _inplace(scatter_add, "scatter_add_"),
     "scatter_reduce": scatter_reduce,
-    "scatter_reduce_": _inplace(scatter_reduce, "scatter_reduce_"),
+    "scatter_reduce_": _inplace(scatter_reduce, "scatter_reduce_", saves_input=True),
     "index_add": index_add, "index_add_": _inplace(index_add, "index_add_"),
     "index_copy": index_copy, "index_copy_": _inplace(index_copy, "index_copy_"),
     "index_fill": index_fill, "index_fill_": _inplace(index_fill, "index_fill_"),
