@@ -358,11 +358,10 @@ ROWS = [
            lambda x, i, s, **kw: _scatter_reduce_ref(x, i, s, **kw),
            scatter_reduce_samples(["prod"], _nonzero_values), dtypes=INTS,
            covers=("scatter_reduce", "index"), api=("scatter_reduce",)),
-    # NOTE: differentiating prod's gradient at zeros raises NotImplementedError by design.
     OpInfo("scatter_reduce_prod_zeros", lambda x, i, s, **kw: tg.scatter_reduce(
                x, kw.pop("dim"), i, s, kw.pop("reduce"), **kw),
            lambda x, i, s, **kw: _scatter_reduce_ref(x, i, s, **kw), prod_zero_samples,
-           covers=("scatter_reduce",), api=("scatter_reduce",), supports_gradgrad=False),
+           covers=("scatter_reduce", "where", "index_add"), api=("scatter_reduce",)),
     OpInfo("index_add", lambda x, i, s, dim: tg.index_add(x, dim, i, s, alpha=-1.5),
            lambda x, i, s, dim: _index_op_ref("add")(x, i, s, dim, alpha=-1.5),
            index_source_samples(repeats=True), covers=("index_add", "index", "mul")),

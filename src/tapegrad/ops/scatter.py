@@ -231,27 +231,37 @@ def _weights(ctx):
         np.add.at(count, key, on_s)
         return on_x / count, on_s / count[key]
     zx, zs = inside & (xd == 0), sd == 0
-    if isinstance(out, Tensor):
-        if zx.any() or zs.any():
-            raise NotImplementedError(
-                "scatter_reduce: differentiating the gradient of 'prod' at inputs containing "
-                "zeros is not supported yet; first derivatives (create_graph=False) are exact.")
-        # no zeros: d out / d e = out / e, written with tapegrad ops so that it records
-        x_safe = where(inside, x, 1.0)
-        return (out / x_safe) * inside + ~hit, indexing.take_key(out, key) / src
-    # The product of the others in each group, exact with zeros: with no zero it is P / e
-    # (P the product of the nonzero elements); with one zero it is P for the zero and 0 for
-    # the rest; with more, 0 for all.
-    nz = _scatter_reduce_forward(np.where(zx, 1, xd), np.where(zs, 1, sd), key, "prod",
-                                 ctx.include_self)
-    zeros = zx.astype(np.int64)
-    np.add.at(zeros, key, zs)
+    if zx.any() or zs.any():
+        return _prod_weights_with_zeros(ctx, zx, zs, inside, hit)
+    # no zeros: d out / d e = out / e (the divisor is 1 where x takes no part)
+    x_safe = where(inside, x, 1.0)
+    return (out / x_safe) * inside + ~hit, indexing.take_key(out, key) / src
 
-    def others(e, z, p, e_zero):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(z == 0, p / np.where(e_zero, 1, e), np.where(e_zero & (z == 1), p, 0))
-    wx = np.where(inside, others(xd, zeros, nz, zx), ~hit).astype(od.dtype)
-    return wx, others(sd, zeros[key], nz[key], zs).astype(od.dtype)
+
+def _prod_weights_with_zeros(ctx, zx, zs, inside, hit):
+    """prod's (wx, ws) when some group holds zeros (zx, zs mark them). For each group, with
+    P the product of its nonzero elements, Z the product of its zeros and S their sum (both 0
+    in value, but not in their derivatives), the product of the others is P / e * Z for a
+    nonzero e, P for a lone zero, P * (S - e) for one of two zeros, and 0 for one of three or
+    more (whose derivatives past the first are taken as 0). Written with tapegrad ops on
+    constant masks, so under create_graph it records and differentiates again."""
+    x, src, key = ctx.x, ctx.y, ctx.key
+    params = {"key": key, "reduce": "prod", "include_self": ctx.include_self}
+    p = apply_binary(SCATTER_REDUCE, where(zx, 1.0, x), where(zs, 1.0, src), params)
+    z = apply_binary(SCATTER_REDUCE, where(zx, x, 1.0), where(zs, src, 1.0), params)
+    s = indexing.index_add(x * zx, key, src * zs)
+    count = zx.astype(np.int64)
+    np.add.at(count, key, zs)
+
+    def others(e, e_zero, e_safe, p, z, s, n):
+        lone_or_pair = where(n == 1, p, where(n == 2, p * (s - e), 0.0))
+        return where(e_zero, lone_or_pair, p / e_safe * z)
+    x_safe = where(inside & ~zx, x, 1.0)      # nonzero, so no branch has an inf or a nan
+    wx = where(inside, others(x, zx, x_safe, p, z, s, count), ~hit)
+    take = indexing.take_key
+    ws = others(src, zs, where(zs, 1.0, src), take(p, key), take(z, key), take(s, key),
+                count[key])
+    return wx, ws
 
 
 def scatter_reduce_vjp(ctx, g):
@@ -307,8 +317,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     Returns:
         The new tensor. Gradients as PyTorch defines them: amax/amin share it evenly among
         the elements equal to the result; prod gives each element the product of the others
-        in its group (exact with zeros; differentiating that gradient again at zeros is not
-        supported yet). Integer means round down.
+        in its group, exact with zeros and differentiable again (at three or more zeros in
+        one group, its derivatives past the first are taken as 0). Integer means round down.
 
     Example:
         >>> import tapegrad as tg
