@@ -269,6 +269,13 @@ ERRORS = [
      r"values of shape \(3,\) can't be broadcast to the indexed region of shape \(2, 4\)"),
     (lambda: tg.index_put(x34, (), tg.ones(3)), tg.ArgumentError, "non-empty tuple"),
     (lambda: tg.index_put(x34, (None,), tg.ones(3)), TypeError, "integer or bool tensor"),
+    (lambda: tg.index_put(x34, (tg.tensor([True, False]),), tg.ones(4)), IndexError,
+     r"index_put: a boolean mask of shape \(2,\)"),
+    # __setitem__: out-of-range indices name the op and the tensor, on both paths
+    (lambda: tg.zeros(3).__setitem__(tg.tensor([5]), 1.0), IndexError,
+     r"setitem: index 5 is out of bounds .*tensor of shape \(3,\)"),
+    (lambda: (tg.zeros(3) * 1).__setitem__(tg.tensor([-4]), leaf([1.0])), IndexError,
+     "setitem: index -4 is out of bounds"),
     # masks
     (lambda: tg.masked_fill(x34, tg.ones(4, dtype=tg.int64), 1.0), tg.DTypeError,
      "masked_fill: mask must be a bool tensor, got int64"),

@@ -273,7 +273,7 @@ def index_put(input, indices, values, accumulate=False):
     if used > len(shape):
         raise IndexRangeError(f"{name}: too many indices for a tensor of shape {shape}: "
                               f"the indices cover {used} dims")
-    key, _ = indexing._normalize_key(tuple(indices), shape)   # masks -> integer arrays
+    key, _ = indexing._normalize_key(tuple(indices), shape, name)   # masks -> integer arrays
     key = tuple(check_range(p, shape[d], name, d, negative=True) if isinstance(p, np.ndarray)
                 and p.ndim else p for d, p in enumerate(key))
     region = np.empty(shape, dtype=np.bool_)[key].shape

@@ -9,9 +9,9 @@ from .registry import OpDef, apply_binary, apply_inplace, apply_unary, linear, r
 from .shape import view_scatter
 
 
-def _normalize_key(key, shape):
+def _normalize_key(key, shape, name="getitem"):
     """Key with tensors and lists turned into arrays and boolean masks into integer arrays;
-    returns (key, is_advanced)."""
+    returns (key, is_advanced). ``name`` is the op named in errors."""
     parts = key if isinstance(key, tuple) else (key,)
     out, advanced = [], False
     dim = 0          # the tensor dim the next index part applies to
@@ -38,14 +38,14 @@ def _normalize_key(key, shape):
                 start = dim - p.ndim
                 if tuple(shape[start:dim]) != p.shape:
                     raise IndexError(
-                        f"getitem: a boolean mask of shape {p.shape} can't index dims "
+                        f"{name}: a boolean mask of shape {p.shape} can't index dims "
                         f"{start}..{dim - 1} of a tensor of shape {tuple(shape)}; the mask's "
                         "shape must equal the shape of the dims it covers")
                 out.extend(np.nonzero(p))
                 advanced = True
                 continue
             if p.dtype.kind not in "iu":
-                raise IndexError(f"getitem: tensors used as indices must be integer or bool, "
+                raise IndexError(f"{name}: tensors used as indices must be integer or bool, "
                                  f"got dtype {p.dtype}")
             if p.ndim == 0:
                 p = int(p)
@@ -56,7 +56,7 @@ def _normalize_key(key, shape):
             advanced = True
             continue
         elif not (p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice))):
-            raise IndexError(f"getitem: unsupported index {p!r} for a tensor of shape "
+            raise IndexError(f"{name}: unsupported index {p!r} for a tensor of shape "
                              f"{tuple(shape)}; use ints, slices, None, ..., or integer/bool "
                              "tensors")
         out.append(p)
@@ -249,7 +249,7 @@ def setitem(input, key, value, name="setitem"):
         >>> x.sum().backward(); x, v.grad
         (tensor([ 0., 10.,  0.], grad_fn=<IndexPutBackward0>), tensor(2.))
     """
-    key, advanced = _normalize_key(key, input._data.shape)
+    key, advanced = _normalize_key(key, input._data.shape, name)
     split = _ints_first(key) if advanced else None
     if split is not None:
         return setitem(getitem(input, split[0]), split[1], value, name)   # through the view
@@ -262,6 +262,9 @@ def setitem(input, key, value, name="setitem"):
             input._bump()
             return
         apply_inplace(INDEX_PUT, (input, value), {"key": key}, name)
+    except IndexError as e:      # NumPy's message names neither the op nor the tensor
+        raise IndexError(f"{name}: {e} (tensor of shape {tuple(input._data.shape)}, index "
+                         f"{key!r})") from None
     except ValueError:
         err = _setitem_shape_error(input, key, value)   # error path only
         if err is None:
