@@ -132,7 +132,7 @@ def _source_checked(input, dim, index, source, name, int64_only=False, negative=
     """(key, source) for index_add/index_copy: ``source`` must have input's shape with
     ``dim`` of len(index)."""
     shape = data_of(input).shape
-    x, src = data_of(_as_vector(input)), source
+    x, src = data_of(input).reshape(shape or (1,)), source
     d, idx = _vector_index(index, x, dim, name, int64_only, negative)
     if not isinstance(source, Tensor):
         raise TypeError(f"{name}: source must be a tensor, got {type(source).__name__}")

@@ -36,7 +36,7 @@ def _dim_key(idx, d):
 
 
 def _checked(input, dim, index, src, name):
-    """(d, key, input, src, in_shape) for gather and the scatters, PyTorch's checks done.
+    """(key, input, src, in_shape) for gather and the scatters, PyTorch's checks done.
 
     ``input`` (and ``src``) of 0-d come back as shape (1,); ``src`` comes back cut to
     index's shape (PyTorch reads only that corner of a larger src)."""
@@ -69,7 +69,7 @@ def _checked(input, dim, index, src, name):
     idx = check_range(idx, x.shape[d], name, d)
     if s is not None and s.shape != idx.shape:
         src = src[tuple(slice(0, n) for n in idx.shape)]
-    return d, _dim_key(idx, d), input, src, in_shape
+    return _dim_key(idx, d), input, src, in_shape
 
 
 def _restore(out, shape):
@@ -99,7 +99,7 @@ def gather(input, dim, index, *, sparse_grad=False):
                 [1., 1.]]))
     """
     shape = np.shape(data_of(index))
-    _, key, input, _, _ = _checked(input, dim, index, None, "gather")
+    key, input, _, _ = _checked(input, dim, index, None, "gather")
     out = indexing.take_key(input, key)
     return reshape(out, shape) if shape == () else out
 
@@ -150,7 +150,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     tensor_src = isinstance(src, Tensor)
     if tensor_src:
         check_same_dtype(input, src, "scatter", "src")
-    _, key, x, s, shape = _checked(input, dim, index, src if tensor_src else None, "scatter")
+    key, x, s, shape = _checked(input, dim, index, src if tensor_src else None, "scatter")
     if reduce is None:
         out = indexing.index_put(x, key, s if tensor_src else src)
     elif reduce == "add":
@@ -225,10 +225,11 @@ def _weights(ctx):
     inside = hit if ctx.include_self else np.zeros_like(hit)   # x elements in a reduction
     if ctx.reduce != "prod":
         # amax/amin: shared evenly among the elements equal to the result (PyTorch's rule)
-        on_x = (xd == od) & (inside | ~hit)
+        on_x = ((xd == od) & inside) | ~hit          # out is x where nothing is scattered
         on_s = sd == od[key]
         count = on_x.astype(od.dtype)
         np.add.at(count, key, on_s)
+        count = np.maximum(count, 1)                  # a nan result equals nothing: 0
         return on_x / count, on_s / count[key]
     zx, zs = inside & (xd == 0), sd == 0
     if zx.any() or zs.any():
@@ -333,7 +334,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     if not isinstance(src, Tensor):
         raise TypeError(f"scatter_reduce: src must be a tensor, got {type(src).__name__}")
     check_same_dtype(input, src, "scatter_reduce", "src")
-    _, key, x, s, shape = _checked(input, dim, index, src, "scatter_reduce")
+    key, x, s, shape = _checked(input, dim, index, src, "scatter_reduce")
     return _restore(_scatter_reduce(x, key, s, reduce, include_self), shape)
 
 
