@@ -228,9 +228,9 @@ def index_put_samples(op, dtype, rng):
     u = _u(rng, dtype, op)
     out = []
     for acc in (False, True):
-        rows = _ix(2, 0, 2) if acc else _ix(2, 0)
+        rows = _ix(2, 0, 2)       # repeated: the last write is kept (and gets the gradient)
         out += [Sample((u((3, 4)), u((rows.size, 4)), rows), {"accumulate": acc},
-                       desc=f"rows acc={acc}"),
+                       desc=f"repeated rows acc={acc}"),
                 Sample((u((3, 4)), u(()), _ix(0, 1, 1) if acc else _ix(0, 1), _ix(3, 3, 0)
                         if acc else _ix(3, 0)), {"accumulate": acc}, desc=f"pairs acc={acc}"),
                 Sample((u((3, 4)), u((4,)), np.array([True, False, True])), {"accumulate": acc},

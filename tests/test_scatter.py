@@ -146,6 +146,7 @@ def test_scatter_with_repeats_differentiates_the_written_value():
     (lambda: (tg.tensor([1, 1]), tg.tensor([3, 3])), ()),        # repeated element, 0-d
     (lambda: (slice(None), tg.tensor([0, 0, 1])), (3, 1)),       # columns, broadcast
     (lambda: tg.tensor([[True, False, True, False]] * 3), ()),   # bool mask
+    (lambda: tg.tensor([[True, False, True, False]] * 3), (6,)),  # bool mask, one per True
     (lambda: (1, slice(1, 3)), (2,)),                            # basic key
 ])
 def test_setitem_gradients_for_destination_and_value(key, vshape):
