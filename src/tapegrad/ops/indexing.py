@@ -146,13 +146,25 @@ def _written(key, shape):
     NOTE: PyTorch gives every repeat the gradient, though only one of them reaches the
     output; finite differences (and the JVP) see only the one kept, so tapegrad does too.
     """
-    if not any(isinstance(p, np.ndarray) and p.size > 1 for p in key):
+    arrays = [p for p in key if isinstance(p, np.ndarray) and p.ndim]
+    if not arrays or not _repeats(arrays):
         return None
     target = np.zeros(shape, dtype=np.intp)
     ids = np.arange(1, target[key].size + 1).reshape(target[key].shape)
     target[key] = ids
     won = target[key] == ids
     return None if won.all() else won
+
+
+def _repeats(arrays):
+    """Whether index arrays (broadcast together) name some position twice: a check on the
+    indices alone, so the common case of no repeats costs no pass over the tensor."""
+    cols = np.stack([a.ravel() for a in np.broadcast_arrays(*arrays)])
+    if cols.shape[1] < 2:
+        return False
+    if len(arrays) == 1:
+        return np.unique(cols[0]).size < cols.shape[1]
+    return np.unique(cols, axis=1).shape[1] < cols.shape[1]
 
 
 def _shape(a):
