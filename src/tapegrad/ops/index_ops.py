@@ -86,7 +86,8 @@ def _vector_index(index, x, dim, name, int64_only=False, negative=False):
     return d, check_range(idx.reshape(-1), x.shape[d], name, d, negative)
 
 
-def _dim_key(d, idx):
+def _slices_key(d, idx):
+    """The key x[:, ..., :, idx] with idx at dim d."""
     return (slice(None),) * d + (idx,)
 
 
@@ -95,7 +96,8 @@ def _as_vector(input):
     return reshape(input, (1,)) if data_of(input).ndim == 0 else input
 
 
-def _restore(out, shape):
+def restore_0d(out, shape):
+    """An op's result back to 0-d when it ran on a 0-d input seen as a vector."""
     return reshape(out, ()) if shape == () else out
 
 
@@ -125,7 +127,7 @@ def index_select(input, dim, index):
     if shape == () and idx.size != 1:
         raise ShapeError(f"index_select: a 0-d input takes an index of one value, got "
                          f"{idx.size}")
-    return _restore(indexing.take_key(x, _dim_key(d, idx)), shape)
+    return restore_0d(indexing.take_key(x, _slices_key(d, idx)), shape)
 
 
 def _source_checked(input, dim, index, source, name, int64_only=False, negative=False):
@@ -144,7 +146,7 @@ def _source_checked(input, dim, index, source, name, int64_only=False, negative=
                          f"len(index) = {idx.size}")
     if shape == ():
         src = reshape(source, (1,))
-    return _dim_key(d, idx), src
+    return _slices_key(d, idx), src
 
 
 def index_add(input, dim, index, source, *, alpha=1):
@@ -168,7 +170,7 @@ def index_add(input, dim, index, source, *, alpha=1):
     if alpha != 1:
         src = mul(src, alpha)
     shape = data_of(input).shape
-    return _restore(indexing.index_add(_as_vector(input), key, src), shape)
+    return restore_0d(indexing.index_add(_as_vector(input), key, src), shape)
 
 
 def index_copy(input, dim, index, source):
@@ -192,7 +194,7 @@ def index_copy(input, dim, index, source):
         tensor([[8., 0., 7.]], grad_fn=<IndexPutBackward0>)
     """
     key, src = _source_checked(input, dim, index, source, "index_copy", int64_only=True)
-    return _restore(indexing.index_put(_as_vector(input), key, src), data_of(input).shape)
+    return restore_0d(indexing.index_put(_as_vector(input), key, src), data_of(input).shape)
 
 
 def _fill_value(input, value, name):
@@ -233,7 +235,7 @@ def index_fill(input, dim, index, value):
     x = _as_vector(input)
     d, idx = _vector_index(index, data_of(x), dim, "index_fill", int64_only=True, negative=True)
     value = _fill_value(input, value, "index_fill")
-    return _restore(indexing.index_put(x, _dim_key(d, idx), value), shape)
+    return restore_0d(indexing.index_put(x, _slices_key(d, idx), value), shape)
 
 
 def index_put(input, indices, values, accumulate=False):
@@ -374,4 +376,4 @@ def masked_scatter(input, mask, source):
     src = reshape(source, (-1,))
     if src._data.size != n:
         src = src[:n]
-    return _restore(indexing.index_put(x, key, src), shape)
+    return restore_0d(indexing.index_put(x, key, src), shape)

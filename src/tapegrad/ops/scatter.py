@@ -18,7 +18,7 @@ from . import indexing
 from .elementwise import _floor_divide, where
 from .index_ops import (IndexRangeError, as_index, check_range, check_same_dtype, data_of,
                         index_add, index_copy, index_fill, index_put, index_select, masked_fill,
-                        masked_scatter, masked_select, write_back)
+                        masked_scatter, masked_select, restore_0d, write_back)
 from .registry import OpDef, apply_binary, register
 from .shape import clone, expand, normalize_dim, reshape
 
@@ -70,10 +70,6 @@ def _checked(input, dim, index, src, name):
     if s is not None and s.shape != idx.shape:
         src = src[tuple(slice(0, n) for n in idx.shape)]
     return _dim_key(idx, d), input, src, in_shape
-
-
-def _restore(out, shape):
-    return reshape(out, shape) if shape == () else out
 
 
 def gather(input, dim, index, *, sparse_grad=False):
@@ -160,7 +156,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
             s = np.full(np.broadcast_shapes(*(k.shape for k in key)), src,
                         dtype=data_of(x).dtype)
         out = _scatter_reduce(x, key, s, "prod", True)   # keeps x: scatter_ clones first
-    return _restore(out, shape)
+    return restore_0d(out, shape)
 
 
 def scatter_add(input, dim, index, src):
@@ -335,7 +331,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
         raise TypeError(f"scatter_reduce: src must be a tensor, got {type(src).__name__}")
     check_same_dtype(input, src, "scatter_reduce", "src")
     key, x, s, shape = _checked(input, dim, index, src, "scatter_reduce")
-    return _restore(_scatter_reduce(x, key, s, reduce, include_self), shape)
+    return restore_0d(_scatter_reduce(x, key, s, reduce, include_self), shape)
 
 
 # ---- take, take_along_dim, nonzero -------------------------------------------------------------
