@@ -427,4 +427,12 @@ PARITY = [
     "x.clone().masked_fill_(z > 0, 2.0)",
     "(x * 1).index_put_((lib.tensor([1]),), y)",
     "lib.nonzero(z > 0).float() + x[0, 0]",
+    # ties: the input and two src elements equal at position 0 of every row (amax and amin)
+    "lib.scatter_reduce(x, 1, lib.tensor([[0, 0]] * 3), lib.cat([x[:, :1], x[:, :1]], 1), "
+    "'amax')",
+    "lib.scatter_reduce(x, 1, lib.tensor([[0, 0]] * 3), lib.cat([x[:, :1], x[:, :1]], 1), "
+    "'amin')",
+    # zeros in prod's groups (one and several)
+    "lib.scatter_reduce(lib.where(z > 0, x, 0.0), 1, lib.tensor([[0, 0, 1], [2, 2, 2]]), "
+    "lib.where(z < 1, x, 0.0)[:2, :3], 'prod')",
 ]
