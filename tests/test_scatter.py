@@ -312,3 +312,18 @@ def test_out_of_range_is_both_index_and_runtime_error():
     for cls in (IndexError, RuntimeError, ValueError):
         with pytest.raises(cls):
             tg.gather(x34, 0, tg.tensor([[7]]))
+
+
+def test_gather_and_scatter_add_are_adjoint_on_random_shapes():
+    """<gather(x, d, i), y> = <x, scatter_add(0, d, i, y)> over random ranks, dims, sizes."""
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        shape = tuple(rng.integers(1, 4, rng.integers(1, 4)))
+        d = int(rng.integers(-len(shape), len(shape)))
+        ishape = tuple(int(rng.integers(1, n + 1)) if k != d % len(shape) else
+                       int(rng.integers(0, 5)) for k, n in enumerate(shape))
+        i = tg.tensor(rng.integers(0, shape[d], ishape))
+        x, y = tg.tensor(rng.standard_normal(shape)), tg.tensor(rng.standard_normal(ishape))
+        lhs = (tg.gather(x, d, i) * y).sum().item()
+        rhs = (x * tg.scatter_add(tg.zeros_like(x), d, i, y)).sum().item()
+        assert abs(lhs - rhs) < 1e-9, (shape, d, ishape)
