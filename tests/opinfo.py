@@ -714,10 +714,10 @@ OP_DB = [
     OpInfo("getitem_advanced", _getitem_advanced, _getitem_advanced, getitem_advanced,
            dtypes=INTS, covers=("index", "index_add")),
     # internal out-of-place primitives behind advanced indexing's gradients and setitem
-    OpInfo("index_add", lambda base, src, key: indexing.index_add(base, key, src),
+    OpInfo("index_add_key", lambda base, src, key: indexing.index_add(base, key, src),
            _index_add_ref, _index_add_samples,
            covers=("index_add", "index")),
-    OpInfo("index_put", lambda x, v, key: indexing.index_put(x, key, v),
+    OpInfo("index_put_key", lambda x, v, key: indexing.index_put(x, key, v),
            _index_put_ref, _index_put_samples,
            covers=("index_put", "index", "getitem")),
     # ---- copies and casts -------------------------------------------------------------------

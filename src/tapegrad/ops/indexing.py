@@ -9,9 +9,9 @@ from .registry import OpDef, apply_binary, apply_inplace, apply_unary, linear, r
 from .shape import view_scatter
 
 
-def _normalize_key(key, shape):
+def _normalize_key(key, shape, name="getitem"):
     """Key with tensors and lists turned into arrays and boolean masks into integer arrays;
-    returns (key, is_advanced)."""
+    returns (key, is_advanced). ``name`` is the op named in errors."""
     parts = key if isinstance(key, tuple) else (key,)
     out, advanced = [], False
     dim = 0          # the tensor dim the next index part applies to
@@ -38,14 +38,14 @@ def _normalize_key(key, shape):
                 start = dim - p.ndim
                 if tuple(shape[start:dim]) != p.shape:
                     raise IndexError(
-                        f"getitem: a boolean mask of shape {p.shape} can't index dims "
+                        f"{name}: a boolean mask of shape {p.shape} can't index dims "
                         f"{start}..{dim - 1} of a tensor of shape {tuple(shape)}; the mask's "
                         "shape must equal the shape of the dims it covers")
                 out.extend(np.nonzero(p))
                 advanced = True
                 continue
             if p.dtype.kind not in "iu":
-                raise IndexError(f"getitem: tensors used as indices must be integer or bool, "
+                raise IndexError(f"{name}: tensors used as indices must be integer or bool, "
                                  f"got dtype {p.dtype}")
             if p.ndim == 0:
                 p = int(p)
@@ -56,7 +56,7 @@ def _normalize_key(key, shape):
             advanced = True
             continue
         elif not (p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice))):
-            raise IndexError(f"getitem: unsupported index {p!r} for a tensor of shape "
+            raise IndexError(f"{name}: unsupported index {p!r} for a tensor of shape "
                              f"{tuple(shape)}; use ints, slices, None, ..., or integer/bool "
                              "tensors")
         out.append(p)
@@ -125,11 +125,54 @@ def index_add_vjp(ctx, g):
 
 
 def index_put_vjp(ctx, g):
-    """d (x with x[key] = v) = g with the region zeroed for x, g[key] for v."""
+    """d (x with x[key] = v) = g with the region zeroed for x; g[key] for v, where only the
+    elements of v that were written (the last of repeated indices) get it."""
     need = ctx.needs_input_grad
     gx = index_put(g, ctx.key, 0.0) if need[0] else None
-    gv = _take(g, ctx.key) if need[1] else None
+    gv = None
+    if need[1]:
+        gv = _take(g, ctx.key)
+        won = _written(ctx.key, _shape(g))
+        if won is not None:
+            gv = gv * won.astype(_dtype(gv))
     return gx, gv
+
+
+def _written(key, shape):
+    """For a key with repeated positions: a bool array shaped like x[key], True for each
+    element whose value a write x[key] = v keeps (NumPy keeps one of the repeats); None
+    when no position repeats.
+
+    NOTE: PyTorch gives every repeat the gradient, though only one of them reaches the
+    output; finite differences (and the JVP) see only the one kept, so tapegrad does too.
+    """
+    arrays = [p for p in key if isinstance(p, np.ndarray) and p.ndim]
+    if not arrays or not _repeats(arrays):
+        return None
+    target = np.zeros(shape, dtype=np.intp)
+    ids = np.arange(1, target[key].size + 1).reshape(target[key].shape)
+    target[key] = ids
+    won = target[key] == ids
+    return None if won.all() else won
+
+
+def _repeats(arrays):
+    """Whether index arrays (broadcast together) name some position twice: a check on the
+    indices alone, so the common case of no repeats costs no pass over the tensor."""
+    cols = np.stack([a.ravel() for a in np.broadcast_arrays(*arrays)])
+    if cols.shape[1] < 2:
+        return False
+    if len(arrays) == 1:
+        return np.unique(cols[0]).size < cols.shape[1]
+    return np.unique(cols, axis=1).shape[1] < cols.shape[1]
+
+
+def _shape(a):
+    return a._data.shape if isinstance(a, Tensor) else np.shape(a)
+
+
+def _dtype(a):
+    return a._data.dtype if isinstance(a, Tensor) else a.dtype
 
 
 def _index_put_forward(x, v, key):
@@ -199,6 +242,12 @@ def index_put(input, key, value):
     return apply_binary(INDEX_PUT, input, value, {"key": key})
 
 
+def take_key(input, key):
+    """``input[key]`` for a normalized key holding index arrays (gather's addressing)."""
+    shape = input._data.shape if isinstance(input, Tensor) else np.shape(input)
+    return apply_unary(GATHER, input, {"key": key, "in_shape": shape})
+
+
 def setitem(input, key, value, name="setitem"):
     """``input[key] = value``, in place.
 
@@ -212,7 +261,7 @@ def setitem(input, key, value, name="setitem"):
         >>> x.sum().backward(); x, v.grad
         (tensor([ 0., 10.,  0.], grad_fn=<IndexPutBackward0>), tensor(2.))
     """
-    key, advanced = _normalize_key(key, input._data.shape)
+    key, advanced = _normalize_key(key, input._data.shape, name)
     split = _ints_first(key) if advanced else None
     if split is not None:
         return setitem(getitem(input, split[0]), split[1], value, name)   # through the view
@@ -225,6 +274,9 @@ def setitem(input, key, value, name="setitem"):
             input._bump()
             return
         apply_inplace(INDEX_PUT, (input, value), {"key": key}, name)
+    except IndexError as e:      # NumPy's message names neither the op nor the tensor
+        raise IndexError(f"{name}: {e} (tensor of shape {tuple(input._data.shape)}, index "
+                         f"{key!r})") from None
     except ValueError:
         err = _setitem_shape_error(input, key, value)   # error path only
         if err is None:
