@@ -5,7 +5,7 @@ import pytest
 
 import tapegrad as tg
 from tapegrad.autograd.gradcheck import gradcheck, gradgradcheck
-from tapegrad.ops.index_ops import IndexRangeError
+from tapegrad import IndexRangeError
 
 X = [[1.0, 2.0, 0.0, 3.0], [2.0, 2.0, 5.0, -1.0]]
 I = [[0, 0, 1], [3, 3, 3]]

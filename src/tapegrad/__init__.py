@@ -10,7 +10,7 @@ Example:
 from ._core.device import device
 from ._core.dtypes import (bool, double, dtype, float, float16, float32, float64, half, int,
                            int8, int16, int32, int64, long, short, uint8)
-from ._core.errors import ArgumentError, DTypeError, GradError, ShapeError
+from ._core.errors import ArgumentError, DTypeError, GradError, IndexRangeError, ShapeError
 from ._core.tensor import Size, Tensor
 from .ops import methods as _methods  # noqa: F401  (binds operators and methods onto Tensor)
 from .ops.creation import (Generator, arange, as_tensor, default_generator, empty, empty_like,

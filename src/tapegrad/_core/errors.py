@@ -15,5 +15,10 @@ class ArgumentError(ValueError, RuntimeError):
     """An argument value an op can't use (a negative size, a zero step, no clamp bounds)."""
 
 
+class IndexRangeError(ArgumentError, IndexError):
+    """An index outside its dim: an IndexError as in Python, and a RuntimeError as PyTorch's
+    gather/scatter raise (ArgumentError is both ValueError and RuntimeError)."""
+
+
 class GradError(RuntimeError):
     """A backward pass that cannot run: nothing requires grad, freed graph, stale saved data."""

@@ -9,16 +9,11 @@ the input and for the values written, at any order, and JVPs, with no rule of it
 """
 import numpy as np
 
-from .._core.errors import ArgumentError, DTypeError, ShapeError
+from .._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
 from .._core.tensor import Tensor
 from . import indexing
 from .elementwise import mul, where
 from .shape import cast, expand, normalize_dim, reshape
-
-
-class IndexRangeError(ArgumentError, IndexError):
-    """An index outside its dim: an IndexError as in Python, and a RuntimeError as PyTorch's
-    gather/scatter raise (ArgumentError is both ValueError and RuntimeError)."""
 
 
 def data_of(a):

@@ -149,7 +149,7 @@ METHODS = {
     "transpose": shape.transpose, "swapaxes": shape.transpose, "swapdims": shape.transpose,
     "permute": shape.permute, "t": shape.t, "expand": shape.expand,
     "expand_as": lambda self, other: shape.expand(self, tuple(other.shape)),
-    "view_as": lambda self, other: shape.reshape(self, tuple(other.shape)),
+    "view_as": lambda self, other: shape.view(self, tuple(other.shape)),
     "reshape_as": lambda self, other: shape.reshape(self, tuple(other.shape)),
     "clone": shape.clone,
     "matmul": linalg.matmul, "mm": linalg.mm, "dot": linalg.dot,
