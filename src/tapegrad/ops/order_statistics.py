@@ -215,6 +215,10 @@ def _mode_indices(data, d):
 def mode(input, dim=-1, keepdim=False):
     """The most frequent value along ``dim`` and the index of its last occurrence.
 
+    NOTE: PyTorch documents no rule for the index among equal values, and its CPU kernel's
+    choice varies (the last of 3 equal values, but the first of 19); tapegrad always
+    returns the last.
+
     Args:
         input: the tensor.
         dim: the dim to reduce (default the last).
