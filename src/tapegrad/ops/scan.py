@@ -130,14 +130,15 @@ def _cumprod_zero_terms(x, dim):
 
 def _others_products(x, dim):
     """C[..., j, i, ...] = prod over k <= i, k != j of x[k], with (j, i) at (dim, dim + 1)
-    (Tensors): the Jacobian of cumprod, exact at zeros and differentiable again."""
+    (Tensors): the Jacobian of cumprod, exact at zeros and differentiable again; also the
+    mask of i >= j, where it is nonzero."""
     shape = tuple(x.shape)
     n = shape[dim]
     trailing = (1,) * (len(shape) - dim - 1)
     eye = np.eye(n, dtype=bool).reshape((n, n) + trailing)
     rows = reshape(x, shape[:dim] + (1, n) + shape[dim + 1:])
-    return _cumprod(where(eye, 1.0, rows), dim + 1), np.triu(np.ones((n, n), dtype=bool)) \
-        .reshape((n, n) + trailing)
+    upper = np.triu(np.ones((n, n), dtype=bool)).reshape((n, n) + trailing)   # i >= j
+    return _cumprod(where(eye, 1.0, rows), dim + 1), upper
 
 
 def cumprod_vjp(ctx, g):
@@ -361,6 +362,10 @@ def logcumsumexp(input, dim):
     Args:
         input: a floating tensor.
         dim: the dim to scan.
+
+    Returns:
+        The scan; its gradient (finite at any magnitude) costs O(n) along ``dim``, and
+        O(n^2) when recorded for a second derivative (create_graph=True).
 
     Example:
         >>> import tapegrad as tg
