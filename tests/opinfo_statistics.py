@@ -13,7 +13,7 @@ def _axis(x, dim):
     return () if np.ndim(x) == 0 and dim is not None else dim
 
 
-# ---- var / std ---------------------------------------------------------------------------------
+# ---- var / std -----------------------------------------------------------------------------------
 # (shape, positional args after x, kwargs): new and legacy spellings
 VAR_CASES = [
     ((5,), (), {}), ((3, 4), (), {"dim": 1}), ((3, 4), (), {"dim": 0, "keepdim": True}),
@@ -58,7 +58,7 @@ def std_mean_ref(x, dim=None, unbiased=None, keepdim=False, correction=None):
     return np.sqrt(v), m
 
 
-# ---- reductions over dims ----------------------------------------------------------------------
+# ---- reductions over dims ------------------------------------------------------------------------
 DIM_CASES = [((), 0), ((5,), 0), ((3, 4), 1), ((3, 4), -2), ((3, 4), (0, 1)),
              ((2, 3, 4), (0, 2)), ((2, 3, 4), -1), ((0, 3), 1), ((0, 3), 0)]
 
@@ -140,7 +140,7 @@ def count_nonzero_ref(x, dim=None):
     return np.asarray(np.count_nonzero(x, axis=_axis(x, dim)), dtype=np.int64)
 
 
-# ---- order statistics ---------------------------------------------------------------------------
+# ---- order statistics ----------------------------------------------------------------------------
 def distinct_values(rng, shape, dtype, domain):
     return distinct(rng, [shape], dtype)[0]
 

@@ -18,7 +18,7 @@ def grad_of(fn, values, dtype=tg.float32, weights=None):
     return out.detach().numpy(), x.grad.numpy()
 
 
-# ---- cumsum ----------------------------------------------------------------------------------------
+# ---- cumsum --------------------------------------------------------------------------------------
 def test_cumsum_golden_and_dtypes():
     out, g = grad_of(lambda x: tg.cumsum(x, 1), [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     assert out.tolist() == [[1, 3, 6], [4, 9, 15]] and g.tolist() == [[3, 2, 1]] * 2
@@ -60,7 +60,7 @@ def test_scan_errors():
         tg.logcumsumexp(tg.tensor([1, 2]), 0)
 
 
-# ---- cumprod: zeros ---------------------------------------------------------------------------------
+# ---- cumprod: zeros ------------------------------------------------------------------------------
 @pytest.mark.parametrize("values, expected", [
     ([2.0, 0.0, 3.0, 0.0, 4.0], [1.0, 8.0, 0.0, 0.0, 0.0]),     # PyTorch's values
     ([0.0, 2.0, 3.0], [9.0, 0.0, 0.0]),
@@ -97,7 +97,7 @@ def test_cumprod_hessian_as_pytorch():
     np.testing.assert_allclose(hvp(tg), hvp(torch), rtol=1e-12, atol=1e-12)
 
 
-# ---- cummax / cummin ----------------------------------------------------------------------------------
+# ---- cummax / cummin -----------------------------------------------------------------------------
 def test_cummax_cummin_ties_take_the_latest_index():
     v, i = tg.cummax(tg.tensor([1.0, 3.0, 3.0, 2.0, 4.0, 4.0]), 0)
     assert v.tolist() == [1, 3, 3, 3, 4, 4] and i.tolist() == [0, 1, 2, 2, 4, 5]
@@ -118,7 +118,7 @@ def test_cummax_second_order():
     assert gradgradcheck(lambda a: tg.cummax(a, 1).values ** 2, (x,))
 
 
-# ---- logcumsumexp -------------------------------------------------------------------------------------
+# ---- logcumsumexp --------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [tg.float32, tg.float64])
 def test_logcumsumexp_stable_at_1e4(dtype):
     values = [1e4, -1e4, 1e4 - 1.0, 0.0, -1e4 + 3.0]

@@ -15,7 +15,7 @@ def grad_of(fn, values, dtype=tg.float32):
     return out.detach().numpy(), x.grad.numpy()
 
 
-# ---- var / std ---------------------------------------------------------------------------------
+# ---- var / std -----------------------------------------------------------------------------------
 def test_var_std_golden_and_spellings():
     x = tg.tensor([[1.0, 2.0, 4.0], [3.0, 5.0, 10.0]])
     np.testing.assert_allclose(tg.var(x, 1).numpy(), [7 / 3, 13.0], rtol=1e-6)
@@ -79,7 +79,7 @@ def test_var_errors():
         tg.var_mean(tg.tensor([1, 2]))
 
 
-# ---- logsumexp ---------------------------------------------------------------------------------
+# ---- logsumexp -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [tg.float32, tg.float64])
 def test_logsumexp_stable_at_1e4(dtype):
     for values in ([1e4, 1e4, 1e4 - 1], [-1e4, -1e4, -1e4 - 1], [1e4, -1e4, 0.0]):
@@ -113,7 +113,7 @@ def test_logsumexp_dims_and_dtypes():
         tg.logsumexp(x, 2)
 
 
-# ---- nansum / nanmean ---------------------------------------------------------------------------
+# ---- nansum / nanmean ----------------------------------------------------------------------------
 def test_nansum_nanmean_gradient_zero_at_nan():
     out, g = grad_of(tg.nansum, [1.0, NAN, 2.0])
     assert out == 3 and list(g) == [1, 0, 1]
@@ -134,7 +134,7 @@ def test_nansum_nanmean_dtypes_and_errors():
         tg.nanmean(tg.ones(2), -2)
 
 
-# ---- all / any / count_nonzero --------------------------------------------------------------------
+# ---- all / any / count_nonzero -------------------------------------------------------------------
 def test_all_any_count_nonzero():
     x = tg.tensor([[1.0, 0.0, 2.0], [3.0, 4.0, 5.0]], requires_grad=True)
     assert tg.all(x).item() is False and tg.any(x).item() is True
@@ -150,7 +150,7 @@ def test_all_any_count_nonzero():
             fn(x, 2)
 
 
-# ---- median / nanmedian / mode: PyTorch's rules at ties and nans ----------------------------------
+# ---- median / nanmedian / mode: PyTorch's rules at ties and nans ---------------------------------
 def test_median_without_dim_splits_ties_evenly():
     out, g = grad_of(tg.median, [1.0, 2.0, 2.0, 2.0, 3.0])
     assert out == 2 and np.allclose(g, [0, 1 / 3, 1 / 3, 1 / 3, 0])
@@ -237,7 +237,7 @@ def test_ties_and_nans_as_pytorch(expr):
             np.testing.assert_allclose(g, h, atol=1e-6)
 
 
-# ---- quantile -------------------------------------------------------------------------------------
+# ---- quantile ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("interpolation, expected", [
     ("linear", [1.4, 2.5, 3.0, 3.5, 4.5]), ("lower", [1, 2, 3, 3, 4]),
     ("higher", [2, 3, 3, 4, 5]), ("midpoint", [1.5, 2.5, 3, 3.5, 4.5]),
@@ -289,7 +289,7 @@ def test_quantile_errors():
         tg.quantile(x, 0.5, 1)
 
 
-# ---- float16 reductions accumulate in float32 -------------------------------------------------------
+# ---- float16 reductions accumulate in float32 ----------------------------------------------------
 def test_float16_sum_and_mean_accumulate_in_float32():
     """Result float16, as PyTorch; a float16 accumulator would stick at 2048 (2048 + 1
     rounds back to 2048)."""

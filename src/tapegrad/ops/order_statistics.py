@@ -34,7 +34,7 @@ def _dtype_of(x):
     return x.dtype if isinstance(x, _ndarray) else x._data.dtype
 
 
-# ---- the selection primitives (Note [Selection rules]) ----------------------------------------
+# ---- the selection primitives (Note [Selection rules]) -------------------------------------------
 def _select_forward(x, idx, w, dim, keepdim, nq, **_):
     if nq:
         x = x.reshape((1,) * nq + x.shape)
@@ -114,7 +114,7 @@ MEDIAN = register(OpDef("median", _np_median_all, median_all_vjp, median_all_jvp
                         save=("x", "out")))
 
 
-# ---- median / nanmedian --------------------------------------------------------------------
+# ---- median / nanmedian --------------------------------------------------------------------------
 def _check_dim(data, dim, name):
     d = normalize_dim(dim, data.ndim, name)
     if data.ndim and data.shape[d] == 0:
@@ -192,7 +192,7 @@ def nanmedian(input, dim=None, keepdim=False):
     return _median(input, dim, keepdim, True, "nanmedian", nanmedian_result)
 
 
-# ---- mode ------------------------------------------------------------------------------------
+# ---- mode ----------------------------------------------------------------------------------------
 def _mode_indices(data, d):
     """Per slice along d: the index of the last occurrence of the most frequent value (the
     smallest such value at a tie in counts), as PyTorch's mode."""
@@ -243,7 +243,7 @@ def mode(input, dim=-1, keepdim=False):
     return mode_result(values, wrap(np.asarray(indices, dtype=np.int64)))
 
 
-# ---- quantile / nanquantile --------------------------------------------------------------------
+# ---- quantile / nanquantile ----------------------------------------------------------------------
 _INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
 
 

@@ -100,7 +100,7 @@ def cumsum_(self, dim, *, dtype=None):
                          "cumsum_")
 
 
-# ---- cumprod ------------------------------------------------------------------------------------
+# ---- cumprod -------------------------------------------------------------------------------------
 def _np_cumprod(x, dim):
     return np.cumprod(x, axis=dim, dtype=np.int64 if x.dtype.kind in "biu" else None)
 
@@ -220,7 +220,7 @@ def cumprod_(self, dim, *, dtype=None):
     return apply_inplace(CUMPROD, (self,), {"dim": _dim(self, dim, "cumprod_")}, "cumprod_")
 
 
-# ---- cummax / cummin -------------------------------------------------------------------------
+# ---- cummax / cummin -----------------------------------------------------------------------------
 def _take_forward(x, dim, idx):
     return np.take_along_axis(x, idx, axis=dim)
 

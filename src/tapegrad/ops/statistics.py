@@ -21,7 +21,7 @@ def _data(x):
     return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
-# ---- var / std ---------------------------------------------------------------------------------
+# ---- var / std -----------------------------------------------------------------------------------
 def _dof(count, correction):
     """PyTorch's divisor max(0, N - correction)."""
     return count - correction if count > correction else 0
@@ -179,7 +179,7 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return s, mean(input, None if isinstance(dim, bool) else dim, keepdim)
 
 
-# ---- logsumexp ---------------------------------------------------------------------------------
+# ---- logsumexp -----------------------------------------------------------------------------------
 def _np_logsumexp(x, axes, keepdim, kshape, in_shape, **_):
     if x.size and all(in_shape[a] for a in axes):
         m = np.amax(x, axis=axes, keepdims=True)
@@ -233,7 +233,7 @@ def logsumexp(input, dim, keepdim=False):
     return apply_unary(LOGSUMEXP, input, params)
 
 
-# ---- nan-ignoring sums -------------------------------------------------------------------------
+# ---- nan-ignoring sums ---------------------------------------------------------------------------
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum over ``dim`` treating nan as 0; nan positions get gradient 0.
 
@@ -286,7 +286,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
         return nansum(input, dim, keepdim) / count
 
 
-# ---- logical reductions and counts (not differentiable) ---------------------------------------
+# ---- logical reductions and counts (not differentiable) ------------------------------------------
 def _logical(np_fn, input, dim, keepdim, name):
     data = _data(input)
     if isinstance(dim, (tuple, list)) and not dim:
