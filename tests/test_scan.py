@@ -153,3 +153,12 @@ def test_jvp_rules_agree_on_arrays_and_tensors(fn):
     on_tensors = node.op.jvp(node.ctx, tg.tensor(t))
     assert isinstance(on_tensors, tg.Tensor)
     np.testing.assert_allclose(on_tensors.numpy(), on_arrays, rtol=1e-12, atol=1e-12)
+
+
+def test_float16_scans_accumulate_in_float32():
+    b = np.ones(3000, dtype=np.float16)
+    b[0] = 2048
+    out = tg.cumsum(tg.tensor(b), 0)
+    assert out.dtype == tg.float16 and out[-1].item() == 5048.0      # PyTorch's value
+    out = tg.logcumsumexp(tg.zeros(5000, dtype=tg.float16), 0)
+    assert out.dtype == tg.float16 and out[-1].item() == float(np.float16(np.log(5000)))

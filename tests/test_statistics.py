@@ -303,3 +303,14 @@ def test_float16_sum_and_mean_accumulate_in_float32():
     assert tg.sum(x).item() == float(np.float16(5048 * 4))
     s.sum().backward()
     assert x.grad.dtype == tg.float16 and np.all(x.grad.numpy() == 1)
+
+
+def test_float16_var_std_logsumexp_compute_in_float32():
+    """PyTorch's values (float32 inside, float16 out); float16 inside would drift."""
+    b = np.ones(3000, dtype=np.float16)
+    b[0] = 2048
+    x = tg.tensor(b)
+    assert x.var().dtype == tg.float16 and x.var().item() == 1397.0
+    assert tg.std(tg.tensor(np.stack([b, b], 1)), 0).tolist() == [37.375, 37.375]
+    y = tg.zeros(5000, dtype=tg.float16)
+    assert tg.logsumexp(y, 0).item() == float(np.float16(np.log(5000)))

@@ -110,6 +110,17 @@ def _np_mean(x, axes, keepdim, **_):
 _float16 = np.dtype(np.float16)
 
 
+def half_in_float32(forward):
+    """``forward`` computing float16 input in float32, rounded to float16 once at the end, as
+    PyTorch accumulates float16 (for reductions and scans beyond sum and mean)."""
+    def wrapped(x, *args, **params):
+        if x.dtype is _float16:
+            return forward(x.astype(np.float32), *args, **params).astype(_float16)
+        return forward(x, *args, **params)
+    wrapped.__name__ = forward.__name__
+    return wrapped
+
+
 SUM = register(OpDef("sum", _np_sum, sum_vjp, lambda ctx, t: sum(t, ctx.axes, ctx.keepdim)))
 MEAN = register(OpDef("mean", _np_mean, mean_vjp,
                       lambda ctx, t: sum(t, ctx.axes, ctx.keepdim) / ctx.count))

@@ -15,7 +15,7 @@ from .._core.tensor import Tensor, wrap
 from ._broadcast import cast_like
 from .elementwise import exp, where
 from .indexing import index_add, setitem
-from .reduction import sum
+from .reduction import half_in_float32, sum
 from .registry import OpDef, apply_inplace, apply_unary, register
 from .shape import clone, normalize_dim, reshape
 
@@ -36,13 +36,14 @@ def _dim(input, dim, name):
 
 
 def _scan_forward(np_fn):
-    """A forward along ``dim`` that also takes 0-d input (as one element)."""
+    """A forward along ``dim`` that also takes 0-d input (as one element), and float16 in
+    float32 (as PyTorch accumulates)."""
     def forward(x, dim, **params):
         if x.ndim == 0:
             return np_fn(x.reshape(1), 0, **params).reshape(())
         return np_fn(x, dim, **params)
     forward.__name__ = np_fn.__name__
-    return forward
+    return half_in_float32(forward)
 
 
 def _is_array(x):

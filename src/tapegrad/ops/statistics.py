@@ -8,7 +8,7 @@ from .._core.errors import ArgumentError, DTypeError
 from .._core.tensor import Tensor, wrap
 from .elementwise import exp, isnan, where
 from .order_statistics import median, mode, nanmedian, nanquantile, quantile
-from .reduction import _reduce_params, _unreduce, mean, normalize_dims, sum
+from .reduction import _reduce_params, _unreduce, half_in_float32, mean, normalize_dims, sum
 from .registry import OpDef, apply_unary, register
 
 __all__ = ["var", "std", "var_mean", "std_mean", "logsumexp", "nansum", "nanmean", "all",
@@ -84,9 +84,9 @@ def _ones_like_out(ctx):
 # NOTE: var and std are primitives, not composites of mean, sub, mul and sum: one node
 # instead of five, and std's gradient needs PyTorch's 0 at a constant slice, where the
 # composite sqrt(var) would give 0 * inf = nan.
-VAR = register(OpDef("var", _np_var, var_vjp, var_jvp, save=("x",)))
-STD = register(OpDef("std", lambda x, **p: np.sqrt(_np_var(x, **p)), std_vjp, std_jvp,
-                     save=("x", "out")))
+VAR = register(OpDef("var", half_in_float32(_np_var), var_vjp, var_jvp, save=("x",)))
+STD = register(OpDef("std", half_in_float32(lambda x, **p: np.sqrt(_np_var(x, **p))), std_vjp,
+                     std_jvp, save=("x", "out")))
 
 
 def _var_params(input, dim, unbiased, keepdim, correction, name):
@@ -133,7 +133,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
         (tensor(1.5556, grad_fn=<VarBackward0>), tensor(1.5556, grad_fn=<VarBackward0>))
     """
     if type(input) is _ndarray:
-        return _np_var(input, **_var_params(input, dim, unbiased, keepdim, correction, "var"))
+        return VAR.forward(input, **_var_params(input, dim, unbiased, keepdim, correction, "var"))
     return apply_unary(VAR, input, _var_params(input, dim, unbiased, keepdim, correction, "var"))
 
 
@@ -203,8 +203,8 @@ def logsumexp_jvp(ctx, t):
 
 # NOTE: a primitive for stability: exp(x - max) never overflows, and the rule uses
 # exp(x - out) <= 1, so |x| = 1e4 gives finite values and gradients.
-LOGSUMEXP = register(OpDef("logsumexp", _np_logsumexp, logsumexp_vjp, logsumexp_jvp,
-                           save=("x", "out")))
+LOGSUMEXP = register(OpDef("logsumexp", half_in_float32(_np_logsumexp), logsumexp_vjp,
+                           logsumexp_jvp, save=("x", "out")))
 
 
 def logsumexp(input, dim, keepdim=False):
@@ -229,7 +229,7 @@ def logsumexp(input, dim, keepdim=False):
         input = input.to(np.float32)
     params = _reduce_params(input, dim, keepdim, "logsumexp")
     if type(input) is _ndarray:
-        return _np_logsumexp(input, **params)
+        return LOGSUMEXP.forward(input, **params)
     return apply_unary(LOGSUMEXP, input, params)
 
 
