@@ -1,10 +1,9 @@
 """The one visible table that binds the ops onto Tensor: operators, methods, in-place forms."""
-import numpy as np
 
 from .._core import dtypes
 from .._core.device import device as Device   # to()'s parameter is named device
 from .._core.errors import ArgumentError
-from .._core.tensor import Tensor, wrap
+from .._core.tensor import Tensor
 from . import elementwise as ew
 from . import creation, indexing, linalg, reduction, shape
 from . import (binary_math, diagonal, elementary, rearrange, rounding, scan, scatter, sort,
@@ -141,8 +140,6 @@ METHODS = {
     "sum": reduction.sum, "mean": reduction.mean, "prod": reduction.prod,
     "amax": reduction.amax, "amin": reduction.amin, "max": reduction.max, "min": reduction.min,
     "argmax": reduction.argmax, "argmin": reduction.argmin,
-    "all": lambda self, dim=None, keepdim=False: _wrap_np(np.all, self, dim, keepdim),
-    "any": lambda self, dim=None, keepdim=False: _wrap_np(np.any, self, dim, keepdim),
     # shape
     "reshape": shape.reshape, "view": shape.view, "flatten": shape.flatten,
     "squeeze": shape.squeeze, "unsqueeze": shape.unsqueeze,
@@ -170,10 +167,6 @@ PROPERTIES = {
     "T": lambda self: shape.permute(self, tuple(range(self.ndim - 1, -1, -1))),
     "mT": shape.mT,
 }
-
-def _wrap_np(fn, self, dim, keepdim):
-    axis = None if dim is None else reduction.normalize_dims(dim, self.ndim, fn.__name__)
-    return wrap(np.asarray(fn(self._data, axis=axis, keepdims=keepdim)))
 
 # The op families added after the foundation list their own methods beside their functions
 # (each module's METHODS); they join this table here, so Tensor has one binding per name.

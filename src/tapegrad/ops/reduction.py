@@ -94,11 +94,31 @@ def _int64_if_integral(x):
 
 
 def _np_sum(x, axes, keepdim, **_):
+    if x.dtype is _float16:     # (identity: the builtin descriptor; cheaper than ==)
+        # NOTE: float16 accumulates in float32 and the result is float16, as in PyTorch;
+        # NumPy adds float16 in float16 across outer-loop steps (a sum over dim 0 of a
+        # (3001, 16) tensor of ones with 2048 on top gives 2048, not 5048).
+        return np.sum(x, axis=axes, keepdims=keepdim, dtype=np.float32).astype(_float16)
     return np.sum(x, axis=axes, keepdims=keepdim, dtype=_int64_if_integral(x))
 
 
 def _np_mean(x, axes, keepdim, **_):
+    # NOTE: NumPy's mean already accumulates float16 in float32 and returns float16.
     return np.mean(x, axis=axes, keepdims=keepdim)
+
+
+_float16 = np.dtype(np.float16)
+
+
+def half_in_float32(forward):
+    """``forward`` computing float16 input in float32, rounded to float16 once at the end, as
+    PyTorch accumulates float16 (for reductions and scans beyond sum and mean)."""
+    def wrapped(x, *args, **params):
+        if x.dtype is _float16:
+            return forward(x.astype(np.float32), *args, **params).astype(_float16)
+        return forward(x, *args, **params)
+    wrapped.__name__ = forward.__name__
+    return wrapped
 
 
 SUM = register(OpDef("sum", _np_sum, sum_vjp, lambda ctx, t: sum(t, ctx.axes, ctx.keepdim)))
