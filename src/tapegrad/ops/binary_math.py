@@ -8,8 +8,8 @@ arguments may be Python numbers, which dtypes an op accepts, what it promotes to
 """
 import numpy as np
 
-from .._core.errors import ArgumentError, DTypeError
-from .._core.tensor import Tensor, wrap
+from .._core.errors import ArgumentError, DTypeError, ShapeError
+from .._core.tensor import wrap
 from . import shape, ternary_math
 from ._pointwise_args import (data_of, is_array, kind, require_number, require_tensor,
                               to_float, write_back)
@@ -38,7 +38,12 @@ def _binary(op, prepare, doc):
         return apply_binary(op, x, y)
 
     def method_(self, other):
-        _, other = prepare(self, other)
+        x, other = prepare(self, other)
+        if x is not self and not np.can_cast(x._data.dtype, self._data.dtype, "same_kind"):
+            raise DTypeError(      # the result's dtype, which PyTorch refuses to write back
+                f"{op.name}_: the result has dtype {x._data.dtype}, which can't be written "
+                f"into a tensor of dtype {self._data.dtype} in place. Use the out-of-place "
+                "form or convert first.")
         return apply_inplace(op, (self, other), name=op.name + "_")
     fn.__name__ = fn.__qualname__ = op.name
     method_.__name__ = method_.__qualname__ = op.name + "_"
@@ -246,22 +251,25 @@ def _xlogy(x, y):
     return np.where(zero, 0, out) if zero.any() else out
 
 
-def _nonzero(x):
-    """1 where x != 0, else 0, in x's dtype (a constant, also when x is recording)."""
-    return (x != 0).to(x.dtype) if isinstance(x, Tensor) else (x != 0).astype(x.dtype)
+def _xlogy_partial(ctx, t):
+    """t * d xlogy / dx = xlogy(t, y), except 0 where x == 0 and y <= 0: there xlogy is not
+    differentiable and PyTorch takes the derivative along x = 0 (log(y) is its value where
+    x == 0 < y)."""
+    y = ctx.y
+    return where((ctx.x == 0) & (y <= 0), 0.0, xlogy(t, y))
 
 
 def xlogy_vjp(ctx, g):
-    """d xlogy(x, y) = log(y) dx (0 where x == 0) + x / y dy: PyTorch's conventions."""
-    x, y = ctx.x, ctx.y
+    """d xlogy(x, y) = log(y) dx + x / y dy, with PyTorch's convention at x = 0, y <= 0."""
     need = ctx.needs_input_grad
-    return (g * xlogy(_nonzero(x), y) if need[0] else None), (g * x / y if need[1] else None)
+    return (_xlogy_partial(ctx, g) if need[0] else None), (
+        g * ctx.x / ctx.y if need[1] else None)
 
 
 def xlogy_jvp(ctx, tx, ty):
-    x, y = ctx.x, ctx.y
     need = ctx.needs_input_grad
-    return (tx * xlogy(_nonzero(x), y) if need[0] else 0) + (ty * x / y if need[1] else 0)
+    return (_xlogy_partial(ctx, tx) if need[0] else 0) + (
+        ty * ctx.x / ctx.y if need[1] else 0)
 
 
 # NOTE: a primitive: x * log(y) is nan at x = 0, y = 0 where xlogy is 0.
@@ -271,8 +279,8 @@ xlogy, _xlogy_ = _binary(XLOGY, _either_number("xlogy"), """Elementwise ``input 
     taken as 0 where ``input == 0`` (even where ``other`` is 0), but nan where ``other`` is.
 
     Either side may be a Python number; integer tensors give float32. Gradients follow
-    PyTorch: ``log(other)`` for ``input`` (0 where ``input == 0``), ``input / other`` for
-    ``other``.
+    PyTorch: ``log(other)`` for ``input`` (0 where ``input == 0`` and ``other <= 0``, where
+    xlogy is not differentiable), ``input / other`` for ``other``.
 
     Example:
         >>> import tapegrad as tg
@@ -327,8 +335,11 @@ def float_power(input, exponent):
     if not is_array(input) and not is_array(exponent):
         raise DTypeError(f"float_power: at least one of input and exponent must be a Tensor, "
                          f"got {input!r} and {exponent!r}, as in PyTorch.")
-    return _pow(_float64("float_power", "input", input),
-                _float64("float_power", "exponent", exponent))
+    x, y = _float64("float_power", "input", input), _float64("float_power", "exponent", exponent)
+    try:
+        return _pow(x, y)
+    except ShapeError:
+        reraise_as_shape_error("float_power", (data_of(x), data_of(y)))
 
 
 def _float_power_(self, exponent):
@@ -380,16 +391,11 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         >>> tg.isclose(tg.tensor([1.0, 1.1, nan]), tg.tensor([1.0 + 1e-6, 1.0, nan]))
         tensor([ True, False, False])
     """
-    x, y = _close_args("isclose", input, other, rtol, atol, equal_nan)
-    try:
-        out = np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan)
-    except ValueError:
-        reraise_as_shape_error("isclose", (x, y))
-    out = np.asarray(out)
+    out = _isclose("isclose", input, other, rtol, atol, equal_nan)
     return out if type(input) is _ndarray else wrap(out)
 
 
-def _close_args(name, input, other, rtol, atol, equal_nan):
+def _isclose(name, input, other, rtol, atol, equal_nan):
     require_tensor(name, "input", input)
     require_tensor(name, "other", other)
     x, y = data_of(input), data_of(other)
@@ -404,7 +410,10 @@ def _close_args(name, input, other, rtol, atol, equal_nan):
         raise DTypeError(f"{name}: equal_nan must be a bool, got {type(equal_nan).__name__}.")
     if x.dtype == np.bool_:          # NumPy can't subtract bools; PyTorch compares them as 0/1
         x, y = x.astype(np.int8), y.astype(np.int8)
-    return x, y
+    try:
+        return np.asarray(np.isclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan))
+    except ValueError:
+        reraise_as_shape_error(name, (x, y))
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
@@ -415,8 +424,7 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         >>> tg.allclose(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 2.0 + 1e-6]))
         True
     """
-    out = isclose(input, other, rtol, atol, equal_nan)
-    return bool(np.all(data_of(out)))
+    return bool(np.all(_isclose("allclose", input, other, rtol, atol, equal_nan)))
 
 
 def equal(input, other):

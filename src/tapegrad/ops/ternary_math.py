@@ -97,11 +97,13 @@ def _pointwise3(name, input, tensor1, tensor2):
     return dt, cast(input, dt), cast(tensor1, dt), cast(tensor2, dt)
 
 
-def _apply3(op, name, args, value):
+def _apply3(op, name, args, value, shown):
+    """apply(op, args); a broadcasting failure names ``name`` and the ``shown`` operands (the
+    user's, in the user's order)."""
     try:
         return apply(op, args, {"value": value})
     except ShapeError:
-        reraise_as_shape_error(name, [data_of(a) for a in args])
+        reraise_as_shape_error(name, [data_of(a) for a in shown])
 
 
 def addcmul(input, tensor1, tensor2, *, value=1):
@@ -118,7 +120,7 @@ def addcmul(input, tensor1, tensor2, *, value=1):
         tensor([1., 2.])
     """
     dt, x, t1, t2 = _pointwise3("addcmul", input, tensor1, tensor2)
-    return _apply3(ADDCMUL, "addcmul", (t1, t2, x), _value("addcmul", value, dt))
+    return _apply3(ADDCMUL, "addcmul", (t1, t2, x), _value("addcmul", value, dt), (x, t1, t2))
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1):
@@ -143,7 +145,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
             f"{data_of(tensor2).dtype}); PyTorch no longer supports integer division here. "
             "Convert one to floating point, or write input + value * (t1 // t2).")
     dt, x, t1, t2 = _pointwise3("addcdiv", input, tensor1, tensor2)
-    return _apply3(ADDCDIV, "addcdiv", (t1, t2, x), _value("addcdiv", value, dt))
+    return _apply3(ADDCDIV, "addcdiv", (t1, t2, x), _value("addcdiv", value, dt), (x, t1, t2))
 
 
 def _lerp_args(input, end, weight, name):
@@ -191,7 +193,7 @@ def lerp(input, end, weight):
             diff = end - input
         except ShapeError:
             reraise_as_shape_error("lerp", [data_of(input), data_of(end)])
-        return _apply3(ADDCMUL, "lerp", (weight, diff, input), 1)
+        return _apply3(ADDCMUL, "lerp", (weight, diff, input), 1, (input, end, weight))
     return apply_binary(LERP, input, end, {"weight": weight})
 
 
