@@ -47,7 +47,7 @@ def _binary(op, prepare, doc):
         return apply_inplace(op, (self, other), name=op.name + "_")
     fn.__name__ = fn.__qualname__ = op.name
     method_.__name__ = method_.__qualname__ = op.name + "_"
-    fn.__doc__ = doc
+    fn.__doc__ = doc.lstrip()         # the usual docstring shape: summary at column 0
     return fn, method_
 
 
@@ -108,11 +108,11 @@ def atan2_jvp(ctx, tx, ty):
 # NOTE: a primitive: no composite of existing ones gets the quadrant right.
 ATAN2 = register(OpDef("atan2", np.arctan2, atan2_vjp, atan2_jvp, save=("x", "y"),
                        broadcasts=True))
-atan2, _atan2_ = _binary(ATAN2, _tensors("atan2"), """Elementwise arctangent of
-    ``input / other`` in the right quadrant (radians in [-pi, pi]); also ``arctan2``.
+atan2, _atan2_ = _binary(ATAN2, _tensors("atan2"), """\
+    Elementwise atan(input / other), in the quadrant of the point (other, input).
 
-    Both arguments must be tensors (they broadcast); integer ones give float32. The gradient
-    at ``input == other == 0`` is 0, as in PyTorch.
+    Also ``arctan2``; radians in [-pi, pi]. Both arguments must be tensors (they broadcast);
+    integer ones give float32. The gradient at ``input == other == 0`` is 0, as in PyTorch.
 
     Example:
         >>> import tapegrad as tg
@@ -153,11 +153,12 @@ def _check_not_bool(name, fn):
 FMOD = register(OpDef("fmod", _check_not_bool("fmod", _integer_division(np.fmod, "fmod")),
                       fmod_vjp, fmod_jvp, save=("x", "y"), broadcasts=True,
                       save_for={"x": 1, "y": 1}))
-fmod, _fmod_ = _binary(FMOD, _tensor_and_number("fmod"), """Elementwise remainder of
-    ``input / other`` with the sign of ``input`` (C's fmod; ``remainder`` takes ``other``'s).
+fmod, _fmod_ = _binary(FMOD, _tensor_and_number("fmod"), """\
+    Elementwise C fmod: the remainder of input / other, with the sign of ``input``.
 
-    ``other`` may be a Python number. Integer inputs stay integer (dividing by an integer 0
-    raises). The gradient is 1 for ``input`` and ``-trunc(input / other)`` for ``other``.
+    (``remainder`` takes the sign of ``other``.) ``other`` may be a Python number. Integer
+    inputs stay integer (dividing by an integer 0 raises). The gradient is 1 for ``input``
+    and ``-trunc(input / other)`` for ``other``.
 
     Example:
         >>> import tapegrad as tg
@@ -206,8 +207,8 @@ LOGADDEXP = register(OpDef("logaddexp", np.logaddexp, *_logaddexp_rule(1), save=
                            broadcasts=True))
 LOGADDEXP2 = register(OpDef("logaddexp2", np.logaddexp2, *_logaddexp_rule(_LN2),
                             save=("x", "y"), broadcasts=True))
-hypot, _hypot_ = _binary(HYPOT, _tensors("hypot", "error"), """Elementwise
-    ``sqrt(input**2 + other**2)``, without overflow for large values.
+hypot, _hypot_ = _binary(HYPOT, _tensors("hypot", "error"), """\
+    Elementwise sqrt(input**2 + other**2), without overflow for large values.
 
     Both arguments must be floating tensors (they broadcast). The gradient is
     ``input / out`` and ``other / out`` (nan at 0, 0, as in PyTorch).
@@ -218,10 +219,11 @@ hypot, _hypot_ = _binary(HYPOT, _tensors("hypot", "error"), """Elementwise
         >>> tg.hypot(x, tg.tensor([4.0, 1e30]))
         tensor([5.0000000e+00, 1.4142135e+30], grad_fn=<HypotBackward0>)
     """)
-logaddexp, _ = _binary(LOGADDEXP, _tensors("logaddexp", "error"), """Elementwise
-    ``log(exp(input) + exp(other))``, computed stably (finite for inputs like 1e4).
+logaddexp, _ = _binary(LOGADDEXP, _tensors("logaddexp", "error"), """\
+    Elementwise log(exp(input) + exp(other)), computed stably.
 
-    Both arguments must be floating tensors (they broadcast).
+    Values and gradients stay finite for inputs like 1e4. Both arguments must be floating
+    tensors (they broadcast).
 
     Example:
         >>> import tapegrad as tg
@@ -229,10 +231,11 @@ logaddexp, _ = _binary(LOGADDEXP, _tensors("logaddexp", "error"), """Elementwise
         >>> tg.logaddexp(x, tg.tensor([0.0, 1e4])).sum().backward(); x.grad
         tensor([0.5000, 0.5000])
     """)
-logaddexp2, _ = _binary(LOGADDEXP2, _tensors("logaddexp2", "error"), """Elementwise
-    ``log2(2**input + 2**other)``, computed stably (finite for inputs like 1e4).
+logaddexp2, _ = _binary(LOGADDEXP2, _tensors("logaddexp2", "error"), """\
+    Elementwise log2(2**input + 2**other), computed stably.
 
-    Both arguments must be floating tensors (they broadcast).
+    Values and gradients stay finite for inputs like 1e4. Both arguments must be floating
+    tensors (they broadcast).
 
     Example:
         >>> import tapegrad as tg
@@ -243,12 +246,14 @@ logaddexp2, _ = _binary(LOGADDEXP2, _tensors("logaddexp2", "error"), """Elementw
 
 # ---- xlogy and copysign --------------------------------------------------------------------
 def _xlogy(x, y):
-    dt = np.result_type(x, y)          # Python numbers are weak: the tensor's dtype
-    y = np.asarray(y, dtype=dt)
+    if type(y) is not _ndarray:       # a number: in the tensor's dtype (np.log gives float64)
+        y = np.asarray(y, dtype=np.result_type(x, y))
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.asarray(x * np.log(y))
-    zero = (np.asarray(x) == 0) & ~np.isnan(y)
-    return np.where(zero, 0, out) if zero.any() else out
+        out = x * np.log(y)
+    zero = x == 0
+    if np.count_nonzero(zero):         # (count_nonzero: a quicker test than .any())
+        out = np.where(zero & ~np.isnan(y), 0, out)
+    return out
 
 
 def _xlogy_partial(ctx, t):
@@ -275,8 +280,8 @@ def xlogy_jvp(ctx, tx, ty):
 # NOTE: a primitive: x * log(y) is nan at x = 0, y = 0 where xlogy is 0.
 XLOGY = register(OpDef("xlogy", _xlogy, xlogy_vjp, xlogy_jvp, save=("x", "y"),
                        broadcasts=True))
-xlogy, _xlogy_ = _binary(XLOGY, _either_number("xlogy"), """Elementwise ``input * log(other)``,
-    taken as 0 where ``input == 0`` (even where ``other`` is 0), but nan where ``other`` is.
+xlogy, _xlogy_ = _binary(XLOGY, _either_number("xlogy"), """\
+    Elementwise input * log(other), taken as 0 where input == 0 (unless other is nan).
 
     Either side may be a Python number; integer tensors give float32. Gradients follow
     PyTorch: ``log(other)`` for ``input`` (0 where ``input == 0`` and ``other <= 0``, where
@@ -295,14 +300,18 @@ def copysign_vjp(ctx, g):
     return (g * (sign(ctx.x) * sign(ctx.out)) if need[0] else None), (g * 0 if need[1] else None)
 
 
-COPYSIGN = register(OpDef("copysign", np.copysign, copysign_vjp,
-                          lambda ctx, tx, ty: tx * (sign(ctx.x) * sign(ctx.out)),
-                          save=("x", "out"), broadcasts=True, save_for={"x": 0, "out": 0}))
-copysign, _copysign_ = _binary(COPYSIGN, _tensor_and_number("copysign", "float32"), """The
-    magnitude of ``input`` with the sign of ``other`` (which may be a Python number).
+def copysign_jvp(ctx, tx, ty):
+    # x and out are kept only when input 0 needs grad; otherwise the tangent is 0
+    return tx * (sign(ctx.x) * sign(ctx.out)) if ctx.needs_input_grad[0] else ty * 0
 
-    Integer tensors give float32. The gradient is +-1 for ``input`` (0 where it is 0) and 0
-    for ``other``, as in PyTorch.
+
+COPYSIGN = register(OpDef("copysign", np.copysign, copysign_vjp, copysign_jvp,
+                          save=("x", "out"), broadcasts=True, save_for={"x": 0, "out": 0}))
+copysign, _copysign_ = _binary(COPYSIGN, _tensor_and_number("copysign", "float32"), """\
+    Elementwise: the magnitude of ``input`` with the sign of ``other``.
+
+    ``other`` may be a Python number. Integer tensors give float32. The gradient is +-1 for
+    ``input`` (0 where it is 0) and 0 for ``other``, as in PyTorch.
 
     Example:
         >>> import tapegrad as tg

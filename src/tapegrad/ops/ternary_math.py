@@ -90,6 +90,9 @@ def _pointwise3(name, input, tensor1, tensor2):
     """The three tensors in their common dtype (PyTorch's promotion)."""
     for arg, v in (("input", input), ("tensor1", tensor1), ("tensor2", tensor2)):
         require_tensor(name, arg, v)
+    dt = data_of(input).dtype
+    if data_of(tensor1).dtype is dt and data_of(tensor2).dtype is dt and dt.kind != "b":
+        return dt, input, tensor1, tensor2          # the common case: nothing to convert
     dt = result_dtype(input, tensor1, tensor2)
     if dt.kind == "b":
         raise DTypeError(f"{name}: not implemented for bool tensors, as in PyTorch; convert "
