@@ -30,13 +30,13 @@ def fmod_divisor(rng, shape, dtype, domain):
 
 
 # ---- sample families ----------------------------------------------------------------------------
-def with_scalar_other(gen, value):
+def with_scalar_other(gen, value, make):
     """``gen``'s samples plus a Python number as ``other`` (an int one for integer dtypes,
-    and then a float one too: integer tensor with a Python float gives float32)."""
+    and then a float one too: integer tensor with a Python float gives float32); ``make``
+    draws the tensor."""
     def samples(op, dtype, rng):
         out = gen(op, dtype, rng)
-        x = fmod_dividend(rng, (3, 4), dtype, op.domain) if op.name.startswith("fmod") \
-            else away_from_zero(rng, (3, 4), dtype)
+        x = make(rng, (3, 4), dtype, op.domain)
         if dtype.kind in "iu":
             out.append(Sample((x, int(value) or 1), desc="(3, 4) with python int"))
         out.append(Sample((x, float(value)), desc="(3, 4) with python float"))
@@ -231,7 +231,8 @@ ROWS = [
     OpInfo("atan2_", lambda x, y: x.clone().arctan2_(y), np.arctan2, inplace_pairs(),
            covers=("atan2", "clone")),
     OpInfo("fmod", tg.fmod, np.fmod,
-           with_scalar_other(binary(fmod_dividend, fmod_divisor, scalars=False), 2.05),
+           with_scalar_other(binary(fmod_dividend, fmod_divisor, scalars=False), 2.05,
+                             fmod_dividend),
            dtypes=INTS),
     OpInfo("fmod_", lambda x, y: x.clone().fmod_(y), np.fmod,
            inplace_pairs(fmod_dividend, fmod_divisor, scalar=-2.05), covers=("fmod", "clone")),
@@ -244,7 +245,8 @@ ROWS = [
     OpInfo("xlogy_", lambda x, y: x.clone().xlogy_(y), _xlogy_ref,
            inplace_pairs(rhs=positive, scalar=3), covers=("xlogy", "clone")),
     OpInfo("copysign", tg.copysign, np.copysign,
-           with_scalar_other(binary(nonzero, nonzero, scalars=False), -1.5), **FLOAT_MATH),
+           with_scalar_other(binary(nonzero, nonzero, scalars=False), -1.5, nonzero),
+           **FLOAT_MATH),
     OpInfo("copysign_", lambda x, y: x.clone().copysign_(y), np.copysign,
            inplace_pairs(nonzero, nonzero, scalar=-2), covers=("copysign", "clone")),
     OpInfo("float_power", tg.float_power, _float_power_ref, float_power_samples, dtypes=INTS,
