@@ -88,15 +88,16 @@ def matmul_vjp(ctx, g):
     if x_vec:                                 # (n) @ (..., n, m) -> (..., m)
         g2 = unsqueeze(g, -2)
         if need[0]:
-            gx = squeeze(matmul(g2, mT(y)), -2)
+            # NOTE: a 2-d y needs no reshapes: one matrix-vector product, g shaped as it is.
+            gx = matmul(y, g) if y.ndim == 2 else squeeze(matmul(g2, mT(y)), -2)
         if need[1]:
             gy = unsqueeze(x, -1) * g2
     elif y_vec:                               # (..., n, k) @ (k) -> (..., n)
-        g2 = unsqueeze(g, -1)
         if need[0]:
-            gx = g2 * y
+            gx = unsqueeze(g, -1) * y
         if need[1]:
-            gy = squeeze(matmul(mT(x), g2), -1)
+            x = ctx.x
+            gy = matmul(g, x) if x.ndim == 2 else squeeze(matmul(mT(x), unsqueeze(g, -1)), -1)
     else:
         if need[0]:
             gx = matmul(g, mT(y))
