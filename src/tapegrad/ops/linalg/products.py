@@ -289,6 +289,9 @@ def _scaled_sum(name, input, product, beta, alpha, out_shape):
                          f"product's shape {tuple(out_shape)}") from None
     scaled = product if alpha == 1 else ew.mul(product, alpha)
     if beta == 0:
+        if isinstance(input, Tensor) and input.requires_grad:
+            # a zero gradient for input, as PyTorch gives, without reading its values
+            return ew.add(scaled, ew.where(np.zeros(s, bool), input, 0))
         return scaled
     return ew.add(scaled, input if beta == 1 else ew.mul(input, beta))
 
