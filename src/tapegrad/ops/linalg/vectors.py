@@ -110,7 +110,11 @@ def _cdist_unit(ctx, x1, x2):
         return sign(u), u
     if p == float("inf"):
         return sign(u) * (abs(u) == d), u
-    return _safe_div(sign(u) * abs(u) ** (p - 1), d ** (p - 1)), u
+    # |u|^(p-1) is infinite at u = 0 for p < 1: that coordinate gets 0, as in PyTorch
+    au = abs(u)
+    nonzero = au > 0
+    power = where(nonzero, where(nonzero, au, 1.0) ** (p - 1), 0.0)
+    return _safe_div(sign(u) * power, d ** (p - 1)), u
 
 
 def cdist_vjp(ctx, g):
