@@ -215,7 +215,9 @@ def test_blas_ready_keeps_broadcast_batches_broadcast():
     "tg.einsum('ij,jk->ik', W, W).sum()", "tg.tensordot(W, W, dims=1).sum()",
     "tg.bmm(B, B).sum()", "tg.mv(W, x).sum()", "tg.addmm(W, W, W).sum()",
     "tg.inner(W, W).sum()", "tg.einsum('bij,bkj->bik', B, B).sum()",
-    "tg.linalg.multi_dot([x, W, W, x])", "tg.cdist(W, W, compute_mode='use_mm_for_euclid_dist').sum()",
+    "tg.linalg.multi_dot([x, W, W, x])", "tg.addbmm(W, B, B).sum()",
+    "tg.cdist(W, W[:3], compute_mode='use_mm_for_euclid_dist').sum()",
+    "tg.einsum('ii,ij->j', W, W).sum()", "(W[::-1] @ W[:, ::2]).sum()",
 ])
 def test_products_get_blas_ready_operands_in_backward(monkeypatch, expr):
     """Every np.matmul a forward or backward calls gets operands BLAS takes as they are."""

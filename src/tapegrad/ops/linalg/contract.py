@@ -26,7 +26,7 @@ from ..reduction import SUM
 from ..registry import apply_binary, apply_unary
 from ..shape import PERMUTE, RESHAPE, reshape
 from .products import MATMUL
-from .vectors import cdist, cross, linalg_cross
+from .vectors import cdist, cross, linalg_cross  # noqa: F401 (listed in __all__ below)
 
 # Label ids: NumPy's order for an implicit output (A-Z before a-z); ellipsis dims get -1, -2,
 # ... from the right, so they sort before all letters, as the implicit output wants them.
@@ -225,11 +225,26 @@ def _contract_pair(p, a, b, kept, size):
         sb = p.reshape(sb, shape_of(order_b), bshape + [1] * len(left) + rshape)
         return p.emit(MUL, (sa, sb), {}), batch + left + right
     L, K, R = _prod(lshape), _prod(shape_of(summed)), _prod(rshape)
-    sa = p.reshape(sa, shape_of(order_a), bshape + [L, K])
-    sb = p.reshape(sb, shape_of(order_b), bshape + [K, R])
+    # Without batch dims a side with no kept labels stays a vector (matmul's 1-d forms).
+    lx = [L] if left or batch else []
+    ry = [R] if right or batch else []
+    sa = p.reshape(sa, shape_of(order_a), bshape + lx + [K])
+    sb = p.reshape(sb, shape_of(order_b), bshape + [K] + ry)
     out = p.emit(MATMUL, (sa, sb), {})
-    out = p.reshape(out, bshape + [L, R], bshape + lshape + rshape)
+    out = p.reshape(out, bshape + lx + ry, bshape + lshape + rshape)
     return out, batch + left + right
+
+
+def _pair_in_best_order(p, a, b, kept, size, out):
+    """_contract_pair with the operands in the order that emits fewer steps (counting the
+    final permute to ``out`` when this pair makes the result; None otherwise)."""
+    def cost(x, y):
+        trial = _Planner(p.n)
+        _, labels = _contract_pair(trial, x, y, kept, size)
+        return len(trial.steps) + (out is not None and labels != list(out))
+    if cost(b, a) < cost(a, b):
+        a, b = b, a
+    return _contract_pair(p, a, b, kept, size)
 
 
 def _path(ins, out, size):
@@ -264,15 +279,18 @@ def _plan(equation, shapes):
         # pop from the back so the positions stay valid; contract in the operands' order
         taken = [ops.pop(k) for k in sorted(step, reverse=True)][::-1]
         needed = out_set.union(*(labels for _, labels in ops))
-        cur = taken[0]
-        for k, nxt in enumerate(taken[1:], 2):
-            kept = needed.union(*(labels for _, labels in taken[k:]))
-            cur = _contract_pair(p, cur, nxt, kept, size)
         if len(taken) == 1:         # one operand: sum what nobody needs
-            slot, labels = cur
+            slot, labels = taken[0]
             drop = [d for d, l in enumerate(labels) if l not in needed]
             cur = p.sum(slot, [size[l] for l in labels], drop), \
                 [l for l in labels if l in needed]
+        elif len(taken) == 2:
+            cur = _pair_in_best_order(p, *taken, needed, size, None if ops else out)
+        else:                       # NumPy's paths pair operands; fold any longer step
+            cur = taken[0]
+            for k, nxt in enumerate(taken[1:], 2):
+                kept = needed.union(*(labels for _, labels in taken[k:]))
+                cur = _contract_pair(p, cur, nxt, kept, size)
         ops.append(cur)
     (slot, labels), = ops
     slot = p.permute(slot, [labels.index(l) for l in out])
