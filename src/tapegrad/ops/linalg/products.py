@@ -36,7 +36,8 @@ def blas_ready(a):
     """``a`` itself when NumPy's matmul can hand it to BLAS as it is, else a copy it can
     (Note [Products stay on BLAS]). Only float and complex arrays: BLAS has no integer
     products, so copying those would gain nothing."""
-    if a.flags.c_contiguous or a.dtype.char not in "fdFD":
+    flags = a.flags
+    if flags.c_contiguous or flags.f_contiguous and a.ndim <= 2 or a.dtype.char not in "fdFD":
         return a
     shape, strides = a.shape, a.strides
     if a.ndim == 1:
@@ -64,7 +65,11 @@ def _matmul_forward(x, y):
         dtype = np.result_type(x, y)
         if dtype.char == "e":
             return np.matmul(x.astype(_F32), y.astype(_F32)).astype(dtype)
-    return np.matmul(blas_ready(x), blas_ready(y))
+    if not x.flags.c_contiguous:          # the common case skips the call
+        x = blas_ready(x)
+    if not y.flags.c_contiguous:
+        y = blas_ready(y)
+    return np.matmul(x, y)
 
 
 def matmul_vjp(ctx, g):
