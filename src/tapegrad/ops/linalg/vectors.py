@@ -11,7 +11,7 @@ from ..elementwise import abs, sign, where
 from ..reduction import sum as _sum
 from ..registry import OpDef, apply_binary, register
 from ..shape import mT, unsqueeze
-from .products import matmul
+from .products import _matmul_forward, matmul
 
 
 def _shape(t):
@@ -153,7 +153,7 @@ def cdist_jvp(ctx, t1, t2):
 def _cdist_forward(x1, x2, p, use_mm):
     if use_mm:       # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b: BLAS, no pairwise tensor
         sq = (np.sum(x1 * x1, -1)[..., :, None] + np.sum(x2 * x2, -1)[..., None, :]
-              - 2 * np.matmul(x1, np.swapaxes(x2, -1, -2)))
+              - 2 * _matmul_forward(x1, np.swapaxes(x2, -1, -2)))
         return np.sqrt(np.maximum(sq, 0))
     u = np.abs(x1[..., :, None, :] - x2[..., None, :, :])
     if p == 0:
