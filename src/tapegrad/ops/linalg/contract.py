@@ -141,14 +141,14 @@ def _name(l):
 
 # ---- planning -----------------------------------------------------------------------------
 class _Planner:
-    """Builds a plan: a list of (op, input slots, params, output slot) over a slot list that
-    starts with the operands."""
+    """Builds a plan: a list of (op, input slots, params) over a list of values that starts
+    with the operands; step k appends value n_operands + k."""
 
     def __init__(self, n):
         self.steps, self.n = [], n
 
     def emit(self, op, slots, params):
-        self.steps.append((op, slots, params, self.n))
+        self.steps.append((op, slots, params))
         self.n += 1
         return self.n - 1
 
@@ -198,7 +198,7 @@ def _prepare(p, slot, labels, shape, size):
         step = sum(n ** j for j in range(k))
         slot = p.emit(GETITEM, (slot,), {"key": (slice(None, None, step),), "in_shape": flat})
         labels, shape = [l] + [labels[d] for d in rest], [n] + [shape[d] for d in rest]
-    return slot, labels, shape
+    return slot, labels
 
 
 def _contract_pair(p, a, b, kept, size):
@@ -254,7 +254,7 @@ def _path(ins, out, size):
         return [tuple(range(len(ins)))]
     ids = sorted({l for labels in ins for l in labels} | set(out))
     if len(ids) > len(string.ascii_letters):
-        return [(0, 1)] + [(0, 1)] * (len(ins) - 2)       # beyond NumPy's letters: in order
+        return [(0, 1)] * (len(ins) - 1)      # beyond NumPy's 52 letters: any order works
     letter = {l: string.ascii_letters[i] for i, l in enumerate(ids)}
     eq = ",".join("".join(letter[l] for l in labels) for labels in ins)
     eq += "->" + "".join(letter[l] for l in out)
@@ -272,7 +272,7 @@ def _plan(equation, shapes):
     p = _Planner(len(ins))
     ops = []
     for k, (labels, shape) in enumerate(zip(ins, shapes)):
-        slot, labels, _ = _prepare(p, k, labels, shape, size)
+        slot, labels = _prepare(p, k, labels, shape, size)
         ops.append((slot, labels))
     out_set = set(out)
     for step in _path([labels for _, labels in ops], out, size):
@@ -302,7 +302,7 @@ def _plan(equation, shapes):
 def _run(plan, operands):
     steps, result = plan
     vals = list(operands)
-    for op, slots, params, _ in steps:
+    for op, slots, params in steps:
         if len(slots) == 1:
             vals.append(apply_unary(op, vals[slots[0]], params))
         else:
