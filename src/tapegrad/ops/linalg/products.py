@@ -34,10 +34,10 @@ def _shape(t):
 
 def blas_ready(a):
     """``a`` itself when NumPy's matmul can hand it to BLAS as it is, else a copy it can
-    (Note [Products stay on BLAS]). Only float and complex arrays: BLAS has no integer
-    products, so copying those would gain nothing."""
+    (Note [Products stay on BLAS]). Only float32/float64 arrays: BLAS has no integer or
+    float16 products, so copying those would gain nothing."""
     flags = a.flags
-    if flags.c_contiguous or flags.f_contiguous and a.ndim <= 2 or a.dtype.char not in "fdFD":
+    if flags.c_contiguous or flags.f_contiguous and a.ndim <= 2 or a.dtype.char not in "fd":
         return a
     shape, strides = a.shape, a.strides
     if a.ndim == 1:
@@ -231,7 +231,8 @@ def dot(input, other):
 
 
 def vdot(input, other):
-    """Dot product of two 1-d tensors, conjugating the first (real tensors: :func:`dot`).
+    """Dot product of two 1-d tensors. PyTorch conjugates a complex first argument; tapegrad's
+    dtypes are all real, so this is :func:`dot`.
 
     Example:
         >>> import tapegrad as tg
