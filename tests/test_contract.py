@@ -127,6 +127,9 @@ def test_cross_default_dim_warns_and_uses_first_size_3_dim():
     with pytest.warns(UserWarning, match="deprecated"):
         out = tg.cross(t(a), t(b))
     np.testing.assert_allclose(out.numpy(), np.cross(a, b, axis=0))
+    with pytest.warns(UserWarning):
+        out = tg.cross(t(np.ones((1, 3))), t(np.ones((3, 3))))     # input's first size-3 dim
+    assert out.shape == (3, 3)
 
 
 def test_chain_matmul_warns():
@@ -304,6 +307,8 @@ ERRORS = [
     (lambda: tg.linalg.cross(M23, M23, dim=2), ShapeError, "dim 2 is out of range"),
     (lambda: tg.cross(t(np.ones((4, 2))), t(np.ones((4, 2)))), ShapeError,
      "cross: no dim of size 3"),
+    (lambda: tg.cross(t(np.ones((3, 3))), t(np.ones((1, 3)))), ShapeError,
+     r"cross: dim 0 must have size 3 in both inputs, got shapes \(3, 3\) and \(1, 3\)"),
     (lambda: tg.cdist(V3, M23), ShapeError, "cdist: x1 and x2 need at least 2 dims"),
     (lambda: tg.cdist(M23, M34), ShapeError, "cdist: .* same number of columns"),
     (lambda: tg.cdist(B233, t(np.ones((3, 2, 3)))), ShapeError, "cdist: batch dims"),

@@ -50,14 +50,14 @@ def _cross_dim(name, input, other, dim):
         shape = np.broadcast_shapes(sa, sb)
     except ValueError:
         raise ShapeError(f"{name}: shapes {sa} and {sb} don't broadcast") from None
-    if dim is None:
-        found = [d for d, n in enumerate(shape) if n == 3]
+    if dim is None:             # PyTorch's deprecated default: input's first dim of size 3
+        found = [d for d, n in enumerate(sa) if n == 3]
         if not found:
-            raise ShapeError(f"{name}: no dim of size 3 in shape {shape}; pass dim=")
+            raise ShapeError(f"{name}: no dim of size 3 in input of shape {sa}; pass dim=")
         warnings.warn("tapegrad.cross without dim is deprecated, as in PyTorch: it uses the "
                       "first dim of size 3. Pass dim explicitly or use tapegrad.linalg.cross "
                       "(dim=-1).", UserWarning, stacklevel=3)
-        return found[0]
+        dim = found[0]
     if not shape or not -len(shape) <= dim < len(shape):
         raise ShapeError(f"{name}: dim {dim} is out of range for shapes {sa} and {sb}")
     if sa[dim] != 3 or sb[dim] != 3:
