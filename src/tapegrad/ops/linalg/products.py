@@ -1,10 +1,75 @@
-"""Linear algebra primitives: matmul in every case NumPy's ``@`` supports."""
+"""Matrix products: matmul and its relatives (mm, bmm, mv, dot, vdot, inner, outer, the add*
+forms, chain_matmul, multi_dot, vecdot). Every product runs through the one matmul primitive.
+
+# Note [Products stay on BLAS]
+NumPy's matmul hands a product to BLAS only when each operand's matrices (its last two dims)
+have one unit-stride dim and a positive stride in the other, and a vector operand a positive
+stride; otherwise it runs its own loops, 15 to 30 times slower. Gradients hand rules exactly
+such layouts: sum's gradient is a stride-0 broadcast, a flipped slice has negative strides, a
+permuted batch may have no unit-stride dim. The matmul primitive's forward routes both
+operands through ``blas_ready``, which copies only the operands BLAS can't take (keeping
+stride-0 batch dims broadcast, so nothing is materialized that BLAS does not read). Every
+contraction (einsum, tensordot, inner, bmm, the add* forms) is built on this primitive, so
+this is the one place the layout is fixed.
+"""
+import warnings
+
 import numpy as np
 
-from ..._core.errors import ShapeError
+from ..._core.errors import ArgumentError, ShapeError
 from ..._core.tensor import Tensor
+from .. import elementwise as ew
+from ..indexing import setitem
+from ..reduction import sum as _sum
 from ..registry import OpDef, apply_binary, register
-from ..shape import mT, unsqueeze, squeeze
+from ..shape import mT, permute, reshape, squeeze, unsqueeze
+
+_ndarray = np.ndarray
+_F32 = np.dtype(np.float32)
+
+
+def _shape(t):
+    return t._data.shape if isinstance(t, Tensor) else np.shape(t)
+
+
+def blas_ready(a):
+    """``a`` itself when NumPy's matmul can hand it to BLAS as it is, else a copy it can
+    (Note [Products stay on BLAS]). Only float32/float64 arrays: BLAS has no integer or
+    float16 products, so copying those would gain nothing."""
+    flags = a.flags
+    if flags.c_contiguous or flags.f_contiguous and a.ndim <= 2 or a.dtype.char not in "fd":
+        return a
+    shape, strides = a.shape, a.strides
+    if a.ndim == 1:
+        if strides[0] > 0 or shape[0] <= 1:
+            return a
+        return np.ascontiguousarray(a)
+    (r, c), (sr, sc), size = shape[-2:], strides[-2:], a.itemsize
+    if r == 1 or c == 1:          # a vector in matrix form: its long dim needs a positive stride
+        if (r == 1 or sr > 0) and (c == 1 or sc > 0):
+            return a
+    elif (sc == size and sr >= c * size) or (sr == size and sc >= r * size):
+        return a
+    lead = strides[:-2]
+    if 0 in lead:                 # copy one matrix per broadcast batch, not the whole batch
+        first = tuple(slice(0, 1) if s == 0 else slice(None) for s in lead)
+        return np.broadcast_to(np.ascontiguousarray(a[first]), shape)
+    return np.ascontiguousarray(a)
+
+
+def _matmul_forward(x, y):
+    """np.matmul on BLAS-ready operands; float16 accumulates in float32 (result float16)."""
+    if type(x) is not _ndarray or type(y) is not _ndarray:
+        x, y = np.asarray(x), np.asarray(y)
+    if x.dtype.char == "e" or y.dtype.char == "e":
+        dtype = np.result_type(x, y)
+        if dtype.char == "e":
+            return np.matmul(x.astype(_F32), y.astype(_F32)).astype(dtype)
+    if not x.flags.c_contiguous:          # the common case skips the call
+        x = blas_ready(x)
+    if not y.flags.c_contiguous:
+        y = blas_ready(y)
+    return np.matmul(x, y)
 
 
 def matmul_vjp(ctx, g):
@@ -28,15 +93,16 @@ def matmul_vjp(ctx, g):
     if x_vec:                                 # (n) @ (..., n, m) -> (..., m)
         g2 = unsqueeze(g, -2)
         if need[0]:
-            gx = squeeze(matmul(g2, mT(y)), -2)
+            # NOTE: a 2-d y needs no reshapes: one matrix-vector product, g shaped as it is.
+            gx = matmul(y, g) if y.ndim == 2 else squeeze(matmul(g2, mT(y)), -2)
         if need[1]:
             gy = unsqueeze(x, -1) * g2
     elif y_vec:                               # (..., n, k) @ (k) -> (..., n)
-        g2 = unsqueeze(g, -1)
         if need[0]:
-            gx = g2 * y
+            gx = unsqueeze(g, -1) * y
         if need[1]:
-            gy = squeeze(matmul(mT(x), g2), -1)
+            x = ctx.x
+            gy = matmul(g, x) if x.ndim == 2 else squeeze(matmul(mT(x), unsqueeze(g, -1)), -1)
     else:
         if need[0]:
             gx = matmul(g, mT(y))
@@ -51,7 +117,7 @@ def matmul_jvp(ctx, tx, ty):
     return (matmul(tx, ctx.y) if need[0] else 0) + (matmul(ctx.x, ty) if need[1] else 0)
 
 
-MATMUL = register(OpDef("matmul", np.matmul, matmul_vjp, matmul_jvp, save=("x", "y"),
+MATMUL = register(OpDef("matmul", _matmul_forward, matmul_vjp, matmul_jvp, save=("x", "y"),
                         broadcasts=True, save_for={"x": 1, "y": 0}))
 
 
@@ -76,11 +142,12 @@ def _check(xs, ys, name):
 
 
 def matmul(input, other):
-    """Matrix product with the rules of NumPy's ``@`` (also ``Tensor.__matmul__``).
+    """Matrix product with the rules of NumPy's ``@`` (also ``Tensor.__matmul__`` and
+    ``tapegrad.linalg.matmul``).
 
     1-d @ 1-d is a dot product; a 1-d operand on the left (right) acts as a row (column)
     vector and its dim is removed from the result; dims before the last two are batch dims
-    and broadcast.
+    and broadcast. float16 operands accumulate in float32 (the result is float16).
 
     Args:
         input, other: tensors with at least one dim; the contracted sizes must match.
@@ -91,10 +158,17 @@ def matmul(input, other):
         >>> tg.matmul(a, b).sum().backward(); tg.matmul(a, b), a.grad
         (tensor([3., 7.], grad_fn=<MatmulBackward0>), tensor([[1., 1.], [1., 1.]]))
     """
-    xs = input._data.shape if isinstance(input, Tensor) else np.shape(input)
-    ys = other._data.shape if isinstance(other, Tensor) else np.shape(other)
-    _check(xs, ys, "matmul")
+    _check(_shape(input), _shape(other), "matmul")
     return apply_binary(MATMUL, input, other)
+
+
+def _require_ndim(name, **named):
+    """Raise unless each argument (name=(tensor, wanted ndims)) has one of the wanted ndims."""
+    for arg, (t, ndims) in named.items():
+        s = _shape(t)
+        if len(s) not in ndims:
+            want = " or ".join(f"{n}-d" for n in ndims)
+            raise ShapeError(f"{name}: {arg} must be {want}, got shape {tuple(s)}")
 
 
 def mm(input, mat2):
@@ -105,10 +179,41 @@ def mm(input, mat2):
         >>> tg.mm(tg.tensor([[1.0, 2.0]]), tg.tensor([[3.0], [4.0]]))
         tensor([[11.]])
     """
-    for t in (input, mat2):
-        if len(np.shape(t._data if isinstance(t, Tensor) else t)) != 2:
-            raise ShapeError("mm: both arguments must be 2-d; use matmul for other shapes")
-    return matmul(input, mat2)
+    _require_ndim("mm", input=(input, (2,)), mat2=(mat2, (2,)))
+    _check(_shape(input), _shape(mat2), "mm")
+    return apply_binary(MATMUL, input, mat2)
+
+
+def bmm(input, mat2):
+    """Batched product of 3-d tensors (b, n, m) @ (b, m, p) -> (b, n, p); no broadcasting.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.bmm(tg.ones(2, 1, 3), tg.ones(2, 3, 2))
+        tensor([[[3., 3.]],
+        <BLANKLINE>
+                [[3., 3.]]])
+    """
+    _require_ndim("bmm", input=(input, (3,)), mat2=(mat2, (3,)))
+    xs, ys = _shape(input), _shape(mat2)
+    if xs[0] != ys[0]:
+        raise ShapeError(f"bmm: batch sizes differ: input {tuple(xs)} and mat2 {tuple(ys)}; "
+                         "bmm does not broadcast (use matmul)")
+    _check(xs, ys, "bmm")
+    return apply_binary(MATMUL, input, mat2)
+
+
+def mv(input, vec):
+    """Matrix-vector product (n, m) @ (m,) -> (n,).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.mv(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), tg.tensor([1.0, -1.0]))
+        tensor([-1., -1.])
+    """
+    _require_ndim("mv", input=(input, (2,)), vec=(vec, (1,)))
+    _check(_shape(input), _shape(vec), "mv")
+    return apply_binary(MATMUL, input, vec)
 
 
 def dot(input, other):
@@ -120,12 +225,266 @@ def dot(input, other):
         >>> tg.dot(x, tg.tensor([3.0, 4.0])).backward(); x.grad
         tensor([3., 4.])
     """
-    for t in (input, other):
-        if len(np.shape(t._data if isinstance(t, Tensor) else t)) != 1:
-            raise ShapeError("dot: both arguments must be 1-d; use matmul for other shapes")
-    return matmul(input, other)
+    _require_ndim("dot", input=(input, (1,)), other=(other, (1,)))
+    _check(_shape(input), _shape(other), "dot")
+    return apply_binary(MATMUL, input, other)
 
 
-__all__ = ["matmul", "mm", "dot"]   # public functions, exported as tapegrad.<name>
-METHODS = {}   # Tensor methods (bound in ops/methods.py), in-place forms included
-LINALG = {}    # tapegrad.linalg.<name> -> function (its names may differ from tapegrad.<name>)
+def vdot(input, other):
+    """Dot product of two 1-d tensors. PyTorch conjugates a complex first argument; tapegrad's
+    dtypes are all real, so this is :func:`dot`.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.vdot(tg.tensor([1.0, 2.0]), tg.tensor([3.0, 4.0]))
+        tensor(11.)
+    """
+    _require_ndim("vdot", input=(input, (1,)), other=(other, (1,)))
+    _check(_shape(input), _shape(other), "vdot")
+    return apply_binary(MATMUL, input, other)
+
+
+def inner(input, other):
+    """Sum of products over the last dims: shape ``input.shape[:-1] + other.shape[:-1]``; a
+    0-d operand multiplies the other.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.inner(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), tg.tensor([1.0, 1.0]))
+        tensor([3., 7.])
+    """
+    xs, ys = _shape(input), _shape(other)
+    if not xs or not ys:
+        return ew.mul(input, other)
+    if xs[-1] != ys[-1]:
+        raise ShapeError(f"inner: the last dims of {tuple(xs)} and {tuple(ys)} must have the "
+                         f"same size, got {xs[-1]} and {ys[-1]}")
+    if len(xs) == 1 and len(ys) == 1:
+        return apply_binary(MATMUL, input, other)
+    k = xs[-1]
+    a = reshape(input, (int(np.prod(xs[:-1])), k))
+    b = reshape(other, (int(np.prod(ys[:-1])), k))
+    return reshape(apply_binary(MATMUL, a, mT(b)), xs[:-1] + ys[:-1])
+
+
+def outer(input, vec2):
+    """Outer product of two 1-d tensors: (n,) x (m,) -> (n, m). ``ger`` is an alias.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.outer(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 10.0, 100.0]))
+        tensor([[  1.,  10., 100.],
+                [  2.,  20., 200.]])
+    """
+    _require_ndim("outer", input=(input, (1,)), vec2=(vec2, (1,)))
+    return ew.mul(unsqueeze(input, -1), vec2)
+
+
+ger = outer
+
+
+def _scaled_sum(name, input, product, beta, alpha, out_shape):
+    """beta * input + alpha * product; input must broadcast to out_shape, and beta = 0 ignores
+    it (NaN and inf included), as PyTorch does."""
+    s = _shape(input)
+    try:
+        if np.broadcast_shapes(s, out_shape) != tuple(out_shape):
+            raise ValueError
+    except ValueError:
+        raise ShapeError(f"{name}: input of shape {tuple(s)} can't be broadcast to the "
+                         f"product's shape {tuple(out_shape)}") from None
+    scaled = product if alpha == 1 else ew.mul(product, alpha)
+    if beta == 0:
+        if isinstance(input, Tensor) and input.requires_grad:
+            # a zero gradient for input, as PyTorch gives, without reading its values
+            return ew.add(scaled, ew.where(np.zeros(s, bool), input, 0))
+        return scaled
+    return ew.add(scaled, input if beta == 1 else ew.mul(input, beta))
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """``beta * input + alpha * (mat1 @ mat2)`` for 2-d mat1, mat2; input broadcasts.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.addmm(tg.ones(2), tg.eye(2), tg.full((2, 2), 3.0), beta=2, alpha=0.5)
+        tensor([[3.5000, 3.5000],
+                [3.5000, 3.5000]])
+    """
+    prod = mm(mat1, mat2)
+    return _scaled_sum("addmm", input, prod, beta, alpha, _shape(prod))
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    """``beta * input + alpha * (mat @ vec)`` for 2-d mat and 1-d vec.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.addmv(tg.tensor([1.0, 2.0]), tg.eye(2), tg.tensor([3.0, 4.0]), alpha=2)
+        tensor([ 7., 10.])
+    """
+    prod = mv(mat, vec)
+    return _scaled_sum("addmv", input, prod, beta, alpha, _shape(prod))
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """``beta * input + alpha * bmm(batch1, batch2)``.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.baddbmm(tg.ones(1), tg.ones(2, 1, 3), tg.ones(2, 3, 1)).flatten()
+        tensor([4., 4.])
+    """
+    prod = bmm(batch1, batch2)
+    return _scaled_sum("baddbmm", input, prod, beta, alpha, _shape(prod))
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """``beta * input + alpha * sum_b batch1[b] @ batch2[b]``: one product over the batch.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.addbmm(tg.zeros(1, 1), tg.ones(4, 1, 3), tg.ones(4, 3, 1))
+        tensor([[12.]])
+    """
+    _require_ndim("addbmm", batch1=(batch1, (3,)), batch2=(batch2, (3,)))
+    (b, n, m), (b2, _, p) = _shape(batch1), _shape(batch2)
+    if b != b2:
+        raise ShapeError(f"addbmm: batch sizes differ: batch1 {tuple(_shape(batch1))} and "
+                         f"batch2 {tuple(_shape(batch2))}")
+    _check(_shape(batch1), _shape(batch2), "addbmm")
+    # NOTE: one BLAS product with the batch folded into the contraction, not b of them:
+    # (n, b*m) @ (b*m, p).
+    prod = apply_binary(MATMUL, reshape(permute(batch1, (1, 0, 2)), (n, b * m)),
+                        reshape(batch2, (b * m, p)))
+    return _scaled_sum("addbmm", input, prod, beta, alpha, _shape(prod))
+
+
+def _inplace(fn, name):
+    """Tensor.<name>_: the out-of-place result written back into self (a recorded write)."""
+    def method(self, *args, beta=1, alpha=1):
+        out = fn(self, *args, beta=beta, alpha=alpha)
+        if tuple(_shape(out)) != tuple(self.shape):
+            raise ShapeError(f"{name}_: the result has shape {tuple(_shape(out))} but self has "
+                             f"shape {tuple(self.shape)}; an in-place op can't change it")
+        setitem(self, Ellipsis, out, name + "_")
+        return self
+    method.__name__ = name + "_"
+    method.__doc__ = f"In-place :func:`{name}`: self <- beta * self + alpha * (product)."
+    return method
+
+
+def _chain_order(dims):
+    """The split table of the cheapest order to multiply matrices of sizes dims[i] x
+    dims[i + 1] (the standard O(n^3) dynamic programme over scalar multiplications)."""
+    n = len(dims) - 1
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = None
+            for k in range(i, j):
+                c = cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1]
+                if cost[i][j] is None or c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, k
+    return split
+
+
+def _multiply_in_order(mats, split, i, j):
+    if i == j:
+        return mats[i]
+    k = split[i][j]
+    return apply_binary(MATMUL, _multiply_in_order(mats, split, i, k),
+                        _multiply_in_order(mats, split, k + 1, j))
+
+
+def multi_dot(tensors):
+    """The product of two or more matrices, multiplied in the cheapest order
+    (``tapegrad.linalg.multi_dot``). The first may be 1-d (a row vector) and the last 1-d (a
+    column vector); the others must be 2-d.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.linalg.multi_dot([tg.ones(3), tg.ones(3, 4), tg.ones(4, 2), tg.ones(2)])
+        tensor(24.)
+    """
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise ArgumentError(f"multi_dot: expected at least 2 tensors, got {len(tensors)}")
+    shapes = [tuple(_shape(t)) for t in tensors]
+    for i, s in enumerate(shapes):
+        ok = (1, 2) if i in (0, len(shapes) - 1) else (2,)
+        if len(s) not in ok:
+            where = "first" if i == 0 else ("last" if i == len(shapes) - 1 else f"{i}-th")
+            raise ShapeError(f"multi_dot: the {where} tensor must be "
+                             f"{' or '.join(f'{n}-d' for n in ok)}, got shape {s}")
+    first_vec, last_vec = len(shapes[0]) == 1, len(shapes[-1]) == 1
+    mats = list(tensors)
+    if first_vec:
+        mats[0], shapes[0] = unsqueeze(mats[0], 0), (1,) + shapes[0]
+    if last_vec:
+        mats[-1], shapes[-1] = unsqueeze(mats[-1], 1), shapes[-1] + (1,)
+    for i in range(len(shapes) - 1):
+        if shapes[i][1] != shapes[i + 1][0]:
+            raise ShapeError(f"multi_dot: tensors {i} and {i + 1} with shapes {shapes[i]} and "
+                             f"{shapes[i + 1]} can't be multiplied")
+    dims = [s[0] for s in shapes] + [shapes[-1][1]]
+    out = _multiply_in_order(mats, _chain_order(dims), 0, len(mats) - 1)
+    if first_vec or last_vec:      # drop the dims the vectors were given
+        out = reshape(out, ((dims[0],) if not first_vec else ()) +
+                      ((dims[-1],) if not last_vec else ()))
+    return out
+
+
+def chain_matmul(*matrices):
+    """Deprecated (as in PyTorch, with a warning): the product of 2-d matrices in the
+    cheapest order; use :func:`tapegrad.linalg.multi_dot`.
+
+    Example:
+        >>> import tapegrad as tg, warnings; warnings.simplefilter("ignore")
+        >>> tg.chain_matmul(tg.ones(2, 3), tg.ones(3, 4), tg.ones(4, 1)).flatten()
+        tensor([12., 12.])
+    """
+    warnings.warn("tapegrad.chain_matmul is deprecated, as in PyTorch; use "
+                  "tapegrad.linalg.multi_dot, which takes a list of tensors", UserWarning,
+                  stacklevel=2)
+    if not matrices:
+        raise ArgumentError("chain_matmul: expected one or more matrices, got none")
+    for i, m in enumerate(matrices):
+        if len(_shape(m)) != 2:
+            raise ShapeError(f"chain_matmul: every matrix must be 2-d, matrix {i} has shape "
+                             f"{tuple(_shape(m))}")
+    if len(matrices) == 1:
+        return matrices[0] * 1        # a new tensor, as PyTorch returns
+    return multi_dot(matrices)
+
+
+def vecdot(x, y, *, dim=-1):
+    """Dot products along ``dim`` of broadcast ``x`` and ``y`` (``tapegrad.linalg.vecdot``).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.linalg.vecdot(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), tg.tensor([1.0, 1.0]))
+        tensor([3., 7.])
+    """
+    xs, ys = _shape(x), _shape(y)
+    try:
+        shape = np.broadcast_shapes(xs, ys)
+    except ValueError:
+        raise ShapeError(f"linalg.vecdot: shapes {tuple(xs)} and {tuple(ys)} don't "
+                         "broadcast") from None
+    if not shape or not -len(shape) <= dim < len(shape):
+        raise ShapeError(f"linalg.vecdot: dim {dim} is out of range for the broadcast shape "
+                         f"{tuple(shape)}")
+    return _sum(ew.mul(x, y), dim)
+
+
+__all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm",
+           "addmv", "addbmm", "baddbmm", "chain_matmul"]
+addmm_, addmv_ = _inplace(addmm, "addmm"), _inplace(addmv, "addmv")
+addbmm_, baddbmm_ = _inplace(addbmm, "addbmm"), _inplace(baddbmm, "baddbmm")
+METHODS = {"bmm": bmm, "mv": mv, "vdot": vdot, "inner": inner, "outer": outer, "ger": ger,
+           "addmm": addmm, "addmv": addmv, "addbmm": addbmm, "baddbmm": baddbmm,
+           "addmm_": addmm_, "addmv_": addmv_, "addbmm_": addbmm_, "baddbmm_": baddbmm_}
+LINALG = {"matmul": matmul, "multi_dot": multi_dot, "vecdot": vecdot}
