@@ -72,6 +72,14 @@ X = tg.arange(12.0).reshape(3, 4)
     (lambda: X.unfold(1, 2, 0), tg.ArgumentError, ["step is 0"]),
     (lambda: X.unfold(1, -1, 1), tg.ArgumentError, ["size is -1"]),
     (lambda: X.unfold(2, 2, 1), IndexError, ["out of range"]),
+    (lambda: X.unfold(0, 2.5, 1), TypeError, ["unfold: size must be an int"]),
+    (lambda: X.unfold(0, 2, 1.5), TypeError, ["unfold: step must be an int"]),
+    (lambda: tg.as_strided(X, 4, (1,)), TypeError, ["as_strided: size", "sequence of ints"]),
+    (lambda: tg.as_strided(X, (2,), (1,), 1.5), TypeError, ["storage_offset must be an int"]),
+    (lambda: X.unflatten(1, 4), TypeError, ["unflatten: sizes must be a tuple of ints"]),
+    (lambda: X.roll(1.5), TypeError, ["roll: shifts"]),
+    (lambda: X.narrow(1, 5, 0), tg.IndexRangeError, ["narrow: start out of range"]),
+    (lambda: X.sum(2), tg.IndexRangeError, ["dimension out of range"]),
     (lambda: tg.as_strided(X, (2, 2), (6, 6)), tg.ShapeError, ["element 12", "12 elements"]),
     (lambda: tg.as_strided(X, (2,), (1,), 11), tg.ShapeError, ["out of bounds"]),
     (lambda: tg.as_strided(X, (2, 2), (-1, 1), 2), tg.ArgumentError, ["negative strides"]),
@@ -273,6 +281,7 @@ def test_golden_values():
     assert tg.trace(tg.tensor([[1, 2], [3, 4]], dtype=tg.int32)).dtype == tg.int64
     assert tg.trace(tg.zeros(0, 0)).item() == 0.0
     assert tg.tensor(5.0).unfold(0, 1, 1).tolist() == [5.0]
+    assert tg.tensor(5.0).unfold(0, 0, 1).shape == (0,)       # as PyTorch: one empty window
 
 
 def test_tril_keeps_infinities_out_of_the_triangle():

@@ -299,6 +299,8 @@ ERRORS = [
     (lambda: tg.take_along_dim(x34, tg.tensor([[0], [0]]), 1), tg.ShapeError,
      "can't be broadcast"),
     (lambda: tg.take_along_dim(x34, tg.tensor([[0]]), 2), IndexError, "dimension out of range"),
+    (lambda: tg.index_add(x34, 1, tg.tensor([0]), tg.zeros(3, 1), alpha="a"), TypeError,
+     "index_add: alpha must be a number"),
 ]
 
 

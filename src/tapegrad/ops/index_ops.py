@@ -162,6 +162,8 @@ def index_add(input, dim, index, source, *, alpha=1):
         (tensor([[0., 0., 9.]], grad_fn=<IndexAddBackward0>), tensor([[3., 3.]]))
     """
     key, src = _source_checked(input, dim, index, source, "index_add")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)):
+        raise TypeError(f"index_add: alpha must be a number, got {type(alpha).__name__}")
     if alpha != 1:
         src = mul(src, alpha)
     shape = data_of(input).shape

@@ -9,7 +9,7 @@ rot90, repeat, tile and repeat_interleave copy, as in PyTorch.
 """
 import numpy as np
 
-from .._core.errors import ArgumentError, DTypeError, ShapeError
+from .._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
 from .._core.tensor import Tensor
 from .indexing import getitem
 from .registry import OpDef, apply_unary, linear, register
@@ -204,7 +204,7 @@ def narrow(input, dim, start, length):
     start, length = _check_int(start, "start", "narrow"), _check_int(length, "length", "narrow")
     n = shape[d]
     if not -n <= start <= n:
-        raise IndexError(f"narrow: start out of range (expected to be in range of [{-n}, {n}], "
+        raise IndexRangeError(f"narrow: start out of range (expected to be in range of [{-n}, {n}], "
                          f"but got {start})")
     if length < 0:
         raise ArgumentError(f"narrow: length must be non-negative, got {length}")
@@ -258,11 +258,11 @@ def unflatten(input, dim, sizes):
     """
     shape = _shape_of(input)
     d = _dim(dim, shape, "unflatten")
-    sizes = tuple(sizes)
+    if not isinstance(sizes, (tuple, list)) or not all(_is_int(s) for s in sizes):
+        raise TypeError(f"unflatten: sizes must be a tuple of ints, got {sizes!r}")
+    sizes = tuple(int(s) for s in sizes)
     if not sizes:
         raise ShapeError("unflatten: sizes must be non-empty")
-    if not all(_is_int(s) for s in sizes):
-        raise TypeError(f"unflatten: sizes must be ints, got {sizes}")
     known = int(np.prod([s for s in sizes if s != -1]))
     n = shape[d]
     if sizes.count(-1) > 1 or (-1 in sizes and (known == 0 or n % known)) or (
@@ -350,8 +350,8 @@ def roll(input, shifts, dims=None):
                 [3, 4, 5]]), tensor([0, 1, 2, 3]))
     """
     shape = _shape_of(input)
-    shifts = (shifts,) if _is_int(shifts) else tuple(shifts)
-    if not shifts or not all(_is_int(s) for s in shifts):
+    shifts = (shifts,) if _is_int(shifts) else shifts
+    if not isinstance(shifts, (tuple, list)) or not shifts or not all(_is_int(s) for s in shifts):
         raise TypeError(f"roll: shifts must be an int or a non-empty tuple of ints, got {shifts}")
     if dims is None:
         if len(shifts) != 1:

@@ -4,7 +4,7 @@ op writes through a view (Note [Views and in-place ops] in registry.py)."""
 import numpy as np
 
 from .._core import dtypes
-from .._core.errors import GradError, ShapeError
+from .._core.errors import GradError, IndexRangeError, ShapeError
 from .._core.tensor import Tensor, wrap
 from ._broadcast import sum_to_shape
 from .registry import (OpDef, _track_view, apply, apply_binary, apply_chain, apply_unary,
@@ -20,7 +20,7 @@ def normalize_dim(d, ndim, name, extra=0):
     n = ndim + extra
     lo, hi = -builtin_max(n, 1), builtin_max(n, 1) - 1
     if not isinstance(d, (int, np.integer)) or not lo <= d <= hi:
-        raise IndexError(f"{name}: dimension out of range (expected to be in range of "
+        raise IndexRangeError(f"{name}: dimension out of range (expected to be in range of "
                          f"[{lo}, {hi}], but got {d})")
     return int(d) % builtin_max(n, 1)
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._core.errors import ArgumentError, ShapeError
 from .._core.tensor import Tensor
-from .indexing import index_add
+from .indexing import getitem, index_add
 from .registry import OpDef, apply_unary, linear, register
 from .shape import normalize_dim, reshape
 
@@ -88,6 +88,16 @@ def _shape_of(x):
     return x._data.shape if isinstance(x, Tensor) else np.shape(x)
 
 
+def _is_int(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def _int(v, what, name):
+    if not _is_int(v):
+        raise TypeError(f"{name}: {what} must be an int, got {v!r}")
+    return int(v)
+
+
 def unfold(input, dimension, size, step):
     """Every window of ``size`` elements along ``dimension``, ``step`` apart (a view).
 
@@ -110,6 +120,7 @@ def unfold(input, dimension, size, step):
                 [3., 4.]])
     """
     in_shape = _shape_of(input)
+    size, step = _int(size, "size", "unfold"), _int(step, "step", "unfold")
     if len(in_shape) == 0:
         d, n = 0, 1
     else:
@@ -122,8 +133,9 @@ def unfold(input, dimension, size, step):
                          f"{tuple(in_shape)} is {n}, but size is {size}")
     if step <= 0:
         raise ArgumentError(f"unfold: step is {step} but must be > 0")
-    if len(in_shape) == 0:
-        return reshape(input, (1,))
+    if len(in_shape) == 0:        # one window of `size` (0 or 1) elements, as in PyTorch
+        one = reshape(input, (1,))
+        return one if size else getitem(one, slice(0, 0))
     ndim = len(in_shape)
     eye = [tuple(int(k == j) for k in range(ndim)) for j in range(ndim)]
     shape = list(in_shape)
@@ -164,10 +176,11 @@ def as_strided(input, size, stride, storage_offset=0):
                 [1., 2.],
                 [2., 3.]], grad_fn=<StridedBackward0>), tensor([1., 2., 2., 1.]))
     """
-    size, stride = tuple(size), tuple(stride)
     for name, vals in (("size", size), ("stride", stride)):
-        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals):
-            raise TypeError(f"as_strided: {name} must be a sequence of ints, got {vals}")
+        if not isinstance(vals, (tuple, list)) or not all(_is_int(v) for v in vals):
+            raise TypeError(f"as_strided: {name} must be a sequence of ints, got {vals!r}")
+    size, stride = tuple(int(v) for v in size), tuple(int(v) for v in stride)
+    storage_offset = _int(storage_offset, "storage_offset", "as_strided")
     if len(size) != len(stride):
         raise ShapeError(f"as_strided: size {size} and stride {stride} must have the same "
                          "length")
