@@ -329,3 +329,24 @@ def test_gather_and_scatter_add_are_adjoint_on_random_shapes():
         lhs = (tg.gather(x, d, i) * y).sum().item()
         rhs = (x * tg.scatter_add(tg.zeros_like(x), d, i, y)).sum().item()
         assert abs(lhs - rhs) < 1e-9, (shape, d, ishape)
+
+
+@pytest.mark.parametrize("call", [
+    lambda y, i, s: y.scatter_(1, i, s, reduce="multiply"),
+    lambda y, i, s: y.scatter_reduce_(1, i, s, "prod"),
+    lambda y, i, s: y.scatter_reduce_(1, i, s, "amax", include_self=False),
+])
+def test_in_place_reduce_into_a_tensor_without_grad_keeps_its_old_values(call):
+    """Only src requires grad: the rule still reads the input's values from before the write
+    (it used to save the tensor itself, which the write then changed: backward refused)."""
+    y = tg.arange(1.0, 13.0, dtype=tg.float64).reshape(3, 4)
+    s = tg.tensor([[1.0, 2.0, 3.0, 1.0], [2.0, 3.0, 1.0, 2.0]], dtype=tg.float64,
+                  requires_grad=True)
+    i = tg.tensor([[2, 0, 1, 2], [1, 1, 0, 0]])
+    out = call(y, i, s)
+    assert out is y and not y.is_leaf
+    (y * y).sum().backward()
+    y0 = tg.arange(1.0, 13.0, dtype=tg.float64).reshape(3, 4)
+    s0 = s.detach().requires_grad_()
+    expected, = tg.autograd.grad((call(y0.clone(), i, s0) ** 2).sum(), [s0])
+    np.testing.assert_allclose(s.grad.numpy(), expected.numpy())
