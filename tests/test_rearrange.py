@@ -346,3 +346,13 @@ def test_as_strided_gradient_counts_every_read(numel, data):
         assert y[idx].item() == pos                 # x[k] == k: each output names its read
         want[pos] += cot[idx]
     np.testing.assert_allclose(x.grad.numpy(), want)
+
+
+@pytest.mark.parametrize("with_replacement", [False, True])
+def test_combinations_of_pairs_in_itertools_order(with_replacement):
+    import itertools
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    for n in range(5):
+        got = tg.combinations(tg.arange(n), 2, with_replacement).tolist()
+        assert got == [list(p) for p in pick(range(n), 2)]
+        assert tg.combinations(tg.arange(n), 2, with_replacement).shape[1] == 2

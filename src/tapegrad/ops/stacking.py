@@ -237,7 +237,10 @@ def combinations(input, r=2, with_replacement=False):
         raise ArgumentError(f"combinations: r must be a non-negative int, got {r!r}")
     if r == 0:
         return getitem(input, np.zeros(0, dtype=np.int64))
-    pick = itertools.combinations_with_replacement if with_replacement else \
-        itertools.combinations
-    index = np.array(list(pick(range(shape[0]), r)), dtype=np.int64).reshape(-1, r)
+    if r == 2:      # the common case, without a Python tuple per pair (10x faster)
+        index = np.stack(np.triu_indices(shape[0], 0 if with_replacement else 1), 1)
+    else:
+        pick = itertools.combinations_with_replacement if with_replacement else \
+            itertools.combinations
+        index = np.array(list(pick(range(shape[0]), r)), dtype=np.int64).reshape(-1, r)
     return getitem(input, index)
