@@ -16,7 +16,7 @@ from .registry import OpDef, apply_unary, linear, register
 from .shape import clone, expand, normalize_dim, permute, reshape
 from .stacking import (atleast_1d, atleast_2d, atleast_3d, broadcast_tensors, cartesian_prod,
                        column_stack, combinations, dstack, hstack, meshgrid, row_stack, vstack)
-from .strided import as_strided, unfold
+from .strided import as_strided, check_int as _check_int, is_int as _is_int, unfold
 
 __all__ = ["split", "tensor_split", "chunk", "unbind", "narrow", "movedim", "moveaxis",
            "unflatten", "flip", "fliplr", "flipud", "roll", "rot90", "tile",
@@ -27,16 +27,6 @@ __all__ = ["split", "tensor_split", "chunk", "unbind", "narrow", "movedim", "mov
 
 def _shape_of(x):
     return x._data.shape if isinstance(x, Tensor) else np.shape(x)
-
-
-def _is_int(v):
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _check_int(v, what, name):
-    if not _is_int(v):
-        raise TypeError(f"{name}: {what} must be an int, got {v!r}")
-    return int(v)
 
 
 def _dim(d, shape, name):
@@ -204,8 +194,8 @@ def narrow(input, dim, start, length):
     start, length = _check_int(start, "start", "narrow"), _check_int(length, "length", "narrow")
     n = shape[d]
     if not -n <= start <= n:
-        raise IndexRangeError(f"narrow: start out of range (expected to be in range of [{-n}, {n}], "
-                         f"but got {start})")
+        raise IndexRangeError(f"narrow: start out of range (expected to be in range of "
+                              f"[{-n}, {n}], but got {start})")
     if length < 0:
         raise ArgumentError(f"narrow: length must be non-negative, got {length}")
     start %= n if n else 1
@@ -535,13 +525,23 @@ def _varargs(fn):
     return method
 
 
+def _split_method(self, split_size, dim=0):
+    """``x.split(split_size, dim)``: :func:`split` (the method names its argument as PyTorch's
+    does)."""
+    return split(self, split_size, dim)
+
+
+def _as_strided_method(self, size, stride, storage_offset=None):
+    """``x.as_strided(size, stride, storage_offset)``: :func:`as_strided` (None offset: 0)."""
+    return as_strided(self, size, stride, 0 if storage_offset is None else storage_offset)
+
+
 METHODS = {
-    "split": lambda self, split_size, dim=0: split(self, split_size, dim),
+    "split": _split_method,
     "tensor_split": tensor_split, "chunk": chunk, "unbind": unbind,
     "narrow": narrow, "movedim": movedim, "moveaxis": movedim, "unflatten": unflatten,
     "flip": _varargs(flip), "fliplr": fliplr, "flipud": flipud, "roll": roll, "rot90": rot90,
     "repeat": repeat, "tile": _varargs(tile), "repeat_interleave": repeat_interleave,
     "unfold": unfold,
-    "as_strided": lambda self, size, stride, storage_offset=None:
-        as_strided(self, size, stride, storage_offset or 0),
+    "as_strided": _as_strided_method,
 }

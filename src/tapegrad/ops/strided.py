@@ -88,12 +88,14 @@ def _shape_of(x):
     return x._data.shape if isinstance(x, Tensor) else np.shape(x)
 
 
-def _is_int(v):
+def is_int(v):
+    """A Python or NumPy int, not a bool (the argument checks of rearrange.py share these)."""
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
-def _int(v, what, name):
-    if not _is_int(v):
+def check_int(v, what, name):
+    """``v`` as an int, or a TypeError naming op ``name`` and argument ``what``."""
+    if not is_int(v):
         raise TypeError(f"{name}: {what} must be an int, got {v!r}")
     return int(v)
 
@@ -120,7 +122,7 @@ def unfold(input, dimension, size, step):
                 [3., 4.]])
     """
     in_shape = _shape_of(input)
-    size, step = _int(size, "size", "unfold"), _int(step, "step", "unfold")
+    size, step = check_int(size, "size", "unfold"), check_int(step, "step", "unfold")
     if len(in_shape) == 0:
         d, n = 0, 1
     else:
@@ -177,10 +179,10 @@ def as_strided(input, size, stride, storage_offset=0):
                 [2., 3.]], grad_fn=<StridedBackward0>), tensor([1., 2., 2., 1.]))
     """
     for name, vals in (("size", size), ("stride", stride)):
-        if not isinstance(vals, (tuple, list)) or not all(_is_int(v) for v in vals):
+        if not isinstance(vals, (tuple, list)) or not all(is_int(v) for v in vals):
             raise TypeError(f"as_strided: {name} must be a sequence of ints, got {vals!r}")
     size, stride = tuple(int(v) for v in size), tuple(int(v) for v in stride)
-    storage_offset = _int(storage_offset, "storage_offset", "as_strided")
+    storage_offset = check_int(storage_offset, "storage_offset", "as_strided")
     if len(size) != len(stride):
         raise ShapeError(f"as_strided: size {size} and stride {stride} must have the same "
                          "length")
