@@ -140,6 +140,20 @@ def test_scatter_with_repeats_differentiates_the_written_value():
                 leaf(np.arange(6.0).reshape(2, 3)))
 
 
+def test_setitem_with_a_negative_and_a_positive_index_naming_one_position():
+    """x[[-1, 2]] = v on 3 rows writes one position twice: only the kept value gets the
+    gradient, as for x[[2, 2]] = v (the repeat check once missed -1 == 2)."""
+    for idx in ([2, 2], [-1, 2], [0, -3]):
+        v = leaf([1.0, 2.0])
+        y = tg.zeros(3, dtype=tg.float64)
+        y[tg.tensor(idx)] = v
+        (y * tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64)).sum().backward()
+        kept = idx[1] % 3
+        assert v.grad.tolist() == [0.0, kept + 1.0], idx
+    check_grads(lambda x, v: tg.index_put(x, (tg.tensor([-1, 2]),), v), leaf(np.ones(3)),
+                leaf([1.0, 2.0]))
+
+
 @pytest.mark.parametrize("key, vshape", [
     (lambda: tg.tensor([2, 0, 2]), (3, 4)),                      # repeated rows
     (lambda: tg.tensor([2, 0, 2]), (4,)),                        # repeated, broadcast value
