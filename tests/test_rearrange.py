@@ -94,6 +94,8 @@ X = tg.arange(12.0).reshape(3, 4)
     (lambda: tg.meshgrid(tg.ones(2), tg.ones(3, dtype=tg.float64)), tg.DTypeError, ["dtype"]),
     (lambda: tg.meshgrid(), tg.ArgumentError, ["non-empty"]),
     (lambda: tg.cartesian_prod(tg.ones(2), tg.ones(())), tg.ShapeError, ["1-d", "()"]),
+    (lambda: tg.cartesian_prod(tg.ones(2), tg.ones(2, dtype=tg.int64)), tg.DTypeError,
+     ["cartesian_prod:", "same dtype"]),
     (lambda: tg.combinations(tg.ones(2, 2)), tg.ShapeError, ["1-d"]),
     (lambda: tg.combinations(tg.ones(3), -1), tg.ArgumentError, ["non-negative"]),
     # diagonal family
