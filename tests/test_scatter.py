@@ -364,3 +364,9 @@ def test_in_place_reduce_into_a_tensor_without_grad_keeps_its_old_values(call):
     s0 = s.detach().requires_grad_()
     expected, = tg.autograd.grad((call(y0.clone(), i, s0) ** 2).sum(), [s0])
     np.testing.assert_allclose(s.grad.numpy(), expected.numpy())
+
+
+def test_index_add_alpha_takes_an_integer_tensors_dtype():
+    """PyTorch converts alpha to the tensor's dtype: 2.5 acts as 2 on an int64 tensor."""
+    out = tg.index_add(tg.arange(4), 0, tg.tensor([1, 1]), tg.tensor([2, 3]), alpha=2.5)
+    assert out.dtype == tg.int64 and out.tolist() == [0, 11, 2, 3]
