@@ -72,6 +72,14 @@ X = tg.arange(12.0).reshape(3, 4)
     (lambda: X.unfold(1, 2, 0), tg.ArgumentError, ["step is 0"]),
     (lambda: X.unfold(1, -1, 1), tg.ArgumentError, ["size is -1"]),
     (lambda: X.unfold(2, 2, 1), IndexError, ["out of range"]),
+    (lambda: X.unfold(0, 2.5, 1), TypeError, ["unfold: size must be an int"]),
+    (lambda: X.unfold(0, 2, 1.5), TypeError, ["unfold: step must be an int"]),
+    (lambda: tg.as_strided(X, 4, (1,)), TypeError, ["as_strided: size", "sequence of ints"]),
+    (lambda: tg.as_strided(X, (2,), (1,), 1.5), TypeError, ["storage_offset must be an int"]),
+    (lambda: X.unflatten(1, 4), TypeError, ["unflatten: sizes must be a tuple of ints"]),
+    (lambda: X.roll(1.5), TypeError, ["roll: shifts"]),
+    (lambda: X.narrow(1, 5, 0), tg.IndexRangeError, ["narrow: start out of range"]),
+    (lambda: X.sum(2), tg.IndexRangeError, ["dimension out of range"]),
     (lambda: tg.as_strided(X, (2, 2), (6, 6)), tg.ShapeError, ["element 12", "12 elements"]),
     (lambda: tg.as_strided(X, (2,), (1,), 11), tg.ShapeError, ["out of bounds"]),
     (lambda: tg.as_strided(X, (2, 2), (-1, 1), 2), tg.ArgumentError, ["negative strides"]),
@@ -86,6 +94,8 @@ X = tg.arange(12.0).reshape(3, 4)
     (lambda: tg.meshgrid(tg.ones(2), tg.ones(3, dtype=tg.float64)), tg.DTypeError, ["dtype"]),
     (lambda: tg.meshgrid(), tg.ArgumentError, ["non-empty"]),
     (lambda: tg.cartesian_prod(tg.ones(2), tg.ones(())), tg.ShapeError, ["1-d", "()"]),
+    (lambda: tg.cartesian_prod(tg.ones(2), tg.ones(2, dtype=tg.int64)), tg.DTypeError,
+     ["cartesian_prod:", "same dtype"]),
     (lambda: tg.combinations(tg.ones(2, 2)), tg.ShapeError, ["1-d"]),
     (lambda: tg.combinations(tg.ones(3), -1), tg.ArgumentError, ["non-negative"]),
     # diagonal family
@@ -273,6 +283,7 @@ def test_golden_values():
     assert tg.trace(tg.tensor([[1, 2], [3, 4]], dtype=tg.int32)).dtype == tg.int64
     assert tg.trace(tg.zeros(0, 0)).item() == 0.0
     assert tg.tensor(5.0).unfold(0, 1, 1).tolist() == [5.0]
+    assert tg.tensor(5.0).unfold(0, 0, 1).shape == (0,)       # as PyTorch: one empty window
 
 
 def test_tril_keeps_infinities_out_of_the_triangle():
@@ -337,3 +348,13 @@ def test_as_strided_gradient_counts_every_read(numel, data):
         assert y[idx].item() == pos                 # x[k] == k: each output names its read
         want[pos] += cot[idx]
     np.testing.assert_allclose(x.grad.numpy(), want)
+
+
+@pytest.mark.parametrize("with_replacement", [False, True])
+def test_combinations_of_pairs_in_itertools_order(with_replacement):
+    import itertools
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    for n in range(5):
+        got = tg.combinations(tg.arange(n), 2, with_replacement).tolist()
+        assert got == [list(p) for p in pick(range(n), 2)]
+        assert tg.combinations(tg.arange(n), 2, with_replacement).shape[1] == 2

@@ -140,6 +140,20 @@ def test_scatter_with_repeats_differentiates_the_written_value():
                 leaf(np.arange(6.0).reshape(2, 3)))
 
 
+def test_setitem_with_a_negative_and_a_positive_index_naming_one_position():
+    """x[[-1, 2]] = v on 3 rows writes one position twice: only the kept value gets the
+    gradient, as for x[[2, 2]] = v (the repeat check once missed -1 == 2)."""
+    for idx in ([2, 2], [-1, 2], [0, -3]):
+        v = leaf([1.0, 2.0])
+        y = tg.zeros(3, dtype=tg.float64)
+        y[tg.tensor(idx)] = v
+        (y * tg.tensor([1.0, 2.0, 3.0], dtype=tg.float64)).sum().backward()
+        kept = idx[1] % 3
+        assert v.grad.tolist() == [0.0, kept + 1.0], idx
+    check_grads(lambda x, v: tg.index_put(x, (tg.tensor([-1, 2]),), v), leaf(np.ones(3)),
+                leaf([1.0, 2.0]))
+
+
 @pytest.mark.parametrize("key, vshape", [
     (lambda: tg.tensor([2, 0, 2]), (3, 4)),                      # repeated rows
     (lambda: tg.tensor([2, 0, 2]), (4,)),                        # repeated, broadcast value
@@ -299,6 +313,8 @@ ERRORS = [
     (lambda: tg.take_along_dim(x34, tg.tensor([[0], [0]]), 1), tg.ShapeError,
      "can't be broadcast"),
     (lambda: tg.take_along_dim(x34, tg.tensor([[0]]), 2), IndexError, "dimension out of range"),
+    (lambda: tg.index_add(x34, 1, tg.tensor([0]), tg.zeros(3, 1), alpha="a"), TypeError,
+     "index_add: alpha must be a number"),
 ]
 
 
@@ -327,3 +343,30 @@ def test_gather_and_scatter_add_are_adjoint_on_random_shapes():
         lhs = (tg.gather(x, d, i) * y).sum().item()
         rhs = (x * tg.scatter_add(tg.zeros_like(x), d, i, y)).sum().item()
         assert abs(lhs - rhs) < 1e-9, (shape, d, ishape)
+
+
+@pytest.mark.parametrize("call", [
+    lambda y, i, s: y.scatter_(1, i, s, reduce="multiply"),
+    lambda y, i, s: y.scatter_reduce_(1, i, s, "prod"),
+    lambda y, i, s: y.scatter_reduce_(1, i, s, "amax", include_self=False),
+])
+def test_in_place_reduce_into_a_tensor_without_grad_keeps_its_old_values(call):
+    """Only src requires grad: the rule still reads the input's values from before the write
+    (it used to save the tensor itself, which the write then changed: backward refused)."""
+    y = tg.arange(1.0, 13.0, dtype=tg.float64).reshape(3, 4)
+    s = tg.tensor([[1.0, 2.0, 3.0, 1.0], [2.0, 3.0, 1.0, 2.0]], dtype=tg.float64,
+                  requires_grad=True)
+    i = tg.tensor([[2, 0, 1, 2], [1, 1, 0, 0]])
+    out = call(y, i, s)
+    assert out is y and not y.is_leaf
+    (y * y).sum().backward()
+    y0 = tg.arange(1.0, 13.0, dtype=tg.float64).reshape(3, 4)
+    s0 = s.detach().requires_grad_()
+    expected, = tg.autograd.grad((call(y0.clone(), i, s0) ** 2).sum(), [s0])
+    np.testing.assert_allclose(s.grad.numpy(), expected.numpy())
+
+
+def test_index_add_alpha_takes_an_integer_tensors_dtype():
+    """PyTorch converts alpha to the tensor's dtype: 2.5 acts as 2 on an int64 tensor."""
+    out = tg.index_add(tg.arange(4), 0, tg.tensor([1, 1]), tg.tensor([2, 3]), alpha=2.5)
+    assert out.dtype == tg.int64 and out.tolist() == [0, 11, 2, 3]

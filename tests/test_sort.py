@@ -316,6 +316,8 @@ S = t([1.0, 3.0, 5.0])
     (lambda: tg.searchsorted(t([False, True]), t([True])), DTypeError, "bool"),
     (lambda: tg.bucketize(t([1.0]), t([[1.0, 2.0]])), ShapeError, "1-d"),
     (lambda: tg.bucketize(t([1.0]), t(1.0)), ShapeError, "1-d"),
+    (lambda: tg.searchsorted(S, "a"), TypeError, "values must be a tensor or a number"),
+    (lambda: tg.unique(t(1.0), dim=0), IndexError, "0-d"),
 ], ids=lambda v: v if isinstance(v, str) else "")
 def test_search_errors(call, error, match):
     with pytest.raises(error, match=match):

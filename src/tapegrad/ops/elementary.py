@@ -43,11 +43,17 @@ ACOSH = _elementwise("acosh", np.arccosh, lambda ctx: rsqrt((ctx.x - 1) * (ctx.x
 ATANH = _elementwise("atanh", np.arctanh, lambda ctx: 1 / ((1 - ctx.x) * (1 + ctx.x)))
 
 # ---- public functions ----------------------------------------------------------------------
-def _float_unary(op, doc):
-    """The public function of a unary primitive (integer input computes in float32)."""
-    fn = _unary(op, doc, floating=True)
-    fn.__module__ = __name__     # where users (and doctest) find it
+def public_unary(op, module, doc, floating=True):
+    """The public function of a unary primitive, shown as defined in ``module`` (where users
+    and doctest find it); with ``floating``, integer input computes in float32. Shared by
+    the pointwise families (special.py, rounding.py)."""
+    fn = _unary(op, doc, floating=floating)
+    fn.__module__ = module
     return fn
+
+
+def _float_unary(op, doc):
+    return public_unary(op, __name__, doc)     # integer input computes in float32
 
 
 log1p = _float_unary(LOG1P, """Elementwise log(1 + x), exact for tiny |x|; integers give float32.
@@ -185,8 +191,9 @@ def square(input):
 
 
 # ---- Tensor methods ---------------------------------------------------------------------------
-def _in_place(op, name):
-    """``x.name()``: x <- op(x) in place (an integer x can't hold the float result)."""
+def in_place(op, name):
+    """``x.name()``: x <- op(x) in place (an integer x can't hold a float result). Shared by
+    the pointwise families (special.py, rounding.py)."""
     def method(self):
         return apply_inplace(op, (self,), name=name)
     method.__name__ = method.__qualname__ = name
@@ -208,5 +215,5 @@ for _op, _names in [(LOG1P, ("log1p",)), (EXPM1, ("expm1",)), (LOG2, ("log2",)),
                     (ATANH, ("atanh", "arctanh"))]:
     for _name in _names:
         METHODS[_name] = globals()[_names[0]]
-        METHODS[_name + "_"] = _in_place(_op, _name + "_")
+        METHODS[_name + "_"] = in_place(_op, _name + "_")
 del _op, _names, _name

@@ -162,6 +162,11 @@ def index_add(input, dim, index, source, *, alpha=1):
         (tensor([[0., 0., 9.]], grad_fn=<IndexAddBackward0>), tensor([[3., 3.]]))
     """
     key, src = _source_checked(input, dim, index, source, "index_add")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)):
+        raise TypeError(f"index_add: alpha must be a number, got {type(alpha).__name__}")
+    dt = data_of(input).dtype
+    if dt.kind in "biu":
+        alpha = dt.type(alpha).item()   # NOTE: in the tensor's dtype (2.5 -> 2), as PyTorch
     if alpha != 1:
         src = mul(src, alpha)
     shape = data_of(input).shape

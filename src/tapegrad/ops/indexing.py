@@ -2,7 +2,7 @@
 ``x[key] = value``. Repeated indices accumulate their gradients."""
 import numpy as np
 
-from .._core.errors import ShapeError
+from .._core.errors import IndexRangeError, ShapeError
 from .._core.state import STATE
 from .._core.tensor import Tensor
 from .registry import OpDef, apply_binary, apply_inplace, apply_unary, linear, register
@@ -93,7 +93,7 @@ def _getitem_forward(x, key):
     try:
         out = x[key]
     except IndexError as e:
-        raise IndexError(f"getitem: {e} (tensor of shape {x.shape}, index {key!r})") from None
+        raise IndexRangeError(f"getitem: {e} (tensor of shape {x.shape}, index {key!r})") from None
     if type(out) is not np.ndarray:
         # NOTE: an all-integer key gives a NumPy scalar (a copy); with a trailing ... it gives a
         # 0-d view, which view_scatter can write into and in-place ops can write through.
@@ -162,6 +162,8 @@ def _repeats(arrays):
     cols = np.stack([a.ravel() for a in np.broadcast_arrays(*arrays)])
     if cols.shape[1] < 2:
         return False
+    if cols.min() < 0:
+        return True     # -1 and n - 1 may name one position: the caller's full check decides
     if len(arrays) == 1:
         return np.unique(cols[0]).size < cols.shape[1]
     return np.unique(cols, axis=1).shape[1] < cols.shape[1]
@@ -275,7 +277,7 @@ def setitem(input, key, value, name="setitem"):
             return
         apply_inplace(INDEX_PUT, (input, value), {"key": key}, name)
     except IndexError as e:      # NumPy's message names neither the op nor the tensor
-        raise IndexError(f"{name}: {e} (tensor of shape {tuple(input._data.shape)}, index "
+        raise IndexRangeError(f"{name}: {e} (tensor of shape {tuple(input._data.shape)}, index "
                          f"{key!r})") from None
     except ValueError:
         err = _setitem_shape_error(input, key, value)   # error path only

@@ -9,14 +9,14 @@ rot90, repeat, tile and repeat_interleave copy, as in PyTorch.
 """
 import numpy as np
 
-from .._core.errors import ArgumentError, DTypeError, ShapeError
+from .._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
 from .._core.tensor import Tensor
 from .indexing import getitem
 from .registry import OpDef, apply_unary, linear, register
 from .shape import clone, expand, normalize_dim, permute, reshape
 from .stacking import (atleast_1d, atleast_2d, atleast_3d, broadcast_tensors, cartesian_prod,
                        column_stack, combinations, dstack, hstack, meshgrid, row_stack, vstack)
-from .strided import as_strided, unfold
+from .strided import as_strided, check_int as _check_int, is_int as _is_int, unfold
 
 __all__ = ["split", "tensor_split", "chunk", "unbind", "narrow", "movedim", "moveaxis",
            "unflatten", "flip", "fliplr", "flipud", "roll", "rot90", "tile",
@@ -27,16 +27,6 @@ __all__ = ["split", "tensor_split", "chunk", "unbind", "narrow", "movedim", "mov
 
 def _shape_of(x):
     return x._data.shape if isinstance(x, Tensor) else np.shape(x)
-
-
-def _is_int(v):
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _check_int(v, what, name):
-    if not _is_int(v):
-        raise TypeError(f"{name}: {what} must be an int, got {v!r}")
-    return int(v)
 
 
 def _dim(d, shape, name):
@@ -204,8 +194,8 @@ def narrow(input, dim, start, length):
     start, length = _check_int(start, "start", "narrow"), _check_int(length, "length", "narrow")
     n = shape[d]
     if not -n <= start <= n:
-        raise IndexError(f"narrow: start out of range (expected to be in range of [{-n}, {n}], "
-                         f"but got {start})")
+        raise IndexRangeError(f"narrow: start out of range (expected to be in range of "
+                              f"[{-n}, {n}], but got {start})")
     if length < 0:
         raise ArgumentError(f"narrow: length must be non-negative, got {length}")
     start %= n if n else 1
@@ -258,11 +248,11 @@ def unflatten(input, dim, sizes):
     """
     shape = _shape_of(input)
     d = _dim(dim, shape, "unflatten")
-    sizes = tuple(sizes)
+    if not isinstance(sizes, (tuple, list)) or not all(_is_int(s) for s in sizes):
+        raise TypeError(f"unflatten: sizes must be a tuple of ints, got {sizes!r}")
+    sizes = tuple(int(s) for s in sizes)
     if not sizes:
         raise ShapeError("unflatten: sizes must be non-empty")
-    if not all(_is_int(s) for s in sizes):
-        raise TypeError(f"unflatten: sizes must be ints, got {sizes}")
     known = int(np.prod([s for s in sizes if s != -1]))
     n = shape[d]
     if sizes.count(-1) > 1 or (-1 in sizes and (known == 0 or n % known)) or (
@@ -350,8 +340,8 @@ def roll(input, shifts, dims=None):
                 [3, 4, 5]]), tensor([0, 1, 2, 3]))
     """
     shape = _shape_of(input)
-    shifts = (shifts,) if _is_int(shifts) else tuple(shifts)
-    if not shifts or not all(_is_int(s) for s in shifts):
+    shifts = (shifts,) if _is_int(shifts) else shifts
+    if not isinstance(shifts, (tuple, list)) or not shifts or not all(_is_int(s) for s in shifts):
         raise TypeError(f"roll: shifts must be an int or a non-empty tuple of ints, got {shifts}")
     if dims is None:
         if len(shifts) != 1:
@@ -535,13 +525,23 @@ def _varargs(fn):
     return method
 
 
+def _split_method(self, split_size, dim=0):
+    """``x.split(split_size, dim)``: :func:`split` (the method names its argument as PyTorch's
+    does)."""
+    return split(self, split_size, dim)
+
+
+def _as_strided_method(self, size, stride, storage_offset=None):
+    """``x.as_strided(size, stride, storage_offset)``: :func:`as_strided` (None offset: 0)."""
+    return as_strided(self, size, stride, 0 if storage_offset is None else storage_offset)
+
+
 METHODS = {
-    "split": lambda self, split_size, dim=0: split(self, split_size, dim),
+    "split": _split_method,
     "tensor_split": tensor_split, "chunk": chunk, "unbind": unbind,
     "narrow": narrow, "movedim": movedim, "moveaxis": movedim, "unflatten": unflatten,
     "flip": _varargs(flip), "fliplr": fliplr, "flipud": flipud, "roll": roll, "rot90": rot90,
     "repeat": repeat, "tile": _varargs(tile), "repeat_interleave": repeat_interleave,
     "unfold": unfold,
-    "as_strided": lambda self, size, stride, storage_offset=None:
-        as_strided(self, size, stride, storage_offset or 0),
+    "as_strided": _as_strided_method,
 }

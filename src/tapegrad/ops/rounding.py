@@ -7,7 +7,8 @@ import numpy as np
 
 from .._core.errors import DTypeError
 from .._core.tensor import Tensor, wrap
-from .elementwise import _unary, isfinite
+from .elementary import in_place, public_unary
+from .elementwise import isfinite
 from .registry import OpDef, apply_inplace, apply_unary, register
 
 __all__ = ["floor", "ceil", "round", "trunc", "fix", "frac", "nan_to_num", "signbit",
@@ -96,9 +97,7 @@ NAN_TO_NUM = register(OpDef("nan_to_num", _nan_to_num, nan_to_num_vjp,
 
 
 def _public(op, doc):
-    fn = _unary(op, doc)             # integer input is passed through (stays integer)
-    fn.__module__ = __name__         # where users (and doctest) find it
-    return fn
+    return public_unary(op, __name__, doc, floating=False)   # integer input stays integer
 
 
 floor = _public(FLOOR, """Elementwise largest integer <= x; integer input stays integer.
@@ -260,15 +259,6 @@ isreal = _classify(_isreal, "isreal", """Elementwise test for a zero imaginary p
 
 
 # ---- Tensor methods ---------------------------------------------------------------------------
-def _in_place(op, name):
-    """``x.name()``: x <- op(x) in place."""
-    def method(self):
-        return apply_inplace(op, (self,), name=name)
-    method.__name__ = method.__qualname__ = name
-    method.__doc__ = f"In-place :func:`{name[:-1]}`; returns the tensor."
-    return method
-
-
 def _round_(self, *, decimals=0):
     """In-place :func:`round`; returns the tensor."""
     return apply_inplace(ROUND, (self,), {"decimals": _check_decimals(decimals, "round_")},
@@ -282,11 +272,11 @@ def _nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
 
 
 METHODS = {
-    "floor": floor, "floor_": _in_place(FLOOR, "floor_"),
-    "ceil": ceil, "ceil_": _in_place(CEIL, "ceil_"),
-    "trunc": trunc, "trunc_": _in_place(TRUNC, "trunc_"),
-    "fix": fix, "fix_": _in_place(TRUNC, "fix_"),
-    "frac": frac, "frac_": _in_place(FRAC, "frac_"),
+    "floor": floor, "floor_": in_place(FLOOR, "floor_"),
+    "ceil": ceil, "ceil_": in_place(CEIL, "ceil_"),
+    "trunc": trunc, "trunc_": in_place(TRUNC, "trunc_"),
+    "fix": fix, "fix_": in_place(TRUNC, "fix_"),
+    "frac": frac, "frac_": in_place(FRAC, "frac_"),
     "round": round, "round_": _round_,
     "nan_to_num": nan_to_num, "nan_to_num_": _nan_to_num_,
     "signbit": signbit, "isneginf": isneginf, "isposinf": isposinf, "isreal": isreal,

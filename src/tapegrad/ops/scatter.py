@@ -445,9 +445,12 @@ def argwhere(input):
 
 def _inplace(fn, name, saves_input=False):
     """The in-place form of ``fn``; ``saves_input``: its rule may keep input, which then
-    must be a copy (the write-back changes input)."""
+    must be a copy (the write-back changes input). It keeps input also when only src
+    requires grad (src's gradient reads it), so any tensor requiring grad asks for the copy."""
     def method(self, *args, **kwargs):
-        src = clone(self) if saves_input and self.requires_grad else self
+        recorded = saves_input and any(isinstance(a, Tensor) and a.requires_grad
+                                       for a in (self,) + args + tuple(kwargs.values()))
+        src = clone(self) if recorded else self
         return write_back(self, fn(src, *args, **kwargs), name)
     method.__name__ = name
     method.__doc__ = f"In-place :func:`{fn.__name__}` (writes the result into this tensor)."

@@ -4,11 +4,11 @@ op writes through a view (Note [Views and in-place ops] in registry.py)."""
 import numpy as np
 
 from .._core import dtypes
-from .._core.errors import GradError, ShapeError
-from .._core.tensor import Tensor, wrap
+from .._core.errors import IndexRangeError, ShapeError
+from .._core.tensor import Tensor
 from ._broadcast import sum_to_shape
-from .registry import (OpDef, _track_view, apply, apply_binary, apply_chain, apply_unary,
-                       chain_adjoint, linear, register)
+from .registry import (OpDef, apply, apply_binary, apply_chain, apply_unary, chain_adjoint,
+                       linear, register)
 
 
 def _shape_of(x):
@@ -20,7 +20,7 @@ def normalize_dim(d, ndim, name, extra=0):
     n = ndim + extra
     lo, hi = -builtin_max(n, 1), builtin_max(n, 1) - 1
     if not isinstance(d, (int, np.integer)) or not lo <= d <= hi:
-        raise IndexError(f"{name}: dimension out of range (expected to be in range of "
+        raise IndexRangeError(f"{name}: dimension out of range (expected to be in range of "
                          f"[{lo}, {hi}], but got {d})")
     return int(d) % builtin_max(n, 1)
 
@@ -99,8 +99,8 @@ def view(input, *shape, dtype=None):
     transposed or otherwise non-contiguous tensor often can't be viewed, and ``view`` then
     raises instead of copying (so a write to the result always reaches ``input``). Use
     :func:`reshape` (a view when possible, else a copy) or ``x.contiguous().view(...)``.
-    ``view(dtype)`` reinterprets the bytes instead (see :func:`view_dtype`). Available as the
-    ``Tensor.view`` method.
+    ``view(dtype)`` reinterprets the bytes instead (see ``view_dtype`` in strided.py).
+    Available as the ``Tensor.view`` method.
 
     Args:
         input: the tensor.
@@ -125,6 +125,7 @@ def view(input, *shape, dtype=None):
     if dtype is not None or (len(shape) == 1 and _is_dtype(shape[0])):
         if shape and dtype is not None:
             raise TypeError("view: pass either a shape or a dtype, not both")
+        from .strided import view_dtype   # strided.py imports this module: import late
         return view_dtype(input, shape[0] if dtype is None else dtype)
     in_shape = _shape_of(input)
     new = _resolve_shape(in_shape, _sizes(shape), "view")
@@ -147,66 +148,6 @@ def view(input, *shape, dtype=None):
 def _is_dtype(a):
     return not isinstance(a, (int, np.integer, tuple, list)) and (
         isinstance(a, (dtypes.dtype, np.dtype, str)) or isinstance(a, type))
-
-
-def _view_dtype_vjp(ctx, g):
-    raise GradError("view(dtype): reinterpreting bytes is not differentiable, so no gradient "
-                    "can flow through it; use .to(dtype) for a differentiable conversion.")
-
-
-# NOTE: not differentiable (as in PyTorch): results never require grad. It is still a view
-# op, so a write through the result bumps the base's version counter.
-VIEW_DTYPE = register(OpDef("view_dtype", lambda x, dtype: x.view(dtype), _view_dtype_vjp,
-                            is_view=True))
-
-
-def view_dtype(input, dtype):
-    """``input``'s bytes reinterpreted as ``dtype`` (``Tensor.view(dtype)``), sharing memory.
-
-    With an element size of the same width the shape is kept; otherwise the last dim scales
-    (e.g. float32 -> float16 doubles it), which needs that dim to have stride 1 and, when
-    growing the element, a size divisible by the ratio. The result never requires grad.
-
-    Example:
-        >>> import tapegrad as tg
-        >>> tg.tensor([1.0, -2.0]).view(tg.int32)
-        tensor([ 1065353216, -1073741824], dtype=tapegrad.int32)
-        >>> tg.zeros(3, 2).view(tg.float16).shape
-        tapegrad.Size([3, 4])
-    """
-    dt = dtypes.to_numpy_dtype(dtype)
-    if not isinstance(input, Tensor):
-        return np.asarray(input).view(dt)
-    data = input._data
-    old, new = data.dtype, dt
-    if old.itemsize != new.itemsize:
-        what = f"view {dtypes.from_numpy_dtype(old)} as {dtypes.from_numpy_dtype(new)} " \
-               "(different element sizes)"
-        if data.ndim == 0:
-            raise ShapeError(f"view: a 0-d tensor can't {what}; reshape it to 1-d first")
-        if data.shape[-1] != 1 and data.strides[-1] != old.itemsize:
-            raise ShapeError(f"view: the last dim must have stride 1 to {what}, but it has "
-                             f"stride {data.strides[-1] // old.itemsize}; call .contiguous()")
-        ratio = new.itemsize // old.itemsize
-        if ratio > 1 and data.shape[-1] % ratio:
-            raise ShapeError(f"view: the last dim (size {data.shape[-1]}) must be divisible by "
-                             f"{ratio} to {what}")
-        if ratio > 1 and (data.ctypes.data % new.itemsize or any(
-                st % new.itemsize for st, n in zip(data.strides[:-1], data.shape) if n > 1)):
-            raise ShapeError(f"view: the tensor's start and strides (in elements, "
-                             f"{tuple(st // old.itemsize for st in data.strides)}) must be "
-                             f"multiples of {ratio} to {what}; call .clone() first")
-    try:
-        out = data.view(new)
-    except ValueError as e:
-        raise ShapeError(f"view: can't view a tensor of shape {tuple(data.shape)} as {dtype}: "
-                         f"{e}. Call .contiguous() first.") from None
-    result = wrap(out)
-    _track_view(result, input, VIEW_DTYPE, {"dtype": new})
-    if result._view is not None:
-        # out of autograd, also after an in-place change of the base (refresh_view)
-        result._view = result._view[:3] + (False,)
-    return result
 
 
 def flatten(input, start_dim=0, end_dim=-1):

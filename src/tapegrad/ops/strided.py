@@ -9,13 +9,17 @@ non-contiguous input); the gradient adds each output element's cotangent back in
 input position it read, so positions read several times (overlapping windows) accumulate.
 Results whose elements may share memory are read-only, so an in-place op on them raises
 (as an expanded view does) instead of writing one location twice.
+
+``Tensor.view(dtype)`` (``view_dtype``) re-strides memory too, with a different element
+size; it is a view but not differentiable, so it is a primitive of its own.
 """
 import numpy as np
 
-from .._core.errors import ArgumentError, ShapeError
-from .._core.tensor import Tensor
-from .indexing import index_add
-from .registry import OpDef, apply_unary, linear, register
+from .._core import dtypes
+from .._core.errors import ArgumentError, GradError, ShapeError
+from .._core.tensor import Tensor, wrap
+from .indexing import getitem, index_add
+from .registry import OpDef, _track_view, apply_unary, linear, register
 from .shape import normalize_dim, reshape
 
 
@@ -88,6 +92,18 @@ def _shape_of(x):
     return x._data.shape if isinstance(x, Tensor) else np.shape(x)
 
 
+def is_int(v):
+    """A Python or NumPy int, not a bool (the argument checks of rearrange.py share these)."""
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def check_int(v, what, name):
+    """``v`` as an int, or a TypeError naming op ``name`` and argument ``what``."""
+    if not is_int(v):
+        raise TypeError(f"{name}: {what} must be an int, got {v!r}")
+    return int(v)
+
+
 def unfold(input, dimension, size, step):
     """Every window of ``size`` elements along ``dimension``, ``step`` apart (a view).
 
@@ -110,6 +126,7 @@ def unfold(input, dimension, size, step):
                 [3., 4.]])
     """
     in_shape = _shape_of(input)
+    size, step = check_int(size, "size", "unfold"), check_int(step, "step", "unfold")
     if len(in_shape) == 0:
         d, n = 0, 1
     else:
@@ -122,8 +139,9 @@ def unfold(input, dimension, size, step):
                          f"{tuple(in_shape)} is {n}, but size is {size}")
     if step <= 0:
         raise ArgumentError(f"unfold: step is {step} but must be > 0")
-    if len(in_shape) == 0:
-        return reshape(input, (1,))
+    if len(in_shape) == 0:        # one window of `size` (0 or 1) elements, as in PyTorch
+        one = reshape(input, (1,))
+        return one if size else getitem(one, slice(0, 0))
     ndim = len(in_shape)
     eye = [tuple(int(k == j) for k in range(ndim)) for j in range(ndim)]
     shape = list(in_shape)
@@ -164,10 +182,11 @@ def as_strided(input, size, stride, storage_offset=0):
                 [1., 2.],
                 [2., 3.]], grad_fn=<StridedBackward0>), tensor([1., 2., 2., 1.]))
     """
-    size, stride = tuple(size), tuple(stride)
     for name, vals in (("size", size), ("stride", stride)):
-        if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in vals):
-            raise TypeError(f"as_strided: {name} must be a sequence of ints, got {vals}")
+        if not isinstance(vals, (tuple, list)) or not all(is_int(v) for v in vals):
+            raise TypeError(f"as_strided: {name} must be a sequence of ints, got {vals!r}")
+    size, stride = tuple(int(v) for v in size), tuple(int(v) for v in stride)
+    storage_offset = check_int(storage_offset, "storage_offset", "as_strided")
     if len(size) != len(stride):
         raise ShapeError(f"as_strided: size {size} and stride {stride} must have the same "
                          "length")
@@ -189,3 +208,64 @@ def as_strided(input, size, stride, storage_offset=0):
             f"{tuple(in_shape)}). Check the strides, which count elements, not bytes.")
     flat = reshape(input, (numel,))
     return strided(flat, size, [(s,) for s in stride], (storage_offset,), (numel,))
+
+
+# ---- view(dtype) ------------------------------------------------------------------------------
+def _view_dtype_vjp(ctx, g):
+    raise GradError("view(dtype): reinterpreting bytes is not differentiable, so no gradient "
+                    "can flow through it; use .to(dtype) for a differentiable conversion.")
+
+
+# NOTE: not differentiable (as in PyTorch): results never require grad. It is still a view
+# op, so a write through the result bumps the base's version counter.
+VIEW_DTYPE = register(OpDef("view_dtype", lambda x, dtype: x.view(dtype), _view_dtype_vjp,
+                            is_view=True))
+
+
+def view_dtype(input, dtype):
+    """``input``'s bytes reinterpreted as ``dtype`` (``Tensor.view(dtype)``), sharing memory.
+
+    With an element size of the same width the shape is kept; otherwise the last dim scales
+    (e.g. float32 -> float16 doubles it), which needs that dim to have stride 1 and, when
+    growing the element, a size divisible by the ratio. The result never requires grad.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.tensor([1.0, -2.0]).view(tg.int32)
+        tensor([ 1065353216, -1073741824], dtype=tapegrad.int32)
+        >>> tg.zeros(3, 2).view(tg.float16).shape
+        tapegrad.Size([3, 4])
+    """
+    dt = dtypes.to_numpy_dtype(dtype)
+    if not isinstance(input, Tensor):
+        return np.asarray(input).view(dt)
+    data = input._data
+    old, new = data.dtype, dt
+    if old.itemsize != new.itemsize:
+        what = f"view {dtypes.from_numpy_dtype(old)} as {dtypes.from_numpy_dtype(new)} " \
+               "(different element sizes)"
+        if data.ndim == 0:
+            raise ShapeError(f"view: a 0-d tensor can't {what}; reshape it to 1-d first")
+        if data.shape[-1] != 1 and data.strides[-1] != old.itemsize:
+            raise ShapeError(f"view: the last dim must have stride 1 to {what}, but it has "
+                             f"stride {data.strides[-1] // old.itemsize}; call .contiguous()")
+        ratio = new.itemsize // old.itemsize
+        if ratio > 1 and data.shape[-1] % ratio:
+            raise ShapeError(f"view: the last dim (size {data.shape[-1]}) must be divisible by "
+                             f"{ratio} to {what}")
+        if ratio > 1 and (data.ctypes.data % new.itemsize or any(
+                st % new.itemsize for st, n in zip(data.strides[:-1], data.shape) if n > 1)):
+            raise ShapeError(f"view: the tensor's start and strides (in elements, "
+                             f"{tuple(st // old.itemsize for st in data.strides)}) must be "
+                             f"multiples of {ratio} to {what}; call .clone() first")
+    try:
+        out = data.view(new)
+    except ValueError as e:
+        raise ShapeError(f"view: can't view a tensor of shape {tuple(data.shape)} as {dtype}: "
+                         f"{e}. Call .contiguous() first.") from None
+    result = wrap(out)
+    _track_view(result, input, VIEW_DTYPE, {"dtype": new})
+    if result._view is not None:
+        # out of autograd, also after an in-place change of the base (refresh_view)
+        result._view = result._view[:3] + (False,)
+    return result
