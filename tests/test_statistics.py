@@ -77,6 +77,8 @@ def test_var_errors():
         tg.std(x, (0, -2))
     with pytest.raises(tg.DTypeError):
         tg.var_mean(tg.tensor([1, 2]))
+    with pytest.raises(tg.DTypeError, match="^var: correction must be a number, got str"):
+        tg.var(x, correction="1")       # regression: a raw TypeError from a comparison
 
 
 # ---- logsumexp -----------------------------------------------------------------------------------
@@ -148,6 +150,16 @@ def test_all_any_count_nonzero():
     for fn in (tg.all, tg.any, tg.count_nonzero):
         with pytest.raises(IndexError):
             fn(x, 2)
+        with pytest.raises(IndexError, match=f"^{fn.__name__}: dimension out of range"):
+            fn(tg.tensor(1.0), 1)       # regression: a 0-d tensor took any dim
+
+
+def test_all_any_over_no_dims_as_pytorch():
+    """Regression: dim=() reduced every dim; PyTorch's all/any reduce none (count_nonzero all)."""
+    x = tg.tensor([[1.0, 0.0], [2.0, 3.0]])
+    assert tg.all(x, ()).tolist() == [[True, False], [True, True]]
+    assert tg.any(x, []).shape == (2, 2)
+    assert tg.count_nonzero(x, ()).item() == 3
 
 
 # ---- median / nanmedian / mode: PyTorch's rules at ties and nans ---------------------------------

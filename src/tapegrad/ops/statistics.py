@@ -98,6 +98,9 @@ def _var_params(input, dim, unbiased, keepdim, correction, name):
                                 "not both (unbiased=True is correction=1).")
         correction = 1 if unbiased else 0
     correction = 1 if correction is None else correction
+    if not isinstance(correction, (int, float, np.integer, np.floating)):
+        raise DTypeError(f"{name}: correction must be a number, got "
+                         f"{type(correction).__name__} ({correction!r}).")
     data = _data(input)
     if data.dtype.kind not in "fc":
         raise DTypeError(f"{name}: input dtype must be floating point, got {data.dtype}; "
@@ -287,12 +290,20 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
 
 
 # ---- logical reductions and counts (not differentiable) ------------------------------------------
+def _axis(data, dim, name):
+    """NumPy's axis for ``dim`` (None, an int or a sequence), checked against the shape; a
+    0-d tensor takes dim 0 or -1 and reduces over nothing."""
+    if dim is None:
+        return None
+    axes = normalize_dims(dim, data.ndim or 1, name)
+    return axes if data.ndim else ()
+
+
 def _logical(np_fn, input, dim, keepdim, name):
     data = _data(input)
-    if isinstance(dim, (tuple, list)) and not dim:
-        dim = None
-    axis = None if dim is None else normalize_dims(dim, data.ndim, name) if data.ndim else ()
-    out = np.asarray(np_fn(data, axis=axis, keepdims=keepdim))
+    # NOTE: dim=() reduces over no dim here, as PyTorch's all/any (unlike sum and
+    # count_nonzero, where () means every dim).
+    out = np.asarray(np_fn(data, axis=_axis(data, dim, name), keepdims=keepdim))
     # NOTE: uint8 in, uint8 out (PyTorch's legacy rule); everything else gives bool.
     return wrap(out.astype(np.uint8) if data.dtype == np.uint8 else out)
 
@@ -341,10 +352,8 @@ def count_nonzero(input, dim=None):
         (tensor(3), tensor([2, 1]))
     """
     data = _data(input)
-    if isinstance(dim, (tuple, list)) and not dim:
-        dim = None
-    axis = None if dim is None else normalize_dims(dim, data.ndim, "count_nonzero") \
-        if data.ndim else ()
+    axis = _axis(data, None if isinstance(dim, (tuple, list)) and not dim else dim,
+                 "count_nonzero")
     return wrap(np.asarray(np.count_nonzero(data, axis=axis), dtype=np.int64))
 
 
