@@ -279,6 +279,27 @@ def test_quantile_gradients_and_shapes():
     assert np.isnan(tg.nanquantile(tg.tensor([[NAN, NAN]]), 0.5, 1)).all()
 
 
+def test_quantile_gradient_reaches_a_q_that_requires_grad():
+    """Regression: q.grad stayed None; d quantile / dq = (hi - lo) * (count - 1), as PyTorch
+    (0 for a slice whose quantile is nan, and for an all-nan slice of nanquantile)."""
+    x = tg.tensor([[4.0, 1.0, 3.0, 2.0], [0.5, NAN, 8.0, 2.5], [NAN, NAN, NAN, NAN]],
+                  dtype=tg.float64, requires_grad=True)
+    for fn, grads in ((tg.quantile, [3 * 1 + 0 + 0, 3 * 1 + 0 + 0]),
+                      (tg.nanquantile, [3 * 1 + 2 * 2, 3 * 1 + 2 * 5.5])):
+        q = tg.tensor([0.4, 0.8], dtype=tg.float64, requires_grad=True)
+        out = fn(x, q, dim=1)
+        plain = fn(x.detach(), q.detach(), dim=1)
+        np.testing.assert_array_equal(out.detach().numpy(), plain.numpy())   # same values
+        out.sum().backward()
+        np.testing.assert_allclose(q.grad.numpy(), grads)
+        a = tg.tensor([[4.0, 1.0, 3.0], [0.5, 7.0, 2.5]], dtype=tg.float64, requires_grad=True)
+        q = q.detach().requires_grad_()
+        assert tg.autograd.gradgradcheck(lambda a, b: fn(a, b, 0, True), (a, q))
+    q = tg.tensor(0.5, dtype=tg.float64, requires_grad=True)
+    tg.quantile(x[0], q).backward()                 # (3 - 2) * 3
+    assert q.grad.item() == 3.0
+
+
 def test_quantile_errors():
     x = tg.tensor([1.0, 2.0, 3.0])
     with pytest.raises(tg.DTypeError, match="float32 or float64"):
