@@ -50,7 +50,7 @@ def _is_array(x):
     return isinstance(x, (_ndarray, np.generic))
 
 
-# ---- cumsum 
+# ---- cumsum --------------------------------------------------------------------------------------
 def _np_cumsum(x, dim, reverse):
     dtype = np.int64 if x.dtype.kind in "biu" else None   # PyTorch: integers sum in int64
     if reverse:
@@ -92,13 +92,18 @@ def cumsum(input, dim, *, dtype=None):
     return _cumsum(input, _dim(input, dim, "cumsum"))
 
 
+def _scan_(self, dim, dtype, op, fn, name, **params):
+    """An in-place scan ``name``: ``fn`` computed in ``dtype`` and written back in this
+    tensor's dtype when one is given, else primitive ``op`` run in place."""
+    if dtype is not None:
+        setitem(self, Ellipsis, fn(self, dim, dtype=dtype), name)
+        return self
+    return apply_inplace(op, (self,), {"dim": _dim(self, dim, name), **params}, name)
+
+
 def cumsum_(self, dim, *, dtype=None):
     """In-place :func:`cumsum` (the result is written back in this tensor's dtype)."""
-    if dtype is not None:
-        setitem(self, Ellipsis, cumsum(self, dim, dtype=dtype), "cumsum_")
-        return self
-    return apply_inplace(CUMSUM, (self,), {"dim": _dim(self, dim, "cumsum_"), "reverse": False},
-                         "cumsum_")
+    return _scan_(self, dim, dtype, CUMSUM, cumsum, "cumsum_", reverse=False)
 
 
 # ---- cumprod -------------------------------------------------------------------------------------
@@ -215,10 +220,7 @@ def cumprod(input, dim, *, dtype=None):
 
 def cumprod_(self, dim, *, dtype=None):
     """In-place :func:`cumprod` (the result is written back in this tensor's dtype)."""
-    if dtype is not None:
-        setitem(self, Ellipsis, cumprod(self, dim, dtype=dtype), "cumprod_")
-        return self
-    return apply_inplace(CUMPROD, (self,), {"dim": _dim(self, dim, "cumprod_")}, "cumprod_")
+    return _scan_(self, dim, dtype, CUMPROD, cumprod, "cumprod_")
 
 
 # ---- cummax / cummin -----------------------------------------------------------------------------

@@ -135,8 +135,6 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
         >>> tg.var(x, correction=0), x.var(0, False)
         (tensor(1.5556, grad_fn=<VarBackward0>), tensor(1.5556, grad_fn=<VarBackward0>))
     """
-    if type(input) is _ndarray:
-        return VAR.forward(input, **_var_params(input, dim, unbiased, keepdim, correction, "var"))
     return apply_unary(VAR, input, _var_params(input, dim, unbiased, keepdim, correction, "var"))
 
 
@@ -152,10 +150,7 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
         (tensor([1.4142, 0.0000], grad_fn=<StdBackward0>), tensor([[-0.7071,  0.7071],
                 [ 0.0000,  0.0000]]))
     """
-    params = _var_params(input, dim, unbiased, keepdim, correction, "std")
-    if type(input) is _ndarray:
-        return STD.forward(input, **params)
-    return apply_unary(STD, input, params)
+    return apply_unary(STD, input, _var_params(input, dim, unbiased, keepdim, correction, "std"))
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -230,10 +225,7 @@ def logsumexp(input, dim, keepdim=False):
     """
     if isinstance(input, Tensor) and input._data.dtype.kind in "biu":
         input = input.to(np.float32)
-    params = _reduce_params(input, dim, keepdim, "logsumexp")
-    if type(input) is _ndarray:
-        return LOGSUMEXP.forward(input, **params)
-    return apply_unary(LOGSUMEXP, input, params)
+    return apply_unary(LOGSUMEXP, input, _reduce_params(input, dim, keepdim, "logsumexp"))
 
 
 # ---- nan-ignoring sums ---------------------------------------------------------------------------
