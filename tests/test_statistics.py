@@ -217,6 +217,9 @@ def test_median_mode_errors():
     with pytest.raises(IndexError):
         tg.nanmedian(tg.zeros(2, 3), -3)
     assert tg.median(tg.zeros(0, 3), 1).values.shape == (0,)
+    for call in (lambda b: tg.median(b), lambda b: tg.nanmedian(b, 0)):   # regression:
+        with pytest.raises(tg.DTypeError, match="not implemented for bool"):   # returned a
+            call(tg.tensor([True, False, True]))                               # bool median
 
 
 @pytest.mark.parametrize("expr", [

@@ -127,6 +127,9 @@ def _check_dim(data, dim, name):
 
 def _median(input, dim, keepdim, ignore_nan, name, result):
     data = _data(input)
+    if data.dtype.kind == "b":
+        raise DTypeError(f"{name}: not implemented for bool tensors, as in PyTorch; convert "
+                         "first, e.g. x.int().")
     if dim is None:
         if type(input) is _ndarray:
             return _np_median_all(input, ignore_nan)
