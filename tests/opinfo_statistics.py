@@ -293,4 +293,5 @@ PARITY = [e.replace("{n}", NANS) for e in [
     "interpolation='nearest')", "lib.nanquantile({n}, 0.25, 1)",
     "lib.quantile(m, lib.tensor([0.2, 0.6]), 2, interpolation='lower')",
     "lib.quantile(m, 0.6, -1, interpolation='higher')",
+    "lib.quantile(z, x[0, :2] / 3, 1)", "lib.nanquantile({n}, y[1] / 4)",   # q gets a grad
 ]]

@@ -367,6 +367,47 @@ def test_argument_values():
     assert np.isnan(tg.fmod(F, 0).numpy()).all()      # floats: nan, as in PyTorch
 
 
+
+IN_PLACE_NOT_BROADCASTING = [
+    ("atan2_", lambda x: x.atan2_(tg.ones(4))), ("fmod_", lambda x: x.fmod_(tg.ones(4))),
+    ("hypot_", lambda x: x.hypot_(tg.ones(4))), ("xlogy_", lambda x: x.xlogy_(tg.ones(4))),
+    ("copysign_", lambda x: x.copysign_(tg.ones(4))),
+    ("lerp_", lambda x: x.lerp_(tg.ones(4), 0.5)),
+    ("float_power_", lambda x: x.double().float_power_(tg.ones(4))),
+]
+
+
+@pytest.mark.parametrize("name, call", IN_PLACE_NOT_BROADCASTING,
+                         ids=[n for n, _ in IN_PLACE_NOT_BROADCASTING])
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_in_place_forms_name_themselves_when_shapes_do_not_broadcast(name, call, requires_grad):
+    """Regression: unrecorded, NumPy's ValueError escaped; recorded, the message said atan2."""
+    x = tg.ones(2, 3, requires_grad=requires_grad) * 1
+    with pytest.raises(ShapeError, match=rf"^{name}: shapes \(2, 3\) and \(4,\)"):
+        call(x)
+
+
+def test_xlogy_takes_the_log_in_the_result_dtype():
+    """Regression: float32 x with float16 y took a float16 log (out off by 3e-4)."""
+    x = tg.tensor([1.5, -2.0, 3.0], requires_grad=True)
+    y = tg.tensor([2.0, 3.0, 5.0], dtype=tg.float16)
+    out = tg.xlogy(x, y)
+    out.sum().backward()
+    assert out.dtype == tg.float32
+    np.testing.assert_allclose(out.detach().numpy(), [1.5 * np.log(2), -2 * np.log(3), 3 * np.log(5)],
+                               rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), np.log([2.0, 3.0, 5.0]), rtol=1e-6)
+
+
+def test_a_value_that_requires_grad_is_refused():
+    """Regression: a 0-d value tensor requiring grad was read with .item(), its gradient
+    silently lost (PyTorch takes only a number)."""
+    v = tg.tensor(2.0, requires_grad=True)
+    for fn in (tg.addcmul, tg.addcdiv):
+        with pytest.raises(DTypeError, match=f"^{fn.__name__}: value is a tensor that requires"):
+            fn(tg.ones(2), tg.ones(2), tg.ones(2), value=v)
+    assert tg.addcmul(tg.ones(2), tg.ones(2), tg.ones(2), value=tg.tensor(2.0)).tolist() == [3, 3]
+
 @pytest.mark.parametrize("call", [
     lambda x: x.atan2_(tg.ones(2)), lambda x: x.lerp_(tg.ones(2), 0.5),
     lambda x: x.lerp_(tg.ones(2), tg.ones(2)), lambda x: x.addcmul_(x, x),

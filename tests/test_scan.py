@@ -83,6 +83,15 @@ def test_cumprod_second_order_at_zeros_is_exact():
         assert gradgradcheck(lambda a: tg.cumprod(a, 1), (t,))
 
 
+def test_cumprod_along_a_dim_of_size_1_passes_the_gradient_through():
+    """Regression: out = x there, but the rule divided out by x: nan at nan and inf inputs
+    (PyTorch gives the gradient unchanged)."""
+    _, g = grad_of(lambda x: tg.cumprod(x, 1), [[NAN], [INF], [2.0]], tg.float64, [[3.0]] * 3)
+    assert g.tolist() == [[3.0]] * 3
+    node = tg.cumprod(tg.tensor([[NAN, INF]], requires_grad=True), 0).grad_fn
+    assert node.op.jvp(node.ctx, np.array([[2.0, 5.0]], np.float32)).tolist() == [[2.0, 5.0]]
+
+
 def test_cumprod_hessian_as_pytorch():
     torch = pytest.importorskip("torch")
     x = np.array([[2.0, 0.0, 3.0, 0.0, 4.0], [0.5, 1.5, 0.0, 2.0, 1.0]])
@@ -111,6 +120,28 @@ def test_cummax_cummin_ties_take_the_latest_index():
     assert v.tolist() == [[2, 1], [1, 1]] and i.tolist() == [[0, 0], [1, 0]]
     v, i = tg.cummax(tg.tensor(5.0), 0)
     assert v.item() == 5 and i.item() == 0 and i.dtype == tg.int64
+
+
+@pytest.mark.parametrize("shape, dim", [((5, 7), 1), ((5, 7), 0), ((3, 4, 6), -2), ((2, 0, 3), 1)])
+def test_running_extreme_gradient_adds_each_cotangent_at_its_index(shape, dim):
+    """The vectorised scatter (one bincount) against np.add.at, with many ties; float64 is
+    exact, float32 at least as accurate."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 3, shape).astype(np.float64)
+    for fn in (tg.cummax, tg.cummin):
+        for dtype in (np.float64, np.float32):
+            t = tg.tensor(x.astype(dtype), requires_grad=True)
+            values, indices = fn(t, dim)
+            w = rng.standard_normal(shape)
+            (values * tg.tensor(w.astype(dtype))).sum().backward()
+            d = dim % len(shape)
+            key = tuple(indices.numpy() if a == d else np.arange(n).reshape(
+                [-1 if b == a else 1 for b in range(len(shape))]) for a, n in enumerate(shape))
+            expected = np.zeros(shape)
+            np.add.at(expected, key, w.astype(dtype).astype(np.float64))
+            assert t.grad.dtype == t.dtype
+            np.testing.assert_allclose(t.grad.numpy(), expected, rtol=0 if dtype == np.float64
+                                       else 1e-6, atol=0 if dtype == np.float64 else 1e-6)
 
 
 def test_cummax_second_order():

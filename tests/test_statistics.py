@@ -77,6 +77,8 @@ def test_var_errors():
         tg.std(x, (0, -2))
     with pytest.raises(tg.DTypeError):
         tg.var_mean(tg.tensor([1, 2]))
+    with pytest.raises(tg.DTypeError, match="^var: correction must be a number, got str"):
+        tg.var(x, correction="1")       # regression: a raw TypeError from a comparison
 
 
 # ---- logsumexp -----------------------------------------------------------------------------------
@@ -148,6 +150,16 @@ def test_all_any_count_nonzero():
     for fn in (tg.all, tg.any, tg.count_nonzero):
         with pytest.raises(IndexError):
             fn(x, 2)
+        with pytest.raises(IndexError, match=f"^{fn.__name__}: dimension out of range"):
+            fn(tg.tensor(1.0), 1)       # regression: a 0-d tensor took any dim
+
+
+def test_all_any_over_no_dims_as_pytorch():
+    """Regression: dim=() reduced every dim; PyTorch's all/any reduce none (count_nonzero all)."""
+    x = tg.tensor([[1.0, 0.0], [2.0, 3.0]])
+    assert tg.all(x, ()).tolist() == [[True, False], [True, True]]
+    assert tg.any(x, []).shape == (2, 2)
+    assert tg.count_nonzero(x, ()).item() == 3
 
 
 # ---- median / nanmedian / mode: PyTorch's rules at ties and nans ---------------------------------
@@ -205,6 +217,9 @@ def test_median_mode_errors():
     with pytest.raises(IndexError):
         tg.nanmedian(tg.zeros(2, 3), -3)
     assert tg.median(tg.zeros(0, 3), 1).values.shape == (0,)
+    for call in (lambda b: tg.median(b), lambda b: tg.nanmedian(b, 0)):   # regression:
+        with pytest.raises(tg.DTypeError, match="not implemented for bool"):   # returned a
+            call(tg.tensor([True, False, True]))                               # bool median
 
 
 @pytest.mark.parametrize("expr", [
@@ -265,6 +280,27 @@ def test_quantile_gradients_and_shapes():
     assert np.isnan(tg.quantile(tg.tensor([1.0, NAN, 3.0]), 0.5).item())
     assert tg.nanquantile(tg.tensor([1.0, NAN, 3.0]), 0.5).item() == 2
     assert np.isnan(tg.nanquantile(tg.tensor([[NAN, NAN]]), 0.5, 1)).all()
+
+
+def test_quantile_gradient_reaches_a_q_that_requires_grad():
+    """Regression: q.grad stayed None; d quantile / dq = (hi - lo) * (count - 1), as PyTorch
+    (0 for a slice whose quantile is nan, and for an all-nan slice of nanquantile)."""
+    x = tg.tensor([[4.0, 1.0, 3.0, 2.0], [0.5, NAN, 8.0, 2.5], [NAN, NAN, NAN, NAN]],
+                  dtype=tg.float64, requires_grad=True)
+    for fn, grads in ((tg.quantile, [3 * 1 + 0 + 0, 3 * 1 + 0 + 0]),
+                      (tg.nanquantile, [3 * 1 + 2 * 2, 3 * 1 + 2 * 5.5])):
+        q = tg.tensor([0.4, 0.8], dtype=tg.float64, requires_grad=True)
+        out = fn(x, q, dim=1)
+        plain = fn(x.detach(), q.detach(), dim=1)
+        np.testing.assert_array_equal(out.detach().numpy(), plain.numpy())   # same values
+        out.sum().backward()
+        np.testing.assert_allclose(q.grad.numpy(), grads)
+        a = tg.tensor([[4.0, 1.0, 3.0], [0.5, 7.0, 2.5]], dtype=tg.float64, requires_grad=True)
+        q = q.detach().requires_grad_()
+        assert tg.autograd.gradgradcheck(lambda a, b: fn(a, b, 0, True), (a, q))
+    q = tg.tensor(0.5, dtype=tg.float64, requires_grad=True)
+    tg.quantile(x[0], q).backward()                 # (3 - 2) * 3
+    assert q.grad.item() == 3.0
 
 
 def test_quantile_errors():

@@ -6,6 +6,7 @@ from .._core.errors import DTypeError, ShapeError
 from .._core.tensor import Tensor
 from . import indexing, shape
 from .elementwise import _CATEGORY, _float_scalar_promotion
+from .registry import apply_inplace, reraise_as_shape_error
 
 _ndarray = np.ndarray
 _NUMBER = (int, float, bool, np.integer, np.floating, np.bool_)
@@ -97,3 +98,12 @@ def write_back(self, value, name):
             "convert first.")
     indexing.setitem(self, Ellipsis, value, name)
     return self
+
+
+def inplace(op, args, params, name):
+    """``apply_inplace`` for a method ``name``: operands that don't broadcast raise a
+    ShapeError naming the method (NumPy's ValueError would escape the unrecorded path)."""
+    try:
+        return apply_inplace(op, args, params, name=name)
+    except ValueError:
+        reraise_as_shape_error(name, [data_of(a) for a in args])

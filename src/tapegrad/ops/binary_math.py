@@ -11,12 +11,12 @@ import numpy as np
 from .._core.errors import ArgumentError, DTypeError, ShapeError
 from .._core.tensor import wrap
 from . import shape, ternary_math
-from ._pointwise_args import (data_of, is_array, kind, require_number, require_tensor,
-                              to_float, write_back)
+from ._pointwise_args import (data_of, inplace, is_array, kind, require_number,
+                              require_tensor, to_float, write_back)
 from .elementwise import (POW, _float_scalar_promotion, _integer_division, sigmoid, sign,
                           where)
 from .elementwise import pow as _pow
-from .registry import OpDef, apply_binary, apply_inplace, register, reraise_as_shape_error
+from .registry import OpDef, apply_binary, register, reraise_as_shape_error
 from .ternary_math import addcdiv, addcmul, lerp  # noqa: F401  (exported here)
 
 __all__ = ["atan2", "arctan2", "fmod", "hypot", "logaddexp", "logaddexp2", "xlogy", "copysign",
@@ -44,7 +44,7 @@ def _binary(op, prepare, doc):
                 f"{op.name}_: the result has dtype {x._data.dtype}, which can't be written "
                 f"into a tensor of dtype {self._data.dtype} in place. Use the out-of-place "
                 "form or convert first.")
-        return apply_inplace(op, (self, other), name=op.name + "_")
+        return inplace(op, (self, other), {}, op.name + "_")
     fn.__name__ = fn.__qualname__ = op.name
     method_.__name__ = method_.__qualname__ = op.name + "_"
     fn.__doc__ = doc.lstrip()         # the usual docstring shape: summary at column 0
@@ -248,6 +248,9 @@ logaddexp2, _ = _binary(LOGADDEXP2, _tensors("logaddexp2", "error"), """\
 def _xlogy(x, y):
     if type(y) is not _ndarray:       # a number: in the tensor's dtype (np.log gives float64)
         y = np.asarray(y, dtype=np.result_type(x, y))
+    elif type(x) is _ndarray and x.dtype is not y.dtype:
+        # NOTE: the log in the result's dtype (float32 x, float16 y: not a float16 log)
+        y = y.astype(np.result_type(x, y))
     with np.errstate(divide="ignore", invalid="ignore"):
         out = x * np.log(y)
     zero = x == 0
@@ -356,8 +359,8 @@ def _float_power_(self, exponent):
         raise DTypeError(f"float_power_: the base has dtype {self._data.dtype}, but the result "
                          "is float64, which can't be written back into it; use "
                          "float_power(x, e) (or convert with x.double() first).")
-    return apply_inplace(POW, (self, _float64("float_power_", "exponent", exponent)),
-                         name="float_power_")
+    return inplace(POW, (self, _float64("float_power_", "exponent", exponent)), {},
+                   "float_power_")
 
 
 def heaviside(input, values):

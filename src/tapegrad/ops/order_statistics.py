@@ -14,8 +14,10 @@ from collections import namedtuple
 import numpy as np
 
 from .._core.errors import ArgumentError, DTypeError, ShapeError
+from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
 from ._broadcast import cast_like
+from .elementwise import where
 from .reduction import sum
 from .registry import OpDef, apply_unary, register
 from .shape import clone, normalize_dim, reshape
@@ -125,6 +127,9 @@ def _check_dim(data, dim, name):
 
 def _median(input, dim, keepdim, ignore_nan, name, result):
     data = _data(input)
+    if data.dtype.kind == "b":
+        raise DTypeError(f"{name}: not implemented for bool tensors, as in PyTorch; convert "
+                         "first, e.g. x.int().")
     if dim is None:
         if type(input) is _ndarray:
             return _np_median_all(input, ignore_nan)
@@ -317,14 +322,40 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
     if not has_dim:                 # one quantile: no leading dim
         nq, idx_lo, idx_hi, w = 0, idx_lo[0], idx_hi[0], None if w is None else w[0]
     keep = keepdim and dim is not None
-    more = () if w is None else (idx_hi,)
-    out = apply_unary(QUANTILE, input, _select_params(data, idx_lo, w, d, keep, nq, *more))
+    if w is not None and interpolation == "linear" and _records(q):
+        slope = np.where(nan_count > 0, 0, n - 1) if not ignore_nan else np.maximum(
+            n - nan_count - 1, 0)
+        out = _interpolated_in_q(input, data, q, has_dim, (idx_lo, idx_hi, w),
+                                 slope.astype(data.dtype), d, keep, nq)
+    else:
+        more = () if w is None else (idx_hi,)
+        out = apply_unary(QUANTILE, input, _select_params(data, idx_lo, w, d, keep, nq, *more))
     lead = (len(qd),) if has_dim else ()
     if dim is None and keepdim:
         return reshape(out, lead + (1,) * out_ndim)
     if keep and out_ndim == 0:      # a 0-d input, seen as (1,)
         return reshape(out, lead)
     return out
+
+
+def _records(q):
+    return isinstance(q, Tensor) and q.requires_grad and STATE.grad_enabled
+
+
+def _interpolated_in_q(input, data, q, has_dim, chosen, slope, d, keep, nq):
+    """The 'linear' quantiles as a composite that also differentiates in ``q``: the weight
+    w + (q - q.detach()) * slope has w's value and d rank / dq = slope (the count less 1 of
+    the slice); QUANTILE's lerp, written out, gives the same values."""
+    idx_lo, idx_hi, w = chosen
+    lo = apply_unary(QUANTILE, input, _select_params(data, idx_lo, None, d, True, nq))
+    hi = apply_unary(QUANTILE, input, _select_params(data, idx_hi, None, d, True, nq))
+    qb = reshape(q, (-1,) + (1,) * len(slope.shape) if has_dim else ())
+    wq = w + (qb - qb.detach()) * slope
+    # NOTE: a slice whose rank doesn't move with q (slope 0: one valid element, or a nan
+    # picked) has lo == hi; span 0 there keeps a nan span out of q's gradient.
+    span = where(slope > 0, hi - lo, 0.0)
+    out = where(w < 0.5, lo + wq * span, hi - span * (1 - wq))
+    return out if keep else reshape(out, np.squeeze(w, axis=d + nq).shape)
 
 
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
@@ -341,7 +372,8 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
 
     Returns:
         The quantiles; nan for a slice containing nan (see :func:`nanquantile`). The
-        gradient goes to the one or two elements interpolated, with their weights.
+        gradient goes to the one or two elements interpolated, with their weights, and (for
+        'linear') to a ``q`` that requires grad.
 
     Example:
         >>> import tapegrad as tg

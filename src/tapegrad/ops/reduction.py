@@ -93,6 +93,9 @@ def _int64_if_integral(x):
     return np.int64 if x.dtype.kind in "biu" else None
 
 
+_float16 = np.dtype(np.float16)
+
+
 def _np_sum(x, axes, keepdim, **_):
     if x.dtype is _float16:     # (identity: the builtin descriptor; cheaper than ==)
         # NOTE: float16 accumulates in float32 and the result is float16, as in PyTorch;
@@ -105,9 +108,6 @@ def _np_sum(x, axes, keepdim, **_):
 def _np_mean(x, axes, keepdim, **_):
     # NOTE: NumPy's mean already accumulates float16 in float32 and returns float16.
     return np.mean(x, axis=axes, keepdims=keepdim)
-
-
-_float16 = np.dtype(np.float16)
 
 
 def half_in_float32(forward):

@@ -98,6 +98,9 @@ def _var_params(input, dim, unbiased, keepdim, correction, name):
                                 "not both (unbiased=True is correction=1).")
         correction = 1 if unbiased else 0
     correction = 1 if correction is None else correction
+    if not isinstance(correction, (int, float, np.integer, np.floating)):
+        raise DTypeError(f"{name}: correction must be a number, got "
+                         f"{type(correction).__name__} ({correction!r}).")
     data = _data(input)
     if data.dtype.kind not in "fc":
         raise DTypeError(f"{name}: input dtype must be floating point, got {data.dtype}; "
@@ -132,8 +135,6 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
         >>> tg.var(x, correction=0), x.var(0, False)
         (tensor(1.5556, grad_fn=<VarBackward0>), tensor(1.5556, grad_fn=<VarBackward0>))
     """
-    if type(input) is _ndarray:
-        return VAR.forward(input, **_var_params(input, dim, unbiased, keepdim, correction, "var"))
     return apply_unary(VAR, input, _var_params(input, dim, unbiased, keepdim, correction, "var"))
 
 
@@ -149,10 +150,7 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
         (tensor([1.4142, 0.0000], grad_fn=<StdBackward0>), tensor([[-0.7071,  0.7071],
                 [ 0.0000,  0.0000]]))
     """
-    params = _var_params(input, dim, unbiased, keepdim, correction, "std")
-    if type(input) is _ndarray:
-        return STD.forward(input, **params)
-    return apply_unary(STD, input, params)
+    return apply_unary(STD, input, _var_params(input, dim, unbiased, keepdim, correction, "std"))
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -227,10 +225,7 @@ def logsumexp(input, dim, keepdim=False):
     """
     if isinstance(input, Tensor) and input._data.dtype.kind in "biu":
         input = input.to(np.float32)
-    params = _reduce_params(input, dim, keepdim, "logsumexp")
-    if type(input) is _ndarray:
-        return LOGSUMEXP.forward(input, **params)
-    return apply_unary(LOGSUMEXP, input, params)
+    return apply_unary(LOGSUMEXP, input, _reduce_params(input, dim, keepdim, "logsumexp"))
 
 
 # ---- nan-ignoring sums ---------------------------------------------------------------------------
@@ -287,12 +282,20 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
 
 
 # ---- logical reductions and counts (not differentiable) ------------------------------------------
+def _axis(data, dim, name):
+    """NumPy's axis for ``dim`` (None, an int or a sequence), checked against the shape; a
+    0-d tensor takes dim 0 or -1 and reduces over nothing."""
+    if dim is None:
+        return None
+    axes = normalize_dims(dim, data.ndim or 1, name)
+    return axes if data.ndim else ()
+
+
 def _logical(np_fn, input, dim, keepdim, name):
     data = _data(input)
-    if isinstance(dim, (tuple, list)) and not dim:
-        dim = None
-    axis = None if dim is None else normalize_dims(dim, data.ndim, name) if data.ndim else ()
-    out = np.asarray(np_fn(data, axis=axis, keepdims=keepdim))
+    # NOTE: dim=() reduces over no dim here, as PyTorch's all/any (unlike sum and
+    # count_nonzero, where () means every dim).
+    out = np.asarray(np_fn(data, axis=_axis(data, dim, name), keepdims=keepdim))
     # NOTE: uint8 in, uint8 out (PyTorch's legacy rule); everything else gives bool.
     return wrap(out.astype(np.uint8) if data.dtype == np.uint8 else out)
 
@@ -341,10 +344,8 @@ def count_nonzero(input, dim=None):
         (tensor(3), tensor([2, 1]))
     """
     data = _data(input)
-    if isinstance(dim, (tuple, list)) and not dim:
-        dim = None
-    axis = None if dim is None else normalize_dims(dim, data.ndim, "count_nonzero") \
-        if data.ndim else ()
+    axis = _axis(data, None if isinstance(dim, (tuple, list)) and not dim else dim,
+                 "count_nonzero")
     return wrap(np.asarray(np.count_nonzero(data, axis=axis), dtype=np.int64))
 
 

@@ -5,10 +5,9 @@ import numpy as np
 from .._core.errors import DTypeError, ShapeError
 from .._core.tensor import Tensor
 from . import shape
-from ._pointwise_args import (cast, data_of, is_array, kind, require_number, require_tensor,
-                              result_dtype, write_back)
-from .registry import OpDef, apply, apply_binary, apply_inplace, register, \
-    reraise_as_shape_error
+from ._pointwise_args import (cast, data_of, inplace, is_array, kind, require_number,
+                              require_tensor, result_dtype, write_back)
+from .registry import OpDef, apply, apply_binary, register, reraise_as_shape_error
 
 __all__ = ["lerp", "addcmul", "addcdiv"]
 
@@ -81,6 +80,11 @@ ADDCDIV = register(OpDef("addcdiv", _addcdiv, addcdiv_vjp, addcdiv_jvp, save=("x
 def _value(name, value, dtype):
     """addcmul/addcdiv's ``value`` as a number of the result's kind (PyTorch casts it)."""
     if isinstance(value, Tensor) and value._data.ndim == 0:
+        if value.requires_grad:
+            raise DTypeError(
+                f"{name}: value is a tensor that requires grad, but value gets no gradient "
+                "(PyTorch takes only a number here); pass value=v.item(), or write the "
+                "expression out with v to differentiate in it.")
         value = value.item()
     require_number(name, "value", value)
     return float(value) if dtype.kind == "f" else int(value)
@@ -204,7 +208,7 @@ def _lerp_(self, end, weight):
     weight = _lerp_args(self, end, weight, "lerp_")
     if is_array(weight):
         return write_back(self, lerp(self, end, weight), "lerp_")
-    return apply_inplace(LERP, (self, end), {"weight": weight}, name="lerp_")
+    return inplace(LERP, (self, end), {"weight": weight}, "lerp_")
 
 
 def _addcmul_(self, tensor1, tensor2, *, value=1):
