@@ -229,6 +229,8 @@ def movedim(input, source, destination):
     if len(src) != len(dst):
         raise ShapeError(f"movedim: source {list(src)} and destination {list(dst)} must list "
                          "the same number of dims")
+    if ndim == 0:              # a 0-d tensor's one dim (0 or -1) moves nowhere
+        return permute(input, ())
     order = [d for d in range(ndim) if d not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)

@@ -127,11 +127,8 @@ def unfold(input, dimension, size, step):
     """
     in_shape = _shape_of(input)
     size, step = check_int(size, "size", "unfold"), check_int(step, "step", "unfold")
-    if len(in_shape) == 0:
-        d, n = 0, 1
-    else:
-        d = normalize_dim(dimension, len(in_shape), "unfold")
-        n = in_shape[d]
+    d = normalize_dim(dimension, len(in_shape), "unfold")   # 0-d: 0 or -1, as in PyTorch
+    n = in_shape[d] if in_shape else 1
     if size < 0:
         raise ArgumentError(f"unfold: size is {size} but must be >= 0")
     if size > n:
