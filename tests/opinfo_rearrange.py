@@ -70,7 +70,8 @@ def _repeat_counts_samples(op, dtype, rng):
 def _view_dtype_samples(op, dtype, rng):
     return [Sample((uniform(rng, s, dtype, op.domain),), {"dtype": np.dtype(to)},
                    desc=f"{s} as {to}", out_dtype=np.dtype(to))
-            for s, to in [((3, 4), "int32"), ((2, 4), "float16"), ((5,), "uint8"), ((), "int64")]
+            for s, to in [((3, 4), "int32"), ((2, 4), "float16"), ((5,), "uint8"), ((), "int64"),
+                          ((0, 4), "int32"), ((2, 0), "float16")]
             if np.dtype(to).itemsize == dtype.itemsize or s != ()]
 
 

@@ -162,6 +162,19 @@ def test_view_dtype_reinterprets_bytes_and_shares_memory():
     assert tg.zeros(2, 4, dtype=tg.int8).view(tg.int32).shape == (2, 1)
     assert X.t().view(tg.int32).shape == (4, 3)  # same element size: any layout
     assert X.view(dtype=tg.float32).shape == (3, 4)
+    # empty tensors: no bytes to misread, whatever strides NumPy gives them (as PyTorch)
+    assert tg.zeros(0, 4, dtype=tg.float64).view(tg.int32).shape == (0, 8)
+    assert tg.zeros(2, 0).view(tg.float64).shape == (2, 0)
+    with pytest.raises(tg.ShapeError, match="divisible by 2"):
+        tg.zeros(0, 3).view(tg.float64)
+
+
+def test_empty_pieces_as_pytorch():
+    assert tg.unbind(tg.zeros(0, 3)) == ()
+    assert [p.shape for p in tg.split(tg.zeros(0, 2), 0)] == [(0, 2)]
+    assert [p.shape for p in tg.chunk(tg.zeros(0, 2), 3)] == [(0, 2)] * 3
+    e = tg.zeros(0)
+    assert tg.atleast_1d(e) is e and tg.cartesian_prod(e) is e
 
 
 def test_view_dtype_is_not_differentiable():
