@@ -30,7 +30,7 @@ def _in_place(name):
 
 
 TRIANGLES = shaped([((3, 4), {}), ((4, 3), {"diagonal": 1}), ((2, 3, 3), {"diagonal": -1}),
-                    ((3, 3), {"diagonal": 5}), ((0, 2), {})])
+                    ((3, 3), {"diagonal": 5}), ((0, 2), {}), ((2, 0, 3), {"diagonal": 1})])
 
 ROWS = [
     OpInfo("tril", tg.tril, lambda x, diagonal=0: np.tril(x, diagonal), TRIANGLES,
@@ -49,7 +49,8 @@ ROWS = [
            np.diagonal(x, offset, dim1, dim2),
            shaped([((3, 4), {}), ((3, 4), {"offset": 1}), ((4, 3), {"offset": -2}),
                    ((2, 3, 4), {"offset": -1, "dim1": 2, "dim2": 0}),
-                   ((2, 3, 3), {"dim1": -1, "dim2": -2}), ((3, 4), {"offset": 6})]),
+                   ((2, 3, 3), {"dim1": -1, "dim2": -2}), ((3, 4), {"offset": 6}),
+                   ((0, 3), {}), ((2, 0, 3), {"dim1": 1, "dim2": 2})]),
            dtypes=INTS, covers=("strided", "index_add")),
     OpInfo("diagonal_of_transpose", lambda x: x.t().diagonal(1),
            lambda x: np.diagonal(x.T, 1), shaped([((3, 4), {})]),
@@ -57,17 +58,20 @@ ROWS = [
     OpInfo("diag", tg.diag, lambda x, diagonal=0: np.diag(x, diagonal),
            shaped([((3,), {}), ((3,), {"diagonal": 1}), ((2,), {"diagonal": -2}),
                    ((3, 4), {}), ((3, 4), {"diagonal": 2}), ((4, 3), {"diagonal": -1}),
-                   ((0,), {})]),
+                   ((0,), {}), ((0,), {"diagonal": 2}), ((0, 3), {}), ((0, 3), {"diagonal": 1})]),
            dtypes=INTS, covers=("index", "strided", "clone")),
     OpInfo("diag_embed", tg.diag_embed, _diag_embed_ref,
            shaped([((3,), {}), ((2, 3), {"offset": 1}), ((2, 3), {"offset": -1, "dim1": 0,
                                                                    "dim2": 2}),
-                   ((2, 2), {"dim1": -1, "dim2": 0})]),
+                   ((2, 2), {"dim1": -1, "dim2": 0}), ((0,), {}), ((0,), {"offset": 1}),
+                   ((2, 0), {})]),
            dtypes=INTS, covers=("cat", "index", "index_add", "permute")),
     OpInfo("diagflat", tg.diagflat, lambda x, offset=0: np.diagflat(x, offset),
-           shaped([((3,), {}), ((2, 2), {"offset": 1}), ((), {"offset": -1})]),
+           shaped([((3,), {}), ((2, 2), {"offset": 1}), ((), {"offset": -1}), ((0,), {}),
+                   ((0, 2), {"offset": 1})]),
            dtypes=INTS, covers=("index", "reshape")),
-    OpInfo("trace", tg.trace, np.trace, shaped([((3, 3), {}), ((3, 4), {}), ((4, 2), {})]),
+    OpInfo("trace", tg.trace, np.trace,
+           shaped([((3, 3), {}), ((3, 4), {}), ((4, 2), {}), ((0, 3), {}), ((0, 0), {})]),
            dtypes=INTS, covers=("strided", "sum"), result_dtype=to_int64_if_int),
 ]
 

@@ -40,6 +40,7 @@ X = tg.arange(12.0).reshape(3, 4)
     (lambda: tg.movedim(X, (0, 1), (0,)), tg.ShapeError, ["same number"]),
     (lambda: tg.movedim(X, (0, 0), (1, 0)), tg.ArgumentError, ["repeated dim in source"]),
     (lambda: tg.movedim(X, 0, 2), IndexError, ["out of range"]),
+    (lambda: tg.movedim(tg.tensor(1.0), 1, 0), IndexError, ["[-1, 0]", "got 1"]),
     (lambda: X.unflatten(1, (3, 2)), tg.ShapeError, ["[3, 2]", "(4)"]),
     (lambda: X.unflatten(1, (-1, -1)), tg.ShapeError, ["[-1, -1]"]),
     (lambda: X.unflatten(1, ()), tg.ShapeError, ["non-empty"]),
@@ -72,6 +73,7 @@ X = tg.arange(12.0).reshape(3, 4)
     (lambda: X.unfold(1, 2, 0), tg.ArgumentError, ["step is 0"]),
     (lambda: X.unfold(1, -1, 1), tg.ArgumentError, ["size is -1"]),
     (lambda: X.unfold(2, 2, 1), IndexError, ["out of range"]),
+    (lambda: tg.tensor(1.0).unfold(1, 1, 1), IndexError, ["[-1, 0]", "got 1"]),
     (lambda: X.unfold(0, 2.5, 1), TypeError, ["unfold: size must be an int"]),
     (lambda: X.unfold(0, 2, 1.5), TypeError, ["unfold: step must be an int"]),
     (lambda: tg.as_strided(X, 4, (1,)), TypeError, ["as_strided: size", "sequence of ints"]),
@@ -160,6 +162,19 @@ def test_view_dtype_reinterprets_bytes_and_shares_memory():
     assert tg.zeros(2, 4, dtype=tg.int8).view(tg.int32).shape == (2, 1)
     assert X.t().view(tg.int32).shape == (4, 3)  # same element size: any layout
     assert X.view(dtype=tg.float32).shape == (3, 4)
+    # empty tensors: no bytes to misread, whatever strides NumPy gives them (as PyTorch)
+    assert tg.zeros(0, 4, dtype=tg.float64).view(tg.int32).shape == (0, 8)
+    assert tg.zeros(2, 0).view(tg.float64).shape == (2, 0)
+    with pytest.raises(tg.ShapeError, match="divisible by 2"):
+        tg.zeros(0, 3).view(tg.float64)
+
+
+def test_empty_pieces_as_pytorch():
+    assert tg.unbind(tg.zeros(0, 3)) == ()
+    assert [p.shape for p in tg.split(tg.zeros(0, 2), 0)] == [(0, 2)]
+    assert [p.shape for p in tg.chunk(tg.zeros(0, 2), 3)] == [(0, 2)] * 3
+    e = tg.zeros(0)
+    assert tg.atleast_1d(e) is e and tg.cartesian_prod(e) is e
 
 
 def test_view_dtype_is_not_differentiable():

@@ -101,7 +101,7 @@ def _getitem_forward(x, key):
     return out
 
 
-def _index_add_forward(base, src, key):
+def _index_add_forward(base, src, key, in_shape):
     out = base.copy()
     np.add.at(out, key, src)
     return out
@@ -177,7 +177,7 @@ def _dtype(a):
     return a._data.dtype if isinstance(a, Tensor) else a.dtype
 
 
-def _index_put_forward(x, v, key):
+def _index_put_forward(x, v, key, in_shape):
     out = x.copy()
     out[key] = v
     return out
@@ -187,10 +187,30 @@ GETITEM = register(OpDef("getitem", lambda x, key, in_shape: _getitem_forward(x,
                          getitem_basic_vjp, linear(lambda t, key, in_shape: t[key]), is_view=True))
 GATHER = register(OpDef("index", lambda x, key, in_shape: _getitem_forward(x, key),
                         getitem_advanced_vjp, linear(lambda t, key, in_shape: t[key])))
-INDEX_ADD = register(OpDef("index_add", _index_add_forward, index_add_vjp,
-                           linear(lambda tb, ts, key: index_add(tb, key, ts)), broadcasts=True))
-INDEX_PUT = register(OpDef("index_put", _index_put_forward, index_put_vjp,
-                           linear(lambda tx, tv, key: index_put(tx, key, tv)), broadcasts=True))
+def _full_tangent(t, shape, other):
+    """A base's tangent in the base's shape: an input that takes no gradient gets the scalar
+    0.0 (the JVP's convention), which index_add / index_put can't write into."""
+    if isinstance(t, Tensor) or type(t) is np.ndarray and t.shape == shape:
+        return t
+    dt = _dtype(other) if isinstance(other, (Tensor, np.ndarray)) else np.result_type(t)
+    return np.broadcast_to(np.asarray(t, dtype=dt), shape)
+
+
+def index_add_jvp(ctx, tb, ts):
+    """Linear: the op on the tangents (a scalar tangent of src broadcasts as src does)."""
+    return index_add(_full_tangent(tb, ctx.in_shape, ts), ctx.key, ts)
+
+
+def index_put_jvp(ctx, tx, tv):
+    return index_put(_full_tangent(tx, ctx.in_shape, tv), ctx.key, tv)
+
+
+# NOTE: in_shape (the base's shape, which the result has) is for the JVP, whose base tangent
+# may be a scalar zero; the forward doesn't use it.
+INDEX_ADD = register(OpDef("index_add", _index_add_forward, index_add_vjp, index_add_jvp,
+                           broadcasts=True))
+INDEX_PUT = register(OpDef("index_put", _index_put_forward, index_put_vjp, index_put_jvp,
+                           broadcasts=True))
 
 
 def _zeros_like_grad(g, shape):
@@ -236,12 +256,12 @@ def getitem(input, key):
 
 def index_add(base, key, src):
     """``base`` with ``src`` added at ``key`` (repeats accumulate); out of place."""
-    return apply_binary(INDEX_ADD, base, src, {"key": key})
+    return apply_binary(INDEX_ADD, base, src, {"key": key, "in_shape": _shape(base)})
 
 
 def index_put(input, key, value):
     """``input`` with ``input[key] = value``, out of place."""
-    return apply_binary(INDEX_PUT, input, value, {"key": key})
+    return apply_binary(INDEX_PUT, input, value, {"key": key, "in_shape": _shape(input)})
 
 
 def take_key(input, key):
@@ -275,7 +295,8 @@ def setitem(input, key, value, name="setitem"):
             input._data[key] = value._data if isinstance(value, Tensor) else value
             input._bump()
             return
-        apply_inplace(INDEX_PUT, (input, value), {"key": key}, name)
+        apply_inplace(INDEX_PUT, (input, value), {"key": key, "in_shape": input._data.shape},
+                      name)
     except IndexError as e:      # NumPy's message names neither the op nor the tensor
         raise IndexRangeError(f"{name}: {e} (tensor of shape {tuple(input._data.shape)}, index "
                          f"{key!r})") from None

@@ -206,7 +206,8 @@ def narrow(input, dim, start, length):
 
 
 def _dims_arg(dims, ndim, name, what):
-    dims = (dims,) if _is_int(dims) else tuple(dims)
+    # anything but a tuple or list is one dim: normalize_dim names a bad one (None, 1.5)
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
     out = tuple(normalize_dim(d, ndim, name) for d in dims)
     if len(set(out)) != len(out):
         raise ArgumentError(f"{name}: repeated dim in {what} {list(dims)}")
@@ -229,6 +230,8 @@ def movedim(input, source, destination):
     if len(src) != len(dst):
         raise ShapeError(f"movedim: source {list(src)} and destination {list(dst)} must list "
                          "the same number of dims")
+    if ndim == 0:              # a 0-d tensor's one dim (0 or -1) moves nowhere
+        return permute(input, ())
     order = [d for d in range(ndim) if d not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -347,7 +350,7 @@ def roll(input, shifts, dims=None):
         if len(shifts) != 1:
             raise ShapeError(f"roll: {len(shifts)} shifts but no dims; give one dim per shift")
         return _roll(input, (int(shifts[0]),), None)
-    dims = (dims,) if _is_int(dims) else tuple(dims)
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
     if len(dims) != len(shifts):
         raise ShapeError(f"roll: shifts and dims must align: {len(shifts)} shifts and "
                          f"{len(dims)} dims")

@@ -16,10 +16,13 @@ def _shape_of(x):
 
 
 def normalize_dim(d, ndim, name, extra=0):
-    """One dim index made non-negative; ``extra`` widens the range (unsqueeze takes ndim+1)."""
+    """One dim index made non-negative; ``extra`` widens the range (unsqueeze takes ndim+1).
+    A dim that is not an int (None, 1.5, True) is a TypeError, as in PyTorch."""
+    if type(d) is not int and (not isinstance(d, (int, np.integer)) or isinstance(d, bool)):
+        raise TypeError(f"{name}: dim must be an int, got {d!r} of type {type(d).__name__}")
     n = ndim + extra
     lo, hi = -builtin_max(n, 1), builtin_max(n, 1) - 1
-    if not isinstance(d, (int, np.integer)) or not lo <= d <= hi:
+    if not lo <= d <= hi:
         raise IndexRangeError(f"{name}: dimension out of range (expected to be in range of "
                          f"[{lo}, {hi}], but got {d})")
     return int(d) % builtin_max(n, 1)

@@ -127,11 +127,8 @@ def unfold(input, dimension, size, step):
     """
     in_shape = _shape_of(input)
     size, step = check_int(size, "size", "unfold"), check_int(step, "step", "unfold")
-    if len(in_shape) == 0:
-        d, n = 0, 1
-    else:
-        d = normalize_dim(dimension, len(in_shape), "unfold")
-        n = in_shape[d]
+    d = normalize_dim(dimension, len(in_shape), "unfold")   # 0-d: 0 or -1, as in PyTorch
+    n = in_shape[d] if in_shape else 1
     if size < 0:
         raise ArgumentError(f"unfold: size is {size} but must be >= 0")
     if size > n:
@@ -246,14 +243,15 @@ def view_dtype(input, dtype):
                "(different element sizes)"
         if data.ndim == 0:
             raise ShapeError(f"view: a 0-d tensor can't {what}; reshape it to 1-d first")
-        if data.shape[-1] != 1 and data.strides[-1] != old.itemsize:
+        # an empty tensor has no bytes to misread (and NumPy may give it strides of 0)
+        if data.size and data.shape[-1] != 1 and data.strides[-1] != old.itemsize:
             raise ShapeError(f"view: the last dim must have stride 1 to {what}, but it has "
                              f"stride {data.strides[-1] // old.itemsize}; call .contiguous()")
         ratio = new.itemsize // old.itemsize
         if ratio > 1 and data.shape[-1] % ratio:
             raise ShapeError(f"view: the last dim (size {data.shape[-1]}) must be divisible by "
                              f"{ratio} to {what}")
-        if ratio > 1 and (data.ctypes.data % new.itemsize or any(
+        if ratio > 1 and data.size and (data.ctypes.data % new.itemsize or any(
                 st % new.itemsize for st, n in zip(data.strides[:-1], data.shape) if n > 1)):
             raise ShapeError(f"view: the tensor's start and strides (in elements, "
                              f"{tuple(st // old.itemsize for st in data.strides)}) must be "
