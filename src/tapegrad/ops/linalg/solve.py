@@ -485,7 +485,7 @@ def matrix_power(A, n):
             result = square if result is None else mm(result, square)
         n >>= 1
         if not n:
-            return result
+            return shape.clone(result) if result is A else result   # a new tensor, as torch
         square = mm(square, square)
 
 
