@@ -261,7 +261,7 @@ PARITY = [
     "lib.linalg.solve(x[:, :3] + 3 * lib.eye(3), z.T, left=False)",
     "lib.linalg.solve_triangular(x[:, :3], z, upper=True)",
     "lib.linalg.solve_triangular(x[:, :3], z.T, upper=False, left=False, unitriangular=True)",
-    "lib.cholesky_solve(z, x[:, :3] + lib.eye(3))",
+    "lib.cholesky_solve(z, lib.linalg.cholesky(x @ x.T + lib.eye(3)))",
     "lib.triangular_solve(z, x[:, :3]).solution",
     "lib.linalg.det(z[:, :3])", "lib.det(x[:, :3])", "lib.linalg.slogdet(z[:, :3]).logabsdet",
     "lib.logdet(x[:, :3] @ x[:, :3].T + lib.eye(3))",
