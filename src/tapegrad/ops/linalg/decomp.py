@@ -233,7 +233,7 @@ def linalg_qr(A, mode="reduced"):
         >>> import tapegrad as tg
         >>> Q, R = tg.linalg.qr(tg.tensor([[3.0, 1.0], [4.0, 2.0]])); R
         tensor([[-5.0000, -2.2000],
-                [ 0.0000, -0.4000]])
+                [ 0.0000,  0.4000]])
     """
     s = check_matrix("linalg.qr", A, square=False)
     check_float("linalg.qr", A)

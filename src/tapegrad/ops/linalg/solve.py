@@ -106,7 +106,7 @@ def inv_ex(A, *, check_errors=False):
     Example:
         >>> import tapegrad as tg
         >>> tg.linalg.inv_ex(tg.tensor([[1.0, 2.0], [2.0, 4.0]])).info
-        tensor(2, dtype=torch.int32)
+        tensor(2, dtype=tapegrad.int32)
     """
     check_matrix("linalg.inv_ex", A)
     check_float("linalg.inv_ex", A)
@@ -173,7 +173,7 @@ def solve(A, B, *, left=True):
         tensor([1.0000, 0.5000], grad_fn=<ReshapeBackward0>)
         >>> x.sum().backward(); A.grad
         tensor([[-0.5000, -0.2500],
-                [-0.1250, -0.0625]])
+                [-0.2500, -0.1250]])
     """
     sa = check_matrix("linalg.solve", A)
     sb = tuple(shape_of(B))
@@ -282,8 +282,8 @@ def cholesky_solve(B, L, upper=False):
         >>> import tapegrad as tg
         >>> L = tg.tensor([[2.0, 0.0], [1.0, 1.0]])
         >>> tg.cholesky_solve(tg.tensor([[4.0], [3.0]]), L)
-        tensor([[1.],
-                [1.]])
+        tensor([[0.5000],
+                [1.0000]])
     """
     name = "cholesky_solve"
     sl = check_matrix(name, L, arg="L")

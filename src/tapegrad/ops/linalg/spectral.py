@@ -28,18 +28,15 @@ def _row(x, r, c1):
     return getitem(x, (Ellipsis, r, slice(0, c1)))
 
 
-def _inverse_gaps(v, what, used):
+def _inverse_gaps(v, what, noun):
     """F[i, j] = 1 / (v[j] - v[i]) off the diagonal, 0 on it; warns once when two values
-    are equal and the cotangent needs F (the gradient is then undefined: inf or nan)."""
+    are equal (the gradient of the vectors is then undefined: inf or nan)."""
     gaps = unsqueeze(v, -2) - unsqueeze(v, -1)
     eye = np.eye(shape_of(v)[-1], dtype=dtype_of(v))
-    if used:
-        d = _data(gaps)
-        if np.any((d == 0) & (eye == 0)):
-            warn_once(what, f"{what} backward: repeated {what[7:]} values; the gradient of the "
-                      "vectors is undefined there and comes out inf or nan (as in PyTorch). "
-                      "Use a function of the vectors that doesn't depend on the choice of "
-                      "basis, or perturb the input.")
+    if np.any((_data(gaps) == 0) & (eye == 0)):
+        warn_once(what, f"{what}: repeated {noun}; the derivative of the vectors is "
+                  "undefined there and comes out inf or nan (as in PyTorch). Use a function of "
+                  "the vectors that doesn't depend on the choice of basis, or perturb the input.")
     with np.errstate(divide="ignore", invalid="ignore"):
         return (1 - eye) / (gaps + eye)
 
@@ -60,8 +57,10 @@ def eigh_vjp(ctx, g):
     n = shape_of(ctx.out)[-1]
     w, V = getitem(ctx.out, (Ellipsis, 0, slice(None))), _block(ctx.out, 1, n + 1, 0, n)
     gw, gV = getitem(g, (Ellipsis, 0, slice(None))), _block(g, 1, n + 1, 0, n)
-    M = mm(mT(V), gV)
-    X = (M - mT(M)) * 0.5 * _inverse_gaps(w, "linalg.eigh", _nonzero(gV)) + diag_embed(gw)
+    X = diag_embed(gw)
+    if _nonzero(gV):     # eigenvalues alone: no 1 / (w_j - w_i), defined at repeated values too
+        M = mm(mT(V), gV)
+        X = X + (M - mT(M)) * 0.5 * _inverse_gaps(w, "linalg.eigh backward", "eigenvalues")
     return (mm(mm(V, X), mT(V)),)
 
 
@@ -70,7 +69,7 @@ def eigh_jvp(ctx, t):
     n = shape_of(ctx.out)[-1]
     w, V = getitem(ctx.out, (Ellipsis, 0, slice(None))), _block(ctx.out, 1, n + 1, 0, n)
     P = mm(mm(mT(V), sym(t)), V)
-    dV = mm(V, P * _inverse_gaps(w, "linalg.eigh", True))
+    dV = mm(V, P * _inverse_gaps(w, "linalg.eigh forward-mode", "eigenvalues"))
     return shape.cat([unsqueeze(diag(P), -2), dV], -2)
 
 
@@ -141,13 +140,15 @@ def svd_vjp(ctx, g):
        + (I - U U^T) gU S^{-1} V^T + U S^{-1} gV^T (I - V V^T),  F_ij = 1 / (s_j^2 - s_i^2)."""
     m, n, k, U, S, V = _svd_parts(ctx, ctx.out)
     _, _, _, gU, gS, gV = _svd_parts(ctx, g)
-    used = _nonzero(gU) or _nonzero(gV)
-    F = _inverse_gaps(S * S, "linalg.svd", used)
+    inner = diag_embed(gS)
+    if not (_nonzero(gU) or _nonzero(gV)):    # singular values alone: defined at repeats too
+        return (mm(mm(U, inner), mT(V)),)
+    F = _inverse_gaps(S * S, "linalg.svd backward", "singular values")
     Ut_gU, Vt_gV = mm(mT(U), gU), mm(mT(V), gV)
-    inner = (diag_embed(gS) + F * (Ut_gU - mT(Ut_gU)) * unsqueeze(S, -2)
+    inner = (inner + F * (Ut_gU - mT(Ut_gU)) * unsqueeze(S, -2)
              + unsqueeze(S, -1) * (F * (Vt_gV - mT(Vt_gV))))
     gA = mm(mm(U, inner), mT(V))
-    if used and (m > k or n > k):
+    if m > k or n > k:
         if np.any(_data(S) == 0):
             warn_once("linalg.svd0", "linalg.svd backward: a zero singular value of a "
                       "non-square matrix; the gradient of U or V is undefined there (inf or nan)")
@@ -164,7 +165,7 @@ def svd_jvp(ctx, t):
     """dP = U^T dA V: dS = diag(dP), dU = U (F * (dP S + S dP^T)) + (I - U U^T) dA V S^{-1},
     dV = V (F * (S dP + dP^T S)) + (I - V V^T) dA^T U S^{-1}."""
     m, n, k, U, S, V = _svd_parts(ctx, ctx.out)
-    F = _inverse_gaps(S * S, "linalg.svd", True)
+    F = _inverse_gaps(S * S, "linalg.svd forward-mode", "singular values")
     dP = mm(mm(mT(U), t), V)
     col, row = unsqueeze(S, -2), unsqueeze(S, -1)
     dU = mm(U, F * (dP * col + row * mT(dP)))
@@ -222,9 +223,10 @@ def svd(A, some=True, compute_uv=True):
 
     Example:
         >>> import tapegrad as tg
-        >>> tg.svd(tg.tensor([[0.0, 2.0], [1.0, 0.0]])).V
-        tensor([[0., 1.],
-                [1., 0.]])
+        >>> U, S, V = tg.svd(tg.tensor([[0.0, 2.0], [1.0, 0.0]]))
+        >>> S, (U * S) @ V.T
+        (tensor([2., 1.]), tensor([[0., 2.],
+                [1., 0.]]))
     """
     U, S, Vh = linalg_svd(A, full_matrices=not some)
     if not compute_uv:
