@@ -116,6 +116,11 @@ def _np_lu_factor(A):
     return lu, (piv + 1).astype(np.int32)
 
 
+def _np_lu_solve(A, B, left=True, adjoint=False):
+    A = np.swapaxes(A, -1, -2) if adjoint else A
+    return _np_solve(A, B, left)
+
+
 def _qr_fn(A, mode):
     out = L.qr(A, mode)
     return out.R if mode == "r" else tuple(out)
@@ -216,6 +221,33 @@ ROWS = [
            pairs([((4, 3), (4, 2), {}), ((2, 3, 2), (2, 3, 1), {}), ((2, 3), (2, 1), {}),
                   ((3, 2), (3,), {})], shift=False),
            covers=("qr", "solve_triangular", "matmul")),
+        OpInfo("linalg.lu_solve", lambda A, B, **kw: L.lu_solve(*L.lu_factor(A), B, **kw),
+           _np_lu_solve, pairs([((3, 3), (3, 2), {}), ((2, 3, 3), (3, 1), {"adjoint": True}),
+                                ((3, 3), (2, 2, 3), {"left": False}),
+                                ((3, 3), (1, 3), {"left": False, "adjoint": True})]),
+           covers=("lu_factor", "solve_triangular", "matmul")),
+    OpInfo("lu_solve", lambda A, B: tg.lu_solve(B, *L.lu_factor(A)), _np_lu_solve,
+           pairs([((2, 3, 3), (2, 3, 1), {})]), covers=("lu_factor", "solve_triangular")),
+    OpInfo("lu_unpack", lambda A: tuple(tg.lu_unpack(*L.lu_factor(A)))[1:], _np_lu,
+           rect([(3, 3), (2, 3, 2)]), covers=("lu_factor",)),
+    OpInfo("cholesky_inverse", lambda X, **kw: tg.cholesky_inverse(
+               (lambda c: c.mT if kw else c)(L.cholesky(_spd(X))), **kw),
+           lambda X, **kw: np.linalg.inv(_spd(X)),
+           with_kwargs(square((3, 2), False), {}, {"upper": True}),
+           covers=("cholesky", "solve_triangular")),
+    OpInfo("linalg.tensorinv", L.tensorinv, np.linalg.tensorinv,
+           lambda op, dtype, rng: [Sample((_mat(rng, (4, 4), dtype).reshape(4, 2, 2),),
+                                          {"ind": 1}),
+                                   Sample((_mat(rng, (4, 4), dtype).reshape(2, 2, 2, 2),), {})],
+           covers=("inv", "reshape")),
+    OpInfo("linalg.tensorsolve", L.tensorsolve,
+           lambda A, B, dims=None: np.linalg.tensorsolve(A, B, dims),
+           lambda op, dtype, rng: [
+               Sample((_mat(rng, (6, 6), dtype).reshape(2, 3, 6),
+                       uniform(rng, (2, 3), dtype, (-1, 1))), {}),
+               Sample((_mat(rng, (6, 6), dtype).reshape(6, 2, 3),
+                       uniform(rng, (2, 3), dtype, (-1, 1))), {"dims": (0,)})],
+           covers=("solve", "reshape")),
     # ---- decompositions ------------------------------------------------------------------
     OpInfo("linalg.cholesky", lambda X, **kw: L.cholesky(_spd(X), **kw),
            lambda X, upper=False: (np.swapaxes if upper else lambda a, *_: a)(
@@ -236,6 +268,9 @@ ROWS = [
     OpInfo("qr", lambda A: tuple(tg.qr(A)), lambda A: np.linalg.qr(A), rect([(4, 3)])),
     OpInfo("linalg.lu", lambda A: tuple(L.lu(A))[1:], _np_lu,
            rect([(3, 3), (2, 2, 2), (3, 2), (2, 3)]), covers=("lu_factor",)),
+    OpInfo("linalg.lu_factor_ex", lambda A: tuple(L.lu_factor_ex(A)),
+           lambda A: _np_lu_factor(A) + (np.zeros(A.shape[:-2], np.int32),),
+           rect([(3, 3), (2, 2, 3)]), covers=("lu_factor",)),
     OpInfo("linalg.lu_factor", lambda A: tuple(L.lu_factor(A)), _np_lu_factor,
            rect([(3, 3), (2, 3, 2, 2), (3, 2)]), covers=("lu_factor",)),
     OpInfo("linalg.eigh", lambda X, **kw: (lambda w, v: (w, v * v))(*L.eigh(_sym(X), **kw)),
@@ -257,22 +292,27 @@ ROWS = [
 PARITY = [
     "lib.linalg.inv(x[:, :3] + 3 * lib.eye(3))", "(x[:, :3] + lib.eye(3)).inverse()",
     "lib.linalg.inv_ex(x[:, :3] + lib.eye(3)).inverse",
-    "lib.linalg.solve(x[:, :3] + 3 * lib.eye(3), z)", "lib.linalg.solve(m[..., :4] + 4 * lib.eye(4), y)",
+    "lib.linalg.solve(x[:, :3] + 3 * lib.eye(3), z)",
+    "lib.linalg.solve(m[..., :4] + 4 * lib.eye(4), y)",
     "lib.linalg.solve(x[:, :3] + 3 * lib.eye(3), z.T, left=False)",
     "lib.linalg.solve_triangular(x[:, :3], z, upper=True)",
     "lib.linalg.solve_triangular(x[:, :3], z.T, upper=False, left=False, unitriangular=True)",
     "lib.cholesky_solve(z, lib.linalg.cholesky(x @ x.T + lib.eye(3)))",
-    "lib.triangular_solve(z, x[:, :3]).solution",
     "lib.linalg.det(z[:, :3])", "lib.det(x[:, :3])", "lib.linalg.slogdet(z[:, :3]).logabsdet",
     "lib.logdet(x[:, :3] @ x[:, :3].T + lib.eye(3))",
     "lib.linalg.matrix_exp(z[:, :3] * 0.3)", "lib.linalg.matrix_power(x[:, :3], 3)",
     "lib.linalg.matrix_power(x[:, :3] + 2 * lib.eye(3), -2)", "lib.linalg.vander(y)",
     "lib.linalg.diagonal(m, offset=1)", "lib.linalg.lstsq(z.T, m[0, :, :2]).solution",
-    "lib.linalg.cholesky(x @ x.T + lib.eye(3))", "lib.cholesky(x @ x.T + lib.eye(3), True)",
-    "lib.linalg.qr(z).R", "lib.linalg.qr(z.T).Q", "lib.linalg.qr(m).R", "lib.qr(z.T).R",
+    "lib.linalg.cholesky(x @ x.T + lib.eye(3))",
+    "lib.linalg.qr(z).R", "lib.linalg.qr(z.T).Q", "lib.linalg.qr(m).R",
     "lib.linalg.lu_factor(x[:, :3]).LU", "lib.linalg.lu(z).U", "lib.linalg.lu(z.T).L",
     "lib.linalg.eigh(x @ x.T).eigenvalues", "lib.linalg.eigh(z @ z.T).eigenvectors ** 2",
     "lib.linalg.eigvalsh(z.T @ z + lib.eye(4))",
     "lib.linalg.svd(z, full_matrices=False).S", "lib.linalg.svd(z, full_matrices=False).U ** 2",
     "lib.linalg.svdvals(m)", "lib.svd(z).V ** 2",
+    "lib.linalg.lu_solve(*lib.linalg.lu_factor(x[:, :3]), z, adjoint=True)",
+    "lib.lu_unpack(*lib.linalg.lu_factor(z[:, :3])).U", "lib.linalg.lu_factor_ex(z.T).LU",
+    "lib.cholesky_inverse(lib.linalg.cholesky(x @ x.T + lib.eye(3)))",
+    "lib.linalg.tensorinv(m[0, :, :4].reshape(2, 2, 4), ind=2)",
+    "lib.linalg.tensorsolve(m[0, :, :4].reshape(2, 2, 4), z[:2, :2])",
 ]

@@ -87,6 +87,11 @@ def test_solve_triangular_with_zero_diagonal():
     (lambda: L.eigh(t(np.ones((2, 3)))), "square"),
     (lambda: L.vander(t(2.0)), "at least 1 dim"),
     (lambda: L.diagonal(t(np.ones((2, 2))), dim1=0, dim2=-2), "can't be the same"),
+    (lambda: L.lu_solve(t(np.eye(2)), tg.tensor([1, 2], dtype=tg.int32), t(np.ones((3, 1)))),
+     "Incompatible"),
+    (lambda: L.lu_solve(t(np.eye(2)), t([1.0, 2.0]), t(np.ones((2, 1)))), "pivots must be int"),
+    (lambda: L.tensorinv(t(np.ones((2, 3, 2)))), r"\(6\) must equal .* \(2\)"),
+    (lambda: L.tensorsolve(t(np.ones((2, 3, 6))), t(np.ones((3, 2)))), "must start with"),
 ])
 def test_shape_errors(call, message):
     with pytest.raises(ShapeError, match=message):
@@ -110,6 +115,9 @@ def test_dtype_errors(call):
     (lambda: L.lu(t(np.eye(2)), pivot=False), "pivot=False"),
     (lambda: L.matrix_power(t(np.eye(2)), 1.5), "must be an int"),
     (lambda: L.vander(t([1.0, 2.0]), N=-1), "non-negative"),
+    (lambda: L.lu_solve(t(np.eye(2)), tg.tensor([0, 2], dtype=tg.int32), t(np.ones((2, 1)))),
+     "1-based"),
+    (lambda: L.tensorinv(t(np.eye(2)), ind=0), "positive int"),
 ])
 def test_argument_errors(call, message):
     with pytest.raises(ArgumentError, match=message):
@@ -162,6 +170,22 @@ def test_lu_pivots_and_permutation():
         P, Lo, U = L.lu(t(A))
         assert Lo.shape == (shape[0], 3) and U.shape == (3, shape[1])
         np.testing.assert_allclose((P @ Lo @ U).numpy(), A, atol=1e-12)
+
+
+def test_lu_helpers():
+    A = np.stack([np.eye(2), SINGULAR])
+    LU, piv, info = L.lu_factor_ex(t(A))
+    assert info.tolist() == [0, 2]
+    with pytest.raises(RuntimeError, match=r"\(Batch element 1\): U\[2, 2\] is zero"):
+        L.lu_factor_ex(t(A), check_errors=True)
+    P, Lo, U = tg.lu_unpack(LU, piv, unpack_data=False)
+    assert P.shape == (2, 2, 2) and Lo.shape == (0,) and U.shape == (0,)
+    P, Lo, U = tg.lu_unpack(LU, piv, unpack_pivots=False)
+    assert P.shape == (0,)
+    np.testing.assert_allclose((tg.lu_unpack(LU, piv).P @ Lo @ U).numpy(), A, atol=1e-12)
+    B = RNG.standard_normal((3, 3)) + 3 * np.eye(3)
+    Xt = L.lu_solve(*L.lu_factor(t(B)), t(np.eye(3)), left=False, adjoint=True)
+    np.testing.assert_allclose(Xt.numpy(), np.linalg.inv(B.T), atol=1e-12)
 
 
 def test_lstsq_returns_the_gelsy_tuple():

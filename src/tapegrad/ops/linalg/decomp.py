@@ -25,8 +25,7 @@ from .. import shape
 from ..indexing import getitem
 from ..registry import OpDef, apply_unary, register
 from ._common import (LinAlgError, batch_items, batch_prefix, check_float, check_matrix, diag,
-                      diag_embed, dtype_of, eye_like, mm, mT, shape_of, sym, tri, unsqueeze,
-                      warn_once)
+                      diag_embed, dtype_of, mm, mT, shape_of, sym, tri)
 from .solve import _solve_tri
 
 qr_result = namedtuple("linalg_qr", ["Q", "R"])
@@ -390,14 +389,16 @@ def lu(A, *, pivot=True):
     return lu_result(wrap(P), L, _block(tri(LU, lower=False), 0, k, 0, n))
 
 
+from . import factored  # noqa: E402  (solves from factorizations; imports this module)
+from .factored import cholesky_inverse, lu_solve, lu_unpack  # noqa: E402,F401
 from .spectral import eigh, eigvalsh, linalg_svd, svd, svdvals  # noqa: E402
 
 # NOTE: tapegrad.cholesky, qr and svd keep torch.cholesky's, torch.qr's and torch.svd's older
 # signatures (upper and some positional; svd returns V), unlike their torch.linalg namesakes.
-__all__ = ["cholesky", "qr", "svd"]   # public functions, exported as tapegrad.<name>
-METHODS = {"cholesky": cholesky, "qr": qr, "svd": svd}   # Tensor methods
+__all__ = ["cholesky", "qr", "svd"] + factored.__all__   # exported as tapegrad.<name>
+METHODS = {"cholesky": cholesky, "qr": qr, "svd": svd, **factored.METHODS}   # Tensor methods
 LINALG = {   # tapegrad.linalg.<name> -> function
     "cholesky": linalg_cholesky, "cholesky_ex": cholesky_ex, "qr": linalg_qr, "lu": lu,
     "lu_factor": lu_factor, "eigh": eigh, "eigvalsh": eigvalsh, "svd": linalg_svd,
-    "svdvals": svdvals,
+    "svdvals": svdvals, **factored.LINALG,
 }

@@ -1,5 +1,6 @@
 """Inverses and linear solves: inv, solve, solve_triangular, cholesky_solve, det, slogdet,
-matrix_exp; and composites on them (lstsq, matrix_power, logdet, vander, diagonal).
+matrix_exp; and composites on them (matrix_power, logdet, vander, diagonal). The solves
+that start from a factorization (lstsq, lu_solve, ...) are in factored.py.
 
 Every function works on batches of matrices (..., n, n). Gradients are solve-based: a rule
 solves with A (or A^T) where it can instead of forming an inverse.
@@ -13,7 +14,7 @@ from ..._core.tensor import Tensor, wrap
 from .. import elementwise as ew
 from .. import reduction, shape
 from ..indexing import getitem
-from ..registry import OpDef, apply, apply_binary, apply_unary, register
+from ..registry import OpDef, apply_binary, apply_unary, register
 from ._common import (LinAlgError, batch_items, batch_prefix, batch_shape, check_float,
                       check_matrix, diag_embed, dtype_of, mm, mT, shape_of, trace, tri, unsqueeze)
 
@@ -21,7 +22,6 @@ _ndarray = np.ndarray
 
 inv_ex_result = namedtuple("linalg_inv_ex", ["inverse", "info"])
 slogdet_result = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
-lstsq_result = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
 triangular_solve_result = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
 
 
@@ -540,49 +540,6 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     return getitem(moved, (Ellipsis, rows, rows + (start_c - start_r)))
 
 
-def lstsq(A, B, rcond=None, *, driver=None):
-    """Least-squares solution of A X = B for full-rank A (..., m, n), from a QR factorization
-    (``driver`` is accepted and ignored). Returns ``(solution, residuals, rank,
-    singular_values)`` with empty residuals and singular_values, as PyTorch's default CPU
-    driver (gelsy) does; rank is computed with ``rcond`` (default eps * max(m, n)).
-
-    Example:
-        >>> import tapegrad as tg
-        >>> A = tg.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
-        >>> tg.linalg.lstsq(A, tg.tensor([[1.0], [2.0], [3.0]])).solution
-        tensor([[1.],
-                [2.]])
-    """
-    from .decomp import linalg_qr as qr
-    name = "linalg.lstsq"
-    sa = check_matrix(name, A, square=False)
-    sb = tuple(shape_of(B))
-    check_float(name, A, B)
-    vector = len(sb) == len(sa) - 1
-    if vector:
-        B = unsqueeze(B, -1)
-        sb = sb + (1,)
-    if len(sb) < 2 or sb[-2] != sa[-2]:
-        raise ShapeError(f"{name}: A {sa} and B {sb} must have the same number of rows")
-    batch_shape(name, sa, sb)
-    m, n = sa[-2:]
-    if m >= n:
-        Q, R = qr(A)
-        X = _solve_tri(R, mm(mT(Q), B), True)
-    else:
-        Q, R = qr(mT(A))
-        X = mm(Q, _solve_tri(mT(R), B, False))
-    if vector:
-        X = getitem(X, (Ellipsis, 0))
-    a = A._data if isinstance(A, Tensor) else np.asarray(A)
-    tol = None if rcond is None else rcond * np.max(np.linalg.svd(a, compute_uv=False), -1,
-                                                    keepdims=True)
-    rank = np.asarray(np.linalg.matrix_rank(a, tol=tol), dtype=np.int64) if a.size else \
-        np.zeros(a.shape[:-2], dtype=np.int64)
-    empty = np.zeros(0, dtype=a.dtype)
-    return lstsq_result(X, wrap(empty), wrap(rank), wrap(empty.copy()))
-
-
 inverse = inv
 
 __all__ = ["inverse", "det", "logdet", "slogdet", "cholesky_solve", "triangular_solve",
@@ -594,6 +551,6 @@ METHODS = {   # Tensor methods (bound in ops/methods.py)
 }
 LINALG = {    # tapegrad.linalg.<name> -> function
     "inv": inv, "inv_ex": inv_ex, "solve": solve, "solve_triangular": solve_triangular,
-    "lstsq": lstsq, "matrix_power": matrix_power, "matrix_exp": matrix_exp, "vander": vander,
+    "matrix_power": matrix_power, "matrix_exp": matrix_exp, "vander": vander,
     "diagonal": diagonal, "det": det, "slogdet": slogdet,
 }
