@@ -301,3 +301,60 @@ def test_primitive_jvp_agrees_with_vjp(name):
     rhs = sum(np.sum(np.asarray(c) * v) for p, c, v in zip(node.parents, cots, tangents)
               if p is not None)
     assert lhs == pytest.approx(rhs, rel=1e-9, abs=1e-9)
+
+
+# ---- conventions checked against PyTorch (skipped without torch) -------------------------------
+def _spd_array(n, batch=()):
+    x = RNG.standard_normal(batch + (n, n))
+    return x @ np.swapaxes(x, -1, -2) + n * np.eye(n)
+
+
+TORCH_CASES = {
+    "det_rank_1": (lambda lib, A: lib.linalg.det(A), [np.outer([1.0, 2, 3], [3.0, 1, 2])]),
+    "det_rank_2": (lambda lib, A: lib.linalg.det(A),
+                   [np.array([[1.0, 2, 3], [2, 4, 6], [1, 0, 1]])]),
+    "eigh_upper_of_nonsymmetric": (
+        lambda lib, A: (lambda w, v: (w, v * v))(*lib.linalg.eigh(A, UPLO="U")),
+        [RNG.standard_normal((2, 3, 3))]),
+    "cholesky_of_nonsymmetric": (lambda lib, A: lib.linalg.cholesky(A),
+                                 [_spd_array(3) + np.triu(RNG.standard_normal((3, 3)), 1)]),
+    "svd_full_tall": (lambda lib, A: (lambda u, s, vh: (s, u[..., :3] ** 2, vh ** 2))(
+        *lib.linalg.svd(A)), [RNG.standard_normal((2, 4, 3))]),
+    "qr_complete_wide": (lambda lib, A: tuple(lib.linalg.qr(A, mode="complete")),
+                         [RNG.standard_normal((2, 3, 5))]),
+    "lu_tall": (lambda lib, A: tuple(lib.linalg.lu(A)), [RNG.standard_normal((2, 4, 3))]),
+    "solve_broadcast": (lambda lib, A, B: lib.linalg.solve(A, B),
+                        [well_conditioned(2, 1, 3, 3), RNG.standard_normal((4, 3, 2))]),
+    "solve_triangular_right": (
+        lambda lib, A, B: lib.linalg.solve_triangular(A, B, upper=False, left=False),
+        [well_conditioned(2, 1, 3, 3), RNG.standard_normal((4, 2, 3))]),
+    "matrix_power_0": (lambda lib, A: lib.linalg.matrix_power(A, 0) + A,
+                       [RNG.standard_normal((3, 3))]),
+    "lstsq_wide": (lambda lib, A, B: lib.linalg.lstsq(A, B).solution,
+                   [RNG.standard_normal((3, 5)), RNG.standard_normal((3, 2))]),
+    "lu_solve_right": (lambda lib, A, B: lib.linalg.lu_solve(*lib.linalg.lu_factor(A), B,
+                                                             left=False),
+                       [well_conditioned(2, 3, 3), RNG.standard_normal((2, 2, 3))]),
+}
+
+
+def _run(lib, fn, arrays):
+    leaves = [lib.tensor(a, requires_grad=True) for a in arrays]
+    outs = fn(lib, *leaves)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    total = 0
+    for o in outs:
+        if o.requires_grad:
+            w = np.cos(np.arange(o.numel())).reshape(tuple(o.shape))
+            total = total + (o * lib.tensor(w)).sum()
+    total.backward()
+    return [o.detach().numpy() for o in outs], [x.grad.numpy() for x in leaves]
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_CASES))
+def test_same_values_and_gradients_as_torch(name):
+    torch = pytest.importorskip("torch")
+    fn, arrays = TORCH_CASES[name]
+    (ours, our_grads), (theirs, their_grads) = _run(tg, fn, arrays), _run(torch, fn, arrays)
+    for a, b in zip(ours + our_grads, theirs + their_grads):
+        np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)
