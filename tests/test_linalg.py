@@ -212,6 +212,21 @@ def test_older_torch_spellings():
     assert L.qr(t(A), mode="r").Q.shape == (0,)
 
 
+def test_tensor_methods_match_the_functions():
+    A, B = t(well_conditioned(2, 3, 3)), t(RNG.standard_normal((2, 3, 2)))
+    S = A @ A.mT
+    Lo = L.cholesky(S)
+    LU, piv = L.lu_factor(A)
+    pairs = [(A.inverse(), L.inv(A)), (A.det(), L.det(A)), (A.logdet(), tg.logdet(A)),
+             (A.slogdet()[1], L.slogdet(A)[1]), (A.matrix_exp(), L.matrix_exp(A)),
+             (A.matrix_power(2), A @ A), (S.cholesky(), Lo), (A.qr()[1], L.qr(A)[1]),
+             (A.svd()[1], L.svdvals(A)), (B.cholesky_solve(Lo), L.solve(S, B)),
+             (B.triangular_solve(A)[0], L.solve_triangular(A, B, upper=True)),
+             (Lo.cholesky_inverse(), L.inv(S)), (B.lu_solve(LU, piv), L.solve(A, B))]
+    for got, want in pairs:
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
+
+
 def test_float32_stays_float32():
     A = t(well_conditioned(2, 3, 3), dtype=np.float32)
     for out in [L.inv(A), L.solve(A, A), L.det(A), L.cholesky(A @ A.mT), L.eigh(A).eigenvalues,

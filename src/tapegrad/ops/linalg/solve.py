@@ -26,24 +26,27 @@ triangular_solve_result = namedtuple("triangular_solve", ["solution", "cloned_co
 
 
 # ---- errors: which batch element, which pivot --------------------------------------------
-def _lu_info(a):
-    """(flat batch index, LAPACK getrf info) of the first singular matrix in a, or None."""
+def _pivot_infos(a):
+    """LAPACK getrf's info for each matrix in a (int32, batch-shaped): 0, or the 1-based
+    index of the first zero pivot of a singular matrix. Error paths only."""
     from scipy.linalg import lapack
     getrf = lapack.get_lapack_funcs("getrf", (a,))
+    info = np.zeros(a.shape[:-2], dtype=np.int32)
+    flat = info.reshape(-1)
     for b, m in batch_items(a):
-        info = getrf(m)[2]
-        if info > 0:
-            return b, int(info)
-    return None
+        flat[b] = max(int(getrf(m)[2]), 0)
+    return info
 
 
 def _singular(name, a, what):
-    found = _lu_info(a)
-    if found is None:
+    """The LinAlgError for the first singular matrix in a, naming its batch element."""
+    infos = _pivot_infos(a)
+    bad = np.flatnonzero(infos)
+    if not bad.size:
         return LinAlgError(f"{name}: the matrix could not be factorized (it may contain nan or "
                            "inf)")
-    b, info = found
-    return LinAlgError(f"{name}: {batch_prefix(a, b)}" + what.format(info=info))
+    b = int(bad[0])
+    return LinAlgError(f"{name}: {batch_prefix(a, b)}" + what.format(info=infos.flat[b]))
 
 
 _INV_MSG = ("The diagonal element {info} is zero, the inversion could not be completed because "
@@ -60,11 +63,12 @@ def _inv_forward(a, check=True):
         if check:
             raise _singular("linalg.inv", a, _INV_MSG) from None
     out = np.empty_like(a)            # inv_ex: nan for the singular matrices, as info says
+    flat = out.reshape((-1,) + a.shape[-2:])
     for b, m in batch_items(a):
         try:
-            out.reshape((-1,) + a.shape[-2:])[b] = np.linalg.inv(m)
+            flat[b] = np.linalg.inv(m)
         except np.linalg.LinAlgError:
-            out.reshape((-1,) + a.shape[-2:])[b] = np.nan
+            flat[b] = np.nan
     return out
 
 
@@ -112,13 +116,10 @@ def inv_ex(A, *, check_errors=False):
     check_float("linalg.inv_ex", A)
     out = apply_unary(INV, A, {"check": bool(check_errors)})
     a = A._data if isinstance(A, Tensor) else np.asarray(A)
-    info = np.zeros(a.shape[:-2], dtype=np.int32)
     if np.isnan(out._data if isinstance(out, Tensor) else out).any():
-        from scipy.linalg import lapack
-        getrf = lapack.get_lapack_funcs("getrf", (a,))
-        flat = info.reshape(-1)
-        for b, m in batch_items(a):
-            flat[b] = max(int(getrf(m)[2]), 0)
+        info = _pivot_infos(a)
+    else:
+        info = np.zeros(a.shape[:-2], dtype=np.int32)
     return inv_ex_result(out, wrap(info))
 
 
@@ -188,8 +189,7 @@ def solve(A, B, *, left=True):
         raise ShapeError(f"linalg.solve: Incompatible shapes of A and B for the equation {eq} "
                          f"({sa[-2]}x{sa[-1]} and {'x'.join(map(str, sb[-2:]))})")
     if vector:
-        b = shape.unsqueeze(B, -1) if isinstance(B, Tensor) else np.expand_dims(B, -1)
-        x = _solve(A if left else mT(A), b)
+        x = _solve(A if left else mT(A), unsqueeze(B, -1))
         return shape.squeeze(x, -1) if isinstance(x, Tensor) else x[..., 0]
     batch_shape("linalg.solve", sa, sb)
     if left:
@@ -424,7 +424,7 @@ def _block_exp_corner(a, b):
     """The top-right block of exp([[a, b], [0, a]]): the Frechet derivative of exp at a in
     the direction b."""
     n = shape_of(a)[-1]
-    zero = a * 0
+    zero = np.zeros(shape_of(a), dtype=dtype_of(a))
     big = shape.cat([shape.cat([a, b], -1), shape.cat([zero, a], -1)], -2)
     return getitem(_matrix_exp(big), (Ellipsis, slice(0, n), slice(n, 2 * n)))
 
