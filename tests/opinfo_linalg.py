@@ -137,6 +137,12 @@ def _np_matrix_power(A, n):
     return np.linalg.matrix_power(A, n)
 
 
+def _matrix_power_samples(op, dtype, rng):
+    """n = 3, -2, 0, 1 for floats; integer matrices (which PyTorch accepts) can't be inverted."""
+    powers = [{"n": 3}, {"n": 0}, {"n": 1}] + ([] if dtype.kind in "iu" else [{"n": -2}])
+    return with_kwargs(square((3, 2, 2), False), *powers)(op, dtype, rng)
+
+
 def _np_expm(A):
     from scipy.linalg import expm
     return expm(A).astype(A.dtype) if A.size else A.copy()
@@ -176,6 +182,10 @@ ROWS = [
     OpInfo("inverse_method", lambda A: A.inverse(), np.linalg.inv, square((3,), False),
            api=("inverse",), covers=("inv",)),
     OpInfo("linalg.solve", L.solve, _np_solve, pairs(SOLVE_CASES), covers=("solve",)),
+    OpInfo("linalg.solve_ex", lambda A, B, **kw: tuple(L.solve_ex(A, B, **kw)),
+           lambda A, B, **kw: (_np_solve(A, B, **kw), np.zeros(A.shape[:-2], np.int32)),
+           pairs([((2, 3, 3), (2, 3, 2), {}), ((3, 3), (3,), {"left": False})]),
+           covers=("solve",)),
     OpInfo("linalg.solve_triangular", L.solve_triangular, _np_tri_solve, pairs(TRI_CASES),
            covers=("solve_triangular",)),
     OpInfo("cholesky_solve", tg.cholesky_solve,
@@ -209,7 +219,7 @@ ROWS = [
                                    for s in [(3, 3), (2, 2, 2), (0, 2, 2)]],
            api=("linalg.matrix_exp", "matrix_exp"), covers=("matrix_exp", "cat", "getitem")),
     OpInfo("linalg.matrix_power", L.matrix_power, _np_matrix_power,
-           with_kwargs(square((3, 2, 2), False), {"n": 3}, {"n": -2}, {"n": 0}, {"n": 1}),
+           _matrix_power_samples, dtypes=(F32, F64, I64),
            api=("linalg.matrix_power", "matrix_power"), covers=("matmul", "inv")),
     OpInfo("linalg.vander", L.vander,
            lambda x, N=None: x[..., None] ** np.arange(x.shape[-1] if N is None else N).astype(

@@ -60,6 +60,13 @@ def test_ex_variants_report_info_instead_of_raising():
     assert info.dtype == tg.int32 and info.tolist() == [0, 2]
     np.testing.assert_allclose(inv.numpy()[0], np.eye(2))
     assert np.isnan(inv.numpy()[1]).all()
+    with pytest.raises(RuntimeError, match=r"\(Batch element 1\): The diagonal element 2"):
+        L.inv_ex(t(A), check_errors=True)
+    X, info = L.solve_ex(t(A), t(np.ones((2, 2, 1))))
+    assert info.tolist() == [0, 2] and np.isnan(X.numpy()[1]).all()
+    np.testing.assert_allclose(X.numpy()[0], np.ones((2, 1)))
+    with pytest.raises(RuntimeError, match="singular"):
+        L.solve_ex(t(A), t(np.ones((2, 2, 1))), check_errors=True)
     Lf, info = L.cholesky_ex(t([[1.0, 2.0], [2.0, 1.0]]))
     assert info.item() == 2
     with pytest.raises(RuntimeError, match="positive-definite"):

@@ -21,6 +21,7 @@ from ._common import (LinAlgError, batch_items, batch_prefix, batch_shape, check
 _ndarray = np.ndarray
 
 inv_ex_result = namedtuple("linalg_inv_ex", ["inverse", "info"])
+solve_ex_result = namedtuple("linalg_solve_ex", ["result", "info"])
 slogdet_result = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
 triangular_solve_result = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
 
@@ -124,13 +125,23 @@ def inv_ex(A, *, check_errors=False):
 
 
 # ---- solve -------------------------------------------------------------------------------
-def _solve_forward(a, b):
+def _solve_forward(a, b, check=True):
     try:
         return np.linalg.solve(a, b)
     except np.linalg.LinAlgError:
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-        raise _singular("linalg.solve", np.broadcast_to(a, batch + a.shape[-2:]),
-                        _SOLVE_MSG) from None
+        a = np.broadcast_to(a, batch + a.shape[-2:])
+        if check:
+            raise _singular("linalg.solve", a, _SOLVE_MSG) from None
+    out = np.empty(batch + b.shape[-2:], dtype=np.result_type(a, b))   # solve_ex: nan
+    flat = out.reshape((-1,) + out.shape[-2:])
+    bs = np.broadcast_to(b, out.shape).reshape(flat.shape)
+    for i, m in batch_items(a):
+        try:
+            flat[i] = np.linalg.solve(m, bs[i])
+        except np.linalg.LinAlgError:
+            flat[i] = np.nan
+    return out
 
 
 def solve_vjp(ctx, g):
@@ -150,9 +161,9 @@ SOLVE = register(OpDef("solve", _solve_forward, solve_vjp, solve_jvp, save=("x",
                        broadcasts=True))
 
 
-def _solve(a, b):
+def _solve(a, b, check=True):
     """solve(A, B) for matrix right-hand sides, no checks (rules)."""
-    return apply_binary(SOLVE, a, b)
+    return apply_binary(SOLVE, a, b) if check else apply_binary(SOLVE, a, b, {"check": False})
 
 
 def _is_vector_rhs(sa, sb):
@@ -167,6 +178,8 @@ def solve(A, B, *, left=True):
     B is a batch of vectors when it is 1-d or has shape A.shape[:-1] (torch.linalg.solve's
     rule), otherwise a batch of matrices (..., n, k).
 
+    Raises LinAlgError (a RuntimeError) naming the batch element for a singular matrix.
+
     Example:
         >>> import tapegrad as tg
         >>> A = tg.tensor([[2.0, 0.0], [0.0, 4.0]], requires_grad=True)
@@ -176,25 +189,49 @@ def solve(A, B, *, left=True):
         tensor([[-0.5000, -0.2500],
                 [-0.2500, -0.1250]])
     """
-    sa = check_matrix("linalg.solve", A)
+    return _solve_public(A, B, left, True, "linalg.solve")
+
+
+def _solve_public(A, B, left, check, name):
+    """solve's checks, vector right-hand sides and left=False, around the primitive."""
+    sa = check_matrix(name, A)
     sb = tuple(shape_of(B))
-    check_float("linalg.solve", A, B)
+    check_float(name, A, B)
     vector = len(sb) >= 1 and _is_vector_rhs(sa, sb)
     n = sa[-1]
     if len(sb) == 0 or (not vector and len(sb) < 2):
-        raise ShapeError(f"linalg.solve: B must have at least 1 dim, got shape {sb}")
+        raise ShapeError(f"{name}: B must have at least 1 dim, got shape {sb}")
     rows = sb[-1] if vector or not left else sb[-2]
     if rows != n:
         eq = "AX = B" if left else "XA = B"
-        raise ShapeError(f"linalg.solve: Incompatible shapes of A and B for the equation {eq} "
+        raise ShapeError(f"{name}: Incompatible shapes of A and B for the equation {eq} "
                          f"({sa[-2]}x{sa[-1]} and {'x'.join(map(str, sb[-2:]))})")
     if vector:
-        x = _solve(A if left else mT(A), unsqueeze(B, -1))
+        x = _solve(A if left else mT(A), unsqueeze(B, -1), check)
         return shape.squeeze(x, -1) if isinstance(x, Tensor) else x[..., 0]
-    batch_shape("linalg.solve", sa, sb)
+    batch_shape(name, sa, sb)
     if left:
-        return _solve(A, B)
-    return mT(_solve(mT(A), mT(B)))
+        return _solve(A, B, check)
+    return mT(_solve(mT(A), mT(B), check))
+
+
+def solve_ex(A, B, *, left=True, check_errors=False):
+    """``(result, info)``: solve's result and info (int32, A's batch shape) 0, or the 1-based
+    index of the zero pivot of a singular matrix, whose result is then nan. Raises like
+    solve if check_errors.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.linalg.solve_ex(tg.tensor([[1.0, 2.0], [2.0, 4.0]]), tg.ones(2)).info
+        tensor(2, dtype=tapegrad.int32)
+    """
+    X = _solve_public(A, B, left, check_errors, "linalg.solve_ex")
+    a = A._data if isinstance(A, Tensor) else np.asarray(A)
+    if np.isnan(X._data if isinstance(X, Tensor) else X).any():
+        info = _pivot_infos(a)
+    else:
+        info = np.zeros(a.shape[:-2], dtype=np.int32)
+    return solve_ex_result(X, wrap(info))
 
 
 # ---- triangular solves ---------------------------------------------------------------------
@@ -550,7 +587,8 @@ METHODS = {   # Tensor methods (bound in ops/methods.py)
     "matrix_exp": matrix_exp, "matrix_power": matrix_power,
 }
 LINALG = {    # tapegrad.linalg.<name> -> function
-    "inv": inv, "inv_ex": inv_ex, "solve": solve, "solve_triangular": solve_triangular,
+    "inv": inv, "inv_ex": inv_ex, "solve": solve, "solve_ex": solve_ex,
+    "solve_triangular": solve_triangular,
     "matrix_power": matrix_power, "matrix_exp": matrix_exp, "vander": vander,
     "diagonal": diagonal, "det": det, "slogdet": slogdet,
 }
