@@ -181,6 +181,10 @@ def test_lu_pivots_and_permutation():
 
 def test_lu_helpers():
     A = np.stack([np.eye(2), SINGULAR])
+    with pytest.raises(RuntimeError, match=r"linalg.lu_factor: \(Batch element 1\): U\[2,2\] "
+                       "is zero and using it on lu_solve would result in a division by zero"):
+        L.lu_factor(t(A))
+    np.testing.assert_allclose(L.lu(t(SINGULAR)).U.numpy(), [[2.0, 4.0], [0.0, 0.0]])
     LU, piv, info = L.lu_factor_ex(t(A))
     assert info.tolist() == [0, 2]
     with pytest.raises(RuntimeError, match=r"\(Batch element 1\): U\[2, 2\] is zero"):

@@ -348,22 +348,46 @@ def _lu_packed(A, name):
     return apply_unary(LU_FACTOR, A)
 
 
+def zero_pivots(lu):
+    """The 1-based index of the first zero on the diagonal of each U in packed LU (int32,
+    batch-shaped; 0 where there is none)."""
+    k = min(lu.shape[-2:])
+    zero = np.diagonal(lu, axis1=-2, axis2=-1)[..., :k] == 0
+    return np.where(zero.any(-1), zero.argmax(-1) + 1, 0).astype(np.int32)
+
+
+def lu_factor_unchecked(A, pivot, name):
+    """``(LU, pivots)`` also for singular A (lu_factor_ex)."""
+    if not pivot:
+        raise ArgumentError(f"{name}: pivot=False is not supported (on CPU PyTorch doesn't "
+                            "either)")
+    packed = _lu_packed(A, name)
+    m, n = shape_of(A)[-2:]
+    piv = _data(packed)[..., m, :min(m, n)].astype(np.int32)
+    return lu_factor_result(_rows(packed, 0, m), wrap(piv))
+
+
 def lu_factor(A, *, pivot=True):
     """``(LU, pivots)``: L (unit diagonal, not stored) and U packed in one matrix, and the
-    1-based int32 row pivots, as LAPACK's getrf and PyTorch give them.
+    1-based int32 row pivots, as LAPACK's getrf and PyTorch give them. Raises LinAlgError if
+    a U has a zero on its diagonal, as PyTorch does (lu and lu_factor_ex don't).
 
     Example:
         >>> import tapegrad as tg
         >>> tg.linalg.lu_factor(tg.tensor([[1.0, 2.0], [3.0, 4.0]])).pivots
         tensor([2, 2], dtype=tapegrad.int32)
     """
-    if not pivot:
-        raise ArgumentError("linalg.lu_factor: pivot=False is not supported (on CPU PyTorch "
-                            "doesn't either)")
-    packed = _lu_packed(A, "linalg.lu_factor")
-    m, n = shape_of(A)[-2:]
-    piv = _data(packed)[..., m, :min(m, n)].astype(np.int32)
-    return lu_factor_result(_rows(packed, 0, m), wrap(piv))
+    out = lu_factor_unchecked(A, pivot, "linalg.lu_factor")
+    lu = _data(out.LU)
+    info = zero_pivots(lu)
+    if info.any():
+        b = int(np.flatnonzero(info)[0])
+        i = info.flat[b]
+        raise LinAlgError(f"linalg.lu_factor: {batch_prefix(lu, b)}U[{i},{i}] is zero and "
+                          "using it on lu_solve would result in a division by zero. If you "
+                          "still want to perform the factorization, consider calling "
+                          "linalg.lu(A, pivot) or linalg.lu_factor_ex(A, pivot)")
+    return out
 
 
 def lu(A, *, pivot=True):

@@ -12,7 +12,7 @@ from .. import shape
 from ..indexing import getitem
 from ._common import (LinAlgError, batch_prefix, batch_shape, check_float, check_matrix,
                       dtype_of, mm, mT, shape_of, tri, unsqueeze)
-from .decomp import _permutation, linalg_qr, lu_factor
+from .decomp import _permutation, linalg_qr, lu_factor_unchecked, zero_pivots
 from .solve import _solve_tri, cholesky_solve, inv, solve
 
 lstsq_result = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
@@ -75,11 +75,9 @@ def lu_factor_ex(A, *, pivot=True, check_errors=False):
         >>> tg.linalg.lu_factor_ex(tg.tensor([[1.0, 2.0], [2.0, 4.0]])).info
         tensor(2, dtype=tapegrad.int32)
     """
-    LU, piv = lu_factor(A, pivot=pivot)
+    LU, piv = lu_factor_unchecked(A, pivot, "linalg.lu_factor_ex")
     lu = _data(LU)
-    k = min(lu.shape[-2:])
-    zero = np.diagonal(lu, axis1=-2, axis2=-1)[..., :k] == 0
-    info = np.where(zero.any(-1), zero.argmax(-1) + 1, 0).astype(np.int32)
+    info = zero_pivots(lu)
     if check_errors and info.any():
         b = int(np.flatnonzero(info)[0])
         raise LinAlgError(f"linalg.lu_factor_ex: {batch_prefix(lu, b)}U[{info.flat[b]}, "
