@@ -1,7 +1,594 @@
-"""Inverses and linear solves: inv, solve, solve_triangular, cholesky_solve, lstsq, ...
+"""Inverses and linear solves: inv, solve, solve_triangular, cholesky_solve, det, slogdet,
+matrix_exp; and composites on them (matrix_power, logdet, vander, diagonal). The solves
+that start from a factorization (lstsq, lu_solve, ...) are in factored.py.
+
+Every function works on batches of matrices (..., n, n). Gradients are solve-based: a rule
+solves with A (or A^T) where it can instead of forming an inverse.
 """
+from collections import namedtuple
 
-__all__ = []   # public functions, exported as tapegrad.<name>
-METHODS = {}   # Tensor methods (bound in ops/methods.py), in-place forms included
+import numpy as np
 
-LINALG = {}    # tapegrad.linalg.<name> -> function (its names may differ from tapegrad.<name>)
+from ..._core.errors import ArgumentError, ShapeError
+from ..._core.tensor import Tensor, wrap
+from .. import elementwise as ew
+from .. import reduction, shape
+from ..indexing import getitem
+from ..registry import OpDef, apply_binary, apply_unary, register
+from ._common import (LinAlgError, batch_items, batch_prefix, batch_shape, check_float,
+                      check_matrix, diag_embed, dtype_of, mm, mT, shape_of, trace, tri, unsqueeze)
+
+_ndarray = np.ndarray
+
+inv_ex_result = namedtuple("linalg_inv_ex", ["inverse", "info"])
+solve_ex_result = namedtuple("linalg_solve_ex", ["result", "info"])
+slogdet_result = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
+triangular_solve_result = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+
+
+# ---- errors: which batch element, which pivot --------------------------------------------
+def _pivot_infos(a):
+    """LAPACK getrf's info for each matrix in a (int32, batch-shaped): 0, or the 1-based
+    index of the first zero pivot of a singular matrix. Error paths only."""
+    from scipy.linalg import lapack
+    getrf = lapack.get_lapack_funcs("getrf", (a,))
+    info = np.zeros(a.shape[:-2], dtype=np.int32)
+    flat = info.reshape(-1)
+    for b, m in batch_items(a):
+        flat[b] = max(int(getrf(m)[2]), 0)
+    return info
+
+
+def _singular(name, a, what):
+    """The LinAlgError for the first singular matrix in a, naming its batch element."""
+    infos = _pivot_infos(a)
+    bad = np.flatnonzero(infos)
+    if not bad.size:
+        return LinAlgError(f"{name}: the matrix could not be factorized (it may contain nan or "
+                           "inf)")
+    b = int(bad[0])
+    return LinAlgError(f"{name}: {batch_prefix(a, b)}" + what.format(info=infos.flat[b]))
+
+
+_INV_MSG = ("The diagonal element {info} is zero, the inversion could not be completed because "
+            "the input matrix is singular.")
+_SOLVE_MSG = ("The solver failed because the input matrix is singular (the diagonal element "
+              "{info} of its LU factorization is zero).")
+
+
+# ---- inv ---------------------------------------------------------------------------------
+def _inv_forward(a, check=True):
+    try:
+        return np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        if check:
+            raise _singular("linalg.inv", a, _INV_MSG) from None
+    out = np.empty_like(a)            # inv_ex: nan for the singular matrices, as info says
+    flat = out.reshape((-1,) + a.shape[-2:])
+    for b, m in batch_items(a):
+        try:
+            flat[b] = np.linalg.inv(m)
+        except np.linalg.LinAlgError:
+            flat[b] = np.nan
+    return out
+
+
+def inv_vjp(ctx, g):
+    """d inv(A) = -out^T g out^T (uses out)."""
+    ti = mT(ctx.out)
+    return (-mm(mm(ti, g), ti),)
+
+
+def inv_jvp(ctx, t):
+    return -mm(mm(ctx.out, t), ctx.out)
+
+
+INV = register(OpDef("inv", _inv_forward, inv_vjp, inv_jvp, save=("out",)))
+
+
+def inv(A):
+    """Inverse of each square matrix in A (..., n, n). Also ``tapegrad.inverse``.
+
+    Raises LinAlgError (a RuntimeError) naming the batch element and the zero pivot for a
+    singular matrix.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> A = tg.tensor([[2.0, 0.0], [0.0, 4.0]], requires_grad=True)
+        >>> tg.linalg.inv(A)
+        tensor([[0.5000, 0.0000],
+                [0.0000, 0.2500]], grad_fn=<InvBackward0>)
+    """
+    check_matrix("linalg.inv", A)
+    check_float("linalg.inv", A)
+    return apply_unary(INV, A)
+
+
+def inv_ex(A, *, check_errors=False):
+    """``(inverse, info)``: info (int32, batch-shaped) is 0, or the 1-based index of the zero
+    pivot of a singular matrix, whose inverse is then nan. Raises like inv if check_errors.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.linalg.inv_ex(tg.tensor([[1.0, 2.0], [2.0, 4.0]])).info
+        tensor(2, dtype=tapegrad.int32)
+    """
+    check_matrix("linalg.inv_ex", A)
+    check_float("linalg.inv_ex", A)
+    out = apply_unary(INV, A, {"check": bool(check_errors)})
+    a = A._data if isinstance(A, Tensor) else np.asarray(A)
+    if np.isnan(out._data if isinstance(out, Tensor) else out).any():
+        info = _pivot_infos(a)
+    else:
+        info = np.zeros(a.shape[:-2], dtype=np.int32)
+    return inv_ex_result(out, wrap(info))
+
+
+# ---- solve -------------------------------------------------------------------------------
+def _solve_forward(a, b, check=True):
+    try:
+        return np.linalg.solve(a, b)
+    except np.linalg.LinAlgError:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        a = np.broadcast_to(a, batch + a.shape[-2:])
+        if check:
+            raise _singular("linalg.solve", a, _SOLVE_MSG) from None
+    out = np.empty(batch + b.shape[-2:], dtype=np.result_type(a, b))   # solve_ex: nan
+    flat = out.reshape((-1,) + out.shape[-2:])
+    bs = np.broadcast_to(b, out.shape).reshape(flat.shape)
+    for i, m in batch_items(a):
+        try:
+            flat[i] = np.linalg.solve(m, bs[i])
+        except np.linalg.LinAlgError:
+            flat[i] = np.nan
+    return out
+
+
+def solve_vjp(ctx, g):
+    """d solve(A, B) = X: gB = solve(A^T, g), gA = -gB X^T (batch broadcasting undone by
+    the engine)."""
+    gb = _solve(mT(ctx.x), g)
+    ga = -mm(gb, mT(ctx.out)) if ctx.needs_input_grad[0] else None
+    return ga, (gb if ctx.needs_input_grad[1] else None)
+
+
+def solve_jvp(ctx, ta, tb):
+    need = ctx.needs_input_grad
+    return _solve(ctx.x, (tb if need[1] else 0) - (mm(ta, ctx.out) if need[0] else 0))
+
+
+SOLVE = register(OpDef("solve", _solve_forward, solve_vjp, solve_jvp, save=("x", "out"),
+                       broadcasts=True))
+
+
+def _solve(a, b, check=True):
+    """solve(A, B) for matrix right-hand sides, no checks (rules)."""
+    return apply_binary(SOLVE, a, b) if check else apply_binary(SOLVE, a, b, {"check": False})
+
+
+def _is_vector_rhs(sa, sb):
+    """torch.linalg.solve's rule: B is a (batch of) vector(s) if 1-d, or if it has A's batch
+    shape plus one dim."""
+    return len(sb) == 1 or (len(sb) == len(sa) - 1 and sb == sa[:-1])
+
+
+def solve(A, B, *, left=True):
+    """The solution X of A X = B (or X A = B when left=False), batched and broadcasting.
+
+    B is a batch of vectors when it is 1-d or has shape A.shape[:-1] (torch.linalg.solve's
+    rule), otherwise a batch of matrices (..., n, k).
+
+    Raises LinAlgError (a RuntimeError) naming the batch element for a singular matrix.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> A = tg.tensor([[2.0, 0.0], [0.0, 4.0]], requires_grad=True)
+        >>> x = tg.linalg.solve(A, tg.tensor([2.0, 2.0])); x
+        tensor([1.0000, 0.5000], grad_fn=<ReshapeBackward0>)
+        >>> x.sum().backward(); A.grad
+        tensor([[-0.5000, -0.2500],
+                [-0.2500, -0.1250]])
+    """
+    return _solve_public(A, B, left, True, "linalg.solve")
+
+
+def _solve_public(A, B, left, check, name):
+    """solve's checks, vector right-hand sides and left=False, around the primitive."""
+    sa = check_matrix(name, A)
+    sb = tuple(shape_of(B))
+    check_float(name, A, B)
+    vector = len(sb) >= 1 and _is_vector_rhs(sa, sb)
+    n = sa[-1]
+    if len(sb) == 0 or (not vector and len(sb) < 2):
+        raise ShapeError(f"{name}: B must have at least 1 dim, got shape {sb}")
+    rows = sb[-1] if vector or not left else sb[-2]
+    if rows != n:
+        eq = "AX = B" if left else "XA = B"
+        raise ShapeError(f"{name}: Incompatible shapes of A and B for the equation {eq} "
+                         f"({sa[-2]}x{sa[-1]} and {'x'.join(map(str, sb[-2:]))})")
+    if vector:
+        x = _solve(A if left else mT(A), unsqueeze(B, -1), check)
+        return shape.squeeze(x, -1) if isinstance(x, Tensor) else x[..., 0]
+    batch_shape(name, sa, sb)
+    if left:
+        return _solve(A, B, check)
+    return mT(_solve(mT(A), mT(B), check))
+
+
+def solve_ex(A, B, *, left=True, check_errors=False):
+    """``(result, info)``: solve's result and info (int32, A's batch shape) 0, or the 1-based
+    index of the zero pivot of a singular matrix, whose result is then nan. Raises like
+    solve if check_errors.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.linalg.solve_ex(tg.tensor([[1.0, 2.0], [2.0, 4.0]]), tg.ones(2)).info
+        tensor(2, dtype=tapegrad.int32)
+    """
+    X = _solve_public(A, B, left, check_errors, "linalg.solve_ex")
+    a = A._data if isinstance(A, Tensor) else np.asarray(A)
+    if np.isnan(X._data if isinstance(X, Tensor) else X).any():
+        info = _pivot_infos(a)
+    else:
+        info = np.zeros(a.shape[:-2], dtype=np.int32)
+    return solve_ex_result(X, wrap(info))
+
+
+# ---- triangular solves ---------------------------------------------------------------------
+def _solve_triangular_forward(a, b, upper, unitriangular):
+    from scipy.linalg import solve_triangular as scipy_solve_triangular
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    if a.size == 0 or b.size == 0:
+        return np.zeros(batch + b.shape[-2:], dtype=np.result_type(a, b))
+    try:
+        return scipy_solve_triangular(a, b, lower=not upper, unit_diagonal=unitriangular,
+                                      check_finite=False)
+    except np.linalg.LinAlgError:
+        a = np.broadcast_to(a, batch + a.shape[-2:])
+        for i, m in batch_items(a):
+            zero = np.flatnonzero(np.diagonal(m) == 0)
+            if zero.size:
+                raise LinAlgError(
+                    f"linalg.solve_triangular: {batch_prefix(a, i)}The diagonal element "
+                    f"{zero[0] + 1} is zero: the triangular matrix is singular.") from None
+        raise
+
+
+def solve_triangular_vjp(ctx, g):
+    """X = A^{-1} B, A triangular: gB = A^{-T} g (a triangular solve), gA = -gB X^T masked to
+    A's triangle (without its diagonal when unitriangular)."""
+    upper, unit = ctx.upper, ctx.unitriangular
+    gb = _solve_tri(mT(ctx.x), g, not upper, unit)
+    ga = None
+    if ctx.needs_input_grad[0]:
+        ga = -tri(mm(gb, mT(ctx.out)), lower=not upper, k=(1 if upper else -1) if unit else 0)
+    return ga, (gb if ctx.needs_input_grad[1] else None)
+
+
+def solve_triangular_jvp(ctx, ta, tb):
+    need = ctx.needs_input_grad
+    upper, unit = ctx.upper, ctx.unitriangular
+    rhs = tb if need[1] else 0
+    if need[0]:
+        ta = tri(ta, lower=not upper, k=(1 if upper else -1) if unit else 0)
+        rhs = rhs - mm(ta, ctx.out)
+    return _solve_tri(ctx.x, rhs, upper, unit)
+
+
+SOLVE_TRIANGULAR = register(OpDef("solve_triangular", _solve_triangular_forward,
+                                  solve_triangular_vjp, solve_triangular_jvp,
+                                  save=("x", "out"), broadcasts=True))
+
+
+def _solve_tri(a, b, upper, unitriangular=False):
+    return apply_binary(SOLVE_TRIANGULAR, a, b,
+                        {"upper": bool(upper), "unitriangular": bool(unitriangular)})
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
+    """Solve A X = B (X A = B when left=False) for triangular A; only A's upper (lower)
+    triangle is read, and its diagonal is taken as ones when unitriangular.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> A = tg.tensor([[2.0, 1.0], [0.0, 4.0]])
+        >>> tg.linalg.solve_triangular(A, tg.tensor([[3.0], [4.0]]), upper=True)
+        tensor([[1.],
+                [1.]])
+    """
+    name = "linalg.solve_triangular"
+    sa = check_matrix(name, A)
+    sb = check_matrix(name, B, square=False, arg="B")
+    check_float(name, A, B)
+    rows = sb[-2] if left else sb[-1]
+    if rows != sa[-1]:
+        raise ShapeError(f"{name}: Incompatible shapes of A and B for the equation "
+                         f"{'AX = B' if left else 'XA = B'} ({sa[-2]}x{sa[-1]} and "
+                         f"{sb[-2]}x{sb[-1]})")
+    batch_shape(name, sa, sb)
+    if left:
+        return _solve_tri(A, B, upper, unitriangular)
+    return mT(_solve_tri(mT(A), mT(B), not upper, unitriangular))
+
+
+def cholesky_solve(B, L, upper=False):
+    """Solve A X = B given A's Cholesky factor L (A = L L^T; A = U^T U when upper=True), as
+    two triangular solves.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> L = tg.tensor([[2.0, 0.0], [1.0, 1.0]])
+        >>> tg.cholesky_solve(tg.tensor([[4.0], [3.0]]), L)
+        tensor([[0.5000],
+                [1.0000]])
+    """
+    name = "cholesky_solve"
+    sl = check_matrix(name, L, arg="L")
+    sb = check_matrix(name, B, square=False, arg="B")
+    check_float(name, B, L)
+    if sb[-2] != sl[-1]:
+        raise ShapeError(f"{name}: B {sb} must have as many rows as L {sl} has columns")
+    batch_shape(name, sl, sb)
+    if upper:
+        return _solve_tri(L, _solve_tri(mT(L), B, False), True)
+    return _solve_tri(mT(L), _solve_tri(L, B, False), True)
+
+
+def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
+    """Deprecated PyTorch spelling: ``(solution, cloned_coefficient)`` of A X = b (A^T X = b
+    when transpose), A triangular. Prefer :func:`tapegrad.linalg.solve_triangular`.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.triangular_solve(tg.tensor([[2.0]]), tg.tensor([[4.0]])).solution
+        tensor([[0.5000]])
+    """
+    a = mT(A) if transpose else A
+    x = solve_triangular(a, b, upper=bool(upper) != bool(transpose), unitriangular=unitriangular)
+    return triangular_solve_result(x, shape.clone(A))
+
+
+# ---- determinants --------------------------------------------------------------------------
+def _det_forward(a):
+    return np.asarray(np.linalg.det(a))
+
+
+def det_vjp(ctx, g):
+    """d det(A) = g det(A) A^{-T}, from a solve with A^T; where det(A) = 0 the adjugate is
+    built from the SVD instead (A^{-T} does not exist there, the gradient does)."""
+    A, out = ctx.x, ctx.out
+    od = out._data if isinstance(out, Tensor) else out
+    if np.any(od == 0):
+        return (_adjugate_t(A) * unsqueeze(unsqueeze(g, -1), -1),)
+    scale = diag_embed(unsqueeze(g * out, -1) * np.ones(shape_of(A)[-1], dtype=dtype_of(A)))
+    return (_solve(mT(A), scale),)
+
+
+def _adjugate_t(A):
+    """adj(A)^T = det(U) det(V) U diag(prod_{j != i} s_j) V^T for A = U diag(s) V^T."""
+    from .decomp import linalg_svd
+    U, S, Vh = linalg_svd(A, full_matrices=False)
+    eye = np.eye(shape_of(A)[-1], dtype=dtype_of(A))
+    cof = reduction.prod(unsqueeze(S, -2) * (1 - eye) + eye, -1)   # no division by s_i = 0
+    sign = np.linalg.det(U._data if isinstance(U, Tensor) else U) * np.linalg.det(
+        Vh._data if isinstance(Vh, Tensor) else Vh)
+    return mm(U * unsqueeze(cof, -2), Vh) * sign[..., None, None]
+
+
+def det_jvp(ctx, t):
+    return ctx.out * trace(_solve(ctx.x, t))
+
+
+DET = register(OpDef("det", _det_forward, det_vjp, det_jvp, save=("x", "out")))
+
+
+def det(A):
+    """Determinant of each square matrix in A (..., n, n). Also ``tapegrad.det``.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> A = tg.tensor([[2.0, 1.0], [1.0, 3.0]], requires_grad=True)
+        >>> d = tg.linalg.det(A); d.backward(); d, A.grad
+        (tensor(5., grad_fn=<DetBackward0>), tensor([[ 3., -1.],
+                [-1.,  2.]]))
+    """
+    check_matrix("linalg.det", A)
+    check_float("linalg.det", A)
+    return apply_unary(DET, A)
+
+
+# Note [Packed outputs] (in decomp.py) explains the (..., 2) output: sign, then logabsdet.
+def _slogdet_forward(a):
+    sign, logabs = np.linalg.slogdet(a)
+    return np.stack([sign, logabs], axis=-1).astype(a.dtype, copy=False)
+
+
+def slogdet_vjp(ctx, g):
+    """d log|det A| = A^{-T} (a solve with A^T); the sign has gradient 0."""
+    A = ctx.x
+    gl = getitem(g, (Ellipsis, 1))
+    scale = diag_embed(unsqueeze(gl, -1) * np.ones(shape_of(A)[-1], dtype=dtype_of(A)))
+    return (_solve(mT(A), scale),)
+
+
+def slogdet_jvp(ctx, t):
+    dl = trace(_solve(ctx.x, t))
+    return unsqueeze(dl, -1) * np.array([0.0, 1.0], dtype=dtype_of(ctx.x))
+
+
+SLOGDET = register(OpDef("slogdet", _slogdet_forward, slogdet_vjp, slogdet_jvp, save=("x",)))
+
+
+def slogdet(A):
+    """``(sign, logabsdet)`` of each square matrix: det(A) = sign * exp(logabsdet), without
+    overflow. Also ``tapegrad.slogdet``.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.linalg.slogdet(tg.tensor([[-2.0, 0.0], [0.0, 3.0]]))
+        linalg_slogdet(sign=tensor(-1.), logabsdet=tensor(1.7918))
+    """
+    check_matrix("linalg.slogdet", A)
+    check_float("linalg.slogdet", A)
+    packed = apply_unary(SLOGDET, A)
+    sign = getitem(packed, (Ellipsis, 0))
+    if isinstance(sign, Tensor):
+        sign = sign.detach()
+    return slogdet_result(sign, getitem(packed, (Ellipsis, 1)))
+
+
+def logdet(A):
+    """log det(A): nan where det(A) < 0 and -inf where it is 0, as in PyTorch.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.logdet(tg.tensor([[2.0, 0.0], [0.0, 3.0]]))
+        tensor(1.7918)
+    """
+    sign, logabs = slogdet(A)
+    return ew.where(sign < 0, float("nan"), logabs)
+
+
+# ---- matrix exponential --------------------------------------------------------------------
+def _expm_forward(a):
+    from scipy.linalg import expm
+    if a.size == 0:
+        return a.copy()
+    return np.asarray(expm(a), dtype=a.dtype)
+
+
+def _block_exp_corner(a, b):
+    """The top-right block of exp([[a, b], [0, a]]): the Frechet derivative of exp at a in
+    the direction b."""
+    n = shape_of(a)[-1]
+    zero = np.zeros(shape_of(a), dtype=dtype_of(a))
+    big = shape.cat([shape.cat([a, b], -1), shape.cat([zero, a], -1)], -2)
+    return getitem(_matrix_exp(big), (Ellipsis, slice(0, n), slice(n, 2 * n)))
+
+
+def matrix_exp_vjp(ctx, g):
+    """d exp(A): the top-right block of exp([[A^T, g], [0, A^T]])."""
+    return (_block_exp_corner(mT(ctx.x), g),)
+
+
+def matrix_exp_jvp(ctx, t):
+    return _block_exp_corner(ctx.x, t)
+
+
+MATRIX_EXP = register(OpDef("matrix_exp", _expm_forward, matrix_exp_vjp, matrix_exp_jvp,
+                            save=("x",)))
+
+
+def _matrix_exp(a):
+    return apply_unary(MATRIX_EXP, a)
+
+
+def matrix_exp(A):
+    """The matrix exponential of each square matrix (SciPy's expm). Also
+    ``tapegrad.matrix_exp``.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.linalg.matrix_exp(tg.tensor([[0.0, 1.0], [0.0, 0.0]]))
+        tensor([[1., 1.],
+                [0., 1.]])
+    """
+    check_matrix("linalg.matrix_exp", A)
+    check_float("linalg.matrix_exp", A)
+    return _matrix_exp(A)
+
+
+# ---- composites ------------------------------------------------------------------------------
+def matrix_power(A, n):
+    """A multiplied by itself n times (by repeated squaring); n < 0 inverts A first and n = 0
+    gives identities. Also ``tapegrad.matrix_power``.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.linalg.matrix_power(tg.tensor([[1.0, 1.0], [0.0, 1.0]]), 3)
+        tensor([[1., 3.],
+                [0., 1.]])
+    """
+    s = check_matrix("linalg.matrix_power", A)
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+        raise ArgumentError(f"linalg.matrix_power: n must be an int, got {n!r}")
+    if n == 0:
+        return A * 0 + np.eye(s[-1], dtype=dtype_of(A))
+    if n < 0:
+        A, n = inv(A), -n
+    result, square = None, A
+    while True:
+        if n & 1:
+            result = square if result is None else mm(result, square)
+        n >>= 1
+        if not n:
+            return shape.clone(result) if result is A else result   # a new tensor, as torch
+        square = mm(square, square)
+
+
+def vander(x, *, N=None):
+    """The Vandermonde matrix of x (..., n): columns x**0, x**1, ..., x**(N-1) (N = n by
+    default), increasing powers as in torch.linalg.vander (NumPy's vander decreases).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.linalg.vander(tg.tensor([1.0, 2.0, 3.0]))
+        tensor([[1., 1., 1.],
+                [1., 2., 4.],
+                [1., 3., 9.]])
+    """
+    s = tuple(shape_of(x))
+    if len(s) < 1:
+        raise ShapeError("linalg.vander: x must have at least 1 dim, got a 0-d tensor")
+    N = s[-1] if N is None else N
+    if not isinstance(N, (int, np.integer)) or N < 0:
+        raise ArgumentError(f"linalg.vander: N must be a non-negative int, got {N!r}")
+    if N == 0:
+        return getitem(unsqueeze(x, -1), (Ellipsis, slice(0, 0)))
+    # NOTE: the powers in x's dtype (float32 ** int64 would give float64 in NumPy); x**0 is
+    # 1 with gradient 0 also at x = 0.
+    return ew.pow(unsqueeze(x, -1), np.arange(N).astype(dtype_of(x)))
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    """The diagonal ``offset`` of the matrices in dims (dim1, dim2), as the last dim.
+
+    NOTE: a copy (gathered with index arrays), where PyTorch returns a view.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.linalg.diagonal(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), offset=1)
+        tensor([2.])
+    """
+    from ..shape import normalize_dim
+    s = tuple(shape_of(A))
+    if len(s) < 2:
+        raise ShapeError(f"linalg.diagonal: A must have at least 2 dims, got shape {s}")
+    d1, d2 = normalize_dim(dim1, len(s), "linalg.diagonal"), normalize_dim(
+        dim2, len(s), "linalg.diagonal")
+    if d1 == d2:
+        raise ShapeError(f"linalg.diagonal: dim1 and dim2 can't be the same dim ({dim1}, {dim2})")
+    rest = [d for d in range(len(s)) if d not in (d1, d2)]
+    moved = shape.permute(A, tuple(rest) + (d1, d2)) if rest or (d1, d2) != (0, 1) else A
+    m, n = s[d1], s[d2]
+    start_r, start_c = (0, offset) if offset >= 0 else (-offset, 0)
+    k = max(min(m - start_r, n - start_c), 0)
+    rows = np.arange(start_r, start_r + k)
+    return getitem(moved, (Ellipsis, rows, rows + (start_c - start_r)))
+
+
+inverse = inv
+
+__all__ = ["inverse", "det", "logdet", "slogdet", "cholesky_solve", "triangular_solve",
+           "matrix_exp", "matrix_power"]   # public functions, exported as tapegrad.<name>
+METHODS = {   # Tensor methods (bound in ops/methods.py)
+    "inverse": inv, "det": det, "logdet": logdet, "slogdet": slogdet,
+    "cholesky_solve": cholesky_solve, "triangular_solve": triangular_solve,
+    "matrix_exp": matrix_exp, "matrix_power": matrix_power,
+}
+LINALG = {    # tapegrad.linalg.<name> -> function
+    "inv": inv, "inv_ex": inv_ex, "solve": solve, "solve_ex": solve_ex,
+    "solve_triangular": solve_triangular,
+    "matrix_power": matrix_power, "matrix_exp": matrix_exp, "vander": vander,
+    "diagonal": diagonal, "det": det, "slogdet": slogdet,
+}

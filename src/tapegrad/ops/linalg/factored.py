@@ -1,0 +1,223 @@
+"""Solves that start from a factorization: lstsq (QR), lu_solve and lu_unpack (LU),
+cholesky_inverse (Cholesky), lu_factor_ex; and the tensor forms tensorinv and tensorsolve.
+All are composites of the primitives in solve.py and decomp.py, so their gradients (and
+higher derivatives) come from those rules. Re-exported by decomp.py."""
+from collections import namedtuple
+
+import numpy as np
+
+from ..._core.errors import ArgumentError, ShapeError
+from ..._core.tensor import Tensor, wrap
+from .. import shape
+from ..indexing import getitem
+from ._common import (LinAlgError, batch_prefix, batch_shape, check_float, check_matrix,
+                      dtype_of, mm, mT, shape_of, tri, unsqueeze)
+from .decomp import _permutation, linalg_qr, lu_factor_unchecked, zero_pivots
+from .solve import _solve_tri, cholesky_solve, inv, solve
+
+lstsq_result = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
+lu_factor_ex_result = namedtuple("linalg_lu_factor_ex", ["LU", "pivots", "info"])
+lu_unpack_result = namedtuple("lu_unpack", ["P", "L", "U"])
+
+
+def _data(x):
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def lstsq(A, B, rcond=None, *, driver=None):
+    """Least-squares solution of A X = B for full-rank A (..., m, n), from a QR factorization
+    (``driver`` is accepted and ignored). Returns ``(solution, residuals, rank,
+    singular_values)`` with empty residuals and singular_values, as PyTorch's default CPU
+    driver (gelsy) does; rank is computed with ``rcond`` (default eps * max(m, n)).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> A = tg.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+        >>> tg.linalg.lstsq(A, tg.tensor([[1.0], [2.0], [3.0]])).solution
+        tensor([[1.],
+                [2.]])
+    """
+    name = "linalg.lstsq"
+    sa = check_matrix(name, A, square=False)
+    sb = tuple(shape_of(B))
+    check_float(name, A, B)
+    vector = len(sb) == len(sa) - 1
+    if vector:
+        B = unsqueeze(B, -1)
+        sb = sb + (1,)
+    if len(sb) < 2 or sb[-2] != sa[-2]:
+        raise ShapeError(f"{name}: A {sa} and B {sb} must have the same number of rows")
+    batch_shape(name, sa, sb)
+    m, n = sa[-2:]
+    if m >= n:
+        Q, R = linalg_qr(A)
+        X = _solve_tri(R, mm(mT(Q), B), True)
+    else:
+        Q, R = linalg_qr(mT(A))
+        X = mm(Q, _solve_tri(mT(R), B, False))
+    if vector:
+        X = getitem(X, (Ellipsis, 0))
+    a = A._data if isinstance(A, Tensor) else np.asarray(A)
+    tol = None if rcond is None else rcond * np.max(np.linalg.svd(a, compute_uv=False), -1,
+                                                    keepdims=True)
+    rank = np.asarray(np.linalg.matrix_rank(a, tol=tol), dtype=np.int64) if a.size else \
+        np.zeros(a.shape[:-2], dtype=np.int64)
+    empty = np.zeros(0, dtype=a.dtype)
+    return lstsq_result(X, wrap(empty), wrap(rank), wrap(empty.copy()))
+
+
+def lu_factor_ex(A, *, pivot=True, check_errors=False):
+    """``(LU, pivots, info)``: lu_factor plus info (int32, batch-shaped), the 1-based index of
+    the first zero on U's diagonal (0 if none). Raises for a singular matrix if check_errors.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.linalg.lu_factor_ex(tg.tensor([[1.0, 2.0], [2.0, 4.0]])).info
+        tensor(2, dtype=tapegrad.int32)
+    """
+    LU, piv = lu_factor_unchecked(A, pivot, "linalg.lu_factor_ex")
+    lu = _data(LU)
+    info = zero_pivots(lu)
+    if check_errors and info.any():
+        b = int(np.flatnonzero(info)[0])
+        raise LinAlgError(f"linalg.lu_factor_ex: {batch_prefix(lu, b)}U[{info.flat[b]}, "
+                          f"{info.flat[b]}] is zero: the matrix is singular.")
+    return lu_factor_ex_result(LU, piv, wrap(info))
+
+
+def _unpack(LU, pivots, name):
+    """(P, L, U) of a packed LU factorization and its 1-based pivots."""
+    sl = check_matrix(name, LU, square=False, arg="LU")
+    m, n = sl[-2:]
+    k = min(m, n)
+    piv = _data(pivots)
+    if piv.dtype.kind not in "iu" or piv.shape != tuple(sl[:-2]) + (k,):
+        raise ShapeError(f"{name}: pivots must be integers of shape {tuple(sl[:-2]) + (k,)} "
+                         f"for LU of shape {tuple(sl)}, got {piv.dtype} {piv.shape}")
+    if piv.size and (piv.min() < 1 or piv.max() > m):
+        raise ArgumentError(f"{name}: pivots must be 1-based row indices in [1, {m}]")
+    P = _permutation(piv, m, dtype_of(LU))
+    L = getitem(tri(LU, lower=True, k=-1), (Ellipsis, slice(None), slice(0, k))) + np.eye(
+        m, k, dtype=dtype_of(LU))
+    U = getitem(tri(LU, lower=False), (Ellipsis, slice(0, k), slice(None)))
+    return P, L, U
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
+    """``(P, L, U)`` from lu_factor's ``(LU, pivots)``; an output not asked for is empty.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> P, L, U = tg.lu_unpack(*tg.linalg.lu_factor(tg.tensor([[1.0, 2.0], [3.0, 4.0]])))
+        >>> P @ L @ U
+        tensor([[1., 2.],
+                [3., 4.]])
+    """
+    P, L, U = _unpack(LU_data, LU_pivots, "lu_unpack")
+    dt = dtype_of(LU_data)
+    if not unpack_data:
+        L, U = wrap(np.zeros(0, dtype=dt)), wrap(np.zeros(0, dtype=dt))
+    return lu_unpack_result(wrap(P) if unpack_pivots else wrap(np.zeros(0, dtype=dt)), L, U)
+
+
+def linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False):
+    """Solve A X = B (X A = B when left=False; with A^T when adjoint) from A's
+    ``lu_factor``: two triangular solves and a permutation.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> LU, piv = tg.linalg.lu_factor(tg.tensor([[2.0, 0.0], [0.0, 4.0]]))
+        >>> tg.linalg.lu_solve(LU, piv, tg.tensor([[2.0], [2.0]]))
+        tensor([[1.0000],
+                [0.5000]])
+    """
+    name = "linalg.lu_solve"
+    sl = check_matrix(name, LU, arg="LU")
+    sb = check_matrix(name, B, square=False, arg="B")
+    check_float(name, LU, B)
+    if (sb[-2] if left else sb[-1]) != sl[-1]:
+        raise ShapeError(f"{name}: Incompatible shapes of A {tuple(sl)} and B {tuple(sb)} for "
+                         f"the equation {'AX = B' if left else 'XA = B'}")
+    batch_shape(name, sl, sb)
+    P, L, U = _unpack(LU, pivots, name)
+    if not left:                  # X A = B  <=>  A^T X^T = B^T
+        B, adjoint = mT(B), not adjoint
+    if adjoint:                   # A^T = U^T L^T P^T
+        X = mm(P, _solve_tri(mT(L), _solve_tri(mT(U), B, False), True, True))
+    else:
+        X = _solve_tri(U, _solve_tri(L, mm(mT(P), B), False, True), True)
+    return X if left else mT(X)
+
+
+def lu_solve(b, LU_data, LU_pivots):
+    """torch.lu_solve's spelling: ``linalg.lu_solve(LU_data, LU_pivots, b)``.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.lu_solve(tg.tensor([[3.0]]), *tg.linalg.lu_factor(tg.tensor([[2.0]])))
+        tensor([[1.5000]])
+    """
+    return linalg_lu_solve(LU_data, LU_pivots, b)
+
+
+def cholesky_inverse(L, upper=False):
+    """The inverse of A = L L^T (U^T U when upper) from its Cholesky factor.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.cholesky_inverse(tg.tensor([[2.0, 0.0], [0.0, 1.0]]))
+        tensor([[0.2500, 0.0000],
+                [0.0000, 1.0000]])
+    """
+    sl = check_matrix("cholesky_inverse", L, arg="L")
+    return cholesky_solve(np.eye(sl[-1], dtype=dtype_of(L)), L, upper)
+
+
+def tensorinv(A, ind=2):
+    """The inverse of A seen as a linear map from its last dims to its first ``ind`` dims:
+    result shape A.shape[ind:] + A.shape[:ind].
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.linalg.tensorinv(tg.eye(4).reshape(4, 2, 2), ind=1).shape
+        tapegrad.Size([2, 2, 4])
+    """
+    s = tuple(shape_of(A))
+    if not isinstance(ind, (int, np.integer)) or ind <= 0:
+        raise ArgumentError(f"linalg.tensorinv: ind must be a positive int, got {ind!r}")
+    rows, cols = int(np.prod(s[:ind])), int(np.prod(s[ind:]))
+    if rows != cols:
+        raise ShapeError(f"linalg.tensorinv: the product of the first ind={ind} dims of shape "
+                         f"{s} ({rows}) must equal the product of the rest ({cols})")
+    return shape.reshape(inv(shape.reshape(A, (rows, cols))), s[ind:] + s[:ind])
+
+
+def tensorsolve(A, B, dims=None):
+    """The X with tensordot(A, X, X.ndim) = B; ``dims`` of A are moved to the end first.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> A = tg.eye(6).reshape(2, 3, 6)
+        >>> tg.linalg.tensorsolve(A, tg.ones(2, 3)).shape
+        tapegrad.Size([6])
+    """
+    sa = tuple(shape_of(A))
+    if dims is not None:
+        from ..shape import normalize_dim
+        moved = [normalize_dim(d, len(sa), "linalg.tensorsolve") for d in dims]
+        A = shape.permute(A, tuple(d for d in range(len(sa)) if d not in moved) + tuple(moved))
+        sa = tuple(shape_of(A))
+    sb = tuple(shape_of(B))
+    rows, rest = int(np.prod(sb)), sa[len(sb):]
+    if sa[:len(sb)] != sb or int(np.prod(rest)) != rows:
+        raise ShapeError(f"linalg.tensorsolve: A of shape {sa} must start with B's shape {sb} "
+                         f"and its remaining dims {rest} must hold {rows} elements")
+    x = solve(shape.reshape(A, (rows, rows)), shape.reshape(B, (rows,)))
+    return shape.reshape(x, rest)
+
+
+__all__ = ["cholesky_inverse", "lu_unpack", "lu_solve"]   # tapegrad.<name>
+# NOTE: tapegrad.lu_solve is torch.lu_solve(b, LU_data, LU_pivots), right-hand side first.
+METHODS = {"cholesky_inverse": cholesky_inverse, "lu_solve": lu_solve}
+LINALG = {"lstsq": lstsq, "lu_factor_ex": lu_factor_ex, "lu_solve": linalg_lu_solve,
+          "tensorinv": tensorinv, "tensorsolve": tensorsolve}
