@@ -95,7 +95,27 @@ def _linalg_norm_ref(A, ord=None, dim=None, keepdim=False):
     return np.asarray(out).astype(A.dtype)
 
 
+def _rank_samples(op, dtype, rng):
+    full = uniform(rng, (3, 3), dtype, (-1, 1)) + 3 * np.eye(3, dtype=dtype)
+    low = np.outer(np.arange(1.0, 4.0), np.arange(1.0, 5.0)).astype(dtype)    # rank 1
+    batch = np.stack([full, np.zeros((3, 3), dtype), full[:, :1] * np.ones((1, 3), dtype)])
+    return [Sample((full,)), Sample((low,)), Sample((batch,), desc="batch of ranks 3, 0, 1"),
+            Sample((low,), {"atol": 1.0}), Sample((full,), {"hermitian": True}, desc="sym"),
+            Sample((np.zeros((2, 0, 3), dtype),), desc="empty")]
+
+
+def _rank_ref(A, atol=None, rtol=None, hermitian=False):
+    if hermitian:
+        A = (A + np.swapaxes(A, -1, -2)) / 2
+    if A.size == 0:
+        return np.zeros(A.shape[:-2], dtype=np.int64)
+    return np.asarray(np.linalg.matrix_rank(A, tol=atol, hermitian=hermitian), dtype=np.int64)
+
+
 ROWS = [
+    OpInfo("linalg.matrix_rank", lambda A, **kw: tg.linalg.matrix_rank(
+        (A + A.mT) / 2 if kw.get("hermitian") else A, **kw), _rank_ref, _rank_samples,
+        differentiable=False, result_dtype=lambda d: np.int64),
     OpInfo("linalg.vector_norm", tg.linalg.vector_norm, _vector_norm_ref,
            _vector_norm_samples((2, 1, 3, 0.5, -1.5)), covers=("vector_norm",)),
     OpInfo("vector_norm_inf", tg.linalg.vector_norm, _vector_norm_ref,
