@@ -78,3 +78,17 @@ def test_matrix_rank_tolerances():
     assert tg.linalg.matrix_rank(A, rtol=1e-2).item() == 1
     assert tg.linalg.matrix_rank(A, hermitian=True).item() == 2
     assert tg.linalg.matrix_rank(tg.zeros(2, 0, 3)).tolist() == [0, 0]
+
+
+def test_empty_inputs_follow_pytorch():
+    assert tuple(tg.linalg.vector_norm(tg.zeros(0, 3), float("inf"), dim=1).shape) == (0,)
+    for ord in (1, 2, float("inf"), "nuc"):
+        for shape in ((0, 3), (3, 0)):
+            assert tg.linalg.matrix_norm(tg.zeros(*shape), ord).item() == 0.0
+    assert tg.linalg.cond(tg.zeros(0, 0)).item() == 0.0
+    with pytest.raises(tg.ShapeError, match="2-d input"):
+        tg.norm(tg.ones(2, 2, 2), "nuc")
+    with pytest.raises(tg.DTypeError, match="narrow"):
+        tg.linalg.vector_norm(tg.ones(2, dtype=tg.float64), dtype=tg.float32)
+    with pytest.raises(tg.DTypeError, match="floating"):
+        tg.linalg.vector_norm(tg.ones(2, dtype=tg.int64), dtype=tg.float32)

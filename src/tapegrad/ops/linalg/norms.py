@@ -10,6 +10,7 @@ orders, the matrix norms and the rest are composites of existing primitives.
 """
 import numpy as np
 
+from ..._core.dtypes import to_numpy_dtype
 from ..._core.errors import ArgumentError, DTypeError, ShapeError
 from ..._core.tensor import Tensor, wrap
 from ..elementwise import abs, sign, where
@@ -68,11 +69,17 @@ VECTOR_NORM = register(OpDef("vector_norm", _vector_norm_forward, vector_norm_vj
                              _weights_jvp(vector_norm_vjp), save=("x", "out")))
 
 
-def _check_float(x, name):
+def _check_float(x, name, dtype=None):
+    """Refuse integer input, and a ``dtype=`` that would narrow it (as PyTorch does)."""
     dt = _data(x).dtype
     if dt.kind not in "fc":
         raise DTypeError(f"{name}: expected a floating point tensor as input, got dtype {dt}; "
                          "convert with .float() first.")
+    want = None if dtype is None else to_numpy_dtype(dtype)
+    if want is not None and np.promote_types(dt, want) != want:
+        raise DTypeError(f"{name}: dtype={want} would narrow the input's {dt}; "
+                         "pass a dtype at least as wide, or convert the input first.")
+    return x if dtype is None else x.to(dtype)
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
@@ -96,16 +103,13 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         >>> tg.linalg.vector_norm(x).backward(); x.grad
         tensor([ 0.6000, -0.8000])
     """
-    if dtype is not None:
-        x = x.to(dtype)
-    _check_float(x, "linalg.vector_norm")
+    x = _check_float(x, "linalg.vector_norm", dtype)
     if isinstance(ord, str) or isinstance(ord, bool):
         raise ArgumentError(f"linalg.vector_norm: ord must be a number, got {ord!r}; use "
                             "linalg.matrix_norm for 'fro' and 'nuc'.")
     ord = float(ord)
     params = _reduce_params(x, dim, keepdim, "linalg.vector_norm")
-    if (ord < 0 or ord == _INF) and (_data(x).size == 0 or any(
-            params["in_shape"][a] == 0 for a in params["axes"])):
+    if (ord < 0 or ord == _INF) and any(params["in_shape"][a] == 0 for a in params["axes"]):
         raise ShapeError(f"linalg.vector_norm: can't take the {ord} norm of a tensor of shape "
                          f"{_data(x).shape} over an empty dim: the operation has no identity.")
     if ord in (_INF, -_INF):
@@ -171,15 +175,18 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
         >>> tg.linalg.matrix_norm(A, 1), tg.linalg.matrix_norm(A, float('inf'))
         (tensor(6.), tensor(7.))
     """
-    if dtype is not None:
-        A = A.to(dtype)
-    _check_float(A, "linalg.matrix_norm")
+    A = _check_float(A, "linalg.matrix_norm", dtype)
     if ord not in _MATRIX_ORDS or isinstance(ord, bool):
         raise ArgumentError(f"linalg.matrix_norm: order {ord!r} is not supported; use one of "
                             "'fro', 'nuc', inf, -inf, 1, -1, 2, -2.")
     d0, d1 = _matrix_dims(A, dim, "linalg.matrix_norm")
     if ord == "fro":
         return vector_norm(A, 2, (d0, d1), keepdim)
+    shape = _data(A).shape
+    if (shape[d0] == 0 or shape[d1] == 0) and ord in ("nuc", 2, 1, _INF):
+        # NOTE: an empty matrix has norm 0 in these orders, as in PyTorch (the sum of no
+        # magnitudes, kept in the graph); the negative orders have no identity and raise below.
+        return sum(abs(A), (d0, d1), keepdim)
     if ord in ("nuc", 2, -2):
         s = _singular_values(_to_last_two(A, d0, d1), "linalg.matrix_norm")
         out = sum(s, -1) if ord == "nuc" else (amax if ord == 2 else amin)(s, -1)
@@ -209,8 +216,10 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
     if p == "nuc":
-        dims = (-2, -1) if dim is None else dim
-        return matrix_norm(input, "nuc", dims, keepdim)
+        if dim is None and _data(input).ndim != 2:
+            raise ShapeError(f"norm: p='nuc' without dim needs a 2-d input, got shape "
+                             f"{_data(input).shape}; pass dim=(d0, d1).")
+        return matrix_norm(input, "nuc", (0, 1) if dim is None else dim, keepdim)
     if p == "fro":
         p = 2
     if isinstance(p, str):
@@ -263,6 +272,8 @@ def cond(A, p=None):
     shape = _data(A).shape
     if len(shape) < 2:
         raise ShapeError(f"linalg.cond: the input must have at least 2 dims, got shape {shape}")
+    if shape[-1] == 0 and shape[-2] == 0:
+        return sum(A, (-2, -1))       # NOTE: PyTorch's condition number of a 0x0 matrix is 0
     if p is None or p in (2, -2):
         s = _singular_values(A, "linalg.cond")
         big, small = s[..., 0], s[..., -1]
@@ -336,7 +347,7 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
         keep = _data(s) > np.expand_dims(tol, -1)
         w_inv = where(wrap(keep), 1.0 / where(wrap(keep), w, 1.0), 0.0)
         return (V * unsqueeze(w_inv, -2)) @ V.mT
-    U, S, Vh = decomp.svd(A, full_matrices=False)
+    U, S, Vh = decomp.linalg_svd(A, full_matrices=False)
     tol = _cutoff(_data(S).max(axis=-1, initial=0.0), a.shape, a.dtype, atol, rtol)
     keep = _data(S) > np.expand_dims(tol, -1)
     s_inv = where(wrap(keep), 1.0 / where(wrap(keep), S, 1.0), 0.0)
