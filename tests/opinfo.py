@@ -768,7 +768,7 @@ def _iadd(z, y):
 ROW_MODULES = ("opinfo_elementary", "opinfo_special", "opinfo_rounding", "opinfo_binary_math",
                "opinfo_statistics", "opinfo_scan", "opinfo_sort", "opinfo_rearrange",
                "opinfo_diagonal", "opinfo_scatter", "opinfo_linalg_products",
-               "opinfo_linalg_contract", "opinfo_linalg")
+               "opinfo_linalg_contract", "opinfo_linalg", "opinfo_linalg_norms")
 PARITY = []
 for _module in ROW_MODULES:
     _module = importlib.import_module(_module)
