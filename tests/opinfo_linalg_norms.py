@@ -112,7 +112,61 @@ def _rank_ref(A, atol=None, rtol=None, hermitian=False):
     return np.asarray(np.linalg.matrix_rank(A, tol=atol, hermitian=hermitian), dtype=np.int64)
 
 
+def _well_conditioned(rng, shape, dtype):
+    """Matrices with well-separated singular values (the SVD's gradient needs them distinct):
+    a random orthogonal-ish mix of a fixed spread."""
+    *batch, m, n = shape
+    k = builtin_min(m, n)
+    q1, _ = np.linalg.qr(rng.standard_normal(tuple(batch) + (m, m)))
+    q2, _ = np.linalg.qr(rng.standard_normal(tuple(batch) + (n, n)))
+    s = np.zeros(tuple(batch) + (m, n))
+    idx = np.arange(k)
+    s[..., idx, idx] = np.linspace(3.0, 1.0, k)
+    return (q1 @ s @ q2).astype(dtype)
+
+
+builtin_min = min
+
+
+def _svd_samples(ords=None):
+    def gen(op, dtype, rng):
+        out = []
+        for shape in [(3, 3), (4, 2), (2, 3, 3), (2, 4)]:
+            A = _well_conditioned(rng, shape, dtype)
+            for ord in (ords or [None]):
+                kw = {} if ord is None else {"ord": ord}
+                out.append(Sample((A,), kw, desc=f"{shape} {kw}"))
+        return out
+    return gen
+
+
+def _cond_samples(op, dtype, rng):
+    out = [Sample((_well_conditioned(rng, s, dtype),), desc=f"{s}") for s in [(3, 3), (2, 3, 3)]]
+    out += [Sample((_well_conditioned(rng, (2, 4), dtype),), {"p": -2}, desc="(2, 4) p=-2")]
+    out += [Sample((_well_conditioned(rng, (3, 3), dtype),), {"p": p}, desc=f"(3, 3) p={p}")
+            for p in ("fro", "nuc", 1, INF)]
+    return out
+
+
+def _cond_ref(A, p=None):
+    return np.asarray(np.linalg.cond(A.astype(np.float64), p)).astype(A.dtype)
+
+
+def _pinv_ref(A):
+    return np.linalg.pinv(A.astype(np.float64)).astype(A.dtype)
+
+
 ROWS = [
+    OpInfo("matrix_norm_svd", tg.linalg.matrix_norm, _matrix_norm_ref,
+           _svd_samples(["nuc", 2, -2]), covers=("amax", "amin", "sum"),
+           api=("linalg.matrix_norm",)),
+    OpInfo("linalg.cond", tg.linalg.cond, _cond_ref, _cond_samples, covers=("div",)),
+    OpInfo("linalg.pinv", tg.linalg.pinv, _pinv_ref, _svd_samples(), covers=("matmul",)),
+    OpInfo("pinv_hermitian", lambda A: tg.linalg.pinv((A + A.mT) / 2, hermitian=True),
+           lambda A: _pinv_ref((A + np.swapaxes(A, -1, -2)) / 2),
+           lambda op, dtype, rng: [Sample((_well_conditioned(rng, s, dtype) + 4 * np.eye(
+               s[-1], dtype=dtype),), desc=f"{s}") for s in [(3, 3), (2, 2, 2)]],
+           covers=("matmul", "eigh"), api=("linalg.pinv",)),
     OpInfo("linalg.matrix_rank", lambda A, **kw: tg.linalg.matrix_rank(
         (A + A.mT) / 2 if kw.get("hermitian") else A, **kw), _rank_ref, _rank_samples,
         differentiable=False, result_dtype=lambda d: np.int64),
