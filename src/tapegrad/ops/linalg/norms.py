@@ -227,7 +227,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     return vector_norm(input, p, dim, keepdim)
 
 
-def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
+def linalg_norm(input, ord=None, dim=None, keepdim=False, *, dtype=None):
     """``torch.linalg.norm``: a vector norm (``dim`` an int, or 1-d input with ``ord``) or a
     matrix norm (``dim`` a pair, or 2-d input with ``ord``); with neither ``ord`` nor ``dim``,
     the 2-norm of all elements.
@@ -239,20 +239,20 @@ def linalg_norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
         (tensor(6.), tensor([2.2361, 5.0000]))
     """
     if dtype is not None:
-        A = A.to(dtype)
+        input = input.to(dtype)
     if isinstance(dim, int) or (isinstance(dim, (tuple, list)) and len(dim) == 1):
-        return vector_norm(A, 2 if ord is None else ord, dim, keepdim)
+        return vector_norm(input, 2 if ord is None else ord, dim, keepdim)
     if dim is not None:
-        return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim)
+        return matrix_norm(input, "fro" if ord is None else ord, dim, keepdim)
     if ord is None:
-        return vector_norm(A, 2, None, keepdim)
-    ndim = _data(A).ndim
+        return vector_norm(input, 2, None, keepdim)
+    ndim = _data(input).ndim
     if ndim == 1:
-        return vector_norm(A, ord, None, keepdim)
+        return vector_norm(input, ord, None, keepdim)
     if ndim == 2:
-        return matrix_norm(A, ord, (0, 1), keepdim)
+        return matrix_norm(input, ord, (0, 1), keepdim)
     raise ShapeError(f"linalg.norm: when ord is given without dim the input must be 1-d or "
-                     f"2-d, got shape {_data(A).shape}; pass dim.")
+                     f"2-d, got shape {_data(input).shape}; pass dim.")
 
 
 # ---- built on singular values --------------------------------------------------------------------
