@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .elementwise import POW, _elementwise, _unary, exp, pow, rsqrt
+from .elementwise import NEG, POW, _elementwise, _unary, exp, pow, rsqrt
 from .registry import apply_inplace
 
 __all__ = ["log1p", "expm1", "log2", "log10", "exp2", "square", "reciprocal", "sinh", "cosh",
@@ -206,7 +206,9 @@ def _square_(self):
     return apply_inplace(POW, (self, 2), name="square_")
 
 
-METHODS = {"square": square, "square_": _square_}
+# NOTE: negative_ (PyTorch's alias of neg_) is bound here, beside the other in-place forms of
+# this family, because methods.py, which binds neg_, is shared.
+METHODS = {"square": square, "square_": _square_, "negative_": in_place(NEG, "negative_")}
 for _op, _names in [(LOG1P, ("log1p",)), (EXPM1, ("expm1",)), (LOG2, ("log2",)),
                     (LOG10, ("log10",)), (EXP2, ("exp2",)), (RECIPROCAL, ("reciprocal",)),
                     (SINH, ("sinh",)), (COSH, ("cosh",)), (ASIN, ("asin", "arcsin")),
