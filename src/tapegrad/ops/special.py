@@ -100,7 +100,7 @@ def _sinc_deriv(ctx):
     series = _SINC_D_SERIES[-1] * x2
     for c in _SINC_D_SERIES[-2:0:-1]:
         series = (series + c) * x2
-    series = (series + _SINC_D_SERIES[0]) * x
+    series = (series + _SINC_D_SERIES[0]) * x + 0.0     # + 0.0: d sinc(+-0) = +0, as PyTorch
     safe = where(near, 1.0, x)
     return where(near, series, (cos(math.pi * safe) - ctx.out) / safe)
 
