@@ -52,9 +52,8 @@ def _erfinv(x):
 
 def _lgamma(x):
     out = np.asarray(_special("gammaln", x))
-    # NOTE: SciPy gives -inf at -inf; log |Gamma| is +inf there (as PyTorch). Nothing else is
-    # -inf (finite x below -171 is an integer, a pole: +inf), so this mask is exactly x = -inf.
-    at_neg_inf = out == -np.inf
+    # NOTE: SciPy gives -inf at -inf; log |Gamma| is +inf there (as PyTorch).
+    at_neg_inf = np.isneginf(x)
     if at_neg_inf.any():
         out[at_neg_inf] = np.inf       # out is SciPy's fresh array: ours to change
     return out
@@ -113,18 +112,19 @@ def _logit(x, eps):
 
 def _logit_deriv(ctx):
     """d logit = 1 / (x (1 - x)): without eps nan outside [0, 1]; with eps 0 outside
-    [eps, 1 - eps] (bounds included)."""
+    [eps, 1 - eps] (bounds included). Where x is nan, so is the gradient (as PyTorch)."""
     x, eps = ctx.x, ctx.eps
     if eps is None:
         # NOTE: nan outside [0, 1], where logit itself is nan (as PyTorch; 1 / (x (1 - x))
-        # alone is finite there); through x, so the rule's own gradients are nan there too.
+        # alone is finite there). Through x, so that this rule's own gradient there is 0
+        # (where() routes none to x), as PyTorch's.
         x = where((x < 0) | (x > 1), math.nan, x)
         return 1 / (x * (1 - x))
-    inside = (x >= eps) & (x <= 1 - eps)
+    outside = (x < eps) | (x > 1 - eps)        # nan is not outside: its gradient stays nan
     # NOTE: 0.5 outside, not the clamped x: 1 / (x (1 - x)) is then finite wherever where()
     # discards it (with eps = 0 a clamped x would give inf there, and its gradient 0 * inf).
-    x = where(inside, x, 0.5)
-    return where(inside, 1 / (x * (1 - x)), 0.0)
+    x = where(outside, 0.5, x)
+    return where(outside, 0.0, 1 / (x * (1 - x)))
 
 
 ERF = _elementwise("erf", _erf, lambda ctx: _TWO_OVER_SQRT_PI * exp(-ctx.x * ctx.x))
