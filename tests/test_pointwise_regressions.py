@@ -178,7 +178,7 @@ def _run_in_place(lib, method, dtype, values):
     try:
         getattr(x, method)(*args)
     except (RuntimeError, TypeError) as e:
-        return type(e)
+        return type(e), str(e), x.tolist()
     return x.tolist()
 
 
@@ -186,15 +186,20 @@ def _run_in_place(lib, method, dtype, values):
 def test_every_in_place_method_on_integers_as_pytorch(dtype):
     """Each in-place method of the three families on an integer (bool) tensor: refused
     exactly where PyTorch refuses (our DTypeError is a RuntimeError, as PyTorch's errors),
-    and the same values where it accepts."""
+    naming the method and what to do, the tensor left as it was; the same values where
+    PyTorch accepts."""
     torch = pytest.importorskip("torch")
     values = [1, 2, 3] if dtype == "int64" else [True, False]
     for method in _in_place_names():
         with np.errstate(all="ignore"):
             ours = _run_in_place(tg, method, dtype, values)
         theirs = _run_in_place(torch, method, dtype, values)
-        if isinstance(theirs, type):
-            assert ours is tg.DTypeError, (method, ours, theirs)
+        if isinstance(theirs, tuple):
+            assert isinstance(ours, tuple) and ours[0] is tg.DTypeError, (method, ours)
+            assert ours[2] == values, method
+            if "type Float can't be cast" in theirs[1]:          # a floating result
+                assert ours[1].startswith(f"{method}: the result is floating"), ours[1]
+                assert "out-of-place form" in ours[1] and "x.float()" in ours[1]
         else:
             assert ours == theirs, method
 

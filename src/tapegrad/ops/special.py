@@ -10,7 +10,7 @@ import numpy as np
 
 from .._core.errors import ArgumentError
 from .._core.tensor import Tensor
-from .elementary import in_place, public_unary
+from .elementary import in_place, public_unary, refuse_integer
 from .elementwise import _elementwise, cos, exp, where
 from .registry import apply_inplace, apply_unary
 
@@ -278,6 +278,7 @@ def logit(input, eps=None):
 # ---- Tensor methods ---------------------------------------------------------------------------
 def _polygamma_(self, n):
     """In-place :func:`polygamma`; returns the tensor."""
+    refuse_integer(self, "polygamma_")
     return apply_inplace(POLYGAMMA, (self,), {"n": _check_n(n, "polygamma_")}, "polygamma_")
 
 
@@ -288,16 +289,17 @@ def _polygamma_method(self, n):
 
 def _logit_(self, eps=None):
     """In-place :func:`logit`; returns the tensor."""
+    refuse_integer(self, "logit_")
     return apply_inplace(LOGIT, (self,), {"eps": _check_eps(eps, "logit_")}, "logit_")
 
 
 METHODS = {
-    "erf": erf, "erf_": in_place(ERF, "erf_"),
-    "erfc": erfc, "erfc_": in_place(ERFC, "erfc_"),
-    "erfinv": erfinv, "erfinv_": in_place(ERFINV, "erfinv_"),
-    "lgamma": lgamma, "lgamma_": in_place(LGAMMA, "lgamma_"),
-    "digamma": digamma, "digamma_": in_place(DIGAMMA, "digamma_"),
-    "sinc": sinc, "sinc_": in_place(SINC, "sinc_"),
+    "erf": erf, "erf_": in_place(ERF, "erf_", floating=True),
+    "erfc": erfc, "erfc_": in_place(ERFC, "erfc_", floating=True),
+    "erfinv": erfinv, "erfinv_": in_place(ERFINV, "erfinv_", floating=True),
+    "lgamma": lgamma, "lgamma_": in_place(LGAMMA, "lgamma_", floating=True),
+    "digamma": digamma, "digamma_": in_place(DIGAMMA, "digamma_", floating=True),
+    "sinc": sinc, "sinc_": in_place(SINC, "sinc_", floating=True),
     "polygamma": _polygamma_method, "polygamma_": _polygamma_,
     "logit": logit, "logit_": _logit_,
 }
