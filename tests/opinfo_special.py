@@ -26,6 +26,16 @@ def _off_zero(rng, shape, dtype, domain):
     return avoid(uniform(rng, shape, dtype, domain), (0.0,))
 
 
+def _sinc_samples(op, dtype, rng):
+    """Off zero, and (floats) 0 itself and points across |x| = 0.25, where the derivative
+    rule switches from its Taylor series to the quotient (gradgrad at 0 is -pi**2 / 3)."""
+    out = pointwise(_off_zero)(op, dtype, rng)
+    if dtype.kind == "f":
+        x = np.array([[0.0, -0.05, 0.2], [-0.3, 0.26, -0.7]], dtype=dtype)
+        out.append(Sample((x,), desc="(2, 3) 0 and across 0.25"))
+    return out
+
+
 def _logit_samples(op, dtype, rng):
     if dtype.kind in "iu":       # 0 and 1, clamped away from the infinities
         return [Sample((uniform(rng, s, dtype, (0, 1)),), {"eps": 0.25}, desc=f"{s} eps=0.25")
@@ -56,7 +66,7 @@ ROWS = [
            covers=("digamma", "polygamma"), **FLOAT_MATH),
     OpInfo("polygamma", tg.polygamma, sp.polygamma, _polygamma_samples, domain=(0.3, 4.0),
            **FLOAT_MATH),
-    OpInfo("sinc", tg.sinc, np.sinc, pointwise(_off_zero), **FLOAT_MATH),
+    OpInfo("sinc", tg.sinc, np.sinc, _sinc_samples, **FLOAT_MATH),
     OpInfo("logit", tg.logit, _logit_ref, _logit_samples, domain=(0.05, 0.95), **FLOAT_MATH),
     # in place, on non-leaves (every in-place method is checked in tests/test_pointwise_math.py)
     OpInfo("erf_", in_place("erf"), sp.erf, pointwise(), covers=("erf", "clone")),

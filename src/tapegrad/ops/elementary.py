@@ -9,7 +9,8 @@ import math
 
 import numpy as np
 
-from .elementwise import POW, _elementwise, _unary, exp, pow, rsqrt
+from .._core.errors import DTypeError
+from .elementwise import NEG, POW, _elementwise, _unary, exp, pow, rsqrt
 from .registry import apply_inplace
 
 __all__ = ["log1p", "expm1", "log2", "log10", "exp2", "square", "reciprocal", "sinh", "cosh",
@@ -191,10 +192,22 @@ def square(input):
 
 
 # ---- Tensor methods ---------------------------------------------------------------------------
-def in_place(op, name):
-    """``x.name()``: x <- op(x) in place (an integer x can't hold a float result). Shared by
-    the pointwise families (special.py, rounding.py)."""
+def refuse_integer(x, name):
+    """Refuse an in-place op with a floating result on an integer or bool tensor ``x``."""
+    dtype = x._data.dtype
+    if dtype.kind in "biu":
+        raise DTypeError(
+            f"{name}: the result is floating (float32 for {dtype} input), which can't be "
+            f"written into a tensor of dtype {dtype} in place, as in PyTorch. Use the "
+            f"out-of-place form, x.{name[:-1]}(...), or convert first: x = x.float().")
+
+
+def in_place(op, name, floating=False):
+    """``x.name()``: x <- op(x) in place; with ``floating`` (a float result), an integer or
+    bool x is refused up front. Shared by the pointwise families (special.py, rounding.py)."""
     def method(self):
+        if floating:
+            refuse_integer(self, name)
         return apply_inplace(op, (self,), name=name)
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"In-place :func:`{name[:-1]}`; returns the tensor."
@@ -206,7 +219,9 @@ def _square_(self):
     return apply_inplace(POW, (self, 2), name="square_")
 
 
-METHODS = {"square": square, "square_": _square_}
+# NOTE: negative_ (PyTorch's alias of neg_) is bound here, beside the other in-place forms of
+# this family, because methods.py, which binds neg_, is shared.
+METHODS = {"square": square, "square_": _square_, "negative_": in_place(NEG, "negative_")}
 for _op, _names in [(LOG1P, ("log1p",)), (EXPM1, ("expm1",)), (LOG2, ("log2",)),
                     (LOG10, ("log10",)), (EXP2, ("exp2",)), (RECIPROCAL, ("reciprocal",)),
                     (SINH, ("sinh",)), (COSH, ("cosh",)), (ASIN, ("asin", "arcsin")),
@@ -215,5 +230,5 @@ for _op, _names in [(LOG1P, ("log1p",)), (EXPM1, ("expm1",)), (LOG2, ("log2",)),
                     (ATANH, ("atanh", "arctanh"))]:
     for _name in _names:
         METHODS[_name] = globals()[_names[0]]
-        METHODS[_name + "_"] = in_place(_op, _name + "_")
+        METHODS[_name + "_"] = in_place(_op, _name + "_", floating=True)
 del _op, _names, _name

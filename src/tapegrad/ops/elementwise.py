@@ -51,7 +51,21 @@ SIGMOID = _elementwise("sigmoid", lambda x: 1 / (1 + np.exp(-x)),
 RELU = _elementwise("relu", lambda x: np.maximum(x, 0), lambda ctx: ctx.out > 0, save=("out",))
 ABS = _elementwise("abs", np.abs, lambda ctx: sign(ctx.x))
 SIGN = register(OpDef("sign", np.sign, lambda ctx, g: (g * 0,), lambda ctx, t: t * 0))
-NEG = register(OpDef("neg", np.negative, lambda ctx, g: (-g,), lambda ctx, t: -t))
+
+
+def _negative(x):
+    try:
+        return np.negative(x)
+    except TypeError:
+        if x.dtype.kind != "b":
+            raise
+        # NOTE: as PyTorch's, with its advice; NumPy's own TypeError names no alternative.
+        raise DTypeError(
+            "neg: negation, the `-` operator, on a bool tensor is not supported. If you are "
+            "trying to invert a mask, use the `~` or `logical_not()` operator instead.") from None
+
+
+NEG = register(OpDef("neg", _negative, lambda ctx, g: (-g,), lambda ctx, t: -t))
 
 exp = _unary(EXP, """Elementwise exponential e**x; integer input gives float32.
 

@@ -10,8 +10,8 @@ import numpy as np
 
 from .._core.errors import ArgumentError
 from .._core.tensor import Tensor
-from .elementary import in_place, public_unary
-from .elementwise import _elementwise, clamp, cos, exp, where
+from .elementary import in_place, public_unary, refuse_integer
+from .elementwise import _elementwise, cos, exp, where
 from .registry import apply_inplace, apply_unary
 
 __all__ = ["erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "sinc", "logit"]
@@ -27,39 +27,81 @@ def _sp():
     return scipy.special
 
 
+def _special(name, x):
+    """scipy.special.<name>(x), keeping float16 float16.
+
+    NOTE: SciPy has no float16 loops (erf, erfc, gammaln and psi answer in float64, erfinv in
+    float32); PyTorch keeps float16, computing in float32, and so do we."""
+    fn = getattr(_sp(), name)
+    if x.dtype != np.float16:
+        return fn(x)
+    return np.asarray(fn(x.astype(np.float32))).astype(np.float16)
+
+
 def _erf(x):
-    return _sp().erf(x)
+    return _special("erf", x)
 
 
 def _erfc(x):
-    return _sp().erfc(x)
+    return _special("erfc", x)
 
 
 def _erfinv(x):
-    return _sp().erfinv(x)
+    return _special("erfinv", x)
 
 
 def _lgamma(x):
-    return _sp().gammaln(x)
+    out = np.asarray(_special("gammaln", x))
+    # NOTE: SciPy gives -inf at -inf; log |Gamma| is +inf there (as PyTorch).
+    at_neg_inf = np.isneginf(x)
+    if at_neg_inf.any():
+        out[at_neg_inf] = np.inf       # out is SciPy's fresh array: ours to change
+    return out
 
 
 def _digamma(x):
-    return _sp().psi(x)
+    return _special("psi", x)
 
 
 def _polygamma(x, n):
     sp = _sp()
-    # NOTE: scipy's polygamma computes in float64 whatever the input; cast back.
-    out = sp.psi(x) if n == 0 else sp.polygamma(n, x)
-    return np.asarray(out).astype(np.result_type(x), copy=False)
+    # NOTE: scipy's polygamma computes in float64 whatever the input: floats are cast back.
+    # Integer input (only polygamma_ passes one) stays float64, so that writing it into the
+    # integer tensor is refused (as PyTorch) rather than truncated.
+    out = np.asarray(sp.psi(x) if n == 0 else sp.polygamma(n, x))
+    return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
+
+
+def _sinc(x):
+    if x.dtype != np.float16:
+        return np.sinc(x)
+    # NOTE: NumPy forms pi * x in float16, so that sinc(3) is 3e-4; in float32, as PyTorch.
+    return np.sinc(x.astype(np.float32)).astype(np.float16)
+
+
+# sinc'(x) = sum_k c_k x**(2k - 1), k >= 1, with c_k = (-1)**k 2k pi**(2k) / (2k + 1)!. Eight
+# terms leave a relative error below 1e-16 for |x| < 0.25 (the next term's share at 0.25).
+_SINC_D_SERIES = tuple((-1) ** k * 2 * k * math.pi ** (2 * k) / math.factorial(2 * k + 1)
+                       for k in range(1, 9))
+_SINC_SERIES_BELOW = 0.25
 
 
 def _sinc_deriv(ctx):
-    """d sinc = (cos(pi x) - sinc(x)) / x, and 0 at x = 0 (sinc is even), as in PyTorch."""
+    """d sinc = (cos(pi x) - sinc(x)) / x, and its Taylor series for |x| < 0.25 (0 at x = 0).
+
+    NOTE: the series is exact at 0 to every order it has (the gradient of this rule at 0 is
+    sinc''(0) = -pi**2 / 3, where PyTorch gives nan), and near 0 the quotient cancels: at
+    x = 1e-9 it is 0 and its own derivative off by a factor 3. The quotient divides by 1
+    where the series is used, so no 0/0 reaches a gradient of this rule."""
     x = ctx.x
-    at_zero = x == 0
-    # NOTE: the division sees 1 where x == 0, so no 0/0 reaches a gradient of this rule.
-    return where(at_zero, 0.0, (cos(math.pi * x) - ctx.out) / where(at_zero, 1.0, x))
+    near = (x < _SINC_SERIES_BELOW) & (x > -_SINC_SERIES_BELOW)
+    x2 = x * x
+    series = _SINC_D_SERIES[-1] * x2
+    for c in _SINC_D_SERIES[-2:0:-1]:
+        series = (series + c) * x2
+    series = (series + _SINC_D_SERIES[0]) * x + 0.0     # + 0.0: d sinc(+-0) = +0, as PyTorch
+    safe = where(near, 1.0, x)
+    return where(near, series, (cos(math.pi * safe) - ctx.out) / safe)
 
 
 def _logit(x, eps):
@@ -69,13 +111,20 @@ def _logit(x, eps):
 
 
 def _logit_deriv(ctx):
-    """d logit = 1 / (x (1 - x)); with eps, 0 outside [eps, 1 - eps] (bounds included)."""
+    """d logit = 1 / (x (1 - x)): without eps nan outside [0, 1]; with eps 0 outside
+    [eps, 1 - eps] (bounds included). Where x is nan, so is the gradient (as PyTorch)."""
     x, eps = ctx.x, ctx.eps
     if eps is None:
+        # NOTE: nan outside [0, 1], where logit itself is nan (as PyTorch; 1 / (x (1 - x))
+        # alone is finite there). Through x, so that this rule's own gradient there is 0
+        # (where() routes none to x), as PyTorch's.
+        x = where((x < 0) | (x > 1), math.nan, x)
         return 1 / (x * (1 - x))
-    inside = (x >= eps) & (x <= 1 - eps)
-    x = clamp(x, eps, 1 - eps)         # finite everywhere, so where() mixes no inf or nan in
-    return where(inside, 1 / (x * (1 - x)), 0.0)
+    outside = (x < eps) | (x > 1 - eps)        # nan is not outside: its gradient stays nan
+    # NOTE: 0.5 outside, not the clamped x: 1 / (x (1 - x)) is then finite wherever where()
+    # discards it (with eps = 0 a clamped x would give inf there, and its gradient 0 * inf).
+    x = where(outside, 0.5, x)
+    return where(outside, 0.0, 1 / (x * (1 - x)))
 
 
 ERF = _elementwise("erf", _erf, lambda ctx: _TWO_OVER_SQRT_PI * exp(-ctx.x * ctx.x))
@@ -85,7 +134,7 @@ ERFINV = _elementwise("erfinv", _erfinv, lambda ctx: _HALF_SQRT_PI * exp(ctx.out
 LGAMMA = _elementwise("lgamma", _lgamma, lambda ctx: digamma(ctx.x))
 DIGAMMA = _elementwise("digamma", _digamma, lambda ctx: polygamma(1, ctx.x))
 POLYGAMMA = _elementwise("polygamma", _polygamma, lambda ctx: polygamma(ctx.n + 1, ctx.x))
-SINC = _elementwise("sinc", np.sinc, _sinc_deriv, save=("x", "out"))
+SINC = _elementwise("sinc", _sinc, _sinc_deriv, save=("x", "out"))
 LOGIT = _elementwise("logit", _logit, _logit_deriv)
 
 
@@ -151,7 +200,8 @@ digamma = _float_unary(DIGAMMA, """Elementwise digamma psi(x) = d/dx log Gamma(x
     """)
 sinc = _float_unary(SINC, """Elementwise normalized sinc: sin(pi x) / (pi x), and 1 at x = 0.
 
-    The gradient at 0 is 0; integer input gives float32.
+    The gradient at 0 is 0 and its derivative there -pi**2 / 3 (PyTorch gives nan); integer
+    input gives float32.
 
     Example:
         >>> import tapegrad as tg
@@ -210,8 +260,9 @@ def logit(input, eps=None):
             gradient is then 0 outside that range (bounds included), as in PyTorch.
 
     Returns:
-        The values; the gradient is 1 / (x (1 - x)) (nan outside [0, 1], inf at 0 and 1
-        without eps).
+        The values; the gradient is 1 / (x (1 - x)) (without eps: nan outside [0, 1],
+        where the value is nan, and inf at 0 and 1). A negative eps acts as None, also for
+        the gradient (PyTorch's is finite outside [0, 1] then).
 
     Example:
         >>> import tapegrad as tg
@@ -227,6 +278,7 @@ def logit(input, eps=None):
 # ---- Tensor methods ---------------------------------------------------------------------------
 def _polygamma_(self, n):
     """In-place :func:`polygamma`; returns the tensor."""
+    refuse_integer(self, "polygamma_")
     return apply_inplace(POLYGAMMA, (self,), {"n": _check_n(n, "polygamma_")}, "polygamma_")
 
 
@@ -237,16 +289,17 @@ def _polygamma_method(self, n):
 
 def _logit_(self, eps=None):
     """In-place :func:`logit`; returns the tensor."""
+    refuse_integer(self, "logit_")
     return apply_inplace(LOGIT, (self,), {"eps": _check_eps(eps, "logit_")}, "logit_")
 
 
 METHODS = {
-    "erf": erf, "erf_": in_place(ERF, "erf_"),
-    "erfc": erfc, "erfc_": in_place(ERFC, "erfc_"),
-    "erfinv": erfinv, "erfinv_": in_place(ERFINV, "erfinv_"),
-    "lgamma": lgamma, "lgamma_": in_place(LGAMMA, "lgamma_"),
-    "digamma": digamma, "digamma_": in_place(DIGAMMA, "digamma_"),
-    "sinc": sinc, "sinc_": in_place(SINC, "sinc_"),
+    "erf": erf, "erf_": in_place(ERF, "erf_", floating=True),
+    "erfc": erfc, "erfc_": in_place(ERFC, "erfc_", floating=True),
+    "erfinv": erfinv, "erfinv_": in_place(ERFINV, "erfinv_", floating=True),
+    "lgamma": lgamma, "lgamma_": in_place(LGAMMA, "lgamma_", floating=True),
+    "digamma": digamma, "digamma_": in_place(DIGAMMA, "digamma_", floating=True),
+    "sinc": sinc, "sinc_": in_place(SINC, "sinc_", floating=True),
     "polygamma": _polygamma_method, "polygamma_": _polygamma_,
     "logit": logit, "logit_": _logit_,
 }
