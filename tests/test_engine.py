@@ -581,6 +581,27 @@ def test_gradcheck_reports_a_wrong_rule():
     assert not tg.autograd.gradcheck(lambda t: apply(bad, (t,)), (x,), raise_exception=False)
 
 
+def test_gradgradcheck_reports_a_wrong_second_derivative():
+    # A throwaway primitive whose gradient is right (2x) but whose rule detaches x, so the
+    # gradient's own derivative is 0 instead of 2: gradcheck passes, gradgradcheck must not.
+    detached = OpDef("test_square_detached_rule", np.square,
+                     lambda ctx, g: (g * 2 * np.asarray(ctx.x._data if isinstance(
+                         ctx.x, tg.Tensor) else ctx.x),), save=("x",))
+    good = OpDef("test_good_square", np.square, lambda ctx, g: (g * 2 * ctx.x,), save=("x",))
+    x = _leaf([1.0, 2.0])
+    assert tg.autograd.gradcheck(lambda t: apply(detached, (t,)), (x,))
+    assert tg.autograd.gradgradcheck(lambda t: apply(good, (t,)), (x,))
+    with pytest.raises(tg.autograd.GradcheckError, match="input 0"):
+        tg.autograd.gradgradcheck(lambda t: apply(detached, (t,)), (x,))
+
+
+def test_gradgradcheck_differentiates_through_a_cast_grad_output():
+    # a float64 cotangent for a float32 output: its cast is recorded under create_graph
+    x = _leaf([0.5, 1.5])
+    assert tg.autograd.gradgradcheck(lambda t: (t * t).to(tg.float32), (x,), eps=1e-3,
+                                     atol=1e-3, rtol=1e-2)
+
+
 def test_detect_anomaly_names_the_op_that_produced_nan():
     x = _leaf([0.0, 1.0])
     with tg.autograd.detect_anomaly():

@@ -57,8 +57,12 @@ def _seed(t, g, i, create_graph, caller):
         raise ShapeError(f"{caller}: gradient {i} has shape {arr.shape} but output {i} has "
                          f"shape {shape}; they must match.")
     if arr.dtype != t._data.dtype:
-        arr = arr.astype(t._data.dtype)
-        g = None
+        if create_graph and g is not None:
+            g = g.to(t._data.dtype)      # recorded: a gradient of the grad_output flows back
+            arr = g._data
+        else:
+            arr = arr.astype(t._data.dtype)
+            g = None
     if create_graph:
         return t._node(), (g if g is not None and g._data is arr else wrap(arr)), False
     return t._node(), arr, False

@@ -5,7 +5,7 @@ import numpy as np
 
 from .._core.tensor import Tensor, wrap
 from .engine import grad
-from .grad_mode import no_grad
+from .grad_mode import enable_grad, no_grad
 
 
 class GradcheckError(RuntimeError):
@@ -97,6 +97,11 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
             continue
         num = numerical_jacobian(func, inputs, n, eps)
         ana = analytical_jacobian(func, inputs, n)
+        if len(num) != len(ana):
+            raise GradcheckError(
+                f"gradcheck: the function gave {len(num)} floating outputs under finite "
+                f"differences but {len(ana)} when differentiated; it must give the same outputs "
+                "in both (does it depend on grad mode?).")
         for k, (a, m) in enumerate(zip(ana, num)):
             bad = ~np.isclose(a, m, atol=atol, rtol=rtol, equal_nan=True)
             if bad.any():
@@ -145,13 +150,17 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     n = len(inputs)
 
     def vjp_fn(*args):
-        ins, gos = args[:n], args[n:]
-        outs = [o for o in _outputs(func, ins) if o.requires_grad]
-        if not outs:
-            return ()
-        gs = grad(outs, [ins[i] for i in diff], list(gos[:len(outs)]), create_graph=True,
-                  allow_unused=True)
-        return tuple(g for g in gs if g is not None)
+        # NOTE: grad mode on even inside numerical_jacobian's no_grad: the VJP is the function
+        # being differenced, so it must run (without it every output vanished and nothing was
+        # compared).
+        with enable_grad():
+            ins, gos = args[:n], args[n:]
+            outs = [o for o in _outputs(func, ins) if o.requires_grad]
+            if not outs:
+                return ()
+            gs = grad(outs, [ins[i] for i in diff], list(gos[:len(outs)]), create_graph=True,
+                      allow_unused=True)
+            return tuple(g for g in gs if g is not None)
 
     return gradcheck(vjp_fn, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol,
                      raise_exception=raise_exception)
