@@ -4,11 +4,12 @@ nanquantile.
 """
 import numpy as np
 
-from .._core.errors import ArgumentError, DTypeError
+from .._core.errors import DTypeError
 from .._core.tensor import Tensor, wrap
 from .elementwise import exp, isnan, where
 from .order_statistics import median, mode, nanmedian, nanquantile, quantile
-from .reduction import _reduce_params, _unreduce, half_in_float32, mean, normalize_dims, sum
+from .reduction import (SUM, _reduce_params, _unreduce, half_in_float32, mean,
+                        normalize_dims, sum)
 from .registry import OpDef, apply_unary, register
 
 __all__ = ["var", "std", "var_mean", "std_mean", "logsumexp", "nansum", "nanmean", "all",
@@ -94,8 +95,9 @@ def _var_params(input, dim, unbiased, keepdim, correction, name):
         dim, unbiased = None, dim
     if unbiased is not None:
         if correction is not None:
-            raise ArgumentError(f"{name}: pass either correction or the legacy unbiased, "
-                                "not both (unbiased=True is correction=1).")
+            # TypeError, as PyTorch (no signature takes both)
+            raise TypeError(f"{name}: pass either correction or the legacy unbiased, "
+                            "not both (unbiased=True is correction=1).")
         correction = 1 if unbiased else 0
     correction = 1 if correction is None else correction
     if not isinstance(correction, (int, float, np.integer, np.floating)):
@@ -161,8 +163,8 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
         >>> tg.var_mean(tg.tensor([1.0, 2.0, 4.0]))
         (tensor(2.3333), tensor(2.3333))
     """
-    v = var(input, dim, unbiased, keepdim, correction=correction)
-    return v, mean(input, None if isinstance(dim, bool) else dim, keepdim)
+    params = _var_params(input, dim, unbiased, keepdim, correction, "var_mean")
+    return apply_unary(VAR, input, params), mean(input, params["axes"], keepdim)
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
@@ -173,8 +175,8 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
         >>> tg.std_mean(tg.tensor([[1.0, 3.0]]), dim=1, keepdim=True)
         (tensor([[1.4142]]), tensor([[2.]]))
     """
-    s = std(input, dim, unbiased, keepdim, correction=correction)
-    return s, mean(input, None if isinstance(dim, bool) else dim, keepdim)
+    params = _var_params(input, dim, unbiased, keepdim, correction, "std_mean")
+    return apply_unary(STD, input, params), mean(input, params["axes"], keepdim)
 
 
 # ---- logsumexp -----------------------------------------------------------------------------------
@@ -246,9 +248,10 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """
     if dtype is not None:
         input = input.to(dtype)
+    params = _reduce_params(input, dim, keepdim, "nansum")     # errors name nansum
     if _data(input).dtype.kind == "f":
         input = where(isnan(input), 0.0, input)
-    return sum(input, dim, keepdim)
+    return apply_unary(SUM, input, params)
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
