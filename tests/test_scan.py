@@ -186,7 +186,7 @@ def test_jvp_rules_agree_on_arrays_and_tensors(fn):
     np.testing.assert_allclose(on_tensors.numpy(), on_arrays, rtol=1e-12, atol=1e-12)
 
 
-def test_float16_scans_accumulate_in_float32():
+def test_float16_scans_do_not_accumulate_in_float16():
     b = np.ones(3000, dtype=np.float16)
     b[0] = 2048
     out = tg.cumsum(tg.tensor(b), 0)
@@ -235,3 +235,13 @@ def test_a_dim_that_is_not_an_int_raises_type_error(fn):
             fn(tg.ones(2, 3), dim)
     with pytest.raises(tg.IndexRangeError, match=rf"^{fn.__name__}: dimension out of range"):
         fn(tg.tensor(1.0), 1)
+
+
+def test_numpy_keyword_name_axis_as_pytorch():
+    x = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert tg.cumsum(x, axis=0).tolist() == [[1.0, 2.0], [4.0, 6.0]]
+    assert x.cumprod(axis=1).tolist() == [[1.0, 2.0], [3.0, 12.0]]
+    assert tg.cummax(x, axis=0).indices.tolist() == [[0, 0], [1, 1]]
+    assert tg.logcumsumexp(x, axis=1).shape == (2, 2)
+    y = x.clone()
+    assert y.cumsum_(axis=1) is y and y.tolist() == [[1.0, 3.0], [3.0, 7.0]]

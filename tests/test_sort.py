@@ -261,6 +261,14 @@ def test_a_dim_that_is_not_an_int_raises_type_error(call):
         call(t([[3.0, 1.0], [2.0, 4.0]]))
 
 
+def test_numpy_keyword_name_axis_as_pytorch():
+    x = t([[3.0, 1.0], [2.0, 4.0]])
+    assert arr(tg.sort(x, axis=0).values).tolist() == [[2.0, 1.0], [3.0, 4.0]]
+    assert arr(x.argsort(axis=1, descending=True)).tolist() == [[0, 1], [1, 0]]
+    assert arr(tg.topk(x, 1, axis=0).indices).tolist() == [[0, 1]]
+    assert arr(tg.kthvalue(x, 1, axis=1, keepdims=True).values).tolist() == [[1.0], [2.0]]
+
+
 # ---- Tensor methods --------------------------------------------------------------------------
 def test_methods_and_no_inplace_forms():
     x = t([3.0, 1.0, 2.0])

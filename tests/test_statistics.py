@@ -377,13 +377,13 @@ _DIM_REDUCTIONS = [tg.var, tg.std, tg.logsumexp, tg.nansum, tg.nanmean, tg.sum, 
 @pytest.mark.parametrize("fn", _DIM_REDUCTIONS, ids=lambda f: f.__name__)
 def test_0d_tensor_takes_only_dim_0_or_minus_1(fn):
     x = tg.tensor(1.0)
-    for dim in (0, -1, (0,), [-1]):
+    for dim in (0, -1) + (((0,), [-1]) if fn is not tg.prod else ()):
         out = fn(x, dim)
         assert (out[0] if isinstance(out, tuple) else out).shape == ()
-    for dim in (5, 1, -2, (0, 1)):
+    for dim in (5, 1, -2) + (((0, 1),) if fn is not tg.prod else ()):
         with pytest.raises(tg.IndexRangeError, match=rf"^{fn.__name__}: dimension out of "):
             fn(x, dim)
-    for dim in ((0, -1), (0, 0)):      # PyTorch: "dim 0 appears multiple times"
+    for dim in ((0, -1), (0, 0)) if fn is not tg.prod else ():   # "appears multiple times"
         with pytest.raises(RuntimeError, match=rf"^{fn.__name__}: dim .* same dimension twice"):
             fn(x, dim)
 
@@ -397,8 +397,16 @@ def test_a_dim_that_is_not_an_int_raises_type_error(fn):
     if fn not in (tg.var, tg.std, tg.var_mean):     # var(x, True) is the legacy unbiased
         bad.append(True)
     for dim in bad:
-        with pytest.raises(TypeError, match=rf"^{fn.__name__}: dim must be an int"):
+        with pytest.raises(TypeError, match=rf"^{fn.__name__}: dim must be (an|one) int"):
             fn(x, dim)
+
+
+def test_prod_takes_one_dim_as_pytorch():
+    x = tg.ones(2, 3)
+    for dim in ((0, 1), [0], ()):
+        with pytest.raises(TypeError, match=r"^prod: dim must be an int, as in PyTorch"):
+            tg.prod(x, dim)
+    assert tg.prod(x, -1).tolist() == [1.0, 1.0] and tg.prod(x, None).item() == 1.0
 
 
 def test_numpy_and_0d_tensor_integer_dims_work_as_pytorch():
@@ -432,3 +440,25 @@ def test_mode_counts_nans_as_one_value():
     values.sum().backward()
     assert np.isnan(values[0].item()) and values[1].item() == 1.0
     assert indices.tolist() == [4, 4] and x.grad.tolist() == [[0, 0, 0, 0, 1], [0, 0, 0, 0, 1]]
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: tg.var(x, axis=0, keepdims=True), lambda x: x.std(axis=0, keepdims=True),
+    lambda x: tg.var_mean(x, axis=0, keepdims=True)[0], lambda x: tg.prod(x, axis=0).reshape(1, 3),
+    lambda x: x.amax(axis=0, keepdims=True), lambda x: tg.max(x, axis=0, keepdims=True).values,
+    lambda x: tg.argmax(x, axis=0, keepdims=True), lambda x: x.logsumexp(axis=0, keepdims=True),
+    lambda x: tg.nansum(x, axis=0, keepdims=True), lambda x: tg.all(x, axis=0, keepdims=True),
+    lambda x: tg.count_nonzero(x, axis=0).reshape(1, 3),
+    lambda x: tg.median(x, axis=0, keepdims=True).values,
+    lambda x: x.mode(axis=0, keepdims=True).values,
+    lambda x: tg.quantile(x, 0.5, axis=0, keepdims=True)])
+def test_numpy_keyword_names_axis_and_keepdims_as_pytorch(call):
+    out = call(tg.tensor([[1.0, 2.0, 3.0], [4.0, 0.0, 6.0]]))
+    assert tuple(out.shape) == (1, 3)
+
+
+def test_numpy_and_pytorch_names_together_raise():
+    with pytest.raises(TypeError, match="^var: got both dim= and its NumPy name axis="):
+        tg.var(tg.ones(2, 3), dim=0, axis=0)
+    with pytest.raises(TypeError, match="keepdim= and its NumPy name keepdims="):
+        tg.amax(tg.ones(2, 3), 0, keepdim=True, keepdims=True)

@@ -18,7 +18,7 @@ from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
 from ._broadcast import cast_like
 from .elementwise import where
-from .reduction import one_dim, sum
+from .reduction import numpy_names, one_dim, sum
 from .registry import OpDef, apply_unary, register
 from .shape import clone, reshape
 
@@ -158,6 +158,7 @@ def _select_params(data, idx, w, dim, keepdim, nq, *more):
             "in_shape": data.shape}
 
 
+@numpy_names
 def median(input, dim=None, keepdim=False):
     """The median: of all elements, or along ``dim`` with the indices of the medians.
 
@@ -185,6 +186,7 @@ def median(input, dim=None, keepdim=False):
     return _median(input, dim, keepdim, False, "median", median_result)
 
 
+@numpy_names
 def nanmedian(input, dim=None, keepdim=False):
     """:func:`median` of the elements that are not nan (nan where all are nan).
 
@@ -219,6 +221,7 @@ def _mode_indices(data, d):
     return np.moveaxis(np.take_along_axis(order, at, axis=-1), -1, d)
 
 
+@numpy_names
 def mode(input, dim=-1, keepdim=False):
     """The most frequent value along ``dim`` and the index of its last occurrence.
 
@@ -364,6 +367,7 @@ def _interpolated_in_q(input, data, q, has_dim, chosen, slope, d, keep, nq):
     return out if keep else reshape(out, np.squeeze(w, axis=d + nq).shape)
 
 
+@numpy_names
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     """The q-th quantiles of ``input`` (all elements, or along ``dim``).
 
@@ -392,6 +396,7 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     return _quantile(input, q, dim, keepdim, interpolation, False, "quantile")
 
 
+@numpy_names
 def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     """:func:`quantile` of the elements that are not nan (nan where all are nan).
 

@@ -3,6 +3,7 @@
 Every reduction keeps its input's shape and the "keepdim" shape of its output in ctx
 params, so rules can put a reduced cotangent back in place with reshape + expand.
 """
+import functools
 from collections import namedtuple
 
 import numpy as np
@@ -15,6 +16,22 @@ from .registry import OpDef, apply_unary, register
 from .shape import clone, expand, normalize_dim, reshape
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
+
+
+def numpy_names(fn):
+    """``fn`` also taking NumPy's keyword names ``axis`` for ``dim`` and ``keepdims`` for
+    ``keepdim``, as PyTorch's functions and methods do (``x.var(axis=0, keepdims=True)``)."""
+    @functools.wraps(fn)
+    def with_numpy_names(*args, **kwargs):
+        if "axis" in kwargs or "keepdims" in kwargs:
+            for alias, name in (("axis", "dim"), ("keepdims", "keepdim")):
+                if alias in kwargs:
+                    if name in kwargs:
+                        raise TypeError(f"{fn.__name__}: got both {name}= and its NumPy name "
+                                        f"{alias}=; pass one.")
+                    kwargs[name] = kwargs.pop(alias)
+        return fn(*args, **kwargs)
+    return with_numpy_names
 
 
 def int_dim(d, name, expected="an int or a tuple of ints"):
@@ -236,6 +253,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None
     return apply_unary(MEAN, input, params)
 
 
+@numpy_names
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product of the elements over ``dim``.
 
@@ -257,9 +275,12 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     """
     if dtype is not None:
         input = input.to(dtype)
+    if dim is not None:
+        dim = int_dim(dim, "prod", "an int, as in PyTorch (a tuple is refused there too)")
     return apply_unary(PROD, input, _reduce_params(input, dim, keepdim, "prod"))
 
 
+@numpy_names
 def amax(input, dim=None, keepdim=False):
     """Largest value over ``dim`` (values only; see :func:`max` for indices).
 
@@ -282,6 +303,7 @@ def amax(input, dim=None, keepdim=False):
     return apply_unary(AMAX, input, params)
 
 
+@numpy_names
 def amin(input, dim=None, keepdim=False):
     """Smallest value over ``dim`` (values only; see :func:`min` for indices).
 
@@ -335,7 +357,7 @@ MIN_DIM = register(OpDef("min", _take_forward, take_vjp, _take_jvp))
 
 def _extreme_dim(input, dim, keepdim, argfn, name):
     if isinstance(dim, (tuple, list)):
-        raise TypeError(f"{name}: dim must be an int to get (values, indices); got {dim!r}. "
+        raise TypeError(f"{name}: dim must be one int to get (values, indices); got {dim!r}. "
                         f"Use a{name}(x, dim) for several dims.")
     data = input._data if isinstance(input, Tensor) else np.asarray(input)
     d = one_dim(dim, data.ndim, name)
@@ -351,6 +373,7 @@ def _extreme_dim(input, dim, keepdim, argfn, name):
     return values_indices(vals, wrap(np.asarray(indices, dtype=np.int64)))
 
 
+@numpy_names
 def max(input, dim=None, keepdim=False, *, other=None):
     """The largest element, the maxima along a dim with their indices, or an elementwise maximum.
 
@@ -376,6 +399,7 @@ def max(input, dim=None, keepdim=False, *, other=None):
     return _extreme_dim(input, dim, keepdim, np.argmax, "max")
 
 
+@numpy_names
 def min(input, dim=None, keepdim=False, *, other=None):
     """The smallest element, the minima along a dim with their indices, or an elementwise minimum.
 
@@ -405,6 +429,7 @@ def _arg_extreme(argfn, input, dim, keepdim, name):
     return wrap(np.asarray(argfn(data, axis=d, keepdims=keepdim), dtype=np.int64))
 
 
+@numpy_names
 def argmax(input, dim=None, keepdim=False):
     """Index of the largest element (of the flattened tensor when ``dim`` is None).
 
@@ -424,6 +449,7 @@ def argmax(input, dim=None, keepdim=False):
     return _arg_extreme(np.argmax, input, dim, keepdim, "argmax")
 
 
+@numpy_names
 def argmin(input, dim=None, keepdim=False):
     """Index of the smallest element (of the flattened tensor when ``dim`` is None).
 

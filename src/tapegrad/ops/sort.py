@@ -14,7 +14,7 @@ import numpy as np
 
 from .._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
 from .._core.tensor import Tensor, wrap
-from .reduction import one_dim, values_indices
+from .reduction import numpy_names, one_dim, values_indices
 from .registry import OpDef, apply_unary, register
 from .shape import clone, reshape
 
@@ -115,6 +115,7 @@ def _scalar_result(input):
     return values_indices(clone(input), wrap(np.zeros((), dtype=np.int64)))
 
 
+@numpy_names
 def sort(input, dim=-1, descending=False, *, stable=False):
     """Sort the elements of ``input`` along ``dim``.
 
@@ -142,6 +143,7 @@ def sort(input, dim=-1, descending=False, *, stable=False):
     return values_indices(_pick(SORT, input, idx, d), wrap(idx.copy()))
 
 
+@numpy_names
 def argsort(input, dim=-1, descending=False, *, stable=False):
     """Indices that sort ``input`` along ``dim`` (stably); the indices of :func:`sort`.
 
@@ -176,6 +178,7 @@ def _check_not_bool(data, name):
                          "with .int() or .float() first.")
 
 
+@numpy_names
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """The ``k`` largest (or smallest) elements of ``input`` along ``dim``.
 
@@ -212,6 +215,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     return values_indices(_pick(TOPK, input, idx, d), wrap(idx.copy()))
 
 
+@numpy_names
 def kthvalue(input, k, dim=-1, keepdim=False):
     """The ``k``-th smallest element of ``input`` along ``dim`` (k counts from 1).
 

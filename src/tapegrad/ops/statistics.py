@@ -8,8 +8,8 @@ from .._core.errors import DTypeError
 from .._core.tensor import Tensor, wrap
 from .elementwise import exp, isnan, where
 from .order_statistics import median, mode, nanmedian, nanquantile, quantile
-from .reduction import (SUM, _reduce_params, _unreduce, half_in_float32, mean,
-                        normalize_dims, sum)
+from .reduction import (SUM, _reduce_params, _unreduce, half_in_float32, mean, normalize_dims,
+                        numpy_names, sum)
 from .registry import OpDef, apply_unary, register
 
 __all__ = ["var", "std", "var_mean", "std_mean", "logsumexp", "nansum", "nanmean", "all",
@@ -115,6 +115,7 @@ def _var_params(input, dim, unbiased, keepdim, correction, name):
     return params
 
 
+@numpy_names
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance over ``dim``: sum((x - mean)^2) / max(0, N - correction).
 
@@ -140,6 +141,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return apply_unary(VAR, input, _var_params(input, dim, unbiased, keepdim, correction, "var"))
 
 
+@numpy_names
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation over ``dim``: the square root of :func:`var` (same arguments).
 
@@ -155,6 +157,7 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return apply_unary(STD, input, _var_params(input, dim, unbiased, keepdim, correction, "std"))
 
 
+@numpy_names
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """``(var(input, ...), mean(input, dim, keepdim))`` as a tuple; arguments as :func:`var`.
 
@@ -167,6 +170,7 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return apply_unary(VAR, input, params), mean(input, params["axes"], keepdim)
 
 
+@numpy_names
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """``(std(input, ...), mean(input, dim, keepdim))`` as a tuple; arguments as :func:`var`.
 
@@ -207,6 +211,7 @@ LOGSUMEXP = register(OpDef("logsumexp", half_in_float32(_np_logsumexp), logsumex
                            logsumexp_jvp, save=("x", "out")))
 
 
+@numpy_names
 def logsumexp(input, dim, keepdim=False):
     """log(sum(exp(input))) over ``dim``, computed without overflow.
 
@@ -231,6 +236,7 @@ def logsumexp(input, dim, keepdim=False):
 
 
 # ---- nan-ignoring sums ---------------------------------------------------------------------------
+@numpy_names
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum over ``dim`` treating nan as 0; nan positions get gradient 0.
 
@@ -254,6 +260,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
     return apply_unary(SUM, input, params)
 
 
+@numpy_names
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean over ``dim`` of the elements that are not nan; nan positions get gradient 0.
 
@@ -303,6 +310,7 @@ def _logical(np_fn, input, dim, keepdim, name):
     return wrap(out.astype(np.uint8) if data.dtype == np.uint8 else out)
 
 
+@numpy_names
 def all(input, dim=None, keepdim=False):
     """Whether every element over ``dim`` is nonzero (a bool tensor; never recorded).
 
@@ -320,6 +328,7 @@ def all(input, dim=None, keepdim=False):
     return _logical(np.all, input, dim, keepdim, "all")
 
 
+@numpy_names
 def any(input, dim=None, keepdim=False):
     """Whether some element over ``dim`` is nonzero (a bool tensor; never recorded).
 
@@ -333,6 +342,7 @@ def any(input, dim=None, keepdim=False):
     return _logical(np.any, input, dim, keepdim, "any")
 
 
+@numpy_names
 def count_nonzero(input, dim=None):
     """Number of nonzero elements over ``dim`` (an int64 tensor; never recorded).
 
