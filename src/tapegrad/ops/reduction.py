@@ -180,7 +180,7 @@ def _np_prod(x, axes, keepdim, **_):
 
 # NOTE: float16 multiplies in float32, rounded once: NumPy rounds to float16 between outer-loop
 # steps (and PyTorch's CPU kernel accumulates in float16 lanes, further from the exact
-# product: 1000 factors of float16(1.01) give 15280 there, 16624 here, exact 16624).
+# product: 1000 factors of float16(1.01) give 15280 there; here 16624, the exact product).
 PROD = register(OpDef("prod", half_in_float32(_np_prod), prod_vjp, _weights_jvp(prod_vjp),
                       save=("x", "out")))
 AMAX = register(OpDef("amax", lambda x, axes, keepdim, **_:
