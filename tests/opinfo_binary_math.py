@@ -293,4 +293,6 @@ PARITY = [
     "lib.lerp(x, z, 0.3)", "lib.lerp(x, z, 0.8)", "lib.lerp(x, z, y)", "(x * 1).lerp_(z, y)",
     "lib.addcmul(x, z, y, value=0.5)", "lib.addcdiv(z, x, y, value=-2)",
     "(x * 1).addcmul_(z, y, value=2)", "(x * 1).addcdiv_(z, y)",
+    # a 0-d weight takes part in the promotion: all 0-d with a float64 weight give float64
+    "lib.lerp(x[0, 0], z[0, 0], y[0].double() / 3)", "lib.lerp(x, z, y[0].double() / 3)",
 ]

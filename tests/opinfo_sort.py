@@ -227,4 +227,7 @@ PARITY = [
     "z * lib.searchsorted(lib.sort(y).values, z.detach())",
     "z * lib.bucketize(z.detach(), lib.sort(y).values, right=True)",
     "x * lib.bincount(lib.tensor([0, 3, 1, 3]), weights=y.detach())",
+    "z * lib.searchsorted(lib.sort(y).values, input=z.detach())",
+    "y * lib.bucketize(self=1.0, boundaries=lib.sort(y).values)",
+    "lib.sort(z, axis=0).values", "m.argsort(axis=1) * m", "lib.topk(z, 2, axis=0).values",
 ]

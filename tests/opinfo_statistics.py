@@ -294,4 +294,10 @@ PARITY = [e.replace("{n}", NANS) for e in [
     "lib.quantile(m, lib.tensor([0.2, 0.6]), 2, interpolation='lower')",
     "lib.quantile(m, 0.6, -1, interpolation='higher')",
     "lib.quantile(z, x[0, :2] / 3, 1)", "lib.nanquantile({n}, y[1] / 4)",   # q gets a grad
+    # PyTorch's NumPy keyword names, keywords and float16 products
+    "x.var(axis=0, keepdims=True)", "lib.std_mean(m, axis=(0, 2), keepdims=True)[0]",
+    "lib.amax(z, axis=1, keepdims=True)", "lib.max(z, axis=0).values", "lib.max(x, other=z)",
+    "lib.median(m, axis=2).values", "z.prod(axis=1)", "lib.logsumexp(z, axis=1, keepdims=True)",
+    "lib.quantile(z, 0.3, axis=1, keepdims=True)", "y * lib.argmax(z, axis=0)",
+    "x * lib.prod(lib.full((3, 4), 1.01, dtype=lib.float16), 0).float()",
 ]]

@@ -199,6 +199,36 @@ def test_methods_are_bound():
     assert t.logaddexp(t).dtype == tg.float32
 
 
+def test_lerp_promotes_with_a_0d_weight_as_pytorch():
+    """PyTorch's dtypes: a 0-d weight counts in the promotion, so all-0-d operands with a
+    float64 weight give float64; a dimensioned float32 input keeps float32."""
+    w64 = tg.tensor(0.3, dtype=tg.float64)
+    out = tg.lerp(tg.tensor(1.0), tg.tensor(2.0), w64)
+    assert out.dtype == tg.float64 and out.item() == 1.3      # not rounded to float32
+    assert tg.lerp(tg.tensor([1.0]), tg.tensor([2.0]), w64).dtype == tg.float32
+    half = tg.tensor(1.0, dtype=tg.float16)
+    assert tg.lerp(half, half, tg.tensor(0.5)).dtype == tg.float32
+    assert tg.lerp(half.reshape(1), half.reshape(1), tg.tensor(0.5)).dtype == tg.float16
+    assert tg.lerp(tg.tensor(1.0), tg.tensor(2.0), tg.tensor(1)).dtype == tg.float32
+    a, w = tg.tensor(1.0, requires_grad=True), tg.tensor(0.3, dtype=tg.float64, requires_grad=True)
+    tg.lerp(a, tg.tensor(2.0), w).backward()
+    assert a.grad.dtype == tg.float32 and w.grad.dtype == tg.float64 and w.grad.item() == 1.0
+    b = tg.tensor(1.0)
+    assert b.lerp_(tg.tensor(2.0), w64) is b and b.dtype == tg.float32    # written back
+    close(b, 1.3)
+
+
+def test_lerp_refuses_what_pytorch_refuses():
+    with pytest.raises(DTypeError, match="lerp: not implemented for dtype int64"):
+        tg.lerp(tg.tensor([1, 2]), tg.tensor([3, 4]), tg.tensor([0.5, 0.5]))
+    with pytest.raises(DTypeError, match="lerp: not implemented for dtype int64"):
+        tg.lerp(tg.tensor([1, 2]), tg.tensor([3, 4]), 0.5)
+    with pytest.raises(DTypeError, match="weight has dtype float64 but input has float32"):
+        tg.lerp(tg.tensor(1.0), tg.tensor(2.0), tg.tensor([0.5], dtype=tg.float64))
+    with pytest.raises(DTypeError, match="end has dtype float64 but input has float32"):
+        tg.lerp(tg.tensor(1.0), tg.tensor(2.0, dtype=tg.float64), 0.5)
+
+
 # ---- stability --------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [tg.float32, tg.float64])
 @pytest.mark.parametrize("name, log_of_2, rate", [("logaddexp", np.log(2), 1.0),

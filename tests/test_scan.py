@@ -186,10 +186,62 @@ def test_jvp_rules_agree_on_arrays_and_tensors(fn):
     np.testing.assert_allclose(on_tensors.numpy(), on_arrays, rtol=1e-12, atol=1e-12)
 
 
-def test_float16_scans_accumulate_in_float32():
+def test_float16_scans_do_not_accumulate_in_float16():
     b = np.ones(3000, dtype=np.float16)
     b[0] = 2048
     out = tg.cumsum(tg.tensor(b), 0)
     assert out.dtype == tg.float16 and out[-1].item() == 5048.0      # PyTorch's value
     out = tg.logcumsumexp(tg.zeros(5000, dtype=tg.float16), 0)
     assert out.dtype == tg.float16 and out[-1].item() == float(np.float16(np.log(5000)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_scans_accumulate_float32_and_float16_in_float64(dtype):
+    """PyTorch's CPU scans accumulate in double and round once; PyTorch 2.13 gives exactly
+    these float32 values (100000.0, 22052.015625, 12.054250717163086)."""
+    def rounded(values):
+        return np.asarray(values).astype(dtype)
+    n = 1_000_000 if dtype == np.float32 else 5000
+    a = np.full(n, 0.1, dtype=dtype)
+    out = tg.cumsum(tg.tensor(a), 0)
+    assert out.dtype == tg.tensor(a).dtype
+    assert np.array_equal(out.numpy(), rounded(np.cumsum(a.astype(np.float64))))
+    if dtype == np.float32:
+        assert out[-1].item() == 100000.0        # a float32 accumulator: 100958.34
+    b = np.full(100_000 if dtype == np.float32 else 2000, 1.0001, dtype=dtype)
+    out = tg.cumprod(tg.tensor(b), 0).numpy()
+    assert np.array_equal(out, rounded(np.cumprod(b.astype(np.float64))))
+    c = np.linspace(0, 1, 100_000 if dtype == np.float32 else 2000).astype(dtype)
+    out = tg.logcumsumexp(tg.tensor(c), 0).numpy()
+    assert np.array_equal(out, rounded(np.logaddexp.accumulate(c.astype(np.float64))))
+    if dtype == np.float32:
+        assert out[-1] == np.float32(12.054250717163086)
+
+
+def test_cumsum_backward_and_reverse_accumulate_in_float64():
+    a = np.full((2, 300_000), 0.1, dtype=np.float32)
+    x = tg.tensor(a, requires_grad=True)
+    (tg.cumsum(x, 1) * 0.1).sum().backward()   # the gradient: a reversed cumsum of 0.1s
+    assert x.grad.dtype == tg.float32
+    assert x.grad[:, 0].tolist() == [30000.0, 30000.0]    # float32 accumulation: 29920.4
+    assert tg.cumsum(x.detach().flip(1), 1)[:, -1].tolist() == [30000.0, 30000.0]
+
+
+@pytest.mark.parametrize("fn", [tg.cumsum, tg.cumprod, tg.cummax, tg.cummin, tg.logcumsumexp],
+                         ids=lambda f: f.__name__)
+def test_a_dim_that_is_not_an_int_raises_type_error(fn):
+    for dim in (1.0, True, (0,), None):
+        with pytest.raises(TypeError, match=rf"^{fn.__name__}: dim must be an int, got"):
+            fn(tg.ones(2, 3), dim)
+    with pytest.raises(tg.IndexRangeError, match=rf"^{fn.__name__}: dimension out of range"):
+        fn(tg.tensor(1.0), 1)
+
+
+def test_numpy_keyword_name_axis_as_pytorch():
+    x = tg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert tg.cumsum(x, axis=0).tolist() == [[1.0, 2.0], [4.0, 6.0]]
+    assert x.cumprod(axis=1).tolist() == [[1.0, 2.0], [3.0, 12.0]]
+    assert tg.cummax(x, axis=0).indices.tolist() == [[0, 0], [1, 1]]
+    assert tg.logcumsumexp(x, axis=1).shape == (2, 2)
+    y = x.clone()
+    assert y.cumsum_(axis=1) is y and y.tolist() == [[1.0, 3.0], [3.0, 7.0]]

@@ -237,6 +237,38 @@ def test_bucketize_golden():
     assert int(tg.bucketize(3.0, b)) == 1
 
 
+def test_search_values_under_pytorchs_keyword_names():
+    s, v = t([1.0, 3.0, 5.0]), t([3.0, 6.0])
+    for kw in ("input", "values"):                 # PyTorch binds input= (docs say values)
+        assert arr(tg.searchsorted(s, **{kw: v})).tolist() == [1, 3]
+    assert int(tg.searchsorted(s, self=4.0)) == 2  # PyTorch's name for a number
+    assert int(tg.bucketize(self=4.0, boundaries=s)) == 2
+    assert arr(tg.bucketize(input=v, boundaries=s)).tolist() == [1, 3]
+    with pytest.raises(TypeError, match="searchsorted: pass the values to search once"):
+        tg.searchsorted(s, v, values=v)
+    with pytest.raises(TypeError, match="searchsorted: .* got none"):
+        tg.searchsorted(s)
+    with pytest.raises(TypeError, match="bucketize: missing the boundaries"):
+        tg.bucketize(v)
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: tg.sort(x, 1.0), lambda x: tg.argsort(x, dim=True), lambda x: tg.topk(x, 1, 0.5),
+    lambda x: tg.kthvalue(x, 1, None), lambda x: tg.unique(x, dim=1.0)])
+def test_a_dim_that_is_not_an_int_raises_type_error(call):
+    with pytest.raises(TypeError, match=r"^(sort|argsort|topk|kthvalue|unique): dim must be "
+                                        "an int, got"):
+        call(t([[3.0, 1.0], [2.0, 4.0]]))
+
+
+def test_numpy_keyword_name_axis_as_pytorch():
+    x = t([[3.0, 1.0], [2.0, 4.0]])
+    assert arr(tg.sort(x, axis=0).values).tolist() == [[2.0, 1.0], [3.0, 4.0]]
+    assert arr(x.argsort(axis=1, descending=True)).tolist() == [[0, 1], [1, 0]]
+    assert arr(tg.topk(x, 1, axis=0).indices).tolist() == [[0, 1]]
+    assert arr(tg.kthvalue(x, 1, axis=1, keepdims=True).values).tolist() == [[1.0], [2.0]]
+
+
 # ---- Tensor methods --------------------------------------------------------------------------
 def test_methods_and_no_inplace_forms():
     x = t([3.0, 1.0, 2.0])

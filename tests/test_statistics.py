@@ -69,8 +69,11 @@ def test_var_errors():
         tg.var(tg.tensor([1, 2, 3]))
     with pytest.raises(tg.DTypeError, match="std"):
         tg.tensor([1, 2]).std()
-    with pytest.raises(tg.ArgumentError, match="either correction or the legacy unbiased"):
-        tg.var(x, 1, unbiased=False, correction=0)
+    with pytest.raises(TypeError, match="^var: pass either correction or the legacy unbiased"):
+        tg.var(x, 1, unbiased=False, correction=0)         # TypeError, as PyTorch
+    for fn in (tg.std, tg.var_mean, tg.std_mean):
+        with pytest.raises(TypeError, match="either correction"):
+            fn(x, unbiased=True, correction=1)
     with pytest.raises(IndexError, match="dimension out of range"):
         tg.var(x, 2)
     with pytest.raises(tg.ShapeError, match="same dimension twice"):
@@ -350,3 +353,112 @@ def test_float16_var_std_logsumexp_compute_in_float32():
     assert tg.std(tg.tensor(np.stack([b, b], 1)), 0).tolist() == [37.375, 37.375]
     y = tg.zeros(5000, dtype=tg.float16)
     assert tg.logsumexp(y, 0).item() == float(np.float16(np.log(5000)))
+
+
+def test_float16_prod_multiplies_in_float32():
+    """Rounded once: NumPy rounds float16 between outer-loop steps (6.957 here) and PyTorch's
+    CPU kernel multiplies in float16 lanes (15280 for the 1000 factors; exact 16624)."""
+    b = np.full((200, 16), 1.01, dtype=np.float16)
+    exact = np.prod(b.astype(np.float64), axis=0).astype(np.float16)
+    x = tg.tensor(b, requires_grad=True)
+    p = tg.prod(x, 0)
+    assert p.dtype == tg.float16 and np.array_equal(p.detach().numpy(), exact)
+    p.sum().backward()
+    assert x.grad.dtype == tg.float16
+    v = np.full(1000, 1.01, dtype=np.float16)
+    assert tg.prod(tg.tensor(v)).item() == float(np.float16(np.prod(v.astype(np.float64))))
+
+
+# ---- dims: range on 0-d tensors, types (PyTorch's errors) ----------------------------------------
+_DIM_REDUCTIONS = [tg.var, tg.std, tg.logsumexp, tg.nansum, tg.nanmean, tg.sum, tg.mean,
+                   tg.prod, tg.amax, tg.amin, tg.all, tg.any, tg.count_nonzero, tg.var_mean]
+
+
+@pytest.mark.parametrize("fn", _DIM_REDUCTIONS, ids=lambda f: f.__name__)
+def test_0d_tensor_takes_only_dim_0_or_minus_1(fn):
+    x = tg.tensor(1.0)
+    for dim in (0, -1) + (((0,), [-1]) if fn is not tg.prod else ()):
+        out = fn(x, dim)
+        assert (out[0] if isinstance(out, tuple) else out).shape == ()
+    for dim in (5, 1, -2) + (((0, 1),) if fn is not tg.prod else ()):
+        with pytest.raises(tg.IndexRangeError, match=rf"^{fn.__name__}: dimension out of "):
+            fn(x, dim)
+    for dim in ((0, -1), (0, 0)) if fn is not tg.prod else ():   # "appears multiple times"
+        with pytest.raises(RuntimeError, match=rf"^{fn.__name__}: dim .* same dimension twice"):
+            fn(x, dim)
+
+
+@pytest.mark.parametrize("fn", _DIM_REDUCTIONS + [tg.argmax, tg.argmin, tg.max, tg.min,
+                                                  tg.median, tg.nanmedian, tg.mode],
+                         ids=lambda f: f.__name__)
+def test_a_dim_that_is_not_an_int_raises_type_error(fn):
+    x = tg.ones(2, 3)
+    bad = [1.5, 1.0, (0, 1.0), "a", (0, None)]
+    if fn not in (tg.var, tg.std, tg.var_mean):     # var(x, True) is the legacy unbiased
+        bad.append(True)
+    for dim in bad:
+        with pytest.raises(TypeError, match=rf"^{fn.__name__}: dim must be (an|one) int"):
+            fn(x, dim)
+
+
+def test_prod_takes_one_dim_as_pytorch():
+    x = tg.ones(2, 3)
+    for dim in ((0, 1), [0], ()):
+        with pytest.raises(TypeError, match=r"^prod: dim must be an int, as in PyTorch"):
+            tg.prod(x, dim)
+    assert tg.prod(x, -1).tolist() == [1.0, 1.0] and tg.prod(x, None).item() == 1.0
+
+
+def test_numpy_and_0d_tensor_integer_dims_work_as_pytorch():
+    x = tg.tensor([[1.0, 5.0], [7.0, 2.0]])
+    for dim in (np.int64(1), tg.tensor(1)):
+        assert tg.amax(x, dim).tolist() == [5.0, 7.0]      # amax(x, np.int64) raised
+        assert tg.sum(x, dim).tolist() == [6.0, 9.0]
+        assert tg.argmax(x, dim).tolist() == [1, 0]
+    with pytest.raises(TypeError, match="^argmax: dim must be an int"):
+        tg.argmax(x, [0, 1])                                # PyTorch takes one int here
+
+
+def test_max_min_take_other_as_a_keyword():
+    x, y = tg.tensor([1.0, 5.0]), tg.tensor([3.0, 2.0])
+    assert tg.max(x, other=y).tolist() == [3.0, 5.0]
+    assert tg.min(input=x, other=y).tolist() == [1.0, 2.0]
+    assert x.max(other=y).tolist() == [3.0, 5.0]
+
+
+def test_mode_counts_nans_as_one_value():
+    """PyTorch's CPU kernel sorts with `<`, so its answer with nans depends on where they
+    are; tapegrad counts all nans as one value, after every number."""
+    values, indices = tg.mode(tg.tensor([NAN, NAN, 1.0]))
+    assert np.isnan(values.item()) and indices.item() == 1     # PyTorch: (nan, 0)
+    values, indices = tg.mode(tg.tensor([1.0, NAN, 1.0, NAN, NAN]))
+    assert np.isnan(values.item()) and indices.item() == 4     # PyTorch: (1., 0)
+    values, indices = tg.mode(tg.tensor([NAN, NAN, 1.0, 1.0]))  # a tie: the number wins
+    assert values.item() == 1.0 and indices.item() == 3
+    x = tg.tensor([[NAN, 2.0, NAN, 2.0, NAN], [3.0, NAN, 3.0, 1.0, 1.0]], requires_grad=True)
+    values, indices = tg.mode(x, 1)
+    values.sum().backward()
+    assert np.isnan(values[0].item()) and values[1].item() == 1.0
+    assert indices.tolist() == [4, 4] and x.grad.tolist() == [[0, 0, 0, 0, 1], [0, 0, 0, 0, 1]]
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: tg.var(x, axis=0, keepdims=True), lambda x: x.std(axis=0, keepdims=True),
+    lambda x: tg.var_mean(x, axis=0, keepdims=True)[0], lambda x: tg.prod(x, axis=0).reshape(1, 3),
+    lambda x: x.amax(axis=0, keepdims=True), lambda x: tg.max(x, axis=0, keepdims=True).values,
+    lambda x: tg.argmax(x, axis=0, keepdims=True), lambda x: x.logsumexp(axis=0, keepdims=True),
+    lambda x: tg.nansum(x, axis=0, keepdims=True), lambda x: tg.all(x, axis=0, keepdims=True),
+    lambda x: tg.count_nonzero(x, axis=0).reshape(1, 3),
+    lambda x: tg.median(x, axis=0, keepdims=True).values,
+    lambda x: x.mode(axis=0, keepdims=True).values,
+    lambda x: tg.quantile(x, 0.5, axis=0, keepdims=True)])
+def test_numpy_keyword_names_axis_and_keepdims_as_pytorch(call):
+    out = call(tg.tensor([[1.0, 2.0, 3.0], [4.0, 0.0, 6.0]]))
+    assert tuple(out.shape) == (1, 3)
+
+
+def test_numpy_and_pytorch_names_together_raise():
+    with pytest.raises(TypeError, match="^var: got both dim= and its NumPy name axis="):
+        tg.var(tg.ones(2, 3), dim=0, axis=0)
+    with pytest.raises(TypeError, match="keepdim= and its NumPy name keepdims="):
+        tg.amax(tg.ones(2, 3), 0, keepdim=True, keepdims=True)

@@ -18,9 +18,9 @@ from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
 from ._broadcast import cast_like
 from .elementwise import where
-from .reduction import sum
+from .reduction import numpy_names, one_dim, sum
 from .registry import OpDef, apply_unary, register
-from .shape import clone, normalize_dim, reshape
+from .shape import clone, reshape
 
 _ndarray = np.ndarray
 median_result = namedtuple("median", ["values", "indices"])
@@ -118,7 +118,7 @@ MEDIAN = register(OpDef("median", _np_median_all, median_all_vjp, median_all_jvp
 
 # ---- median / nanmedian --------------------------------------------------------------------------
 def _check_dim(data, dim, name):
-    d = normalize_dim(dim, data.ndim, name)
+    d = one_dim(dim, data.ndim, name)
     if data.ndim and data.shape[d] == 0:
         raise IndexError(f"{name}: can't reduce dim {dim} of size 0 (shape {data.shape}); "
                          "there is no element to pick.")
@@ -158,6 +158,7 @@ def _select_params(data, idx, w, dim, keepdim, nq, *more):
             "in_shape": data.shape}
 
 
+@numpy_names
 def median(input, dim=None, keepdim=False):
     """The median: of all elements, or along ``dim`` with the indices of the medians.
 
@@ -185,6 +186,7 @@ def median(input, dim=None, keepdim=False):
     return _median(input, dim, keepdim, False, "median", median_result)
 
 
+@numpy_names
 def nanmedian(input, dim=None, keepdim=False):
     """:func:`median` of the elements that are not nan (nan where all are nan).
 
@@ -208,6 +210,8 @@ def _mode_indices(data, d):
     pos = np.arange(n)
     starts = np.ones(s.shape, dtype=bool)
     starts[..., 1:] = s[..., 1:] != s[..., :-1]
+    if s.dtype.kind == "f":     # nans (sorted last) are one value, so a run of them counts
+        starts[..., 1:] &= ~(np.isnan(s[..., 1:]) & np.isnan(s[..., :-1]))
     ends = np.ones(s.shape, dtype=bool)
     ends[..., :-1] = starts[..., 1:]
     first = np.maximum.accumulate(np.where(starts, pos, 0), axis=-1)
@@ -217,12 +221,17 @@ def _mode_indices(data, d):
     return np.moveaxis(np.take_along_axis(order, at, axis=-1), -1, d)
 
 
+@numpy_names
 def mode(input, dim=-1, keepdim=False):
     """The most frequent value along ``dim`` and the index of its last occurrence.
 
     NOTE: PyTorch documents no rule for the index among equal values, and its CPU kernel's
     choice varies (the last of 3 equal values, but the first of 19); tapegrad always
-    returns the last.
+    returns the last. NaNs count as one value, ordered after every number (as in
+    :func:`sort`): ``mode([nan, nan, 1.])`` is ``(nan, 1)``. PyTorch's CPU kernel sorts
+    with ``<``, which leaves nans where they fall and counts each as its own value, so
+    its answer with nans depends on their positions (``(nan, 0)`` here, but ``1.`` for
+    ``[1., nan, 1., nan, nan]``, where tapegrad gives nan).
 
     Args:
         input: the tensor.
@@ -289,7 +298,7 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
         input, d = reshape(input, -1), 0
         data = data.reshape(-1)
     else:
-        d = normalize_dim(dim, data.ndim, name)
+        d = one_dim(dim, data.ndim, name)
         if data.ndim == 0:
             input, data = reshape(input, 1), data.reshape(1)
     nq = 1                          # the leading dim of quantiles
@@ -358,6 +367,7 @@ def _interpolated_in_q(input, data, q, has_dim, chosen, slope, d, keep, nq):
     return out if keep else reshape(out, np.squeeze(w, axis=d + nq).shape)
 
 
+@numpy_names
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     """The q-th quantiles of ``input`` (all elements, or along ``dim``).
 
@@ -386,6 +396,7 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     return _quantile(input, q, dim, keepdim, interpolation, False, "quantile")
 
 
+@numpy_names
 def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
     """:func:`quantile` of the elements that are not nan (nan where all are nan).
 

@@ -3,6 +3,7 @@
 Every reduction keeps its input's shape and the "keepdim" shape of its output in ctx
 params, so rules can put a reduced cotangent back in place with reshape + expand.
 """
+import functools
 from collections import namedtuple
 
 import numpy as np
@@ -17,11 +18,47 @@ from .shape import clone, expand, normalize_dim, reshape
 values_indices = namedtuple("values_indices", ["values", "indices"])
 
 
+def numpy_names(fn):
+    """``fn`` also taking NumPy's keyword names ``axis`` for ``dim`` and ``keepdims`` for
+    ``keepdim``, as PyTorch's functions and methods do (``x.var(axis=0, keepdims=True)``)."""
+    @functools.wraps(fn)
+    def with_numpy_names(*args, **kwargs):
+        if "axis" in kwargs or "keepdims" in kwargs:
+            for alias, name in (("axis", "dim"), ("keepdims", "keepdim")):
+                if alias in kwargs:
+                    if name in kwargs:
+                        raise TypeError(f"{fn.__name__}: got both {name}= and its NumPy name "
+                                        f"{alias}=; pass one.")
+                    kwargs[name] = kwargs.pop(alias)
+        return fn(*args, **kwargs)
+    return with_numpy_names
+
+
+def int_dim(d, name, expected="an int or a tuple of ints"):
+    """One dim as an int: an int, a NumPy integer or an integer 0-d tensor (as PyTorch takes
+    it); anything else (a float, a bool, None, a string) raises TypeError naming ``name``."""
+    if isinstance(d, (int, np.integer)) and not isinstance(d, bool):
+        return d
+    if isinstance(d, Tensor) and d._data.ndim == 0 and d._data.dtype.kind in "iu":
+        return int(d._data)
+    raise TypeError(f"{name}: dim must be {expected}, got {type(d).__name__} ({d!r})")
+
+
+def one_dim(dim, ndim, name):
+    """One ``dim`` made non-negative: TypeError for a non-integer, IndexRangeError out of
+    range (a 0-d tensor takes 0 and -1)."""
+    return normalize_dim(int_dim(dim, name, "an int"), ndim, name)
+
+
 def normalize_dims(dim, ndim, name):
-    """``dim`` (None, int or sequence) as a sorted tuple of non-negative axes."""
+    """``dim`` (None, int or sequence of ints) as a sorted tuple of non-negative axes; a 0-d
+    tensor (``ndim`` 0) takes dim 0 or -1, as in PyTorch, and gives (0,)."""
     if dim is None:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    if isinstance(dim, (tuple, list)):
+        dims = [int_dim(d, name) for d in dim]
+    else:
+        dims = (int_dim(dim, name),)
     out = [normalize_dim(d, ndim, name) for d in dims]
     if len(set(out)) != len(out):
         raise ShapeError(f"{name}: dim {dim} names the same dimension twice")
@@ -32,8 +69,9 @@ def _reduce_params(x, dim, keepdim, name):
     shape = x.shape if not isinstance(x, Tensor) else x._data.shape
     if isinstance(dim, (tuple, list)) and not dim:
         dim = None              # NOTE: an empty dim list reduces over all dims, as in PyTorch
-    # NOTE: a 0-d tensor accepts dim 0 / -1 (as in PyTorch) and reduces over no axes.
-    axes = normalize_dims(dim, len(shape), name) if shape else ()
+    axes = normalize_dims(dim, len(shape), name)
+    if not shape:
+        axes = ()               # a 0-d tensor: dim 0 or -1 (checked above) reduces over nothing
     kshape = tuple(1 if i in axes else n for i, n in enumerate(shape))
     return {"axes": axes, "keepdim": bool(keepdim), "in_shape": tuple(shape), "kshape": kshape}
 
@@ -136,9 +174,14 @@ def _weights_jvp(vjp):
     return jvp
 
 
-PROD = register(OpDef("prod", lambda x, axes, keepdim, **_:
-                      np.prod(x, axis=axes, keepdims=keepdim, dtype=_int64_if_integral(x)),
-                      prod_vjp, _weights_jvp(prod_vjp),
+def _np_prod(x, axes, keepdim, **_):
+    return np.prod(x, axis=axes, keepdims=keepdim, dtype=_int64_if_integral(x))
+
+
+# NOTE: float16 multiplies in float32, rounded once: NumPy rounds to float16 between outer-loop
+# steps (and PyTorch's CPU kernel accumulates in float16 lanes, further from the exact
+# product: 1000 factors of float16(1.01) give 15280 there; here 16624, the exact product).
+PROD = register(OpDef("prod", half_in_float32(_np_prod), prod_vjp, _weights_jvp(prod_vjp),
                       save=("x", "out")))
 AMAX = register(OpDef("amax", lambda x, axes, keepdim, **_:
                       np.amax(x, axis=axes, keepdims=keepdim), extreme_vjp,
@@ -210,6 +253,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None
     return apply_unary(MEAN, input, params)
 
 
+@numpy_names
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """Product of the elements over ``dim``.
 
@@ -231,9 +275,12 @@ def prod(input, dim=None, keepdim=False, *, dtype=None):
     """
     if dtype is not None:
         input = input.to(dtype)
+    if dim is not None:
+        dim = int_dim(dim, "prod", "an int, as in PyTorch (a tuple is refused there too)")
     return apply_unary(PROD, input, _reduce_params(input, dim, keepdim, "prod"))
 
 
+@numpy_names
 def amax(input, dim=None, keepdim=False):
     """Largest value over ``dim`` (values only; see :func:`max` for indices).
 
@@ -251,11 +298,12 @@ def amax(input, dim=None, keepdim=False):
         >>> tg.amax(x).backward(); x.grad
         tensor([0.0000, 0.5000, 0.5000])
     """
-    params = _reduce_params(input, dim if dim != () else None, keepdim, "amax")  # () = all
+    params = _reduce_params(input, dim, keepdim, "amax")     # () means all dims
     _check_nonempty(input, params, "amax")
     return apply_unary(AMAX, input, params)
 
 
+@numpy_names
 def amin(input, dim=None, keepdim=False):
     """Smallest value over ``dim`` (values only; see :func:`min` for indices).
 
@@ -272,7 +320,7 @@ def amin(input, dim=None, keepdim=False):
         >>> tg.amin(tg.tensor([[1, 5], [0, 2]]), dim=1)
         tensor([1, 0])
     """
-    params = _reduce_params(input, dim if dim != () else None, keepdim, "amin")  # () = all
+    params = _reduce_params(input, dim, keepdim, "amin")     # () means all dims
     _check_nonempty(input, params, "amin")
     return apply_unary(AMIN, input, params)
 
@@ -308,11 +356,11 @@ MIN_DIM = register(OpDef("min", _take_forward, take_vjp, _take_jvp))
 
 
 def _extreme_dim(input, dim, keepdim, argfn, name):
-    if not isinstance(dim, (int, np.integer)):
+    if isinstance(dim, (tuple, list)):
         raise TypeError(f"{name}: dim must be one int to get (values, indices); got {dim!r}. "
                         f"Use a{name}(x, dim) for several dims.")
     data = input._data if isinstance(input, Tensor) else np.asarray(input)
-    (d,) = normalize_dims(dim, data.ndim, name)
+    d = one_dim(dim, data.ndim, name)
     if data.ndim == 0:       # a 0-d tensor is its own max along dim 0 (or -1)
         return values_indices(clone(input), wrap(np.zeros((), dtype=np.int64)))
     if data.shape[d] == 0:
@@ -325,13 +373,14 @@ def _extreme_dim(input, dim, keepdim, argfn, name):
     return values_indices(vals, wrap(np.asarray(indices, dtype=np.int64)))
 
 
-def max(input, dim=None, keepdim=False):
+@numpy_names
+def max(input, dim=None, keepdim=False, *, other=None):
     """The largest element, the maxima along a dim with their indices, or an elementwise maximum.
 
     ``max(x)`` is the largest element (gradient shared evenly among ties, like ``amax``);
     ``max(x, dim, keepdim=False)`` gives a ``(values, indices)`` named tuple, where the
-    gradient goes to the element at each index; ``max(x, y)`` with a tensor ``y`` is
-    :func:`maximum`.
+    gradient goes to the element at each index; ``max(x, y)`` (or ``max(x, other=y)``)
+    with a tensor ``y`` is :func:`maximum`.
 
     Example:
         >>> import tapegrad as tg
@@ -341,6 +390,8 @@ def max(input, dim=None, keepdim=False):
         >>> tg.max(x, 0).values.backward(); x.grad
         tensor([0., 1., 0.])
     """
+    if other is not None:                       # PyTorch's keyword for the tensor form
+        return maximum(input, other)
     if isinstance(dim, Tensor):
         return maximum(input, dim)
     if dim is None:
@@ -348,7 +399,8 @@ def max(input, dim=None, keepdim=False):
     return _extreme_dim(input, dim, keepdim, np.argmax, "max")
 
 
-def min(input, dim=None, keepdim=False):
+@numpy_names
+def min(input, dim=None, keepdim=False, *, other=None):
     """The smallest element, the minima along a dim with their indices, or an elementwise minimum.
 
     ``min(x)``, ``min(x, dim, keepdim=False)`` -> ``(values, indices)``, or ``min(x, y)``
@@ -360,6 +412,8 @@ def min(input, dim=None, keepdim=False):
         >>> values, indices
         (tensor([0., 2.]), tensor([1, 1]))
     """
+    if other is not None:                       # PyTorch's keyword for the tensor form
+        return minimum(input, other)
     if isinstance(dim, Tensor):
         return minimum(input, dim)
     if dim is None:
@@ -371,10 +425,11 @@ def _arg_extreme(argfn, input, dim, keepdim, name):
     data = input._data if isinstance(input, Tensor) else np.asarray(input)
     if dim is None:
         return wrap(np.asarray(argfn(data), dtype=np.int64))
-    (d,) = normalize_dims(dim, data.ndim, name)
+    d = one_dim(dim, data.ndim, name)
     return wrap(np.asarray(argfn(data, axis=d, keepdims=keepdim), dtype=np.int64))
 
 
+@numpy_names
 def argmax(input, dim=None, keepdim=False):
     """Index of the largest element (of the flattened tensor when ``dim`` is None).
 
@@ -394,6 +449,7 @@ def argmax(input, dim=None, keepdim=False):
     return _arg_extreme(np.argmax, input, dim, keepdim, "argmax")
 
 
+@numpy_names
 def argmin(input, dim=None, keepdim=False):
     """Index of the smallest element (of the flattened tensor when ``dim`` is None).
 

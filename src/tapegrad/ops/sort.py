@@ -14,9 +14,9 @@ import numpy as np
 
 from .._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
 from .._core.tensor import Tensor, wrap
-from .reduction import values_indices
+from .reduction import numpy_names, one_dim, values_indices
 from .registry import OpDef, apply_unary, register
-from .shape import clone, normalize_dim, reshape
+from .shape import clone, reshape
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "bincount", "histc",
            "searchsorted", "bucketize"]
@@ -115,6 +115,7 @@ def _scalar_result(input):
     return values_indices(clone(input), wrap(np.zeros((), dtype=np.int64)))
 
 
+@numpy_names
 def sort(input, dim=-1, descending=False, *, stable=False):
     """Sort the elements of ``input`` along ``dim``.
 
@@ -135,13 +136,14 @@ def sort(input, dim=-1, descending=False, *, stable=False):
         values_indices(values=tensor([3., 2., 1., 1.]), indices=tensor([0, 2, 1, 3]))
     """
     data = _array(input)
-    d = normalize_dim(dim, data.ndim, "sort")
+    d = one_dim(dim, data.ndim, "sort")
     if data.ndim == 0:
         return _scalar_result(input)
     idx = _order(data, d, descending)
     return values_indices(_pick(SORT, input, idx, d), wrap(idx.copy()))
 
 
+@numpy_names
 def argsort(input, dim=-1, descending=False, *, stable=False):
     """Indices that sort ``input`` along ``dim`` (stably); the indices of :func:`sort`.
 
@@ -152,7 +154,7 @@ def argsort(input, dim=-1, descending=False, *, stable=False):
                 [1, 2, 0]])
     """
     data = _array(input)
-    d = normalize_dim(dim, data.ndim, "argsort")
+    d = one_dim(dim, data.ndim, "argsort")
     if data.ndim == 0:
         return wrap(np.zeros((), dtype=np.int64))
     return wrap(_order(data, d, descending))
@@ -176,6 +178,7 @@ def _check_not_bool(data, name):
                          "with .int() or .float() first.")
 
 
+@numpy_names
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """The ``k`` largest (or smallest) elements of ``input`` along ``dim``.
 
@@ -199,7 +202,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     """
     data = _array(input)
     k = _check_int(k, "topk")
-    d = normalize_dim(dim, data.ndim, "topk")
+    d = one_dim(dim, data.ndim, "topk")
     _check_not_bool(data, "topk")
     n = data.shape[d] if data.ndim else 1
     if not 0 <= k <= n:
@@ -212,6 +215,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
     return values_indices(_pick(TOPK, input, idx, d), wrap(idx.copy()))
 
 
+@numpy_names
 def kthvalue(input, k, dim=-1, keepdim=False):
     """The ``k``-th smallest element of ``input`` along ``dim`` (k counts from 1).
 
@@ -232,7 +236,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     """
     data = _array(input)
     k = _check_int(k, "kthvalue")
-    d = normalize_dim(dim, data.ndim, "kthvalue")
+    d = one_dim(dim, data.ndim, "kthvalue")
     _check_not_bool(data, "kthvalue")
     n = data.shape[d] if data.ndim else 1
     if n == 0:
@@ -275,7 +279,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     elif data.ndim == 0:
         raise IndexRangeError(f"unique: dim {dim} was given but the tensor is 0-d; pass dim=None.")
     else:
-        axis = normalize_dim(dim, data.ndim, "unique")
+        axis = one_dim(dim, data.ndim, "unique")
         if data.size == 0 and data.shape[axis] != 0:
             raise ShapeError(f"unique: the tensor of shape {data.shape} has a size-0 dim other "
                              f"than dim {dim}, so it has no slices to compare along dim {dim}.")
@@ -403,15 +407,26 @@ def _scalar_value(v):
     return isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))
 
 
-def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=None,
-                 sorter=None):
+def _one_of(name, **given):
+    """The one argument given under any of PyTorch's names for it (``input``, ``values``,
+    ``self``)."""
+    passed = [k for k, v in given.items() if v is not None]
+    if len(passed) != 1:
+        raise TypeError(f"{name}: pass the values to search once, as one of "
+                        f"{', '.join(given)}; got {', '.join(passed) or 'none'}.")
+    return given[passed[0]]
+
+
+def searchsorted(sorted_sequence, input=None, *, out_int32=False, right=False, side=None,
+                 sorter=None, values=None, self=None):
     """Where ``values`` would be inserted into ``sorted_sequence`` (along its last dim) to
     keep it sorted.
 
     Args:
         sorted_sequence: sorted along its last dim; 1-d, or with the leading dims of
             ``values``.
-        values: a tensor or a Python number (then ``sorted_sequence`` must be 1-d).
+        input: the values to search: a tensor or a Python number (then ``sorted_sequence``
+            must be 1-d). PyTorch's keyword names ``values=`` and ``self=`` work too.
         out_int32: int32 indices instead of int64.
         right: the last fitting position among equal elements (else the first).
         side: "left" or "right", the same as ``right`` (they must not disagree).
@@ -427,6 +442,7 @@ def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=
         (tensor([1, 3, 4]), tensor(2))
     """
     name = "searchsorted"
+    values = _one_of(name, input=input, values=values, self=self)
     seq = _array(sorted_sequence)
     if seq.ndim == 0:
         raise ShapeError(f"{name}: sorted_sequence must have at least one dim, got a 0-d "
@@ -467,15 +483,19 @@ def searchsorted(sorted_sequence, values, *, out_int32=False, right=False, side=
     return wrap(np.asarray(out, dtype=np.int32 if out_int32 else np.int64))
 
 
-def bucketize(input, boundaries, *, out_int32=False, right=False):
+def bucketize(input=None, boundaries=None, *, out_int32=False, right=False, self=None):
     """The index of the bucket of each element of ``input``, for 1-d sorted ``boundaries``:
     ``i`` with ``boundaries[i-1] < x <= boundaries[i]`` (``<= x <`` with ``right=True``).
+    ``input`` may be a number, also passed as ``self=`` (PyTorch's name for it then).
 
     Example:
         >>> import tapegrad as tg
         >>> tg.bucketize(tg.tensor([3.0, 6.0, 9.0, 0.0]), tg.tensor([1.0, 3.0, 5.0, 7.0]))
         tensor([1, 3, 4, 0])
     """
+    input = _one_of("bucketize", input=input, self=self)
+    if boundaries is None:
+        raise TypeError("bucketize: missing the boundaries (a 1-d sorted tensor)")
     b = _array(boundaries)
     if b.ndim != 1:
         raise ShapeError(f"bucketize: boundaries must be 1-d, got shape {b.shape}; use "

@@ -4,11 +4,12 @@ nanquantile.
 """
 import numpy as np
 
-from .._core.errors import ArgumentError, DTypeError
+from .._core.errors import DTypeError
 from .._core.tensor import Tensor, wrap
 from .elementwise import exp, isnan, where
 from .order_statistics import median, mode, nanmedian, nanquantile, quantile
-from .reduction import _reduce_params, _unreduce, half_in_float32, mean, normalize_dims, sum
+from .reduction import (SUM, _reduce_params, _unreduce, half_in_float32, mean, normalize_dims,
+                        numpy_names, sum)
 from .registry import OpDef, apply_unary, register
 
 __all__ = ["var", "std", "var_mean", "std_mean", "logsumexp", "nansum", "nanmean", "all",
@@ -94,8 +95,9 @@ def _var_params(input, dim, unbiased, keepdim, correction, name):
         dim, unbiased = None, dim
     if unbiased is not None:
         if correction is not None:
-            raise ArgumentError(f"{name}: pass either correction or the legacy unbiased, "
-                                "not both (unbiased=True is correction=1).")
+            # TypeError, as PyTorch (no signature takes both)
+            raise TypeError(f"{name}: pass either correction or the legacy unbiased, "
+                            "not both (unbiased=True is correction=1).")
         correction = 1 if unbiased else 0
     correction = 1 if correction is None else correction
     if not isinstance(correction, (int, float, np.integer, np.floating)):
@@ -113,6 +115,7 @@ def _var_params(input, dim, unbiased, keepdim, correction, name):
     return params
 
 
+@numpy_names
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance over ``dim``: sum((x - mean)^2) / max(0, N - correction).
 
@@ -138,6 +141,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return apply_unary(VAR, input, _var_params(input, dim, unbiased, keepdim, correction, "var"))
 
 
+@numpy_names
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation over ``dim``: the square root of :func:`var` (same arguments).
 
@@ -153,6 +157,7 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return apply_unary(STD, input, _var_params(input, dim, unbiased, keepdim, correction, "std"))
 
 
+@numpy_names
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """``(var(input, ...), mean(input, dim, keepdim))`` as a tuple; arguments as :func:`var`.
 
@@ -161,10 +166,11 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
         >>> tg.var_mean(tg.tensor([1.0, 2.0, 4.0]))
         (tensor(2.3333), tensor(2.3333))
     """
-    v = var(input, dim, unbiased, keepdim, correction=correction)
-    return v, mean(input, None if isinstance(dim, bool) else dim, keepdim)
+    params = _var_params(input, dim, unbiased, keepdim, correction, "var_mean")
+    return apply_unary(VAR, input, params), mean(input, params["axes"], keepdim)
 
 
+@numpy_names
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """``(std(input, ...), mean(input, dim, keepdim))`` as a tuple; arguments as :func:`var`.
 
@@ -173,8 +179,8 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
         >>> tg.std_mean(tg.tensor([[1.0, 3.0]]), dim=1, keepdim=True)
         (tensor([[1.4142]]), tensor([[2.]]))
     """
-    s = std(input, dim, unbiased, keepdim, correction=correction)
-    return s, mean(input, None if isinstance(dim, bool) else dim, keepdim)
+    params = _var_params(input, dim, unbiased, keepdim, correction, "std_mean")
+    return apply_unary(STD, input, params), mean(input, params["axes"], keepdim)
 
 
 # ---- logsumexp -----------------------------------------------------------------------------------
@@ -205,6 +211,7 @@ LOGSUMEXP = register(OpDef("logsumexp", half_in_float32(_np_logsumexp), logsumex
                            logsumexp_jvp, save=("x", "out")))
 
 
+@numpy_names
 def logsumexp(input, dim, keepdim=False):
     """log(sum(exp(input))) over ``dim``, computed without overflow.
 
@@ -229,6 +236,7 @@ def logsumexp(input, dim, keepdim=False):
 
 
 # ---- nan-ignoring sums ---------------------------------------------------------------------------
+@numpy_names
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """Sum over ``dim`` treating nan as 0; nan positions get gradient 0.
 
@@ -246,11 +254,13 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
     """
     if dtype is not None:
         input = input.to(dtype)
+    params = _reduce_params(input, dim, keepdim, "nansum")     # errors name nansum
     if _data(input).dtype.kind == "f":
         input = where(isnan(input), 0.0, input)
-    return sum(input, dim, keepdim)
+    return apply_unary(SUM, input, params)
 
 
+@numpy_names
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean over ``dim`` of the elements that are not nan; nan positions get gradient 0.
 
@@ -300,6 +310,7 @@ def _logical(np_fn, input, dim, keepdim, name):
     return wrap(out.astype(np.uint8) if data.dtype == np.uint8 else out)
 
 
+@numpy_names
 def all(input, dim=None, keepdim=False):
     """Whether every element over ``dim`` is nonzero (a bool tensor; never recorded).
 
@@ -317,6 +328,7 @@ def all(input, dim=None, keepdim=False):
     return _logical(np.all, input, dim, keepdim, "all")
 
 
+@numpy_names
 def any(input, dim=None, keepdim=False):
     """Whether some element over ``dim`` is nonzero (a bool tensor; never recorded).
 
@@ -330,6 +342,7 @@ def any(input, dim=None, keepdim=False):
     return _logical(np.any, input, dim, keepdim, "any")
 
 
+@numpy_names
 def count_nonzero(input, dim=None):
     """Number of nonzero elements over ``dim`` (an int64 tensor; never recorded).
 

@@ -156,6 +156,8 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 
 
 def _lerp_args(input, end, weight, name):
+    """(input, end, weight) checked and, for a 0-d tensor weight, promoted to their common
+    dtype (as PyTorch: all three 0-d, float32 and a float64 weight give float64)."""
     require_tensor(name, "input", input)
     require_tensor(name, "end", end)
     dt = data_of(input).dtype
@@ -167,15 +169,15 @@ def _lerp_args(input, end, weight, name):
                          "PyTorch requires them equal, so convert one with .to().")
     if is_array(weight):
         w = data_of(weight)
-        if w.ndim == 0:
-            weight = shape.cast(weight, dt)   # a 0-d weight of any dtype, as in PyTorch
-        elif w.dtype != dt:
+        if w.ndim == 0:           # a 0-d weight of any dtype; it may raise the result dtype
+            common = result_dtype(input, end, weight)
+            return cast(input, common), cast(end, common), shape.cast(weight, common)
+        if w.dtype != dt:
             raise DTypeError(f"{name}: weight has dtype {w.dtype} but input has {dt}; PyTorch "
                              "requires them equal (or a 0-d weight), so convert with .to().")
-    else:
-        require_number(name, "weight", weight)
-        weight = float(weight)
-    return weight
+        return input, end, weight
+    require_number(name, "weight", weight)
+    return input, end, float(weight)
 
 
 def lerp(input, end, weight):
@@ -192,7 +194,7 @@ def lerp(input, end, weight):
         >>> y = tg.lerp(tg.zeros(2), tg.tensor([4.0, 4.0]), w); y.sum().backward(); y, w.grad
         (tensor([1., 4.], grad_fn=<AddcmulBackward0>), tensor([4., 4.]))
     """
-    weight = _lerp_args(input, end, weight, "lerp")
+    input, end, weight = _lerp_args(input, end, weight, "lerp")
     if is_array(weight):
         # NOTE: input + w * (end - input) through addcmul: a primitive would have to keep
         # three inputs. Unlike PyTorch's two-sided form it may miss end by an ulp at w = 1.
@@ -205,10 +207,10 @@ def lerp(input, end, weight):
 
 
 def _lerp_(self, end, weight):
-    weight = _lerp_args(self, end, weight, "lerp_")
-    if is_array(weight):
+    _, _, w = _lerp_args(self, end, weight, "lerp_")
+    if is_array(w):
         return write_back(self, lerp(self, end, weight), "lerp_")
-    return inplace(LERP, (self, end), {"weight": weight}, "lerp_")
+    return inplace(LERP, (self, end), {"weight": w}, "lerp_")
 
 
 def _addcmul_(self, tensor1, tensor2, *, value=1):
