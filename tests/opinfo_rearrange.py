@@ -51,6 +51,36 @@ def _combinations_ref(x, r=2, with_replacement=False):
     return x[np.array(list(pick(range(x.shape[0]), r)), dtype=np.int64).reshape(-1, r)]
 
 
+def _narrow_ref(x, dim, start, length):
+    start += x.shape[dim] if start < 0 else 0     # only a negative start wraps
+    return x[(slice(None),) * (dim % x.ndim) + (slice(start, start + length),)]
+
+
+def _without_legacy_empty(xs):
+    """PyTorch's cat leaves out 1-d empty tensors (shape (0,)) unless all are."""
+    kept = [x for x in xs if x.shape != (0,)]
+    return kept or list(xs)
+
+
+def _cat_ref(*xs, dim):
+    return np.concatenate(_without_legacy_empty(xs), axis=dim)
+
+
+def _hstack_ref(*xs):
+    xs = [np.atleast_1d(x) for x in xs]
+    return np.concatenate(_without_legacy_empty(xs), axis=0 if xs[0].ndim == 1 else 1)
+
+
+def _broadcast_shapes(shapes):
+    return tg.tensor(list(tg.broadcast_shapes(*shapes)), dtype=tg.int64)
+
+
+def _broadcast_shapes_samples(op, dtype, rng):
+    cases = [[(3, 1), (4,)], [(2, 1, 3), [4, 1], ()], [3, (2, 1)], [], [(1, 0), (3, 1)],
+             [tg.Size([2])]]
+    return [Sample((), {"shapes": c}, desc=str(c)) for c in cases]
+
+
 def _several(shapes_cases):
     """Samples of several tensor arguments: (list of shapes, kwargs)."""
     def gen(op, dtype, rng):
@@ -109,6 +139,12 @@ ROWS = [
                    ((2, 0), {"split_size_or_sections": 1}),
                    ((0, 2), {"split_size_or_sections": [0, 0]})]),
            dtypes=INTS, covers=("getitem", "view_scatter")),
+    OpInfo("split_with_sizes", tg.split_with_sizes,
+           lambda x, split_sizes, dim=0: _split_ref(x, list(split_sizes), dim),
+           shaped([((5, 3), {"split_sizes": [2, 3]}),
+                   ((2, 6), {"split_sizes": (1, 0, 5), "dim": 1}),
+                   ((0, 2), {"split_sizes": [0]})]),
+           dtypes=INTS, covers=("getitem",)),
     OpInfo("tensor_split", tg.tensor_split, lambda x, indices_or_sections, dim=0:
            tuple(np.array_split(x, indices_or_sections, axis=dim)),
            shaped([((7, 2), {"indices_or_sections": 3}),
@@ -124,10 +160,10 @@ ROWS = [
     OpInfo("unbind", tg.unbind, lambda x, dim=0: tuple(np.moveaxis(x, dim, 0)),
            shaped([((3, 2), {}), ((2, 3, 2), {"dim": 1}), ((4,), {"dim": -1}), ((3, 0), {})]),
            dtypes=INTS, covers=("getitem",)),
-    OpInfo("narrow", tg.narrow, lambda x, dim, start, length:
-           x[(slice(None),) * (dim % x.ndim) + (slice(start % x.shape[dim],
-                                                       start % x.shape[dim] + length),)],
+    OpInfo("narrow", tg.narrow, _narrow_ref,
            shaped([((5, 3), {"dim": 0, "start": 1, "length": 3}),
+                   ((5,), {"dim": 0, "start": 5, "length": 0}),
+                   ((4, 2), {"dim": 0, "start": -4, "length": 4}),
                    ((2, 4), {"dim": -1, "start": -2, "length": 2}),
                    ((3, 4), {"dim": 1, "start": 2, "length": 0}),
                    ((0, 3), {"dim": 1, "start": 1, "length": 2})]),
@@ -197,14 +233,20 @@ ROWS = [
     OpInfo("repeat_interleave", tg.repeat_interleave,
            lambda x, repeats, dim=None: np.repeat(x, repeats, axis=dim),
            shaped([((3, 2), {"repeats": 2, "dim": 0}), ((2, 3), {"repeats": 3}),
-                   ((2, 3, 2), {"repeats": 1, "dim": -1}), ((), {"repeats": 2, "dim": 0}),
-                   ((), {"repeats": 3}), ((0, 2), {"repeats": 2, "dim": 0}),
-                   ((0, 2), {"repeats": 2})]),
+                   ((2, 3, 2), {"repeats": 1, "dim": -1}), ((), {"repeats": 3}),
+                   ((0, 2), {"repeats": 2, "dim": 0}), ((0, 2), {"repeats": 2})]),
            dtypes=INTS, covers=("reshape", "expand", "clone")),
     OpInfo("repeat_interleave_tensor", _repeat_interleave_t,
            lambda x, r, dim: np.repeat(x, r, axis=dim), _repeat_counts_samples,
            dtypes=INTS, covers=("index", "index_add"), api=("repeat_interleave",)),
     # ---- combining several tensors (stacking.py) -------------------------------------------
+    OpInfo("cat_legacy_empty", lambda *xs, dim: tg.cat(list(xs), dim), _cat_ref,
+           _several([([(2, 3), (0,)], {"dim": 1}), ([(0,), (2, 3, 4), (0,)], {"dim": -1}),
+                     ([(0,), (0,)], {"dim": 0}), ([(0,), (0, 2)], {"dim": 1})]),
+           dtypes=INTS, covers=("cat",), api=("cat",)),
+    OpInfo("broadcast_shapes", _broadcast_shapes,
+           lambda shapes: np.array(np.broadcast_shapes(*shapes), dtype=np.int64),
+           _broadcast_shapes_samples, differentiable=False, result_dtype=lambda d: I64),
     OpInfo("broadcast_tensors", tg.broadcast_tensors,
            lambda *xs: tuple(np.broadcast_arrays(*xs)),
            _several([([(3, 1), (4,)], {}), ([(2, 1, 3), (4, 1), ()], {}),
@@ -219,9 +261,9 @@ ROWS = [
            lambda *xs: tuple(np.atleast_3d(x) for x in xs),
            _several([([(), (3,), (2, 3)], {}), ([(0,), (0, 2)], {})]), dtypes=INTS,
            covers=("reshape",)),
-    OpInfo("hstack", _list_fn(tg.hstack), lambda *xs: np.hstack(xs),
+    OpInfo("hstack", _list_fn(tg.hstack), _hstack_ref,
            _several([([(), (3,)], {}), ([(2, 1), (2, 3)], {}), ([(2, 2, 1), (2, 1, 1)], {}),
-                     ([(0,), (3,)], {})]),
+                     ([(0,), (3,)], {}), ([(2, 3), (0,), (2, 1)], {}), ([(0,), (0, 3)], {})]),
            dtypes=INTS, covers=("cat", "reshape")),
     OpInfo("vstack", _list_fn(tg.vstack), lambda *xs: np.vstack(xs),
            _several([([(3,), (2, 3)], {}), ([(1, 2, 2), (2, 2, 2)], {}), ([()], {}),
@@ -277,4 +319,15 @@ PARITY = [
     "lib.vstack([y, x])", "lib.dstack([x, z])", "lib.column_stack([x, y[:3]])",
     "lib.meshgrid(y, y[:2], indexing='xy')[0]", "lib.cartesian_prod(y, y[:2])",
     "lib.combinations(y, 3)", "m.movedim(1, 0).unfold(0, 2, 2)",
+    # keyword names and the rules of issue-5 fixes (PyTorch's spellings)
+    "m.narrow(2, 5, 0)", "x.narrow(dim=1, start=-4, length=4)", "x.flip(dims=[0])",
+    "lib.flip(input=m, dims=(0, 2))", "lib.tensor_split(x, sections=2, dim=1)[0]",
+    "x.tensor_split(indices=[1, 3], dim=1)[1]", "x.split_with_sizes([1, 3], 1)[1]",
+    "lib.split_with_sizes(x, split_sizes=[2, 1])[0]", "x.repeat(repeats=(2, 1))",
+    "x.tile(dims=(2,))", "lib.hstack([x, lib.zeros(0)])", "lib.cat([lib.zeros(0), m], -1)",
+    "lib.concatenate([x, z], axis=1)", "x.reshape(shape=(2, 6))", "x.view(size=(12,))",
+    "x.permute(dims=(1, 0))", "y.expand(size=(2, 4))", "y.broadcast_to(size=(3, 4))",
+    "lib.squeeze(x.unsqueeze(1), dim=(1,))", "lib.chunk(input=x, chunks=2, dim=1)[1]",
+    "lib.repeat_interleave(input=x, repeats=2, dim=0)", "lib.roll(input=x, shifts=1, dims=0)",
+    "lib.swapaxes(x, axis0=0, axis1=1)", "lib.diagonal(input=m, offset=1, dim1=2, dim2=1)",
 ]

@@ -22,6 +22,8 @@ X = tg.zeros(3, 4)
     (lambda: tg.roll(X, 1, [None]), "roll", "None"),
     (lambda: X.unfold(1.0, 2, 1), "unfold", "1.0"),
     (lambda: X.diagonal(0, 0, None), "diagonal", "None"),
+    (lambda: tg.squeeze(X, 1.5), "squeeze", "1.5"),          # was "'float' object is not iterable"
+    (lambda: X.squeeze((0, None)), "squeeze", "None"),
 ])
 def test_non_int_dim_is_a_type_error(call, name, shown):
     with pytest.raises(TypeError) as info:

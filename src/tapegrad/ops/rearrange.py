@@ -13,16 +13,17 @@ from .._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeErro
 from .._core.tensor import Tensor
 from .indexing import getitem
 from .registry import OpDef, apply_unary, linear, register
-from .shape import clone, expand, normalize_dim, permute, reshape
-from .stacking import (atleast_1d, atleast_2d, atleast_3d, broadcast_tensors, cartesian_prod,
-                       column_stack, combinations, dstack, hstack, meshgrid, row_stack, vstack)
+from .shape import broadcast_to, clone, expand, normalize_dim, permute, reshape
+from .stacking import (atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, broadcast_tensors,
+                       cartesian_prod, column_stack, combinations, dstack, hstack, meshgrid,
+                       row_stack, vstack)
 from .strided import as_strided, check_int as _check_int, is_int as _is_int, unfold
 
-__all__ = ["split", "tensor_split", "chunk", "unbind", "narrow", "movedim", "moveaxis",
-           "unflatten", "flip", "fliplr", "flipud", "roll", "rot90", "tile",
-           "repeat_interleave", "as_strided", "broadcast_tensors", "atleast_1d", "atleast_2d",
-           "atleast_3d", "hstack", "vstack", "row_stack", "dstack", "column_stack", "meshgrid",
-           "cartesian_prod", "combinations"]
+__all__ = ["split", "split_with_sizes", "tensor_split", "chunk", "unbind", "narrow", "movedim",
+           "moveaxis", "unflatten", "flip", "fliplr", "flipud", "roll", "rot90", "tile",
+           "repeat_interleave", "as_strided", "broadcast_tensors", "broadcast_shapes",
+           "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_stack", "dstack",
+           "column_stack", "meshgrid", "cartesian_prod", "combinations"]
 
 
 def _shape_of(x):
@@ -94,7 +95,22 @@ def split(tensor, split_size_or_sections, dim=0):
     return _pieces(tensor, d, sizes)
 
 
-def tensor_split(input, indices_or_sections, dim=0):
+def split_with_sizes(input, split_sizes, dim=0):
+    """Split into pieces of the listed sizes along ``dim`` (views): :func:`split` with a list.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> [p.tolist() for p in tg.arange(5).split_with_sizes([3, 2])]
+        [[0, 1, 2], [3, 4]]
+    """
+    if not isinstance(split_sizes, (list, tuple)):
+        raise TypeError(f"split_with_sizes: split_sizes must be a list or tuple of ints, got "
+                        f"{split_sizes!r}")
+    return split(input, list(split_sizes), dim)
+
+
+def tensor_split(input, indices_or_sections=None, dim=0, *, sections=None, indices=None,
+                 tensor_indices_or_sections=None):
     """Split into ``sections`` nearly equal pieces, or at the given indices (views).
 
     Args:
@@ -104,6 +120,8 @@ def tensor_split(input, indices_or_sections, dim=0):
             slice bounds: clamped, negative counts from the end), or a 0-d integer tensor
             (a number of sections).
         dim: the dim to split.
+        sections, indices, tensor_indices_or_sections: PyTorch's keyword names for
+            ``indices_or_sections`` (an int, a list of ints, a tensor); give one of the four.
 
     Example:
         >>> import tapegrad as tg
@@ -112,9 +130,23 @@ def tensor_split(input, indices_or_sections, dim=0):
         >>> [p.tolist() for p in tg.tensor_split(tg.arange(5), [1, 4])]
         [[0], [1, 2, 3], [4]]
     """
+    given = [(k, v) for k, v in (("indices_or_sections", indices_or_sections),
+                                 ("sections", sections), ("indices", indices),
+                                 ("tensor_indices_or_sections", tensor_indices_or_sections))
+             if v is not None]
+    if len(given) != 1:
+        raise TypeError(f"tensor_split: give exactly one of indices_or_sections, sections, "
+                        f"indices or tensor_indices_or_sections, got {[k for k, _ in given]}")
+    (kind, arg), = given
+    fits = {"sections": not isinstance(arg, (list, tuple)),
+            "indices": isinstance(arg, (list, tuple)),
+            "tensor_indices_or_sections": isinstance(arg, Tensor)}
+    if not fits.get(kind, True):
+        want = {"sections": "an int", "indices": "a list or tuple of ints",
+                "tensor_indices_or_sections": "a tensor"}[kind]
+        raise TypeError(f"tensor_split: {kind} must be {want}, got {arg!r}")
     shape = _shape_of(input)
     d = _dim(dim, shape, "tensor_split")
-    arg = indices_or_sections
     if isinstance(arg, Tensor):
         if arg._data.dtype.kind not in "iu" or arg._data.ndim > 1:
             raise DTypeError(f"tensor_split: a tensor of indices or sections must be a 0-d or "
@@ -198,7 +230,8 @@ def narrow(input, dim, start, length):
                               f"[{-n}, {n}], but got {start})")
     if length < 0:
         raise ArgumentError(f"narrow: length must be non-negative, got {length}")
-    start %= n if n else 1
+    if start < 0:                       # only a negative start wraps: start == n is the end
+        start += n
     if start + length > n:
         raise ShapeError(f"narrow: start ({start}) + length ({length}) exceeds the size "
                          f"({n}) of dim {d}")
@@ -399,11 +432,12 @@ def _fresh(out, input):
     return out
 
 
-def repeat(input, *sizes):
+def repeat(input, *sizes, repeats=None):
     """``Tensor.repeat``: tile the tensor ``sizes[i]`` times along dim i (a copy).
 
-    ``sizes`` may have more entries than the tensor has dims (new leading dims), never
-    fewer. PyTorch has no ``torch.repeat``; see :func:`tile` and :func:`repeat_interleave`.
+    ``sizes`` (ints, one sequence, or by name ``repeats=``) may have more entries than the
+    tensor has dims (new leading dims), never fewer. PyTorch has no ``torch.repeat``; see
+    :func:`tile` and :func:`repeat_interleave`.
 
     Example:
         >>> import tapegrad as tg
@@ -411,6 +445,10 @@ def repeat(input, *sizes):
         tensor([[1, 2, 1, 2],
                 [1, 2, 1, 2]])
     """
+    if repeats is not None:
+        if sizes:
+            raise TypeError("repeat: got repeats both as positional arguments and as a keyword")
+        sizes = (repeats,)
     if len(sizes) == 1 and not _is_int(sizes[0]):
         sizes = tuple(sizes[0])
     if not all(_is_int(s) for s in sizes):
@@ -442,7 +480,7 @@ def tile(input, dims):
     return repeat(input, (1,) * (ndim - len(dims)) + dims)
 
 
-def _repeat_counts(input):
+def _repeat_counts(input, output_size):
     """``repeat_interleave(repeats)``: each index i repeated repeats[i] times (int64)."""
     data = input._data if isinstance(input, Tensor) else np.asarray(input)
     if data.ndim != 1 or data.dtype.kind not in "iu":
@@ -450,19 +488,24 @@ def _repeat_counts(input):
                          f"dtype {data.dtype} and shape {data.shape}")
     if (data < 0).any():
         raise ArgumentError("repeat_interleave: repeats can't be negative")
+    if output_size is not None and output_size != int(data.sum()):
+        raise ShapeError(f"repeat_interleave: output_size is {output_size}, but the repeats "
+                         f"sum to {int(data.sum())}")
     from .creation import tensor
     return tensor(np.repeat(np.arange(data.size, dtype=np.int64), data))
 
 
-def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+def repeat_interleave(input=None, repeats=None, dim=None, *, output_size=None):
     """Repeat each element (or each slice along ``dim``) ``repeats`` times, in place of
     repeating the whole tensor as :func:`tile` does (a copy).
 
     Args:
         input: the tensor; with ``repeats`` omitted, a 1-d integer tensor of counts, and the
-            result is each index ``i`` repeated ``input[i]`` times.
+            result is each index ``i`` repeated ``input[i]`` times (the counts may also come
+            alone by name, ``repeat_interleave(repeats=counts)``).
         repeats: an int, or a 0-d / 1-d integer tensor (one count per slice along ``dim``).
-        dim: the dim to repeat along; None repeats the flattened tensor.
+        dim: the dim to repeat along (a 0-d tensor has none, as in PyTorch); None repeats
+            the flattened tensor.
         output_size: the total size along ``dim``, if known (checked).
 
     Example:
@@ -475,15 +518,20 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         >>> tg.tensor([1, 2, 3]).repeat_interleave(tg.tensor([1, 0, 2]))
         tensor([1, 3, 3])
     """
-    if repeats is None:
-        return _repeat_counts(input)
+    if input is None or repeats is None:
+        if input is None and repeats is None:
+            raise TypeError("repeat_interleave: missing the tensor to repeat and repeats")
+        return _repeat_counts(repeats if input is None else input, output_size)
     x = input
     if dim is None:
         x = reshape(input, (-1,))
         dim = 0
     shape = _shape_of(x)
     d = normalize_dim(dim, len(shape), "repeat_interleave")
-    n = shape[d] if shape else 1
+    if not shape:
+        raise IndexRangeError(f"repeat_interleave: a 0-d tensor has no dim {dim} to repeat "
+                              "along (as in PyTorch); use dim=None, or reshape it to 1-d")
+    n = shape[d]
     if isinstance(repeats, (Tensor, np.ndarray)):
         counts = repeats._data if isinstance(repeats, Tensor) else repeats
         if counts.dtype.kind not in "iu":
@@ -512,8 +560,6 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     if output_size is not None and output_size != n * repeats:
         raise ShapeError(f"repeat_interleave: output_size is {output_size}, but the result "
                          f"has size {n * repeats} along dim {d}")
-    if not shape:                       # a 0-d tensor with dim=0: PyTorch's 1-d result
-        x, shape, d = reshape(x, (1,)), (1,), 0
     # (.., n, ..) -> (.., n, 1, ..) -> expand to (.., n, r, ..) -> (.., n * r, ..)
     wide = expand(reshape(x, shape[:d + 1] + (1,) + shape[d + 1:]),
                   shape[:d + 1] + (repeats,) + shape[d + 1:])
@@ -521,9 +567,14 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
 
 
 def _varargs(fn):
-    """A method taking its dims either as one sequence or as separate ints."""
-    def method(self, *dims):
-        return fn(self, dims[0] if len(dims) == 1 and not _is_int(dims[0]) else dims)
+    """A method taking its dims as one sequence, as separate ints, or by name (``dims=``)."""
+    def method(self, *args, dims=None):
+        if dims is not None:
+            if args:
+                raise TypeError(f"{fn.__name__}: got dims both as positional arguments and as "
+                                "a keyword")
+            return fn(self, dims)
+        return fn(self, args[0] if len(args) == 1 and not _is_int(args[0]) else args)
     method.__name__, method.__doc__ = fn.__name__, fn.__doc__
     return method
 
@@ -540,7 +591,7 @@ def _as_strided_method(self, size, stride, storage_offset=None):
 
 
 METHODS = {
-    "split": _split_method,
+    "split": _split_method, "split_with_sizes": split_with_sizes, "broadcast_to": broadcast_to,
     "tensor_split": tensor_split, "chunk": chunk, "unbind": unbind,
     "narrow": narrow, "movedim": movedim, "moveaxis": movedim, "unflatten": unflatten,
     "flip": _varargs(flip), "fliplr": fliplr, "flipud": flipud, "roll": roll, "rot90": rot90,

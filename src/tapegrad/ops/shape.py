@@ -4,7 +4,7 @@ op writes through a view (Note [Views and in-place ops] in registry.py)."""
 import numpy as np
 
 from .._core import dtypes
-from .._core.errors import IndexRangeError, ShapeError
+from .._core.errors import ArgumentError, IndexRangeError, ShapeError
 from .._core.tensor import Tensor
 from ._broadcast import sum_to_shape
 from .registry import (OpDef, apply, apply_binary, apply_chain, apply_unary, chain_adjoint,
@@ -41,6 +41,15 @@ def _sizes(args):
     return tuple(int(a) for a in args)
 
 
+def _sizes_or_keyword(args, keyword, what, name):
+    """f(2, 3), f((2, 3)) or f(what=(2, 3)): PyTorch's methods also take the sizes by name."""
+    if keyword is None:
+        return _sizes(args)
+    if args:
+        raise TypeError(f"{name}: got {what} both as positional arguments and as a keyword")
+    return _sizes((keyword,))
+
+
 # ---- reshape ---------------------------------------------------------------------------------
 RESHAPE = register(OpDef("reshape", lambda x, shape, in_shape: np.reshape(x, shape),
                          lambda ctx, g: (reshape(g, ctx.in_shape),),
@@ -70,12 +79,13 @@ def _resolve_shape(in_shape, shape, name):
     return shape
 
 
-def reshape(input, *shape):
+def reshape(input, *sizes, shape=None):
     """The same elements in a new shape: a view when the memory layout allows, else a copy.
 
     Args:
         input: the tensor.
-        *shape: the new shape, as ints or one tuple; one entry may be -1 (inferred).
+        *sizes: the new shape, as ints or one tuple (or by name, ``shape=``); one entry may
+            be -1 (inferred).
 
     Returns:
         A tensor with ``input``'s elements in row-major order; gradients flow back reshaped.
@@ -89,13 +99,14 @@ def reshape(input, *shape):
         tensor([3., 3., 0., 0.])
     """
     in_shape = _shape_of(input)
-    shape = _resolve_shape(in_shape, _sizes(shape), "reshape")
+    shape = _resolve_shape(in_shape, _sizes_or_keyword(sizes, shape, "shape", "reshape"),
+                           "reshape")
     if shape == in_shape and not isinstance(input, Tensor):
         return input                      # an array in a rule: nothing to do
     return apply_unary(RESHAPE, input, {"shape": shape, "in_shape": in_shape})
 
 
-def view(input, *shape, dtype=None):
+def view(input, *shape, dtype=None, size=None):
     """The same elements in a new shape, sharing memory with ``input`` (never a copy).
 
     As in PyTorch, the new shape must be reachable by re-striding ``input``'s memory: a
@@ -107,8 +118,8 @@ def view(input, *shape, dtype=None):
 
     Args:
         input: the tensor.
-        *shape: the new shape, as ints or one tuple; one entry may be -1 (inferred). Or a
-            single dtype.
+        *shape: the new shape, as ints or one tuple (or by name, ``size=``); one entry may
+            be -1 (inferred). Or a single dtype.
 
     Raises:
         ShapeError: the shape is not compatible with ``input``'s size and strides.
@@ -126,12 +137,12 @@ def view(input, *shape, dtype=None):
         tapegrad._core.errors.ShapeError: view: size [4] is not compatible with the input ...
     """
     if dtype is not None or (len(shape) == 1 and _is_dtype(shape[0])):
-        if shape and dtype is not None:
+        if (shape or size is not None) and dtype is not None:
             raise TypeError("view: pass either a shape or a dtype, not both")
         from .strided import view_dtype   # strided.py imports this module: import late
         return view_dtype(input, shape[0] if dtype is None else dtype)
     in_shape = _shape_of(input)
-    new = _resolve_shape(in_shape, _sizes(shape), "view")
+    new = _resolve_shape(in_shape, _sizes_or_keyword(shape, size, "size", "view"), "view")
     if not isinstance(input, Tensor):
         return reshape(input, new)
     # NOTE: a C-contiguous array can always be viewed; only other layouts need the check.
@@ -195,9 +206,13 @@ def squeeze(input, dim=None):
     if dim is None:
         dims = {i for i, n in enumerate(shape) if n == 1}
     else:
-        dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-        dims = {d for d in (normalize_dim(d, len(shape), "squeeze") for d in dims)
-                if shape and shape[d] == 1}         # a 0-d tensor has nothing to squeeze
+        # anything but a tuple or list is one dim: normalize_dim names a bad one (None, 1.5)
+        given = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+        norm = [normalize_dim(d, len(shape), "squeeze") for d in given]
+        if len(set(norm)) != len(norm):
+            raise ArgumentError(f"squeeze: a dim appears more than once in the dims "
+                                f"{list(given)} (of a tensor of shape {tuple(shape)})")
+        dims = {d for d in norm if shape and shape[d] == 1}  # a 0-d tensor: nothing to squeeze
     return reshape(input, tuple(n for i, n in enumerate(shape) if i not in dims))
 
 
@@ -224,12 +239,12 @@ PERMUTE = register(OpDef("permute", lambda x, dims: np.transpose(x, dims),
                          linear(lambda t, dims: permute(t, dims)), is_view=True))
 
 
-def permute(input, *dims):
+def permute(input, *args, dims=None):
     """Reorder the dims: dim ``i`` of the result is dim ``dims[i]`` of ``input`` (a view).
 
     Args:
         input: the tensor.
-        *dims: a permutation of ``range(ndim)``, as ints or one tuple.
+        *args: a permutation of ``range(ndim)``, as ints or one tuple (or by name, ``dims=``).
 
     Example:
         >>> import tapegrad as tg
@@ -237,7 +252,7 @@ def permute(input, *dims):
         tapegrad.Size([4, 2, 3])
     """
     ndim = len(_shape_of(input))
-    dims = _sizes(dims)
+    dims = _sizes_or_keyword(args, dims, "dims", "permute")
     norm = tuple(normalize_dim(d, ndim, "permute") for d in dims)
     if sorted(norm) != list(range(ndim)):
         raise ShapeError(f"permute: dims {list(dims)} must be a permutation of the "
@@ -267,7 +282,18 @@ def transpose(input, dim0, dim1):
     return apply_unary(PERMUTE, input, {"dims": tuple(dims)})
 
 
-swapaxes = swapdims = transpose
+swapdims = transpose
+
+
+def swapaxes(input, axis0, axis1):
+    """Swap two dims (a view): :func:`transpose` with NumPy's argument names.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.swapaxes(tg.zeros(2, 3), axis0=0, axis1=1).shape
+        tapegrad.Size([3, 2])
+    """
+    return transpose(input, axis0, axis1)
 
 
 def t(input):
@@ -313,13 +339,13 @@ EXPAND = register(OpDef("expand", _expand_forward,
                         linear(lambda t, shape, in_shape: expand(t, shape)), is_view=True))
 
 
-def expand(input, *sizes):
+def expand(input, *sizes, size=None):
     """Broadcast size-1 dims to larger sizes without copying (a read-only view).
 
     Args:
         input: the tensor.
-        *sizes: the target shape, as ints or one tuple. It may add leading dims; -1 keeps
-            the size of an existing dim. Only size-1 dims can grow.
+        *sizes: the target shape, as ints or one tuple (or by name, ``size=``). It may add
+            leading dims; -1 keeps the size of an existing dim. Only size-1 dims can grow.
 
     Returns:
         A view; in backward the gradient is summed over the broadcast dims.
@@ -331,7 +357,7 @@ def expand(input, *sizes):
         (tapegrad.Size([2, 3]), tensor([[3.], [3.]]))
     """
     in_shape = _shape_of(input)
-    sizes = _sizes(sizes)
+    sizes = _sizes_or_keyword(sizes, size, "size", "expand")
     if len(sizes) < len(in_shape):
         raise ShapeError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
                          f"number of dims ({len(in_shape)}) of shape {tuple(in_shape)}")
@@ -353,8 +379,8 @@ def expand(input, *sizes):
     return apply_unary(EXPAND, input, {"shape": shape, "in_shape": in_shape})
 
 
-def broadcast_to(input, shape):
-    """Broadcast ``input`` to ``shape``; the same as ``expand(input, shape)``.
+def broadcast_to(input, size):
+    """Broadcast ``input`` to shape ``size``; the same as ``expand(input, size)``.
 
     Example:
         >>> import tapegrad as tg
@@ -362,17 +388,19 @@ def broadcast_to(input, shape):
         tensor([[1, 2],
                 [1, 2]])
     """
-    return expand(input, shape)
+    return expand(input, size)
 
 
 # ---- cat / stack -----------------------------------------------------------------------------
 def _split_vjp(ctx, g):
-    """d cat = the slice of g that each input occupied."""
+    """d cat = the slice of g that each input occupied (an empty one for a skipped input)."""
     out, start = [], 0
     lead = (slice(None),) * ctx.dim
+    skip = ctx.params.get("skip", ())
     from .indexing import getitem
-    for n, need in zip(ctx.sizes, ctx.needs_input_grad):
-        out.append(getitem(g, lead + (slice(start, start + n),)) if need else None)
+    for i, (n, need) in enumerate(zip(ctx.sizes, ctx.needs_input_grad)):
+        piece = getitem(g, lead + (slice(start, start + n),)) if need else None
+        out.append(reshape(piece, (0,)) if need and i in skip else piece)
         start += n
     return tuple(out)
 
@@ -385,8 +413,20 @@ def _unstack_vjp(ctx, g):
                  for i, need in enumerate(ctx.needs_input_grad))
 
 
-CAT = register(OpDef("cat", lambda *xs, dim, sizes: np.concatenate(xs, axis=dim), _split_vjp,
-                     linear(lambda *ts, dim, sizes: cat(ts, dim))))
+def _cat_forward(*xs, dim, sizes, skip=()):
+    if skip:
+        xs = [x for i, x in enumerate(xs) if i not in skip]
+    return np.concatenate(xs, axis=dim)
+
+
+def _cat_jvp(ctx, *ts):
+    skip = ctx.params.get("skip", ())
+    return cat([t for i, t in enumerate(ts) if i not in skip] if skip else ts, ctx.dim)
+
+
+# ``skip``: the positions of 1-d empty inputs that PyTorch leaves out (see cat); the param is
+# only there when some are, so the common cat keeps its plain forward.
+CAT = register(OpDef("cat", _cat_forward, _split_vjp, _cat_jvp))
 STACK = register(OpDef("stack", lambda *xs, dim: np.stack(xs, axis=dim), _unstack_vjp,
                        linear(lambda *ts, dim: stack(ts, dim))))
 
@@ -406,12 +446,15 @@ def _check_seq(tensors, name):
     return [_shape_of(t) for t in tensors]
 
 
-def cat(tensors, dim=0):
+def cat(tensors, dim=0, *, axis=None):
     """Join tensors along an existing dim. ``concat`` and ``concatenate`` are aliases.
+
+    As in PyTorch, 1-d empty tensors (shape ``(0,)``) are left out whatever the other
+    tensors' shapes (they still take part in the result dtype, and get an empty gradient).
 
     Args:
         tensors: a non-empty list or tuple of tensors of the same shape except in ``dim``.
-        dim: the dim to join along.
+        dim: the dim to join along (``axis``: NumPy's name, as ``concatenate`` takes it).
 
     Returns:
         A new tensor; each input receives its slice of the gradient.
@@ -425,15 +468,32 @@ def cat(tensors, dim=0):
         tensor([4., 4.])
     """
     shapes = _check_seq(tensors, "cat")
-    ndim = len(shapes[0])
-    if ndim == 0:
-        raise ShapeError("cat: zero-dimensional tensors can't be concatenated; use stack")
-    d = normalize_dim(dim, ndim, "cat")
+    if axis is not None:
+        if dim != 0:
+            raise TypeError("cat: pass dim or axis (its NumPy name), not both")
+        dim = axis
     for i, s in enumerate(shapes):
-        if len(s) != ndim or s[:d] + s[d + 1:] != shapes[0][:d] + shapes[0][d + 1:]:
+        if len(s) == 0:
+            raise ShapeError(f"cat: a zero-dimensional tensor (at position {i}) can't be "
+                             "concatenated; use stack, or reshape it to 1-d first")
+    kept = [i for i, s in enumerate(shapes) if s != (0,)]
+    if not kept:                 # only (0,) tensors: PyTorch checks the dim's type, not range
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            normalize_dim(dim, 1, "cat")                # raises its TypeError
+        return apply(CAT, _promoted(tensors), {"dim": 0, "sizes": (0,) * len(shapes)})
+    first = shapes[kept[0]]
+    d = normalize_dim(dim, len(first), "cat")
+    for i in kept:
+        s = shapes[i]
+        if len(s) != len(first) or s[:d] + s[d + 1:] != first[:d] + first[d + 1:]:
             raise ShapeError(f"cat: tensors must have the same shape except in dim {d}; got "
-                             f"{tuple(shapes[0])} at position 0 and {tuple(s)} at position {i}")
-    return apply(CAT, _promoted(tensors), {"dim": d, "sizes": tuple(s[d] for s in shapes)})
+                             f"{tuple(first)} at position {kept[0]} and {tuple(s)} at position "
+                             f"{i}")
+    skip = tuple(i for i in range(len(shapes)) if shapes[i] == (0,))
+    params = {"dim": d, "sizes": tuple(0 if i in skip else s[d] for i, s in enumerate(shapes))}
+    if skip:
+        params["skip"] = skip
+    return apply(CAT, _promoted(tensors), params)
 
 
 concat = concatenate = cat

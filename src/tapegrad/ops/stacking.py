@@ -1,14 +1,15 @@
 """Combining tensors (part of the rearrange family, exported from rearrange.py):
-broadcast_tensors, atleast_1d/2d/3d, hstack/vstack/row_stack/dstack/column_stack, meshgrid,
-cartesian_prod and combinations. All are composites of reshape, expand, cat, stack and
-getitem, so their gradients come from those ops' rules.
+broadcast_shapes, broadcast_tensors, atleast_1d/2d/3d, hstack/vstack/row_stack/dstack/
+column_stack, meshgrid, cartesian_prod and combinations. All are composites of reshape, expand,
+cat, stack and getitem, so their gradients come from those ops' rules (broadcast_shapes only
+computes a shape).
 """
 import itertools
 
 import numpy as np
 
 from .._core.errors import ArgumentError, DTypeError, ShapeError
-from .._core.tensor import Tensor
+from .._core.tensor import Size, Tensor
 from .indexing import getitem
 from .shape import cat, expand, reshape, stack
 
@@ -31,6 +32,44 @@ def _tensors(args, name, allow_empty=True):
         if not isinstance(a, (Tensor, np.ndarray)):
             raise TypeError(f"{name}: expects tensors, got {type(a).__name__}")
     return list(args)
+
+
+def broadcast_shapes(*shapes):
+    """The shape that tensors of the given shapes broadcast to, without making any tensor.
+
+    Args:
+        *shapes: shapes, each a sequence of ints (a tuple, list or Size) or one int (a 1-d
+            shape).
+
+    Returns:
+        A ``tapegrad.Size`` (``Size([])`` when no shapes are given).
+
+    Raises:
+        ArgumentError: a size is negative.
+        ShapeError: the shapes can't broadcast (aligned from the last dim, each pair of
+            sizes must be equal or one of them 1).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.broadcast_shapes((3, 1), (4,)), tg.broadcast_shapes((2, 1), 5)
+        (tapegrad.Size([3, 4]), tapegrad.Size([2, 5]))
+    """
+    tuples = []
+    for s in shapes:
+        s = (s,) if isinstance(s, (int, np.integer)) and not isinstance(s, bool) else s
+        if not isinstance(s, (tuple, list)) or not all(
+                isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in s):
+            raise TypeError(f"broadcast_shapes: each shape must be an int or a sequence of "
+                            f"ints, got {s!r}")
+        if any(n < 0 for n in s):
+            raise ArgumentError(f"broadcast_shapes: sizes can't be negative, got {tuple(s)}")
+        tuples.append(tuple(int(n) for n in s))
+    try:
+        return Size(np.broadcast_shapes(*tuples))
+    except ValueError:
+        raise ShapeError(f"broadcast_shapes: shapes {', '.join(str(s) for s in tuples)} "
+                         "can't be broadcast together: aligned from the last dim, each pair "
+                         "of sizes must be equal or one of them 1") from None
 
 
 def broadcast_tensors(*tensors):
