@@ -143,7 +143,7 @@ METHODS = {
     # shape
     "reshape": shape.reshape, "view": shape.view, "flatten": shape.flatten,
     "squeeze": shape.squeeze, "unsqueeze": shape.unsqueeze,
-    "transpose": shape.transpose, "swapaxes": shape.transpose, "swapdims": shape.transpose,
+    "transpose": shape.transpose, "swapaxes": shape.swapaxes, "swapdims": shape.transpose,
     "permute": shape.permute, "t": shape.t, "expand": shape.expand,
     "expand_as": lambda self, other: shape.expand(self, tuple(other.shape)),
     "view_as": lambda self, other: shape.view(self, tuple(other.shape)),
