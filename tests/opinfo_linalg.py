@@ -227,10 +227,24 @@ ROWS = [
     OpInfo("linalg.diagonal", L.diagonal,
            lambda A, offset=0, dim1=-2, dim2=-1: np.diagonal(A, offset, dim1, dim2),
            _diagonal_samples, dtypes=(F32, F64, I64), covers=("index", "permute")),
-    OpInfo("linalg.lstsq", lambda A, B: L.lstsq(A, B).solution, _np_lstsq,
-           pairs([((4, 3), (4, 2), {}), ((2, 3, 2), (2, 3, 1), {}), ((2, 3), (2, 1), {}),
-                  ((3, 2), (3,), {})], shift=False),
+    OpInfo("linalg.lstsq", lambda A, B, **kw: L.lstsq(A, B, **kw).solution,
+           lambda A, B, **kw: _np_lstsq(A, B),
+           pairs([((4, 3), (4, 2), {}), ((2, 3, 2), (2, 3, 1), {"driver": "gels"}),
+                  ((2, 3), (2, 1), {"driver": "gelsd"}), ((3, 2), (3,), {"driver": "gelss"})],
+                 shift=False),
            covers=("qr", "solve_triangular", "matmul")),
+    # Rank-deficient A = X Y (rank 2): it stays rank 2 under finite differences, where the
+    # solution is smooth; its gradient is the pseudo-inverse's (as PyTorch's).
+    OpInfo("lstsq_rank_deficient", lambda X, Y, B, **kw: L.lstsq(X @ Y, B, **kw).solution,
+           lambda X, Y, B, **kw: np.linalg.pinv(X @ Y, rcond=1e-4) @ B,
+           lambda op, dtype, rng: [
+               Sample(tuple(uniform(rng, s, dtype, (-1.0, 1.0)) for s in shapes), kw,
+                      desc=f"{shapes} {kw}")
+               for shapes, kw in [(((4, 2), (2, 3), (4, 2)), {"rcond": 1e-4}),
+                                  (((3, 1), (1, 4), (3, 1)), {"rcond": 1e-4}),
+                                  (((2, 3, 2), (2, 2, 3), (2, 3, 1)),
+                                   {"rcond": 1e-4, "driver": "gelsd"})]],
+           api=("linalg.lstsq",), covers=("qr", "solve_triangular", "matmul")),
         OpInfo("linalg.lu_solve", lambda A, B, **kw: L.lu_solve(*L.lu_factor(A), B, **kw),
            _np_lu_solve, pairs([((3, 3), (3, 2), {}), ((2, 3, 3), (3, 1), {"adjoint": True}),
                                 ((3, 3), (2, 2, 3), {"left": False}),

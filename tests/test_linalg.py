@@ -204,8 +204,64 @@ def test_lstsq_returns_the_gelsy_tuple():
     X, residuals, rank, sv = L.lstsq(t(A), t(B))
     np.testing.assert_allclose(X.numpy(), np.linalg.lstsq(A, B, rcond=None)[0], atol=1e-12)
     assert residuals.shape == (0,) and sv.shape == (0,)
-    assert rank.dtype == tg.int64 and rank.item() == 3
+    assert rank.dtype == tg.int64 and rank.shape == () and rank.item() == 3
     assert L.lstsq(t(np.ones((2, 3, 2))), t(np.ones((2, 3, 1)))).rank.tolist() == [1, 1]
+    assert L.lstsq(t(A), t(B), rcond=1e-3).rank.shape == ()
+
+
+def test_lstsq_of_rank_deficient_matrices_is_the_minimum_norm_solution():
+    A = t([[1.0, 2.0], [2.0, 4.0], [0.0, 0.0]], grad=True)
+    X = L.lstsq(A, t(np.ones((3, 1)))).solution
+    np.testing.assert_allclose(X.detach().numpy(), [[0.12], [0.24]], atol=1e-12)
+    X.sum().backward()
+    assert np.isfinite(A.grad.numpy()).all()
+    D = t([[1.0, 0.0], [0.0, 1e-3], [0.0, 0.0]])
+    for driver in ["gelsy", "gelsd", "gelss"]:        # s <= rcond * s_max counts as 0
+        out = L.lstsq(D, t(np.ones((3, 1))), rcond=1e-2, driver=driver)
+        np.testing.assert_allclose(out.solution.numpy(), [[1.0], [0.0]], atol=1e-12)
+        assert out.rank.item() == 1 and out.residuals.shape == (0,)
+    Z = t(np.zeros((2, 3, 2)), grad=True)             # rank 0: zeros, zero gradient
+    L.lstsq(Z, t(np.ones((2, 3, 1)))).solution.sum().backward()
+    assert not Z.grad.numpy().any()
+
+
+def test_lstsq_unknown_driver():
+    with pytest.raises(ArgumentError, match=r"driver` should be one of \(gels, gelsy, gelsd, "
+                       r"gelss\), got 'qr'"):
+        L.lstsq(t(np.eye(2)), t(np.ones((2, 1))), driver="qr")
+
+
+_LSTSQ_CASES = [
+    (np.array([[1.0, 2.0], [2.0, 4.0], [0.0, 0.0]]), np.ones((3, 1)), {}),
+    (RNG.standard_normal((5, 3)), RNG.standard_normal((5, 2)), {}),
+    (RNG.standard_normal((5, 3)), RNG.standard_normal(5), {}),
+    (RNG.standard_normal((3, 5)), RNG.standard_normal((3, 2)), {}),
+    (np.outer([1.0, 2, 3], [1.0, 0, 1, 2]), np.ones((3, 2)), {}),
+    (np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]]), np.ones((3, 1)), {}),
+    (np.zeros((3, 2)), np.ones((3, 2)), {}),
+    (np.stack([A := RNG.standard_normal((5, 3)), np.c_[A[:, :2], A[:, :1]]]),
+     RNG.standard_normal((2, 5, 2)), {"rcond": 1e-3}),
+]
+
+
+@pytest.mark.parametrize("driver", [None, "gels", "gelsy", "gelsd", "gelss"])
+@pytest.mark.parametrize("case", range(len(_LSTSQ_CASES)))
+def test_lstsq_outputs_and_gradients_as_torch(driver, case):
+    torch = pytest.importorskip("torch")
+    A, B, kw = _LSTSQ_CASES[case]
+    if driver == "gels" and np.linalg.matrix_rank(A).min() < min(A.shape[-2:]):
+        pytest.skip("gels assumes full rank (both libraries give garbage)")
+
+    def run(lib):
+        Al, Bl = lib.tensor(A, requires_grad=True), lib.tensor(B, requires_grad=True)
+        out = lib.linalg.lstsq(Al, Bl, driver=driver, **kw)
+        w = np.cos(np.arange(out.solution.numel())).reshape(tuple(out.solution.shape))
+        (out.solution * lib.tensor(w)).sum().backward()
+        return [o.detach().numpy() for o in out] + [Al.grad.numpy(), Bl.grad.numpy()]
+
+    for ours, theirs in zip(run(tg), run(torch)):
+        assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+        np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-9)
 
 
 def test_older_torch_spellings():
