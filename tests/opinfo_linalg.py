@@ -155,7 +155,7 @@ def _np_lstsq(A, B):
 
 def _vander_samples(op, dtype, rng):
     return [Sample((uniform(rng, s, dtype, (-2.0, 2.0)),), kw, desc=f"{s} {kw}")
-            for s, kw in [((3,), {}), ((2, 4), {}), ((3,), {"N": 5}), ((2,), {"N": 1})]]
+            for s, kw in [((3,), {}), ((2, 4), {}), ((3,), {"N": 5}), ((2,), {"N": 2})]]
 
 
 def _diagonal_samples(op, dtype, rng):
@@ -224,9 +224,16 @@ ROWS = [
     OpInfo("linalg.vander", L.vander,
            lambda x, N=None: x[..., None] ** np.arange(x.shape[-1] if N is None else N).astype(
                x.dtype), _vander_samples, dtypes=(F32, F64, I64), covers=("pow",)),
+    OpInfo("vander", tg.vander,
+           lambda x, N=None, increasing=False: np.vander(x, N, increasing).astype(x.dtype),
+           lambda op, dtype, rng: [
+               Sample((uniform(rng, s, dtype, (-2.0, 2.0)),), kw, desc=f"{s} {kw}")
+               for s, kw in [((3,), {}), ((4,), {"N": 2}), ((3,), {"N": 4, "increasing": True}),
+                             ((2,), {"N": 0}), ((0,), {})]],
+           dtypes=(F32, F64, I64), covers=("pow", "getitem")),
     OpInfo("linalg.diagonal", L.diagonal,
            lambda A, offset=0, dim1=-2, dim2=-1: np.diagonal(A, offset, dim1, dim2),
-           _diagonal_samples, dtypes=(F32, F64, I64), covers=("index", "permute")),
+           _diagonal_samples, dtypes=(F32, F64, I64), covers=("strided",)),
     OpInfo("linalg.lstsq", lambda A, B, **kw: L.lstsq(A, B, **kw).solution,
            lambda A, B, **kw: _np_lstsq(A, B),
            pairs([((4, 3), (4, 2), {}), ((2, 3, 2), (2, 3, 1), {"driver": "gels"}),
@@ -326,6 +333,7 @@ PARITY = [
     "lib.logdet(x[:, :3] @ x[:, :3].T + lib.eye(3))",
     "lib.linalg.matrix_exp(z[:, :3] * 0.3)", "lib.linalg.matrix_power(x[:, :3], 3)",
     "lib.linalg.matrix_power(x[:, :3] + 2 * lib.eye(3), -2)", "lib.linalg.vander(y)",
+    "lib.vander(y)", "lib.vander(y, N=3, increasing=True)",
     "lib.linalg.diagonal(m, offset=1)", "lib.linalg.lstsq(z.T, m[0, :, :2]).solution",
     "lib.linalg.cholesky(x @ x.T + lib.eye(3))",
     "lib.linalg.qr(z).R", "lib.linalg.qr(z.T).Q", "lib.linalg.qr(m).R",

@@ -93,6 +93,7 @@ def test_solve_triangular_with_zero_diagonal():
     (lambda: L.svd(t(np.ones(3))), "at least 2 dims"),
     (lambda: L.eigh(t(np.ones((2, 3)))), "square"),
     (lambda: L.vander(t(2.0)), "at least 1 dim"),
+    (lambda: tg.vander(t(np.ones((2, 2)))), "one-dimensional"),
     (lambda: L.diagonal(t(np.ones((2, 2))), dim1=0, dim2=-2), "can't be the same"),
     (lambda: L.lu_solve(t(np.eye(2)), tg.tensor([1, 2], dtype=tg.int32), t(np.ones((3, 1)))),
      "Incompatible"),
@@ -121,7 +122,12 @@ def test_dtype_errors(call):
     (lambda: L.eigh(t(np.eye(2)), UPLO="X"), "UPLO"),
     (lambda: L.lu(t(np.eye(2)), pivot=False), "pivot=False"),
     (lambda: L.matrix_power(t(np.eye(2)), 1.5), "must be an int"),
-    (lambda: L.vander(t([1.0, 2.0]), N=-1), "non-negative"),
+    (lambda: L.vander(t([1.0, 2.0]), N=-1), "N must be greater than 1, got N=-1"),
+    (lambda: L.vander(t([1.0, 2.0]), N=1), "N must be greater than 1"),
+    (lambda: L.vander(t([1.0, 2.0]), N=0), "N must be greater than 1"),
+    (lambda: L.vander(t([1.0])), "N must be greater than 1, got N=1"),
+    (lambda: tg.vander(t([1.0, 2.0]), N=-1), "vander: N must be non-negative"),
+    (lambda: tg.vander(t([1.0, 2.0]), N=1.5), "N must be an int"),
     (lambda: L.lu_solve(t(np.eye(2)), tg.tensor([0, 2], dtype=tg.int32), t(np.ones((2, 1)))),
      "1-based"),
     (lambda: L.tensorinv(t(np.eye(2)), ind=0), "positive int"),
@@ -262,6 +268,24 @@ def test_lstsq_outputs_and_gradients_as_torch(driver, case):
     for ours, theirs in zip(run(tg), run(torch)):
         assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
         np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-9)
+
+
+def test_linalg_diagonal_is_a_view_as_torch():
+    z = tg.zeros(3, 3)
+    L.diagonal(z).fill_(1.0)
+    np.testing.assert_array_equal(z.numpy(), np.eye(3))
+    L.diagonal(z, offset=1, dim1=0, dim2=1).fill_(2.0)
+    assert z[0, 1].item() == 2.0 and z[1, 2].item() == 2.0
+
+
+def test_vanders_as_torch():
+    x = t([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(tg.vander(x).numpy(), [[1, 1, 1], [4, 2, 1], [9, 3, 1]])
+    np.testing.assert_array_equal(tg.vander(x, 2, True).numpy(), [[1, 1], [1, 2], [1, 3]])
+    assert tg.vander(x, N=0).shape == (3, 0)
+    for ints in [tg.tensor([1, 2], dtype=tg.int32), tg.tensor([True, False])]:
+        assert tg.vander(ints).dtype == tg.int64 and L.vander(ints).dtype == tg.int64
+    np.testing.assert_array_equal(tg.vander(tg.tensor([True, False])).numpy(), [[1, 1], [0, 1]])
 
 
 def test_older_torch_spellings():

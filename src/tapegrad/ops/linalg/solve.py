@@ -526,9 +526,31 @@ def matrix_power(A, n):
         square = mm(square, square)
 
 
-def vander(x, *, N=None):
+def _powers(x, N, increasing):
+    """x[..., None] ** (0, 1, ..., N-1) (reversed unless increasing); integer and bool x
+    become int64, as PyTorch's vanders give."""
+    if dtype_of(x).kind in "biu" and dtype_of(x) != np.int64:
+        x = shape.cast(x, np.int64)
+    if N == 0:
+        return getitem(unsqueeze(x, -1), (Ellipsis, slice(0, 0)))
+    p = np.arange(N).astype(dtype_of(x))
+    # NOTE: the powers in x's dtype (float32 ** int64 would give float64 in NumPy); x**0 is
+    # 1 with gradient 0 also at x = 0.
+    return ew.pow(unsqueeze(x, -1), p if increasing else p[::-1].copy())
+
+
+def _check_n(name, N, least):
+    if not isinstance(N, (int, np.integer)) or isinstance(N, bool):
+        raise ArgumentError(f"{name}: N must be an int, got {N!r}")
+    if N < least:
+        what = "greater than 1" if least == 2 else "non-negative"
+        raise ArgumentError(f"{name}: N must be {what}, got N={N}")
+
+
+def linalg_vander(x, *, N=None):
     """The Vandermonde matrix of x (..., n): columns x**0, x**1, ..., x**(N-1) (N = n by
-    default), increasing powers as in torch.linalg.vander (NumPy's vander decreases).
+    default; N must be at least 2, as in PyTorch), increasing powers as in
+    torch.linalg.vander (tapegrad.vander and NumPy's vander decrease).
 
     Example:
         >>> import tapegrad as tg
@@ -541,25 +563,41 @@ def vander(x, *, N=None):
     if len(s) < 1:
         raise ShapeError("linalg.vander: x must have at least 1 dim, got a 0-d tensor")
     N = s[-1] if N is None else N
-    if not isinstance(N, (int, np.integer)) or N < 0:
-        raise ArgumentError(f"linalg.vander: N must be a non-negative int, got {N!r}")
-    if N == 0:
-        return getitem(unsqueeze(x, -1), (Ellipsis, slice(0, 0)))
-    # NOTE: the powers in x's dtype (float32 ** int64 would give float64 in NumPy); x**0 is
-    # 1 with gradient 0 also at x = 0.
-    return ew.pow(unsqueeze(x, -1), np.arange(N).astype(dtype_of(x)))
+    _check_n("linalg.vander", N, 2)
+    return _powers(x, N, True)
 
 
-def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
-    """The diagonal ``offset`` of the matrices in dims (dim1, dim2), as the last dim.
-
-    NOTE: a copy (gathered with index arrays), where PyTorch returns a view.
+def vander(x, N=None, increasing=False):
+    """torch.vander: the Vandermonde matrix of a 1-d x (n,), columns x**(N-1), ..., x**0
+    (N = n by default, N = 0 gives no columns), or x**0, ..., x**(N-1) when increasing.
 
     Example:
         >>> import tapegrad as tg
-        >>> tg.linalg.diagonal(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), offset=1)
-        tensor([2.])
+        >>> tg.vander(tg.tensor([1.0, 2.0, 3.0]))
+        tensor([[1., 1., 1.],
+                [4., 2., 1.],
+                [9., 3., 1.]])
     """
+    s = tuple(shape_of(x))
+    if len(s) != 1:
+        raise ShapeError(f"vander: x must be a one-dimensional tensor, got shape {s}")
+    N = s[0] if N is None else N
+    _check_n("vander", N, 0)
+    return _powers(x, N, bool(increasing))
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    """The diagonal ``offset`` of the matrices in dims (dim1, dim2), as the last dim: a view
+    (writes to it reach A), tapegrad.diagonal with torch.linalg's default dims.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> z = tg.zeros(2, 2)
+        >>> _ = tg.linalg.diagonal(z).fill_(1.0); z
+        tensor([[1., 0.],
+                [0., 1.]])
+    """
+    from ..diagonal import diagonal as diagonal_view
     from ..shape import normalize_dim
     s = tuple(shape_of(A))
     if len(s) < 2:
@@ -568,19 +606,13 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
         dim2, len(s), "linalg.diagonal")
     if d1 == d2:
         raise ShapeError(f"linalg.diagonal: dim1 and dim2 can't be the same dim ({dim1}, {dim2})")
-    rest = [d for d in range(len(s)) if d not in (d1, d2)]
-    moved = shape.permute(A, tuple(rest) + (d1, d2)) if rest or (d1, d2) != (0, 1) else A
-    m, n = s[d1], s[d2]
-    start_r, start_c = (0, offset) if offset >= 0 else (-offset, 0)
-    k = max(min(m - start_r, n - start_c), 0)
-    rows = np.arange(start_r, start_r + k)
-    return getitem(moved, (Ellipsis, rows, rows + (start_c - start_r)))
+    return diagonal_view(A, offset, d1, d2)
 
 
 inverse = inv
 
 __all__ = ["inverse", "det", "logdet", "slogdet", "cholesky_solve", "triangular_solve",
-           "matrix_exp", "matrix_power"]   # public functions, exported as tapegrad.<name>
+           "matrix_exp", "matrix_power", "vander"]   # public functions, exported as tapegrad.<name>
 METHODS = {   # Tensor methods (bound in ops/methods.py)
     "inverse": inv, "det": det, "logdet": logdet, "slogdet": slogdet,
     "cholesky_solve": cholesky_solve, "triangular_solve": triangular_solve,
@@ -589,6 +621,6 @@ METHODS = {   # Tensor methods (bound in ops/methods.py)
 LINALG = {    # tapegrad.linalg.<name> -> function
     "inv": inv, "inv_ex": inv_ex, "solve": solve, "solve_ex": solve_ex,
     "solve_triangular": solve_triangular,
-    "matrix_power": matrix_power, "matrix_exp": matrix_exp, "vander": vander,
+    "matrix_power": matrix_power, "matrix_exp": matrix_exp, "vander": linalg_vander,
     "diagonal": diagonal, "det": det, "slogdet": slogdet,
 }
