@@ -288,6 +288,15 @@ def test_vanders_as_torch():
     np.testing.assert_array_equal(tg.vander(tg.tensor([True, False])).numpy(), [[1, 1], [0, 1]])
 
 
+def test_vander_values_as_torch():
+    """Values only: torch.vander's own backward fails (it writes its cumprod in place)."""
+    torch = pytest.importorskip("torch")
+    x = RNG.uniform(-2, 2, 4)
+    for kw in [{}, {"N": 3}, {"N": 5, "increasing": True}, {"N": 0}]:
+        np.testing.assert_allclose(tg.vander(t(x), **kw).numpy(),
+                                   torch.vander(torch.tensor(x), **kw).numpy(), rtol=1e-12)
+
+
 def test_older_torch_spellings():
     A = RNG.standard_normal((4, 3))
     U, S, V = tg.svd(t(A))
