@@ -172,6 +172,29 @@ def test_slogdet_sign_and_logdet_conventions():
     assert np.isnan(out.numpy()[0]) and out.numpy()[1] == -np.inf
 
 
+def test_logdet_gradient_at_a_singular_matrix_is_inf_nan_without_raising_as_torch():
+    for f in [tg.logdet, lambda A: L.slogdet(A).logabsdet]:
+        A = t([[1.0, 0.0], [0.0, 0.0]], grad=True)
+        out = f(A)
+        out.backward()
+        assert out.item() == -np.inf
+        g = A.grad.numpy()              # adj(A)^T / 0, PyTorch's pattern here too
+        assert np.isnan(g[0]).all() and np.isnan(g[1, 0]) and g[1, 1] == np.inf
+        B = t(np.stack([SINGULAR, 2 * np.eye(2)]), grad=True)
+        f(B).sum().backward()
+        assert np.isinf(B.grad.numpy()[0]).all()
+        np.testing.assert_allclose(B.grad.numpy()[1], 0.5 * np.eye(2))
+
+
+def test_det_and_slogdet_jvp_at_a_singular_matrix():
+    for f, want in [(L.det, 5.0), (lambda A: L.slogdet(A).logabsdet, np.inf)]:
+        node = f(t(SINGULAR, grad=True)).grad_fn
+        while node.op.name == "getitem":
+            node = node.parents[0]
+        out = np.asarray(node.op.jvp(node.ctx, np.eye(2)))    # tangent I: tr(adj A) = 5
+        assert (out[..., 1] if out.ndim else out) == pytest.approx(want)
+
+
 def test_lu_pivots_and_permutation():
     A = RNG.standard_normal((2, 4, 4))
     P, Lo, U = L.lu(t(A))

@@ -376,6 +376,10 @@ def _adjugate_t(A):
 
 
 def det_jvp(ctx, t):
+    """d det(A) = det(A) tr(A^{-1} t), or tr(adj(A) t) where det(A) = 0."""
+    od = ctx.out._data if isinstance(ctx.out, Tensor) else ctx.out
+    if np.any(od == 0):
+        return reduction.sum(reduction.sum(_adjugate_t(ctx.x) * t, -1), -1)
     return ctx.out * trace(_solve(ctx.x, t))
 
 
@@ -403,20 +407,46 @@ def _slogdet_forward(a):
     return np.stack([sign, logabs], axis=-1).astype(a.dtype, copy=False)
 
 
+def _singular_mask(ctx):
+    """Where log|det A| = -inf (A singular): (..., 1, 1) bools, or None if nowhere."""
+    out = ctx.out._data if isinstance(ctx.out, Tensor) else ctx.out
+    mask = out[..., 1] == -np.inf
+    return mask[..., None, None] if mask.any() else None
+
+
+def _over_zero(x):
+    """x / 0: inf or nan, what log|det| of a singular matrix differentiates to."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return x / np.zeros((), dtype=dtype_of(x))
+
+
 def slogdet_vjp(ctx, g):
-    """d log|det A| = A^{-T} (a solve with A^T); the sign has gradient 0."""
+    """d log|det A| = A^{-T} (a solve with A^T); the sign has gradient 0. A singular A gets
+    adj(A)^T / 0 (inf and nan, as PyTorch; no error)."""
     A = ctx.x
     gl = getitem(g, (Ellipsis, 1))
     scale = diag_embed(unsqueeze(gl, -1) * np.ones(shape_of(A)[-1], dtype=dtype_of(A)))
-    return (_solve(mT(A), scale),)
+    singular = _singular_mask(ctx)
+    if singular is None:
+        return (_solve(mT(A), scale),)
+    X = _solve(mT(A), scale, check=False)
+    adj = _over_zero(_adjugate_t(A) * unsqueeze(unsqueeze(gl, -1), -1))
+    return (ew.where(singular, adj, X),)
 
 
 def slogdet_jvp(ctx, t):
-    dl = trace(_solve(ctx.x, t))
+    singular = _singular_mask(ctx)
+    if singular is None:
+        dl = trace(_solve(ctx.x, t))
+    else:
+        X = trace(_solve(ctx.x, t, check=False))
+        adj = _over_zero(reduction.sum(reduction.sum(_adjugate_t(ctx.x) * t, -1), -1))
+        dl = ew.where(singular[..., 0, 0], adj, X)
     return unsqueeze(dl, -1) * np.array([0.0, 1.0], dtype=dtype_of(ctx.x))
 
 
-SLOGDET = register(OpDef("slogdet", _slogdet_forward, slogdet_vjp, slogdet_jvp, save=("x",)))
+SLOGDET = register(OpDef("slogdet", _slogdet_forward, slogdet_vjp, slogdet_jvp,
+                         save=("x", "out")))
 
 
 def slogdet(A):
