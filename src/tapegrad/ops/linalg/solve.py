@@ -442,7 +442,8 @@ def slogdet_jvp(ctx, t):
         X = trace(_solve(ctx.x, t, check=False))
         adj = _over_zero(reduction.sum(reduction.sum(_adjugate_t(ctx.x) * t, -1), -1))
         dl = ew.where(singular[..., 0, 0], adj, X)
-    return unsqueeze(dl, -1) * np.array([0.0, 1.0], dtype=dtype_of(ctx.x))
+    zero = np.zeros(tuple(shape_of(dl)) + (1,), dtype=dtype_of(ctx.x))   # the sign's
+    return shape.cat([zero, unsqueeze(dl, -1)], -1)
 
 
 SLOGDET = register(OpDef("slogdet", _slogdet_forward, slogdet_vjp, slogdet_jvp,
