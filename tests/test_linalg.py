@@ -320,6 +320,53 @@ def test_vander_values_as_torch():
                                    torch.vander(torch.tensor(x), **kw).numpy(), rtol=1e-12)
 
 
+# Parameter names as torch 2.13's functions take them as keywords (not always as documented:
+# torch.det(input) but torch.linalg.det(A); torch.linalg.lstsq(input, b)).
+TORCH_PARAMETERS = {
+    "inverse": "input", "det": "input", "logdet": "input", "slogdet": "input",
+    "matrix_exp": "input", "matrix_power": "input n", "cholesky_solve": "input input2 upper",
+    "triangular_solve": "input A upper transpose unitriangular", "cholesky": "input upper",
+    "qr": "input some", "svd": "input some compute_uv", "cholesky_inverse": "input upper",
+    "lu_solve": "input LU_data LU_pivots", "lu_unpack": "LU_data LU_pivots unpack_data "
+    "unpack_pivots", "vander": "x N increasing",
+    "linalg.inv": "A", "linalg.inv_ex": "A check_errors", "linalg.solve": "A B left",
+    "linalg.solve_ex": "A B left check_errors",
+    "linalg.solve_triangular": "input B upper left unitriangular",
+    "linalg.matrix_power": "input n", "linalg.matrix_exp": "input", "linalg.vander": "x N",
+    "linalg.diagonal": "A offset dim1 dim2", "linalg.det": "A", "linalg.slogdet": "A",
+    "linalg.cholesky": "input upper", "linalg.cholesky_ex": "input upper check_errors",
+    "linalg.qr": "A mode", "linalg.lu": "A pivot", "linalg.lu_factor": "A pivot",
+    "linalg.lu_factor_ex": "A pivot check_errors", "linalg.eigh": "input UPLO",
+    "linalg.eigvalsh": "input UPLO", "linalg.svd": "A full_matrices driver",
+    "linalg.svdvals": "A driver", "linalg.lstsq": "input b rcond driver",
+    "linalg.lu_solve": "LU pivots B left adjoint", "linalg.tensorinv": "input ind",
+    "linalg.tensorsolve": "input other dims",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_PARAMETERS))
+def test_parameter_names_are_torchs(name):
+    import inspect
+    fn = tg
+    for part in name.split("."):
+        fn = getattr(fn, part)
+    assert " ".join(inspect.signature(fn).parameters) == TORCH_PARAMETERS[name]
+
+
+def test_keyword_input_as_torch():
+    A = t([[2.0, 0.0], [0.0, 4.0]])
+    assert tg.det(input=A).item() == pytest.approx(8.0)
+    assert tg.logdet(input=A).item() == pytest.approx(np.log(8.0))
+    np.testing.assert_allclose(tg.matrix_power(input=A, n=2).numpy(), np.diag([4.0, 16.0]))
+    X = tg.cholesky_solve(input=t([[4.0], [16.0]]), input2=tg.sqrt(A))
+    np.testing.assert_allclose(X.numpy(), [[2.0], [4.0]])
+    X = tg.triangular_solve(input=t([[2.0], [4.0]]), A=A).solution
+    np.testing.assert_allclose(X.numpy(), [[1.0], [1.0]])
+    assert L.lstsq(input=A, b=t([[2.0], [4.0]])).solution.shape == (2, 1)
+    with pytest.raises(ArgumentError, match="only supported on CUDA"):
+        L.svd(A, driver="gesvd")
+
+
 def test_older_torch_spellings():
     A = RNG.standard_normal((4, 3))
     U, S, V = tg.svd(t(A))

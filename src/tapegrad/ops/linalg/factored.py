@@ -54,9 +54,9 @@ def _low_rank_lstsq(A, B, a, r):
     return _full_rank_lstsq(mm(mT(Ur), Ar), mm(mm(mT(Ur), F), _full_rank_lstsq(F, B)))
 
 
-def lstsq(A, B, rcond=None, *, driver=None):
-    """Least-squares solution of A X = B for A (..., m, n): ``(solution, residuals, rank,
-    singular_values)`` as torch.linalg.lstsq gives them on CPU.
+def lstsq(input, b, rcond=None, *, driver=None):
+    """Least-squares solution of A X = B for A = input (..., m, n) and B = b: ``(solution,
+    residuals, rank, singular_values)`` as torch.linalg.lstsq gives them on CPU.
 
     ``driver`` (default 'gelsy') as PyTorch's: 'gels' assumes A has full rank; 'gelsy',
     'gelsd' and 'gelss' give the minimum-norm solution, singular values at or below
@@ -83,18 +83,18 @@ def lstsq(A, B, rcond=None, *, driver=None):
     if driver not in _DRIVERS:
         raise ArgumentError(f"{name}: parameter `driver` should be one of (gels, gelsy, "
                             f"gelsd, gelss), got {driver!r}")
-    sa = check_matrix(name, A, square=False)
-    sb = tuple(shape_of(B))
-    check_float(name, A, B)
+    sa = check_matrix(name, input, square=False)
+    sb = tuple(shape_of(b))
+    check_float(name, input, b)
     vector = len(sb) == len(sa) - 1
     if vector:
-        B = unsqueeze(B, -1)
+        b = unsqueeze(b, -1)
         sb = sb + (1,)
     if len(sb) < 2 or sb[-2] != sa[-2]:
-        raise ShapeError(f"{name}: A {sa} and B {sb} must have the same number of rows")
+        raise ShapeError(f"{name}: input {sa} and b {sb} must have the same number of rows")
     batch = batch_shape(name, sa, sb)
     m, n = sa[-2:]
-    a = _data(A)
+    a = _data(input)
     dt = a.dtype
     empty = np.zeros(0, dtype=dt)
     rank, sv = wrap(np.zeros(0, dtype=np.int64)), wrap(empty)
@@ -113,12 +113,12 @@ def lstsq(A, B, rcond=None, *, driver=None):
     if m == 0 or n == 0:
         X = wrap(np.zeros(batch + (n, sb[-1]), dtype=dt))
     elif full:
-        X = _full_rank_lstsq(A, B)
+        X = _full_rank_lstsq(input, b)
     else:
-        X = _lstsq_by_rank(A, B, a, ranks, batch)
+        X = _lstsq_by_rank(input, b, a, ranks, batch)
     residuals = wrap(empty.copy())
     if m > n and driver != "gelsy" and (driver == "gels" or full):
-        E = mm(A, X) - B
+        E = mm(input, X) - b
         residuals = reduction.sum(E * E, -2)
     if vector:
         X = getitem(X, (Ellipsis, 0))
@@ -230,7 +230,7 @@ def linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False):
     return X if left else mT(X)
 
 
-def lu_solve(b, LU_data, LU_pivots):
+def lu_solve(input, LU_data, LU_pivots):
     """torch.lu_solve's spelling: ``linalg.lu_solve(LU_data, LU_pivots, b)``.
 
     Example:
@@ -238,10 +238,10 @@ def lu_solve(b, LU_data, LU_pivots):
         >>> tg.lu_solve(tg.tensor([[3.0]]), *tg.linalg.lu_factor(tg.tensor([[2.0]])))
         tensor([[1.5000]])
     """
-    return linalg_lu_solve(LU_data, LU_pivots, b)
+    return linalg_lu_solve(LU_data, LU_pivots, input)
 
 
-def cholesky_inverse(L, upper=False):
+def cholesky_inverse(input, upper=False):
     """The inverse of A = L L^T (U^T U when upper) from its Cholesky factor.
 
     Example:
@@ -250,11 +250,11 @@ def cholesky_inverse(L, upper=False):
         tensor([[0.2500, 0.0000],
                 [0.0000, 1.0000]])
     """
-    sl = check_matrix("cholesky_inverse", L, arg="L")
-    return cholesky_solve(np.eye(sl[-1], dtype=dtype_of(L)), L, upper)
+    sl = check_matrix("cholesky_inverse", input, arg="L")
+    return cholesky_solve(np.eye(sl[-1], dtype=dtype_of(input)), input, upper)
 
 
-def tensorinv(A, ind=2):
+def tensorinv(input, ind=2):
     """The inverse of A seen as a linear map from its last dims to its first ``ind`` dims:
     result shape A.shape[ind:] + A.shape[:ind].
 
@@ -263,17 +263,17 @@ def tensorinv(A, ind=2):
         >>> tg.linalg.tensorinv(tg.eye(4).reshape(4, 2, 2), ind=1).shape
         tapegrad.Size([2, 2, 4])
     """
-    s = tuple(shape_of(A))
+    s = tuple(shape_of(input))
     if not isinstance(ind, (int, np.integer)) or ind <= 0:
         raise ArgumentError(f"linalg.tensorinv: ind must be a positive int, got {ind!r}")
     rows, cols = int(np.prod(s[:ind])), int(np.prod(s[ind:]))
     if rows != cols:
         raise ShapeError(f"linalg.tensorinv: the product of the first ind={ind} dims of shape "
                          f"{s} ({rows}) must equal the product of the rest ({cols})")
-    return shape.reshape(inv(shape.reshape(A, (rows, cols))), s[ind:] + s[:ind])
+    return shape.reshape(inv(shape.reshape(input, (rows, cols))), s[ind:] + s[:ind])
 
 
-def tensorsolve(A, B, dims=None):
+def tensorsolve(input, other, dims=None):
     """The X with tensordot(A, X, X.ndim) = B; ``dims`` of A are moved to the end first.
 
     Example:
@@ -282,18 +282,20 @@ def tensorsolve(A, B, dims=None):
         >>> tg.linalg.tensorsolve(A, tg.ones(2, 3)).shape
         tapegrad.Size([6])
     """
-    sa = tuple(shape_of(A))
+    sa = tuple(shape_of(input))
     if dims is not None:
         from ..shape import normalize_dim
         moved = [normalize_dim(d, len(sa), "linalg.tensorsolve") for d in dims]
-        A = shape.permute(A, tuple(d for d in range(len(sa)) if d not in moved) + tuple(moved))
-        sa = tuple(shape_of(A))
-    sb = tuple(shape_of(B))
+        rest = tuple(d for d in range(len(sa)) if d not in moved)
+        input = shape.permute(input, rest + tuple(moved))
+        sa = tuple(shape_of(input))
+    sb = tuple(shape_of(other))
     rows, rest = int(np.prod(sb)), sa[len(sb):]
     if sa[:len(sb)] != sb or int(np.prod(rest)) != rows:
-        raise ShapeError(f"linalg.tensorsolve: A of shape {sa} must start with B's shape {sb} "
+        raise ShapeError(f"linalg.tensorsolve: input of shape {sa} must start with other's "
+                         f"shape {sb} "
                          f"and its remaining dims {rest} must hold {rows} elements")
-    x = solve(shape.reshape(A, (rows, rows)), shape.reshape(B, (rows,)))
+    x = solve(shape.reshape(input, (rows, rows)), shape.reshape(other, (rows,)))
     return shape.reshape(x, rest)
 
 

@@ -285,7 +285,7 @@ def _solve_tri(a, b, upper, unitriangular=False):
                         {"upper": bool(upper), "unitriangular": bool(unitriangular)})
 
 
-def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
+def solve_triangular(input, B, *, upper, left=True, unitriangular=False):
     """Solve A X = B (X A = B when left=False) for triangular A; only A's upper (lower)
     triangle is read, and its diagonal is taken as ones when unitriangular.
 
@@ -297,9 +297,9 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
                 [1.]])
     """
     name = "linalg.solve_triangular"
-    sa = check_matrix(name, A)
+    sa = check_matrix(name, input)
     sb = check_matrix(name, B, square=False, arg="B")
-    check_float(name, A, B)
+    check_float(name, input, B)
     rows = sb[-2] if left else sb[-1]
     if rows != sa[-1]:
         raise ShapeError(f"{name}: Incompatible shapes of A and B for the equation "
@@ -307,11 +307,11 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
                          f"{sb[-2]}x{sb[-1]})")
     batch_shape(name, sa, sb)
     if left:
-        return _solve_tri(A, B, upper, unitriangular)
-    return mT(_solve_tri(mT(A), mT(B), not upper, unitriangular))
+        return _solve_tri(input, B, upper, unitriangular)
+    return mT(_solve_tri(mT(input), mT(B), not upper, unitriangular))
 
 
-def cholesky_solve(B, L, upper=False):
+def cholesky_solve(input, input2, upper=False):
     """Solve A X = B given A's Cholesky factor L (A = L L^T; A = U^T U when upper=True), as
     two triangular solves.
 
@@ -323,18 +323,19 @@ def cholesky_solve(B, L, upper=False):
                 [1.0000]])
     """
     name = "cholesky_solve"
-    sl = check_matrix(name, L, arg="L")
-    sb = check_matrix(name, B, square=False, arg="B")
-    check_float(name, B, L)
+    sl = check_matrix(name, input2, arg="L")
+    sb = check_matrix(name, input, square=False, arg="B")
+    check_float(name, input, input2)
     if sb[-2] != sl[-1]:
-        raise ShapeError(f"{name}: B {sb} must have as many rows as L {sl} has columns")
+        raise ShapeError(f"{name}: B (input) {sb} must have as many rows as L (input2) {sl} has "
+                         "columns")
     batch_shape(name, sl, sb)
     if upper:
-        return _solve_tri(L, _solve_tri(mT(L), B, False), True)
-    return _solve_tri(mT(L), _solve_tri(L, B, False), True)
+        return _solve_tri(input2, _solve_tri(mT(input2), input, False), True)
+    return _solve_tri(mT(input2), _solve_tri(input2, input, False), True)
 
 
-def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
+def triangular_solve(input, A, upper=True, transpose=False, unitriangular=False):
     """Deprecated PyTorch spelling: ``(solution, cloned_coefficient)`` of A X = b (A^T X = b
     when transpose), A triangular. Prefer :func:`tapegrad.linalg.solve_triangular`.
 
@@ -344,7 +345,8 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
         tensor([[0.5000]])
     """
     a = mT(A) if transpose else A
-    x = solve_triangular(a, b, upper=bool(upper) != bool(transpose), unitriangular=unitriangular)
+    x = solve_triangular(a, input, upper=bool(upper) != bool(transpose),
+                         unitriangular=unitriangular)
     return triangular_solve_result(x, shape.clone(A))
 
 
@@ -386,7 +388,7 @@ def det_jvp(ctx, t):
 DET = register(OpDef("det", _det_forward, det_vjp, det_jvp, save=("x", "out")))
 
 
-def det(A):
+def linalg_det(A):
     """Determinant of each square matrix in A (..., n, n). Also ``tapegrad.det``.
 
     Example:
@@ -450,7 +452,7 @@ SLOGDET = register(OpDef("slogdet", _slogdet_forward, slogdet_vjp, slogdet_jvp,
                          save=("x", "out")))
 
 
-def slogdet(A):
+def linalg_slogdet(A):
     """``(sign, logabsdet)`` of each square matrix: det(A) = sign * exp(logabsdet), without
     overflow. Also ``tapegrad.slogdet``.
 
@@ -468,7 +470,7 @@ def slogdet(A):
     return slogdet_result(sign, getitem(packed, (Ellipsis, 1)))
 
 
-def logdet(A):
+def logdet(input):
     """log det(A): nan where det(A) < 0 and -inf where it is 0, as in PyTorch.
 
     Example:
@@ -476,8 +478,30 @@ def logdet(A):
         >>> tg.logdet(tg.tensor([[2.0, 0.0], [0.0, 3.0]]))
         tensor(1.7918)
     """
-    sign, logabs = slogdet(A)
+    sign, logabs = linalg_slogdet(input)
     return ew.where(sign < 0, float("nan"), logabs)
+
+
+def det(input):
+    """torch.det's spelling (argument ``input``): see :func:`tapegrad.linalg.det`.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.det(tg.tensor([[2.0, 1.0], [1.0, 3.0]]))
+        tensor(5.)
+    """
+    return linalg_det(input)
+
+
+def slogdet(input):
+    """torch.slogdet's spelling (argument ``input``): see :func:`tapegrad.linalg.slogdet`.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.slogdet(tg.tensor([[-2.0]])).sign
+        tensor(-1.)
+    """
+    return linalg_slogdet(input)
 
 
 # ---- matrix exponential --------------------------------------------------------------------
@@ -514,7 +538,7 @@ def _matrix_exp(a):
     return apply_unary(MATRIX_EXP, a)
 
 
-def matrix_exp(A):
+def matrix_exp(input):
     """The matrix exponential of each square matrix (SciPy's expm). Also
     ``tapegrad.matrix_exp``.
 
@@ -524,13 +548,13 @@ def matrix_exp(A):
         tensor([[1., 1.],
                 [0., 1.]])
     """
-    check_matrix("linalg.matrix_exp", A)
-    check_float("linalg.matrix_exp", A)
-    return _matrix_exp(A)
+    check_matrix("linalg.matrix_exp", input)
+    check_float("linalg.matrix_exp", input)
+    return _matrix_exp(input)
 
 
 # ---- composites ------------------------------------------------------------------------------
-def matrix_power(A, n):
+def matrix_power(input, n):
     """A multiplied by itself n times (by repeated squaring); n < 0 inverts A first and n = 0
     gives identities. Also ``tapegrad.matrix_power``.
 
@@ -540,20 +564,20 @@ def matrix_power(A, n):
         tensor([[1., 3.],
                 [0., 1.]])
     """
-    s = check_matrix("linalg.matrix_power", A)
+    s = check_matrix("linalg.matrix_power", input)
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
         raise ArgumentError(f"linalg.matrix_power: n must be an int, got {n!r}")
     if n == 0:
-        return A * 0 + np.eye(s[-1], dtype=dtype_of(A))
+        return input * 0 + np.eye(s[-1], dtype=dtype_of(input))
     if n < 0:
-        A, n = inv(A), -n
-    result, square = None, A
+        input, n = inv(input), -n
+    result, square = None, input
     while True:
         if n & 1:
             result = square if result is None else mm(result, square)
         n >>= 1
         if not n:
-            return shape.clone(result) if result is A else result   # a new tensor, as torch
+            return shape.clone(result) if result is input else result   # a new tensor, as torch
         square = mm(square, square)
 
 
@@ -640,12 +664,20 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
     return diagonal_view(A, offset, d1, d2)
 
 
-inverse = inv
+def inverse(input):
+    """torch.inverse's spelling (argument ``input``): see :func:`tapegrad.linalg.inv`.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.inverse(tg.tensor([[4.0]]))
+        tensor([[0.2500]])
+    """
+    return inv(input)
 
 __all__ = ["inverse", "det", "logdet", "slogdet", "cholesky_solve", "triangular_solve",
            "matrix_exp", "matrix_power", "vander"]   # public functions, exported as tapegrad.<name>
 METHODS = {   # Tensor methods (bound in ops/methods.py)
-    "inverse": inv, "det": det, "logdet": logdet, "slogdet": slogdet,
+    "inverse": inverse, "det": det, "logdet": logdet, "slogdet": slogdet,
     "cholesky_solve": cholesky_solve, "triangular_solve": triangular_solve,
     "matrix_exp": matrix_exp, "matrix_power": matrix_power,
 }
@@ -653,5 +685,5 @@ LINALG = {    # tapegrad.linalg.<name> -> function
     "inv": inv, "inv_ex": inv_ex, "solve": solve, "solve_ex": solve_ex,
     "solve_triangular": solve_triangular,
     "matrix_power": matrix_power, "matrix_exp": matrix_exp, "vander": linalg_vander,
-    "diagonal": diagonal, "det": det, "slogdet": slogdet,
+    "diagonal": diagonal, "det": linalg_det, "slogdet": linalg_slogdet,
 }
