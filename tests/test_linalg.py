@@ -34,7 +34,9 @@ def test_inv_of_singular_matrix_names_the_pivot_as_torch():
 
 def test_inv_of_singular_batch_element_names_its_index():
     A = np.stack([np.eye(2), SINGULAR, np.eye(2)])
-    with pytest.raises(_common.LinAlgError, match=r"\(Batch element 1\): The diagonal element 2"):
+    assert L.LinAlgError is _common.LinAlgError and issubclass(L.LinAlgError, RuntimeError)
+    assert not issubclass(L.LinAlgError, ValueError)
+    with pytest.raises(L.LinAlgError, match=r"\(Batch element 1\): The diagonal element 2"):
         L.inv(t(A))
 
 

@@ -686,4 +686,5 @@ LINALG = {    # tapegrad.linalg.<name> -> function
     "solve_triangular": solve_triangular,
     "matrix_power": matrix_power, "matrix_exp": matrix_exp, "vander": linalg_vander,
     "diagonal": diagonal, "det": linalg_det, "slogdet": linalg_slogdet,
+    "LinAlgError": LinAlgError,   # the error class, as torch.linalg.LinAlgError
 }
