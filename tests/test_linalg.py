@@ -147,6 +147,14 @@ def test_complete_qr_of_tall_matrix_is_not_differentiable():
         R.sum().backward()
 
 
+def test_qr_mode_r_is_differentiable_unlike_torch():
+    A = t(RNG.standard_normal((3, 2)), grad=True)
+    L.qr(A, mode="r").R.sum().backward()
+    B = t(A.detach().numpy(), grad=True)
+    L.qr(B).R.sum().backward()
+    np.testing.assert_allclose(A.grad.numpy(), B.grad.numpy())
+
+
 # ---- golden values ----------------------------------------------------------------------
 def test_det_and_its_gradient_by_hand():
     A = t([[2.0, 1.0], [1.0, 3.0]], grad=True)

@@ -123,6 +123,9 @@ def cholesky_ex(input, *, upper=False, check_errors=False):
     not positive-definite (L is then nan for that matrix). Raises like cholesky if
     check_errors.
 
+    NOTE: the failed factor is all nan, where PyTorch returns LAPACK's partial factor (the
+    columns before the failing minor, and what the failed step left).
+
     Example:
         >>> import tapegrad as tg
         >>> tg.linalg.cholesky_ex(tg.tensor([[1.0, 2.0], [2.0, 1.0]])).info
@@ -225,8 +228,10 @@ QR = register(OpDef("qr", _qr_forward, qr_vjp, qr_jvp, save=("x", "out")))
 
 def linalg_qr(A, mode="reduced"):
     """``(Q, R)`` with A = Q R, Q with orthonormal columns, R upper triangular. ``mode``:
-    'reduced' (k = min(m, n) columns), 'complete' (Q square) or 'r' (Q empty). Unlike
-    PyTorch, mode='r' is differentiable (Q is computed anyway).
+    'reduced' (k = min(m, n) columns), 'complete' (Q square) or 'r' (Q empty).
+
+    NOTE: mode='r' is differentiable here (Q is computed anyway), where PyTorch's backward
+    raises and asks for mode='reduced'.
 
     Example:
         >>> import tapegrad as tg

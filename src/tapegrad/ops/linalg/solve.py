@@ -108,6 +108,9 @@ def inv_ex(A, *, check_errors=False):
     """``(inverse, info)``: info (int32, batch-shaped) is 0, or the 1-based index of the zero
     pivot of a singular matrix, whose inverse is then nan. Raises like inv if check_errors.
 
+    NOTE: the failed inverse is all nan, where PyTorch leaves whatever LAPACK computed
+    (inf and nan from the division by the zero pivot).
+
     Example:
         >>> import tapegrad as tg
         >>> tg.linalg.inv_ex(tg.tensor([[1.0, 2.0], [2.0, 4.0]])).info
@@ -220,6 +223,8 @@ def solve_ex(A, B, *, left=True, check_errors=False):
     index of the zero pivot of a singular matrix, whose result is then nan. Raises like
     solve if check_errors.
 
+    NOTE: the failed result is all nan, where PyTorch leaves what LAPACK computed (inf).
+
     Example:
         >>> import tapegrad as tg
         >>> tg.linalg.solve_ex(tg.tensor([[1.0, 2.0], [2.0, 4.0]]), tg.ones(2)).info
@@ -286,8 +291,11 @@ def _solve_tri(a, b, upper, unitriangular=False):
 
 
 def solve_triangular(input, B, *, upper, left=True, unitriangular=False):
-    """Solve A X = B (X A = B when left=False) for triangular A; only A's upper (lower)
-    triangle is read, and its diagonal is taken as ones when unitriangular.
+    """Solve A X = B (X A = B when left=False) for triangular A = input; only A's upper
+    (lower) triangle is read, and its diagonal is taken as ones when unitriangular.
+
+    NOTE: a zero on A's diagonal raises LinAlgError naming it (and the batch element), where
+    PyTorch silently returns inf and nan.
 
     Example:
         >>> import tapegrad as tg
