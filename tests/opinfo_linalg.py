@@ -155,7 +155,7 @@ def _np_lstsq(A, B):
 
 def _vander_samples(op, dtype, rng):
     return [Sample((uniform(rng, s, dtype, (-2.0, 2.0)),), kw, desc=f"{s} {kw}")
-            for s, kw in [((3,), {}), ((2, 4), {}), ((3,), {"N": 5}), ((2,), {"N": 1})]]
+            for s, kw in [((3,), {}), ((2, 4), {}), ((3,), {"N": 5}), ((2,), {"N": 2})]]
 
 
 def _diagonal_samples(op, dtype, rng):
@@ -178,7 +178,8 @@ ROWS = [
            covers=("inv",)),
     OpInfo("linalg.inv_ex", lambda A: tuple(L.inv_ex(A)),
            lambda A: (np.linalg.inv(A), np.zeros(A.shape[:-2], np.int32)), square(),
-           covers=("inv",)),
+           # linalg.LinAlgError is the error class, not a function: test_linalg.py raises it
+           api=("linalg.inv_ex", "linalg.LinAlgError"), covers=("inv",)),
     OpInfo("inverse_method", lambda A: A.inverse(), np.linalg.inv, square((3,), False),
            api=("inverse",), covers=("inv",)),
     OpInfo("linalg.solve", L.solve, _np_solve, pairs(SOLVE_CASES), covers=("solve",)),
@@ -224,13 +225,34 @@ ROWS = [
     OpInfo("linalg.vander", L.vander,
            lambda x, N=None: x[..., None] ** np.arange(x.shape[-1] if N is None else N).astype(
                x.dtype), _vander_samples, dtypes=(F32, F64, I64), covers=("pow",)),
+    OpInfo("vander", tg.vander,
+           lambda x, N=None, increasing=False: np.vander(x, N, increasing).astype(x.dtype),
+           lambda op, dtype, rng: [
+               Sample((uniform(rng, s, dtype, (-2.0, 2.0)),), kw, desc=f"{s} {kw}")
+               for s, kw in [((3,), {}), ((4,), {"N": 2}), ((3,), {"N": 4, "increasing": True}),
+                             ((2,), {"N": 0}), ((0,), {})]],
+           dtypes=(F32, F64, I64), covers=("pow", "getitem")),
     OpInfo("linalg.diagonal", L.diagonal,
            lambda A, offset=0, dim1=-2, dim2=-1: np.diagonal(A, offset, dim1, dim2),
-           _diagonal_samples, dtypes=(F32, F64, I64), covers=("index", "permute")),
-    OpInfo("linalg.lstsq", lambda A, B: L.lstsq(A, B).solution, _np_lstsq,
-           pairs([((4, 3), (4, 2), {}), ((2, 3, 2), (2, 3, 1), {}), ((2, 3), (2, 1), {}),
-                  ((3, 2), (3,), {})], shift=False),
+           _diagonal_samples, dtypes=(F32, F64, I64), covers=("strided",)),
+    OpInfo("linalg.lstsq", lambda A, B, **kw: L.lstsq(A, B, **kw).solution,
+           lambda A, B, **kw: _np_lstsq(A, B),
+           pairs([((4, 3), (4, 2), {}), ((2, 3, 2), (2, 3, 1), {"driver": "gels"}),
+                  ((2, 3), (2, 1), {"driver": "gelsd"}), ((3, 2), (3,), {"driver": "gelss"})],
+                 shift=False),
            covers=("qr", "solve_triangular", "matmul")),
+    # Rank-deficient A = X Y (rank 2): it stays rank 2 under finite differences, where the
+    # solution is smooth; its gradient is the pseudo-inverse's (as PyTorch's).
+    OpInfo("lstsq_rank_deficient", lambda X, Y, B, **kw: L.lstsq(X @ Y, B, **kw).solution,
+           lambda X, Y, B, **kw: np.linalg.pinv(X @ Y, rcond=1e-4) @ B,
+           lambda op, dtype, rng: [
+               Sample(tuple(uniform(rng, s, dtype, (-1.0, 1.0)) for s in shapes), kw,
+                      desc=f"{shapes} {kw}")
+               for shapes, kw in [(((4, 2), (2, 3), (4, 2)), {"rcond": 1e-4}),
+                                  (((3, 1), (1, 4), (3, 1)), {"rcond": 1e-4}),
+                                  (((2, 3, 2), (2, 2, 3), (2, 3, 1)),
+                                   {"rcond": 1e-4, "driver": "gelsd"})]],
+           api=("linalg.lstsq",), covers=("qr", "solve_triangular", "matmul")),
         OpInfo("linalg.lu_solve", lambda A, B, **kw: L.lu_solve(*L.lu_factor(A), B, **kw),
            _np_lu_solve, pairs([((3, 3), (3, 2), {}), ((2, 3, 3), (3, 1), {"adjoint": True}),
                                 ((3, 3), (2, 2, 3), {"left": False}),

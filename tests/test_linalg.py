@@ -34,7 +34,9 @@ def test_inv_of_singular_matrix_names_the_pivot_as_torch():
 
 def test_inv_of_singular_batch_element_names_its_index():
     A = np.stack([np.eye(2), SINGULAR, np.eye(2)])
-    with pytest.raises(_common.LinAlgError, match=r"\(Batch element 1\): The diagonal element 2"):
+    assert L.LinAlgError is _common.LinAlgError and issubclass(L.LinAlgError, RuntimeError)
+    assert not issubclass(L.LinAlgError, ValueError)
+    with pytest.raises(L.LinAlgError, match=r"\(Batch element 1\): The diagonal element 2"):
         L.inv(t(A))
 
 
@@ -93,6 +95,7 @@ def test_solve_triangular_with_zero_diagonal():
     (lambda: L.svd(t(np.ones(3))), "at least 2 dims"),
     (lambda: L.eigh(t(np.ones((2, 3)))), "square"),
     (lambda: L.vander(t(2.0)), "at least 1 dim"),
+    (lambda: tg.vander(t(np.ones((2, 2)))), "one-dimensional"),
     (lambda: L.diagonal(t(np.ones((2, 2))), dim1=0, dim2=-2), "can't be the same"),
     (lambda: L.lu_solve(t(np.eye(2)), tg.tensor([1, 2], dtype=tg.int32), t(np.ones((3, 1)))),
      "Incompatible"),
@@ -121,7 +124,12 @@ def test_dtype_errors(call):
     (lambda: L.eigh(t(np.eye(2)), UPLO="X"), "UPLO"),
     (lambda: L.lu(t(np.eye(2)), pivot=False), "pivot=False"),
     (lambda: L.matrix_power(t(np.eye(2)), 1.5), "must be an int"),
-    (lambda: L.vander(t([1.0, 2.0]), N=-1), "non-negative"),
+    (lambda: L.vander(t([1.0, 2.0]), N=-1), "N must be greater than 1, got N=-1"),
+    (lambda: L.vander(t([1.0, 2.0]), N=1), "N must be greater than 1"),
+    (lambda: L.vander(t([1.0, 2.0]), N=0), "N must be greater than 1"),
+    (lambda: L.vander(t([1.0])), "N must be greater than 1, got N=1"),
+    (lambda: tg.vander(t([1.0, 2.0]), N=-1), "vander: N must be non-negative"),
+    (lambda: tg.vander(t([1.0, 2.0]), N=1.5), "N must be an int"),
     (lambda: L.lu_solve(t(np.eye(2)), tg.tensor([0, 2], dtype=tg.int32), t(np.ones((2, 1)))),
      "1-based"),
     (lambda: L.tensorinv(t(np.eye(2)), ind=0), "positive int"),
@@ -137,6 +145,14 @@ def test_complete_qr_of_tall_matrix_is_not_differentiable():
     assert Q.shape == (4, 4) and R.shape == (4, 2)
     with pytest.raises(ArgumentError, match="mode='complete' and nrows > ncols"):
         R.sum().backward()
+
+
+def test_qr_mode_r_is_differentiable_unlike_torch():
+    A = t(RNG.standard_normal((3, 2)), grad=True)
+    L.qr(A, mode="r").R.sum().backward()
+    B = t(A.detach().numpy(), grad=True)
+    L.qr(B).R.sum().backward()
+    np.testing.assert_allclose(A.grad.numpy(), B.grad.numpy())
 
 
 # ---- golden values ----------------------------------------------------------------------
@@ -164,6 +180,29 @@ def test_slogdet_sign_and_logdet_conventions():
     np.testing.assert_allclose(logabs.numpy(), np.log([6.0, 6.0]))
     out = tg.logdet(t([[[-2.0, 0.0], [0.0, 3.0]], SINGULAR]))
     assert np.isnan(out.numpy()[0]) and out.numpy()[1] == -np.inf
+
+
+def test_logdet_gradient_at_a_singular_matrix_is_inf_nan_without_raising_as_torch():
+    for f in [tg.logdet, lambda A: L.slogdet(A).logabsdet]:
+        A = t([[1.0, 0.0], [0.0, 0.0]], grad=True)
+        out = f(A)
+        out.backward()
+        assert out.item() == -np.inf
+        g = A.grad.numpy()              # adj(A)^T / 0, PyTorch's pattern here too
+        assert np.isnan(g[0]).all() and np.isnan(g[1, 0]) and g[1, 1] == np.inf
+        B = t(np.stack([SINGULAR, 2 * np.eye(2)]), grad=True)
+        f(B).sum().backward()
+        assert np.isinf(B.grad.numpy()[0]).all()
+        np.testing.assert_allclose(B.grad.numpy()[1], 0.5 * np.eye(2))
+
+
+def test_det_and_slogdet_jvp_at_a_singular_matrix():
+    for f, want in [(L.det, 5.0), (lambda A: L.slogdet(A).logabsdet, np.inf)]:
+        node = f(t(SINGULAR, grad=True)).grad_fn
+        while node.op.name == "getitem":
+            node = node.parents[0]
+        out = np.asarray(node.op.jvp(node.ctx, np.eye(2)))    # tangent I: tr(adj A) = 5
+        assert (out[..., 1] if out.ndim else out) == pytest.approx(want)
 
 
 def test_lu_pivots_and_permutation():
@@ -204,8 +243,138 @@ def test_lstsq_returns_the_gelsy_tuple():
     X, residuals, rank, sv = L.lstsq(t(A), t(B))
     np.testing.assert_allclose(X.numpy(), np.linalg.lstsq(A, B, rcond=None)[0], atol=1e-12)
     assert residuals.shape == (0,) and sv.shape == (0,)
-    assert rank.dtype == tg.int64 and rank.item() == 3
+    assert rank.dtype == tg.int64 and rank.shape == () and rank.item() == 3
     assert L.lstsq(t(np.ones((2, 3, 2))), t(np.ones((2, 3, 1)))).rank.tolist() == [1, 1]
+    assert L.lstsq(t(A), t(B), rcond=1e-3).rank.shape == ()
+
+
+def test_lstsq_of_rank_deficient_matrices_is_the_minimum_norm_solution():
+    A = t([[1.0, 2.0], [2.0, 4.0], [0.0, 0.0]], grad=True)
+    X = L.lstsq(A, t(np.ones((3, 1)))).solution
+    np.testing.assert_allclose(X.detach().numpy(), [[0.12], [0.24]], atol=1e-12)
+    X.sum().backward()
+    assert np.isfinite(A.grad.numpy()).all()
+    D = t([[1.0, 0.0], [0.0, 1e-3], [0.0, 0.0]])
+    for driver in ["gelsy", "gelsd", "gelss"]:        # s <= rcond * s_max counts as 0
+        out = L.lstsq(D, t(np.ones((3, 1))), rcond=1e-2, driver=driver)
+        np.testing.assert_allclose(out.solution.numpy(), [[1.0], [0.0]], atol=1e-12)
+        assert out.rank.item() == 1 and out.residuals.shape == (0,)
+    Z = t(np.zeros((2, 3, 2)), grad=True)             # rank 0: zeros, zero gradient
+    L.lstsq(Z, t(np.ones((2, 3, 1)))).solution.sum().backward()
+    assert not Z.grad.numpy().any()
+
+
+def test_lstsq_unknown_driver():
+    with pytest.raises(ArgumentError, match=r"driver` should be one of \(gels, gelsy, gelsd, "
+                       r"gelss\), got 'qr'"):
+        L.lstsq(t(np.eye(2)), t(np.ones((2, 1))), driver="qr")
+
+
+_LSTSQ_CASES = [
+    (np.array([[1.0, 2.0], [2.0, 4.0], [0.0, 0.0]]), np.ones((3, 1)), {}),
+    (RNG.standard_normal((5, 3)), RNG.standard_normal((5, 2)), {}),
+    (RNG.standard_normal((5, 3)), RNG.standard_normal(5), {}),
+    (RNG.standard_normal((3, 5)), RNG.standard_normal((3, 2)), {}),
+    (np.outer([1.0, 2, 3], [1.0, 0, 1, 2]), np.ones((3, 2)), {}),
+    (np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]]), np.ones((3, 1)), {}),
+    (np.zeros((3, 2)), np.ones((3, 2)), {}),
+    (np.stack([A := RNG.standard_normal((5, 3)), np.c_[A[:, :2], A[:, :1]]]),
+     RNG.standard_normal((2, 5, 2)), {"rcond": 1e-3}),
+]
+
+
+@pytest.mark.parametrize("driver", [None, "gels", "gelsy", "gelsd", "gelss"])
+@pytest.mark.parametrize("case", range(len(_LSTSQ_CASES)))
+def test_lstsq_outputs_and_gradients_as_torch(driver, case):
+    torch = pytest.importorskip("torch")
+    A, B, kw = _LSTSQ_CASES[case]
+    if driver == "gels" and np.linalg.matrix_rank(A).min() < min(A.shape[-2:]):
+        pytest.skip("gels assumes full rank (both libraries give garbage)")
+
+    def run(lib):
+        Al, Bl = lib.tensor(A, requires_grad=True), lib.tensor(B, requires_grad=True)
+        out = lib.linalg.lstsq(Al, Bl, driver=driver, **kw)
+        w = np.cos(np.arange(out.solution.numel())).reshape(tuple(out.solution.shape))
+        (out.solution * lib.tensor(w)).sum().backward()
+        return [o.detach().numpy() for o in out] + [Al.grad.numpy(), Bl.grad.numpy()]
+
+    for ours, theirs in zip(run(tg), run(torch)):
+        assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+        np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-9)
+
+
+def test_linalg_diagonal_is_a_view_as_torch():
+    z = tg.zeros(3, 3)
+    L.diagonal(z).fill_(1.0)
+    np.testing.assert_array_equal(z.numpy(), np.eye(3))
+    L.diagonal(z, offset=1, dim1=0, dim2=1).fill_(2.0)
+    assert z[0, 1].item() == 2.0 and z[1, 2].item() == 2.0
+
+
+def test_vanders_as_torch():
+    x = t([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(tg.vander(x).numpy(), [[1, 1, 1], [4, 2, 1], [9, 3, 1]])
+    np.testing.assert_array_equal(tg.vander(x, 2, True).numpy(), [[1, 1], [1, 2], [1, 3]])
+    assert tg.vander(x, N=0).shape == (3, 0)
+    for ints in [tg.tensor([1, 2], dtype=tg.int32), tg.tensor([True, False])]:
+        assert tg.vander(ints).dtype == tg.int64 and L.vander(ints).dtype == tg.int64
+    np.testing.assert_array_equal(tg.vander(tg.tensor([True, False])).numpy(), [[1, 1], [0, 1]])
+
+
+def test_vander_values_as_torch():
+    """Values only: torch.vander's own backward fails (it writes its cumprod in place)."""
+    torch = pytest.importorskip("torch")
+    x = RNG.uniform(-2, 2, 4)
+    for kw in [{}, {"N": 3}, {"N": 5, "increasing": True}, {"N": 0}]:
+        np.testing.assert_allclose(tg.vander(t(x), **kw).numpy(),
+                                   torch.vander(torch.tensor(x), **kw).numpy(), rtol=1e-12)
+
+
+# Parameter names as torch 2.13's functions take them as keywords (not always as documented:
+# torch.det(input) but torch.linalg.det(A); torch.linalg.lstsq(input, b)).
+TORCH_PARAMETERS = {
+    "inverse": "input", "det": "input", "logdet": "input", "slogdet": "input",
+    "matrix_exp": "input", "matrix_power": "input n", "cholesky_solve": "input input2 upper",
+    "triangular_solve": "input A upper transpose unitriangular", "cholesky": "input upper",
+    "qr": "input some", "svd": "input some compute_uv", "cholesky_inverse": "input upper",
+    "lu_solve": "input LU_data LU_pivots", "lu_unpack": "LU_data LU_pivots unpack_data "
+    "unpack_pivots", "vander": "x N increasing",
+    "linalg.inv": "A", "linalg.inv_ex": "A check_errors", "linalg.solve": "A B left",
+    "linalg.solve_ex": "A B left check_errors",
+    "linalg.solve_triangular": "input B upper left unitriangular",
+    "linalg.matrix_power": "input n", "linalg.matrix_exp": "input", "linalg.vander": "x N",
+    "linalg.diagonal": "A offset dim1 dim2", "linalg.det": "A", "linalg.slogdet": "A",
+    "linalg.cholesky": "input upper", "linalg.cholesky_ex": "input upper check_errors",
+    "linalg.qr": "A mode", "linalg.lu": "A pivot", "linalg.lu_factor": "A pivot",
+    "linalg.lu_factor_ex": "A pivot check_errors", "linalg.eigh": "input UPLO",
+    "linalg.eigvalsh": "input UPLO", "linalg.svd": "A full_matrices driver",
+    "linalg.svdvals": "A driver", "linalg.lstsq": "input b rcond driver",
+    "linalg.lu_solve": "LU pivots B left adjoint", "linalg.tensorinv": "input ind",
+    "linalg.tensorsolve": "input other dims",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_PARAMETERS))
+def test_parameter_names_are_torchs(name):
+    import inspect
+    fn = tg
+    for part in name.split("."):
+        fn = getattr(fn, part)
+    assert " ".join(inspect.signature(fn).parameters) == TORCH_PARAMETERS[name]
+
+
+def test_keyword_input_as_torch():
+    A = t([[2.0, 0.0], [0.0, 4.0]])
+    assert tg.det(input=A).item() == pytest.approx(8.0)
+    assert tg.logdet(input=A).item() == pytest.approx(np.log(8.0))
+    np.testing.assert_allclose(tg.matrix_power(input=A, n=2).numpy(), np.diag([4.0, 16.0]))
+    X = tg.cholesky_solve(input=t([[4.0], [16.0]]), input2=tg.sqrt(A))
+    np.testing.assert_allclose(X.numpy(), [[2.0], [4.0]])
+    X = tg.triangular_solve(input=t([[2.0], [4.0]]), A=A).solution
+    np.testing.assert_allclose(X.numpy(), [[1.0], [1.0]])
+    assert L.lstsq(input=A, b=t([[2.0], [4.0]])).solution.shape == (2, 1)
+    with pytest.raises(ArgumentError, match="only supported on CUDA"):
+        L.svd(A, driver="gesvd")
 
 
 def test_older_torch_spellings():

@@ -20,5 +20,14 @@ class IndexRangeError(ArgumentError, IndexError):
     gather/scatter raise (ArgumentError is both ValueError and RuntimeError)."""
 
 
+class LinAlgError(RuntimeError):
+    """A matrix a factorization or solve can't handle (singular, not positive-definite);
+    ``tapegrad.linalg.LinAlgError``, as torch.linalg.LinAlgError.
+
+    NOTE: a RuntimeError and not a ValueError, as PyTorch's is: registry.apply turns a
+    ValueError raised by a forward into a broadcasting ShapeError when the operands' shapes
+    don't broadcast (a (3, 3) matrix and a (3, 8) right-hand side don't)."""
+
+
 class GradError(RuntimeError):
     """A backward pass that cannot run: nothing requires grad, freed graph, stale saved data."""

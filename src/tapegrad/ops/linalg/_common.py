@@ -5,20 +5,12 @@ import warnings
 
 import numpy as np
 
-from ..._core.errors import DTypeError, ShapeError
+from ..._core.errors import DTypeError, LinAlgError, ShapeError  # noqa: F401 (re-exported)
 from ..._core.tensor import Tensor
 from .. import reduction, shape
 from .products import matmul
 
 _ndarray = np.ndarray
-
-
-class LinAlgError(RuntimeError):
-    """A matrix the factorization or solve can't handle (singular, not positive-definite).
-
-    NOTE: a RuntimeError and not a ValueError, as torch.linalg.LinAlgError is: registry.apply
-    turns a ValueError raised by a forward into a broadcasting ShapeError when the operands'
-    shapes don't broadcast (a (3, 3) matrix and a (3, 8) right-hand side don't)."""
 
 
 def shape_of(x):

@@ -102,7 +102,7 @@ CHOLESKY = register(OpDef("cholesky", _cholesky_forward, cholesky_vjp, cholesky_
                           save=("out",)))
 
 
-def linalg_cholesky(A, *, upper=False):
+def linalg_cholesky(input, *, upper=False):
     """The Cholesky factor L (lower; U = L^T when upper) of each symmetric positive-definite
     matrix, A = L L^T. Only the lower triangle of A is read; the gradient is symmetric.
 
@@ -112,26 +112,29 @@ def linalg_cholesky(A, *, upper=False):
         tensor([[2., 0.],
                 [1., 1.]])
     """
-    check_matrix("linalg.cholesky", A)
-    check_float("linalg.cholesky", A)
-    L = apply_unary(CHOLESKY, A)
+    check_matrix("linalg.cholesky", input)
+    check_float("linalg.cholesky", input)
+    L = apply_unary(CHOLESKY, input)
     return mT(L) if upper else L
 
 
-def cholesky_ex(A, *, upper=False, check_errors=False):
+def cholesky_ex(input, *, upper=False, check_errors=False):
     """``(L, info)``: info (int32, batch-shaped) is 0, or the order of the leading minor that is
     not positive-definite (L is then nan for that matrix). Raises like cholesky if
     check_errors.
+
+    NOTE: the failed factor is all nan, where PyTorch returns LAPACK's partial factor (the
+    columns before the failing minor, and what the failed step left).
 
     Example:
         >>> import tapegrad as tg
         >>> tg.linalg.cholesky_ex(tg.tensor([[1.0, 2.0], [2.0, 1.0]])).info
         tensor(2, dtype=tapegrad.int32)
     """
-    check_matrix("linalg.cholesky_ex", A)
-    check_float("linalg.cholesky_ex", A)
-    L = apply_unary(CHOLESKY, A, {"check": bool(check_errors)})
-    a = np.asarray(_data(A))
+    check_matrix("linalg.cholesky_ex", input)
+    check_float("linalg.cholesky_ex", input)
+    L = apply_unary(CHOLESKY, input, {"check": bool(check_errors)})
+    a = np.asarray(_data(input))
     info = np.zeros(a.shape[:-2], dtype=np.int32)
     if np.isnan(_data(L)).any():
         from scipy.linalg import lapack
@@ -142,7 +145,7 @@ def cholesky_ex(A, *, upper=False, check_errors=False):
     return cholesky_ex_result(mT(L) if upper else L, wrap(info))
 
 
-def cholesky(A, upper=False):
+def cholesky(input, upper=False):
     """torch.cholesky's spelling (upper positional): see :func:`tapegrad.linalg.cholesky`.
 
     Example:
@@ -150,7 +153,7 @@ def cholesky(A, upper=False):
         >>> tg.cholesky(tg.tensor([[4.0]]))
         tensor([[2.]])
     """
-    return linalg_cholesky(A, upper=upper)
+    return linalg_cholesky(input, upper=upper)
 
 
 # ---- qr ------------------------------------------------------------------------------------
@@ -225,8 +228,10 @@ QR = register(OpDef("qr", _qr_forward, qr_vjp, qr_jvp, save=("x", "out")))
 
 def linalg_qr(A, mode="reduced"):
     """``(Q, R)`` with A = Q R, Q with orthonormal columns, R upper triangular. ``mode``:
-    'reduced' (k = min(m, n) columns), 'complete' (Q square) or 'r' (Q empty). Unlike
-    PyTorch, mode='r' is differentiable (Q is computed anyway).
+    'reduced' (k = min(m, n) columns), 'complete' (Q square) or 'r' (Q empty).
+
+    NOTE: mode='r' is differentiable here (Q is computed anyway), where PyTorch's backward
+    raises and asks for mode='reduced'.
 
     Example:
         >>> import tapegrad as tg
@@ -247,7 +252,7 @@ def linalg_qr(A, mode="reduced"):
     return qr_result(_block(packed, 0, m, 0, kq), R)
 
 
-def qr(A, some=True):
+def qr(input, some=True):
     """torch.qr's spelling: ``linalg.qr(A, 'reduced' if some else 'complete')``.
 
     Example:
@@ -255,7 +260,7 @@ def qr(A, some=True):
         >>> tg.qr(tg.tensor([[2.0]])).R
         tensor([[2.]])
     """
-    return linalg_qr(A, "reduced" if some else "complete")
+    return linalg_qr(input, "reduced" if some else "complete")
 
 
 # ---- lu ------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..._core.errors import ArgumentError, ShapeError
 from ..._core.tensor import Tensor, wrap
-from .. import shape
+from .. import reduction, shape
 from ..indexing import getitem
 from ._common import (LinAlgError, batch_prefix, batch_shape, check_float, check_matrix,
                       dtype_of, mm, mT, shape_of, tri, unsqueeze)
@@ -24,46 +24,127 @@ def _data(x):
     return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
-def lstsq(A, B, rcond=None, *, driver=None):
-    """Least-squares solution of A X = B for full-rank A (..., m, n), from a QR factorization
-    (``driver`` is accepted and ignored). Returns ``(solution, residuals, rank,
-    singular_values)`` with empty residuals and singular_values, as PyTorch's default CPU
-    driver (gelsy) does; rank is computed with ``rcond`` (default eps * max(m, n)).
+_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+
+
+def _full_rank_lstsq(A, B):
+    """Least squares for full-rank A (..., m, n) from a QR factorization: R^{-1} Q^T B when
+    m >= n, the minimum-norm Q R^{-T} B when m < n."""
+    m, n = shape_of(A)[-2:]
+    if m >= n:
+        Q, R = linalg_qr(A)
+        return _solve_tri(R, mm(mT(Q), B), True)
+    Q, R = linalg_qr(mT(A))
+    return mm(Q, _solve_tri(mT(R), B, False))
+
+
+def _low_rank_lstsq(A, B, a, r):
+    """The minimum-norm solution A_r^+ B for one matrix, A_r its rank-r truncated SVD.
+
+    NOTE: written as A_r^+ = W^+ M F^+ with F = A_r V_r, W = U_r^T A_r, M = U_r^T A_r V_r
+    (U_r, V_r held constant), all of full rank r, so the solves are well posed. Its
+    derivative is the pseudo-inverse's along rank-r matrices and 0 across them (what
+    PyTorch's pinv-based gradient gives), and A_r = A - (A - A_r) keeps the discarded
+    singular directions constant; the SVD's own gradient would be nan at equal or zero
+    discarded singular values."""
+    U, s, Vh = np.linalg.svd(a, full_matrices=False)
+    Ur, Vr = U[:, :r], np.ascontiguousarray(Vh[:r].T)
+    Ar = A - (a - (Ur * s[:r]) @ Vh[:r])
+    F = mm(Ar, Vr)
+    return _full_rank_lstsq(mm(mT(Ur), Ar), mm(mm(mT(Ur), F), _full_rank_lstsq(F, B)))
+
+
+def lstsq(input, b, rcond=None, *, driver=None):
+    """Least-squares solution of A X = B for A = input (..., m, n) and B = b: ``(solution,
+    residuals, rank, singular_values)`` as torch.linalg.lstsq gives them on CPU.
+
+    ``driver`` (default 'gelsy') as PyTorch's: 'gels' assumes A has full rank; 'gelsy',
+    'gelsd' and 'gelss' give the minimum-norm solution, singular values at or below
+    ``rcond * s_max`` counting as zero (rcond defaults to eps * max(m, n)). Full-rank A is
+    solved from a QR factorization; rank-deficient A through its truncated SVD, with the
+    pseudo-inverse's gradient (as PyTorch). B is a batch of vectors when it has one dim
+    fewer than A.
+
+    Returns, as PyTorch: rank (int64, A's batch shape) unless driver='gels';
+    singular_values (..., min(m, n)) for 'gelsd' and 'gelss'; residuals, the squared norms
+    of the columns of A X - B (..., k), when m > n and, except for 'gels', every matrix has
+    full rank, but never for 'gelsy'. Outputs not computed are empty.
 
     Example:
         >>> import tapegrad as tg
-        >>> A = tg.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
-        >>> tg.linalg.lstsq(A, tg.tensor([[1.0], [2.0], [3.0]])).solution
-        tensor([[1.],
-                [2.]])
+        >>> A = tg.tensor([[1.0, 2.0], [2.0, 4.0], [0.0, 0.0]])
+        >>> tg.linalg.lstsq(A, tg.ones(3, 1)).solution
+        tensor([[0.1200],
+                [0.2400]])
     """
     name = "linalg.lstsq"
-    sa = check_matrix(name, A, square=False)
-    sb = tuple(shape_of(B))
-    check_float(name, A, B)
+    if driver is None:
+        driver = "gelsy"
+    if driver not in _DRIVERS:
+        raise ArgumentError(f"{name}: parameter `driver` should be one of (gels, gelsy, "
+                            f"gelsd, gelss), got {driver!r}")
+    sa = check_matrix(name, input, square=False)
+    sb = tuple(shape_of(b))
+    check_float(name, input, b)
     vector = len(sb) == len(sa) - 1
     if vector:
-        B = unsqueeze(B, -1)
+        b = unsqueeze(b, -1)
         sb = sb + (1,)
     if len(sb) < 2 or sb[-2] != sa[-2]:
-        raise ShapeError(f"{name}: A {sa} and B {sb} must have the same number of rows")
-    batch_shape(name, sa, sb)
+        raise ShapeError(f"{name}: input {sa} and b {sb} must have the same number of rows")
+    batch = batch_shape(name, sa, sb)
     m, n = sa[-2:]
-    if m >= n:
-        Q, R = linalg_qr(A)
-        X = _solve_tri(R, mm(mT(Q), B), True)
+    a = _data(input)
+    dt = a.dtype
+    empty = np.zeros(0, dtype=dt)
+    rank, sv = wrap(np.zeros(0, dtype=np.int64)), wrap(empty)
+    full = True
+    if driver != "gels":
+        s = np.linalg.svd(a, compute_uv=False) if a.size else np.zeros(
+            sa[:-2] + (min(m, n),), dtype=dt)
+        if rcond is None:
+            rcond = np.finfo(dt).eps * max(m, n)
+        tol = rcond * (s.max(-1, keepdims=True) if s.shape[-1] else 0)
+        ranks = np.sum(s > tol, axis=-1).astype(np.int64)
+        full = bool(np.all(ranks == min(m, n)))
+        rank = wrap(np.asarray(ranks))
+        if driver in ("gelsd", "gelss"):
+            sv = wrap(s)
+    if m == 0 or n == 0:
+        X = wrap(np.zeros(batch + (n, sb[-1]), dtype=dt))
+    elif full:
+        X = _full_rank_lstsq(input, b)
     else:
-        Q, R = linalg_qr(mT(A))
-        X = mm(Q, _solve_tri(mT(R), B, False))
+        X = _lstsq_by_rank(input, b, a, ranks, batch)
+    residuals = wrap(empty.copy())
+    if m > n and driver != "gelsy" and (driver == "gels" or full):
+        E = mm(input, X) - b
+        residuals = reduction.sum(E * E, -2)
     if vector:
         X = getitem(X, (Ellipsis, 0))
-    a = A._data if isinstance(A, Tensor) else np.asarray(A)
-    tol = None if rcond is None else rcond * np.max(np.linalg.svd(a, compute_uv=False), -1,
-                                                    keepdims=True)
-    rank = np.asarray(np.linalg.matrix_rank(a, tol=tol), dtype=np.int64) if a.size else \
-        np.zeros(a.shape[:-2], dtype=np.int64)
-    empty = np.zeros(0, dtype=a.dtype)
-    return lstsq_result(X, wrap(empty), wrap(rank), wrap(empty.copy()))
+    return lstsq_result(X, residuals, rank, sv)
+
+
+def _lstsq_by_rank(A, B, a, ranks, batch):
+    """Each matrix of the broadcast batch solved on its own: rank 0 gives zeros, full rank
+    the QR path, lower ranks _low_rank_lstsq."""
+    m, n = a.shape[-2:]
+    k = shape_of(B)[-1]
+
+    def one(Ai, Bi, ai, r):
+        if r == 0:    # zeros, still recorded (a zero gradient), as PyTorch's
+            return mm(mT(Ai) * 0, Bi)
+        return _full_rank_lstsq(Ai, Bi) if r == min(m, n) else _low_rank_lstsq(Ai, Bi, ai, r)
+
+    if not batch:
+        return one(A, B, a, int(ranks))
+    zeros = np.zeros(batch + (1, 1), dtype=a.dtype)
+    As = shape.reshape(A + zeros, (-1, m, n))
+    Bs = shape.reshape(B + zeros, (-1, m, k))
+    a_all = np.broadcast_to(a, batch + (m, n)).reshape(-1, m, n)
+    r_all = np.broadcast_to(ranks, batch).reshape(-1)
+    parts = [one(getitem(As, i), getitem(Bs, i), a_all[i], int(r)) for i, r in enumerate(r_all)]
+    return shape.reshape(shape.stack(parts), batch + (n, k))
 
 
 def lu_factor_ex(A, *, pivot=True, check_errors=False):
@@ -149,7 +230,7 @@ def linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False):
     return X if left else mT(X)
 
 
-def lu_solve(b, LU_data, LU_pivots):
+def lu_solve(input, LU_data, LU_pivots):
     """torch.lu_solve's spelling: ``linalg.lu_solve(LU_data, LU_pivots, b)``.
 
     Example:
@@ -157,10 +238,10 @@ def lu_solve(b, LU_data, LU_pivots):
         >>> tg.lu_solve(tg.tensor([[3.0]]), *tg.linalg.lu_factor(tg.tensor([[2.0]])))
         tensor([[1.5000]])
     """
-    return linalg_lu_solve(LU_data, LU_pivots, b)
+    return linalg_lu_solve(LU_data, LU_pivots, input)
 
 
-def cholesky_inverse(L, upper=False):
+def cholesky_inverse(input, upper=False):
     """The inverse of A = L L^T (U^T U when upper) from its Cholesky factor.
 
     Example:
@@ -169,11 +250,11 @@ def cholesky_inverse(L, upper=False):
         tensor([[0.2500, 0.0000],
                 [0.0000, 1.0000]])
     """
-    sl = check_matrix("cholesky_inverse", L, arg="L")
-    return cholesky_solve(np.eye(sl[-1], dtype=dtype_of(L)), L, upper)
+    sl = check_matrix("cholesky_inverse", input, arg="L")
+    return cholesky_solve(np.eye(sl[-1], dtype=dtype_of(input)), input, upper)
 
 
-def tensorinv(A, ind=2):
+def tensorinv(input, ind=2):
     """The inverse of A seen as a linear map from its last dims to its first ``ind`` dims:
     result shape A.shape[ind:] + A.shape[:ind].
 
@@ -182,17 +263,17 @@ def tensorinv(A, ind=2):
         >>> tg.linalg.tensorinv(tg.eye(4).reshape(4, 2, 2), ind=1).shape
         tapegrad.Size([2, 2, 4])
     """
-    s = tuple(shape_of(A))
+    s = tuple(shape_of(input))
     if not isinstance(ind, (int, np.integer)) or ind <= 0:
         raise ArgumentError(f"linalg.tensorinv: ind must be a positive int, got {ind!r}")
     rows, cols = int(np.prod(s[:ind])), int(np.prod(s[ind:]))
     if rows != cols:
         raise ShapeError(f"linalg.tensorinv: the product of the first ind={ind} dims of shape "
                          f"{s} ({rows}) must equal the product of the rest ({cols})")
-    return shape.reshape(inv(shape.reshape(A, (rows, cols))), s[ind:] + s[:ind])
+    return shape.reshape(inv(shape.reshape(input, (rows, cols))), s[ind:] + s[:ind])
 
 
-def tensorsolve(A, B, dims=None):
+def tensorsolve(input, other, dims=None):
     """The X with tensordot(A, X, X.ndim) = B; ``dims`` of A are moved to the end first.
 
     Example:
@@ -201,18 +282,20 @@ def tensorsolve(A, B, dims=None):
         >>> tg.linalg.tensorsolve(A, tg.ones(2, 3)).shape
         tapegrad.Size([6])
     """
-    sa = tuple(shape_of(A))
+    sa = tuple(shape_of(input))
     if dims is not None:
         from ..shape import normalize_dim
         moved = [normalize_dim(d, len(sa), "linalg.tensorsolve") for d in dims]
-        A = shape.permute(A, tuple(d for d in range(len(sa)) if d not in moved) + tuple(moved))
-        sa = tuple(shape_of(A))
-    sb = tuple(shape_of(B))
+        rest = tuple(d for d in range(len(sa)) if d not in moved)
+        input = shape.permute(input, rest + tuple(moved))
+        sa = tuple(shape_of(input))
+    sb = tuple(shape_of(other))
     rows, rest = int(np.prod(sb)), sa[len(sb):]
     if sa[:len(sb)] != sb or int(np.prod(rest)) != rows:
-        raise ShapeError(f"linalg.tensorsolve: A of shape {sa} must start with B's shape {sb} "
+        raise ShapeError(f"linalg.tensorsolve: input of shape {sa} must start with other's "
+                         f"shape {sb} "
                          f"and its remaining dims {rest} must hold {rows} elements")
-    x = solve(shape.reshape(A, (rows, rows)), shape.reshape(B, (rows,)))
+    x = solve(shape.reshape(input, (rows, rows)), shape.reshape(other, (rows,)))
     return shape.reshape(x, rest)
 
 

@@ -108,6 +108,9 @@ def inv_ex(A, *, check_errors=False):
     """``(inverse, info)``: info (int32, batch-shaped) is 0, or the 1-based index of the zero
     pivot of a singular matrix, whose inverse is then nan. Raises like inv if check_errors.
 
+    NOTE: the failed inverse is all nan, where PyTorch leaves whatever LAPACK computed
+    (inf and nan from the division by the zero pivot).
+
     Example:
         >>> import tapegrad as tg
         >>> tg.linalg.inv_ex(tg.tensor([[1.0, 2.0], [2.0, 4.0]])).info
@@ -220,6 +223,8 @@ def solve_ex(A, B, *, left=True, check_errors=False):
     index of the zero pivot of a singular matrix, whose result is then nan. Raises like
     solve if check_errors.
 
+    NOTE: the failed result is all nan, where PyTorch leaves what LAPACK computed (inf).
+
     Example:
         >>> import tapegrad as tg
         >>> tg.linalg.solve_ex(tg.tensor([[1.0, 2.0], [2.0, 4.0]]), tg.ones(2)).info
@@ -285,9 +290,12 @@ def _solve_tri(a, b, upper, unitriangular=False):
                         {"upper": bool(upper), "unitriangular": bool(unitriangular)})
 
 
-def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
-    """Solve A X = B (X A = B when left=False) for triangular A; only A's upper (lower)
-    triangle is read, and its diagonal is taken as ones when unitriangular.
+def solve_triangular(input, B, *, upper, left=True, unitriangular=False):
+    """Solve A X = B (X A = B when left=False) for triangular A = input; only A's upper
+    (lower) triangle is read, and its diagonal is taken as ones when unitriangular.
+
+    NOTE: a zero on A's diagonal raises LinAlgError naming it (and the batch element), where
+    PyTorch silently returns inf and nan.
 
     Example:
         >>> import tapegrad as tg
@@ -297,9 +305,9 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
                 [1.]])
     """
     name = "linalg.solve_triangular"
-    sa = check_matrix(name, A)
+    sa = check_matrix(name, input)
     sb = check_matrix(name, B, square=False, arg="B")
-    check_float(name, A, B)
+    check_float(name, input, B)
     rows = sb[-2] if left else sb[-1]
     if rows != sa[-1]:
         raise ShapeError(f"{name}: Incompatible shapes of A and B for the equation "
@@ -307,11 +315,11 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
                          f"{sb[-2]}x{sb[-1]})")
     batch_shape(name, sa, sb)
     if left:
-        return _solve_tri(A, B, upper, unitriangular)
-    return mT(_solve_tri(mT(A), mT(B), not upper, unitriangular))
+        return _solve_tri(input, B, upper, unitriangular)
+    return mT(_solve_tri(mT(input), mT(B), not upper, unitriangular))
 
 
-def cholesky_solve(B, L, upper=False):
+def cholesky_solve(input, input2, upper=False):
     """Solve A X = B given A's Cholesky factor L (A = L L^T; A = U^T U when upper=True), as
     two triangular solves.
 
@@ -323,18 +331,19 @@ def cholesky_solve(B, L, upper=False):
                 [1.0000]])
     """
     name = "cholesky_solve"
-    sl = check_matrix(name, L, arg="L")
-    sb = check_matrix(name, B, square=False, arg="B")
-    check_float(name, B, L)
+    sl = check_matrix(name, input2, arg="L")
+    sb = check_matrix(name, input, square=False, arg="B")
+    check_float(name, input, input2)
     if sb[-2] != sl[-1]:
-        raise ShapeError(f"{name}: B {sb} must have as many rows as L {sl} has columns")
+        raise ShapeError(f"{name}: B (input) {sb} must have as many rows as L (input2) {sl} has "
+                         "columns")
     batch_shape(name, sl, sb)
     if upper:
-        return _solve_tri(L, _solve_tri(mT(L), B, False), True)
-    return _solve_tri(mT(L), _solve_tri(L, B, False), True)
+        return _solve_tri(input2, _solve_tri(mT(input2), input, False), True)
+    return _solve_tri(mT(input2), _solve_tri(input2, input, False), True)
 
 
-def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
+def triangular_solve(input, A, upper=True, transpose=False, unitriangular=False):
     """Deprecated PyTorch spelling: ``(solution, cloned_coefficient)`` of A X = b (A^T X = b
     when transpose), A triangular. Prefer :func:`tapegrad.linalg.solve_triangular`.
 
@@ -344,7 +353,8 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):
         tensor([[0.5000]])
     """
     a = mT(A) if transpose else A
-    x = solve_triangular(a, b, upper=bool(upper) != bool(transpose), unitriangular=unitriangular)
+    x = solve_triangular(a, input, upper=bool(upper) != bool(transpose),
+                         unitriangular=unitriangular)
     return triangular_solve_result(x, shape.clone(A))
 
 
@@ -376,13 +386,17 @@ def _adjugate_t(A):
 
 
 def det_jvp(ctx, t):
+    """d det(A) = det(A) tr(A^{-1} t), or tr(adj(A) t) where det(A) = 0."""
+    od = ctx.out._data if isinstance(ctx.out, Tensor) else ctx.out
+    if np.any(od == 0):
+        return reduction.sum(reduction.sum(_adjugate_t(ctx.x) * t, -1), -1)
     return ctx.out * trace(_solve(ctx.x, t))
 
 
 DET = register(OpDef("det", _det_forward, det_vjp, det_jvp, save=("x", "out")))
 
 
-def det(A):
+def linalg_det(A):
     """Determinant of each square matrix in A (..., n, n). Also ``tapegrad.det``.
 
     Example:
@@ -403,23 +417,50 @@ def _slogdet_forward(a):
     return np.stack([sign, logabs], axis=-1).astype(a.dtype, copy=False)
 
 
+def _singular_mask(ctx):
+    """Where log|det A| = -inf (A singular): (..., 1, 1) bools, or None if nowhere."""
+    out = ctx.out._data if isinstance(ctx.out, Tensor) else ctx.out
+    mask = out[..., 1] == -np.inf
+    return mask[..., None, None] if mask.any() else None
+
+
+def _over_zero(x):
+    """x / 0: inf or nan, what log|det| of a singular matrix differentiates to."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return x / np.zeros((), dtype=dtype_of(x))
+
+
 def slogdet_vjp(ctx, g):
-    """d log|det A| = A^{-T} (a solve with A^T); the sign has gradient 0."""
+    """d log|det A| = A^{-T} (a solve with A^T); the sign has gradient 0. A singular A gets
+    adj(A)^T / 0 (inf and nan, as PyTorch; no error)."""
     A = ctx.x
     gl = getitem(g, (Ellipsis, 1))
     scale = diag_embed(unsqueeze(gl, -1) * np.ones(shape_of(A)[-1], dtype=dtype_of(A)))
-    return (_solve(mT(A), scale),)
+    singular = _singular_mask(ctx)
+    if singular is None:
+        return (_solve(mT(A), scale),)
+    X = _solve(mT(A), scale, check=False)
+    adj = _over_zero(_adjugate_t(A) * unsqueeze(unsqueeze(gl, -1), -1))
+    return (ew.where(singular, adj, X),)
 
 
 def slogdet_jvp(ctx, t):
-    dl = trace(_solve(ctx.x, t))
-    return unsqueeze(dl, -1) * np.array([0.0, 1.0], dtype=dtype_of(ctx.x))
+    singular = _singular_mask(ctx)
+    if singular is None:
+        dl = trace(_solve(ctx.x, t))
+    else:
+        X = trace(_solve(ctx.x, t, check=False))
+        adj = _over_zero(reduction.sum(reduction.sum(_adjugate_t(ctx.x) * t, -1), -1))
+        dl = ew.where(singular[..., 0, 0], adj, X)
+    zero = np.zeros(tuple(shape_of(dl)) + (1,), dtype=dtype_of(ctx.x))   # the sign's
+    return shape.cat([zero, unsqueeze(dl, -1)], -1)
 
 
-SLOGDET = register(OpDef("slogdet", _slogdet_forward, slogdet_vjp, slogdet_jvp, save=("x",)))
+SLOGDET = register(OpDef("slogdet", _slogdet_forward, slogdet_vjp, slogdet_jvp,
+                         save=("x", "out")))
 
 
-def slogdet(A):
+def linalg_slogdet(A):
     """``(sign, logabsdet)`` of each square matrix: det(A) = sign * exp(logabsdet), without
     overflow. Also ``tapegrad.slogdet``.
 
@@ -437,7 +478,7 @@ def slogdet(A):
     return slogdet_result(sign, getitem(packed, (Ellipsis, 1)))
 
 
-def logdet(A):
+def logdet(input):
     """log det(A): nan where det(A) < 0 and -inf where it is 0, as in PyTorch.
 
     Example:
@@ -445,8 +486,30 @@ def logdet(A):
         >>> tg.logdet(tg.tensor([[2.0, 0.0], [0.0, 3.0]]))
         tensor(1.7918)
     """
-    sign, logabs = slogdet(A)
+    sign, logabs = linalg_slogdet(input)
     return ew.where(sign < 0, float("nan"), logabs)
+
+
+def det(input):
+    """torch.det's spelling (argument ``input``): see :func:`tapegrad.linalg.det`.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.det(tg.tensor([[2.0, 1.0], [1.0, 3.0]]))
+        tensor(5.)
+    """
+    return linalg_det(input)
+
+
+def slogdet(input):
+    """torch.slogdet's spelling (argument ``input``): see :func:`tapegrad.linalg.slogdet`.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.slogdet(tg.tensor([[-2.0]])).sign
+        tensor(-1.)
+    """
+    return linalg_slogdet(input)
 
 
 # ---- matrix exponential --------------------------------------------------------------------
@@ -483,7 +546,7 @@ def _matrix_exp(a):
     return apply_unary(MATRIX_EXP, a)
 
 
-def matrix_exp(A):
+def matrix_exp(input):
     """The matrix exponential of each square matrix (SciPy's expm). Also
     ``tapegrad.matrix_exp``.
 
@@ -493,13 +556,13 @@ def matrix_exp(A):
         tensor([[1., 1.],
                 [0., 1.]])
     """
-    check_matrix("linalg.matrix_exp", A)
-    check_float("linalg.matrix_exp", A)
-    return _matrix_exp(A)
+    check_matrix("linalg.matrix_exp", input)
+    check_float("linalg.matrix_exp", input)
+    return _matrix_exp(input)
 
 
 # ---- composites ------------------------------------------------------------------------------
-def matrix_power(A, n):
+def matrix_power(input, n):
     """A multiplied by itself n times (by repeated squaring); n < 0 inverts A first and n = 0
     gives identities. Also ``tapegrad.matrix_power``.
 
@@ -509,26 +572,48 @@ def matrix_power(A, n):
         tensor([[1., 3.],
                 [0., 1.]])
     """
-    s = check_matrix("linalg.matrix_power", A)
+    s = check_matrix("linalg.matrix_power", input)
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
         raise ArgumentError(f"linalg.matrix_power: n must be an int, got {n!r}")
     if n == 0:
-        return A * 0 + np.eye(s[-1], dtype=dtype_of(A))
+        return input * 0 + np.eye(s[-1], dtype=dtype_of(input))
     if n < 0:
-        A, n = inv(A), -n
-    result, square = None, A
+        input, n = inv(input), -n
+    result, square = None, input
     while True:
         if n & 1:
             result = square if result is None else mm(result, square)
         n >>= 1
         if not n:
-            return shape.clone(result) if result is A else result   # a new tensor, as torch
+            return shape.clone(result) if result is input else result   # a new tensor, as torch
         square = mm(square, square)
 
 
-def vander(x, *, N=None):
+def _powers(x, N, increasing):
+    """x[..., None] ** (0, 1, ..., N-1) (reversed unless increasing); integer and bool x
+    become int64, as PyTorch's vanders give."""
+    if dtype_of(x).kind in "biu" and dtype_of(x) != np.int64:
+        x = shape.cast(x, np.int64)
+    if N == 0:
+        return getitem(unsqueeze(x, -1), (Ellipsis, slice(0, 0)))
+    p = np.arange(N).astype(dtype_of(x))
+    # NOTE: the powers in x's dtype (float32 ** int64 would give float64 in NumPy); x**0 is
+    # 1 with gradient 0 also at x = 0.
+    return ew.pow(unsqueeze(x, -1), p if increasing else p[::-1].copy())
+
+
+def _check_n(name, N, least):
+    if not isinstance(N, (int, np.integer)) or isinstance(N, bool):
+        raise ArgumentError(f"{name}: N must be an int, got {N!r}")
+    if N < least:
+        what = "greater than 1" if least == 2 else "non-negative"
+        raise ArgumentError(f"{name}: N must be {what}, got N={N}")
+
+
+def linalg_vander(x, *, N=None):
     """The Vandermonde matrix of x (..., n): columns x**0, x**1, ..., x**(N-1) (N = n by
-    default), increasing powers as in torch.linalg.vander (NumPy's vander decreases).
+    default; N must be at least 2, as in PyTorch), increasing powers as in
+    torch.linalg.vander (tapegrad.vander and NumPy's vander decrease).
 
     Example:
         >>> import tapegrad as tg
@@ -541,25 +626,41 @@ def vander(x, *, N=None):
     if len(s) < 1:
         raise ShapeError("linalg.vander: x must have at least 1 dim, got a 0-d tensor")
     N = s[-1] if N is None else N
-    if not isinstance(N, (int, np.integer)) or N < 0:
-        raise ArgumentError(f"linalg.vander: N must be a non-negative int, got {N!r}")
-    if N == 0:
-        return getitem(unsqueeze(x, -1), (Ellipsis, slice(0, 0)))
-    # NOTE: the powers in x's dtype (float32 ** int64 would give float64 in NumPy); x**0 is
-    # 1 with gradient 0 also at x = 0.
-    return ew.pow(unsqueeze(x, -1), np.arange(N).astype(dtype_of(x)))
+    _check_n("linalg.vander", N, 2)
+    return _powers(x, N, True)
 
 
-def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
-    """The diagonal ``offset`` of the matrices in dims (dim1, dim2), as the last dim.
-
-    NOTE: a copy (gathered with index arrays), where PyTorch returns a view.
+def vander(x, N=None, increasing=False):
+    """torch.vander: the Vandermonde matrix of a 1-d x (n,), columns x**(N-1), ..., x**0
+    (N = n by default, N = 0 gives no columns), or x**0, ..., x**(N-1) when increasing.
 
     Example:
         >>> import tapegrad as tg
-        >>> tg.linalg.diagonal(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), offset=1)
-        tensor([2.])
+        >>> tg.vander(tg.tensor([1.0, 2.0, 3.0]))
+        tensor([[1., 1., 1.],
+                [4., 2., 1.],
+                [9., 3., 1.]])
     """
+    s = tuple(shape_of(x))
+    if len(s) != 1:
+        raise ShapeError(f"vander: x must be a one-dimensional tensor, got shape {s}")
+    N = s[0] if N is None else N
+    _check_n("vander", N, 0)
+    return _powers(x, N, bool(increasing))
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    """The diagonal ``offset`` of the matrices in dims (dim1, dim2), as the last dim: a view
+    (writes to it reach A), tapegrad.diagonal with torch.linalg's default dims.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> z = tg.zeros(2, 2)
+        >>> _ = tg.linalg.diagonal(z).fill_(1.0); z
+        tensor([[1., 0.],
+                [0., 1.]])
+    """
+    from ..diagonal import diagonal as diagonal_view
     from ..shape import normalize_dim
     s = tuple(shape_of(A))
     if len(s) < 2:
@@ -568,27 +669,30 @@ def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
         dim2, len(s), "linalg.diagonal")
     if d1 == d2:
         raise ShapeError(f"linalg.diagonal: dim1 and dim2 can't be the same dim ({dim1}, {dim2})")
-    rest = [d for d in range(len(s)) if d not in (d1, d2)]
-    moved = shape.permute(A, tuple(rest) + (d1, d2)) if rest or (d1, d2) != (0, 1) else A
-    m, n = s[d1], s[d2]
-    start_r, start_c = (0, offset) if offset >= 0 else (-offset, 0)
-    k = max(min(m - start_r, n - start_c), 0)
-    rows = np.arange(start_r, start_r + k)
-    return getitem(moved, (Ellipsis, rows, rows + (start_c - start_r)))
+    return diagonal_view(A, offset, d1, d2)
 
 
-inverse = inv
+def inverse(input):
+    """torch.inverse's spelling (argument ``input``): see :func:`tapegrad.linalg.inv`.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> tg.inverse(tg.tensor([[4.0]]))
+        tensor([[0.2500]])
+    """
+    return inv(input)
 
 __all__ = ["inverse", "det", "logdet", "slogdet", "cholesky_solve", "triangular_solve",
-           "matrix_exp", "matrix_power"]   # public functions, exported as tapegrad.<name>
+           "matrix_exp", "matrix_power", "vander"]   # public functions, exported as tapegrad.<name>
 METHODS = {   # Tensor methods (bound in ops/methods.py)
-    "inverse": inv, "det": det, "logdet": logdet, "slogdet": slogdet,
+    "inverse": inverse, "det": det, "logdet": logdet, "slogdet": slogdet,
     "cholesky_solve": cholesky_solve, "triangular_solve": triangular_solve,
     "matrix_exp": matrix_exp, "matrix_power": matrix_power,
 }
 LINALG = {    # tapegrad.linalg.<name> -> function
     "inv": inv, "inv_ex": inv_ex, "solve": solve, "solve_ex": solve_ex,
     "solve_triangular": solve_triangular,
-    "matrix_power": matrix_power, "matrix_exp": matrix_exp, "vander": vander,
-    "diagonal": diagonal, "det": det, "slogdet": slogdet,
+    "matrix_power": matrix_power, "matrix_exp": matrix_exp, "vander": linalg_vander,
+    "diagonal": diagonal, "det": linalg_det, "slogdet": linalg_slogdet,
+    "LinAlgError": LinAlgError,   # the error class, as torch.linalg.LinAlgError
 }

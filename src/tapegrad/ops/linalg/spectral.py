@@ -76,7 +76,7 @@ def eigh_jvp(ctx, t):
 EIGH = register(OpDef("eigh", _eigh_forward, eigh_vjp, eigh_jvp, save=("out",)))
 
 
-def eigh(A, UPLO="L"):
+def eigh(input, UPLO="L"):
     """``(eigenvalues, eigenvectors)`` of symmetric matrices, eigenvalues ascending; only the
     UPLO ('L' or 'U') triangle is read. Eigenvectors are unique only up to sign, and their
     gradient is undefined at repeated eigenvalues.
@@ -86,18 +86,18 @@ def eigh(A, UPLO="L"):
         >>> tg.linalg.eigh(tg.tensor([[2.0, 0.0], [0.0, 1.0]])).eigenvalues
         tensor([1., 2.])
     """
-    check_matrix("linalg.eigh", A)
-    check_float("linalg.eigh", A)
+    check_matrix("linalg.eigh", input)
+    check_float("linalg.eigh", input)
     if UPLO not in ("L", "U"):
         from ..._core.errors import ArgumentError
         raise ArgumentError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
-    n = shape_of(A)[-1]
-    packed = apply_unary(EIGH, A, {"UPLO": UPLO})
+    n = shape_of(input)[-1]
+    packed = apply_unary(EIGH, input, {"UPLO": UPLO})
     return eigh_result(getitem(packed, (Ellipsis, 0, slice(None))),
                        _block(packed, 1, n + 1, 0, n))
 
 
-def eigvalsh(A, UPLO="L"):
+def eigvalsh(input, UPLO="L"):
     """The eigenvalues of symmetric matrices, ascending (see :func:`eigh`).
 
     Example:
@@ -105,7 +105,7 @@ def eigvalsh(A, UPLO="L"):
         >>> tg.linalg.eigvalsh(tg.tensor([[1.0, 1.0], [1.0, 1.0]]))
         tensor([0., 2.])
     """
-    return eigh(A, UPLO).eigenvalues
+    return eigh(input, UPLO).eigenvalues
 
 
 # ---- svd -----------------------------------------------------------------------------------
@@ -187,10 +187,18 @@ def svd_jvp(ctx, t):
 SVD = register(OpDef("svd", _svd_forward, svd_vjp, svd_jvp, save=("x", "out")))
 
 
-def linalg_svd(A, full_matrices=True):
+def _check_driver(name, driver):
+    if driver is not None:
+        from ..._core.errors import ArgumentError
+        raise ArgumentError(f"{name}: keyword argument `driver=` is only supported on CUDA "
+                            f"inputs with cuSOLVER backend (got {driver!r}); leave it None")
+
+
+def linalg_svd(A, full_matrices=True, *, driver=None):
     """``(U, S, Vh)`` with A = U diag(S) Vh, S descending. With full_matrices, U and Vh are
     square and their extra columns (rows) get no gradient, as in PyTorch. Singular vectors are
     unique only up to sign; their gradient is undefined at repeated singular values.
+    ``driver`` must be None, as PyTorch's on CPU.
 
     Example:
         >>> import tapegrad as tg
@@ -199,6 +207,7 @@ def linalg_svd(A, full_matrices=True):
     """
     check_matrix("linalg.svd", A, square=False)
     check_float("linalg.svd", A)
+    _check_driver("linalg.svd", driver)
     m, n = shape_of(A)[-2:]
     k, cu, rv, _ = _svd_layout(m, n, bool(full_matrices))
     packed = apply_unary(SVD, A, {"full_matrices": bool(full_matrices)})
@@ -206,7 +215,7 @@ def linalg_svd(A, full_matrices=True):
                       _block(packed, m + 1, m + 1 + rv, 0, n))
 
 
-def svdvals(A):
+def svdvals(A, *, driver=None):
     """The singular values of A, descending.
 
     Example:
@@ -214,10 +223,11 @@ def svdvals(A):
         >>> tg.linalg.svdvals(tg.tensor([[0.0, 2.0], [1.0, 0.0]]))
         tensor([2., 1.])
     """
+    _check_driver("linalg.svdvals", driver)
     return linalg_svd(A, full_matrices=False).S
 
 
-def svd(A, some=True, compute_uv=True):
+def svd(input, some=True, compute_uv=True):
     """torch.svd's spelling: ``(U, S, V)`` with A = U diag(S) V^T (V, not Vh); reduced unless
     some=False. With compute_uv=False, U and V are zeros.
 
@@ -228,11 +238,11 @@ def svd(A, some=True, compute_uv=True):
         (tensor([2., 1.]), tensor([[0., 2.],
                 [1., 0.]]))
     """
-    U, S, Vh = linalg_svd(A, full_matrices=not some)
+    U, S, Vh = linalg_svd(input, full_matrices=not some)
     if not compute_uv:
-        m, n = shape_of(A)[-2:]
-        batch = tuple(shape_of(A)[:-2])
-        dt = dtype_of(A)
+        m, n = shape_of(input)[-2:]
+        batch = tuple(shape_of(input)[:-2])
+        dt = dtype_of(input)
         return torch_svd_result(wrap(np.zeros(batch + (m, m), dt)), S,
                                 wrap(np.zeros(batch + (n, n), dt)))
     return torch_svd_result(U, S, mT(Vh))
