@@ -110,7 +110,8 @@ def _public_functions():
     (exported as tapegrad.<name>) and tapegrad.linalg's names."""
     from tapegrad.ops.methods import FAMILIES
     names = {(f"tapegrad.{n}", n) for family in FAMILIES for n in family.__all__}
-    names |= {(f"tapegrad.linalg.{n}", f"linalg.{n}") for n in tg.linalg.__all__}
+    names |= {(f"tapegrad.linalg.{n}", f"linalg.{n}") for n in tg.linalg.__all__
+              if not isinstance(getattr(tg.linalg, n), type)}    # LinAlgError is a class
     return names
 
 
