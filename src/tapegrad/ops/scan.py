@@ -10,11 +10,12 @@ from collections import namedtuple
 
 import numpy as np
 
+from .._core.dtypes import to_numpy_dtype
 from .._core.errors import DTypeError
 from .._core.tensor import Tensor, wrap
 from ._broadcast import cast_like
 from .elementwise import exp, where
-from .indexing import index_add, setitem
+from .indexing import index_add
 from .reduction import numpy_names, one_dim, sum
 from .registry import OpDef, apply_inplace, apply_unary, register
 from .shape import clone, reshape
@@ -103,24 +104,35 @@ def cumsum(input, dim, *, dtype=None):
         >>> y = tg.cumsum(x, 0); y.sum().backward(); y, x.grad
         (tensor([1., 3., 6.], grad_fn=<CumsumBackward0>), tensor([3., 2., 1.]))
     """
-    if dtype is not None:
-        input = input.to(dtype)
+    input = _in_dtype(input, dtype, "cumsum")
     return _cumsum(input, _dim(input, dim, "cumsum"))
 
 
-def _scan_(self, dim, dtype, op, fn, name, **params):
-    """An in-place scan ``name``: ``fn`` computed in ``dtype`` and written back in this
-    tensor's dtype when one is given, else primitive ``op`` run in place."""
-    if dtype is not None:
-        setitem(self, Ellipsis, fn(self, dim, dtype=dtype), name)
-        return self
+def _in_dtype(input, dtype, name):
+    """``input`` converted to ``dtype`` (scans' ``dtype=``); as in PyTorch, a result that would
+    need a gradient can't be integral."""
+    if dtype is None:
+        return input
+    if isinstance(input, Tensor) and input.requires_grad and \
+            np.dtype(to_numpy_dtype(dtype)).kind not in "fc":
+        raise DTypeError(f"{name}: dtype={dtype} can't carry a gradient, and the input requires "
+                         "grad; use a floating dtype, or detach() the input first.")
+    return input.to(dtype)
+
+
+def _scan_(self, dim, dtype, op, name, **params):
+    """The in-place scan ``name``: primitive ``op`` run in place. ``dtype``, if given, must be
+    this tensor's own (PyTorch refuses an in-place scan that would change the dtype)."""
+    if dtype is not None and np.dtype(to_numpy_dtype(dtype)) != self._data.dtype:
+        raise DTypeError(f"{name}: dtype={dtype} differs from this tensor's {self.dtype}; an "
+                         "in-place scan can't change the dtype. Use the out-of-place form.")
     return apply_inplace(op, (self,), {"dim": _dim(self, dim, name), **params}, name)
 
 
 @numpy_names
 def cumsum_(self, dim, *, dtype=None):
     """In-place :func:`cumsum` (the result is written back in this tensor's dtype)."""
-    return _scan_(self, dim, dtype, CUMSUM, cumsum, "cumsum_", reverse=False)
+    return _scan_(self, dim, dtype, CUMSUM, "cumsum_", reverse=False)
 
 
 # ---- cumprod -------------------------------------------------------------------------------------
@@ -231,15 +243,14 @@ def cumprod(input, dim, *, dtype=None):
         >>> y = tg.cumprod(x, 0); y.sum().backward(); y, x.grad
         (tensor([2., 0., 0.], grad_fn=<CumprodBackward0>), tensor([1., 8., 0.]))
     """
-    if dtype is not None:
-        input = input.to(dtype)
+    input = _in_dtype(input, dtype, "cumprod")
     return _cumprod(input, _dim(input, dim, "cumprod"))
 
 
 @numpy_names
 def cumprod_(self, dim, *, dtype=None):
     """In-place :func:`cumprod` (the result is written back in this tensor's dtype)."""
-    return _scan_(self, dim, dtype, CUMPROD, cumprod, "cumprod_")
+    return _scan_(self, dim, dtype, CUMPROD, "cumprod_")
 
 
 # ---- cummax / cummin -----------------------------------------------------------------------------
