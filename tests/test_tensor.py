@@ -556,3 +556,13 @@ def test_integer_division_by_zero_raises_and_in_place_floor_div_and_mod():
     b %= 2
     b.sum().backward()
     assert b.tolist() == [1.5, 1.5] and a.grad.tolist() == [1.0, 1.0]
+
+
+def test_float_alpha_with_integral_tensors_raises_as_pytorch():
+    i = tg.tensor([1, 2])
+    for call in (lambda: tg.add(i, i, alpha=0.5), lambda: tg.sub(i, 1, alpha=0.5),
+                 lambda: i.clone().add_(i, alpha=0.5), lambda: i.clone().sub_(i, alpha=1.5)):
+        with pytest.raises(tg.DTypeError, match="alpha must not be a floating point"):
+            call()
+    assert tg.add(i, i, alpha=2).tolist() == [3, 6]
+    assert tg.add(i.float(), i, alpha=0.5).tolist() == [1.5, 3.0]

@@ -443,6 +443,16 @@ minimum.__doc__ = """Elementwise minimum, broadcasting; at ties the gradient is 
     """
 
 
+def check_alpha(input, other, alpha, name):
+    """``alpha``, refused when it is a float and both operands are integral: PyTorch would
+    have to round it, and raises instead (so does tapegrad)."""
+    if isinstance(alpha, (float, np.floating)) and _kind(input) in "biu" \
+            and _kind(other) in "biu":
+        raise DTypeError(f"{name}: for integral input tensors, alpha must not be a floating "
+                         f"point number (got {alpha}); convert the tensors with .float() first.")
+    return alpha
+
+
 def add(input, other, *, alpha=1):
     """Elementwise ``input + alpha * other`` with broadcasting (also ``+``).
 
@@ -458,7 +468,7 @@ def add(input, other, *, alpha=1):
         (tensor([4., 4.]), tensor([2.5000, 3.5000]))
     """
     if alpha != 1:
-        other = mul(other, alpha)
+        other = mul(other, check_alpha(input, other, alpha, "add"))
     x, y = _float_scalar_promotion(input, other)
     return apply_binary(ADD, x, y)
 
@@ -477,7 +487,7 @@ def sub(input, other, *, alpha=1):
         tensor([-2., -2.])
     """
     if alpha != 1:
-        other = mul(other, alpha)
+        other = mul(other, check_alpha(input, other, alpha, "sub"))
     x, y = _float_scalar_promotion(input, other)
     return apply_binary(SUB, x, y)
 

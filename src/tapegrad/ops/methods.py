@@ -23,8 +23,13 @@ def _inplace(op, prepare=None):
     method.__name__ = op.name + "_"
     return method
 
-def _alpha(self, other, alpha=1):
-    return ((other if alpha == 1 else ew.mul(other, alpha)),), {}
+def _alpha(name):
+    """The arguments of ``x.add_(other, alpha=...)`` (or sub_): other scaled by alpha."""
+    def prepare(self, other, alpha=1):
+        if alpha == 1:
+            return (other,), {}
+        return (ew.mul(other, ew.check_alpha(self, other, alpha, name)),), {}
+    return prepare
 
 def _clamp_params(self, min=None, max=None):
     if min is None and max is None:
@@ -111,8 +116,8 @@ METHODS = {
     "__xor__": ew.bitwise_xor, "__rxor__": _swap(ew.bitwise_xor),
     "__invert__": ew.bitwise_not,
     # in-place operators and methods
-    "__iadd__": _inplace(ew.ADD, _alpha), "add_": _inplace(ew.ADD, _alpha),
-    "__isub__": _inplace(ew.SUB, _alpha), "sub_": _inplace(ew.SUB, _alpha),
+    "__iadd__": _inplace(ew.ADD, _alpha("add_")), "add_": _inplace(ew.ADD, _alpha("add_")),
+    "__isub__": _inplace(ew.SUB, _alpha("sub_")), "sub_": _inplace(ew.SUB, _alpha("sub_")),
     "__imul__": _inplace(ew.MUL), "mul_": _inplace(ew.MUL),
     "__itruediv__": _inplace(ew.DIV), "div_": _inplace(ew.DIV),
     "__ipow__": _inplace(ew.POW), "pow_": _inplace(ew.POW),
