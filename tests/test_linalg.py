@@ -429,6 +429,27 @@ def test_empty_batches():
     assert L.solve(A, t(np.zeros((0, 3)))).shape == (0, 3)
 
 
+def test_lu_of_empty_matrices_as_torch():
+    # Found in review: zero_pivots took an argmax over an empty diagonal (a raw ValueError).
+    A, B = t(np.zeros((2, 0, 0)), grad=True), t(np.ones((2, 0, 3)), grad=True)
+    LU, piv = L.lu_factor(A)
+    assert LU.shape == (2, 0, 0) and piv.shape == (2, 0)
+    assert L.lu_factor_ex(A).info.tolist() == [0, 0]
+    L.lu_solve(LU, piv, B).sum().backward()
+    assert A.grad.shape == (2, 0, 0) and B.grad.shape == (2, 0, 3)
+
+
+@pytest.mark.parametrize("call", [
+    lambda A: L.svd(A), lambda A: L.svdvals(A), lambda A: L.pinv(A), lambda A: L.cond(A),
+    lambda A: L.matrix_rank(A), lambda A: L.matrix_norm(A, "nuc"),
+    lambda A: L.lstsq(A, tg.ones(2, 1, dtype=tg.float64))])
+def test_svd_of_non_finite_input_raises_linalg_error_as_torch(call):
+    # Found in review: NumPy's bare LinAlgError ("SVD did not converge") escaped.
+    A = t(np.array([[1.0, np.nan], [0.0, np.inf]]))
+    with pytest.raises(L.LinAlgError, match="non-finite"):
+        call(A)
+
+
 # ---- repeated eigen/singular values ----------------------------------------------------------
 def test_repeated_eigenvalues_warn_once_and_give_nan_like_torch():
     _common._WARNED.discard("linalg.eigh backward")

@@ -119,6 +119,18 @@ def batch_prefix(a, b):
     return f"(Batch element {b}): " if np.ndim(a) > 2 else ""
 
 
+def np_svd(name, a, **kwargs):
+    """np.linalg.svd(a, **kwargs), raising tapegrad's LinAlgError naming ``name`` where LAPACK
+    fails (non-finite entries), as torch.linalg does, instead of NumPy's bare error."""
+    try:
+        return np.linalg.svd(a, **kwargs)
+    except np.linalg.LinAlgError:
+        why = ("the input matrix contained non-finite values" if not np.isfinite(a).all()
+               else "of an ill-conditioned input")
+        raise LinAlgError(f"{name}: The algorithm failed to converge because {why}; check the "
+                          "input for nan and inf.") from None
+
+
 _WARNED = set()
 
 

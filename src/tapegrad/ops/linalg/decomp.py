@@ -357,6 +357,8 @@ def zero_pivots(lu):
     """The 1-based index of the first zero on the diagonal of each U in packed LU (int32,
     batch-shaped; 0 where there is none)."""
     k = min(lu.shape[-2:])
+    if k == 0:                    # empty matrices: nothing to pivot (argmax needs an entry)
+        return np.zeros(lu.shape[:-2], dtype=np.int32)
     zero = np.diagonal(lu, axis1=-2, axis2=-1)[..., :k] == 0
     return np.where(zero.any(-1), zero.argmax(-1) + 1, 0).astype(np.int32)
 

@@ -11,7 +11,7 @@ from ..._core.tensor import Tensor, wrap
 from .. import reduction, shape
 from ..indexing import getitem
 from ._common import (LinAlgError, batch_prefix, batch_shape, check_float, check_matrix,
-                      dtype_of, mm, mT, shape_of, tri, unsqueeze)
+                      dtype_of, mm, mT, np_svd, shape_of, tri, unsqueeze)
 from .decomp import _permutation, linalg_qr, lu_factor_unchecked, zero_pivots
 from .solve import _solve_tri, cholesky_solve, inv, solve
 
@@ -47,7 +47,7 @@ def _low_rank_lstsq(A, B, a, r):
     PyTorch's pinv-based gradient gives), and A_r = A - (A - A_r) keeps the discarded
     singular directions constant; the SVD's own gradient would be nan at equal or zero
     discarded singular values."""
-    U, s, Vh = np.linalg.svd(a, full_matrices=False)
+    U, s, Vh = np_svd("linalg.lstsq", a, full_matrices=False)
     Ur, Vr = U[:, :r], np.ascontiguousarray(Vh[:r].T)
     Ar = A - (a - (Ur * s[:r]) @ Vh[:r])
     F = mm(Ar, Vr)
@@ -100,7 +100,7 @@ def lstsq(input, b, rcond=None, *, driver=None):
     rank, sv = wrap(np.zeros(0, dtype=np.int64)), wrap(empty)
     full = True
     if driver != "gels":
-        s = np.linalg.svd(a, compute_uv=False) if a.size else np.zeros(
+        s = np_svd(name, a, compute_uv=False) if a.size else np.zeros(
             sa[:-2] + (min(m, n),), dtype=dt)
         if rcond is None:
             rcond = np.finfo(dt).eps * max(m, n)

@@ -17,6 +17,7 @@ from ..elementwise import abs, sign, where
 from ..reduction import _reduce_params, _unreduce, _weights_jvp, amax, amin, sum
 from ..registry import OpDef, apply_unary, register
 from ..shape import normalize_dim, permute, unsqueeze
+from ._common import np_svd
 
 _INF = float("inf")
 
@@ -317,7 +318,10 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
                          f"{a.shape}")
     if a.shape[-1] == 0 or a.shape[-2] == 0:
         return wrap(np.zeros(a.shape[:-2], dtype=np.int64))
-    s = np.abs(np.linalg.eigvalsh(a)) if hermitian else np.linalg.svd(a, compute_uv=False)
+    if hermitian:
+        s = np.abs(np.linalg.eigvalsh(a))
+    else:
+        s = np_svd("linalg.matrix_rank", a, compute_uv=False)
     s_max = s.max(axis=-1)
     tol = _cutoff(s_max, a.shape, a.dtype, atol, rtol)
     return wrap(np.asarray(np.sum(s > np.expand_dims(tol, -1), axis=-1), dtype=np.int64))

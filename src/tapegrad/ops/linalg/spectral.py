@@ -9,7 +9,7 @@ from .. import shape
 from ..indexing import getitem
 from ..registry import OpDef, apply_unary, register
 from ._common import (check_float, check_matrix, diag, diag_embed, dtype_of, mm, mT, shape_of,
-                      sym, unsqueeze, warn_once)
+                      np_svd, sym, unsqueeze, warn_once)
 
 eigh_result = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
 svd_result = namedtuple("linalg_svd", ["U", "S", "Vh"])
@@ -120,7 +120,7 @@ def _svd_forward(a, full_matrices):
     k, cu, rv, w = _svd_layout(m, n, full_matrices)
     out = np.zeros(a.shape[:-2] + (m + 1 + rv, w), dtype=a.dtype)
     if a.size:
-        u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+        u, s, vh = np_svd("linalg.svd", a, full_matrices=full_matrices)
         out[..., :m, :cu], out[..., m, :k], out[..., m + 1:, :n] = u, s, vh
     elif full_matrices:            # empty matrices: identities, as LAPACK would give
         out[..., :m, :m], out[..., m + 1:, :n] = np.eye(m), np.eye(n)
