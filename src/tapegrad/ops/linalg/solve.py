@@ -50,6 +50,15 @@ def _singular(name, a, what):
     return LinAlgError(f"{name}: {batch_prefix(a, b)}" + what.format(info=infos.flat[b]))
 
 
+def _ex_info(A, result):
+    """The info of an _ex function (int32, A's batch shape): the zero pivots where the result
+    came out nan, zeros everywhere else."""
+    a = A._data if isinstance(A, Tensor) else np.asarray(A)
+    if np.isnan(result._data if isinstance(result, Tensor) else result).any():
+        return wrap(_pivot_infos(a))
+    return wrap(np.zeros(a.shape[:-2], dtype=np.int32))
+
+
 _INV_MSG = ("The diagonal element {info} is zero, the inversion could not be completed because "
             "the input matrix is singular.")
 _SOLVE_MSG = ("The solver failed because the input matrix is singular (the diagonal element "
@@ -119,12 +128,7 @@ def inv_ex(A, *, check_errors=False):
     check_matrix("linalg.inv_ex", A)
     check_float("linalg.inv_ex", A)
     out = apply_unary(INV, A, {"check": bool(check_errors)})
-    a = A._data if isinstance(A, Tensor) else np.asarray(A)
-    if np.isnan(out._data if isinstance(out, Tensor) else out).any():
-        info = _pivot_infos(a)
-    else:
-        info = np.zeros(a.shape[:-2], dtype=np.int32)
-    return inv_ex_result(out, wrap(info))
+    return inv_ex_result(out, _ex_info(A, out))
 
 
 # ---- solve -------------------------------------------------------------------------------
@@ -231,12 +235,7 @@ def solve_ex(A, B, *, left=True, check_errors=False):
         tensor(2, dtype=tapegrad.int32)
     """
     X = _solve_public(A, B, left, check_errors, "linalg.solve_ex")
-    a = A._data if isinstance(A, Tensor) else np.asarray(A)
-    if np.isnan(X._data if isinstance(X, Tensor) else X).any():
-        info = _pivot_infos(a)
-    else:
-        info = np.zeros(a.shape[:-2], dtype=np.int32)
-    return solve_ex_result(X, wrap(info))
+    return solve_ex_result(X, _ex_info(A, X))
 
 
 # ---- triangular solves ---------------------------------------------------------------------
