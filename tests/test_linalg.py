@@ -429,6 +429,14 @@ def test_empty_batches():
     assert L.solve(A, t(np.zeros((0, 3)))).shape == (0, 3)
 
 
+def test_matrix_power_zero_is_the_identity_also_for_non_finite_input():
+    # Found in review: A * 0 + I gave nan where A had nan or inf.
+    A = t(np.array([[np.nan, 1.0], [np.inf, 2.0]]), grad=True)
+    P = L.matrix_power(A, 0)
+    P.sum().backward()
+    assert P.tolist() == [[1.0, 0.0], [0.0, 1.0]] and A.grad.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+
+
 def test_lu_of_empty_matrices_as_torch():
     # Found in review: zero_pivots took an argmax over an empty diagonal (a raw ValueError).
     A, B = t(np.zeros((2, 0, 0)), grad=True), t(np.ones((2, 0, 3)), grad=True)

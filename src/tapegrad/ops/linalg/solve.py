@@ -421,7 +421,9 @@ def matrix_power(input, n):
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
         raise ArgumentError(f"linalg.matrix_power: n must be an int, got {n!r}")
     if n == 0:
-        return input * 0 + np.eye(s[-1], dtype=dtype_of(input))
+        # NOTE: where, not input * 0 + I: identities also for nan and inf entries (as torch),
+        # and still a (zero) gradient for input.
+        return ew.where(np.zeros(s, dtype=bool), input, np.eye(s[-1], dtype=dtype_of(input)))
     if n < 0:
         input, n = inv(input), -n
     result, square = None, input
