@@ -590,3 +590,21 @@ def test_same_values_and_gradients_as_torch(name):
     (ours, our_grads), (theirs, their_grads) = _run(tg, fn, arrays), _run(torch, fn, arrays)
     for a, b in zip(ours + our_grads, theirs + their_grads):
         np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: tg.cdist(tg.ones(2, 3), tg.ones(2, 3), p="x"), "cdist: p must be a number"),
+    (lambda: tg.addmm(tg.ones(2, 2), tg.ones(2, 2), tg.ones(2, 2), beta="x"),
+     "addmm: beta must be a number"),
+    (lambda: L.lstsq(t(np.eye(2)), t(np.ones((2, 1))), rcond="x"), "lstsq: rcond must be"),
+])
+def test_non_numeric_scalars_name_the_op(call, message):
+    # Found in review: these reached NumPy (a bare ValueError or UFuncTypeError).
+    with pytest.raises(ArgumentError, match=message):
+        call()
+
+
+def test_cholesky_inverse_of_int_input_names_cholesky_inverse():
+    # Found in review: the error named cholesky_solve, which the user never called.
+    with pytest.raises(DTypeError, match="^cholesky_inverse"):
+        tg.cholesky_inverse(tg.ones(2, 2, dtype=tg.int64))

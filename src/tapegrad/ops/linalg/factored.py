@@ -80,6 +80,8 @@ def lstsq(input, b, rcond=None, *, driver=None):
     name = "linalg.lstsq"
     if driver is None:
         driver = "gelsy"
+    if rcond is not None and not isinstance(rcond, (int, float, np.integer, np.floating)):
+        raise ArgumentError(f"{name}: rcond must be a float or None, got {rcond!r}")
     if driver not in _DRIVERS:
         raise ArgumentError(f"{name}: parameter `driver` should be one of (gels, gelsy, "
                             f"gelsd, gelss), got {driver!r}")
@@ -251,6 +253,7 @@ def cholesky_inverse(input, upper=False):
                 [0.0000, 1.0000]])
     """
     sl = check_matrix("cholesky_inverse", input, arg="L")
+    check_float("cholesky_inverse", input)
     return cholesky_solve(np.eye(sl[-1], dtype=dtype_of(input)), input, upper)
 
 

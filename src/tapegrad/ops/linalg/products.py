@@ -283,9 +283,19 @@ def outer(input, vec2):
 ger = outer
 
 
+def _number(name, arg, v):
+    """A Python number for beta or alpha (a 0-d tensor gives its value, as in PyTorch)."""
+    if isinstance(v, Tensor) and v.ndim == 0:
+        return v.item()
+    if not isinstance(v, (int, float, np.integer, np.floating)):
+        raise ArgumentError(f"{name}: {arg} must be a number, got {v!r}")
+    return v
+
+
 def _scaled_sum(name, input, product, beta, alpha, out_shape):
     """beta * input + alpha * product; input must broadcast to out_shape, and beta = 0 ignores
     it (NaN and inf included), as PyTorch does."""
+    beta, alpha = _number(name, "beta", beta), _number(name, "alpha", alpha)
     s = _shape(input)
     try:
         if np.broadcast_shapes(s, out_shape) != tuple(out_shape):
