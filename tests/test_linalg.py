@@ -608,3 +608,13 @@ def test_cholesky_inverse_of_int_input_names_cholesky_inverse():
     # Found in review: the error named cholesky_solve, which the user never called.
     with pytest.raises(DTypeError, match="^cholesky_inverse"):
         tg.cholesky_inverse(tg.ones(2, 2, dtype=tg.int64))
+
+
+@pytest.mark.parametrize("sa, sb", [((3, 3), (3,)), ((2, 3, 3), (2, 3)), ((2, 3, 3), (3,))])
+def test_solve_with_a_vector_b_and_left_false_raises_as_torch(sa, sb):
+    # Found in review: tapegrad solved x A = b for these, where torch.linalg.solve raises
+    # (a vector B is a column, so XA = B needs n = 1).
+    with pytest.raises(ShapeError, match=r"XA = B \(3x3 and 3x1\)"):
+        L.solve(t(np.eye(3) + np.zeros(sa)), t(np.ones(sb)), left=False)
+    one = L.solve(t([[2.0]]), t([4.0]), left=False)     # n = 1 works, as in torch
+    assert one.tolist() == [2.0]

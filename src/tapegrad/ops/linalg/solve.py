@@ -208,11 +208,13 @@ def _solve_public(A, B, left, check, name):
     n = sa[-1]
     if len(sb) == 0 or (not vector and len(sb) < 2):
         raise ShapeError(f"{name}: B must have at least 1 dim, got shape {sb}")
-    rows = sb[-1] if vector or not left else sb[-2]
-    if rows != n:
+    # NOTE: a vector B is a column (n, 1) also when left=False, so there XA = B only holds
+    # for n = 1 (PyTorch raises the same way; transpose B yourself to solve x A = b).
+    rows, cols = (sb[-1], 1) if vector else sb[-2:]
+    if (rows if left else cols) != n:
         eq = "AX = B" if left else "XA = B"
         raise ShapeError(f"{name}: Incompatible shapes of A and B for the equation {eq} "
-                         f"({sa[-2]}x{sa[-1]} and {'x'.join(map(str, sb[-2:]))})")
+                         f"({sa[-2]}x{sa[-1]} and {rows}x{cols})")
     if vector:
         x = _solve(A if left else mT(A), unsqueeze(B, -1), check)
         return shape.squeeze(x, -1) if isinstance(x, Tensor) else x[..., 0]
