@@ -618,3 +618,13 @@ def test_solve_with_a_vector_b_and_left_false_raises_as_torch(sa, sb):
         L.solve(t(np.eye(3) + np.zeros(sa)), t(np.ones(sb)), left=False)
     one = L.solve(t([[2.0]]), t([4.0]), left=False)     # n = 1 works, as in torch
     assert one.tolist() == [2.0]
+
+
+@pytest.mark.parametrize("sa, sb", [((0, 0), (0, 2)), ((2, 0, 3), (2, 0, 1)), ((3, 0), (3, 2))])
+def test_lstsq_of_empty_matrices_is_recorded_as_torch(sa, sb):
+    # Found in review: the empty solution was a constant, so backward raised GradError.
+    A, B = t(np.ones(sa), grad=True), t(np.ones(sb), grad=True)
+    X = L.lstsq(A, B).solution
+    assert X.shape == sa[:-2] + (sa[-1], sb[-1]) and not X.detach().numpy().any()
+    X.sum().backward()
+    assert A.grad.shape == sa and B.grad.shape == sb and not B.grad.numpy().any()

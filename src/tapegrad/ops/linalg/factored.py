@@ -113,7 +113,9 @@ def lstsq(input, b, rcond=None, *, driver=None):
         if driver in ("gelsd", "gelss"):
             sv = wrap(s)
     if m == 0 or n == 0:
-        X = wrap(np.zeros(batch + (n, sb[-1]), dtype=dt))
+        # NOTE: A^T B is exactly zero (or empty) here, and unlike a constant it is recorded,
+        # so X still takes a (zero) gradient to A and B, as in PyTorch.
+        X = mm(mT(input), b)
     elif full:
         X = _full_rank_lstsq(input, b)
     else:
