@@ -4,6 +4,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..._core.errors import ArgumentError
 from ..._core.tensor import Tensor, wrap
 from .. import shape
 from ..indexing import getitem
@@ -89,7 +90,6 @@ def eigh(input, UPLO="L"):
     check_matrix("linalg.eigh", input)
     check_float("linalg.eigh", input)
     if UPLO not in ("L", "U"):
-        from ..._core.errors import ArgumentError
         raise ArgumentError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
     n = shape_of(input)[-1]
     packed = apply_unary(EIGH, input, {"UPLO": UPLO})
@@ -189,7 +189,6 @@ SVD = register(OpDef("svd", _svd_forward, svd_vjp, svd_jvp, save=("x", "out")))
 
 def _check_driver(name, driver):
     if driver is not None:
-        from ..._core.errors import ArgumentError
         raise ArgumentError(f"{name}: keyword argument `driver=` is only supported on CUDA "
                             f"inputs with cuSOLVER backend (got {driver!r}); leave it None")
 
