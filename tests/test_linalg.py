@@ -628,3 +628,18 @@ def test_lstsq_of_empty_matrices_is_recorded_as_torch(sa, sb):
     assert X.shape == sa[:-2] + (sa[-1], sb[-1]) and not X.detach().numpy().any()
     X.sum().backward()
     assert A.grad.shape == sa and B.grad.shape == sb and not B.grad.numpy().any()
+
+
+@pytest.mark.parametrize("call", [
+    lambda A: L.cholesky(A, upper=True), lambda A: L.cholesky_ex(A, upper=True).L,
+    lambda A: tg.cholesky(A, True)])
+def test_upper_cholesky_reads_the_upper_triangle_as_torch(call):
+    # Found in review: upper=True read A's lower triangle (then transposed the factor), so an
+    # input holding only its upper triangle got a wrong factor, silently.
+    S = np.array([[4.0, 2.0], [2.0, 3.0]])
+    A = t(np.triu(S), grad=True)
+    U = call(A)
+    np.testing.assert_allclose(U.detach().numpy(), [[2.0, 1.0], [0.0, np.sqrt(2.0)]])
+    U.sum().backward()        # symmetric, as torch's: [[0.2134, 0.0732], [0.0732, 0.3536]]
+    np.testing.assert_allclose(A.grad.numpy(), [[0.21338835, 0.07322330],
+                                                [0.07322330, 0.35355339]], atol=1e-8)
