@@ -153,7 +153,7 @@ def _restore_keepdim(out, d0, d1):
     return out
 
 
-def _singular_values(x, name):
+def _singular_values(x):
     from .decomp import svdvals     # decompositions sit beside the norms in this package
     return svdvals(x)
 
@@ -189,7 +189,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
         # magnitudes, kept in the graph); the negative orders have no identity and raise below.
         return sum(abs(A), (d0, d1), keepdim)
     if ord in ("nuc", 2, -2):
-        s = _singular_values(_to_last_two(A, d0, d1), "linalg.matrix_norm")
+        s = _singular_values(_to_last_two(A, d0, d1))
         out = sum(s, -1) if ord == "nuc" else (amax if ord == 2 else amin)(s, -1)
         return _restore_keepdim(out, d0, d1) if keepdim else out
     # 1: the largest column sum (sum over rows, then max over columns); inf: rows and columns
@@ -276,7 +276,7 @@ def cond(A, p=None):
     if shape[-1] == 0 and shape[-2] == 0:
         return sum(A, (-2, -1))       # NOTE: PyTorch's condition number of a 0x0 matrix is 0
     if p is None or p in (2, -2):
-        s = _singular_values(A, "linalg.cond")
+        s = _singular_values(A)
         big, small = s[..., 0], s[..., -1]
         return big / small if p != -2 else small / big
     if shape[-1] != shape[-2]:
