@@ -643,3 +643,17 @@ def test_upper_cholesky_reads_the_upper_triangle_as_torch(call):
     U.sum().backward()        # symmetric, as torch's: [[0.2134, 0.0732], [0.0732, 0.3536]]
     np.testing.assert_allclose(A.grad.numpy(), [[0.21338835, 0.07322330],
                                                 [0.07322330, 0.35355339]], atol=1e-8)
+
+
+@pytest.mark.parametrize("call", [
+    L.inv, L.det, L.cholesky, L.svd, L.eigh, L.qr, L.lu, L.pinv,
+    lambda A: L.solve(A, A), lambda A: L.solve_triangular(A, A, upper=True),
+    lambda A: L.lstsq(A, A), lambda A: L.matrix_norm(A, 2)])
+def test_float16_decompositions_raise_a_dtype_error_naming_the_op(call):
+    # Found in review: NumPy's bare TypeError escaped (solve_triangular returned float32).
+    with pytest.raises(DTypeError, match="float16 is not supported"):
+        call(tg.eye(2, dtype=tg.float16))
+
+
+def test_matrix_exp_of_float16_stays_float16_as_torch():
+    assert L.matrix_exp(tg.zeros(2, 2, dtype=tg.float16)).dtype == tg.float16

@@ -404,7 +404,7 @@ def matrix_exp(input):
                 [0., 1.]])
     """
     check_matrix("linalg.matrix_exp", input)
-    check_float("linalg.matrix_exp", input)
+    check_float("linalg.matrix_exp", input, half=True)
     return _matrix_exp(input)
 
 
