@@ -657,3 +657,9 @@ def test_float16_decompositions_raise_a_dtype_error_naming_the_op(call):
 
 def test_matrix_exp_of_float16_stays_float16_as_torch():
     assert L.matrix_exp(tg.zeros(2, 2, dtype=tg.float16)).dtype == tg.float16
+
+
+def test_lstsq_shape_error_says_b_was_taken_as_vectors():
+    # Found in review: the message showed b with a dim tapegrad had added, (4, 3, 2, 1).
+    with pytest.raises(ShapeError, match=r"b \(4, 3, 2\) .* batch of vectors"):
+        L.lstsq(t(np.ones((2, 1, 3, 3))), t(np.ones((4, 3, 2))))

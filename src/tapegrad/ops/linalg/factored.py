@@ -91,9 +91,14 @@ def lstsq(input, b, rcond=None, *, driver=None):
     vector = len(sb) == len(sa) - 1
     if vector:
         b = unsqueeze(b, -1)
+    rows = sb[-1] if vector else (sb[-2] if len(sb) >= 2 else None)
+    if rows != sa[-2]:
+        how = (" (b has one dim fewer than input, so it is a batch of vectors, as in PyTorch)"
+               if vector else "")
+        raise ShapeError(f"{name}: input {sa} and b {sb} must have the same number of rows"
+                         f"{how}")
+    if vector:
         sb = sb + (1,)
-    if len(sb) < 2 or sb[-2] != sa[-2]:
-        raise ShapeError(f"{name}: input {sa} and b {sb} must have the same number of rows")
     batch = batch_shape(name, sa, sb)
     m, n = sa[-2:]
     a = _data(input)
