@@ -114,3 +114,11 @@ def test_lstsq_shape_error_says_b_was_taken_as_vectors():
     # Found in review: the message showed b with a dim tapegrad had added, (4, 3, 2, 1).
     with pytest.raises(ShapeError, match=r"b \(4, 3, 2\) .* batch of vectors"):
         L.lstsq(t(np.ones((2, 1, 3, 3))), t(np.ones((4, 3, 2))))
+
+
+@pytest.mark.parametrize("x, y", [(tg.ones(2, dtype=tg.int64), tg.ones(2, dtype=tg.int64)),
+                                  (tg.ones(2), tg.ones(2, dtype=tg.float64))])
+def test_vecdot_needs_floats_of_one_dtype_as_torch(x, y):
+    # Found in review: tapegrad computed these; torch.linalg.vecdot raises.
+    with pytest.raises(DTypeError, match="linalg.vecdot"):
+        L.vecdot(x, y)

@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from ..._core.errors import ArgumentError, ShapeError
+from ..._core.errors import ArgumentError, DTypeError, ShapeError
 from ..._core.tensor import Tensor
 from .. import elementwise as ew
 from ..indexing import setitem
@@ -482,6 +482,12 @@ def vecdot(x, y, *, dim=-1):
         tensor([3., 7.])
     """
     xs, ys = _shape(x), _shape(y)
+    dx, dy = (t._data.dtype if isinstance(t, Tensor) else np.asarray(t).dtype for t in (x, y))
+    if dx != dy:
+        raise DTypeError(f"linalg.vecdot: x and y must have the same dtype, got {dx} and {dy}")
+    if dx.kind != "f":
+        raise DTypeError(f"linalg.vecdot: expected floating point tensors, got dtype {dx}; "
+                         "convert with .float() or .double() first")
     try:
         shape = np.broadcast_shapes(xs, ys)
     except ValueError:
