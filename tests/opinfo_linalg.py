@@ -184,7 +184,7 @@ ROWS = [
     OpInfo("linalg.solve", L.solve, _np_solve, pairs(SOLVE_CASES), covers=("solve",)),
     OpInfo("linalg.solve_ex", lambda A, B, **kw: tuple(L.solve_ex(A, B, **kw)),
            lambda A, B, **kw: (_np_solve(A, B, **kw), np.zeros(A.shape[:-2], np.int32)),
-           pairs([((2, 3, 3), (2, 3, 2), {}), ((3, 3), (3,), {"left": False})]),
+           pairs([((2, 3, 3), (2, 3, 2), {}), ((3, 3), (2, 3), {"left": False})]),
            covers=("solve",)),
     OpInfo("linalg.solve_triangular", L.solve_triangular, _np_tri_solve, pairs(TRI_CASES),
            covers=("solve_triangular",)),

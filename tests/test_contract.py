@@ -355,3 +355,9 @@ def test_products_accept_every_ndim_combination_matmul_does():
     for sa, sb in itertools.product([(3,), (2, 3), (1, 2, 3)], [(3,), (3, 2), (2, 3, 2)]):
         a, b = np.ones(sa), np.ones(sb)
         np.testing.assert_array_equal(tg.matmul(t(a), t(b)).numpy(), a @ b)
+
+
+def test_tensordot_takes_a_0d_integer_tensor_as_dims_as_torch():
+    # Found in review: torch.tensordot accepts dims=torch.tensor(1); tapegrad raised.
+    out = tg.tensordot(tg.ones(2, 3), tg.ones(3, 2), dims=tg.tensor(1))
+    assert out.shape == (2, 2) and out.tolist() == [[3.0, 3.0], [3.0, 3.0]]

@@ -21,13 +21,18 @@ def dtype_of(x):
     return x._data.dtype if isinstance(x, Tensor) else np.asarray(x).dtype
 
 
-def check_float(name, *xs):
-    """Raise DTypeError unless every operand is floating and all share one dtype."""
+def check_float(name, *xs, half=False):
+    """Raise DTypeError unless every operand is floating (float16 only when ``half``: LAPACK
+    has no half precision) and all share one dtype."""
     dts = [dtype_of(x) for x in xs]
     for d in dts:
         if d.kind != "f":
             raise DTypeError(f"{name}: expected a floating point tensor, got dtype {d}; convert "
                              "with .double() or .float() first")
+        if d == np.float16 and not half:
+            raise DTypeError(f"{name}: float16 is not supported (LAPACK has no half precision; "
+                             "PyTorch's CPU kernels don't take it either); convert with .float() "
+                             "first")
     if len(set(dts)) > 1:
         listed = " and ".join(str(d) for d in dts)
         raise DTypeError(f"{name}: the operands must have the same dtype, got {listed}; "
@@ -117,6 +122,18 @@ def batch_items(a):
 def batch_prefix(a, b):
     """'(Batch element b): ' as torch.linalg writes it for batched input, else ''."""
     return f"(Batch element {b}): " if np.ndim(a) > 2 else ""
+
+
+def np_svd(name, a, **kwargs):
+    """np.linalg.svd(a, **kwargs), raising tapegrad's LinAlgError naming ``name`` where LAPACK
+    fails (non-finite entries), as torch.linalg does, instead of NumPy's bare error."""
+    try:
+        return np.linalg.svd(a, **kwargs)
+    except np.linalg.LinAlgError:
+        why = ("the input matrix contained non-finite values" if not np.isfinite(a).all()
+               else "of an ill-conditioned input")
+        raise LinAlgError(f"{name}: The algorithm failed to converge because {why}; check the "
+                          "input for nan and inf.") from None
 
 
 _WARNED = set()

@@ -377,6 +377,8 @@ def tensordot(a, b, dims=2):
         tapegrad.Size([2, 5])
     """
     sa, sb = tuple(_shape(a)), tuple(_shape(b))
+    if isinstance(dims, Tensor) and dims.ndim == 0 and not dims.dtype.is_floating_point:
+        dims = int(dims.item())       # a 0-d integer tensor counts as its int, as in PyTorch
     if isinstance(dims, (int, np.integer)):
         if dims < 0 or dims > min(len(sa), len(sb)):
             raise ArgumentError(f"tensordot: dims={dims} must be in [0, {min(len(sa), len(sb))}] "

@@ -104,7 +104,8 @@ CHOLESKY = register(OpDef("cholesky", _cholesky_forward, cholesky_vjp, cholesky_
 
 def linalg_cholesky(input, *, upper=False):
     """The Cholesky factor L (lower; U = L^T when upper) of each symmetric positive-definite
-    matrix, A = L L^T. Only the lower triangle of A is read; the gradient is symmetric.
+    matrix, A = L L^T. Only the lower triangle of A is read (the upper one when upper, as in
+    LAPACK and PyTorch); the gradient is symmetric.
 
     Example:
         >>> import tapegrad as tg
@@ -114,7 +115,8 @@ def linalg_cholesky(input, *, upper=False):
     """
     check_matrix("linalg.cholesky", input)
     check_float("linalg.cholesky", input)
-    L = apply_unary(CHOLESKY, input)
+    # NOTE: upper factors A^T, so that A's upper triangle is the one read (U^T U = A).
+    L = apply_unary(CHOLESKY, mT(input) if upper else input)
     return mT(L) if upper else L
 
 
@@ -133,8 +135,9 @@ def cholesky_ex(input, *, upper=False, check_errors=False):
     """
     check_matrix("linalg.cholesky_ex", input)
     check_float("linalg.cholesky_ex", input)
-    L = apply_unary(CHOLESKY, input, {"check": bool(check_errors)})
-    a = np.asarray(_data(input))
+    source = mT(input) if upper else input       # as in linalg_cholesky
+    L = apply_unary(CHOLESKY, source, {"check": bool(check_errors)})
+    a = np.asarray(_data(source))
     info = np.zeros(a.shape[:-2], dtype=np.int32)
     if np.isnan(_data(L)).any():
         from scipy.linalg import lapack
@@ -357,6 +360,8 @@ def zero_pivots(lu):
     """The 1-based index of the first zero on the diagonal of each U in packed LU (int32,
     batch-shaped; 0 where there is none)."""
     k = min(lu.shape[-2:])
+    if k == 0:                    # empty matrices: nothing to pivot (argmax needs an entry)
+        return np.zeros(lu.shape[:-2], dtype=np.int32)
     zero = np.diagonal(lu, axis1=-2, axis2=-1)[..., :k] == 0
     return np.where(zero.any(-1), zero.argmax(-1) + 1, 0).astype(np.int32)
 

@@ -11,7 +11,7 @@ from ..._core.tensor import Tensor, wrap
 from .. import reduction, shape
 from ..indexing import getitem
 from ._common import (LinAlgError, batch_prefix, batch_shape, check_float, check_matrix,
-                      dtype_of, mm, mT, shape_of, tri, unsqueeze)
+                      dtype_of, mm, mT, np_svd, shape_of, tri, unsqueeze)
 from .decomp import _permutation, linalg_qr, lu_factor_unchecked, zero_pivots
 from .solve import _solve_tri, cholesky_solve, inv, solve
 
@@ -47,7 +47,7 @@ def _low_rank_lstsq(A, B, a, r):
     PyTorch's pinv-based gradient gives), and A_r = A - (A - A_r) keeps the discarded
     singular directions constant; the SVD's own gradient would be nan at equal or zero
     discarded singular values."""
-    U, s, Vh = np.linalg.svd(a, full_matrices=False)
+    U, s, Vh = np_svd("linalg.lstsq", a, full_matrices=False)
     Ur, Vr = U[:, :r], np.ascontiguousarray(Vh[:r].T)
     Ar = A - (a - (Ur * s[:r]) @ Vh[:r])
     F = mm(Ar, Vr)
@@ -80,6 +80,8 @@ def lstsq(input, b, rcond=None, *, driver=None):
     name = "linalg.lstsq"
     if driver is None:
         driver = "gelsy"
+    if rcond is not None and not isinstance(rcond, (int, float, np.integer, np.floating)):
+        raise ArgumentError(f"{name}: rcond must be a float or None, got {rcond!r}")
     if driver not in _DRIVERS:
         raise ArgumentError(f"{name}: parameter `driver` should be one of (gels, gelsy, "
                             f"gelsd, gelss), got {driver!r}")
@@ -89,9 +91,14 @@ def lstsq(input, b, rcond=None, *, driver=None):
     vector = len(sb) == len(sa) - 1
     if vector:
         b = unsqueeze(b, -1)
+    rows = sb[-1] if vector else (sb[-2] if len(sb) >= 2 else None)
+    if rows != sa[-2]:
+        how = (" (b has one dim fewer than input, so it is a batch of vectors, as in PyTorch)"
+               if vector else "")
+        raise ShapeError(f"{name}: input {sa} and b {sb} must have the same number of rows"
+                         f"{how}")
+    if vector:
         sb = sb + (1,)
-    if len(sb) < 2 or sb[-2] != sa[-2]:
-        raise ShapeError(f"{name}: input {sa} and b {sb} must have the same number of rows")
     batch = batch_shape(name, sa, sb)
     m, n = sa[-2:]
     a = _data(input)
@@ -100,7 +107,7 @@ def lstsq(input, b, rcond=None, *, driver=None):
     rank, sv = wrap(np.zeros(0, dtype=np.int64)), wrap(empty)
     full = True
     if driver != "gels":
-        s = np.linalg.svd(a, compute_uv=False) if a.size else np.zeros(
+        s = np_svd(name, a, compute_uv=False) if a.size else np.zeros(
             sa[:-2] + (min(m, n),), dtype=dt)
         if rcond is None:
             rcond = np.finfo(dt).eps * max(m, n)
@@ -111,7 +118,9 @@ def lstsq(input, b, rcond=None, *, driver=None):
         if driver in ("gelsd", "gelss"):
             sv = wrap(s)
     if m == 0 or n == 0:
-        X = wrap(np.zeros(batch + (n, sb[-1]), dtype=dt))
+        # NOTE: A^T B is exactly zero (or empty) here, and unlike a constant it is recorded,
+        # so X still takes a (zero) gradient to A and B, as in PyTorch.
+        X = mm(mT(input), b)
     elif full:
         X = _full_rank_lstsq(input, b)
     else:
@@ -251,6 +260,7 @@ def cholesky_inverse(input, upper=False):
                 [0.0000, 1.0000]])
     """
     sl = check_matrix("cholesky_inverse", input, arg="L")
+    check_float("cholesky_inverse", input)
     return cholesky_solve(np.eye(sl[-1], dtype=dtype_of(input)), input, upper)
 
 

@@ -17,6 +17,7 @@ from ..elementwise import abs, sign, where
 from ..reduction import _reduce_params, _unreduce, _weights_jvp, amax, amin, sum
 from ..registry import OpDef, apply_unary, register
 from ..shape import normalize_dim, permute, unsqueeze
+from ._common import np_svd
 
 _INF = float("inf")
 
@@ -152,7 +153,7 @@ def _restore_keepdim(out, d0, d1):
     return out
 
 
-def _singular_values(x, name):
+def _singular_values(x):
     from .decomp import svdvals     # decompositions sit beside the norms in this package
     return svdvals(x)
 
@@ -188,7 +189,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
         # magnitudes, kept in the graph); the negative orders have no identity and raise below.
         return sum(abs(A), (d0, d1), keepdim)
     if ord in ("nuc", 2, -2):
-        s = _singular_values(_to_last_two(A, d0, d1), "linalg.matrix_norm")
+        s = _singular_values(_to_last_two(A, d0, d1))
         out = sum(s, -1) if ord == "nuc" else (amax if ord == 2 else amin)(s, -1)
         return _restore_keepdim(out, d0, d1) if keepdim else out
     # 1: the largest column sum (sum over rows, then max over columns); inf: rows and columns
@@ -275,7 +276,7 @@ def cond(A, p=None):
     if shape[-1] == 0 and shape[-2] == 0:
         return sum(A, (-2, -1))       # NOTE: PyTorch's condition number of a 0x0 matrix is 0
     if p is None or p in (2, -2):
-        s = _singular_values(A, "linalg.cond")
+        s = _singular_values(A)
         big, small = s[..., 0], s[..., -1]
         return big / small if p != -2 else small / big
     if shape[-1] != shape[-2]:
@@ -317,7 +318,10 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
                          f"{a.shape}")
     if a.shape[-1] == 0 or a.shape[-2] == 0:
         return wrap(np.zeros(a.shape[:-2], dtype=np.int64))
-    s = np.abs(np.linalg.eigvalsh(a)) if hermitian else np.linalg.svd(a, compute_uv=False)
+    if hermitian:
+        s = np.abs(np.linalg.eigvalsh(a))
+    else:
+        s = np_svd("linalg.matrix_rank", a, compute_uv=False)
     s_max = s.max(axis=-1)
     tol = _cutoff(s_max, a.shape, a.dtype, atol, rtol)
     return wrap(np.asarray(np.sum(s > np.expand_dims(tol, -1), axis=-1), dtype=np.int64))

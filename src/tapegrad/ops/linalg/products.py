@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from ..._core.errors import ArgumentError, ShapeError
+from ..._core.errors import ArgumentError, DTypeError, ShapeError
 from ..._core.tensor import Tensor
 from .. import elementwise as ew
 from ..indexing import setitem
@@ -283,9 +283,19 @@ def outer(input, vec2):
 ger = outer
 
 
+def _number(name, arg, v):
+    """A Python number for beta or alpha (a 0-d tensor gives its value, as in PyTorch)."""
+    if isinstance(v, Tensor) and v.ndim == 0:
+        return v.item()
+    if not isinstance(v, (int, float, np.integer, np.floating)):
+        raise ArgumentError(f"{name}: {arg} must be a number, got {v!r}")
+    return v
+
+
 def _scaled_sum(name, input, product, beta, alpha, out_shape):
     """beta * input + alpha * product; input must broadcast to out_shape, and beta = 0 ignores
     it (NaN and inf included), as PyTorch does."""
+    beta, alpha = _number(name, "beta", beta), _number(name, "alpha", alpha)
     s = _shape(input)
     try:
         if np.broadcast_shapes(s, out_shape) != tuple(out_shape):
@@ -360,8 +370,9 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     return _scaled_sum("addbmm", input, prod, beta, alpha, _shape(prod))
 
 
-def _inplace(fn, name):
-    """Tensor.<name>_: the out-of-place result written back into self (a recorded write)."""
+def _inplace(fn, name, self_shape, operands, result):
+    """Tensor.<name>_: the out-of-place result written back into self (a recorded write);
+    its docstring's example calls it on zeros(self_shape) with ``operands``."""
     def method(self, *args, beta=1, alpha=1):
         out = fn(self, *args, beta=beta, alpha=alpha)
         if tuple(_shape(out)) != tuple(self.shape):
@@ -370,7 +381,9 @@ def _inplace(fn, name):
         setitem(self, Ellipsis, out, name + "_")
         return self
     method.__name__ = name + "_"
-    method.__doc__ = f"In-place :func:`{name}`: self <- beta * self + alpha * (product)."
+    method.__doc__ = (f"In-place :func:`{name}`: self <- beta * self + alpha * (product).\n\n"
+                      f"    Example:\n        >>> import tapegrad as tg\n"
+                      f"        >>> tg.zeros{self_shape}.{name}_({operands})\n        {result}\n")
     return method
 
 
@@ -469,6 +482,12 @@ def vecdot(x, y, *, dim=-1):
         tensor([3., 7.])
     """
     xs, ys = _shape(x), _shape(y)
+    dx, dy = (t._data.dtype if isinstance(t, Tensor) else np.asarray(t).dtype for t in (x, y))
+    if dx != dy:
+        raise DTypeError(f"linalg.vecdot: x and y must have the same dtype, got {dx} and {dy}")
+    if dx.kind != "f":
+        raise DTypeError(f"linalg.vecdot: expected floating point tensors, got dtype {dx}; "
+                         "convert with .float() or .double() first")
     try:
         shape = np.broadcast_shapes(xs, ys)
     except ValueError:
@@ -482,8 +501,12 @@ def vecdot(x, y, *, dim=-1):
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm",
            "addmv", "addbmm", "baddbmm", "chain_matmul"]
-addmm_, addmv_ = _inplace(addmm, "addmm"), _inplace(addmv, "addmv")
-addbmm_, baddbmm_ = _inplace(addbmm, "addbmm"), _inplace(baddbmm, "baddbmm")
+addmm_ = _inplace(addmm, "addmm", (1, 1), "tg.ones(1, 2), tg.ones(2, 1)", "tensor([[2.]])")
+addmv_ = _inplace(addmv, "addmv", (1,), "tg.ones(1, 2), tg.ones(2)", "tensor([2.])")
+addbmm_ = _inplace(addbmm, "addbmm", (1, 1), "tg.ones(3, 1, 2), tg.ones(3, 2, 1)",
+                   "tensor([[6.]])")
+baddbmm_ = _inplace(baddbmm, "baddbmm", (2, 1, 1), "tg.ones(2, 1, 2), tg.ones(2, 2, 1)",
+                    "tensor([[[2.]],\n        <BLANKLINE>\n                [[2.]]])")
 METHODS = {"bmm": bmm, "mv": mv, "vdot": vdot, "inner": inner, "outer": outer, "ger": ger,
            "addmm": addmm, "addmv": addmv, "addbmm": addbmm, "baddbmm": baddbmm,
            "addmm_": addmm_, "addmv_": addmv_, "addbmm_": addbmm_, "baddbmm_": baddbmm_}

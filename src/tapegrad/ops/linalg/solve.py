@@ -1,6 +1,7 @@
-"""Inverses and linear solves: inv, solve, solve_triangular, cholesky_solve, det, slogdet,
-matrix_exp; and composites on them (matrix_power, logdet, vander, diagonal). The solves
-that start from a factorization (lstsq, lu_solve, ...) are in factored.py.
+"""Inverses and linear solves: inv, solve, solve_triangular, cholesky_solve, matrix_exp; and
+composites on them (matrix_power, vander, diagonal). The solves that start from a
+factorization (lstsq, lu_solve, ...) are in factored.py; det, slogdet and logdet (whose rules
+solve with A) are in determinants.py.
 
 Every function works on batches of matrices (..., n, n). Gradients are solve-based: a rule
 solves with A (or A^T) where it can instead of forming an inverse.
@@ -12,17 +13,16 @@ import numpy as np
 from ..._core.errors import ArgumentError, ShapeError
 from ..._core.tensor import Tensor, wrap
 from .. import elementwise as ew
-from .. import reduction, shape
+from .. import shape
 from ..indexing import getitem
 from ..registry import OpDef, apply_binary, apply_unary, register
 from ._common import (LinAlgError, batch_items, batch_prefix, batch_shape, check_float,
-                      check_matrix, diag_embed, dtype_of, mm, mT, shape_of, trace, tri, unsqueeze)
+                      check_matrix, dtype_of, mm, mT, shape_of, tri, unsqueeze)
 
 _ndarray = np.ndarray
 
 inv_ex_result = namedtuple("linalg_inv_ex", ["inverse", "info"])
 solve_ex_result = namedtuple("linalg_solve_ex", ["result", "info"])
-slogdet_result = namedtuple("linalg_slogdet", ["sign", "logabsdet"])
 triangular_solve_result = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
 
 
@@ -48,6 +48,15 @@ def _singular(name, a, what):
                            "inf)")
     b = int(bad[0])
     return LinAlgError(f"{name}: {batch_prefix(a, b)}" + what.format(info=infos.flat[b]))
+
+
+def _ex_info(A, result):
+    """The info of an _ex function (int32, A's batch shape): the zero pivots where the result
+    came out nan, zeros everywhere else."""
+    a = A._data if isinstance(A, Tensor) else np.asarray(A)
+    if np.isnan(result._data if isinstance(result, Tensor) else result).any():
+        return wrap(_pivot_infos(a))
+    return wrap(np.zeros(a.shape[:-2], dtype=np.int32))
 
 
 _INV_MSG = ("The diagonal element {info} is zero, the inversion could not be completed because "
@@ -119,12 +128,7 @@ def inv_ex(A, *, check_errors=False):
     check_matrix("linalg.inv_ex", A)
     check_float("linalg.inv_ex", A)
     out = apply_unary(INV, A, {"check": bool(check_errors)})
-    a = A._data if isinstance(A, Tensor) else np.asarray(A)
-    if np.isnan(out._data if isinstance(out, Tensor) else out).any():
-        info = _pivot_infos(a)
-    else:
-        info = np.zeros(a.shape[:-2], dtype=np.int32)
-    return inv_ex_result(out, wrap(info))
+    return inv_ex_result(out, _ex_info(A, out))
 
 
 # ---- solve -------------------------------------------------------------------------------
@@ -204,11 +208,13 @@ def _solve_public(A, B, left, check, name):
     n = sa[-1]
     if len(sb) == 0 or (not vector and len(sb) < 2):
         raise ShapeError(f"{name}: B must have at least 1 dim, got shape {sb}")
-    rows = sb[-1] if vector or not left else sb[-2]
-    if rows != n:
+    # NOTE: a vector B is a column (n, 1) also when left=False, so there XA = B only holds
+    # for n = 1 (PyTorch raises the same way; transpose B yourself to solve x A = b).
+    rows, cols = (sb[-1], 1) if vector else sb[-2:]
+    if (rows if left else cols) != n:
         eq = "AX = B" if left else "XA = B"
         raise ShapeError(f"{name}: Incompatible shapes of A and B for the equation {eq} "
-                         f"({sa[-2]}x{sa[-1]} and {'x'.join(map(str, sb[-2:]))})")
+                         f"({sa[-2]}x{sa[-1]} and {rows}x{cols})")
     if vector:
         x = _solve(A if left else mT(A), unsqueeze(B, -1), check)
         return shape.squeeze(x, -1) if isinstance(x, Tensor) else x[..., 0]
@@ -231,12 +237,7 @@ def solve_ex(A, B, *, left=True, check_errors=False):
         tensor(2, dtype=tapegrad.int32)
     """
     X = _solve_public(A, B, left, check_errors, "linalg.solve_ex")
-    a = A._data if isinstance(A, Tensor) else np.asarray(A)
-    if np.isnan(X._data if isinstance(X, Tensor) else X).any():
-        info = _pivot_infos(a)
-    else:
-        info = np.zeros(a.shape[:-2], dtype=np.int32)
-    return solve_ex_result(X, wrap(info))
+    return solve_ex_result(X, _ex_info(A, X))
 
 
 # ---- triangular solves ---------------------------------------------------------------------
@@ -358,160 +359,6 @@ def triangular_solve(input, A, upper=True, transpose=False, unitriangular=False)
     return triangular_solve_result(x, shape.clone(A))
 
 
-# ---- determinants --------------------------------------------------------------------------
-def _det_forward(a):
-    return np.asarray(np.linalg.det(a))
-
-
-def det_vjp(ctx, g):
-    """d det(A) = g det(A) A^{-T}, from a solve with A^T; where det(A) = 0 the adjugate is
-    built from the SVD instead (A^{-T} does not exist there, the gradient does)."""
-    A, out = ctx.x, ctx.out
-    od = out._data if isinstance(out, Tensor) else out
-    if np.any(od == 0):
-        return (_adjugate_t(A) * unsqueeze(unsqueeze(g, -1), -1),)
-    scale = diag_embed(unsqueeze(g * out, -1) * np.ones(shape_of(A)[-1], dtype=dtype_of(A)))
-    return (_solve(mT(A), scale),)
-
-
-def _adjugate_t(A):
-    """adj(A)^T = det(U) det(V) U diag(prod_{j != i} s_j) V^T for A = U diag(s) V^T."""
-    from .decomp import linalg_svd
-    U, S, Vh = linalg_svd(A, full_matrices=False)
-    eye = np.eye(shape_of(A)[-1], dtype=dtype_of(A))
-    cof = reduction.prod(unsqueeze(S, -2) * (1 - eye) + eye, -1)   # no division by s_i = 0
-    sign = np.linalg.det(U._data if isinstance(U, Tensor) else U) * np.linalg.det(
-        Vh._data if isinstance(Vh, Tensor) else Vh)
-    return mm(U * unsqueeze(cof, -2), Vh) * sign[..., None, None]
-
-
-def det_jvp(ctx, t):
-    """d det(A) = det(A) tr(A^{-1} t), or tr(adj(A) t) where det(A) = 0."""
-    od = ctx.out._data if isinstance(ctx.out, Tensor) else ctx.out
-    if np.any(od == 0):
-        return reduction.sum(reduction.sum(_adjugate_t(ctx.x) * t, -1), -1)
-    return ctx.out * trace(_solve(ctx.x, t))
-
-
-DET = register(OpDef("det", _det_forward, det_vjp, det_jvp, save=("x", "out")))
-
-
-def linalg_det(A):
-    """Determinant of each square matrix in A (..., n, n). Also ``tapegrad.det``.
-
-    Example:
-        >>> import tapegrad as tg
-        >>> A = tg.tensor([[2.0, 1.0], [1.0, 3.0]], requires_grad=True)
-        >>> d = tg.linalg.det(A); d.backward(); d, A.grad
-        (tensor(5., grad_fn=<DetBackward0>), tensor([[ 3., -1.],
-                [-1.,  2.]]))
-    """
-    check_matrix("linalg.det", A)
-    check_float("linalg.det", A)
-    return apply_unary(DET, A)
-
-
-# Note [Packed outputs] (in decomp.py) explains the (..., 2) output: sign, then logabsdet.
-def _slogdet_forward(a):
-    sign, logabs = np.linalg.slogdet(a)
-    return np.stack([sign, logabs], axis=-1).astype(a.dtype, copy=False)
-
-
-def _singular_mask(ctx):
-    """Where log|det A| = -inf (A singular): (..., 1, 1) bools, or None if nowhere."""
-    out = ctx.out._data if isinstance(ctx.out, Tensor) else ctx.out
-    mask = out[..., 1] == -np.inf
-    return mask[..., None, None] if mask.any() else None
-
-
-def _over_zero(x):
-    """x / 0: inf or nan, what log|det| of a singular matrix differentiates to."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return x / np.zeros((), dtype=dtype_of(x))
-
-
-def slogdet_vjp(ctx, g):
-    """d log|det A| = A^{-T} (a solve with A^T); the sign has gradient 0. A singular A gets
-    adj(A)^T / 0 (inf and nan, as PyTorch; no error)."""
-    A = ctx.x
-    gl = getitem(g, (Ellipsis, 1))
-    scale = diag_embed(unsqueeze(gl, -1) * np.ones(shape_of(A)[-1], dtype=dtype_of(A)))
-    singular = _singular_mask(ctx)
-    if singular is None:
-        return (_solve(mT(A), scale),)
-    X = _solve(mT(A), scale, check=False)
-    adj = _over_zero(_adjugate_t(A) * unsqueeze(unsqueeze(gl, -1), -1))
-    return (ew.where(singular, adj, X),)
-
-
-def slogdet_jvp(ctx, t):
-    singular = _singular_mask(ctx)
-    if singular is None:
-        dl = trace(_solve(ctx.x, t))
-    else:
-        X = trace(_solve(ctx.x, t, check=False))
-        adj = _over_zero(reduction.sum(reduction.sum(_adjugate_t(ctx.x) * t, -1), -1))
-        dl = ew.where(singular[..., 0, 0], adj, X)
-    zero = np.zeros(tuple(shape_of(dl)) + (1,), dtype=dtype_of(ctx.x))   # the sign's
-    return shape.cat([zero, unsqueeze(dl, -1)], -1)
-
-
-SLOGDET = register(OpDef("slogdet", _slogdet_forward, slogdet_vjp, slogdet_jvp,
-                         save=("x", "out")))
-
-
-def linalg_slogdet(A):
-    """``(sign, logabsdet)`` of each square matrix: det(A) = sign * exp(logabsdet), without
-    overflow. Also ``tapegrad.slogdet``.
-
-    Example:
-        >>> import tapegrad as tg
-        >>> tg.linalg.slogdet(tg.tensor([[-2.0, 0.0], [0.0, 3.0]]))
-        linalg_slogdet(sign=tensor(-1.), logabsdet=tensor(1.7918))
-    """
-    check_matrix("linalg.slogdet", A)
-    check_float("linalg.slogdet", A)
-    packed = apply_unary(SLOGDET, A)
-    sign = getitem(packed, (Ellipsis, 0))
-    if isinstance(sign, Tensor):
-        sign = sign.detach()
-    return slogdet_result(sign, getitem(packed, (Ellipsis, 1)))
-
-
-def logdet(input):
-    """log det(A): nan where det(A) < 0 and -inf where it is 0, as in PyTorch.
-
-    Example:
-        >>> import tapegrad as tg
-        >>> tg.logdet(tg.tensor([[2.0, 0.0], [0.0, 3.0]]))
-        tensor(1.7918)
-    """
-    sign, logabs = linalg_slogdet(input)
-    return ew.where(sign < 0, float("nan"), logabs)
-
-
-def det(input):
-    """torch.det's spelling (argument ``input``): see :func:`tapegrad.linalg.det`.
-
-    Example:
-        >>> import tapegrad as tg
-        >>> tg.det(tg.tensor([[2.0, 1.0], [1.0, 3.0]]))
-        tensor(5.)
-    """
-    return linalg_det(input)
-
-
-def slogdet(input):
-    """torch.slogdet's spelling (argument ``input``): see :func:`tapegrad.linalg.slogdet`.
-
-    Example:
-        >>> import tapegrad as tg
-        >>> tg.slogdet(tg.tensor([[-2.0]])).sign
-        tensor(-1.)
-    """
-    return linalg_slogdet(input)
-
-
 # ---- matrix exponential --------------------------------------------------------------------
 def _expm_forward(a):
     from scipy.linalg import expm
@@ -557,7 +404,7 @@ def matrix_exp(input):
                 [0., 1.]])
     """
     check_matrix("linalg.matrix_exp", input)
-    check_float("linalg.matrix_exp", input)
+    check_float("linalg.matrix_exp", input, half=True)
     return _matrix_exp(input)
 
 
@@ -576,7 +423,9 @@ def matrix_power(input, n):
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
         raise ArgumentError(f"linalg.matrix_power: n must be an int, got {n!r}")
     if n == 0:
-        return input * 0 + np.eye(s[-1], dtype=dtype_of(input))
+        # NOTE: where, not input * 0 + I: identities also for nan and inf entries (as torch),
+        # and still a (zero) gradient for input.
+        return ew.where(np.zeros(s, dtype=bool), input, np.eye(s[-1], dtype=dtype_of(input)))
     if n < 0:
         input, n = inv(input), -n
     result, square = None, input
@@ -682,17 +531,16 @@ def inverse(input):
     """
     return inv(input)
 
-__all__ = ["inverse", "det", "logdet", "slogdet", "cholesky_solve", "triangular_solve",
-           "matrix_exp", "matrix_power", "vander"]   # public functions, exported as tapegrad.<name>
+__all__ = ["inverse", "cholesky_solve", "triangular_solve", "matrix_exp", "matrix_power",
+           "vander"]   # public functions, exported as tapegrad.<name>
 METHODS = {   # Tensor methods (bound in ops/methods.py)
-    "inverse": inverse, "det": det, "logdet": logdet, "slogdet": slogdet,
-    "cholesky_solve": cholesky_solve, "triangular_solve": triangular_solve,
+    "inverse": inverse, "cholesky_solve": cholesky_solve, "triangular_solve": triangular_solve,
     "matrix_exp": matrix_exp, "matrix_power": matrix_power,
 }
 LINALG = {    # tapegrad.linalg.<name> -> function
     "inv": inv, "inv_ex": inv_ex, "solve": solve, "solve_ex": solve_ex,
     "solve_triangular": solve_triangular,
     "matrix_power": matrix_power, "matrix_exp": matrix_exp, "vander": linalg_vander,
-    "diagonal": diagonal, "det": linalg_det, "slogdet": linalg_slogdet,
+    "diagonal": diagonal,
     "LinAlgError": LinAlgError,   # the error class, as torch.linalg.LinAlgError
 }

@@ -4,12 +4,13 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..._core.errors import ArgumentError
 from ..._core.tensor import Tensor, wrap
 from .. import shape
 from ..indexing import getitem
 from ..registry import OpDef, apply_unary, register
 from ._common import (check_float, check_matrix, diag, diag_embed, dtype_of, mm, mT, shape_of,
-                      sym, unsqueeze, warn_once)
+                      np_svd, sym, unsqueeze, warn_once)
 
 eigh_result = namedtuple("linalg_eigh", ["eigenvalues", "eigenvectors"])
 svd_result = namedtuple("linalg_svd", ["U", "S", "Vh"])
@@ -89,7 +90,6 @@ def eigh(input, UPLO="L"):
     check_matrix("linalg.eigh", input)
     check_float("linalg.eigh", input)
     if UPLO not in ("L", "U"):
-        from ..._core.errors import ArgumentError
         raise ArgumentError(f"linalg.eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
     n = shape_of(input)[-1]
     packed = apply_unary(EIGH, input, {"UPLO": UPLO})
@@ -120,7 +120,7 @@ def _svd_forward(a, full_matrices):
     k, cu, rv, w = _svd_layout(m, n, full_matrices)
     out = np.zeros(a.shape[:-2] + (m + 1 + rv, w), dtype=a.dtype)
     if a.size:
-        u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+        u, s, vh = np_svd("linalg.svd", a, full_matrices=full_matrices)
         out[..., :m, :cu], out[..., m, :k], out[..., m + 1:, :n] = u, s, vh
     elif full_matrices:            # empty matrices: identities, as LAPACK would give
         out[..., :m, :m], out[..., m + 1:, :n] = np.eye(m), np.eye(n)
@@ -189,7 +189,6 @@ SVD = register(OpDef("svd", _svd_forward, svd_vjp, svd_jvp, save=("x", "out")))
 
 def _check_driver(name, driver):
     if driver is not None:
-        from ..._core.errors import ArgumentError
         raise ArgumentError(f"{name}: keyword argument `driver=` is only supported on CUDA "
                             f"inputs with cuSOLVER backend (got {driver!r}); leave it None")
 

@@ -204,6 +204,8 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
     if da.kind != "f" or db.kind != "f" or da != db:
         raise DTypeError(f"cdist: x1 and x2 must be floating tensors of the same dtype, got "
                          f"{da} and {db}")
+    if not isinstance(p, (int, float, np.integer, np.floating)):
+        raise ArgumentError(f"cdist: p must be a number in [0, inf], got {p!r}")
     p = float(p)
     if not p >= 0:
         raise ArgumentError(f"cdist: p must be in [0, inf], got {p}")
