@@ -122,3 +122,52 @@ def test_vecdot_needs_floats_of_one_dtype_as_torch(x, y):
     # Found in review: tapegrad computed these; torch.linalg.vecdot raises.
     with pytest.raises(DTypeError, match="linalg.vecdot"):
         L.vecdot(x, y)
+
+
+A3 = np.array([[2.0, 1.0, 0.0], [0.5, 3.0, 1.0], [0.0, 1.0, 4.0]])
+
+
+def test_svd_backward_keeps_the_graph_of_a_zero_cotangent_of_u():
+    # Found by differential testing: a zero-valued gU that requires grad skipped U's term, so
+    # every higher derivative through U was silently 0. Expected: torch 2.13.
+    A, B = t(A3, grad=True), t(np.zeros((3, 3)), grad=True)
+    gA, = tg.autograd.grad((L.svd(A).U * B).sum(), [A], create_graph=True)
+    dB, = tg.autograd.grad(gA.sum(), [B])
+    np.testing.assert_allclose(dB.numpy(), [[0.49417522, 0.07830343, 0.17418082],
+                                            [0.19648521, -0.43087982, 0.25136642],
+                                            [-0.24021459, -0.3920193, 0.0548511]], atol=1e-7)
+
+
+@pytest.mark.parametrize("f, shape", [
+    (lambda A: L.svd(A).U, (3, 3)), (lambda A: L.svd(A).Vh, (3, 3)),
+    (lambda A: L.svd(A, full_matrices=False).U, (4, 3)),
+    (lambda A: L.svd(A, full_matrices=False).Vh, (3, 4)),
+    (lambda A: L.eigh(A + A.mT).eigenvectors ** 2, (3, 3)),    # ** 2: sign-free
+    (lambda A: L.pinv(A), (3, 3)), (lambda A: L.pinv(A).mT, (3, 4))])
+def test_vector_gradients_are_twice_differentiable_where_their_cotangent_is_zero(f, shape):
+    # At A0 the cotangent of the vectors, A - A0, is all zero but varies with A.
+    A0 = np.random.RandomState(2).uniform(-1, 1, shape) + np.eye(*shape) * 2
+    f0 = lambda A: (f(A) * (A - t(A0))).sum()
+    assert tg.autograd.gradgradcheck(f0, (t(A0, grad=True),))
+
+
+@pytest.mark.parametrize("values, A", [
+    (L.svdvals, np.eye(3)), (L.eigvalsh, np.eye(3)), (L.eigvalsh, np.diag([2.0, 1.0, 1.0])),
+    (L.svdvals, np.zeros((3, 2))), (L.svdvals, np.eye(2, 3))])
+def test_values_stay_twice_differentiable_at_repeated_values(values, A):
+    # Their vector cotangents are zero blocks that require grad in double backward: the
+    # vector terms, 0 * 1 / (w_j - w_i), must not turn into 0 * inf = nan there.
+    A = t(A, grad=True)
+    w = values(A)
+    v = t(np.arange(1.0, w.shape[-1] + 1), grad=True)
+    gA, = tg.autograd.grad(w, [A], v, create_graph=True)
+    C = np.arange(A.numel()).reshape(A.shape) / 5.0
+    dv, = tg.autograd.grad(gA, [v], t(C))
+    a = A.detach().numpy()
+    if values is L.eigvalsh:
+        V = np.linalg.eigh(a)[1]
+        expected = np.diagonal(V.T @ C @ V)
+    else:
+        U, _, Vh = np.linalg.svd(a, full_matrices=False)
+        expected = np.diagonal(U.T @ C @ Vh.T)
+    np.testing.assert_allclose(dv.numpy(), expected, atol=1e-12)

@@ -29,10 +29,16 @@ def _row(x, r, c1):
     return getitem(x, (Ellipsis, r, slice(0, c1)))
 
 
-def _inverse_gaps(v, what, noun):
+def _inverse_gaps(v, what, noun, zero_cotangent=False):
     """F[i, j] = 1 / (v[j] - v[i]) off the diagonal, 0 on it; warns once when two values
-    are equal (the gradient of the vectors is then undefined: inf or nan)."""
+    are equal (the gradient of the vectors is then undefined: inf or nan).
+
+    With ``zero_cotangent`` (see :func:`_vector_term`) F is 0 where two values are equal: the
+    term is 0 in value either way, and eigvalsh/svdvals, whose vector cotangents are
+    structurally zero, keep finite higher derivatives at repeated values."""
     gaps = unsqueeze(v, -2) - unsqueeze(v, -1)
+    if zero_cotangent:
+        return _safe_reciprocal(gaps)
     eye = np.eye(shape_of(v)[-1], dtype=dtype_of(v))
     if np.any((_data(gaps) == 0) & (eye == 0)):
         warn_once(what, f"{what}: repeated {noun}; the derivative of the vectors is "
@@ -42,8 +48,21 @@ def _inverse_gaps(v, what, noun):
         return (1 - eye) / (gaps + eye)
 
 
-def _nonzero(g):
-    return bool(np.any(_data(g) != 0))
+def _safe_reciprocal(x):
+    """1 / x where x != 0, 0 where x == 0 (the derivative there is 0 too)."""
+    keep = (_data(x) != 0).astype(dtype_of(x))
+    return keep / (x + (1 - keep))
+
+
+def _vector_term(g):
+    """How a rule treats the cotangent g of eigen/singular vectors: "skip" where its term is
+    exactly 0 and nothing differentiates it later (all zeros, and a plain array or a Tensor
+    that doesn't require grad); "zero" for zeros that require grad (create_graph=True and a
+    later derivative varies g: the term must stay in the graph, or every higher derivative
+    through the vectors is lost); "full" otherwise."""
+    if np.any(_data(g) != 0):
+        return "full"
+    return "zero" if isinstance(g, Tensor) and g.requires_grad else "skip"
 
 
 # ---- eigh ----------------------------------------------------------------------------------
@@ -59,9 +78,11 @@ def eigh_vjp(ctx, g):
     w, V = getitem(ctx.out, (Ellipsis, 0, slice(None))), _block(ctx.out, 1, n + 1, 0, n)
     gw, gV = getitem(g, (Ellipsis, 0, slice(None))), _block(g, 1, n + 1, 0, n)
     X = diag_embed(gw)
-    if _nonzero(gV):     # eigenvalues alone: no 1 / (w_j - w_i), defined at repeated values too
+    term = _vector_term(gV)
+    if term != "skip":   # eigenvalues alone: no 1 / (w_j - w_i), defined at repeated values too
         M = mm(mT(V), gV)
-        X = X + (M - mT(M)) * 0.5 * _inverse_gaps(w, "linalg.eigh backward", "eigenvalues")
+        F = _inverse_gaps(w, "linalg.eigh backward", "eigenvalues", term == "zero")
+        X = X + (M - mT(M)) * 0.5 * F
     return (mm(mm(V, X), mT(V)),)
 
 
@@ -141,22 +162,31 @@ def svd_vjp(ctx, g):
     m, n, k, U, S, V = _svd_parts(ctx, ctx.out)
     _, _, _, gU, gS, gV = _svd_parts(ctx, g)
     inner = diag_embed(gS)
-    if not (_nonzero(gU) or _nonzero(gV)):    # singular values alone: defined at repeats too
+    tU, tV = _vector_term(gU), _vector_term(gV)
+    if tU == tV == "skip":    # singular values alone: defined at repeated values too
         return (mm(mm(U, inner), mT(V)),)
-    F = _inverse_gaps(S * S, "linalg.svd backward", "singular values")
-    Ut_gU, Vt_gV = mm(mT(U), gU), mm(mT(V), gV)
-    inner = (inner + F * (Ut_gU - mT(Ut_gU)) * unsqueeze(S, -2)
-             + unsqueeze(S, -1) * (F * (Vt_gV - mT(Vt_gV))))
+    zero = "full" not in (tU, tV)     # the vector terms are 0 in value: keep them finite
+    F = _inverse_gaps(S * S, "linalg.svd backward", "singular values", zero)
+    if tU != "skip":
+        Ut_gU = mm(mT(U), gU)
+        inner = inner + F * (Ut_gU - mT(Ut_gU)) * unsqueeze(S, -2)
+    if tV != "skip":
+        Vt_gV = mm(mT(V), gV)
+        inner = inner + unsqueeze(S, -1) * (F * (Vt_gV - mT(Vt_gV)))
     gA = mm(mm(U, inner), mT(V))
-    if m > k or n > k:
-        if np.any(_data(S) == 0):
-            warn_once("linalg.svd0", "linalg.svd backward: a zero singular value of a "
-                      "non-square matrix; the gradient of U or V is undefined there (inf or nan)")
-        with np.errstate(divide="ignore", invalid="ignore"):
-            inv_s = 1 / unsqueeze(S, -2)
-        if m > k:
+    if (m > k and tU != "skip") or (n > k and tV != "skip"):
+        if zero:
+            inv_s = _safe_reciprocal(unsqueeze(S, -2))
+        else:
+            if np.any(_data(S) == 0):
+                warn_once("linalg.svd0", "linalg.svd backward: a zero singular value of a "
+                          "non-square matrix; the gradient of U or V is undefined there (inf or "
+                          "nan)")
+            with np.errstate(divide="ignore", invalid="ignore"):
+                inv_s = 1 / unsqueeze(S, -2)
+        if m > k and tU != "skip":
             gA = gA + mm((gU - mm(U, Ut_gU)) * inv_s, mT(V))
-        if n > k:
+        if n > k and tV != "skip":
             gA = gA + mm(U * inv_s, mT(gV - mm(V, Vt_gV)))
     return (gA,)
 
