@@ -171,3 +171,40 @@ def test_values_stay_twice_differentiable_at_repeated_values(values, A):
         U, _, Vh = np.linalg.svd(a, full_matrices=False)
         expected = np.diagonal(U.T @ C @ Vh.T)
     np.testing.assert_allclose(dv.numpy(), expected, atol=1e-12)
+
+
+def _cofactors(X):
+    n = len(X)
+    return np.array([[(-1) ** (i + j) * np.linalg.det(np.delete(np.delete(X, i, 0), j, 1))
+                      for j in range(n)] for i in range(n)])
+
+
+_R = np.random.RandomState(0)
+RANK2 = _R.uniform(-2, 2, (3, 2)) @ _R.uniform(-2, 2, (2, 3))     # np.linalg.det: 1.8e-17
+SINGULAR = np.array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9]])   # det 6.7e-17
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-13), (np.float32, 2e-6)])
+def test_det_gradient_is_the_cofactor_matrix_at_numerically_singular_matrices(dtype, tol):
+    # Found by differential testing: det (one LU) times a solve with A^T (another LU) gave
+    # gradients off by O(1) at RANK2, and SINGULAR raised LinAlgError. Batched with a regular,
+    # an exactly singular and a near-singular (rank-deficient plus noise) matrix.
+    near = _R.uniform(-1, 1, (4, 3)) @ _R.uniform(-1, 1, (3, 4)) + 1e-10 * _R.randn(4, 4)
+    for M in (np.stack([RANK2, SINGULAR, np.eye(3) * 2, np.diag([1.0, 1.0, 0.0])]), near):
+        A = t(M, grad=True, dtype=dtype)
+        L.det(A).sum().backward()
+        a = M.astype(dtype).astype(np.float64).reshape((-1,) + M.shape[-2:])
+        expected = np.stack([_cofactors(m) for m in a]).reshape(M.shape)
+        np.testing.assert_allclose(A.grad.numpy(), expected, atol=tol * np.abs(expected).max())
+
+
+def test_det_second_derivative_at_numerically_singular_matrices():
+    # The Hessian-vector product of det: the derivative of the cofactor matrix.
+    V = np.arange(9.0).reshape(3, 3) / 9
+    for M in (RANK2, SINGULAR, RANK2 + 1e-9 * _R.randn(3, 3), np.diag([1.0, 2.0, 3.0])):
+        A = t(M, grad=True)
+        g, = tg.autograd.grad(L.det(A), [A], create_graph=True)
+        h, = tg.autograd.grad((g * t(V)).sum(), [A])
+        fd = (_cofactors(M + 1e-6 * V) - _cofactors(M - 1e-6 * V)) / 2e-6
+        np.testing.assert_allclose(h.numpy(), fd, atol=1e-8)
+    assert tg.autograd.gradgradcheck(L.det, (t(RANK2, grad=True),))

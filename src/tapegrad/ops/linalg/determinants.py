@@ -1,6 +1,6 @@
-"""Determinants: det, slogdet, logdet, batched over (..., n, n). Their gradients solve with
-A^T (never forming an inverse); at a singular A, where that solve does not exist, they use
-the adjugate, built from the SVD."""
+"""Determinants: det, slogdet, logdet, batched over (..., n, n). Their gradients solve with A
+or A^T (never forming an inverse); at a singular A, where that solve does not exist, they use
+the adjugate, built from the SVD (det also at ill-conditioned A under create_graph=True)."""
 from collections import namedtuple
 
 import numpy as np
@@ -23,14 +23,44 @@ def _det_forward(a):
 
 
 def det_vjp(ctx, g):
-    """d det(A) = g det(A) A^{-T}, from a solve with A^T; where det(A) = 0 the adjugate is
-    built from the SVD instead (A^{-T} does not exist there, the gradient does)."""
+    """d det(A) = g adj(A)^T = g det(A) A^{-T}, with A^{-1} from a solve with A; the adjugate
+    from the SVD where :func:`_svd_cofactors` says so."""
     A, out = ctx.x, ctx.out
-    od = out._data if isinstance(out, Tensor) else out
-    if np.any(od == 0):
-        return (_adjugate_t(A) * unsqueeze(unsqueeze(g, -1), -1),)
-    scale = diag_embed(unsqueeze(g * out, -1) * np.ones(shape_of(A)[-1], dtype=dtype_of(A)))
-    return (_solve(mT(A), scale),)
+    mask = _svd_cofactors(A, out)
+    if mask is None:
+        n = shape_of(A)[-1]
+        scale = diag_embed(unsqueeze(g * out, -1) * np.ones(n, dtype=dtype_of(A)))
+        return (mT(_solve(A, scale)),)
+    return (_cofactors(A, out, mask) * unsqueeze(unsqueeze(g, -1), -1),)
+
+
+def _cofactors(A, out, mask):
+    """adj(A)^T: from the SVD where mask, det(A) A^{-T} elsewhere. Each branch gets a stand-in
+    where the other is taken, so neither puts inf or nan into the other's derivatives: I for
+    the solve, a matrix of distinct singular values for the SVD."""
+    n = shape_of(A)[-1]
+    eye = np.eye(n, dtype=dtype_of(A))
+    X = mT(_solve(ew.where(mask, eye, A), eye)) * unsqueeze(unsqueeze(out, -1), -1)
+    adj = _adjugate_t(ew.where(mask, A, eye * np.arange(1, n + 1, dtype=dtype_of(A))))
+    return ew.where(mask, adj, X)
+
+
+def _svd_cofactors(A, out):
+    """Where det's rules take adj(A) from the SVD rather than det(A) A^{-1}: (..., 1, 1) bools,
+    or None if nowhere.
+
+    The solve with A reuses the LU np.linalg.det took, so in value their roundings cancel in
+    det(A) A^{-1}, accurate up to a singular A (a solve with A^T, another LU, gave gradients
+    off by O(1) there); only det(A) = 0 needs the SVD. Their derivatives (create_graph=True)
+    don't cancel: there ill-conditioned A (rcond < sqrt(eps)) take the SVD too."""
+    if isinstance(A, Tensor):
+        a = A._data
+        s = np.linalg.svd(a, compute_uv=False) if a.size else np.ones(a.shape[:-1], a.dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mask = ~(s[..., -1:] / s[..., :1] > np.sqrt(np.finfo(a.dtype).eps))
+    else:
+        mask = (out._data if isinstance(out, Tensor) else out)[..., None] == 0
+    return mask[..., None] if mask.any() else None
 
 
 def _adjugate_t(A):
@@ -44,11 +74,11 @@ def _adjugate_t(A):
 
 
 def det_jvp(ctx, t):
-    """d det(A) = det(A) tr(A^{-1} t), or tr(adj(A) t) where det(A) = 0."""
-    od = ctx.out._data if isinstance(ctx.out, Tensor) else ctx.out
-    if np.any(od == 0):
-        return reduction.sum(reduction.sum(_adjugate_t(ctx.x) * t, -1), -1)
-    return ctx.out * trace(_solve(ctx.x, t))
+    """d det(A) = det(A) tr(A^{-1} t), or tr(adj(A) t) where :func:`_svd_cofactors` says."""
+    mask = _svd_cofactors(ctx.x, ctx.out)
+    if mask is None:
+        return ctx.out * trace(_solve(ctx.x, t))
+    return reduction.sum(reduction.sum(_cofactors(ctx.x, ctx.out, mask) * t, -1), -1)
 
 
 DET = register(OpDef("det", _det_forward, det_vjp, det_jvp, save=("x", "out")))
