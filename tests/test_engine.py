@@ -1001,3 +1001,17 @@ def test_a_stale_views_grad_fn_and_requires_grad_are_up_to_date():
     before = w.grad_fn
     a.mul_(3)
     assert w.grad_fn is not before
+
+
+def test_pow_by_a_constant_saves_no_output():
+    """x ** 2 keeps only x: changing the result in place before backward is fine, as in
+    PyTorch; with a tensor exponent the output is saved and the change is caught."""
+    y = _leaf([1.0, 2.0])
+    z = y ** 2
+    z.add_(1)
+    z.sum().backward()
+    assert y.grad.tolist() == [2.0, 4.0]
+    w = _leaf([1.0, 2.0]) ** _leaf([2.0, 3.0])
+    w.add_(1)
+    with pytest.raises(tg.GradError, match="modified in place"):
+        w.sum().backward()

@@ -346,8 +346,10 @@ MUL = register(OpDef("mul", np.multiply, mul_vjp, mul_jvp, save=("x", "y"), broa
                      save_for={"x": 1, "y": 0}))
 DIV = register(OpDef("div", _true_divide, div_vjp, div_jvp, save=("y", "out"),
                      broadcasts=True, save_for={"out": 1}))
+# NOTE: out is kept only for the exponent's gradient, so x ** 2 followed by an in-place change
+# of the result still differentiates (as in PyTorch).
 POW = register(OpDef("pow", np.power, pow_vjp, pow_jvp, save=("x", "y", "out"),
-                     broadcasts=True))
+                     broadcasts=True, save_for={"out": 1}))
 def _integer_division(np_fn, name):
     """np_fn, refusing an integer division by zero as PyTorch does (NumPy returns 0)."""
     def forward(x, y):
