@@ -561,6 +561,28 @@ CLAMP = register(OpDef("clamp", lambda x, min, max: np.clip(x, min, max), clamp_
                        lambda ctx, t: clamp_vjp(ctx, t)[0], save=("x",)))
 
 
+def _clamp_promotion(input, min, max):
+    """input and tensor bounds converted to PyTorch's result dtype of all three at once
+    (promoting pairwise, int64 with a float32 and a float64 0-d bound gave float32). With a
+    number for the other bound, PyTorch takes a 0-d tensor bound as a number too."""
+    from ._pointwise_args import result_dtype    # NOTE: lazy, _pointwise_args imports us
+    bounds = [b.item() if isinstance(b, _np_generic) else b for b in (min, max)]
+    as_number = any(b is not None and not isinstance(b, Tensor) for b in bounds)
+    tensors, kinds = [input], ""
+    for b in bounds:
+        if isinstance(b, Tensor) and not (as_number and b._data.ndim == 0):
+            tensors.append(b)
+        elif b is not None:
+            kinds += b._data.dtype.kind if isinstance(b, Tensor) else _kind(b)
+    dtype = result_dtype(*tensors)
+    if dtype.kind != "f" and "f" in kinds:
+        dtype = np.dtype(np.float32)       # a float number makes integers PyTorch's float32
+    elif dtype.kind == "b" and ("i" in kinds or "u" in kinds):
+        dtype = np.dtype(np.int64)
+    return [a.to(dtype) if isinstance(a, Tensor) and a._data.dtype != dtype else a
+            for a in [input] + bounds]
+
+
 def clamp(input, min=None, max=None):
     """Limit each element to [``min``, ``max``] (``clip`` is an alias).
 
@@ -584,6 +606,7 @@ def clamp(input, min=None, max=None):
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         # NOTE: tensor bounds go through where() so the bounds get gradients too; at a tie
         # the input keeps it (bounds are inclusive), as in PyTorch.
+        input, min, max = _clamp_promotion(input, min, max)
         out = input if min is None else where(input < min, min, input)
         return out if max is None else where(out > max, max, out)
     # NumPy scalar bounds are weak like Python numbers (np.log(1e-8) keeps float32 float32).

@@ -1,0 +1,45 @@
+"""Regression tests for small PyTorch-parity fixes (dtypes, errors), checked against torch."""
+import numpy as np
+import pytest
+
+import tapegrad as tg
+
+torch = pytest.importorskip("torch")
+
+
+def _t(lib, value, dtype):
+    return lib.tensor(value, dtype=getattr(lib, dtype))
+
+
+@pytest.mark.parametrize("kind, lo, hi", [
+    ("int64", ([0.0], "float32"), ([2.0], "float64")),   # 0-d bounds of two float dtypes
+    ("int64", (0.5, None), ([2.0], "float64")),          # number with a 0-d bound
+    ("int64", (1, None), ([2.5], "float64")),
+    ("int64", (1, None), ([2], "int32")),
+    ("int64", None, ([2.0], "float64")),
+    ("float32", ([0.0], "float64"), ([2], "int64")),
+    ("float32", ([[0.0]], "float64"), ([2], "int64")),    # a 1-d bound
+    ("int64", ([1], "int32"), ([2.0], "float32")),
+    ("bool", (0, None), ([True], "bool")),
+])
+def test_clamp_promotes_all_three(kind, lo, hi):
+    def bound(lib, b):
+        if b is None:
+            return None
+        value, dtype = b
+        if dtype is None:
+            return value
+        return _t(lib, value[0], dtype)
+    values = [True, False, True] if kind == "bool" else [1, 5, 9]
+    outs = [lib.clamp(_t(lib, values, kind), min=bound(lib, lo), max=bound(lib, hi))
+            for lib in (tg, torch)]
+    assert str(outs[0].dtype).split(".")[1] == str(outs[1].dtype).split(".")[1]
+    np.testing.assert_array_equal(outs[0].numpy(), outs[1].numpy())
+
+
+def test_clamp_mixed_bounds_gradients():
+    x = tg.tensor([1, 5, 9])
+    lo = tg.tensor(0.0, requires_grad=True)
+    hi = tg.tensor(2.0, dtype=tg.float64, requires_grad=True)
+    tg.clamp(x, min=lo, max=hi).sum().backward()
+    assert lo.grad.item() == 0.0 and hi.grad.item() == 2.0
