@@ -43,3 +43,47 @@ def test_clamp_mixed_bounds_gradients():
     hi = tg.tensor(2.0, dtype=tg.float64, requires_grad=True)
     tg.clamp(x, min=lo, max=hi).sum().backward()
     assert lo.grad.item() == 0.0 and hi.grad.item() == 2.0
+
+
+_BOOL_PAIRS = {
+    "bool, bool": lambda lib: (lib.tensor([True, False]), lib.tensor([True, True])),
+    "bool, 0-d bool": lambda lib: (lib.tensor([True, False]), lib.tensor(True)),
+    "bool, True": lambda lib: (lib.tensor([True, False]), True),
+    "False, bool": lambda lib: (False, lib.tensor([True, False])),
+    "bool, int": lambda lib: (lib.tensor([True, False]), 2),
+    "bool, int64": lambda lib: (lib.tensor([True, False]), lib.tensor([1, 2])),
+    "uint8, bool": lambda lib: (lib.tensor([1, 2], dtype=lib.uint8), lib.tensor([True, True])),
+    "bool, float": lambda lib: (lib.tensor([True, False]), 2.0),
+    "float32, True": lambda lib: (lib.tensor([1.0, 2.0]), True),
+}
+
+
+@pytest.mark.parametrize("name", ["pow", "remainder", "fmod", "floor_divide", "sub"])
+@pytest.mark.parametrize("pair", sorted(_BOOL_PAIRS))
+def test_bool_operands_as_torch(name, pair):
+    """Results (dtype and values) where PyTorch computes, a DTypeError where it refuses."""
+    try:
+        expected = getattr(torch, name)(*_BOOL_PAIRS[pair](torch))
+    except (RuntimeError, TypeError):
+        with pytest.raises((tg.DTypeError, tg.ArgumentError)) as info:
+            getattr(tg, name)(*_BOOL_PAIRS[pair](tg))
+        assert info.value.args[0].startswith(name + ":")
+        return
+    got = getattr(tg, name)(*_BOOL_PAIRS[pair](tg))
+    assert str(got.dtype).split(".")[1] == str(expected.dtype).split(".")[1]
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+def test_bool_refusals_messages_and_operators():
+    a, b = tg.tensor([True, False]), tg.tensor([True, True])
+    with pytest.raises(tg.DTypeError, match="two bool tensors.*logical_xor"):
+        a - b
+    with pytest.raises(tg.DTypeError, match="with a bool tensor.*logical_not"):
+        1 - a
+    with pytest.raises(tg.DTypeError, match="remainder: not implemented for two bool.*x.int"):
+        a % b
+    with pytest.raises(tg.DTypeError, match="floor_divide: not implemented for two bool"):
+        a // True
+    with pytest.raises(tg.DTypeError, match="pow: not implemented for two bool"):
+        a ** b
+    assert (a ** False).tolist() == [True, True] and (a ** True).dtype == tg.bool

@@ -177,9 +177,22 @@ def _kind(v):
     """dtype kind of an operand: 'f' for floats, 'i'/'u'/'b' for integers and bools."""
     if isinstance(v, Tensor):
         return v._data.dtype.kind
-    if isinstance(v, np.ndarray):
+    if isinstance(v, (np.ndarray, np.generic)):
         return v.dtype.kind
-    return "f" if isinstance(v, float) else "i"
+    return "f" if isinstance(v, float) else "b" if isinstance(v, bool) else "i"
+
+
+def _refuse_bools(name, x, y):
+    """PyTorch implements pow, remainder, fmod and floor_divide for no pair of bools (a
+    tensor and a Python bool included); NumPy would compute them in int8."""
+    if _kind(x) == "b" and _kind(y) == "b":
+        raise DTypeError(f"{name}: not implemented for two bool operands (got "
+                         f"{_describe(x)} and {_describe(y)}), as in PyTorch; convert first, "
+                         "e.g. x.int().")
+
+
+def _describe(v):
+    return f"dtype {v.dtype}" if isinstance(v, (Tensor, np.ndarray)) else repr(v)
 
 
 def _float_scalar_promotion(x, y):
@@ -351,6 +364,7 @@ POW = register(OpDef("pow", np.power, pow_vjp, pow_jvp, save=("x", "y", "out"),
 def _integer_division(np_fn, name):
     """np_fn, refusing an integer division by zero as PyTorch does (NumPy returns 0)."""
     def forward(x, y):
+        _refuse_bools(name, x, y)
         if _kind(x) in "biu" and _kind(y) in "biu" and not np.all(y):
             raise ArgumentError(f"{name}: integer division by zero")
         return np_fn(x, y)
@@ -400,10 +414,21 @@ div.__doc__ = """Elementwise true division ``input / other`` with broadcasting.
         >>> tg.div(x, y).sum().backward(); x.grad, y.grad
         (tensor([0.5000, 0.5000]), tensor([-0.7500, -1.0000]))
     """
-pow = _binary(POW)
+
+
+def pow(input, exponent):
+    x, y = _float_scalar_promotion(input, exponent)
+    if type(y) is bool and _kind(x) == "b":
+        # NOTE: PyTorch keeps a bool tensor ** a Python bool bool (NumPy's power gives int8)
+        return apply_binary(POW, x, y).to(x._data.dtype)
+    _refuse_bools("pow", x, y)
+    return apply_binary(POW, x, y)
+
+
 pow.__doc__ = """Elementwise ``input ** exponent`` with broadcasting (also ``**``).
 
-    Either side may be a Python number. The gradient for the exponent is
+    Either side may be a Python number. Two bool operands raise a DTypeError, as in PyTorch
+    (except a bool tensor to a Python bool power, which stays bool). The gradient for the exponent is
     ``out * log(input)``, taken as 0 where ``input == 0`` and ``exponent >= 0``.
 
     Example:
@@ -486,6 +511,10 @@ def sub(input, other, *, alpha=1):
         >>> tg.sub(10.0, y, alpha=2).sum().backward(); y.grad
         tensor([-2., -2.])
     """
+    tx, ty = type(input), type(other)
+    if tx is bool or ty is bool or (tx is Tensor and input._data.dtype.kind == "b") \
+            or (ty is Tensor and other._data.dtype.kind == "b"):
+        _refuse_bool_sub(input, other)
     if alpha != 1:
         other = mul(other, check_alpha(input, other, alpha, "sub"))
     x, y = _float_scalar_promotion(input, other)
@@ -493,6 +522,17 @@ def sub(input, other, *, alpha=1):
 
 
 subtract = sub
+
+
+def _refuse_bool_sub(x, y):
+    """PyTorch's refusal (and advice) for a bool operand of ``-``; NumPy computes it."""
+    if _kind(x) == "b" and _kind(y) == "b":
+        raise DTypeError("sub: subtraction, the `-` operator, with two bool tensors is not "
+                         "supported. Use the `^` or `logical_xor()` operator instead.")
+    if isinstance(x, Tensor) or isinstance(y, Tensor):
+        raise DTypeError(
+            "sub: subtraction, the `-` operator, with a bool tensor is not supported. If you "
+            "are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
 # ---- selection ------------------------------------------------------------------------------
