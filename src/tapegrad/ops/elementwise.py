@@ -428,8 +428,8 @@ def pow(input, exponent):
 pow.__doc__ = """Elementwise ``input ** exponent`` with broadcasting (also ``**``).
 
     Either side may be a Python number. Two bool operands raise a DTypeError, as in PyTorch
-    (except a bool tensor to a Python bool power, which stays bool). The gradient for the exponent is
-    ``out * log(input)``, taken as 0 where ``input == 0`` and ``exponent >= 0``.
+    (except a bool tensor to a Python bool power, which stays bool). The gradient for the
+    exponent is ``out * log(input)``, taken as 0 where ``input == 0`` and ``exponent >= 0``.
 
     Example:
         >>> import tapegrad as tg
