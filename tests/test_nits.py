@@ -87,3 +87,47 @@ def test_bool_refusals_messages_and_operators():
     with pytest.raises(tg.DTypeError, match="pow: not implemented for two bool"):
         a ** b
     assert (a ** False).tolist() == [True, True] and (a ** True).dtype == tg.bool
+
+
+_PRODUCTS = {
+    "addmm": lambda lib, dt: (lib.tensor([[1, 2], [3, 4]], dtype=dt),
+                              lib.tensor([[1, -2], [3, 4]], dtype=dt),
+                              lib.tensor([[5, 6], [-7, 8]], dtype=dt)),
+    "addmv": lambda lib, dt: (lib.tensor([1, -2], dtype=dt), lib.tensor([[1, 2], [3, 4]], dtype=dt),
+                              lib.tensor([5, -6], dtype=dt)),
+    "addbmm": lambda lib, dt: (lib.tensor([[1, 2], [3, 4]], dtype=dt),
+                               lib.arange(8, dtype=dt).reshape(2, 2, 2),
+                               lib.arange(8, dtype=dt).reshape(2, 2, 2) - 3),
+    "baddbmm": lambda lib, dt: (lib.arange(8, dtype=dt).reshape(2, 2, 2),
+                                lib.arange(8, dtype=dt).reshape(2, 2, 2) - 2,
+                                lib.arange(8, dtype=dt).reshape(2, 2, 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_PRODUCTS))
+@pytest.mark.parametrize("dtype", ["int64", "int32"])
+@pytest.mark.parametrize("beta, alpha", [(1, 0.5), (1.5, 1), (2.7, -1.5), (-0.5, 3), (0.0, 1.0)])
+def test_integer_products_truncate_float_scales(name, dtype, beta, alpha):
+    outs = [getattr(lib, name)(*_PRODUCTS[name](lib, getattr(lib, dtype)), beta=beta,
+                               alpha=alpha) for lib in (tg, torch)]
+    assert str(outs[0].dtype).split(".")[1] == str(outs[1].dtype).split(".")[1] == dtype
+    np.testing.assert_array_equal(outs[0].numpy(), outs[1].numpy())
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), 1e30])
+def test_integer_products_refuse_unconvertible_scales(bad):
+    args = _PRODUCTS["addmm"](torch, torch.int64)
+    with pytest.raises(RuntimeError):
+        torch.addmm(*args, alpha=bad)
+    with pytest.raises(tg.ArgumentError, match="addmm: alpha .* int64"):
+        tg.addmm(*_PRODUCTS["addmm"](tg, tg.int64), alpha=bad)
+    with pytest.raises(tg.ArgumentError, match="baddbmm: beta"):
+        tg.baddbmm(*_PRODUCTS["baddbmm"](tg, tg.int64), beta=bad)
+
+
+def test_integer_products_in_place_and_float_unchanged():
+    a = tg.tensor([[1, 2], [3, 4]])
+    a.addmm_(a, a, alpha=0.5, beta=1.5)
+    assert a.tolist() == [[1, 2], [3, 4]]
+    f = tg.addmm(tg.ones(2, 2), tg.eye(2), tg.eye(2), alpha=0.5, beta=1.5)
+    assert f.tolist() == [[2.0, 1.5], [1.5, 2.0]]
