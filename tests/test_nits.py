@@ -131,3 +131,29 @@ def test_integer_products_in_place_and_float_unchanged():
     assert a.tolist() == [[1, 2], [3, 4]]
     f = tg.addmm(tg.ones(2, 2), tg.eye(2), tg.eye(2), alpha=0.5, beta=1.5)
     assert f.tolist() == [[2.0, 1.5], [1.5, 2.0]]
+
+
+_INDEX_ERRORS = {
+    "unbind 0-d": (lambda lib: lib.unbind(lib.tensor(1.0)), "unbind: expects a tensor of at least"),
+    "unbind method": (lambda lib: lib.tensor(1.0).unbind(-1), "unbind: .* 0-d"),
+    "index_select 2-d": (lambda lib: lib.index_select(lib.ones(3), 0, lib.tensor([[0]])),
+                         "index_select: index must be a vector"),
+    "index_add 2-d": (lambda lib: lib.index_add(lib.ones(3), 0, lib.tensor([[0]]),
+                                                lib.ones(1, 1)), "index_add: index must be"),
+    "index_fill float": (lambda lib: lib.index_fill(lib.ones(3), 0, lib.tensor([0.0]), 1.0),
+                         "index_fill: index must have dtype int64, got float32"),
+    "index_fill_ int32": (lambda lib: lib.ones(3).index_fill_(
+        0, lib.tensor([0], dtype=lib.int32), 1.0), "index_fill: index must have dtype .*int32"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_INDEX_ERRORS))
+def test_index_errors_are_index_errors(case):
+    call, message = _INDEX_ERRORS[case]
+    with pytest.raises(IndexError):
+        call(torch)
+    with pytest.raises(tg.IndexRangeError, match=message) as info:
+        call(tg)
+    assert isinstance(info.value, IndexError) and isinstance(info.value, RuntimeError)
+    # still the class tapegrad raised before, for code that catches it
+    assert isinstance(info.value, tg.DTypeError if "dtype" in message else tg.ShapeError)
