@@ -177,9 +177,22 @@ def _kind(v):
     """dtype kind of an operand: 'f' for floats, 'i'/'u'/'b' for integers and bools."""
     if isinstance(v, Tensor):
         return v._data.dtype.kind
-    if isinstance(v, np.ndarray):
+    if isinstance(v, (np.ndarray, np.generic)):
         return v.dtype.kind
-    return "f" if isinstance(v, float) else "i"
+    return "f" if isinstance(v, float) else "b" if isinstance(v, bool) else "i"
+
+
+def _refuse_bools(name, x, y):
+    """PyTorch implements pow, remainder, fmod and floor_divide for no pair of bools (a
+    tensor and a Python bool included); NumPy would compute them in int8."""
+    if _kind(x) == "b" and _kind(y) == "b":
+        raise DTypeError(f"{name}: not implemented for two bool operands (got "
+                         f"{_describe(x)} and {_describe(y)}), as in PyTorch; convert first, "
+                         "e.g. x.int().")
+
+
+def _describe(v):
+    return f"dtype {v.dtype}" if isinstance(v, (Tensor, np.ndarray)) else repr(v)
 
 
 def _float_scalar_promotion(x, y):
@@ -353,6 +366,7 @@ POW = register(OpDef("pow", np.power, pow_vjp, pow_jvp, save=("x", "y", "out"),
 def _integer_division(np_fn, name):
     """np_fn, refusing an integer division by zero as PyTorch does (NumPy returns 0)."""
     def forward(x, y):
+        _refuse_bools(name, x, y)
         if _kind(x) in "biu" and _kind(y) in "biu" and not np.all(y):
             raise ArgumentError(f"{name}: integer division by zero")
         return np_fn(x, y)
@@ -402,11 +416,22 @@ div.__doc__ = """Elementwise true division ``input / other`` with broadcasting.
         >>> tg.div(x, y).sum().backward(); x.grad, y.grad
         (tensor([0.5000, 0.5000]), tensor([-0.7500, -1.0000]))
     """
-pow = _binary(POW)
+
+
+def pow(input, exponent):
+    x, y = _float_scalar_promotion(input, exponent)
+    if type(y) is bool and _kind(x) == "b":
+        # NOTE: PyTorch keeps a bool tensor ** a Python bool bool (NumPy's power gives int8)
+        return apply_binary(POW, x, y).to(x._data.dtype)
+    _refuse_bools("pow", x, y)
+    return apply_binary(POW, x, y)
+
+
 pow.__doc__ = """Elementwise ``input ** exponent`` with broadcasting (also ``**``).
 
-    Either side may be a Python number. The gradient for the exponent is
-    ``out * log(input)``, taken as 0 where ``input == 0`` and ``exponent >= 0``.
+    Either side may be a Python number. Two bool operands raise a DTypeError, as in PyTorch
+    (except a bool tensor to a Python bool power, which stays bool). The gradient for the
+    exponent is ``out * log(input)``, taken as 0 where ``input == 0`` and ``exponent >= 0``.
 
     Example:
         >>> import tapegrad as tg
@@ -488,6 +513,10 @@ def sub(input, other, *, alpha=1):
         >>> tg.sub(10.0, y, alpha=2).sum().backward(); y.grad
         tensor([-2., -2.])
     """
+    tx, ty = type(input), type(other)
+    if tx is bool or ty is bool or (tx is Tensor and input._data.dtype.kind == "b") \
+            or (ty is Tensor and other._data.dtype.kind == "b"):
+        _refuse_bool_sub(input, other)
     if alpha != 1:
         other = mul(other, check_alpha(input, other, alpha, "sub"))
     x, y = _float_scalar_promotion(input, other)
@@ -495,6 +524,17 @@ def sub(input, other, *, alpha=1):
 
 
 subtract = sub
+
+
+def _refuse_bool_sub(x, y):
+    """PyTorch's refusal (and advice) for a bool operand of ``-``; NumPy computes it."""
+    if _kind(x) == "b" and _kind(y) == "b":
+        raise DTypeError("sub: subtraction, the `-` operator, with two bool tensors is not "
+                         "supported. Use the `^` or `logical_xor()` operator instead.")
+    if isinstance(x, Tensor) or isinstance(y, Tensor):
+        raise DTypeError(
+            "sub: subtraction, the `-` operator, with a bool tensor is not supported. If you "
+            "are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
 # ---- selection ------------------------------------------------------------------------------
@@ -563,6 +603,28 @@ CLAMP = register(OpDef("clamp", lambda x, min, max: np.clip(x, min, max), clamp_
                        lambda ctx, t: clamp_vjp(ctx, t)[0], save=("x",)))
 
 
+def _clamp_promotion(input, min, max):
+    """input and tensor bounds converted to PyTorch's result dtype of all three at once
+    (promoting pairwise, int64 with a float32 and a float64 0-d bound gave float32). With a
+    number for the other bound, PyTorch takes a 0-d tensor bound as a number too."""
+    from ._pointwise_args import result_dtype    # NOTE: lazy, _pointwise_args imports us
+    bounds = [b.item() if isinstance(b, _np_generic) else b for b in (min, max)]
+    as_number = any(b is not None and not isinstance(b, Tensor) for b in bounds)
+    tensors, kinds = [input], ""
+    for b in bounds:
+        if isinstance(b, Tensor) and not (as_number and b._data.ndim == 0):
+            tensors.append(b)
+        elif b is not None:
+            kinds += b._data.dtype.kind if isinstance(b, Tensor) else _kind(b)
+    dtype = result_dtype(*tensors)
+    if dtype.kind != "f" and "f" in kinds:
+        dtype = np.dtype(np.float32)       # a float number makes integers PyTorch's float32
+    elif dtype.kind == "b" and ("i" in kinds or "u" in kinds):
+        dtype = np.dtype(np.int64)
+    return [a.to(dtype) if isinstance(a, Tensor) and a._data.dtype != dtype else a
+            for a in [input] + bounds]
+
+
 def clamp(input, min=None, max=None):
     """Limit each element to [``min``, ``max``] (``clip`` is an alias).
 
@@ -586,6 +648,7 @@ def clamp(input, min=None, max=None):
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         # NOTE: tensor bounds go through where() so the bounds get gradients too; at a tie
         # the input keeps it (bounds are inclusive), as in PyTorch.
+        input, min, max = _clamp_promotion(input, min, max)
         out = input if min is None else where(input < min, min, input)
         return out if max is None else where(out > max, max, out)
     # NumPy scalar bounds are weak like Python numbers (np.log(1e-8) keeps float32 float32).

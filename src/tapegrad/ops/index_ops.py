@@ -20,7 +20,17 @@ def data_of(a):
     return a._data if isinstance(a, Tensor) else np.asarray(a)
 
 
-def as_index(index, name, int64_only=False, what="index"):
+# NOTE: where PyTorch raises IndexError for what tapegrad long called a shape or dtype error,
+# the error is both (an IndexRangeError), so code catching either keeps working.
+class IndexShapeError(IndexRangeError, ShapeError):
+    """A malformed index (a 2-d index_select index, a dim of a 0-d tensor to unbind)."""
+
+
+class IndexDTypeError(IndexRangeError, DTypeError):
+    """An index of a dtype the op refuses, where PyTorch raises IndexError (index_fill)."""
+
+
+def as_index(index, name, int64_only=False, what="index", error=DTypeError):
     """The index tensor's values as a fresh int64 array (a copy: the rules read it at backward
     time, after the caller may have changed the tensor in place)."""
     if not isinstance(index, (Tensor, np.ndarray)):
@@ -28,8 +38,8 @@ def as_index(index, name, int64_only=False, what="index"):
     dt = data_of(index).dtype
     if dt != np.int64 and (int64_only or dt != np.int32):
         want = "int64" if int64_only else "int64 or int32"
-        raise DTypeError(f"{name}: {what} must have dtype {want}, got {dt}; convert it with "
-                         f"{what}.long()")
+        raise error(f"{name}: {what} must have dtype {want}, got {dt}; convert it with "
+                    f"{what}.long()")
     return np.array(data_of(index), dtype=np.int64)
 
 
@@ -71,12 +81,13 @@ def write_back(self, out, name):
     return self
 
 
-def _vector_index(index, x, dim, name, int64_only=False, negative=False):
+def _vector_index(index, x, dim, name, int64_only=False, negative=False,
+                  dtype_error=DTypeError):
     """(dim as non-negative, the checked 1-d index) for the index_* ops; a 0-d input is
     handled by the callers as a 1-element vector."""
-    idx = as_index(index, name, int64_only)
-    if idx.ndim > 1:
-        raise ShapeError(f"{name}: index must be a vector (0-d or 1-d), got shape {idx.shape}")
+    idx = as_index(index, name, int64_only, error=dtype_error)
+    if idx.ndim > 1:     # an IndexError in PyTorch
+        raise IndexShapeError(f"{name}: index must be a vector (0-d or 1-d), got shape {idx.shape}")
     d = normalize_dim(dim, x.ndim, name)
     return d, check_range(idx.reshape(-1), x.shape[d], name, d, negative)
 
@@ -233,7 +244,8 @@ def index_fill(input, dim, index, value):
     """
     shape = data_of(input).shape
     x = _as_vector(input)
-    d, idx = _vector_index(index, data_of(x), dim, "index_fill", int64_only=True, negative=True)
+    d, idx = _vector_index(index, data_of(x), dim, "index_fill", int64_only=True, negative=True,
+                           dtype_error=IndexDTypeError)
     value = _fill_value(input, value, "index_fill")
     return restore_0d(indexing.index_put(x, _slices_key(d, idx), value), shape)
 

@@ -292,10 +292,27 @@ def _number(name, arg, v):
     return v
 
 
+def _kind(v):
+    return (v._data if isinstance(v, Tensor) else np.asarray(v)).dtype.kind
+
+
+def _truncated(name, arg, v):
+    """A float beta/alpha for integer tensors, truncated toward zero as PyTorch does (2.7
+    scales by 2, 0.5 by 0); nan, inf and values beyond int64 are refused, as there."""
+    if not isinstance(v, (float, np.floating)):
+        return v
+    if not (np.isfinite(v) and -2.0 ** 63 <= v < 2.0 ** 63):
+        raise ArgumentError(f"{name}: {arg} = {v} can't be converted to int64 for integer "
+                            "tensors; convert the tensors with .float() first.")
+    return int(v)
+
+
 def _scaled_sum(name, input, product, beta, alpha, out_shape):
     """beta * input + alpha * product; input must broadcast to out_shape, and beta = 0 ignores
     it (NaN and inf included), as PyTorch does."""
     beta, alpha = _number(name, "beta", beta), _number(name, "alpha", alpha)
+    if _kind(product) in "iu" and _kind(input) in "biu":
+        beta, alpha = _truncated(name, "beta", beta), _truncated(name, "alpha", alpha)
     s = _shape(input)
     try:
         if np.broadcast_shapes(s, out_shape) != tuple(out_shape):
