@@ -155,8 +155,6 @@ def test_index_errors_are_index_errors(case):
     with pytest.raises(tg.IndexRangeError, match=message) as info:
         call(tg)
     assert isinstance(info.value, IndexError) and isinstance(info.value, RuntimeError)
-    # still the class tapegrad raised before, for code that catches it
-    assert isinstance(info.value, tg.DTypeError if "dtype" in message else tg.ShapeError)
 
 
 @pytest.mark.parametrize("ord", ["fro", "nuc", "2", None, [2]])
@@ -164,6 +162,4 @@ def test_vector_norm_ord_not_a_number_is_a_type_error(ord):
     with pytest.raises(TypeError):
         torch.linalg.vector_norm(torch.ones(3), ord=ord)
     with pytest.raises(TypeError, match="linalg.vector_norm: ord must be a number.*matrix_norm"):
-        tg.linalg.vector_norm(tg.ones(3), ord=ord)
-    with pytest.raises(tg.ArgumentError):     # the class it raised before
         tg.linalg.vector_norm(tg.ones(3), ord=ord)

@@ -20,16 +20,6 @@ def data_of(a):
     return a._data if isinstance(a, Tensor) else np.asarray(a)
 
 
-# NOTE: where PyTorch raises IndexError for what tapegrad long called a shape or dtype error,
-# the error is both (an IndexRangeError), so code catching either keeps working.
-class IndexShapeError(IndexRangeError, ShapeError):
-    """A malformed index (a 2-d index_select index, a dim of a 0-d tensor to unbind)."""
-
-
-class IndexDTypeError(IndexRangeError, DTypeError):
-    """An index of a dtype the op refuses, where PyTorch raises IndexError (index_fill)."""
-
-
 def as_index(index, name, int64_only=False, what="index", error=DTypeError):
     """The index tensor's values as a fresh int64 array (a copy: the rules read it at backward
     time, after the caller may have changed the tensor in place)."""
@@ -87,7 +77,7 @@ def _vector_index(index, x, dim, name, int64_only=False, negative=False,
     handled by the callers as a 1-element vector."""
     idx = as_index(index, name, int64_only, error=dtype_error)
     if idx.ndim > 1:     # an IndexError in PyTorch
-        raise IndexShapeError(f"{name}: index must be a vector (0-d or 1-d), got shape {idx.shape}")
+        raise IndexRangeError(f"{name}: index must be a vector (0-d or 1-d), got shape {idx.shape}")
     d = normalize_dim(dim, x.ndim, name)
     return d, check_range(idx.reshape(-1), x.shape[d], name, d, negative)
 
@@ -245,7 +235,7 @@ def index_fill(input, dim, index, value):
     shape = data_of(input).shape
     x = _as_vector(input)
     d, idx = _vector_index(index, data_of(x), dim, "index_fill", int64_only=True, negative=True,
-                           dtype_error=IndexDTypeError)
+                           dtype_error=IndexRangeError)   # an IndexError, as PyTorch's
     value = _fill_value(input, value, "index_fill")
     return restore_0d(indexing.index_put(x, _slices_key(d, idx), value), shape)
 

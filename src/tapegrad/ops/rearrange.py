@@ -11,7 +11,6 @@ import numpy as np
 
 from .._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
 from .._core.tensor import Tensor
-from .index_ops import IndexShapeError
 from .indexing import getitem
 from .registry import OpDef, apply_unary, linear, register
 from .shape import broadcast_to, clone, expand, normalize_dim, permute, reshape
@@ -197,7 +196,7 @@ def unbind(input, dim=0):
     """
     shape = _shape_of(input)
     if len(shape) == 0:     # an IndexError in PyTorch
-        raise IndexShapeError("unbind: expects a tensor of at least 1 dim, got a 0-d tensor")
+        raise IndexRangeError("unbind: expects a tensor of at least 1 dim, got a 0-d tensor")
     d = _dim(dim, shape, "unbind")
     return tuple(getitem(input, (slice(None),) * d + (i,)) for i in range(shape[d]))
 

@@ -83,11 +83,6 @@ def _check_float(x, name, dtype=None):
     return x if dtype is None else x.to(dtype)
 
 
-# NOTE: a TypeError, as PyTorch raises, and still the ArgumentError tapegrad raised before.
-class OrdTypeError(ArgumentError, TypeError):
-    """An ``ord`` of linalg.vector_norm that is not a number (e.g. 'fro')."""
-
-
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     """The vector ``ord``-norm of ``x`` over ``dim`` (all elements when None).
 
@@ -115,7 +110,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
             raise TypeError
         ord = float(ord)
     except (TypeError, ValueError):
-        raise OrdTypeError(f"linalg.vector_norm: ord must be a number, got {ord!r}; use "
+        raise TypeError(f"linalg.vector_norm: ord must be a number, got {ord!r}; use "
                            "linalg.matrix_norm for 'fro' and 'nuc'.") from None
     params = _reduce_params(x, dim, keepdim, "linalg.vector_norm")
     if (ord < 0 or ord == _INF) and any(params["in_shape"][a] == 0 for a in params["axes"]):
