@@ -566,3 +566,13 @@ def test_float_alpha_with_integral_tensors_raises_as_pytorch():
             call()
     assert tg.add(i, i, alpha=2).tolist() == [3, 6]
     assert tg.add(i.float(), i, alpha=0.5).tolist() == [1.5, 3.0]
+
+
+def test_sub_in_place_refuses_bool_operands_as_sub():
+    with pytest.raises(tg.DTypeError, match="sub_: .* with a bool tensor"):
+        tg.tensor([1, 2]).sub_(tg.tensor([True, False]))
+    with pytest.raises(tg.DTypeError, match="sub_: .* two bool tensors.*logical_xor"):
+        tg.tensor([True]).sub_(tg.tensor([True]))
+    x = tg.tensor([1, 2])
+    x -= 1
+    assert x.tolist() == [0, 1]

@@ -515,8 +515,8 @@ def sub(input, other, *, alpha=1):
     """
     tx, ty = type(input), type(other)
     if tx is bool or ty is bool or (tx is Tensor and input._data.dtype.kind == "b") \
-            or (ty is Tensor and other._data.dtype.kind == "b"):
-        _refuse_bool_sub(input, other)
+            or (ty is Tensor and other._data.dtype.kind == "b"):    # inline: - is a hot path
+        check_sub_operands(input, other, "sub")
     if alpha != 1:
         other = mul(other, check_alpha(input, other, alpha, "sub"))
     x, y = _float_scalar_promotion(input, other)
@@ -526,15 +526,19 @@ def sub(input, other, *, alpha=1):
 subtract = sub
 
 
-def _refuse_bool_sub(x, y):
-    """PyTorch's refusal (and advice) for a bool operand of ``-``; NumPy computes it."""
+def check_sub_operands(x, y, name):
+    """PyTorch's refusal (and advice) for a bool operand of ``-`` (NumPy computes it)."""
+    tx, ty = type(x), type(y)
+    if not (tx is bool or ty is bool or (tx is Tensor and x._data.dtype.kind == "b")
+            or (ty is Tensor and y._data.dtype.kind == "b")):
+        return                                  # the common case: two type checks
     if _kind(x) == "b" and _kind(y) == "b":
-        raise DTypeError("sub: subtraction, the `-` operator, with two bool tensors is not "
+        raise DTypeError(f"{name}: subtraction, the `-` operator, with two bool tensors is not "
                          "supported. Use the `^` or `logical_xor()` operator instead.")
     if isinstance(x, Tensor) or isinstance(y, Tensor):
         raise DTypeError(
-            "sub: subtraction, the `-` operator, with a bool tensor is not supported. If you "
-            "are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+            f"{name}: subtraction, the `-` operator, with a bool tensor is not supported. If "
+            "you are trying to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
 # ---- selection ------------------------------------------------------------------------------

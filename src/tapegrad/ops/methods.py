@@ -31,6 +31,11 @@ def _alpha(name):
         return (ew.mul(other, ew.check_alpha(self, other, alpha, name)),), {}
     return prepare
 
+def _sub_args(self, other, alpha=1):
+    """``x.sub_(other, alpha=...)``: refuses bool operands as ``sub`` does."""
+    ew.check_sub_operands(self, other, "sub_")
+    return _alpha("sub_")(self, other, alpha)
+
 def _clamp_params(self, min=None, max=None):
     if min is None and max is None:
         raise ArgumentError("clamp_: at least one of min and max must be given")
@@ -117,7 +122,7 @@ METHODS = {
     "__invert__": ew.bitwise_not,
     # in-place operators and methods
     "__iadd__": _inplace(ew.ADD, _alpha("add_")), "add_": _inplace(ew.ADD, _alpha("add_")),
-    "__isub__": _inplace(ew.SUB, _alpha("sub_")), "sub_": _inplace(ew.SUB, _alpha("sub_")),
+    "__isub__": _inplace(ew.SUB, _sub_args), "sub_": _inplace(ew.SUB, _sub_args),
     "__imul__": _inplace(ew.MUL), "mul_": _inplace(ew.MUL),
     "__itruediv__": _inplace(ew.DIV), "div_": _inplace(ew.DIV),
     "__ipow__": _inplace(ew.POW), "pow_": _inplace(ew.POW),
