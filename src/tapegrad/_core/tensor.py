@@ -576,6 +576,16 @@ def _rebuild(data, requires_grad):
     return t
 
 
+def shape_of(x):
+    """The shape of a Tensor, an array or a Python number (ops accept all three)."""
+    return x._data.shape if isinstance(x, Tensor) else np.shape(x)
+
+
+def array_of(x):
+    """The NumPy array behind a Tensor; anything else through ``np.asarray``."""
+    return x._data if isinstance(x, Tensor) else np.asarray(x)
+
+
 def wrap(arr, grad_fn=None):
     """A Tensor around ``arr`` (an ndarray, used as is). Internal fast constructor."""
     t = _new(Tensor)

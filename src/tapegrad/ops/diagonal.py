@@ -8,7 +8,7 @@ import numpy as np
 
 from .._core import dtypes
 from .._core.errors import ArgumentError, DTypeError, ShapeError
-from .._core.tensor import Tensor
+from .._core.tensor import Tensor, shape_of
 from . import elementwise as ew
 from .creation import tensor
 from .indexing import getitem, setitem
@@ -21,16 +21,12 @@ __all__ = ["tril", "triu", "tril_indices", "triu_indices", "diagonal", "diag", "
            "diagflat", "trace"]
 
 
-def _shape_of(x):
-    return x._data.shape if isinstance(x, Tensor) else np.shape(x)
-
-
 def _dtype_of(x):
     return x._data.dtype if isinstance(x, Tensor) else np.asarray(x).dtype
 
 
 def _triangle(input, diagonal, name, lower):
-    shape = _shape_of(input)
+    shape = shape_of(input)
     if len(shape) < 2:
         raise ShapeError(f"{name}: the input must have at least 2 dims, got shape "
                          f"{tuple(shape)}")
@@ -141,7 +137,7 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
         >>> tg.diagonal(x), tg.diagonal(x, 1), tg.diagonal(x, -1)
         (tensor([0., 4.]), tensor([1., 5.]), tensor([3.]))
     """
-    shape = _shape_of(input)
+    shape = shape_of(input)
     d1, d2 = _two_dims(dim1, dim2, len(shape), "diagonal")
     if not isinstance(offset, (int, np.integer)) or isinstance(offset, bool):
         raise TypeError(f"diagonal: offset must be an int, got {offset!r}")
@@ -175,7 +171,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
                 [[3, 0],
                  [0, 4]]])
     """
-    shape = _shape_of(input)
+    shape = shape_of(input)
     if len(shape) == 0:
         raise ShapeError("diag_embed: the input must have at least 1 dim, got a 0-d tensor")
     d1, d2 = _two_dims(dim1, dim2, len(shape) + 1, "diag_embed")
@@ -208,7 +204,7 @@ def diag(input, diagonal=0):
         >>> tg.diag(tg.arange(4).reshape(2, 2))
         tensor([0, 3])
     """
-    ndim = len(_shape_of(input))
+    ndim = len(shape_of(input))
     if ndim == 1:
         return diag_embed(input, diagonal, 0, 1)
     if ndim == 2:
@@ -239,7 +235,7 @@ def trace(input):
         tensor([[1., 0.],
                 [0., 1.]])
     """
-    shape = _shape_of(input)
+    shape = shape_of(input)
     if len(shape) != 2:
         raise ShapeError(f"trace: expects a matrix (2-d), got a tensor of shape {tuple(shape)}")
     if _dtype_of(input) == np.bool_:

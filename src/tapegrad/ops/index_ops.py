@@ -10,14 +10,10 @@ the input and for the values written, at any order, and JVPs, with no rule of it
 import numpy as np
 
 from .._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
-from .._core.tensor import Tensor
+from .._core.tensor import Tensor, array_of
 from . import indexing
 from .elementwise import mul, where
 from .shape import cast, expand, normalize_dim, reshape
-
-
-def data_of(a):
-    return a._data if isinstance(a, Tensor) else np.asarray(a)
 
 
 def as_index(index, name, int64_only=False, what="index", error=DTypeError):
@@ -25,12 +21,12 @@ def as_index(index, name, int64_only=False, what="index", error=DTypeError):
     time, after the caller may have changed the tensor in place)."""
     if not isinstance(index, (Tensor, np.ndarray)):
         raise TypeError(f"{name}: {what} must be an integer tensor, got {type(index).__name__}")
-    dt = data_of(index).dtype
+    dt = array_of(index).dtype
     if dt != np.int64 and (int64_only or dt != np.int32):
         want = "int64" if int64_only else "int64 or int32"
         raise error(f"{name}: {what} must have dtype {want}, got {dt}; convert it with "
                     f"{what}.long()")
-    return np.array(data_of(index), dtype=np.int64)
+    return np.array(array_of(index), dtype=np.int64)
 
 
 def check_range(idx, size, name, dim, negative=False):
@@ -47,15 +43,15 @@ def check_range(idx, size, name, dim, negative=False):
 
 
 def as_mask(mask, name):
-    if not isinstance(mask, (Tensor, np.ndarray)) or data_of(mask).dtype != np.bool_:
-        got = data_of(mask).dtype if isinstance(mask, (Tensor, np.ndarray)) else type(mask)
+    if not isinstance(mask, (Tensor, np.ndarray)) or array_of(mask).dtype != np.bool_:
+        got = array_of(mask).dtype if isinstance(mask, (Tensor, np.ndarray)) else type(mask)
         raise DTypeError(f"{name}: mask must be a bool tensor, got {got}; compare first, "
                          "e.g. x > 0")
-    return data_of(mask)
+    return array_of(mask)
 
 
 def check_same_dtype(input, other, name, what):
-    a, b = data_of(input).dtype, data_of(other).dtype
+    a, b = array_of(input).dtype, array_of(other).dtype
     if a != b:
         raise DTypeError(f"{name}: input and {what} must have the same dtype, got {a} and {b}; "
                          f"convert {what} with .to(input.dtype)")
@@ -89,7 +85,7 @@ def _slices_key(d, idx):
 
 def _as_vector(input):
     """A 0-d tensor as shape (1,) (the index_* ops treat it as a 1-element vector)."""
-    return reshape(input, (1,)) if data_of(input).ndim == 0 else input
+    return reshape(input, (1,)) if array_of(input).ndim == 0 else input
 
 
 def restore_0d(out, shape):
@@ -117,9 +113,9 @@ def index_select(input, dim, index):
                 [6., 4., 6.]], grad_fn=<IndexBackward0>), tensor([[1., 0., 2.],
                 [1., 0., 2.]]))
     """
-    shape = data_of(input).shape
+    shape = array_of(input).shape
     x = _as_vector(input)
-    d, idx = _vector_index(index, data_of(x), dim, "index_select")
+    d, idx = _vector_index(index, array_of(x), dim, "index_select")
     if shape == () and idx.size != 1:
         raise ShapeError(f"index_select: a 0-d input takes an index of one value, got "
                          f"{idx.size}")
@@ -129,15 +125,15 @@ def index_select(input, dim, index):
 def _source_checked(input, dim, index, source, name, int64_only=False, negative=False):
     """(key, source) for index_add/index_copy: ``source`` must have input's shape with
     ``dim`` of len(index)."""
-    shape = data_of(input).shape
-    x, src = data_of(input).reshape(shape or (1,)), source
+    shape = array_of(input).shape
+    x, src = array_of(input).reshape(shape or (1,)), source
     d, idx = _vector_index(index, x, dim, name, int64_only, negative)
     if not isinstance(source, Tensor):
         raise TypeError(f"{name}: source must be a tensor, got {type(source).__name__}")
     check_same_dtype(input, source, name, "source")
     want = shape if shape == () else x.shape[:d] + (idx.size,) + x.shape[d + 1:]
-    if data_of(source).shape != want:
-        raise ShapeError(f"{name}: source has shape {data_of(source).shape} but must have "
+    if array_of(source).shape != want:
+        raise ShapeError(f"{name}: source has shape {array_of(source).shape} but must have "
                          f"shape {want}: the input's shape {shape} with dim {d} of size "
                          f"len(index) = {idx.size}")
     if shape == ():
@@ -165,12 +161,12 @@ def index_add(input, dim, index, source, *, alpha=1):
     key, src = _source_checked(input, dim, index, source, "index_add")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)):
         raise TypeError(f"index_add: alpha must be a number, got {type(alpha).__name__}")
-    dt = data_of(input).dtype
+    dt = array_of(input).dtype
     if dt.kind in "biu":
         alpha = dt.type(alpha).item()   # NOTE: in the tensor's dtype (2.5 -> 2), as PyTorch
     if alpha != 1:
         src = mul(src, alpha)
-    shape = data_of(input).shape
+    shape = array_of(input).shape
     return restore_0d(indexing.index_add(_as_vector(input), key, src), shape)
 
 
@@ -195,12 +191,12 @@ def index_copy(input, dim, index, source):
         tensor([[8., 0., 7.]], grad_fn=<IndexPutBackward0>)
     """
     key, src = _source_checked(input, dim, index, source, "index_copy", int64_only=True)
-    return restore_0d(indexing.index_put(_as_vector(input), key, src), data_of(input).shape)
+    return restore_0d(indexing.index_put(_as_vector(input), key, src), array_of(input).shape)
 
 
 def _fill_value(input, value, name):
     """A number, or a 0-d tensor (which gets a gradient), in a form that keeps input's dtype."""
-    dt = data_of(input).dtype
+    dt = array_of(input).dtype
     if isinstance(value, Tensor):
         if value._data.ndim != 0:
             raise ShapeError(f"{name}: value must be a number or a 0-d tensor, got a tensor of "
@@ -232,9 +228,9 @@ def index_fill(input, dim, index, value):
         (tensor([[5., 0., 5.],
                 [5., 0., 5.]], grad_fn=<IndexPutBackward0>), tensor(4.))
     """
-    shape = data_of(input).shape
+    shape = array_of(input).shape
     x = _as_vector(input)
-    d, idx = _vector_index(index, data_of(x), dim, "index_fill", int64_only=True, negative=True,
+    d, idx = _vector_index(index, array_of(x), dim, "index_fill", int64_only=True, negative=True,
                            dtype_error=IndexRangeError)   # an IndexError, as PyTorch's
     value = _fill_value(input, value, "index_fill")
     return restore_0d(indexing.index_put(x, _slices_key(d, idx), value), shape)
@@ -259,7 +255,7 @@ def index_put(input, indices, values, accumulate=False):
         (tensor([3., 0., 0.], grad_fn=<IndexAddBackward0>), tensor([1., 1.]))
     """
     name = "index_put"
-    shape = data_of(input).shape
+    shape = array_of(input).shape
     if not isinstance(indices, (tuple, list)) or not indices:
         raise ArgumentError(f"{name}: indices must be a non-empty tuple of index tensors, got "
                             f"{indices!r}")
@@ -267,13 +263,13 @@ def index_put(input, indices, values, accumulate=False):
         if not isinstance(p, (Tensor, np.ndarray)):
             raise TypeError(f"{name}: indices[{k}] must be an integer or bool tensor, got "
                             f"{type(p).__name__}")
-        if data_of(p).dtype.kind not in "biu":
+        if array_of(p).dtype.kind not in "biu":
             raise DTypeError(f"{name}: indices[{k}] must be an integer or bool tensor, got "
-                             f"dtype {data_of(p).dtype}")
+                             f"dtype {array_of(p).dtype}")
     if not isinstance(values, Tensor):
         raise TypeError(f"{name}: values must be a tensor, got {type(values).__name__}")
     check_same_dtype(input, values, name, "values")
-    used = sum(data_of(p).ndim if data_of(p).dtype == np.bool_ else 1 for p in indices)
+    used = sum(array_of(p).ndim if array_of(p).dtype == np.bool_ else 1 for p in indices)
     if used > len(shape):
         raise IndexRangeError(f"{name}: too many indices for a tensor of shape {shape}: "
                               f"the indices cover {used} dims")
@@ -296,9 +292,9 @@ def _mask_broadcast(input, mask, name):
     """(the broadcast shape of input and mask, the mask broadcast to it)."""
     m = as_mask(mask, name)
     try:
-        shape = np.broadcast_shapes(data_of(input).shape, m.shape)
+        shape = np.broadcast_shapes(array_of(input).shape, m.shape)
     except ValueError:
-        raise ShapeError(f"{name}: input of shape {data_of(input).shape} and mask of shape "
+        raise ShapeError(f"{name}: input of shape {array_of(input).shape} and mask of shape "
                          f"{m.shape} can't be broadcast together") from None
     return shape, np.broadcast_to(m, shape)
 
@@ -320,15 +316,15 @@ def masked_fill(input, mask, value):
     _mask_broadcast(input, mask, "masked_fill")
     value = _fill_value(input, value, "masked_fill")
     out = where(mask, value, input)
-    if isinstance(out, Tensor) and out._data.dtype != data_of(input).dtype:
-        out = cast(out, data_of(input).dtype)     # a bool input keeps its dtype
+    if isinstance(out, Tensor) and out._data.dtype != array_of(input).dtype:
+        out = cast(out, array_of(input).dtype)     # a bool input keeps its dtype
     return out
 
 
 def _flat_positions(input, mask, name):
     """(input broadcast with mask, the mask's True positions as a key) for masked_*."""
     shape, m = _mask_broadcast(input, mask, name)
-    if data_of(input).shape != shape:
+    if array_of(input).shape != shape:
         input = expand(input, shape)
     if shape == ():
         return reshape(input, (1,)), (np.nonzero(m.reshape(1))[0],), shape

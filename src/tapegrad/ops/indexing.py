@@ -4,7 +4,7 @@ import numpy as np
 
 from .._core.errors import IndexRangeError, ShapeError
 from .._core.state import STATE
-from .._core.tensor import Tensor
+from .._core.tensor import Tensor, shape_of
 from .registry import OpDef, apply_binary, apply_inplace, apply_unary, linear, register
 from .shape import view_scatter
 
@@ -132,7 +132,7 @@ def index_put_vjp(ctx, g):
     gv = None
     if need[1]:
         gv = _take(g, ctx.key)
-        won = _written(ctx.key, _shape(g))
+        won = _written(ctx.key, shape_of(g))
         if won is not None:
             gv = gv * won.astype(_dtype(gv))
     return gx, gv
@@ -167,10 +167,6 @@ def _repeats(arrays):
     if len(arrays) == 1:
         return np.unique(cols[0]).size < cols.shape[1]
     return np.unique(cols, axis=1).shape[1] < cols.shape[1]
-
-
-def _shape(a):
-    return a._data.shape if isinstance(a, Tensor) else np.shape(a)
 
 
 def _dtype(a):
@@ -256,12 +252,12 @@ def getitem(input, key):
 
 def index_add(base, key, src):
     """``base`` with ``src`` added at ``key`` (repeats accumulate); out of place."""
-    return apply_binary(INDEX_ADD, base, src, {"key": key, "in_shape": _shape(base)})
+    return apply_binary(INDEX_ADD, base, src, {"key": key, "in_shape": shape_of(base)})
 
 
 def index_put(input, key, value):
     """``input`` with ``input[key] = value``, out of place."""
-    return apply_binary(INDEX_PUT, input, value, {"key": key, "in_shape": _shape(input)})
+    return apply_binary(INDEX_PUT, input, value, {"key": key, "in_shape": shape_of(input)})
 
 
 def take_key(input, key):

@@ -15,7 +15,7 @@ import numpy as np
 
 from .._core.errors import ArgumentError, DTypeError, ShapeError
 from .._core.state import STATE
-from .._core.tensor import Tensor, wrap
+from .._core.tensor import Tensor, array_of, wrap
 from ._broadcast import cast_like
 from .elementwise import where
 from .reduction import numpy_names, one_dim, sum
@@ -26,10 +26,6 @@ _ndarray = np.ndarray
 median_result = namedtuple("median", ["values", "indices"])
 nanmedian_result = namedtuple("nanmedian", ["values", "indices"])
 mode_result = namedtuple("mode", ["values", "indices"])
-
-
-def _data(x):
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _dtype_of(x):
@@ -126,7 +122,7 @@ def _check_dim(data, dim, name):
 
 
 def _median(input, dim, keepdim, ignore_nan, name, result):
-    data = _data(input)
+    data = array_of(input)
     if data.dtype.kind == "b":
         raise DTypeError(f"{name}: not implemented for bool tensors, as in PyTorch; convert "
                          "first, e.g. x.int().")
@@ -247,7 +243,7 @@ def mode(input, dim=-1, keepdim=False):
         >>> tg.mode(tg.tensor([[1.0, 3.0, 3.0, 2.0, 2.0]]))
         mode(values=tensor([2.]), indices=tensor([4]))
     """
-    data = _data(input)
+    data = array_of(input)
     d = _check_dim(data, dim, "mode")
     if data.ndim == 0:
         return mode_result(clone(input), wrap(np.zeros((), dtype=np.int64)))
@@ -283,7 +279,7 @@ def _q_values(q, dtype, name):
 
 
 def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
-    data = _data(input)
+    data = array_of(input)
     if data.dtype.kind != "f" or data.dtype == np.float16:
         raise DTypeError(f"{name}: input dtype must be float32 or float64, got {data.dtype}; "
                          "convert with .float() first.")

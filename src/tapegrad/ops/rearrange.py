@@ -10,7 +10,7 @@ rot90, repeat, tile and repeat_interleave copy, as in PyTorch.
 import numpy as np
 
 from .._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
-from .._core.tensor import Tensor
+from .._core.tensor import Tensor, shape_of
 from .indexing import getitem
 from .registry import OpDef, apply_unary, linear, register
 from .shape import broadcast_to, clone, expand, normalize_dim, permute, reshape
@@ -24,10 +24,6 @@ __all__ = ["split", "split_with_sizes", "tensor_split", "chunk", "unbind", "narr
            "repeat_interleave", "as_strided", "broadcast_tensors", "broadcast_shapes",
            "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack", "row_stack", "dstack",
            "column_stack", "meshgrid", "cartesian_prod", "combinations"]
-
-
-def _shape_of(x):
-    return x._data.shape if isinstance(x, Tensor) else np.shape(x)
 
 
 def _dim(d, shape, name):
@@ -67,7 +63,7 @@ def split(tensor, split_size_or_sections, dim=0):
         >>> [tuple(p.shape) for p in tg.arange(6).reshape(2, 3).split([1, 2], dim=1)]
         [(2, 1), (2, 2)]
     """
-    shape = _shape_of(tensor)
+    shape = shape_of(tensor)
     d = _dim(dim, shape, "split")
     n = shape[d]
     if _is_int(split_size_or_sections):
@@ -145,7 +141,7 @@ def tensor_split(input, indices_or_sections=None, dim=0, *, sections=None, indic
         want = {"sections": "an int", "indices": "a list or tuple of ints",
                 "tensor_indices_or_sections": "a tensor"}[kind]
         raise TypeError(f"tensor_split: {kind} must be {want}, got {arg!r}")
-    shape = _shape_of(input)
+    shape = shape_of(input)
     d = _dim(dim, shape, "tensor_split")
     if isinstance(arg, Tensor):
         if arg._data.dtype.kind not in "iu" or arg._data.ndim > 1:
@@ -175,7 +171,7 @@ def chunk(input, chunks, dim=0):
         >>> [p.tolist() for p in tg.chunk(tg.arange(6), 4)]
         [[0, 1], [2, 3], [4, 5]]
     """
-    shape = _shape_of(input)
+    shape = shape_of(input)
     chunks = _check_int(chunks, "chunks", "chunk")
     d = _dim(dim, shape, "chunk")
     if chunks <= 0:
@@ -194,7 +190,7 @@ def unbind(input, dim=0):
         >>> tg.unbind(tg.tensor([[1, 2], [3, 4]]), 1)
         (tensor([1, 3]), tensor([2, 4]))
     """
-    shape = _shape_of(input)
+    shape = shape_of(input)
     if len(shape) == 0:     # an IndexError in PyTorch
         raise IndexRangeError("unbind: expects a tensor of at least 1 dim, got a 0-d tensor")
     d = _dim(dim, shape, "unbind")
@@ -216,7 +212,7 @@ def narrow(input, dim, start, length):
         tensor([[1, 2],
                 [4, 5]])
     """
-    shape = _shape_of(input)
+    shape = shape_of(input)
     if len(shape) == 0:
         raise ShapeError("narrow: can't be applied to a 0-d tensor")
     d = normalize_dim(dim, len(shape), "narrow")
@@ -259,7 +255,7 @@ def movedim(input, source, destination):
         >>> tg.movedim(x, 0, -1).shape, tg.moveaxis(x, (0, 1), (2, 0)).shape
         (tapegrad.Size([3, 4, 2]), tapegrad.Size([3, 4, 2]))
     """
-    ndim = len(_shape_of(input))
+    ndim = len(shape_of(input))
     src = _dims_arg(source, ndim, "movedim", "source")
     dst = _dims_arg(destination, ndim, "movedim", "destination")
     if len(src) != len(dst):
@@ -284,7 +280,7 @@ def unflatten(input, dim, sizes):
         >>> tg.unflatten(tg.zeros(3, 4), 1, (2, -1)).shape
         tapegrad.Size([3, 2, 2])
     """
-    shape = _shape_of(input)
+    shape = shape_of(input)
     d = _dim(dim, shape, "unflatten")
     if not isinstance(sizes, (tuple, list)) or not all(_is_int(s) for s in sizes):
         raise TypeError(f"unflatten: sizes must be a tuple of ints, got {sizes!r}")
@@ -326,7 +322,7 @@ def flip(input, dims):
         tensor([[4, 3],
                 [2, 1]])
     """
-    shape = _shape_of(input)
+    shape = shape_of(input)
     dims = _dims_arg(dims, len(shape), "flip", "dims")
     return apply_unary(FLIP, input, {"dims": dims if shape else ()})
 
@@ -340,9 +336,9 @@ def fliplr(input):
         tensor([[2, 1],
                 [4, 3]])
     """
-    if len(_shape_of(input)) < 2:
+    if len(shape_of(input)) < 2:
         raise ShapeError(f"fliplr: the input must be at least 2-d, got shape "
-                         f"{tuple(_shape_of(input))}")
+                         f"{tuple(shape_of(input))}")
     return flip(input, 1)
 
 
@@ -354,7 +350,7 @@ def flipud(input):
         >>> tg.flipud(tg.tensor([1, 2, 3]))
         tensor([3, 2, 1])
     """
-    if len(_shape_of(input)) < 1:
+    if len(shape_of(input)) < 1:
         raise ShapeError("flipud: the input must be at least 1-d, got a 0-d tensor")
     return flip(input, 0)
 
@@ -377,7 +373,7 @@ def roll(input, shifts, dims=None):
         (tensor([[6, 1, 2],
                 [3, 4, 5]]), tensor([0, 1, 2, 3]))
     """
-    shape = _shape_of(input)
+    shape = shape_of(input)
     shifts = (shifts,) if _is_int(shifts) else shifts
     if not isinstance(shifts, (tuple, list)) or not shifts or not all(_is_int(s) for s in shifts):
         raise TypeError(f"roll: shifts must be an int or a non-empty tuple of ints, got {shifts}")
@@ -403,7 +399,7 @@ def rot90(input, k=1, dims=(0, 1)):
         tensor([[2, 4],
                 [1, 3]])
     """
-    shape = _shape_of(input)
+    shape = shape_of(input)
     k = _check_int(k, "k", "rot90")
     dims = tuple(dims)
     if len(dims) != 2:
@@ -455,7 +451,7 @@ def repeat(input, *sizes, repeats=None):
         sizes = tuple(sizes[0])
     if not all(_is_int(s) for s in sizes):
         raise TypeError(f"repeat: sizes must be ints, got {sizes}")
-    shape = _shape_of(input)
+    shape = shape_of(input)
     if len(sizes) < len(shape):
         raise ShapeError(f"repeat: the number of repeats ({len(sizes)}) can't be smaller than "
                          f"the number of dims ({len(shape)}) of shape {tuple(shape)}")
@@ -478,7 +474,7 @@ def tile(input, dims):
         tensor([[1, 2, 1, 2]])
     """
     dims = (dims,) if _is_int(dims) else tuple(dims)
-    ndim = len(_shape_of(input))
+    ndim = len(shape_of(input))
     return repeat(input, (1,) * (ndim - len(dims)) + dims)
 
 
@@ -528,7 +524,7 @@ def repeat_interleave(input=None, repeats=None, dim=None, *, output_size=None):
     if dim is None:
         x = reshape(input, (-1,))
         dim = 0
-    shape = _shape_of(x)
+    shape = shape_of(x)
     d = normalize_dim(dim, len(shape), "repeat_interleave")
     if not shape:
         raise IndexRangeError(f"repeat_interleave: a 0-d tensor has no dim {dim} to repeat "

@@ -12,7 +12,7 @@ import numpy as np
 
 from .._core.dtypes import to_numpy_dtype
 from .._core.errors import DTypeError
-from .._core.tensor import Tensor, wrap
+from .._core.tensor import Tensor, array_of, wrap
 from ._broadcast import cast_like
 from .elementwise import exp, where
 from .indexing import index_add
@@ -27,13 +27,9 @@ cummax_result = namedtuple("cummax", ["values", "indices"])
 cummin_result = namedtuple("cummin", ["values", "indices"])
 
 
-def _data(x):
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
-
-
 def _dim(input, dim, name):
     """``dim`` made non-negative (a 0-d input accepts 0 and -1)."""
-    return one_dim(dim, _data(input).ndim, name)
+    return one_dim(dim, array_of(input).ndim, name)
 
 
 _float16, _float32 = np.dtype(np.float16), np.dtype(np.float32)
@@ -208,7 +204,7 @@ def cumprod_jvp(ctx, t):
         before, at_zero, safe, P = _cumprod_zero_terms(x, d)
         t_at_zero = np.sum(np.where(at_zero, t, 0), axis=d, keepdims=True)
         return np.where(before, out * _cumsum(t / safe, d), t_at_zero * P)
-    if _data(x).all():
+    if array_of(x).all():
         return out * _cumsum(t / x, d)
     others, upper = _others_products(x, d)
     n = x.shape[d]
@@ -302,7 +298,7 @@ CUMMIN = register(OpDef("cummin", _take_forward, running_extreme_vjp,
 
 
 def _running_extreme(input, dim, ufunc, op, result, name):
-    data = _data(input)
+    data = array_of(input)
     d = _dim(input, dim, name)
     if data.ndim == 0:
         return result(clone(input), wrap(np.zeros((), dtype=np.int64)))
@@ -429,7 +425,7 @@ def logcumsumexp(input, dim):
         >>> y = tg.logcumsumexp(x, 0); y[1].backward(); x.grad
         tensor([0.5000, 0.5000], dtype=tapegrad.float64)
     """
-    data = _data(input)
+    data = array_of(input)
     if data.dtype.kind != "f":
         raise DTypeError(f"logcumsumexp: input dtype must be floating point, got "
                          f"{data.dtype}; convert with .float() first.")

@@ -13,10 +13,10 @@ The index-wise and mask-wise ops live in ops/index_ops.py and are re-exported he
 import numpy as np
 
 from .._core.errors import ArgumentError, ShapeError
-from .._core.tensor import Tensor, wrap
+from .._core.tensor import Tensor, array_of, wrap
 from . import indexing
 from .elementwise import _floor_divide, where
-from .index_ops import (IndexRangeError, as_index, check_range, check_same_dtype, data_of,
+from .index_ops import (IndexRangeError, as_index, check_range, check_same_dtype,
                         index_add, index_copy, index_fill, index_put, index_select, masked_fill,
                         masked_scatter, masked_select, restore_0d, write_back)
 from .registry import OpDef, apply_binary, register
@@ -40,10 +40,10 @@ def _checked(input, dim, index, src, name):
 
     ``input`` (and ``src``) of 0-d come back as shape (1,); ``src`` comes back cut to
     index's shape (PyTorch reads only that corner of a larger src)."""
-    x = data_of(input)
+    x = array_of(input)
     in_shape = x.shape
     idx = as_index(index, name)
-    s = data_of(src) if isinstance(src, Tensor) else None
+    s = array_of(src) if isinstance(src, Tensor) else None
     if x.ndim <= 1 and idx.ndim <= 1 and (s is None or s.ndim <= 1):
         # PyTorch treats 0-d tensors here as vectors of one element
         if x.ndim == 0:
@@ -94,7 +94,7 @@ def gather(input, dim, index, *, sparse_grad=False):
                 [3., 4.]], grad_fn=<IndexBackward0>), tensor([[0., 2.],
                 [1., 1.]]))
     """
-    shape = np.shape(data_of(index))
+    shape = np.shape(array_of(index))
     key, input, _, _ = _checked(input, dim, index, None, "gather")
     out = indexing.take_key(input, key)
     return reshape(out, shape) if shape == () else out
@@ -154,7 +154,7 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     else:
         if not tensor_src:
             s = np.full(np.broadcast_shapes(*(k.shape for k in key)), src,
-                        dtype=data_of(x).dtype)
+                        dtype=array_of(x).dtype)
         out = _scatter_reduce(x, key, s, "prod", True)   # keeps x: scatter_ clones first
     return restore_0d(out, shape)
 
@@ -216,7 +216,7 @@ def _weights(ctx):
     the same position, and of out[key] with respect to each src element. Any g's gradient is
     then g * wx for input and g[key] * ws for src; the JVP sums the same weights."""
     x, src, out, key = ctx.x, ctx.y, ctx.out, ctx.key
-    xd, sd, od = data_of(x), data_of(src), data_of(out)
+    xd, sd, od = array_of(x), array_of(src), array_of(out)
     hit = _hit(xd.shape, key)
     inside = hit if ctx.include_self else np.zeros_like(hit)   # x elements in a reduction
     if ctx.reduce != "prod":
@@ -290,7 +290,7 @@ def _scatter_reduce(x, key, src, reduce, include_self):
     total = indexing.index_add(base, key, src)
     if reduce == "sum":
         return total
-    xd = data_of(x)
+    xd = array_of(x)
     count = np.full(xd.shape, 1 if include_self else 0, dtype=np.int64)
     np.add.at(count, key, 1)
     count = np.maximum(count, 1).astype(xd.dtype)
@@ -351,12 +351,12 @@ def take(input, index):
         tensor([[1., 4.]])
     """
     idx = as_index(index, "take", int64_only=True)
-    n = data_of(input).size
+    n = array_of(input).size
     bad = (idx < -n) | (idx >= n)
     if bad.any():
         raise IndexRangeError(
             f"take: index {int(idx[bad].flat[0])} is out of range for a tensor of {n} "
-            f"elements (shape {data_of(input).shape}); allowed values: [{-n}, {n - 1}]")
+            f"elements (shape {array_of(input).shape}); allowed values: [{-n}, {n - 1}]")
     idx = np.where(idx < 0, idx + n, idx)
     return indexing.take_key(reshape(input, (-1,)), (idx,))
 
@@ -382,7 +382,7 @@ def take_along_dim(input, indices, dim=None):
     if dim is None:
         return take(input, reshape(indices, (-1,)) if isinstance(indices, Tensor) else indices)
     idx = as_index(indices, name, int64_only=True, what="indices")
-    x = data_of(input)
+    x = array_of(input)
     if idx.ndim != x.ndim:
         raise ShapeError(f"{name}: input and indices must have the same number of dims, got "
                          f"shapes {x.shape} and {idx.shape}")
@@ -422,7 +422,7 @@ def nonzero(input, *, as_tuple=False):
         (tensor([[0, 1],
                 [1, 0]]), (tensor([0, 1]), tensor([1, 0])))
     """
-    x = data_of(input)
+    x = array_of(input)
     if as_tuple:
         return tuple(wrap(np.asarray(i, dtype=np.int64)) for i in np.nonzero(np.atleast_1d(x)))
     if x.ndim == 0:

@@ -5,14 +5,10 @@ import numpy as np
 
 from .._core import dtypes
 from .._core.errors import ArgumentError, IndexRangeError, ShapeError
-from .._core.tensor import Tensor
+from .._core.tensor import Tensor, shape_of
 from ._broadcast import sum_to_shape
 from .registry import (OpDef, apply, apply_binary, apply_chain, apply_unary, chain_adjoint,
                        linear, register)
-
-
-def _shape_of(x):
-    return x._data.shape if isinstance(x, Tensor) else np.shape(x)
 
 
 def normalize_dim(d, ndim, name, extra=0):
@@ -98,7 +94,7 @@ def reshape(input, *sizes, shape=None):
         >>> (tg.reshape(x, (2, 2))[0] * 3).sum().backward(); x.grad
         tensor([3., 3., 0., 0.])
     """
-    in_shape = _shape_of(input)
+    in_shape = shape_of(input)
     shape = _resolve_shape(in_shape, _sizes_or_keyword(sizes, shape, "shape", "reshape"),
                            "reshape")
     if shape == in_shape and not isinstance(input, Tensor):
@@ -141,7 +137,7 @@ def view(input, *shape, dtype=None, size=None):
             raise TypeError("view: pass either a shape or a dtype, not both")
         from .strided import view_dtype   # strided.py imports this module: import late
         return view_dtype(input, shape[0] if dtype is None else dtype)
-    in_shape = _shape_of(input)
+    in_shape = shape_of(input)
     new = _resolve_shape(in_shape, _sizes_or_keyword(shape, size, "size", "view"), "view")
     if not isinstance(input, Tensor):
         return reshape(input, new)
@@ -179,7 +175,7 @@ def flatten(input, start_dim=0, end_dim=-1):
         >>> tg.flatten(tg.zeros(2, 3, 4)).shape, tg.flatten(tg.zeros(2, 3, 4), 1).shape
         (tapegrad.Size([24]), tapegrad.Size([2, 12]))
     """
-    shape = _shape_of(input)
+    shape = shape_of(input)
     if len(shape) == 0:
         return reshape(input, (1,))
     s = normalize_dim(start_dim, len(shape), "flatten")
@@ -202,7 +198,7 @@ def squeeze(input, dim=None):
         >>> x = tg.zeros(1, 2, 1); tg.squeeze(x).shape, tg.squeeze(x, 0).shape
         (tapegrad.Size([2]), tapegrad.Size([2, 1]))
     """
-    shape = _shape_of(input)
+    shape = shape_of(input)
     if dim is None:
         dims = {i for i, n in enumerate(shape) if n == 1}
     else:
@@ -228,7 +224,7 @@ def unsqueeze(input, dim):
         >>> tg.unsqueeze(tg.zeros(2, 3), 1).shape, tg.unsqueeze(tg.zeros(2, 3), -1).shape
         (tapegrad.Size([2, 1, 3]), tapegrad.Size([2, 3, 1]))
     """
-    shape = _shape_of(input)
+    shape = shape_of(input)
     d = normalize_dim(dim, len(shape), "unsqueeze", extra=1)
     return reshape(input, shape[:d] + (1,) + shape[d:])
 
@@ -251,12 +247,12 @@ def permute(input, *args, dims=None):
         >>> tg.permute(tg.zeros(2, 3, 4), (2, 0, 1)).shape
         tapegrad.Size([4, 2, 3])
     """
-    ndim = len(_shape_of(input))
+    ndim = len(shape_of(input))
     dims = _sizes_or_keyword(args, dims, "dims", "permute")
     norm = tuple(normalize_dim(d, ndim, "permute") for d in dims)
     if sorted(norm) != list(range(ndim)):
         raise ShapeError(f"permute: dims {list(dims)} must be a permutation of the "
-                         f"{ndim} dims of a tensor of shape {tuple(_shape_of(input))}")
+                         f"{ndim} dims of a tensor of shape {tuple(shape_of(input))}")
     return apply_unary(PERMUTE, input, {"dims": norm})
 
 
@@ -273,7 +269,7 @@ def transpose(input, dim0, dim1):
         >>> (y * tg.tensor([[3.0], [4.0]])).sum().backward(); y.shape, x.grad
         (tapegrad.Size([2, 1]), tensor([[3., 4.]]))
     """
-    ndim = len(_shape_of(input))
+    ndim = len(shape_of(input))
     if ndim == 0:
         return apply_unary(PERMUTE, input, {"dims": ()})
     d0, d1 = normalize_dim(dim0, ndim, "transpose"), normalize_dim(dim1, ndim, "transpose")
@@ -306,7 +302,7 @@ def t(input):
                 [2],
                 [3]])
     """
-    ndim = len(_shape_of(input))
+    ndim = len(shape_of(input))
     if ndim > 2:
         raise ShapeError(f"t: expects a tensor of at most 2 dims, got {ndim}; use transpose "
                          "or mT for batched matrices")
@@ -321,9 +317,9 @@ def mT(input):
         >>> tg.zeros(5, 2, 3).mT.shape
         tapegrad.Size([5, 3, 2])
     """
-    ndim = len(_shape_of(input))
+    ndim = len(shape_of(input))
     if ndim < 2:
-        raise ShapeError(f"mT: needs at least 2 dims, got a tensor of shape {_shape_of(input)}")
+        raise ShapeError(f"mT: needs at least 2 dims, got a tensor of shape {shape_of(input)}")
     return transpose(input, -2, -1)
 
 
@@ -356,7 +352,7 @@ def expand(input, *sizes, size=None):
         >>> y.sum().backward(); y.shape, x.grad
         (tapegrad.Size([2, 3]), tensor([[3.], [3.]]))
     """
-    in_shape = _shape_of(input)
+    in_shape = shape_of(input)
     sizes = _sizes_or_keyword(sizes, size, "size", "expand")
     if len(sizes) < len(in_shape):
         raise ShapeError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
@@ -443,7 +439,7 @@ def _promoted(tensors):
 def _check_seq(tensors, name):
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)) or not tensors:
         raise TypeError(f"{name}: expects a non-empty list or tuple of tensors")
-    return [_shape_of(t) for t in tensors]
+    return [shape_of(t) for t in tensors]
 
 
 def cat(tensors, dim=0, *, axis=None):
@@ -591,7 +587,7 @@ def view_scatter_vjp(ctx, g):
     """d view_scatter(b, r): g with the region zeroed for b; g's region for r."""
     need = ctx.needs_input_grad
     gb = view_scatter(g, 0.0, ctx.chain) if need[0] else None
-    gr = view_of(g, ctx.chain, _shape_of(g)) if need[1] else None
+    gr = view_of(g, ctx.chain, shape_of(g)) if need[1] else None
     return gb, gr
 
 

@@ -13,17 +13,13 @@ Ties are broken by position (a stable sort), and the gradient goes to the return
 import numpy as np
 
 from .._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
-from .._core.tensor import Tensor, wrap
+from .._core.tensor import Tensor, array_of, wrap
 from .reduction import numpy_names, one_dim, values_indices
 from .registry import OpDef, apply_unary, register
 from .shape import clone, reshape
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "bincount", "histc",
            "searchsorted", "bucketize"]
-
-
-def _array(x):
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 # ---- the gather primitive (Note [Values picked at indices]) ----------------------------------
@@ -76,7 +72,7 @@ SORT, TOPK, KTHVALUE, SORT_SCATTER = (_gather_op(n) for n in
 def _pick(op, input, idx, dim, keepdim=True):
     """``input``'s values at ``idx`` along ``dim`` through ``op``; idx is kept by the node, so
     the indices handed to the user are a separate copy."""
-    params = {"idx": idx, "dim": dim, "n": _array(input).shape[dim], "pad": False,
+    params = {"idx": idx, "dim": dim, "n": array_of(input).shape[dim], "pad": False,
               "keepdim": keepdim}
     return apply_unary(op, input, params)
 
@@ -135,7 +131,7 @@ def sort(input, dim=-1, descending=False, *, stable=False):
         >>> tg.sort(tg.tensor([3.0, 1.0, 2.0, 1.0]), descending=True)
         values_indices(values=tensor([3., 2., 1., 1.]), indices=tensor([0, 2, 1, 3]))
     """
-    data = _array(input)
+    data = array_of(input)
     d = one_dim(dim, data.ndim, "sort")
     if data.ndim == 0:
         return _scalar_result(input)
@@ -153,7 +149,7 @@ def argsort(input, dim=-1, descending=False, *, stable=False):
         tensor([[0, 2, 1],
                 [1, 2, 0]])
     """
-    data = _array(input)
+    data = array_of(input)
     d = one_dim(dim, data.ndim, "argsort")
     if data.ndim == 0:
         return wrap(np.zeros((), dtype=np.int64))
@@ -200,7 +196,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         >>> values, indices, x.grad
         (tensor([4., 3.], grad_fn=<TopkBackward0>), tensor([1, 3]), tensor([0., 1., 0., 1.]))
     """
-    data = _array(input)
+    data = array_of(input)
     k = _check_int(k, "topk")
     d = one_dim(dim, data.ndim, "topk")
     _check_not_bool(data, "topk")
@@ -234,7 +230,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):
         >>> tg.kthvalue(tg.tensor([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]]), 2)
         values_indices(values=tensor([2., 4.]), indices=tensor([2, 2]))
     """
-    data = _array(input)
+    data = array_of(input)
     k = _check_int(k, "kthvalue")
     d = one_dim(dim, data.ndim, "kthvalue")
     _check_not_bool(data, "kthvalue")
@@ -273,7 +269,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
         >>> tg.unique(tg.tensor([3, 1, 3, 2]), return_inverse=True, return_counts=True)
         (tensor([1, 2, 3]), tensor([2, 0, 2, 1]), tensor([1, 1, 2]))
     """
-    data = _array(input)
+    data = array_of(input)
     if dim is None:
         axis = None
     elif data.ndim == 0:
@@ -334,7 +330,7 @@ def bincount(input, weights=None, minlength=0):
         >>> tg.bincount(tg.tensor([0, 1, 1]), weights=tg.tensor([0.5, 1.0, 2.0]))
         tensor([0.5000, 3.0000])
     """
-    data = _array(input)
+    data = array_of(input)
     if data.dtype.kind not in "iu":
         raise DTypeError(f"bincount: input must be an integer tensor, got {data.dtype}; "
                          "convert with .long() first.")
@@ -348,7 +344,7 @@ def bincount(input, weights=None, minlength=0):
         raise ArgumentError(f"bincount: minlength must be >= 0, got {minlength}.")
     if weights is None:
         return wrap(np.bincount(data, minlength=minlength).astype(np.int64, copy=False))
-    w = _array(weights)
+    w = array_of(weights)
     if w.shape != data.shape:
         raise ShapeError(f"bincount: weights must be 1-d with the length of input {data.shape},"
                          f" got shape {w.shape}.")
@@ -376,7 +372,7 @@ def histc(input, bins=100, min=0, max=0):
         >>> tg.histc(tg.tensor([1.0, 2.0, 1.0, 5.0]), bins=4, min=0, max=4)
         tensor([0., 2., 1., 0.])
     """
-    data = _array(input)
+    data = array_of(input)
     if data.dtype.kind != "f":
         raise DTypeError(f"histc: input must be a floating tensor, got {data.dtype}; convert "
                          "with .float() first.")
@@ -443,7 +439,7 @@ def searchsorted(sorted_sequence, input=None, *, out_int32=False, right=False, s
     """
     name = "searchsorted"
     values = _one_of(name, input=input, values=values, self=self)
-    seq = _array(sorted_sequence)
+    seq = array_of(sorted_sequence)
     if seq.ndim == 0:
         raise ShapeError(f"{name}: sorted_sequence must have at least one dim, got a 0-d "
                          "tensor.")
@@ -456,7 +452,7 @@ def searchsorted(sorted_sequence, input=None, *, out_int32=False, right=False, s
     if not scalar and not isinstance(values, (Tensor, np.ndarray)):
         raise TypeError(f"{name}: values must be a tensor or a number, got "
                         f"{type(values).__name__}")
-    vals = np.asarray(values) if scalar else _array(values)
+    vals = np.asarray(values) if scalar else array_of(values)
     if seq.dtype == np.bool_ or vals.dtype == np.bool_:
         raise DTypeError(f"{name}: bool tensors are not supported; convert with .int() first.")
     if seq.ndim > 1 and (vals.ndim != seq.ndim or vals.shape[:-1] != seq.shape[:-1]):
@@ -464,7 +460,7 @@ def searchsorted(sorted_sequence, input=None, *, out_int32=False, right=False, s
             f"{name}: sorted_sequence of shape {seq.shape} must be 1-d, or share all dims but "
             f"the last with values, got values of shape {vals.shape}.")
     if sorter is not None:
-        order = _array(sorter)
+        order = array_of(sorter)
         if order.dtype != np.int64:
             raise DTypeError(f"{name}: sorter must be an int64 tensor, got {order.dtype}.")
         if order.shape != seq.shape:
@@ -496,7 +492,7 @@ def bucketize(input=None, boundaries=None, *, out_int32=False, right=False, self
     input = _one_of("bucketize", input=input, self=self)
     if boundaries is None:
         raise TypeError("bucketize: missing the boundaries (a 1-d sorted tensor)")
-    b = _array(boundaries)
+    b = array_of(boundaries)
     if b.ndim != 1:
         raise ShapeError(f"bucketize: boundaries must be 1-d, got shape {b.shape}; use "
                          "searchsorted for batched boundaries.")

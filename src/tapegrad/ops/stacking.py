@@ -9,13 +9,9 @@ import itertools
 import numpy as np
 
 from .._core.errors import ArgumentError, DTypeError, ShapeError
-from .._core.tensor import Size, Tensor
+from .._core.tensor import Size, Tensor, shape_of
 from .indexing import getitem
 from .shape import cat, expand, reshape, stack
-
-
-def _shape_of(x):
-    return x._data.shape if isinstance(x, Tensor) else np.shape(x)
 
 
 def _dtype_of(x):
@@ -84,7 +80,7 @@ def broadcast_tensors(*tensors):
     tensors = _tensors(tensors, "broadcast_tensors")
     if len(tensors) == 1:
         return (tensors[0],)            # as PyTorch: the tensor itself
-    shapes = [_shape_of(t) for t in tensors]
+    shapes = [shape_of(t) for t in tensors]
     try:
         shape = np.broadcast_shapes(*shapes)
     except ValueError:
@@ -96,7 +92,7 @@ def broadcast_tensors(*tensors):
 
 def _atleast(args, ndim, grow):
     tensors = _tensors(args, f"atleast_{ndim}d")
-    out = tuple(t if len(_shape_of(t)) >= ndim else reshape(t, grow(_shape_of(t)))
+    out = tuple(t if len(shape_of(t)) >= ndim else reshape(t, grow(shape_of(t)))
                 for t in tensors)
     if len(args) == 1 and not isinstance(args[0], (list, tuple)):
         return out[0]
@@ -150,7 +146,7 @@ def hstack(tensors):
         tensor([1, 2, 3])
     """
     ts = atleast_1d(_tensors((tensors,), "hstack", allow_empty=False))
-    return cat(list(ts), 0 if len(_shape_of(ts[0])) == 1 else 1)
+    return cat(list(ts), 0 if len(shape_of(ts[0])) == 1 else 1)
 
 
 def vstack(tensors):
@@ -189,7 +185,7 @@ def column_stack(tensors):
                 [2, 4]])
     """
     ts = _tensors((tensors,), "column_stack", allow_empty=False)
-    return cat([reshape(t, (-1, 1)) if len(_shape_of(t)) <= 1 else t for t in ts], 1)
+    return cat([reshape(t, (-1, 1)) if len(shape_of(t)) <= 1 else t for t in ts], 1)
 
 
 def _check_same_dtype(tensors, name):
@@ -222,11 +218,11 @@ def meshgrid(*tensors, indexing="ij"):
     if indexing not in ("ij", "xy"):
         raise ArgumentError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
     for i, t in enumerate(tensors):
-        if len(_shape_of(t)) > 1:
+        if len(shape_of(t)) > 1:
             raise ShapeError(f"meshgrid: expects 0-d or 1-d tensors, but tensor {i} has shape "
-                             f"{tuple(_shape_of(t))}")
+                             f"{tuple(shape_of(t))}")
     _check_same_dtype(tensors, "meshgrid")
-    sizes = [int(np.prod(_shape_of(t))) for t in tensors]
+    sizes = [int(np.prod(shape_of(t))) for t in tensors]
     axes = list(range(len(tensors)))
     if indexing == "xy" and len(tensors) >= 2:
         axes[0], axes[1] = 1, 0         # tensor 0 varies along dim 1, tensor 1 along dim 0
@@ -253,9 +249,9 @@ def cartesian_prod(*tensors):
     """
     tensors = _tensors(tensors, "cartesian_prod", allow_empty=False)
     for i, t in enumerate(tensors):
-        if len(_shape_of(t)) != 1:
+        if len(shape_of(t)) != 1:
             raise ShapeError(f"cartesian_prod: expects 1-d tensors, but tensor {i} has shape "
-                             f"{tuple(_shape_of(t))}")
+                             f"{tuple(shape_of(t))}")
     if len(tensors) == 1:
         return tensors[0]               # as PyTorch: the tensor itself
     _check_same_dtype(tensors, "cartesian_prod")
@@ -274,7 +270,7 @@ def combinations(input, r=2, with_replacement=False):
                 [1, 3],
                 [2, 3]])
     """
-    shape = _shape_of(input)
+    shape = shape_of(input)
     if len(shape) != 1:
         raise ShapeError(f"combinations: expects a 1-d tensor, got shape {tuple(shape)}")
     if not isinstance(r, (int, np.integer)) or isinstance(r, bool) or r < 0:

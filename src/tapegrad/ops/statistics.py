@@ -5,7 +5,7 @@ nanquantile.
 import numpy as np
 
 from .._core.errors import DTypeError
-from .._core.tensor import Tensor, wrap
+from .._core.tensor import Tensor, array_of, wrap
 from .elementwise import exp, isnan, where
 from .order_statistics import median, mode, nanmedian, nanquantile, quantile
 from .reduction import (SUM, _reduce_params, _unreduce, half_in_float32, mean, normalize_dims,
@@ -16,10 +16,6 @@ __all__ = ["var", "std", "var_mean", "std_mean", "logsumexp", "nansum", "nanmean
            "any", "count_nonzero", "median", "nanmedian", "mode", "quantile", "nanquantile"]
 
 _ndarray = np.ndarray
-
-
-def _data(x):
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 # ---- var / std -----------------------------------------------------------------------------------
@@ -103,7 +99,7 @@ def _var_params(input, dim, unbiased, keepdim, correction, name):
     if not isinstance(correction, (int, float, np.integer, np.floating)):
         raise DTypeError(f"{name}: correction must be a number, got "
                          f"{type(correction).__name__} ({correction!r}).")
-    data = _data(input)
+    data = array_of(input)
     if data.dtype.kind not in "fc":
         raise DTypeError(f"{name}: input dtype must be floating point, got {data.dtype}; "
                          "convert with .float() first.")
@@ -255,7 +251,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
     params = _reduce_params(input, dim, keepdim, "nansum")     # errors name nansum
-    if _data(input).dtype.kind == "f":
+    if array_of(input).dtype.kind == "f":
         input = where(isnan(input), 0.0, input)
     return apply_unary(SUM, input, params)
 
@@ -281,7 +277,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     """
     if dtype is not None:
         input = input.to(dtype)
-    data = _data(input)
+    data = array_of(input)
     if data.dtype.kind not in "fc":
         raise DTypeError(f"nanmean: input dtype must be floating point, got {data.dtype}; "
                          "convert with .float() first.")
@@ -302,7 +298,7 @@ def _axis(data, dim, name):
 
 
 def _logical(np_fn, input, dim, keepdim, name):
-    data = _data(input)
+    data = array_of(input)
     # NOTE: dim=() reduces over no dim here, as PyTorch's all/any (unlike sum and
     # count_nonzero, where () means every dim).
     out = np.asarray(np_fn(data, axis=_axis(data, dim, name), keepdims=keepdim))
@@ -356,7 +352,7 @@ def count_nonzero(input, dim=None):
         >>> tg.count_nonzero(x), x.count_nonzero(dim=0)
         (tensor(3), tensor([2, 1]))
     """
-    data = _data(input)
+    data = array_of(input)
     axis = _axis(data, None if isinstance(dim, (tuple, list)) and not dim else dim,
                  "count_nonzero")
     return wrap(np.asarray(np.count_nonzero(data, axis=axis), dtype=np.int64))

@@ -17,7 +17,7 @@ import numpy as np
 
 from .._core import dtypes
 from .._core.errors import ArgumentError, GradError, ShapeError
-from .._core.tensor import Tensor, wrap
+from .._core.tensor import Tensor, shape_of, wrap
 from .indexing import getitem, index_add
 from .registry import OpDef, _track_view, apply_unary, linear, register
 from .shape import normalize_dim, reshape
@@ -88,10 +88,6 @@ def strided(input, size, coeffs, origin, in_shape):
                                         "origin": tuple(origin), "in_shape": tuple(in_shape)})
 
 
-def _shape_of(x):
-    return x._data.shape if isinstance(x, Tensor) else np.shape(x)
-
-
 def is_int(v):
     """A Python or NumPy int, not a bool (the argument checks of rearrange.py share these)."""
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
@@ -125,7 +121,7 @@ def unfold(input, dimension, size, step):
                 [2., 3.],
                 [3., 4.]])
     """
-    in_shape = _shape_of(input)
+    in_shape = shape_of(input)
     size, step = check_int(size, "size", "unfold"), check_int(step, "step", "unfold")
     d = normalize_dim(dimension, len(in_shape), "unfold")   # 0-d: 0 or -1, as in PyTorch
     n = in_shape[d] if in_shape else 1
@@ -195,7 +191,7 @@ def as_strided(input, size, stride, storage_offset=0):
     if storage_offset < 0:
         raise ArgumentError(f"as_strided: storage_offset must be non-negative, got "
                             f"{storage_offset}")
-    in_shape = _shape_of(input)
+    in_shape = shape_of(input)
     numel = int(np.prod(in_shape))
     last = storage_offset + sum((n - 1) * s for n, s in zip(size, stride))
     if 0 not in size and last >= numel:

@@ -6,15 +6,11 @@ import warnings
 import numpy as np
 
 from ..._core.errors import DTypeError, LinAlgError, ShapeError  # noqa: F401 (re-exported)
-from ..._core.tensor import Tensor
+from ..._core.tensor import Tensor, shape_of
 from .. import reduction, shape
 from .products import matmul
 
 _ndarray = np.ndarray
-
-
-def shape_of(x):
-    return x._data.shape if isinstance(x, Tensor) else np.shape(x)
 
 
 def dtype_of(x):

@@ -19,7 +19,7 @@ import string
 import numpy as np
 
 from ..._core.errors import ArgumentError, ShapeError
-from ..._core.tensor import Tensor
+from ..._core.tensor import Tensor, shape_of
 from ..elementwise import MUL
 from ..indexing import GETITEM
 from ..reduction import SUM
@@ -33,10 +33,6 @@ from .vectors import cdist, cross, linalg_cross  # noqa: F401 (listed in __all__
 _ORDERED = string.ascii_uppercase + string.ascii_lowercase
 _LABEL = {c: i for i, c in enumerate(_ORDERED)}
 _SUBLIST_LETTERS = string.ascii_lowercase + string.ascii_uppercase   # NumPy's sublist ints
-
-
-def _shape(t):
-    return t._data.shape if isinstance(t, Tensor) else np.shape(t)
 
 
 # ---- parsing ----------------------------------------------------------------------------
@@ -356,7 +352,7 @@ def einsum(equation, *operands):
         operands = tuple(operands[0])
     if not operands:
         raise ArgumentError("einsum: no operands given")
-    shapes = tuple(tuple(_shape(t)) for t in operands)
+    shapes = tuple(tuple(shape_of(t)) for t in operands)
     return _run(_plan(equation, shapes), operands)
 
 
@@ -376,7 +372,7 @@ def tensordot(a, b, dims=2):
         >>> tg.tensordot(tg.ones(2, 3, 4), tg.ones(4, 3, 5), dims=([1, 2], [1, 0])).shape
         tapegrad.Size([2, 5])
     """
-    sa, sb = tuple(_shape(a)), tuple(_shape(b))
+    sa, sb = tuple(shape_of(a)), tuple(shape_of(b))
     if isinstance(dims, Tensor) and dims.ndim == 0 and not dims.dtype.is_floating_point:
         dims = int(dims.item())       # a 0-d integer tensor counts as its int, as in PyTorch
     if isinstance(dims, (int, np.integer)):
@@ -423,7 +419,7 @@ def kron(input, other):
         tensor([[1., 2., 0., 0.],
                 [0., 0., 1., 2.]])
     """
-    sa, sb = tuple(_shape(input)), tuple(_shape(other))
+    sa, sb = tuple(shape_of(input)), tuple(shape_of(other))
     n = max(len(sa), len(sb))
     sa, sb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
     a = reshape(input, tuple(v for m in sa for v in (m, 1)))

@@ -7,7 +7,7 @@ from collections import namedtuple
 import numpy as np
 
 from ..._core.errors import ArgumentError, ShapeError
-from ..._core.tensor import Tensor, wrap
+from ..._core.tensor import array_of, wrap
 from .. import reduction, shape
 from ..indexing import getitem
 from ._common import (LinAlgError, batch_prefix, batch_shape, check_float, check_matrix,
@@ -18,10 +18,6 @@ from .solve import _solve_tri, cholesky_solve, inv, solve
 lstsq_result = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
 lu_factor_ex_result = namedtuple("linalg_lu_factor_ex", ["LU", "pivots", "info"])
 lu_unpack_result = namedtuple("lu_unpack", ["P", "L", "U"])
-
-
-def _data(x):
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
@@ -101,7 +97,7 @@ def lstsq(input, b, rcond=None, *, driver=None):
         sb = sb + (1,)
     batch = batch_shape(name, sa, sb)
     m, n = sa[-2:]
-    a = _data(input)
+    a = array_of(input)
     dt = a.dtype
     empty = np.zeros(0, dtype=dt)
     rank, sv = wrap(np.zeros(0, dtype=np.int64)), wrap(empty)
@@ -166,7 +162,7 @@ def lu_factor_ex(A, *, pivot=True, check_errors=False):
         tensor(2, dtype=tapegrad.int32)
     """
     LU, piv = lu_factor_unchecked(A, pivot, "linalg.lu_factor_ex")
-    lu = _data(LU)
+    lu = array_of(LU)
     info = zero_pivots(lu)
     if check_errors and info.any():
         b = int(np.flatnonzero(info)[0])
@@ -180,7 +176,7 @@ def _unpack(LU, pivots, name):
     sl = check_matrix(name, LU, square=False, arg="LU")
     m, n = sl[-2:]
     k = min(m, n)
-    piv = _data(pivots)
+    piv = array_of(pivots)
     if piv.dtype.kind not in "iu" or piv.shape != tuple(sl[:-2]) + (k,):
         raise ShapeError(f"{name}: pivots must be integers of shape {tuple(sl[:-2]) + (k,)} "
                          f"for LU of shape {tuple(sl)}, got {piv.dtype} {piv.shape}")

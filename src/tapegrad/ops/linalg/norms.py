@@ -12,7 +12,7 @@ import numpy as np
 
 from ..._core.dtypes import to_numpy_dtype
 from ..._core.errors import ArgumentError, DTypeError, ShapeError
-from ..._core.tensor import Tensor, wrap
+from ..._core.tensor import array_of, wrap
 from ..elementwise import abs, sign, where
 from ..reduction import _reduce_params, _unreduce, _weights_jvp, amax, amin, sum
 from ..registry import OpDef, apply_unary, register
@@ -20,10 +20,6 @@ from ..shape import normalize_dim, permute, unsqueeze
 from ._common import np_svd
 
 _INF = float("inf")
-
-
-def _data(x):
-    return x._data if isinstance(x, Tensor) else np.asarray(x)
 
 
 # ---- the vector norm primitive (finite, nonzero orders) ---------------------------------------
@@ -72,7 +68,7 @@ VECTOR_NORM = register(OpDef("vector_norm", _vector_norm_forward, vector_norm_vj
 
 def _check_float(x, name, dtype=None):
     """Refuse integer input, and a ``dtype=`` that would narrow it (as PyTorch does)."""
-    dt = _data(x).dtype
+    dt = array_of(x).dtype
     if dt.kind not in "fc":
         raise DTypeError(f"{name}: expected a floating point tensor as input, got dtype {dt}; "
                          "convert with .float() first.")
@@ -115,13 +111,13 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     params = _reduce_params(x, dim, keepdim, "linalg.vector_norm")
     if (ord < 0 or ord == _INF) and any(params["in_shape"][a] == 0 for a in params["axes"]):
         raise ShapeError(f"linalg.vector_norm: can't take the {ord} norm of a tensor of shape "
-                         f"{_data(x).shape} over an empty dim: the operation has no identity.")
+                         f"{array_of(x).shape} over an empty dim: the operation has no identity.")
     if ord in (_INF, -_INF):
         return (amax if ord > 0 else amin)(abs(x), dim, keepdim)
     if ord == 0:
         # NOTE: the count has gradient 0 everywhere; x * 0 keeps the result in the graph, as
         # PyTorch's does (a caller's backward then reaches x with zeros).
-        count = sum(_data(x) != 0, dim, keepdim).astype(_data(x).dtype)
+        count = sum(array_of(x) != 0, dim, keepdim).astype(array_of(x).dtype)
         return sum(x * 0.0, dim, keepdim) + wrap(count)
     params["ord"] = ord
     return apply_unary(VECTOR_NORM, x, params)
@@ -132,7 +128,7 @@ _MATRIX_ORDS = ("fro", "nuc", _INF, -_INF, 1, -1, 2, -2)
 
 
 def _matrix_dims(x, dim, name):
-    shape = _data(x).shape
+    shape = array_of(x).shape
     if len(shape) < 2:
         raise ShapeError(f"{name}: the input must have at least 2 dims, got shape {shape}.")
     if not isinstance(dim, (tuple, list)) or len(dim) != 2:
@@ -145,7 +141,7 @@ def _matrix_dims(x, dim, name):
 
 def _to_last_two(x, d0, d1):
     """x with dims d0, d1 moved to the end, in that order."""
-    ndim = _data(x).ndim
+    ndim = array_of(x).ndim
     rest = [i for i in range(ndim) if i not in (d0, d1)]
     return permute(x, tuple(rest + [d0, d1]))
 
@@ -186,7 +182,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     d0, d1 = _matrix_dims(A, dim, "linalg.matrix_norm")
     if ord == "fro":
         return vector_norm(A, 2, (d0, d1), keepdim)
-    shape = _data(A).shape
+    shape = array_of(A).shape
     if (shape[d0] == 0 or shape[d1] == 0) and ord in ("nuc", 2, 1, _INF):
         # NOTE: an empty matrix has norm 0 in these orders, as in PyTorch (the sum of no
         # magnitudes, kept in the graph); the negative orders have no identity and raise below.
@@ -220,9 +216,9 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         input = input.to(dtype)
     if p == "nuc":
-        if dim is None and _data(input).ndim != 2:
+        if dim is None and array_of(input).ndim != 2:
             raise ShapeError(f"norm: p='nuc' without dim needs a 2-d input, got shape "
-                             f"{_data(input).shape}; pass dim=(d0, d1).")
+                             f"{array_of(input).shape}; pass dim=(d0, d1).")
         return matrix_norm(input, "nuc", (0, 1) if dim is None else dim, keepdim)
     if p == "fro":
         p = 2
@@ -250,13 +246,13 @@ def linalg_norm(input, ord=None, dim=None, keepdim=False, *, dtype=None):
         return matrix_norm(input, "fro" if ord is None else ord, dim, keepdim)
     if ord is None:
         return vector_norm(input, 2, None, keepdim)
-    ndim = _data(input).ndim
+    ndim = array_of(input).ndim
     if ndim == 1:
         return vector_norm(input, ord, None, keepdim)
     if ndim == 2:
         return matrix_norm(input, ord, (0, 1), keepdim)
     raise ShapeError(f"linalg.norm: when ord is given without dim the input must be 1-d or "
-                     f"2-d, got shape {_data(input).shape}; pass dim.")
+                     f"2-d, got shape {array_of(input).shape}; pass dim.")
 
 
 # ---- built on singular values --------------------------------------------------------------------
@@ -273,7 +269,7 @@ def cond(A, p=None):
         tensor(4.)
     """
     _check_float(A, "linalg.cond")
-    shape = _data(A).shape
+    shape = array_of(A).shape
     if len(shape) < 2:
         raise ShapeError(f"linalg.cond: the input must have at least 2 dims, got shape {shape}")
     if shape[-1] == 0 and shape[-2] == 0:
@@ -288,7 +284,7 @@ def cond(A, p=None):
     from .solve import inv_ex     # the inverse lives with the solves in this package
     inverse, info = inv_ex(A)
     out = matrix_norm(A, p) * matrix_norm(inverse, p)
-    singular = _data(info) != 0
+    singular = array_of(info) != 0
     return where(wrap(singular), _INF, out) if singular.any() else out
 
 
@@ -296,10 +292,10 @@ def _cutoff(s_max, shape, dtype, atol, rtol):
     """PyTorch's tolerance for rank and pinv: max(atol, rtol * largest singular value), rtol
     defaulting to eps * max(m, n) (0 when only atol is given)."""
     if rtol is None:
-        rtol = 0.0 if atol is not None and np.any(_data(atol) > 0) else \
+        rtol = 0.0 if atol is not None and np.any(array_of(atol) > 0) else \
             np.finfo(dtype).eps * builtin_max(shape[-2:])
-    atol = 0.0 if atol is None else _data(atol)
-    return np.maximum(atol, _data(rtol) * s_max)
+    atol = 0.0 if atol is None else array_of(atol)
+    return np.maximum(atol, array_of(rtol) * s_max)
 
 
 builtin_max = max
@@ -315,7 +311,7 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
         (tensor(1), tensor(3))
     """
     _check_float(A, "linalg.matrix_rank")
-    a = _data(A)
+    a = array_of(A)
     if a.ndim < 2:
         raise ShapeError(f"linalg.matrix_rank: the input must have at least 2 dims, got shape "
                          f"{a.shape}")
@@ -343,20 +339,20 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
                 [0.0000, 0.2500, 0.0000]])
     """
     _check_float(A, "linalg.pinv")
-    a = _data(A)
+    a = array_of(A)
     if a.ndim < 2:
         raise ShapeError(f"linalg.pinv: the input must have at least 2 dims, got shape {a.shape}")
     from . import decomp     # decompositions sit beside the norms in this package
     if hermitian:
         w, V = decomp.eigh(A)
         s = abs(w)
-        tol = _cutoff(_data(s).max(axis=-1, initial=0.0), a.shape, a.dtype, atol, rtol)
-        keep = _data(s) > np.expand_dims(tol, -1)
+        tol = _cutoff(array_of(s).max(axis=-1, initial=0.0), a.shape, a.dtype, atol, rtol)
+        keep = array_of(s) > np.expand_dims(tol, -1)
         w_inv = where(wrap(keep), 1.0 / where(wrap(keep), w, 1.0), 0.0)
         return (V * unsqueeze(w_inv, -2)) @ V.mT
     U, S, Vh = decomp.linalg_svd(A, full_matrices=False)
-    tol = _cutoff(_data(S).max(axis=-1, initial=0.0), a.shape, a.dtype, atol, rtol)
-    keep = _data(S) > np.expand_dims(tol, -1)
+    tol = _cutoff(array_of(S).max(axis=-1, initial=0.0), a.shape, a.dtype, atol, rtol)
+    keep = array_of(S) > np.expand_dims(tol, -1)
     s_inv = where(wrap(keep), 1.0 / where(wrap(keep), S, 1.0), 0.0)
     return (Vh.mT * unsqueeze(s_inv, -2)) @ U.mT
 

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from ..._core.errors import ArgumentError, DTypeError, ShapeError
-from ..._core.tensor import Tensor
+from ..._core.tensor import Tensor, shape_of
 from .. import elementwise as ew
 from ..indexing import setitem
 from ..reduction import sum as _sum
@@ -26,10 +26,6 @@ from ..shape import mT, permute, reshape, squeeze, unsqueeze
 
 _ndarray = np.ndarray
 _F32 = np.dtype(np.float32)
-
-
-def _shape(t):
-    return t._data.shape if isinstance(t, Tensor) else np.shape(t)
 
 
 def blas_ready(a):
@@ -158,14 +154,14 @@ def matmul(input, other):
         >>> tg.matmul(a, b).sum().backward(); tg.matmul(a, b), a.grad
         (tensor([3., 7.], grad_fn=<MatmulBackward0>), tensor([[1., 1.], [1., 1.]]))
     """
-    _check(_shape(input), _shape(other), "matmul")
+    _check(shape_of(input), shape_of(other), "matmul")
     return apply_binary(MATMUL, input, other)
 
 
 def _require_ndim(name, **named):
     """Raise unless each argument (name=(tensor, wanted ndims)) has one of the wanted ndims."""
     for arg, (t, ndims) in named.items():
-        s = _shape(t)
+        s = shape_of(t)
         if len(s) not in ndims:
             want = " or ".join(f"{n}-d" for n in ndims)
             raise ShapeError(f"{name}: {arg} must be {want}, got shape {tuple(s)}")
@@ -180,7 +176,7 @@ def mm(input, mat2):
         tensor([[11.]])
     """
     _require_ndim("mm", input=(input, (2,)), mat2=(mat2, (2,)))
-    _check(_shape(input), _shape(mat2), "mm")
+    _check(shape_of(input), shape_of(mat2), "mm")
     return apply_binary(MATMUL, input, mat2)
 
 
@@ -195,7 +191,7 @@ def bmm(input, mat2):
                 [[3., 3.]]])
     """
     _require_ndim("bmm", input=(input, (3,)), mat2=(mat2, (3,)))
-    xs, ys = _shape(input), _shape(mat2)
+    xs, ys = shape_of(input), shape_of(mat2)
     if xs[0] != ys[0]:
         raise ShapeError(f"bmm: batch sizes differ: input {tuple(xs)} and mat2 {tuple(ys)}; "
                          "bmm does not broadcast (use matmul)")
@@ -212,7 +208,7 @@ def mv(input, vec):
         tensor([-1., -1.])
     """
     _require_ndim("mv", input=(input, (2,)), vec=(vec, (1,)))
-    _check(_shape(input), _shape(vec), "mv")
+    _check(shape_of(input), shape_of(vec), "mv")
     return apply_binary(MATMUL, input, vec)
 
 
@@ -226,7 +222,7 @@ def dot(input, other):
         tensor([3., 4.])
     """
     _require_ndim("dot", input=(input, (1,)), other=(other, (1,)))
-    _check(_shape(input), _shape(other), "dot")
+    _check(shape_of(input), shape_of(other), "dot")
     return apply_binary(MATMUL, input, other)
 
 
@@ -240,7 +236,7 @@ def vdot(input, other):
         tensor(11.)
     """
     _require_ndim("vdot", input=(input, (1,)), other=(other, (1,)))
-    _check(_shape(input), _shape(other), "vdot")
+    _check(shape_of(input), shape_of(other), "vdot")
     return apply_binary(MATMUL, input, other)
 
 
@@ -253,7 +249,7 @@ def inner(input, other):
         >>> tg.inner(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), tg.tensor([1.0, 1.0]))
         tensor([3., 7.])
     """
-    xs, ys = _shape(input), _shape(other)
+    xs, ys = shape_of(input), shape_of(other)
     if not xs or not ys:
         return ew.mul(input, other)
     if xs[-1] != ys[-1]:
@@ -313,7 +309,7 @@ def _scaled_sum(name, input, product, beta, alpha, out_shape):
     beta, alpha = _number(name, "beta", beta), _number(name, "alpha", alpha)
     if _kind(product) in "iu" and _kind(input) in "biu":
         beta, alpha = _truncated(name, "beta", beta), _truncated(name, "alpha", alpha)
-    s = _shape(input)
+    s = shape_of(input)
     try:
         if np.broadcast_shapes(s, out_shape) != tuple(out_shape):
             raise ValueError
@@ -339,7 +335,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
                 [3.5000, 3.5000]])
     """
     prod = mm(mat1, mat2)
-    return _scaled_sum("addmm", input, prod, beta, alpha, _shape(prod))
+    return _scaled_sum("addmm", input, prod, beta, alpha, shape_of(prod))
 
 
 def addmv(input, mat, vec, *, beta=1, alpha=1):
@@ -351,7 +347,7 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
         tensor([ 7., 10.])
     """
     prod = mv(mat, vec)
-    return _scaled_sum("addmv", input, prod, beta, alpha, _shape(prod))
+    return _scaled_sum("addmv", input, prod, beta, alpha, shape_of(prod))
 
 
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
@@ -363,7 +359,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
         tensor([4., 4.])
     """
     prod = bmm(batch1, batch2)
-    return _scaled_sum("baddbmm", input, prod, beta, alpha, _shape(prod))
+    return _scaled_sum("baddbmm", input, prod, beta, alpha, shape_of(prod))
 
 
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
@@ -375,16 +371,16 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
         tensor([[12.]])
     """
     _require_ndim("addbmm", batch1=(batch1, (3,)), batch2=(batch2, (3,)))
-    (b, n, m), (b2, _, p) = _shape(batch1), _shape(batch2)
+    (b, n, m), (b2, _, p) = shape_of(batch1), shape_of(batch2)
     if b != b2:
-        raise ShapeError(f"addbmm: batch sizes differ: batch1 {tuple(_shape(batch1))} and "
-                         f"batch2 {tuple(_shape(batch2))}")
-    _check(_shape(batch1), _shape(batch2), "addbmm")
+        raise ShapeError(f"addbmm: batch sizes differ: batch1 {tuple(shape_of(batch1))} and "
+                         f"batch2 {tuple(shape_of(batch2))}")
+    _check(shape_of(batch1), shape_of(batch2), "addbmm")
     # NOTE: one BLAS product with the batch folded into the contraction, not b of them:
     # (n, b*m) @ (b*m, p).
     prod = apply_binary(MATMUL, reshape(permute(batch1, (1, 0, 2)), (n, b * m)),
                         reshape(batch2, (b * m, p)))
-    return _scaled_sum("addbmm", input, prod, beta, alpha, _shape(prod))
+    return _scaled_sum("addbmm", input, prod, beta, alpha, shape_of(prod))
 
 
 def _inplace(fn, name, self_shape, operands, result):
@@ -392,8 +388,8 @@ def _inplace(fn, name, self_shape, operands, result):
     its docstring's example calls it on zeros(self_shape) with ``operands``."""
     def method(self, *args, beta=1, alpha=1):
         out = fn(self, *args, beta=beta, alpha=alpha)
-        if tuple(_shape(out)) != tuple(self.shape):
-            raise ShapeError(f"{name}_: the result has shape {tuple(_shape(out))} but self has "
+        if tuple(shape_of(out)) != tuple(self.shape):
+            raise ShapeError(f"{name}_: the result has shape {tuple(shape_of(out))} but self has "
                              f"shape {tuple(self.shape)}; an in-place op can't change it")
         setitem(self, Ellipsis, out, name + "_")
         return self
@@ -442,7 +438,7 @@ def multi_dot(tensors):
     tensors = list(tensors)
     if len(tensors) < 2:
         raise ArgumentError(f"multi_dot: expected at least 2 tensors, got {len(tensors)}")
-    shapes = [tuple(_shape(t)) for t in tensors]
+    shapes = [tuple(shape_of(t)) for t in tensors]
     for i, s in enumerate(shapes):
         ok = (1, 2) if i in (0, len(shapes) - 1) else (2,)
         if len(s) not in ok:
@@ -482,9 +478,9 @@ def chain_matmul(*matrices):
     if not matrices:
         raise ArgumentError("chain_matmul: expected one or more matrices, got none")
     for i, m in enumerate(matrices):
-        if len(_shape(m)) != 2:
+        if len(shape_of(m)) != 2:
             raise ShapeError(f"chain_matmul: every matrix must be 2-d, matrix {i} has shape "
-                             f"{tuple(_shape(m))}")
+                             f"{tuple(shape_of(m))}")
     if len(matrices) == 1:
         return matrices[0] * 1        # a new tensor, as PyTorch returns
     return multi_dot(matrices)
@@ -498,7 +494,7 @@ def vecdot(x, y, *, dim=-1):
         >>> tg.linalg.vecdot(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), tg.tensor([1.0, 1.0]))
         tensor([3., 7.])
     """
-    xs, ys = _shape(x), _shape(y)
+    xs, ys = shape_of(x), shape_of(y)
     dx, dy = (t._data.dtype if isinstance(t, Tensor) else np.asarray(t).dtype for t in (x, y))
     if dx != dy:
         raise DTypeError(f"linalg.vecdot: x and y must have the same dtype, got {dx} and {dy}")

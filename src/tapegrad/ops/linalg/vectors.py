@@ -6,16 +6,12 @@ import warnings
 import numpy as np
 
 from ..._core.errors import ArgumentError, DTypeError, ShapeError
-from ..._core.tensor import Tensor
+from ..._core.tensor import Tensor, shape_of
 from ..elementwise import abs, sign, where
 from ..reduction import sum as _sum
 from ..registry import OpDef, apply_binary, register
 from ..shape import mT, unsqueeze
 from .products import _matmul_forward, matmul
-
-
-def _shape(t):
-    return t._data.shape if isinstance(t, Tensor) else np.shape(t)
 
 
 # ---- cross ------------------------------------------------------------------------------
@@ -42,7 +38,7 @@ def _cross(x, y, dim):
 
 
 def _cross_dim(name, input, other, dim):
-    sa, sb = tuple(_shape(input)), tuple(_shape(other))
+    sa, sb = tuple(shape_of(input)), tuple(shape_of(other))
     if len(sa) != len(sb):
         raise ShapeError(f"{name}: inputs must have the same number of dims, got shapes {sa} "
                          f"and {sb}")
@@ -190,7 +186,7 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
         tensor([[5.0000],
                 [3.6056]])
     """
-    sa, sb = tuple(_shape(x1)), tuple(_shape(x2))
+    sa, sb = tuple(shape_of(x1)), tuple(shape_of(x2))
     if len(sa) < 2 or len(sb) < 2:
         raise ShapeError(f"cdist: x1 and x2 need at least 2 dims, got shapes {sa} and {sb}")
     if sa[-1] != sb[-1]:
