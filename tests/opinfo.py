@@ -768,12 +768,17 @@ def _iadd(z, y):
 ROW_MODULES = ("opinfo_elementary", "opinfo_special", "opinfo_rounding", "opinfo_binary_math",
                "opinfo_statistics", "opinfo_scan", "opinfo_sort", "opinfo_rearrange",
                "opinfo_diagonal", "opinfo_scatter", "opinfo_linalg_products",
-               "opinfo_linalg_contract", "opinfo_linalg", "opinfo_linalg_norms")
+               "opinfo_linalg_contract", "opinfo_linalg", "opinfo_linalg_norms",
+               "opinfo_nn_activations", "opinfo_nn_losses", "opinfo_nn_conv",
+               "opinfo_nn_pooling", "opinfo_nn_normalization", "opinfo_nn_attention",
+               "opinfo_nn_vision")
 PARITY = []
+NN_PARITY = []      # nn parity cases (tests/nn_parity.py's Case), for test_torch_parity_nn.py
 for _module in ROW_MODULES:
     _module = importlib.import_module(_module)
     OP_DB.extend(_module.ROWS)
     PARITY.extend(getattr(_module, "PARITY", ()))
+    NN_PARITY.extend(getattr(_module, "NN_PARITY", ()))
 
 OP_BY_NAME = {op.name: op for op in OP_DB}
 assert len(OP_BY_NAME) == len(OP_DB), "two OP_DB rows share a name"

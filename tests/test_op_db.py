@@ -112,12 +112,13 @@ def _public_functions():
     names = {(f"tapegrad.{n}", n) for family in FAMILIES for n in family.__all__}
     names |= {(f"tapegrad.linalg.{n}", f"linalg.{n}") for n in tg.linalg.__all__
               if not isinstance(getattr(tg.linalg, n), type)}    # LinAlgError is a class
+    names |= {(f"tapegrad.nn.functional.{n}", f"F.{n}") for n in tg.nn.functional.__all__}
     return names
 
 
 def test_every_public_function_has_a_row():
     """A row names the public functions it tests in api= (default: its name); functions of
-    tapegrad.linalg are named 'linalg.<name>'."""
+    tapegrad.linalg are named 'linalg.<name>', those of tapegrad.nn.functional 'F.<name>'."""
     tested = set().union(*(op.api for op in OP_DB))
     missing = sorted(where for where, name in _public_functions() if name not in tested)
     assert not missing, (f"public functions with no OP_DB row: {missing}. Add a row to the "

@@ -29,6 +29,7 @@ from .ops.binary_math import *  # noqa: F401,F403  (each family lists its names 
 from .ops.diagonal import *  # noqa: F401,F403
 from .ops.elementary import *  # noqa: F401,F403
 from .ops.linalg import *  # noqa: F401,F403
+from .ops.nn import *  # noqa: F401,F403
 from .ops.rearrange import *  # noqa: F401,F403
 from .ops.rounding import *  # noqa: F401,F403
 from .ops.scan import *  # noqa: F401,F403
@@ -39,7 +40,7 @@ from .ops.statistics import *  # noqa: F401,F403
 from .ops.reduction import amax, amin, argmax, argmin, max, mean, min, prod, sum
 from .ops.shape import (broadcast_to, cat, clone, concat, concatenate, expand, flatten, permute,
                         reshape, squeeze, stack, swapaxes, swapdims, t, transpose, unsqueeze)
-from . import autograd, linalg, special
+from . import autograd, linalg, nn, special
 from .autograd import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                        set_grad_enabled)
 from .autograd.grad_mode import is_inference_mode_enabled

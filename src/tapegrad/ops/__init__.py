@@ -2,5 +2,5 @@
 Tensor methods; nothing is registered after import."""
 from . import registry, elementwise, reduction, shape, indexing, creation  # noqa: F401
 from . import (binary_math, diagonal, elementary, linalg, rearrange, rounding,  # noqa: F401
-               scan, scatter, sort, special, statistics)
+               nn, scan, scatter, sort, special, statistics)
 from . import methods  # noqa: F401  (binds the ops onto Tensor; must come last)

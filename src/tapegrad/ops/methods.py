@@ -5,7 +5,7 @@ from .._core.device import device as Device   # to()'s parameter is named device
 from .._core.errors import ArgumentError
 from .._core.tensor import Tensor
 from . import elementwise as ew
-from . import creation, indexing, linalg, reduction, shape
+from . import creation, indexing, linalg, nn, reduction, shape
 from . import (binary_math, diagonal, elementary, rearrange, rounding, scan, scatter, sort,
                special, statistics)
 from .registry import apply_inplace, apply_unary
@@ -181,7 +181,7 @@ PROPERTIES = {
 # The op families added after the foundation list their own methods beside their functions
 # (each module's METHODS); they join this table here, so Tensor has one binding per name.
 FAMILIES = (elementary, special, rounding, binary_math, statistics, scan, sort, rearrange,
-            diagonal, scatter, linalg)
+            diagonal, scatter, linalg, nn)
 for _family in FAMILIES:
     _clash = set(_family.METHODS) & set(METHODS)
     assert not _clash, f"{_family.__name__} rebinds Tensor methods {sorted(_clash)}"

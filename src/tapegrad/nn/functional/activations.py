@@ -1,0 +1,3 @@
+"""tapegrad.nn.functional: activations."""
+
+__all__ = []

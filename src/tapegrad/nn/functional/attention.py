@@ -1,0 +1,3 @@
+"""tapegrad.nn.functional: attention."""
+
+__all__ = []

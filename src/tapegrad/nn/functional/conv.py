@@ -1,0 +1,3 @@
+"""tapegrad.nn.functional: conv."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""tapegrad.nn.functional: dropout."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""tapegrad.nn.functional: linear."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""tapegrad.nn.functional: losses."""
+
+__all__ = []

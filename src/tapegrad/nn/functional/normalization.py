@@ -1,0 +1,3 @@
+"""tapegrad.nn.functional: normalization."""
+
+__all__ = []

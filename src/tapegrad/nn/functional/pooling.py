@@ -1,0 +1,3 @@
+"""tapegrad.nn.functional: pooling."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""tapegrad.nn.functional: sparse."""
+
+__all__ = []

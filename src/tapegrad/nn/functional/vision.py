@@ -1,0 +1,3 @@
+"""tapegrad.nn.functional: vision."""
+
+__all__ = []

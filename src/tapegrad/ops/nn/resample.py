@@ -1,0 +1,4 @@
+"""Primitives of the nn resample family (used by tapegrad.nn.functional)."""
+
+__all__ = []        # names exported as tapegrad.<name> (PyTorch's torch.<name>)
+METHODS = {}        # Tensor methods this family binds
