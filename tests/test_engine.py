@@ -1015,3 +1015,51 @@ def test_pow_by_a_constant_saves_no_output():
     w.add_(1)
     with pytest.raises(tg.GradError, match="modified in place"):
         w.sum().backward()
+
+
+def test_a_grad_seen_through_a_transpose_is_owned_and_accumulates():
+    """The engine hands out matmul's grad of w (through w.T) without copying it; it must
+    still be an array nobody else holds: a second backward adds into it, nothing else moves."""
+    rng = np.random.default_rng(0)
+    X, W = rng.standard_normal((5, 3)), rng.standard_normal((4, 3))
+    x, w = tg.tensor(X, requires_grad=True), tg.tensor(W, requires_grad=True)
+    wt = w.T
+    wt.retain_grad()
+    for _ in range(2):
+        (x @ w.T).sum().backward()
+    expected = 2 * np.ones((5, 4)).T @ X
+    np.testing.assert_allclose(w.grad.numpy(), expected)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.ones((5, 4)) @ W)
+    np.testing.assert_array_equal(x.detach().numpy(), X)
+    np.testing.assert_array_equal(w.detach().numpy(), W)
+    assert not np.shares_memory(w.grad.numpy(), x.grad.numpy())
+
+
+def test_a_view_of_a_users_array_is_not_taken_over_as_a_grad():
+    """A rule that passes on a view of memory someone else holds (the caller's gradient seen
+    through a reshape) gets copied before it becomes a .grad."""
+    x = tg.zeros(2, 3, requires_grad=True)
+    g = np.arange(6.0)
+    x.reshape(6).backward(tg.tensor(g))
+    x.reshape(6).backward(tg.tensor(g))
+    np.testing.assert_array_equal(g, np.arange(6.0))
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * np.arange(6.0).reshape(2, 3))
+
+
+def test_update_outside_autograd_writes_in_place_with_the_same_rules():
+    p = tg.ones(3, 4)
+    data = p.numpy()
+    v0 = p._version
+    p -= 0.5 * tg.ones(4)
+    assert p.numpy() is data or np.shares_memory(p.numpy(), data)
+    np.testing.assert_array_equal(data, np.full((3, 4), 0.5, np.float32))
+    assert p.dtype == tg.float32 and p._version == v0 + 1
+    p += tg.ones(4, dtype=tg.float64)        # float64 into float32: cast, as in PyTorch
+    np.testing.assert_array_equal(data, np.full((3, 4), 1.5, np.float32))
+    with pytest.raises(tg.ShapeError):
+        p += tg.ones(5)
+    with pytest.raises(tg.ShapeError):
+        p += tg.ones(2, 3, 4)
+    n = tg.ones(3, dtype=tg.int64)
+    with pytest.raises(tg.DTypeError):
+        n -= 0.5

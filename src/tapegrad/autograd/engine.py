@@ -5,6 +5,8 @@ dependencies, no recursion), each exactly once; cotangents of values used more t
 summed. Rules run on plain arrays unless ``create_graph=True``, when they run on Tensors and
 so record themselves (Note [One rule, two paths] in ops/registry.py).
 """
+import sys
+
 import numpy as np
 
 from .._core.errors import ArgumentError, GradError, ShapeError
@@ -15,6 +17,27 @@ from ..ops._broadcast import sum_to_shape
 from ..ops.shape import clone
 
 _ndarray = np.ndarray
+_getrefcount = sys.getrefcount
+
+
+def _base_holders(a):
+    """How many references a's base has, seen from here; -1 unless the base is an array that
+    owns its memory. Compared with ``_ALONE``, the count when the view is all that holds it."""
+    base = a.base
+    return _getrefcount(base) if type(base) is _ndarray and base.base is None else -1
+
+
+# NOTE: measured rather than assumed: the count depends on the interpreter's version.
+_ALONE = _base_holders(np.empty((1, 2)).T)
+
+
+def _is_sole_view(a):
+    """Whether ``a`` is a writable view of memory that nothing else can reach: a rule's own
+    temporary seen through a transpose or a reshape (matmul's grad of ``w`` through ``w.T``, a
+    bias grad summed and reshaped). The engine may then add into it and hand it out as a
+    .grad without a copy, as it does with an array a rule allocated (``fresh`` in
+    run_backward)."""
+    return a.flags.writeable and _base_holders(a) == _ALONE
 
 
 def _as_tuple(x):
@@ -283,7 +306,8 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
                     prev = buffers.get(p)
                     if prev is None:
                         buffers[p] = gi
-                        if gi is not g and (create_graph or gi.base is None):
+                        if gi is not g and (create_graph or gi.base is None
+                                            or _is_sole_view(gi)):
                             fresh.add(p)
                     elif create_graph:
                         buffers[p] = prev + gi        # a new tensor, made for p alone

@@ -323,7 +323,12 @@ def apply_inplace(op, args, params=_EMPTY, name=None):
             "which several elements share one memory location; call .clone() before writing to it.")
     if not recording:
         arrays = [a._data if isinstance(a, Tensor) else a for a in args]
-        _write(x, op.forward(*arrays, **params), name)
+        if not (type(op.forward) is np.ufunc and _ufunc_into(op.forward, arrays, params)):
+            try:
+                out = op.forward(*arrays, **params)
+            except ValueError:
+                reraise_as_shape_error(name, arrays)
+            _write(x, out, name)
         x._bump()
         return x
     site = capture_site(depth=3)   # capture_site <- apply_inplace <- method <- user
@@ -345,6 +350,24 @@ def apply_inplace(op, args, params=_EMPTY, name=None):
     set_history(x, Node(VIEW_OF, {"chain": chain, "base_shape": base._data.shape}, (True,),
                         (bnode,), x._data.shape, x._data.dtype, site))
     return x
+
+
+def _ufunc_into(ufunc, arrays, params):
+    """Run a binary ufunc straight into its first operand when that gives exactly what
+    computing out of place and writing back would (a float tensor whose dtype the result
+    keeps, a shape the other operand broadcasts to); returns whether it did. An update such
+    as ``p -= lr * p.grad`` then makes one pass over memory instead of three, and no
+    temporary the size of ``p``."""
+    if params or len(arrays) != 2:
+        return False
+    x, y = arrays
+    if x.dtype.kind not in "fc" or np.result_type(x, y) != x.dtype:
+        return False
+    try:
+        ufunc(x, y, out=x)      # NumPy checks the shapes before it writes anything
+    except ValueError:
+        return False            # not broadcastable to x: the general path says why
+    return True
 
 
 def _saves_first_input(op, args):
