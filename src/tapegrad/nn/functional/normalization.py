@@ -56,9 +56,12 @@ def _normalized_shape(normalized_shape, input, name):
     """normalized_shape as a tuple of ints matching the input's trailing dims."""
     shape = ((normalized_shape,) if isinstance(normalized_shape, (int, np.integer))
              else tuple(normalized_shape))
-    if not shape or not all(isinstance(n, (int, np.integer)) for n in shape):
-        raise ArgumentError(f"{name}: normalized_shape must be a non-empty sequence of ints "
-                            f"(the trailing dims to normalize over), got {normalized_shape!r}.")
+    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in shape):
+        raise TypeError(f"{name}: normalized_shape must be a sequence of ints (the trailing "
+                        f"dims to normalize over), got {normalized_shape!r}.")
+    if not shape:
+        raise ArgumentError(f"{name}: normalized_shape must name at least one dim, got "
+                            f"{normalized_shape!r}.")
     shape = tuple(int(n) for n in shape)
     if len(shape) > input.ndim or tuple(input.shape[input.ndim - len(shape):]) != shape:
         raise ShapeError(f"{name}: normalized_shape={shape} must match the last dims of the "
