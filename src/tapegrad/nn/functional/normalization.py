@@ -84,12 +84,18 @@ def _check_param(t, what, want, name, exact=True):
                          f"{_shape_str(t.shape)}.")
 
 
+def _viewed(t, shape):
+    """``t`` in float32 if float16, viewed as ``shape`` (no node when it already is)."""
+    t = _compute(t)
+    return t if tuple(t.shape) == shape else t.reshape(shape)
+
+
 def _affine(y, weight, bias, shape):
     """y * weight + bias, the parameters viewed as ``shape`` to broadcast along y's dims."""
     if weight is not None:
-        y = y * _compute(weight).reshape(shape)
+        y = y * _viewed(weight, shape)
     if bias is not None:
-        y = y + _compute(bias).reshape(shape)
+        y = y + _viewed(bias, shape)
     return y
 
 

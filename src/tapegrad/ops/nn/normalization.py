@@ -17,6 +17,8 @@ k dims; batch_norm: dim 0 and dims 2...; instance_norm and group_norm: dims 2...
 path works on a (P, C, L) view of x, reducing over P and L, and contracts with ``np.einsum``:
 a sum of products without the temporary array (2-4x faster than ``(a * b).sum(axes)`` here).
 """
+import math
+
 import numpy as np
 
 from ..elementwise import rsqrt
@@ -42,19 +44,28 @@ class Moments:
 def _np_normalize(x, view, eps, center, moments, **_):
     x3 = x.reshape(view)
     n = view[0] * view[2]
-    with np.errstate(invalid="ignore", divide="ignore"):   # only an empty group warns
-        if center:
-            mean = np.einsum("pcl->c", x3).reshape(1, -1, 1) / n
-            d = x3 - mean
-        else:
-            mean, d = None, x3
-        v = np.einsum("pcl,pcl->c", d, d).reshape(1, -1, 1) / n
-        rstd = 1.0 / np.sqrt(v + eps)
+    if n:
+        d, out = _statistics(x3, n, eps, center, moments)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):   # empty groups: nan statistics
+            d, out = _statistics(x3, n, eps, center, moments)
+    return out.reshape(x.shape)
+
+
+def _statistics(x3, n, eps, center, moments):
+    """Fill ``moments`` from the (P, C, L) view ``x3``; return (x - mean, the result)."""
+    if center:
+        mean = np.einsum("pcl->c", x3).reshape(1, -1, 1) / n
+        d = x3 - mean
+    else:
+        mean, d = None, x3
+    v = np.einsum("pcl,pcl->c", d, d).reshape(1, -1, 1) / n
+    rstd = 1.0 / np.sqrt(v + eps)
     moments.mean, moments.var, moments.rstd = mean, v, rstd
     if center:
         d *= rstd                   # d is this call's own array: scaled in place
-        return d.reshape(x.shape)
-    return (x3 * rstd).reshape(x.shape)
+        return d, d
+    return d, x3 * rstd
 
 
 def _shaped(ctx, a):
@@ -86,11 +97,10 @@ def _jacobian(ctx, v):
     """J v = rstd * (v - mean(v) - y * mean(v * y)) over the dims, y = out (rms_normalize:
     without the mean(v) term). J is symmetric, so this is both the VJP and the JVP."""
     y, t, rstd = _shaped(ctx, ctx.out), _shaped(ctx, v), _rstd(ctx)
-    n = ctx.view[0] * ctx.view[2]
-    a = _sum(ctx, t, y) * (rstd / n)
-    w = t * rstd - y * a
+    scale = rstd / (ctx.view[0] * ctx.view[2])
+    w = t * rstd - y * (_sum(ctx, t, y) * scale)     # one expression: NumPy reuses temporaries
     if ctx.center:
-        w = w - _sum(ctx, t, None) * (rstd / n)
+        w -= _sum(ctx, t, None) * scale
     return w.reshape(ctx.in_shape) if type(w) is _ndarray else w
 
 
@@ -121,8 +131,7 @@ def _params(input, dims, eps, center, moments):
     lead = kept[0] if kept else len(shape)
     trail = kept[-1] + 1 if kept else len(shape)
     assert kept == list(range(lead, trail)), f"dims {dims} are not a leading and trailing block"
-    prod = lambda s: int(np.prod(s, dtype=np.int64))  # noqa: E731
-    view = (prod(shape[:lead]), prod(shape[lead:trail]), prod(shape[trail:]))
+    view = (math.prod(shape[:lead]), math.prod(shape[lead:trail]), math.prod(shape[trail:]))
     return {"axes": tuple(dims), "view": view, "in_shape": shape, "eps": float(eps),
             "center": center, "moments": Moments() if moments is None else moments}
 
