@@ -79,7 +79,7 @@ def rms_norm_ref(x, normalized_shape, weight=None, eps=None):
     return _affine_ref(x64 / np.sqrt(ms + eps), weight, None, ns)
 
 
-# ---- batch_norm / instance_norm -------------------------------------------------------------------
+# ---- batch_norm / instance_norm ----------------------------------------------------------------
 CHANNEL_CASES = [  # (input shape, weight?, bias?, running stats?, kwargs)
     ((4, 3), True, True, True, {}), ((3, 2, 4), False, False, False, {}),
     ((2, 3, 2, 2), True, False, True, {"momentum": 0.5}),

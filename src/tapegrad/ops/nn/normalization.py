@@ -68,26 +68,17 @@ def _statistics(x3, n, eps, center, moments):
     return d, x3 * rstd
 
 
-def _shaped(ctx, a):
-    """An array as the (P, C, L) view the fast path reduces over; Tensors stay as they are."""
-    return a.reshape(ctx.view) if type(a) is _ndarray else a
+def _einsum_sum(a, b=None):
+    """sum(a * b) over dims 0 and 2 of (P, C, L) arrays, kept as (1, C, 1), without the
+    temporary a * b (b None: the plain sum)."""
+    s = np.einsum("pcl->c", a) if b is None else np.einsum("pcl,pcl->c", a, b)
+    return s.reshape(1, -1, 1)
 
 
-def _sum(ctx, a, b):
-    """sum(a * b) over the normalized dims, keeping them: einsum on arrays, recorded ops on
-    Tensors (b may be None: the plain sum)."""
-    if type(a) is _ndarray and (b is None or type(b) is _ndarray):
-        s = np.einsum("pcl->c", a) if b is None else np.einsum("pcl,pcl->c", a, b)
-        return s.reshape(1, -1, 1)
-    return (a if b is None else a * b).sum(ctx.axes, keepdim=True)
-
-
-def _rstd(ctx):
-    """1 / sqrt(var + eps): the forward's in the fast path, and a recorded function of the
-    saved input when the backward records itself (Note [Normalization statistics])."""
+def _recorded_rstd(ctx):
+    """1 / sqrt(var + eps) as a recorded function of the saved input, for a backward that
+    records itself (Note [Normalization statistics])."""
     x = ctx.x
-    if type(x) is _ndarray:
-        return ctx.moments.rstd
     v = (var(x, ctx.axes, keepdim=True, correction=0) if ctx.center
          else (x * x).mean(ctx.axes, keepdim=True))
     return rsqrt(v + ctx.eps)
@@ -96,11 +87,18 @@ def _rstd(ctx):
 def _jacobian(ctx, v):
     """J v = rstd * (v - mean(v) - y * mean(v * y)) over the dims, y = out (rms_normalize:
     without the mean(v) term). J is symmetric, so this is both the VJP and the JVP."""
-    y, t, rstd = _shaped(ctx, ctx.out), _shaped(ctx, v), _rstd(ctx)
+    y = ctx.out
+    if type(v) is _ndarray and type(y) is _ndarray:   # fast path: the (P, C, L) view
+        t, y, rstd, total = v.reshape(ctx.view), y.reshape(ctx.view), ctx.moments.rstd, _einsum_sum
+    else:
+        t, rstd = v, _recorded_rstd(ctx)
+
+        def total(a, b=None):
+            return (a if b is None else a * b).sum(ctx.axes, keepdim=True)
     scale = rstd / (ctx.view[0] * ctx.view[2])
-    w = t * rstd - y * (_sum(ctx, t, y) * scale)     # one expression: NumPy reuses temporaries
+    w = t * rstd - y * (total(t, y) * scale)     # one expression: NumPy reuses temporaries
     if ctx.center:
-        w -= _sum(ctx, t, None) * scale
+        w -= total(t) * scale
     return w.reshape(ctx.in_shape) if type(w) is _ndarray else w
 
 
