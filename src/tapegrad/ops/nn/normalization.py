@@ -45,15 +45,15 @@ def _np_normalize(x, view, eps, center, moments, **_):
     x3 = x.reshape(view)
     n = view[0] * view[2]
     if n:
-        d, out = _statistics(x3, n, eps, center, moments)
+        out = _statistics(x3, n, eps, center, moments)
     else:
         with np.errstate(invalid="ignore", divide="ignore"):   # empty groups: nan statistics
-            d, out = _statistics(x3, n, eps, center, moments)
+            out = _statistics(x3, n, eps, center, moments)
     return out.reshape(x.shape)
 
 
 def _statistics(x3, n, eps, center, moments):
-    """Fill ``moments`` from the (P, C, L) view ``x3``; return (x - mean, the result)."""
+    """Fill ``moments`` from the (P, C, L) view ``x3``; return the normalized view."""
     if center:
         mean = np.einsum("pcl->c", x3).reshape(1, -1, 1) / n
         d = x3 - mean
@@ -64,8 +64,8 @@ def _statistics(x3, n, eps, center, moments):
     moments.mean, moments.var, moments.rstd = mean, v, rstd
     if center:
         d *= rstd                   # d is this call's own array: scaled in place
-        return d, d
-    return d, x3 * rstd
+        return d
+    return x3 * rstd
 
 
 def _einsum_sum(a, b=None):
