@@ -369,7 +369,7 @@ def adaptive_avg_pool1d(input, output_size):
     Example:
         >>> import tapegrad as tg, tapegrad.nn.functional as F
         >>> F.adaptive_avg_pool1d(tg.tensor([[1.0, 2.0, 3.0, 4.0, 5.0]]), 2)
-        tensor([[2.0000, 4.0000]])
+        tensor([[2., 4.]])
     """
     return _adaptive_avg(input, output_size, 1, "adaptive_avg_pool1d")
 
