@@ -8,7 +8,7 @@ import numpy as np
 from ..._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
 from ..._core.state import STATE
 from ..._core.tensor import Tensor, array_of, wrap
-from ...ops.elementwise import abs, relu, sign
+from ...ops import elementwise as E
 from ...ops.nn import pooling as P
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_unpool1d", "max_unpool2d",
@@ -68,11 +68,11 @@ def _geometry(name, x, d, kernel_size, stride, padding, dilation, ceil_mode, hal
     if any(p < 0 for p in padding):
         raise ArgumentError(f"{name}: padding must be non-negative, got {padding}")
     for k, p, dl in zip(kernel, padding, dilation):
-        limit = (dl * (k - 1) + 1) // 2 if half_of == "dilated" else k // 2
-        if p > limit:
-            raise ArgumentError(f"{name}: padding should be at most half of the kernel size "
-                                f"(dilation {dilation}), but got padding={padding}, "
-                                f"kernel_size={kernel}")
+        if p > ((dl * (k - 1) + 1) // 2 if half_of == "dilated" else k // 2):
+            of = "the dilated kernel" if half_of == "dilated" else "the kernel"
+            raise ArgumentError(f"{name}: padding should be at most half of {of}, but got "
+                                f"padding={padding}, kernel_size={kernel}, "
+                                f"dilation={dilation}")
     spatial = x.shape[x.ndim - d:]
     outs = tuple(P.pool_out_size(L, k, s, p, dl, ceil_mode)
                  for L, k, s, p, dl in zip(spatial, kernel, stride, padding, dilation))
@@ -469,7 +469,7 @@ def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, d, name, avg):
     # PyTorch's formulation, for its values and gradients: the average of x^p times the
     # window size, with sign(s) * relu(|s|) (gradient 0 where a sum is 0), to the 1/p.
     s = avg(input ** norm_type, kernel, stride, 0, ceil_mode)
-    return (sign(s) * relu(abs(s)) * int(np.prod(kernel))) ** (1.0 / norm_type)
+    return (E.sign(s) * E.relu(E.abs(s)) * int(np.prod(kernel))) ** (1.0 / norm_type)
 
 
 def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):

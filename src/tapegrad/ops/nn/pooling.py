@@ -22,7 +22,6 @@ The pair makes every derivative order work, as tg.max(dim) does with its indices
 """
 import numpy as np
 
-from ..._core.errors import ShapeError
 from ..reduction import half_in_float32
 from ..registry import OpDef, apply_unary, register
 
@@ -67,12 +66,17 @@ def _argmax_taps(tap, ntaps, is_float):
     """(best, t): each output's maximum over taps 0..ntaps-1 (``tap(t)`` gives tap t's values
     for every output) and the first tap holding it; a nan wins (the last nan, as PyTorch)."""
     best = np.array(tap(0), copy=True)
-    which = np.zeros(best.shape, dtype=np.int32)
+    small = np.int8 if ntaps < 128 else np.int16 if ntaps < 2 ** 15 else np.int32
+    which, step = np.zeros(best.shape, dtype=small), np.empty(best.shape, dtype=small)
     for t in range(1, ntaps):
         v = tap(t)
         m = v > best
         np.maximum(best, v, out=best)    # propagates nan, fixed below
-        which[m] = t
+        # NOTE: which += m * (t - which), in place: 2.5x faster than which[m] = t (a boolean
+        # assignment) on the benchmark's 2x2 windows.
+        np.subtract(small(t), which, out=step)
+        np.multiply(step, m, out=step)
+        np.add(which, step, out=which)
     if is_float:
         nan = np.isnan(best)
         if nan.any():                    # rare: redo those outputs, the last nan winning
@@ -150,22 +154,22 @@ def adaptive_max_argmax(x, outs):
 
 
 # ---- max pooling: the gather / scatter pair -------------------------------------------------
-def _rows(a, pos, plane):
-    """(number of planes, positions per plane) of a pooled array ``a`` (shaped as ``pos``)."""
-    lead = a.shape[:a.ndim - len(plane)]
+def _rows(pos, plane):
+    """(leading dims, number of planes, positions per plane) of the positions ``pos``."""
+    lead = pos.shape[:pos.ndim - len(plane)]
     rows = int(np.prod(lead))
     return lead, rows, (pos.size // rows if rows else 0)
 
 
 def _gather_forward(x, pos, plane, overlap):
-    lead, rows, per = _rows(pos, pos, plane)
+    lead, rows, per = _rows(pos, plane)
     out = np.take_along_axis(x.reshape(rows, int(np.prod(plane))), pos.reshape(rows, per),
                              axis=1)
     return out.reshape(pos.shape)
 
 
 def _scatter_forward(g, pos, plane, overlap):
-    lead, rows, per = _rows(g, pos, plane)
+    lead, rows, per = _rows(pos, plane)
     size = int(np.prod(plane))
     out = np.zeros((rows, size), dtype=g.dtype)
     p2, g2 = pos.reshape(rows, per), g.reshape(rows, per)
