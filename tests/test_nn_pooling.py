@@ -101,6 +101,16 @@ def test_lp_pool_golden():
                                            ceil_mode=True).numpy(), [[2.0, 4.0]])
 
 
+def test_lp_pool_gradient_is_zero_at_an_all_zero_window():
+    # PyTorch's sign(s) * relu(|s|) gives gradient 0 where the window sum is 0, not the
+    # 0 * inf = nan of the 1/p power's derivative there
+    y, g = value_and_grad(lambda x: F.lp_pool2d(x, 2, 2), [[[0.0, 0.0, 3.0, 4.0],
+                                                            [0.0, 0.0, 0.0, 0.0]]])
+    np.testing.assert_allclose(y.detach().numpy(), [[[0.0, 5.0]]])
+    np.testing.assert_allclose(g, [[[0.0, 0.0, 0.6, 0.8], [0.0, 0.0, 0.0, 0.0]]], rtol=1e-6)
+    assert F.lp_pool2d(tg.tensor([[[1, 2], [3, 4]]]), 2, 2).dtype == tg.float32
+
+
 def test_unbatched_equals_batched():
     rng = np.random.default_rng(0)
     x = tg.tensor(rng.standard_normal((3, 7, 6)))

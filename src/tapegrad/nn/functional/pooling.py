@@ -467,9 +467,11 @@ def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, d, name, avg):
                             "1 / norm_type power)")
     kernel = _ints(kernel_size, d, "kernel_size", name)
     # PyTorch's formulation, for its values and gradients: the average of x^p times the
-    # window size, with sign(s) * relu(|s|) (gradient 0 where a sum is 0), to the 1/p.
+    # window size, to the 1/p. PyTorch passes the average through sign(s) * relu(|s|), which
+    # is s with gradient 0 where s == 0 (relu masks the infinite derivative of the 1/p power
+    # at 0); a select gives the same, where a product with a 0/1 mask would give 0 * inf.
     s = avg(input ** norm_type, kernel, stride, 0, ceil_mode)
-    return (E.sign(s) * E.relu(E.abs(s)) * int(np.prod(kernel))) ** (1.0 / norm_type)
+    return (E.where(s == 0, 0, s) * int(np.prod(kernel))) ** (1.0 / norm_type)
 
 
 def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
