@@ -157,6 +157,20 @@ def test_nan_wins_and_the_last_nan_is_the_index():
     np.testing.assert_array_equal(i.numpy(), [[3]])
 
 
+def test_large_tiling_windows_keep_the_conventions():
+    # more than 16 taps per tiling window: searched by one argmax over a window copy
+    x = tg.ones(2, 5, 5, requires_grad=True)
+    y, i = F.adaptive_max_pool2d(x, 1, return_indices=True)
+    np.testing.assert_array_equal(i.numpy(), [[[0]], [[0]]])
+    y.sum().backward()
+    assert x.grad.numpy().sum() == 2 and x.grad.numpy()[:, 0, 0].tolist() == [1.0, 1.0]
+    a = np.arange(50.0).reshape(2, 5, 5)
+    a[0, 0, 3] = a[0, 1, 2] = NAN
+    y, i = F.max_pool2d(tg.tensor(a), 5, return_indices=True)
+    np.testing.assert_array_equal(i.numpy(), [[[7]], [[24]]])
+    assert np.isnan(y.numpy()[0, 0, 0]) and y.numpy()[1, 0, 0] == 49
+
+
 def test_all_minus_inf_windows_pick_their_first_real_position():
     x = tg.tensor([[-INF, -INF, -INF]])
     y, i = F.max_pool1d(x, 3, stride=1, padding=1, return_indices=True)

@@ -85,6 +85,27 @@ def _argmax_taps(tap, ntaps, is_float):
     return best, which
 
 
+# Beyond this many taps, windows that tile the input (global pooling, adaptive pooling to
+# a divisor) are copied window-contiguous and searched by one np.argmax: a Python loop over
+# thousands of taps would cost more than the copy.
+_MANY_TAPS = 16
+
+
+def _argmax_tiles(win, nlead, ntaps):
+    """_argmax_taps for tiling windows: the window view copied to (..., taps) and one argmax
+    (the first maximum; a nan wins, the last nan as PyTorch)."""
+    flat = win.reshape(win.shape[:win.ndim - (win.ndim - nlead) // 2] + (ntaps,))
+    which = np.argmax(flat, axis=-1)
+    if flat.dtype.kind == "f":
+        nan = np.isnan(flat)
+        has_nan = nan.any(axis=-1)
+        if has_nan.any():
+            last = ntaps - 1 - np.argmax(nan[..., ::-1], axis=-1)
+            which = np.where(has_nan, last, which)
+    best = np.take_along_axis(flat, which[..., None], axis=-1)[..., 0]
+    return best, which
+
+
 def max_pool_argmax(x, kernel, stride, padding, dilation, ceil_mode):
     """(values, positions) of the max of each window of x's last d dims (Note [Max pooling as
     a gather]); positions are int64 flat indices into each input plane, as PyTorch's."""
@@ -104,8 +125,12 @@ def max_pool_argmax(x, kernel, stride, padding, dilation, ceil_mode):
                       + tuple(dl * b for dl, b in zip(dilation, st[len(lead):])),
                       writeable=False)
     taps = list(np.ndindex(*kernel))
-    best, which = _argmax_taps(lambda t: win[(Ellipsis,) + taps[t]], len(taps),
-                               x.dtype.kind == "f")
+    if len(taps) > _MANY_TAPS and not padded and stride == kernel and not any(
+            dl - 1 for dl in dilation):
+        best, which = _argmax_tiles(win, len(lead), len(taps))
+    else:
+        best, which = _argmax_taps(lambda t: win[(Ellipsis,) + taps[t]], len(taps),
+                                   x.dtype.kind == "f")
     outs_grid = _grid([np.arange(n) for n in outs])
     if padded:
         low = best == _lowest(x.dtype)
