@@ -195,7 +195,8 @@ MAX2 = [((2, 2, 5, 6), {"kernel_size": 2}),
         ((1, 2, 7, 6), {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}),
         ((1, 1, 7, 7), {"kernel_size": 2, "stride": 2, "dilation": (2, 1), "padding": 1,
                         "return_indices": True}),
-        ((1, 2, 5, 5), {"kernel_size": 2, "stride": (2, 1), "ceil_mode": True})]
+        ((1, 2, 5, 5), {"kernel_size": 2, "stride": (2, 1), "ceil_mode": True}),
+        ((2, 10, 10), {"kernel_size": 5, "return_indices": True})]     # > 16 taps: tiled
 MAX3 = [((1, 2, 4, 4, 4), {"kernel_size": 2}),
         ((2, 3, 4, 5), {"kernel_size": (1, 2, 3), "stride": 1, "padding": (0, 1, 1),
                         "return_indices": True}),
@@ -274,7 +275,8 @@ ROWS = [
            covers=MAX_COVERS),
     OpInfo("F.adaptive_max_pool2d", F.adaptive_max_pool2d, adaptive_max_ref(2),
            distinct_cases(ADA2 + [((1, 2, 5, 6), {"output_size": (2, 4),
-                                                  "return_indices": True})]),
+                                                  "return_indices": True}),
+                                  ((1, 11, 10), {"output_size": (2, 3)})]),   # 24 taps
            covers=MAX_COVERS),
     OpInfo("F.adaptive_max_pool3d", F.adaptive_max_pool3d, adaptive_max_ref(3),
            distinct_cases(ADA3), covers=MAX_COVERS),

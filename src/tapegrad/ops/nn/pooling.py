@@ -169,8 +169,18 @@ def adaptive_max_argmax(x, outs):
     def coords(t):
         return _grid([tb[:, j] for tb, j in zip(tables, np.unravel_index(t, kshape))])
 
-    best, which = _argmax_taps(lambda t: x[(Ellipsis,) + tuple(coords(t))],
-                               int(np.prod(kshape)), x.dtype.kind == "f")
+    ntaps = int(np.prod(kshape))
+    if ntaps > _MANY_TAPS:     # gather every window at once: (..., n1, k1, n2, k2, ...)
+        key = [tb.reshape((1,) * 2 * i + tb.shape + (1,) * 2 * (d - 1 - i))
+               for i, tb in enumerate(tables)]
+        nlead = x.ndim - d
+        win = x[(Ellipsis,) + tuple(key)].transpose(
+            tuple(range(nlead)) + tuple(nlead + 2 * i for i in range(d))
+            + tuple(nlead + 2 * i + 1 for i in range(d)))
+        best, which = _argmax_tiles(win, nlead, ntaps)
+    else:
+        best, which = _argmax_taps(lambda t: x[(Ellipsis,) + tuple(coords(t))], ntaps,
+                                   x.dtype.kind == "f")
     outs_grid = _grid([np.arange(n) for n in outs])
     picked = np.unravel_index(which, kshape)
     pos = sum(tb[o, j] * w for tb, o, j, w in
