@@ -151,7 +151,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         >>> q = k = tg.tensor([[1.0, 0.0], [0.0, 1.0]]); v = tg.tensor([[1.0], [3.0]])
         >>> F.scaled_dot_product_attention(q, k, v, is_causal=True)
         tensor([[1.0000],
-                [2.3375]])
+                [2.3395]])
     """
     qs, ks, vs = _check_inputs(query, key, value)
     if not isinstance(dropout_p, (int, float)) or not 0.0 <= dropout_p <= 1.0:
