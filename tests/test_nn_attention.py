@@ -194,3 +194,11 @@ def test_no_warnings_on_the_common_path():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         sdpa(q, k, v, is_causal=True).sum().backward()
+
+
+def test_float16_mask_with_float16_query():
+    q, k, v, m = qkv((2, 4, 8), (2, 6, 8), (2, 6, 3), (4, 6), dtype=np.float16)
+    out = sdpa(q, k, v, m)
+    assert out.dtype == tg.float16
+    out.sum().backward()
+    assert m.grad.dtype == tg.float16 and np.isfinite(m.grad.numpy()).all()

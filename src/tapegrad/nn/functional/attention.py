@@ -83,9 +83,11 @@ def _scores_shape(qs, ks, vs, gqa):
     return tuple(lead) + (qs[-2], ks[-2])
 
 
-def _bias(attn_mask, is_causal, scores_shape, dtype):
-    """The additive bias of the scores: None, a constant array (bool mask, causal) or the
-    float mask itself (a tensor, maybe requiring grad)."""
+def _bias(attn_mask, is_causal, scores_shape, query_dtype):
+    """The additive bias of the scores, in the dtype they are computed in (float32 for
+    float16): None, a constant array (bool mask, causal) or the float mask itself (a tensor,
+    maybe requiring grad)."""
+    dtype = _F32 if query_dtype.char == "e" else query_dtype
     L, S = scores_shape[-2:]
     if is_causal:
         if attn_mask is not None:
@@ -104,9 +106,9 @@ def _bias(attn_mask, is_causal, scores_shape, dtype):
                          f"{scores_shape} of query @ key^T (..., L, S), without adding dims.")
     if m.dtype == np.bool_:
         return np.where(m, dtype.type(0), dtype.type(-np.inf))   # a copy: mask may change later
-    if m.dtype.kind != "f" or m.dtype not in (_F32, dtype):
+    if m.dtype not in (_F32, query_dtype):
         raise DTypeError(f"{_NAME}: attn_mask must be bool (True: takes part) or a float mask "
-                         f"added to the scores (float32 or the query's dtype {dtype}), got "
+                         f"added to the scores (float32 or the query's dtype {query_dtype}), got "
                          f"{m.dtype}.")
     if not isinstance(attn_mask, Tensor):
         return m.astype(dtype)
@@ -164,7 +166,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     L, S = qs[-2], ks[-2]
     scores_shape = _scores_shape(qs, ks, vs, gqa)
     dtype = query._data.dtype
-    bias = _bias(attn_mask, is_causal, scores_shape, _F32 if dtype.char == "e" else dtype)
+    bias = _bias(attn_mask, is_causal, scores_shape, dtype)
     if scale is None:
         scale = 1.0 / math.sqrt(qs[-1]) if qs[-1] else math.inf
     if gqa:

@@ -242,9 +242,11 @@ def _alpha(input, p, training, inplace, name, noise_shape):
         return _scale_by(input, np.zeros((), dt), inplace, name)
     kept = _kept(noise_shape(tuple(input.shape)), p, dt)
     a = 1.0 / math.sqrt((_SELU_SATURATION ** 2 * p + 1.0) * (1.0 - p))
-    factor = np.where(kept, a, 0.0).astype(dt)
-    shift = np.where(kept, -a * _SELU_SATURATION * p, a * _SELU_SATURATION * (1 - p))
-    return _scale_by(input, factor, inplace, name, shift.astype(dt))
+    factor = kept.astype(dt)
+    factor *= dt.type(a)
+    shift = np.where(kept, dt.type(-a * _SELU_SATURATION * p),
+                     dt.type(a * _SELU_SATURATION * (1 - p)))
+    return _scale_by(input, factor, inplace, name, shift)
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
