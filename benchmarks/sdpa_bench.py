@@ -4,8 +4,8 @@ batch 8, 4 heads, sequence 64, head dim 32 (width 128), float32.
 Compares, in the same run: tapegrad's F.scaled_dot_product_attention (the attention_softmax
 primitive + matmul), the same attention written as a composite of tapegrad ops (matmul, mul,
 add, amax, sub, exp, sum, div, matmul: what the primitive replaces), a hand-written NumPy
-forward + backward, and PyTorch (when installed; one thread, as NumPy's BLAS here). Prints
-medians (and minima) over repeats and their ratios. The machine is shared: read the ratios, not the times.
+forward + backward, and PyTorch (when installed; on one thread). Prints medians (and minima)
+over repeats and their ratios. On a shared machine read the ratios, not the times.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/sdpa_bench.py
 """
