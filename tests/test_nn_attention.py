@@ -202,3 +202,21 @@ def test_float16_mask_with_float16_query():
     assert out.dtype == tg.float16
     out.sum().backward()
     assert m.grad.dtype == tg.float16 and np.isfinite(m.grad.numpy()).all()
+
+
+@pytest.mark.parametrize("kind", ["bool", "float"])
+def test_fully_masked_rows_as_torch(kind):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s) for s in ((2, 3, 4), (2, 5, 4), (2, 5, 3))]
+    allowed = rng.random((3, 5)) < 0.5
+    allowed[0] = False
+    mask = allowed if kind == "bool" else np.where(allowed, 0.5, -np.inf)
+    results = []
+    for lib, fn in ((tg, sdpa), (torch, torch.nn.functional.scaled_dot_product_attention)):
+        ts = [lib.tensor(a, requires_grad=True) for a in arrays]
+        out = fn(*ts, lib.tensor(mask))
+        (out * lib.tensor(np.linspace(-1, 1, out.numel()).reshape(2, 3, 3))).sum().backward()
+        results.append([out.detach().numpy()] + [t.grad.numpy() for t in ts])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
