@@ -156,7 +156,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                 [2.3395]])
     """
     qs, ks, vs = _check_inputs(query, key, value)
-    if not isinstance(dropout_p, (int, float)) or not 0.0 <= dropout_p <= 1.0:
+    if not isinstance(dropout_p, (int, float, np.number)) or not 0.0 <= dropout_p <= 1.0:
         raise ArgumentError(f"{_NAME}: dropout probability has to be between 0 and 1, but got "
                             f"{dropout_p!r}.")
     gk = gv = 1
