@@ -61,21 +61,29 @@ def _attention_softmax_forward(q, k, bias, scale):
 def _softmax_backward(p, g):
     """The softmax's vjp: P * (g - sum(g * P)) over the last dim (also its jvp, with g the
     tangent of the scores)."""
-    d = g - _sum(g * p, -1, True)
-    if type(d) is _ndarray:         # the fast path: d is ours, so scale it in place
-        d *= p
-        return d
-    return d * p
+    gp = g * p
+    r = _sum(gp, -1, True)
+    if type(gp) is _ndarray:        # the fast path: gp is ours, so reuse its buffer
+        np.subtract(g, r, out=gp)
+        gp *= p
+        return gp
+    return (g - r) * p
 
 
 def attention_softmax_vjp(ctx, g):
     """dS = P (g - rowsum(g P)); dq = scale dS k, dk = scale dS^T q, dbias = dS."""
     need = ctx.needs_input_grad
     ds = _softmax_backward(ctx.out, g)
-    scale = ctx.scale
-    gq = matmul(ds, ctx.y) * scale if need[0] else None
-    gk = matmul(mT(ds), ctx.x) * scale if need[1] else None
-    return gq, gk, (ds if need[2] else None)
+    gb = ds if need[2] else None
+    gq = gk = None
+    if need[0] or need[1]:
+        if type(ds) is _ndarray and gb is None:
+            ds *= ds.dtype.type(ctx.scale)      # the fast path owns ds: scale it in place
+        else:
+            ds = ds * ctx.scale
+        gq = matmul(ds, ctx.y) if need[0] else None
+        gk = matmul(mT(ds), ctx.x) if need[1] else None
+    return gq, gk, gb
 
 
 def attention_softmax_jvp(ctx, tq, tk, tb):
