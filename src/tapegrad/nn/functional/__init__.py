@@ -8,6 +8,11 @@ primitives from ``tapegrad.ops.nn``, the rest are composites of tapegrad ops.
 """
 from . import (activations, attention, conv, dropout, linear, losses, normalization, pooling,
                sparse, vision)
+
+# NOTE: taken before the star imports below, which rebind some part names to functions
+# (the module `dropout` becomes the function `dropout`, as PyTorch's F.dropout is).
+PARTS = (activations, losses, linear, conv, pooling, normalization, dropout, attention, vision,
+         sparse)
 from .activations import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
@@ -19,7 +24,5 @@ from .pooling import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403
 
-PARTS = (activations, losses, linear, conv, pooling, normalization, dropout, attention, vision,
-         sparse)
 __all__ = [name for part in PARTS for name in part.__all__]
 assert len(__all__) == len(set(__all__)), "two parts of nn.functional export one name"

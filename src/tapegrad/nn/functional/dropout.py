@@ -293,8 +293,3 @@ def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
     return _alpha(input, p, training, inplace, "feature_alpha_dropout",
                   _feature_shape("feature_alpha_dropout"))
 
-
-# NOTE: a workaround, to go when nn/functional/__init__.py keeps its parts as modules: that file
-# star-imports this module, which rebinds the package's name `dropout` from this module to the
-# function, and then reads `dropout.__all__` to build the package's __all__.
-dropout.__all__ = __all__
