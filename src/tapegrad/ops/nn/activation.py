@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from ..._core.dtypes import to_numpy_dtype
 from ..._core.errors import DTypeError
 from ..._core.tensor import Tensor
 from ..elementwise import exp, sigmoid, tanh, where
@@ -48,7 +49,7 @@ def _np_softmax(x, dim):
 
 
 def _np_log_softmax(x, dim):
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):   # log(0): only an empty dim
         z = _shifted(x, dim)
         return z - np.log(np.sum(np.exp(z), axis=dim, keepdims=True))
 
@@ -88,8 +89,9 @@ def _softmax_input(input, dim, dtype, name):
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
     if dtype is not None:
-        if not np.dtype(dtype).kind == "f":
-            raise DTypeError(f"{name}: dtype must be a floating dtype, got {np.dtype(dtype)}")
+        if to_numpy_dtype(dtype).kind != "f":
+            raise DTypeError(f"{name}: dtype must be a floating dtype, got {dtype}, as in "
+                             "PyTorch (which has no integer softmax).")
         input = input.to(dtype)
     kind = input._data.dtype.kind
     if kind != "f":
