@@ -234,7 +234,7 @@ ROWS = [
            covers=("where", "mul"), api=("F.rrelu",)),
     OpInfo("F.rrelu_", _clone_then(F.rrelu_), lambda x: np.where(x > 0, x, (1 / 8 + 1 / 3) / 2 * x),
            pointwise(kinks=(0,)), covers=("where", "mul", "index_put")),
-    # ---- smooth activations: one-node primitives
+    # ---- smooth activations
     OpInfo("F.elu", F.elu, lambda x, alpha=1.0: np.where(x > 0, x, alpha * np.expm1(x)),
            pointwise(({}, {"alpha": 0.5}), kinks=(0,)), covers=("elu",)),
     OpInfo("F.elu_", _clone_then(F.elu_),
@@ -250,11 +250,11 @@ ROWS = [
            lambda x, approximate="none": (
                0.5 * x * (1 + _erf(x / math.sqrt(2))) if approximate == "none" else
                0.5 * x * (1 + np.tanh(_gelu_tanh * (x + 0.044715 * x ** 3)))),
-           pointwise(({}, {"approximate": "tanh"})), domain=(-4, 4), covers=("gelu",)),
+           pointwise(({}, {"approximate": "tanh"})), domain=(-4, 4), covers=("erf", "tanh", "mul")),
     OpInfo("F.silu", F.silu, lambda x: x * _sigmoid(x), pointwise(), domain=(-4, 4),
-           covers=("silu",)),
+           covers=("sigmoid", "mul")),
     OpInfo("F.mish", F.mish, lambda x: x * np.tanh(np.log1p(np.exp(x))), pointwise(),
-           domain=(-4, 4), covers=("mish", "softplus")),
+           domain=(-4, 4), covers=("softplus", "tanh", "mul")),
     OpInfo("F.softplus", F.softplus,
            lambda x, beta=1.0, threshold=20.0: np.where(
                beta * x > threshold, x, np.log1p(np.exp(beta * x)) / beta),

@@ -3,12 +3,14 @@
 The pointwise activations are here; softmax and its relatives, glu, normalize and the
 distances live in activations_softmax.py and are re-exported from this module.
 
-The smooth ones (gelu, silu, softplus, mish, logsigmoid, elu/celu/selu) are one-node
-primitives of tapegrad.ops.nn.activation (Note [Smooth activations as primitives] there);
-the piecewise-linear ones are composites: a ``where`` over a mask taken from the data, so
+softplus, logsigmoid and elu/celu/selu are one-node primitives of tapegrad.ops.nn.activation
+(Note [Smooth activations as primitives] there); gelu, silu and mish are composites; the
+piecewise-linear ones are composites: a ``where`` over a mask taken from the data, so
 their gradients at the kinks follow PyTorch's conventions exactly (relu'(0) = 0,
 leaky_relu'(0) = slope, hardtanh' = 0 at its bounds, hardshrink' = softshrink' = 0 at +-lambd).
 """
+import math
+
 import numpy as np
 
 from ..._core.errors import ArgumentError, DTypeError, ShapeError
@@ -21,8 +23,9 @@ from ...ops.elementwise import relu as _relu
 from ...ops.elementwise import sigmoid as _sigmoid
 from ...ops.elementwise import tanh as _tanh
 from ...ops.elementwise import where
-from ...ops.nn.activation import ELU, GELU, LOGSIGMOID, MISH, SILU, SOFTPLUS
+from ...ops.nn.activation import ELU, LOGSIGMOID, SOFTPLUS
 from ...ops.registry import apply_inplace, apply_unary
+from ...ops.special import erf as _erf
 from .activations_softmax import (cosine_similarity, glu, gumbel_softmax, log_softmax,
                                   normalize, pairwise_distance, softmax, softmin)
 
@@ -35,6 +38,9 @@ __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_",
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
+_SQRT_HALF = math.sqrt(0.5)
+_GELU_K, _GELU_C = math.sqrt(2 / math.pi), 0.044715   # tanh(k (x + c x^3))
+_SOFTPLUS_DEFAULTS = {"beta": 1.0, "threshold": 20.0}
 
 
 # ---- helpers -------------------------------------------------------------------------------------
@@ -391,7 +397,7 @@ def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
     return rrelu(input, lower, upper, training, inplace=True)
 
 
-# ---- smooth activations (one-node primitives) ----------------------------------------------------
+# ---- smooth activations ------------------------------------------------------------------------------
 def elu(input, alpha=1.0, inplace=False):
     """input where positive, else alpha * (exp(input) - 1).
 
@@ -446,6 +452,22 @@ def celu(input, alpha=1.0, inplace=False):
     return _smooth(ELU, input, params, inplace, "celu")
 
 
+def _in_float32_if_half(fn, input):
+    """fn(input), computed in float32 for float16 input and rounded back once, as PyTorch
+    computes its float16 activations (x**3 or e**x alone would overflow float16)."""
+    if input._data.dtype == np.float16:
+        return fn(input.float()).half()
+    return fn(input)
+
+
+def _gelu_erf(x):
+    return x * (0.5 + 0.5 * _erf(x * _SQRT_HALF))
+
+
+def _gelu_tanh(x):
+    return x * (0.5 + 0.5 * _tanh(_GELU_K * (x + _GELU_C * (x * x * x))))
+
+
 def gelu(input, approximate="none"):
     """input * Phi(input), Phi the standard normal CDF; ``approximate='tanh'`` uses
     0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
@@ -454,15 +476,25 @@ def gelu(input, approximate="none"):
         input: a floating tensor.
         approximate: 'none' (exact, through erf) or 'tanh'.
 
+    Returns:
+        A tensor like input, with finite values and gradients for any finite input.
+
     Example:
         >>> import tapegrad as tg, tapegrad.nn.functional as F
         >>> F.gelu(tg.tensor([-1.0, 0.0, 1.0]))
         tensor([-0.1587,  0.0000,  0.8413])
     """
+    _floating(input, "gelu")
     if approximate not in ("none", "tanh"):
         raise ArgumentError(f"gelu: approximate must be either 'none' or 'tanh', got "
                             f"{approximate!r}")
-    return _smooth(GELU, input, {"approximate": approximate}, False, "gelu")
+    # NOTE: a composite: faster here than a one-node form, whose backward recomputes erf
+    # (Note [Smooth activations as primitives] in tapegrad.ops.nn.activation).
+    return _in_float32_if_half(_gelu_erf if approximate == "none" else _gelu_tanh, input)
+
+
+def _silu(x):
+    return x * _sigmoid(x)
 
 
 def silu(input, inplace=False):
@@ -473,7 +505,14 @@ def silu(input, inplace=False):
         >>> F.silu(tg.tensor([-1.0, 0.0, 1.0]))
         tensor([-0.2689,  0.0000,  0.7311])
     """
-    return _smooth(SILU, input, {}, inplace, "silu")
+    _floating(input, "silu")
+    if inplace:
+        return _in_place(lambda x: _in_float32_if_half(_silu, x), input, "silu_")
+    return _in_float32_if_half(_silu, input)
+
+
+def _mish(x):
+    return x * _tanh(apply_unary(SOFTPLUS, x, _SOFTPLUS_DEFAULTS))
 
 
 def mish(input, inplace=False):
@@ -484,7 +523,10 @@ def mish(input, inplace=False):
         >>> F.mish(tg.tensor([-1.0, 0.0, 1.0]))
         tensor([-0.3034,  0.0000,  0.8651])
     """
-    return _smooth(MISH, input, {}, inplace, "mish")
+    _floating(input, "mish")
+    if inplace:
+        return _in_place(lambda x: _in_float32_if_half(_mish, x), input, "mish_")
+    return _in_float32_if_half(_mish, input)
 
 
 def softplus(input, beta=1.0, threshold=20.0):

@@ -1,37 +1,32 @@
 """Primitives of the nn activation family (used by tapegrad.nn.functional): softmax and
-log_softmax (stable: the max is subtracted), and the smooth pointwise activations whose
-composites would take 4-6 nodes (gelu, silu, softplus, mish, logsigmoid, elu).
+log_softmax (stable: the max is subtracted), and softplus, logsigmoid and elu (which also
+gives celu and selu).
 
 # Note [Smooth activations as primitives]
-gelu, silu, softplus, mish, logsigmoid and elu (which also gives celu and selu) are one node
-each, not composites: a composite records 4-6 nodes and walks as many NumPy passes back, and
-the one-node forms run a fwd+bwd of a (128, 512) float32 tensor faster (figures in
-benchmarks/activation_bench.py). They are also the stable forms: softplus, logsigmoid and
-mish go through logaddexp, so e**x never overflows (softplus(1e4) = 1e4, logsigmoid(-1e4) =
--1e4), and every derivative stays finite for |x| up to 1e4. Each rule is g * f'(x), with f'
-written in tapegrad ops, so the same rule records itself under create_graph=True and higher
-derivatives come free. float16 input computes in float32 and rounds once, as PyTorch does.
+softplus, logsigmoid and elu are one node each, for stability and speed. Their forwards never
+overflow (log(1 + e**z) as max(z, 0) + log1p(e**-|z|); elu takes expm1 of min(x, 0)), so
+softplus(1e4) = 1e4 and logsigmoid(-1e4) = -1e4; and their rules read the saved output, so
+the backward is one or two NumPy passes with no exp of x: softplus' = 1 - e**(-beta out),
+logsigmoid' = 1 - e**out, elu' = input_scale (out + scale alpha) below 0. A composite of
+relu/abs would also get the gradient at 0 wrong (0 instead of 1/2: relu'(0) = abs'(0) = 0).
+The rules are written in tapegrad ops, so they record themselves under create_graph=True.
+gelu, silu and mish stay composites (tapegrad.nn.functional.activations): measured on a
+fwd+bwd of a (128, 512) float32 tensor they are faster than one-node forms, whose backward
+must recompute erf or the sigmoid (figures in benchmarks/activation_bench.py).
+float16 input computes in float32 and rounds once, as PyTorch does.
 """
-import math
-
 import numpy as np
 
 from ..._core.dtypes import to_numpy_dtype
 from ..._core.errors import DTypeError
 from ..._core.tensor import Tensor
-from ..elementwise import exp, sigmoid, tanh, where
+from ..elementary import expm1
+from ..elementwise import exp, where
 from ..reduction import half_in_float32, sum
 from ..registry import OpDef, apply_unary, register
 from ..shape import normalize_dim
-from ..special import erf
 
 __all__ = ["softmax", "log_softmax"]   # exported as tapegrad.<name> (PyTorch's torch.<name>)
-
-_SQRT_HALF = math.sqrt(0.5)
-_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
-_TANH_K = math.sqrt(2 / math.pi)       # gelu's tanh approximation: tanh(k (x + c x^3))
-_TANH_C = 0.044715
-
 
 # ---- softmax and log_softmax ---------------------------------------------------------------------
 def _shifted(x, dim):
@@ -157,106 +152,67 @@ def _log_softmax_method(self, dim, dtype=None):
 METHODS = {"softmax": _softmax_method, "log_softmax": _log_softmax_method}
 
 
-# ---- smooth pointwise activations (Note [Smooth activations as primitives]) ----------------------
+# ---- softplus, logsigmoid, elu (Note [Smooth activations as primitives]) ----------------------
 def _pointwise(name, np_fn, deriv):
-    """One-node activation f(x, **params): vjp = g * f'(x), jvp = t * f'(x) (saves x)."""
+    """One-node activation f(x, **params): vjp = g * f'(x), jvp = t * f'(x), where
+    ``deriv(ctx)`` gives f' from the saved x and out."""
     def forward(x, **params):
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return np_fn(x, **params)
 
     def vjp(ctx, g):
-        return (g * deriv(ctx.x, ctx),)
+        return (g * deriv(ctx),)
 
     def jvp(ctx, t):
-        return t * deriv(ctx.x, ctx)
+        return t * deriv(ctx)
     forward.__name__ = f"_np_{name}"
     vjp.__name__, jvp.__name__ = f"{name}_vjp", f"{name}_jvp"   # readable tracebacks
-    return register(OpDef(name, half_in_float32(forward), vjp, jvp, save=("x",)))
+    return register(OpDef(name, half_in_float32(forward), vjp, jvp, save=("x", "out")))
+
+
+def _log1p_exp(z):
+    """log(1 + e**z) for any finite z: max(z, 0) + log1p(e**-|z|), never overflowing."""
+    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
 
 
 def _np_softplus(x, beta, threshold):
-    z = x * beta
-    return np.where(z > threshold, x, np.logaddexp(0, z) / beta).astype(x.dtype, copy=False)
+    z = x if beta == 1 else x * beta
+    out = _log1p_exp(z)
+    if beta != 1:
+        out /= beta
+    return np.where(z > threshold, x, out)
 
 
-def _np_sigmoid(x):
-    """1 / (1 + e**-x) without overflow: e**-x is taken of -|x| only."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1, e) / (1 + e)
-
-
-def _np_gelu(x, approximate):
-    if approximate == "tanh":
-        return 0.5 * x * (1 + np.tanh(_TANH_K * (x + _TANH_C * x * x * x)))
-    return 0.5 * x * (1 + erf(x * _SQRT_HALF))
-
-
-def _np_mish(x):
-    return x * np.tanh(np.logaddexp(0, x))
+def _np_logsigmoid(x):
+    return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
 
 
 def _np_elu(x, alpha, scale, input_scale):
     # NOTE: expm1 of min(x, 0): the branch not taken never overflows.
     neg = (scale * alpha) * np.expm1(np.minimum(x, 0) * input_scale)
-    return np.where(x > 0, x * scale, neg).astype(x.dtype, copy=False)
+    return np.where(x > 0, x * scale, neg)
 
 
-def _sigmoid_of(x):
-    """sigmoid in tapegrad ops, without overflow warnings on plain arrays."""
-    return _np_sigmoid(x) if isinstance(x, np.ndarray) else sigmoid(x)
+def _softplus_deriv(ctx):
+    """d softplus = sigmoid(beta x) = 1 - e**(-beta out), from out: one expm1, no overflow;
+    1 where beta x > threshold (the linear branch), as PyTorch."""
+    x, beta = ctx.x, ctx.beta
+    return where((x if beta == 1 else x * beta) > ctx.threshold, 1.0,
+                 -expm1(ctx.out * -beta))
 
 
-def _softplus_deriv(x, ctx):
-    """d softplus = sigmoid(beta x) below the threshold, 1 above (PyTorch's rule)."""
-    z = x * ctx.beta
-    return where(z > ctx.threshold, 1.0, _sigmoid_of(z))
+def _logsigmoid_deriv(ctx):
+    """d logsigmoid = sigmoid(-x) = 1 - e**out (out <= 0: no overflow)."""
+    return -expm1(ctx.out)
 
 
-def _gelu_deriv(x, ctx):
-    """d gelu = Phi(x) + x phi(x); tanh form: its exact derivative."""
-    if ctx.approximate == "tanh":
-        t = tanh(_TANH_K * (x + _TANH_C * x * x * x))
-        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (_TANH_K * (1 + 3 * _TANH_C * x * x))
-    return 0.5 * (1 + erf(x * _SQRT_HALF)) + x * (_INV_SQRT_2PI * exp(-0.5 * x * x))
-
-
-def _silu_deriv(x, ctx):
-    """d silu = s (1 + x (1 - s)), s = sigmoid(x)."""
-    s = _sigmoid_of(x)
-    return s * (1 + x * (1 - s))
-
-
-def _mish_deriv(x, ctx):
-    """d mish = tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2), sp = softplus(x)."""
-    t = tanh(softplus(x))
-    return t + x * _sigmoid_of(x) * (1 - t * t)
-
-
-def _logsigmoid_deriv(x, ctx):
-    """d logsigmoid = sigmoid(-x)."""
-    return _sigmoid_of(-x)
-
-
-def _elu_deriv(x, ctx):
-    """d elu = scale for x > 0, else scale alpha input_scale e**(x input_scale) (at 0 too,
-    as PyTorch)."""
-    k = ctx.scale * ctx.alpha * ctx.input_scale
-    return where(x > 0, ctx.scale, k * exp(where(x > 0, 0.0, x) * ctx.input_scale))
+def _elu_deriv(ctx):
+    """d elu = scale for x > 0, else input_scale (out + scale alpha) = scale alpha input_scale
+    e**(x input_scale): from out, without an exp (at 0 too, as PyTorch)."""
+    k = ctx.scale * ctx.alpha
+    return where(ctx.x > 0, ctx.scale, (ctx.out + k) * ctx.input_scale)
 
 
 SOFTPLUS = _pointwise("softplus", _np_softplus, _softplus_deriv)
-GELU = _pointwise("gelu", _np_gelu, _gelu_deriv)
-SILU = _pointwise("silu", lambda x: x * _np_sigmoid(x), _silu_deriv)
-MISH = _pointwise("mish", _np_mish, _mish_deriv)
-LOGSIGMOID = _pointwise("logsigmoid", lambda x: -np.logaddexp(0, -x), _logsigmoid_deriv)
+LOGSIGMOID = _pointwise("logsigmoid", _np_logsigmoid, _logsigmoid_deriv)
 ELU = _pointwise("elu", _np_elu, _elu_deriv)
-
-# NOTE: the rules' own softplus: beta 1 and no linear branch (logaddexp never overflows).
-_SOFTPLUS_PARAMS = {"beta": 1.0, "threshold": math.inf}
-
-
-def softplus(x):
-    """softplus(x) = log(1 + e**x) on arrays or Tensors (for mish's rule)."""
-    if isinstance(x, np.ndarray):
-        return SOFTPLUS.forward(x, **_SOFTPLUS_PARAMS)
-    return apply_unary(SOFTPLUS, x, _SOFTPLUS_PARAMS)
