@@ -14,6 +14,7 @@ from ...ops.rearrange import narrow
 from ...ops.reduction import sum
 from ...ops.registry import apply_unary
 from ...ops.shape import normalize_dim
+from .activations_common import check_floating
 
 __all__ = ["softmax", "log_softmax", "softmin", "gumbel_softmax", "glu", "normalize",
            "cosine_similarity", "pairwise_distance"]
@@ -149,11 +150,7 @@ def glu(input, dim=-1):
         >>> F.glu(tg.tensor([[1.0, 2.0, 0.0, 1e4]]))
         tensor([[0.5000, 2.0000]])
     """
-    if not isinstance(input, Tensor):
-        raise TypeError(f"glu: input must be a Tensor, got {type(input).__name__}")
-    if input._data.dtype.kind != "f":
-        raise DTypeError(f"glu: not implemented for dtype {input._data.dtype}, as in PyTorch; "
-                         "convert the input first, e.g. x.float().")
+    check_floating(input, "glu")
     if input.ndim == 0:
         raise ShapeError("glu: does not support 0-d tensors (scalars), because the halved "
                          "size must be even; give input at least one dim.")
@@ -197,11 +194,7 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
         tensor([[0.6000, 0.8000],
                 [0.0000, 0.0000]])
     """
-    if not isinstance(input, Tensor):
-        raise TypeError(f"normalize: input must be a Tensor, got {type(input).__name__}")
-    if input._data.dtype.kind != "f":
-        raise DTypeError(f"normalize: expected a floating tensor, got dtype "
-                         f"{input._data.dtype}, as in PyTorch; convert first, e.g. x.float().")
+    check_floating(input, "normalize")
     result = input / clamp(vector_norm(input, p, dim, True), min=eps)
     if out is not None:
         out.copy_(result)

@@ -5,9 +5,9 @@ gives celu and selu).
 # Note [Smooth activations as primitives]
 softplus, logsigmoid and elu are one node each, for stability and speed. Their forwards never
 overflow (log(1 + e**z) as max(z, 0) + log1p(e**-|z|); elu takes expm1 of min(x, 0)), so
-softplus(1e4) = 1e4 and logsigmoid(-1e4) = -1e4; and their rules read the saved output, so
-the backward is one or two NumPy passes with no exp of x: softplus' = 1 - e**(-beta out),
-logsigmoid' = 1 - e**out, elu' = input_scale (out + scale alpha) below 0. A composite of
+softplus(1e4) = 1e4 and logsigmoid(-1e4) = -1e4; softplus and logsigmoid's rules read the
+saved output, so their backward is two NumPy passes with no exp of x (softplus' =
+1 - e**(-beta out), logsigmoid' = 1 - e**out, both accurate through expm1). A composite of
 relu/abs would also get the gradient at 0 wrong (0 instead of 1/2: relu'(0) = abs'(0) = 0).
 The rules are written in tapegrad ops, so they record themselves under create_graph=True.
 gelu, silu and mish stay composites (tapegrad.nn.functional.activations): measured on a
@@ -27,6 +27,7 @@ from ..registry import OpDef, apply_unary, register
 from ..shape import normalize_dim
 
 __all__ = ["softmax", "log_softmax"]   # exported as tapegrad.<name> (PyTorch's torch.<name>)
+
 
 # ---- softmax and log_softmax ---------------------------------------------------------------------
 def _shifted(x, dim):
@@ -153,9 +154,9 @@ METHODS = {"softmax": _softmax_method, "log_softmax": _log_softmax_method}
 
 
 # ---- softplus, logsigmoid, elu (Note [Smooth activations as primitives]) ----------------------
-def _pointwise(name, np_fn, deriv):
+def _pointwise(name, np_fn, deriv, save=("x", "out")):
     """One-node activation f(x, **params): vjp = g * f'(x), jvp = t * f'(x), where
-    ``deriv(ctx)`` gives f' from the saved x and out."""
+    ``deriv(ctx)`` gives f' from what ``save`` keeps."""
     def forward(x, **params):
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return np_fn(x, **params)
@@ -167,7 +168,7 @@ def _pointwise(name, np_fn, deriv):
         return t * deriv(ctx)
     forward.__name__ = f"_np_{name}"
     vjp.__name__, jvp.__name__ = f"{name}_vjp", f"{name}_jvp"   # readable tracebacks
-    return register(OpDef(name, half_in_float32(forward), vjp, jvp, save=("x", "out")))
+    return register(OpDef(name, half_in_float32(forward), vjp, jvp, save=save))
 
 
 def _log1p_exp(z):
@@ -207,12 +208,13 @@ def _logsigmoid_deriv(ctx):
 
 
 def _elu_deriv(ctx):
-    """d elu = scale for x > 0, else input_scale (out + scale alpha) = scale alpha input_scale
-    e**(x input_scale): from out, without an exp (at 0 too, as PyTorch)."""
-    k = ctx.scale * ctx.alpha
-    return where(ctx.x > 0, ctx.scale, (ctx.out + k) * ctx.input_scale)
+    """d elu = scale for x > 0, else scale alpha input_scale e**(x input_scale) (at 0 too, as
+    PyTorch). NOTE: from x, not from out + scale alpha, which cancels to 0 far below 0."""
+    x = ctx.x
+    k = ctx.scale * ctx.alpha * ctx.input_scale
+    return where(x > 0, ctx.scale, k * exp(where(x > 0, 0.0, x) * ctx.input_scale))
 
 
 SOFTPLUS = _pointwise("softplus", _np_softplus, _softplus_deriv)
 LOGSIGMOID = _pointwise("logsigmoid", _np_logsigmoid, _logsigmoid_deriv)
-ELU = _pointwise("elu", _np_elu, _elu_deriv)
+ELU = _pointwise("elu", _np_elu, _elu_deriv, save=("x",))
