@@ -3,7 +3,7 @@
 or a composite) against the other design (the same function as a composite, or as one node)
 and against PyTorch (when installed). Each figure is forward + backward of a (128, 512)
 float32 tensor. A script, not a test (see
-benchmarks/README.md); it backs Note [Smooth activations as primitives].
+benchmarks/README.md); it backs Note [Pointwise activations as primitives].
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/activation_bench.py
 

@@ -3,20 +3,22 @@
 The pointwise activations are here; softmax and its relatives, glu, normalize and the
 distances live in activations_softmax.py and are re-exported from this module.
 
-softplus, logsigmoid and elu/celu/selu are one-node primitives of tapegrad.ops.nn.activation
-(Note [Smooth activations as primitives] there); gelu, silu and mish are composites; the
-piecewise-linear ones are composites: a ``where`` over a mask taken from the data, so
-their gradients at the kinks follow PyTorch's conventions exactly (relu'(0) = 0,
-leaky_relu'(0) = slope, hardtanh' = 0 at its bounds, hardshrink' = softshrink' = 0 at +-lambd).
+The piecewise-linear ones are one-node primitives of tapegrad.ops.nn.activation (Note
+[Pointwise activations as primitives] there) whose gradients at the kinks follow PyTorch's
+conventions (relu'(0) = 0, leaky_relu'(0) = slope, hardtanh' = 0 at its bounds, hardshrink' =
+softshrink' = 0 at +-lambd); prelu and rrelu's training mode (a slope per element) are
+composites.
 """
 import numpy as np
 
 from ..._core.errors import ArgumentError, ShapeError
 from ..._core.tensor import Tensor, wrap
 from ...ops import creation
+from ...ops.elementwise import clamp
 from ...ops.elementwise import relu as _relu
-from ...ops.elementwise import where
-from .activations_common import check_floating, check_tensor, in_place, select
+from ...ops.nn.activation import (HARDSHRINK, HARDSIGMOID, HARDSWISH, HARDTANH, LEAKY_RELU,
+                                  SOFTSHRINK, THRESHOLD)
+from .activations_common import check_floating, check_tensor, in_place, one_node
 from .activations_smooth import (celu, elu, elu_, gelu, logsigmoid, mish, selu, sigmoid, silu,
                                  softplus, softsign, tanh, tanhshrink)
 from .activations_softmax import (cosine_similarity, glu, gumbel_softmax, log_softmax,
@@ -30,7 +32,7 @@ __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_",
            "cosine_similarity", "pairwise_distance"]
 
 
-# ---- piecewise-linear activations (composites) ---------------------------------------------------
+# ---- piecewise-linear activations ----------------------------------------------------------------
 def relu(input, inplace=False):
     """max(input, 0) elementwise; its gradient at 0 is 0, as in PyTorch.
 
@@ -61,13 +63,11 @@ def relu_(input):
     return relu(input, inplace=True)
 
 
-def _hardtanh(input, min_val, max_val):
-    data = input._data
-    if data.dtype.kind != "f":      # integers stay integers, as in PyTorch (no gradient)
-        return wrap(np.clip(data, min_val, max_val).astype(data.dtype))
-    # NOTE: the gradient is 0 at the bounds themselves (PyTorch's hardtanh, unlike clamp).
-    inside = (data > min_val) & (data < max_val)
-    return select(inside, input, np.clip(data, min_val, max_val))
+def _integer(np_fn, input, inplace, name, *args):
+    """np_fn(data, *args) for an integer input, which stays integer (no gradient), as PyTorch."""
+    def fn(x):
+        return wrap(np_fn(x._data, *args).astype(x._data.dtype))
+    return in_place(fn, input, name + "_") if inplace else fn(input)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
@@ -90,9 +90,11 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ArgumentError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
                             f"({max_val}); swap them.")
-    if inplace:
-        return in_place(_hardtanh, input, "hardtanh_", min_val, max_val)
-    return _hardtanh(input, min_val, max_val)
+    if input._data.dtype.kind != "f":
+        return _integer(np.clip, input, inplace, "hardtanh", min_val, max_val)
+    # NOTE: the gradient is 0 at the bounds themselves (PyTorch's hardtanh, unlike clamp).
+    params = {"min_val": float(min_val), "max_val": float(max_val)}
+    return one_node(HARDTANH, input, params, inplace, "hardtanh")
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
@@ -121,11 +123,6 @@ def relu6(input, inplace=False):
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
-def _leaky_relu(input, negative_slope):
-    data = input._data
-    return where(data > 0, input, input * negative_slope)
-
-
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """input where positive, else negative_slope * input (the gradient at 0 is the slope).
 
@@ -139,10 +136,8 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
         >>> F.leaky_relu(tg.tensor([-2.0, 3.0]), 0.1)
         tensor([-0.2000,  3.0000])
     """
-    check_floating(input, "leaky_relu")
-    if inplace:
-        return in_place(_leaky_relu, input, "leaky_relu_", negative_slope)
-    return _leaky_relu(input, negative_slope)
+    params = {"negative_slope": float(negative_slope)}
+    return one_node(LEAKY_RELU, input, params, inplace, "leaky_relu")
 
 
 def leaky_relu_(input, negative_slope=0.01):
@@ -156,11 +151,11 @@ def leaky_relu_(input, negative_slope=0.01):
     return leaky_relu(input, negative_slope, inplace=True)
 
 
-def _threshold(input, threshold, value):
-    data = input._data
-    if data.dtype.kind != "f":
-        return wrap(np.where(data > threshold, data, value).astype(data.dtype))
-    return select(data > threshold, input, value)
+def _threshold(input, threshold, value, inplace, name):
+    if input._data.dtype.kind != "f":
+        return _integer(lambda x: np.where(x > threshold, x, value), input, inplace, name)
+    params = {"threshold": float(threshold), "value": float(value)}
+    return one_node(THRESHOLD, input, params, inplace, name)
 
 
 def threshold(input, threshold, value, inplace=False):
@@ -177,9 +172,7 @@ def threshold(input, threshold, value, inplace=False):
         tensor([-3., -3.,  2.])
     """
     check_tensor(input, "threshold")
-    if inplace:
-        return in_place(_threshold, input, "threshold_", threshold, value)
-    return _threshold(input, threshold, value)
+    return _threshold(input, threshold, value, inplace, "threshold")
 
 
 def threshold_(input, threshold, value):
@@ -191,7 +184,7 @@ def threshold_(input, threshold, value):
         tensor([0., 2.])
     """
     check_tensor(input, "threshold_")
-    return in_place(_threshold, input, "threshold_", threshold, value)
+    return _threshold(input, threshold, value, True, "threshold")
 
 
 def hardshrink(input, lambd=0.5):
@@ -206,8 +199,7 @@ def hardshrink(input, lambd=0.5):
         >>> F.hardshrink(tg.tensor([-1.0, 0.5, 0.7]))
         tensor([-1.0000,  0.0000,  0.7000])
     """
-    data = check_floating(input, "hardshrink")._data
-    return select((data > lambd) | (data < -lambd), input, 0)
+    return one_node(HARDSHRINK, input, {"lambd": float(lambd)}, False, "hardshrink")
 
 
 def softshrink(input, lambd=0.5):
@@ -222,17 +214,9 @@ def softshrink(input, lambd=0.5):
         >>> F.softshrink(tg.tensor([-1.0, 0.2, 2.0]))
         tensor([-0.5000,  0.0000,  1.5000])
     """
-    data = check_floating(input, "softshrink")._data
     if not lambd >= 0:
         raise ArgumentError(f"softshrink: lambd must be at least 0, got {lambd}")
-    shift = np.where(data > 0, -lambd, lambd).astype(data.dtype)
-    return select((data > lambd) | (data < -lambd), input + shift, 0)
-
-
-def _hardsigmoid(input):
-    data = input._data
-    # NOTE: gradient 1/6 strictly inside (-3, 3), 0 at the ends, as PyTorch.
-    return select((data > -3) & (data < 3), input / 6 + 0.5, data >= 3)
+    return one_node(SOFTSHRINK, input, {"lambd": float(lambd)}, False, "softshrink")
 
 
 def hardsigmoid(input, inplace=False):
@@ -247,15 +231,7 @@ def hardsigmoid(input, inplace=False):
         >>> F.hardsigmoid(tg.tensor([-4.0, 0.0, 1.5, 4.0]))
         tensor([0.0000, 0.5000, 0.7500, 1.0000])
     """
-    check_floating(input, "hardsigmoid")
-    return in_place(_hardsigmoid, input, "hardsigmoid_") if inplace else _hardsigmoid(input)
-
-
-def _hardswish(input):
-    data = input._data
-    # NOTE: PyTorch's gradient is 0 at -3 and 1 at 3 (x >= 3 takes the linear branch).
-    middle = select(data > -3, input * (input + 3) / 6, 0)
-    return where(data >= 3, input, middle)
+    return one_node(HARDSIGMOID, input, {}, inplace, "hardsigmoid")
 
 
 def hardswish(input, inplace=False):
@@ -267,11 +243,10 @@ def hardswish(input, inplace=False):
 
     Example:
         >>> import tapegrad as tg, tapegrad.nn.functional as F
-        >>> F.hardswish(tg.tensor([-4.0, 1.5, 4.0]))
-        tensor([0.0000, 1.1250, 4.0000])
+        >>> F.hardswish(tg.tensor([-1.5, 1.5, 4.0]))
+        tensor([-0.3750,  1.1250,  4.0000])
     """
-    check_floating(input, "hardswish")
-    return in_place(_hardswish, input, "hardswish_") if inplace else _hardswish(input)
+    return one_node(HARDSWISH, input, {}, inplace, "hardswish")
 
 
 def _prelu_weight(input, weight):
@@ -311,7 +286,7 @@ def prelu(input, weight):
                 [ 3.0000, -2.0000]])
     """
     w = _prelu_weight(input, weight)
-    return where(input._data > 0, input, w * input)
+    return _leaky(input, w)
 
 
 def _rrelu_check(lower, upper):
@@ -320,14 +295,18 @@ def _rrelu_check(lower, upper):
                             f"({upper})")
 
 
-def _rrelu(input, lower, upper, training):
-    data = input._data
-    if not training:
-        return _leaky_relu(input, (lower + upper) / 2)
+def _leaky(input, slopes):
+    """input where positive, else slopes * input, slopes a tensor or array that broadcasts:
+    relu(x) + clamp(x, max=0) * slopes (no select; the gradient at 0 is the slope's, since
+    relu'(0) = 0 and clamp's is 1 at its bound, as PyTorch's prelu and rrelu)."""
+    return _relu(input) + clamp(input, max=0.0) * slopes
+
+
+def _rrelu_train(input, lower, upper):
     # NOTE: one slope per element from tapegrad's generator (manual_seed reproduces them);
     # drawn for every element so the stream does not depend on the signs of input.
-    slopes = creation._rng(None).uniform(lower, upper, data.shape).astype(data.dtype)
-    return where(data > 0, input, input * slopes)
+    data = input._data
+    return _leaky(input, creation._rng(None).uniform(lower, upper, data.shape).astype(data.dtype))
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
@@ -347,9 +326,12 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     """
     check_floating(input, "rrelu")
     _rrelu_check(lower, upper)
+    if not training:
+        params = {"negative_slope": (lower + upper) / 2}
+        return one_node(LEAKY_RELU, input, params, inplace, "rrelu")
     if inplace:
-        return in_place(_rrelu, input, "rrelu_", lower, upper, training)
-    return _rrelu(input, lower, upper, training)
+        return in_place(_rrelu_train, input, "rrelu_", lower, upper)
+    return _rrelu_train(input, lower, upper)
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):

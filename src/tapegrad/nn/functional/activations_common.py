@@ -1,11 +1,9 @@
 """Argument checks and the in-place write-back shared by the activation modules."""
-import numpy as np
-
 from ..._core.errors import DTypeError
 from ..._core.state import STATE
 from ..._core.tensor import Tensor
 from ...ops._pointwise_args import write_back
-from ...ops.elementwise import where
+from ...ops.registry import apply_inplace, apply_unary
 
 
 def check_tensor(input, name):
@@ -31,7 +29,10 @@ def in_place(fn, input, name, *args):
     return write_back(input, fn(input.clone() if recording else input, *args), name)
 
 
-def select(mask, input, other):
-    """where(mask, input, other) with ``other`` (an array of PyTorch's values outside the
-    mask) in input's dtype: the gradient flows to input where mask holds, else it is 0."""
-    return where(mask, input, np.asarray(other, dtype=input._data.dtype))
+def one_node(op, input, params, inplace, name):
+    """A one-node activation of a floating input, out of place or (inplace=True) written
+    into input (apply_inplace copies input first only when the rule saves it)."""
+    check_floating(input, name)
+    if inplace:
+        return apply_inplace(op, (input,), params, name=name + "_")
+    return apply_unary(op, input, params)

@@ -1,7 +1,7 @@
 """tapegrad.nn.functional: the smooth activations (re-exported by activations.py).
 
 softplus, logsigmoid and elu/celu/selu are one-node primitives of tapegrad.ops.nn.activation
-(Note [Smooth activations as primitives] there); gelu, silu and mish are composites.
+(Note [Pointwise activations as primitives] there); gelu, silu and mish are composites.
 """
 import math
 
@@ -12,9 +12,9 @@ from ...ops.elementwise import abs as _abs
 from ...ops.elementwise import sigmoid as _sigmoid
 from ...ops.elementwise import tanh as _tanh
 from ...ops.nn.activation import ELU, LOGSIGMOID, SOFTPLUS
-from ...ops.registry import apply_inplace, apply_unary
+from ...ops.registry import apply_unary
 from ...ops.special import erf as _erf
-from .activations_common import check_floating, check_tensor, in_place
+from .activations_common import check_floating, check_tensor, in_place, one_node
 
 __all__ = ["elu", "elu_", "selu", "celu", "gelu", "silu", "mish", "softplus", "logsigmoid",
            "softsign", "tanhshrink", "sigmoid", "tanh"]
@@ -24,14 +24,6 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 _SQRT_HALF = math.sqrt(0.5)
 _GELU_K, _GELU_C = math.sqrt(2 / math.pi), 0.044715   # tanh(k (x + c x^3))
 _SOFTPLUS_DEFAULTS = {"beta": 1.0, "threshold": 20.0}
-
-
-def _smooth(op, input, params, inplace, name):
-    """A one-node activation, out of place or (inplace=True) written into input."""
-    check_floating(input, name)
-    if inplace:
-        return apply_inplace(op, (input,), params, name=name + "_")
-    return apply_unary(op, input, params)
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -48,7 +40,7 @@ def elu(input, alpha=1.0, inplace=False):
         tensor([-0.6321,  2.0000])
     """
     params = {"alpha": float(alpha), "scale": 1.0, "input_scale": 1.0}
-    return _smooth(ELU, input, params, inplace, "elu")
+    return one_node(ELU, input, params, inplace, "elu")
 
 
 def elu_(input, alpha=1.0):
@@ -75,7 +67,7 @@ def selu(input, inplace=False):
         tensor([-1.1113,  2.1014])
     """
     params = {"alpha": _SELU_ALPHA, "scale": _SELU_SCALE, "input_scale": 1.0}
-    return _smooth(ELU, input, params, inplace, "selu")
+    return one_node(ELU, input, params, inplace, "selu")
 
 
 def celu(input, alpha=1.0, inplace=False):
@@ -94,7 +86,7 @@ def celu(input, alpha=1.0, inplace=False):
     if alpha == 0:
         raise ArgumentError("celu: alpha cannot be 0 (it divides the input)")
     params = {"alpha": float(alpha), "scale": 1.0, "input_scale": 1.0 / alpha}
-    return _smooth(ELU, input, params, inplace, "celu")
+    return one_node(ELU, input, params, inplace, "celu")
 
 
 def _in_float32_if_half(fn, input):
@@ -134,7 +126,7 @@ def gelu(input, approximate="none"):
         raise ArgumentError(f"gelu: approximate must be either 'none' or 'tanh', got "
                             f"{approximate!r}")
     # NOTE: a composite: faster here than a one-node form, whose backward recomputes erf
-    # (Note [Smooth activations as primitives] in tapegrad.ops.nn.activation).
+    # (Note [Pointwise activations as primitives] in tapegrad.ops.nn.activation).
     return _in_float32_if_half(_gelu_erf if approximate == "none" else _gelu_tanh, input)
 
 
@@ -198,7 +190,7 @@ def softplus(input, beta=1.0, threshold=20.0):
         tensor([    0.0000,     0.6931, 10000.0000])
     """
     params = {"beta": float(beta), "threshold": float(threshold)}
-    return _smooth(SOFTPLUS, input, params, False, "softplus")
+    return one_node(SOFTPLUS, input, params, False, "softplus")
 
 
 def logsigmoid(input):
@@ -215,7 +207,7 @@ def logsigmoid(input):
         >>> F.logsigmoid(tg.tensor([-1e4, 0.0]))
         tensor([-10000.0000,     -0.6931])
     """
-    return _smooth(LOGSIGMOID, input, {}, False, "logsigmoid")
+    return one_node(LOGSIGMOID, input, {}, False, "logsigmoid")
 
 
 def softsign(input):

@@ -9,7 +9,7 @@ from ..._core.tensor import Tensor
 from ...ops import creation
 from ...ops.elementwise import clamp, sigmoid
 from ...ops.linalg.norms import vector_norm
-from ...ops.nn.activation import LOG_SOFTMAX, SOFTMAX, _softmax_input
+from ...ops.nn.activation import LOG_SOFTMAX, SOFTMAX, softmax_args
 from ...ops.rearrange import narrow
 from ...ops.reduction import sum
 from ...ops.registry import apply_unary
@@ -53,7 +53,7 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
                 [1.0000, 0.0000]])
     """
     dim = _dim_of(input, dim, "softmax", _stacklevel)
-    input, params = _softmax_input(input, dim, dtype, "softmax")
+    input, params = softmax_args(input, dim, dtype, "softmax")
     return apply_unary(SOFTMAX, input, params)
 
 
@@ -74,7 +74,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
         tensor([     0., -20000.])
     """
     dim = _dim_of(input, dim, "log_softmax", _stacklevel)
-    input, params = _softmax_input(input, dim, dtype, "log_softmax")
+    input, params = softmax_args(input, dim, dtype, "log_softmax")
     return apply_unary(LOG_SOFTMAX, input, params)
 
 
@@ -92,7 +92,7 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
         tensor([0.5000, 0.5000, 0.0000])
     """
     dim = _dim_of(input, dim, "softmin", _stacklevel)
-    input, params = _softmax_input(input, dim, dtype, "softmin")
+    input, params = softmax_args(input, dim, dtype, "softmin")
     return apply_unary(SOFTMAX, -input, params)
 
 
@@ -117,7 +117,7 @@ def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
         >>> y = F.gumbel_softmax(tg.zeros(2, 3), hard=True); y.sum(dim=1)
         tensor([1., 1.])
     """
-    logits, params = _softmax_input(logits, dim, None, "gumbel_softmax")
+    logits, params = softmax_args(logits, dim, None, "gumbel_softmax")
     data = logits._data
     # NOTE: drawn in float64 and cast: a float32 uniform can round to 0 or 1, whose Gumbel
     # noise is infinite.
