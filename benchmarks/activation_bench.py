@@ -88,6 +88,15 @@ CASES = {
                    lambda x: torch.nn.functional.logsigmoid(x)),
     "elu": (F.elu, lambda x: tg.where(x > 0, x, tg.expm1(tg.minimum(x, tg.zeros(())))),
             lambda x: torch.nn.functional.elu(x)),
+    "leaky_relu": (F.leaky_relu, lambda x: tg.where(x > 0, x, x * 0.01),
+                   lambda x: torch.nn.functional.leaky_relu(x)),
+    "hardtanh": (F.hardtanh, lambda x: tg.where((x > -1) & (x < 1), x, tg.clamp(x.detach(), -1, 1)),
+                 lambda x: torch.nn.functional.hardtanh(x)),
+    "hardswish": (F.hardswish,
+                  lambda x: tg.where(x >= 3, x, tg.where(x > -3, x * (x + 3) / 6, tg.zeros(()))),
+                  lambda x: torch.nn.functional.hardswish(x)),
+    "relu": (F.relu, lambda x: tg.where(x > 0, x, tg.zeros(())),
+             lambda x: torch.nn.functional.relu(x)),
     "softmax": (lambda x: F.softmax(x, 1),
                 lambda x: tg.exp(x - tg.logsumexp(x, 1, keepdim=True)),
                 lambda x: torch.nn.functional.softmax(x, 1)),
@@ -124,8 +133,8 @@ def main():
             row += (f"{med[k]:12.3f}ms ({med[k] / med['ours']:4.2f}x)" if k in med
                     else f"{'skipped':>22}")
         print(row)
-    print("other design: a composite for tapegrad's primitives (softplus, logsigmoid, elu, "
-          "softmax,\nlog_softmax), a one-node form for its composites (gelu, silu, mish).")
+    print("other design: a composite (np.where-based for the piecewise-linear ones) for "
+          "tapegrad's\nprimitives, a one-node form for its composites (gelu, silu, mish).")
 
 
 if __name__ == "__main__":
