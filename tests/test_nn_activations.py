@@ -177,7 +177,7 @@ def test_second_derivatives_finite_at_1e4():
         assert np.isfinite(gg.numpy()).all(), fn.__name__
 
 
-# ---- float16 --------------------------------------------------------------------------------------
+# ---- float16 ------------------------------------------------------------------------------------
 def test_float16_computes_and_stays_float16():
     x = tg.tensor([[10.0, 0.0, -10.0], [1.0, 2.0, 3.0]], dtype=tg.float16, requires_grad=True)
     for fn in (lambda x: F.softmax(x, 1), lambda x: F.log_softmax(x, 1), F.gelu, F.silu,
@@ -199,7 +199,7 @@ def test_softmax_float16_accumulates_in_float32():
     close(F.log_softmax(x, 0).numpy(), np.full(4096, -np.log(4096)), rtol=1e-3)
 
 
-# ---- softmax: dims, dtypes, 0-d and empty ----------------------------------------------------------
+# ---- softmax: dims, dtypes, 0-d and empty -------------------------------------------------------
 def test_softmax_of_0d_and_empty():
     s = tg.tensor(3.0, requires_grad=True)
     assert F.softmax(s, 0).item() == 1.0 and F.log_softmax(s, -1).item() == 0.0
@@ -249,7 +249,7 @@ def test_softmax_errors():
         F.softmax([1.0, 2.0], 0)
 
 
-# ---- in place ---------------------------------------------------------------------------------------
+# ---- in place -----------------------------------------------------------------------------------
 INPLACE = [
     (F.relu_, lambda x: F.relu(x)), (lambda x: F.relu(x, inplace=True), F.relu),
     (F.leaky_relu_, F.leaky_relu), (F.elu_, F.elu), (lambda x: F.selu(x, True), F.selu),
@@ -305,7 +305,7 @@ def test_out_of_place_forms_do_not_mutate():
     assert a.tolist() == [-1.0, 2.0] and a._version == 0
 
 
-# ---- integer inputs -----------------------------------------------------------------------------------
+# ---- integer inputs -----------------------------------------------------------------------------
 def test_integer_inputs_as_pytorch():
     x = tg.tensor([1, -2, 7])
     assert F.relu(x).tolist() == [1, 0, 7] and F.relu(x).dtype == tg.int64
@@ -324,7 +324,7 @@ def test_integer_inputs_as_pytorch():
             fn(x, x.float())
 
 
-# ---- random: rrelu and gumbel_softmax -------------------------------------------------------------------
+# ---- random: rrelu and gumbel_softmax -----------------------------------------------------------
 def test_rrelu_training_draws_reproducible_slopes_in_range():
     x = -tg.ones(1000, dtype=tg.float64)
     tg.manual_seed(0)
@@ -370,7 +370,7 @@ def test_gumbel_softmax_soft_hard_and_straight_through():
     close(many.numpy().mean(0), [0.2, 0.3, 0.5], atol=0.03)
 
 
-# ---- argument errors --------------------------------------------------------------------------------
+# ---- argument errors ----------------------------------------------------------------------------
 def test_prelu_errors():
     with pytest.raises(ShapeError, match=r"weight has 2 elements but input of shape \(2, 3\) has "
                                          r"3 channel"):
