@@ -22,7 +22,7 @@ import numpy as np
 from ..._core.errors import ArgumentError, DTypeError, ShapeError
 from ..._core.tensor import Tensor, array_of, shape_of
 from ..reduction import sum as _sum
-from ..registry import OpDef, apply, register
+from ..registry import OpDef, apply, linear, register
 from ..shape import broadcast_to, squeeze, unsqueeze
 from . import conv_windows as cw
 
@@ -335,3 +335,39 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
                      dilation=1):
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
                            dilation, 3, "conv_transpose3d")
+
+
+# ---- unfold / fold (im2col / col2im) -----------------------------------------------------------
+def _fwd_unfold(x, *, kernel, stride, padding, dilation, out, **_):
+    return cw.unfold(x, kernel, stride, padding, dilation, out)
+
+
+def _fwd_fold(cols, *, size, kernel, stride, padding, dilation, out, **_):
+    return cw.fold(cols, size, kernel, stride, padding, dilation, out)
+
+
+def unfold_op(x, **params):
+    """The unfold primitive on an array or Tensor (params as the public unfold computed)."""
+    return apply(UNFOLD, (x,), params)
+
+
+def fold_op(cols, **params):
+    """The fold primitive on an array or Tensor."""
+    return apply(FOLD, (cols,), params)
+
+
+def unfold_vjp(ctx, g):
+    """unfold is linear; its adjoint is fold (overlapping windows summed back)."""
+    return (fold_op(g, **ctx.params),)
+
+
+def fold_vjp(ctx, g):
+    """fold is linear; its adjoint is unfold."""
+    return (unfold_op(g, **ctx.params),)
+
+
+# NOTE: primitives for speed: one strided-window copy (unfold) and one strided add per kernel
+# tap (fold) instead of a gather/scatter through index arrays. Both take the same parameters
+# (kernel, stride, padding, dilation, out: the block grid, size: the image size).
+UNFOLD = register(OpDef("unfold", _fwd_unfold, unfold_vjp, linear(unfold_op)))
+FOLD = register(OpDef("fold", _fwd_fold, fold_vjp, linear(fold_op)))

@@ -132,3 +132,26 @@ def conv_transpose(x, w, b, stride, padding, dilation, groups, size):
     else:
         np.add(y, b.reshape((c,) + (1,) * len(size)), out=out)
     return out
+
+
+def unfold(x, kernel, stride, padding, dilation, out):
+    """im2col in PyTorch's layout: x (N, C, *L) -> (N, C * K, P), channel-major, then taps."""
+    n, c = x.shape[:2]
+    view = windows(pad(x, padding), 1, kernel, stride, dilation, out)[0]   # (C, *k, N, *out)
+    view = np.moveaxis(view, 1 + len(kernel), 0)
+    return np.ascontiguousarray(view).reshape(n, c * prod(kernel), prod(out))
+
+
+def fold(cols, size, kernel, stride, padding, dilation, out):
+    """col2im, unfold's adjoint: (N, C * K, P) -> (N, C, *size), overlapping taps summed."""
+    n = cols.shape[0]
+    c = cols.shape[1] // prod(kernel)
+    blocks = cols.reshape((n, c) + tuple(kernel) + tuple(out))
+    framed = tuple(s + lo + hi for s, (lo, hi) in zip(size, padding))
+    yp = np.zeros((n, c) + framed, cols.dtype)
+    every = (slice(None), slice(None))
+    for tap in np.ndindex(*kernel):
+        yp[every + tuple(slice(i * d, i * d + s * (m - 1) + 1, s)
+                         for i, d, s, m in zip(tap, dilation, stride, out))] += blocks[every + tap]
+    return np.ascontiguousarray(yp[every + tuple(slice(lo, lo + s)
+                                                 for s, (lo, _) in zip(size, padding))])
