@@ -289,52 +289,118 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
     return apply(CONV_TRANSPOSE, (input, weight, bias), params)
 
 
-_CONV_DOC = """{d}-D convolution (cross-correlation) over an input of shape (N, C_in, {dims}).
-
+_ARGS = """
     Args:
-        input: (N, C_in, {dims}) or unbatched (C_in, {dims}).
-        weight: (C_out, C_in / groups, {kdims}).
+        input: (N, C_in, *L) or unbatched (C_in, *L).
+        weight: (C_out, C_in / groups, *kernel).
         bias: optional (C_out,).
-        stride: an int or {d} ints.
-        padding: an int, {d} ints, 'valid' (none) or 'same' (output as large as the input;
-            stride 1 only; an odd total pads one more after).
-        dilation: spacing between kernel taps: an int or {d} ints.
-        groups: split input and output channels into this many groups (C_in for depthwise).
+        stride: an int, or one int per spatial dim.
+        padding: an int, one int per dim, 'valid' (none) or 'same' (output as large as
+            the input; stride 1 only; an odd total pads the extra zero after).
+        dilation: spacing between kernel taps: an int or one per dim.
+        groups: split the channels into this many groups (groups=C_in: depthwise).
 
     Returns:
-        (N, C_out, {odims}) (unbatched: without N), the input's dtype (float16 accumulates in
+        (N, C_out, *out) (unbatched: without N), out = floor((L + pads - dilation *
+        (kernel - 1) - 1) / stride) + 1, in the input's dtype (float16 accumulates in
         float32).
+"""
+_T_ARGS = """
+    Args:
+        input: (N, C_in, *L) or unbatched (C_in, *L).
+        weight: (C_in, C_out / groups, *kernel).
+        bias: optional (C_out,).
+        stride, padding, dilation: an int or one per spatial dim, as the convolution this
+            transposes (padding crops the output).
+        output_padding: added to one side of the output (smaller than stride or dilation).
+        groups: split the channels into this many groups.
+
+    Returns:
+        (N, C_out, *out), out = (L - 1) * stride - 2 * padding + dilation * (kernel - 1) +
+        output_padding + 1, in the input's dtype.
 """
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution (cross-correlation, as PyTorch) over (N, C_in, L).
+
+    Example:
+        >>> import tapegrad as tg, tapegrad.nn.functional as F
+        >>> F.conv1d(tg.tensor([[[1.0, 2.0, 4.0, 7.0]]]), tg.tensor([[[-1.0, 1.0]]]))
+        tensor([[[1., 2., 3.]]])
+    """
     return _conv(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution (cross-correlation, as PyTorch) over (N, C_in, H, W).
+
+    Example:
+        >>> import tapegrad as tg, tapegrad.nn.functional as F
+        >>> x = tg.ones(1, 1, 3, 3, requires_grad=True)
+        >>> F.conv2d(x, tg.ones(1, 1, 2, 2)).sum().backward(); x.grad
+        tensor([[[[1., 2., 1.],
+                  [2., 4., 2.],
+                  [1., 2., 1.]]]])
+    """
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
 
 
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution (cross-correlation, as PyTorch) over (N, C_in, D, H, W).
+
+    Example:
+        >>> import tapegrad as tg, tapegrad.nn.functional as F
+        >>> F.conv3d(tg.ones(2, 3, 4, 4, 4), tg.ones(5, 3, 3, 3, 3), stride=2, padding=1).shape
+        tapegrad.Size([2, 5, 2, 2, 2])
+    """
     return _conv(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
+    """1-D transposed convolution: the adjoint (gradient) of conv1d in its input.
+
+    Example:
+        >>> import tapegrad as tg, tapegrad.nn.functional as F
+        >>> F.conv_transpose1d(tg.tensor([[[1.0, 2.0]]]), tg.ones(1, 1, 3), stride=2)
+        tensor([[[1., 1., 3., 2., 2.]]])
+    """
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
                            dilation, 1, "conv_transpose1d")
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
+    """2-D transposed convolution: the adjoint (gradient) of conv2d in its input.
+
+    Example:
+        >>> import tapegrad as tg, tapegrad.nn.functional as F
+        >>> x, w = tg.ones(1, 4, 5, 5), tg.ones(4, 2, 3, 3)
+        >>> F.conv_transpose2d(x, w, stride=2, padding=1, output_padding=1).shape
+        tapegrad.Size([1, 2, 10, 10])
+    """
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
                            dilation, 2, "conv_transpose2d")
 
 
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
+    """3-D transposed convolution: the adjoint (gradient) of conv3d in its input.
+
+    Example:
+        >>> import tapegrad as tg, tapegrad.nn.functional as F
+        >>> F.conv_transpose3d(tg.ones(1, 2, 2, 2, 2), tg.ones(2, 3, 2, 2, 2), stride=2).shape
+        tapegrad.Size([1, 3, 4, 4, 4])
+    """
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
                            dilation, 3, "conv_transpose3d")
+
+
+for _f in (conv1d, conv2d, conv3d):
+    _f.__doc__ = _f.__doc__.replace("\n\n    Example:", "\n" + _ARGS + "\n    Example:", 1)
+for _f in (conv_transpose1d, conv_transpose2d, conv_transpose3d):
+    _f.__doc__ = _f.__doc__.replace("\n\n    Example:", "\n" + _T_ARGS + "\n    Example:", 1)
 
 
 # ---- unfold / fold (im2col / col2im) -----------------------------------------------------------
