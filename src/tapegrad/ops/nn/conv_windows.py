@@ -70,10 +70,10 @@ def group_major(a, groups):
                                 ).reshape(groups, c // groups, n * p)
 
 
-def batch_major(m, n, spatial, bias):
-    """(groups, C/groups, N * P) -> a contiguous (N, C, *spatial), with ``bias`` (C,) added
-    in the same pass when given."""
-    c = m.shape[0] * m.shape[1]
+def batch_major(m, n, spatial, bias, channels=None):
+    """(groups, C/groups, N * P), or any array viewable as (C, N, *spatial), -> a contiguous
+    (N, C, *spatial), with ``bias`` (C,) added in the same pass when given."""
+    c = channels or m.shape[0] * m.shape[1]
     src = np.moveaxis(m.reshape((c, n) + tuple(spatial)), 0, 1)
     out = np.empty(src.shape, m.dtype)
     if bias is None:
@@ -95,43 +95,88 @@ def conv(x, w, b, stride, padding, dilation, groups):
 
 def conv_weight(x, g, stride, padding, dilation, groups, kernel):
     """The weight gradient of conv: sum over batch and positions of g times x's windows,
-    shape (O, C/groups, *kernel) for x (N, C, *L) and g (N, O, *out)."""
+    shape (O, C/groups, *kernel) for x (N, C, *L) and g (N, O, *out).
+
+    NOTE: the windows are copied again here rather than kept from the forward (memory: the
+    copy is K times the input). One GEMM per tap over shifted flat ranges (as
+    _scatter_flat) avoids the copy but measured slower: its GEMMs are tall and thin."""
     cols = im2col(x, groups, kernel, stride, padding, dilation, _spatial(g.shape))
-    gm = group_major(g, groups)
-    gw = np.matmul(gm, cols.transpose(0, 2, 1))
+    gw = np.matmul(group_major(g, groups), cols.transpose(0, 2, 1))
     return gw.reshape((g.shape[1], x.shape[1] // groups) + tuple(kernel))
 
 
 def conv_transpose(x, w, b, stride, padding, dilation, groups, size):
     """The adjoint of conv's input: x (N, Cin, *L) in conv's output space, w (Cin,
     Cout/groups, *k) as conv's weight; the result (N, Cout, *size) (plus b) is conv's input
-    space cropped from its padded frame. One GEMM per kernel tap, added into a strided
-    slice (Note [Convolution layout])."""
+    space cropped from its padded frame. One GEMM per kernel tap, added into a shifted slice
+    (Note [Convolution layout])."""
     n = x.shape[0]
     kernel, length = _spatial(w.shape), _spatial(x.shape)
     og, cg = w.shape[0] // groups, w.shape[1]
-    c, k = cg * groups, prod(kernel)
-    xm = group_major(x, groups)                                    # (G, og, N*P)
-    wt = np.ascontiguousarray(
-        w.reshape(groups, og, cg, k).transpose(3, 0, 2, 1))        # (K, G, cg, og)
+    c = cg * groups
     framed = tuple(s + lo + hi for s, (lo, hi) in zip(size, padding))
-    yp = np.zeros((n, c) + framed, x.dtype)
+    wt = np.ascontiguousarray(
+        w.reshape(groups, og, cg, prod(kernel)).transpose(3, 0, 2, 1))   # (K, G, cg, og)
+    if all(s == 1 for s in stride):
+        yp = _scatter_flat(x, wt, groups, kernel, dilation, framed)
+    else:
+        yp = _scatter_strided(x, wt, groups, kernel, stride, dilation, framed)
+    # yp: (C, N, *framed), channel-major as the GEMMs left it
+    y = yp[(slice(None), slice(None)) + tuple(slice(lo, lo + s)
+                                              for s, (lo, _) in zip(size, padding))]
+    return batch_major(y, n, size, b, channels=c)
+
+
+def _scatter_strided(x, wt, groups, kernel, stride, dilation, framed):
+    """Per tap: tmp = w_tap^T @ x, added into the output's strided slice for that tap."""
+    n, length = x.shape[0], _spatial(x.shape)
+    cg = wt.shape[2]
+    xm = group_major(x, groups)                                    # (G, og, N*P)
+    yp = np.zeros((groups * cg, n) + framed, x.dtype)
     tmp = np.empty((groups, cg, xm.shape[2]), x.dtype)
-    back = (1, 0) + tuple(range(2, 2 + len(length)))
     for t, tap in enumerate(np.ndindex(*kernel)):
         np.matmul(wt[t], xm, out=tmp)
-        region = yp[(slice(None), slice(None)) + tuple(
+        yp[(slice(None), slice(None)) + tuple(
             slice(i * d, i * d + s * (m - 1) + 1, s)
-            for i, d, s, m in zip(tap, dilation, stride, length))]
-        region += tmp.reshape((c, n) + length).transpose(back)
-    y = yp[(slice(None), slice(None)) + tuple(
-        slice(lo, lo + s) for s, (lo, _) in zip(size, padding))]
-    out = np.empty(y.shape, y.dtype)
-    if b is None:
-        np.copyto(out, y)
-    else:
-        np.add(y, b.reshape((c,) + (1,) * len(size)), out=out)
-    return out
+            for i, d, s, m in zip(tap, dilation, stride, length))] += tmp.reshape(yp.shape[:2]
+                                                                              + length)
+    return yp
+
+
+def _framed(a, groups, framed):
+    """a (N, C, *L) in the corner of a zero frame (N, C, *framed), group-major and flat:
+    (groups, C/groups, N * F)."""
+    n, c = a.shape[:2]
+    length = _spatial(a.shape)
+    frame = np.zeros((groups, c // groups, n) + framed, a.dtype)
+    frame[(slice(None),) * 3 + tuple(slice(0, m) for m in length)] = np.moveaxis(
+        a.reshape((n, groups, c // groups) + length), 0, 2)
+    return frame.reshape(groups, c // groups, -1)
+
+
+def _offsets(kernel, dilation, framed):
+    """Each kernel tap's shift along the flattened frame."""
+    steps = np.cumprod((1,) + framed[:0:-1])[::-1]                 # row strides of the frame
+    return [int(np.dot(np.multiply(tap, dilation), steps)) for tap in np.ndindex(*kernel)]
+
+
+def _scatter_flat(x, wt, groups, kernel, dilation, framed):
+    """Stride 1: x is placed in the corner of a zero frame, so that every tap is a shift of
+    the flattened (N * frame) axis: its GEMM runs over one long contiguous range and adds
+    into another (long contiguous runs instead of rows of the output's width). A shift that
+    wraps into the next row or image only ever meets the frame's zeros, as the frame is at
+    least L + dilation * (k - 1) wide in every dim."""
+    n, cg = x.shape[0], wt.shape[2]
+    flat = _framed(x, groups, framed)
+    offsets = _offsets(kernel, dilation, framed)
+    m = flat.shape[2] - offsets[-1]
+    yp = np.zeros((groups, cg, flat.shape[2]), x.dtype)
+    tmp = np.empty((groups, cg, m), x.dtype)
+    src = flat[:, :, :m]
+    for t, off in enumerate(offsets):
+        np.matmul(wt[t], src, out=tmp)
+        yp[:, :, off:off + m] += tmp
+    return yp.reshape((groups * cg, n) + framed)
 
 
 def unfold(x, kernel, stride, padding, dilation, out):
