@@ -240,3 +240,19 @@ def test_errors_are_pytorchs_builtin_classes():
         F.conv2d(t(np.zeros((2, 5, 8, 8))), W4)
     with pytest.raises(ValueError):
         F.conv_transpose2d(X4, t(np.zeros((3, 2, 3, 3))), stride=2, output_padding=2)
+
+
+def test_empty_batch_gives_empty_results_and_zero_weight_grads():
+    x = tg.zeros(0, 3, 8, 8, requires_grad=True)
+    w = tg.ones(4, 3, 3, 3, requires_grad=True)
+    y = F.conv2d(x, w, padding=1)
+    assert y.shape == (0, 4, 8, 8)
+    y.sum().backward()
+    assert x.grad.shape == (0, 3, 8, 8) and not w.grad.numpy().any()
+    assert F.conv_transpose2d(tg.zeros(0, 4, 5, 5), w, stride=2).shape == (0, 3, 11, 11)
+    assert F.unfold(tg.zeros(0, 2, 4, 4), 2).shape == (0, 8, 9)
+    assert F.fold(tg.zeros(0, 8, 9), 4, 2).shape == (0, 2, 4, 4)
+
+
+def test_top_level_names_are_the_functional_ones():
+    assert tg.conv2d is F.conv2d and tg.conv_transpose1d is F.conv_transpose1d

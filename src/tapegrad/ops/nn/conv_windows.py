@@ -63,7 +63,8 @@ def im2col(x, groups, kernel, stride, padding, dilation, out):
     """The windows of x copied into one contiguous (groups, C/groups * K, N * P) matrix
     (Note [Convolution layout])."""
     w = windows(pad(x, padding), groups, kernel, stride, dilation, out)
-    return np.ascontiguousarray(w).reshape(groups, -1, x.shape[0] * prod(out))
+    return np.ascontiguousarray(w).reshape(groups, w.shape[1] * prod(kernel),
+                                           x.shape[0] * prod(out))
 
 
 def group_major(a, groups):
@@ -122,7 +123,9 @@ def conv_transpose(x, w, b, stride, padding, dilation, groups, size):
     framed = tuple(s + lo + hi for s, (lo, hi) in zip(size, padding))
     wt = np.ascontiguousarray(
         w.reshape(groups, og, cg, prod(kernel)).transpose(3, 0, 2, 1))   # (K, G, cg, og)
-    if all(s == 1 for s in stride):
+    if x.size == 0:
+        yp = np.zeros((c, n) + framed, x.dtype)
+    elif all(s == 1 for s in stride):
         yp = _scatter_flat(x, wt, groups, kernel, dilation, framed)
     else:
         yp = _scatter_strided(x, wt, groups, kernel, stride, dilation, framed)
