@@ -256,3 +256,14 @@ def test_empty_batch_gives_empty_results_and_zero_weight_grads():
 
 def test_top_level_names_are_the_functional_ones():
     assert tg.conv2d is F.conv2d and tg.conv_transpose1d is F.conv_transpose1d
+
+
+def test_unfold_fold_float16():
+    x = tg.tensor(np.linspace(-2, 2, 2 * 3 * 5 * 5).reshape(2, 3, 5, 5).astype(np.float16))
+    cols = F.unfold(x, 3, padding=1)
+    assert cols.dtype == tg.float16
+    back = F.fold(cols, 5, 3, padding=1)
+    assert back.dtype == tg.float16
+    # each pixel is covered by as many blocks as the 3x3 window has in-frame taps
+    counts = F.fold(F.unfold(tg.ones(1, 1, 5, 5), 3, padding=1), 5, 3, padding=1).numpy()
+    np.testing.assert_allclose(back.numpy(), x.numpy() * counts, rtol=1e-3)

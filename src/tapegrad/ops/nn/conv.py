@@ -436,4 +436,4 @@ def fold_vjp(ctx, g):
 # tap (fold) instead of a gather/scatter through index arrays. Both take the same parameters
 # (kernel, stride, padding, dilation, out: the block grid, size: the image size).
 UNFOLD = register(OpDef("unfold", _fwd_unfold, unfold_vjp, linear(unfold_op)))
-FOLD = register(OpDef("fold", _fwd_fold, fold_vjp, linear(fold_op)))
+FOLD = register(OpDef("fold", _in_float32(_fwd_fold), fold_vjp, linear(fold_op)))
