@@ -15,12 +15,11 @@ and the JVP of each is op(tx, w) + op(x, tw). The rules call the primitives thro
 geometry as parameters (stride, padding as (before, after) per dim, dilation, groups, and
 the sizes a rule needs when an input was not saved).
 """
-from math import prod
 
 import numpy as np
 
 from ..._core.errors import ArgumentError, DTypeError, ShapeError
-from ..._core.tensor import Tensor, array_of, shape_of
+from ..._core.tensor import array_of, shape_of
 from ..reduction import sum as _sum
 from ..registry import OpDef, apply, linear, register
 from ..shape import broadcast_to, squeeze, unsqueeze
@@ -40,10 +39,6 @@ def _in_float32(fn):
         return fn(*arrays, **params)
     run.__name__ = fn.__name__
     return run
-
-
-def _geometry(p):
-    return p["stride"], p["padding"], p["dilation"], p["groups"]
 
 
 def _fwd_conv(x, w, b, *, stride, padding, dilation, groups, **_):
@@ -89,6 +84,7 @@ def conv_vjp(ctx, g):
 
 
 def conv_jvp(ctx, tx, tw, tb):
+    """t conv = conv(tx, w) + conv(x, tw) + tb."""
     need, p = ctx.needs_input_grad, ctx.params
     out = apply(CONV, (tx, ctx.y, None), p) if need[0] else 0
     if need[1]:
@@ -110,6 +106,7 @@ def conv_transpose_vjp(ctx, g):
 
 
 def conv_transpose_jvp(ctx, tx, tw, tb):
+    """t conv_transpose = conv_transpose(tx, w) + conv_transpose(x, tw) + tb."""
     need, p = ctx.needs_input_grad, ctx.params
     out = apply(CONV_TRANSPOSE, (tx, ctx.y, None), p) if need[0] else 0
     if need[1]:
@@ -134,6 +131,7 @@ def conv_weight_vjp(ctx, u):
 
 
 def conv_weight_jvp(ctx, tx, tg):
+    """t conv_weight = conv_weight(tx, g) + conv_weight(x, tg)."""
     need, p = ctx.needs_input_grad, ctx.params
     out = apply(CONV_WEIGHT, (tx, ctx.y), p) if need[0] else 0
     return out + apply(CONV_WEIGHT, (ctx.x, tg), p) if need[1] else out

@@ -116,8 +116,7 @@ def conv_transpose(x, w, b, stride, padding, dilation, groups, size):
     Cout/groups, *k) as conv's weight; the result (N, Cout, *size) (plus b) is conv's input
     space cropped from its padded frame. One GEMM per kernel tap, added into a shifted slice
     (Note [Convolution layout])."""
-    n = x.shape[0]
-    kernel, length = _spatial(w.shape), _spatial(x.shape)
+    n, kernel = x.shape[0], _spatial(w.shape)
     og, cg = w.shape[0] // groups, w.shape[1]
     c = cg * groups
     framed = tuple(s + lo + hi for s, (lo, hi) in zip(size, padding))
