@@ -9,7 +9,9 @@ second layer's input. float32. Compared in the same rounds with a hand-written N
 version (sliding_window_view + reshape-copy + GEMM forward, GEMM + col2im backward) and
 with PyTorch when it is installed (measured in its own block, as engine_bench.py explains).
 Also the peak memory (tracemalloc) of one fwd+bwd against the activations it must hold.
-Measured as in engine_bench.py (whose helpers this imports).
+Measured as in engine_bench.py (whose helpers this imports). On a busy machine, two BLAS
+threads contending with other processes make the timings erratic (the many small GEMMs of the
+NumPy version suffer most); OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 gives steadier ratios.
 """
 import argparse
 import gc
