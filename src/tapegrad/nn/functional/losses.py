@@ -411,3 +411,11 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         return total / n[0] if len(n) else total
     return reduce_loss(loss, reduction)
 
+
+
+# The split parts, re-exported (they import the helpers above, so they come last).
+from . import losses_ctc as _ctc, losses_margin as _margin  # noqa: E402
+from .losses_ctc import *  # noqa: E402,F401,F403
+from .losses_margin import *  # noqa: E402,F401,F403
+
+__all__ += _margin.__all__ + _ctc.__all__

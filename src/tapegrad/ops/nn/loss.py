@@ -134,3 +134,149 @@ def cross_entropy_indices(input, target, axis, weight, ignore_index, eps, reduct
     params = {"target": target, "axis": axis, "wt": wt, "wc": weight, "mask": mask,
               "eps": float(eps), "reduction": reduction, "denom": denom}
     return apply_unary(CROSS_ENTROPY, input, params)
+
+
+# ---- CTC ----------------------------------------------------------------------------------------
+# Note [CTC recursions]
+# Each target y (length S) is extended to y' = (blank, y1, blank, y2, ..., yS, blank) of length
+# L = 2S + 1. alpha[t, s] is the log-probability of all paths through y'[:s+1] that end at
+# position s at time t; beta[t, s] that of the paths from (t, s) to the end, both including
+# log_probs[t, y'_s]. alpha[t, s] = logsumexp(alpha[t-1, s], alpha[t-1, s-1], alpha[t-1, s-2])
+# + lp[t, y'_s], the s-2 term only where y'_s is not blank and differs from y'_{s-2}; beta runs
+# the mirror image. The batch is padded to the longest target and input: both recursions are
+# vectorized over (batch, position) and loop over time only. The loss is
+# -logsumexp(alpha[T-1, L-1], alpha[T-1, L-2]).
+# The gradient is PyTorch's: exp(lp[t, c]) - gamma[t, c] for t < T, where gamma[t, c] =
+# sum_{s: y'_s = c} exp(alpha[t, s] + beta[t, s] - lp[t, y'_s] + loss) is the posterior of
+# class c at time t. The exp(lp) term assumes log_probs come from a log_softmax (PyTorch's
+# convention): along any direction that keeps them normalized it adds nothing, and through
+# log_softmax it gives the exact gradient of the logits, softmax - gamma.
+_NEG_INF = -np.inf
+
+
+def _logsumexp3(a, b, c):
+    m = np.maximum(np.maximum(a, b), c)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.log(np.exp(a - m) + np.exp(b - m) + np.exp(c - m)) + m
+
+
+def _shift(a, k, fill=_NEG_INF):
+    """a moved k positions along its last axis (right for k > 0), filled with -inf."""
+    out = np.full_like(a, fill)
+    if k > 0:
+        out[..., k:] = a[..., :-k]
+    else:
+        out[..., :k] = a[..., -k:]
+    return out
+
+
+def _ctc_setup(lp, targets, input_lengths, target_lengths, blank):
+    """Extended targets (N, L), the log-probabilities along them (T, N, L), the skip mask and
+    per-sample (T_n, L_n)."""
+    n_batch = lp.shape[1]
+    s_max = targets.shape[1]
+    big_l = 2 * s_max + 1
+    ext = np.full((n_batch, big_l), blank, dtype=np.int64)
+    valid = np.arange(s_max) < target_lengths[:, None]
+    ext[:, 1::2] = np.where(valid, targets, blank)       # padding reads as blank
+    lp_ext = np.take_along_axis(lp, ext[None], axis=2)    # (T, N, L)
+    skip = np.zeros((n_batch, big_l), dtype=bool)
+    skip[:, 2:] = (ext[:, 2:] != blank) & (ext[:, 2:] != ext[:, :-2])
+    return ext, lp_ext, skip, input_lengths, 2 * target_lengths + 1
+
+
+def _ctc_alpha(lp_ext, skip, t_len):
+    big_t, n_batch, big_l = lp_ext.shape
+    alpha = np.full(lp_ext.shape, _NEG_INF, dtype=lp_ext.dtype)
+    alpha[0, :, :2] = lp_ext[0, :, :2]
+    for t in range(1, big_t):                  # time only: batch and positions vectorized
+        prev = alpha[t - 1]
+        two = np.where(skip, _shift(prev, 2), _NEG_INF)
+        new = _logsumexp3(prev, _shift(prev, 1), two) + lp_ext[t]
+        alpha[t] = np.where((t < t_len)[:, None], new, _NEG_INF)
+    return alpha
+
+
+def _ctc_nll(alpha, t_len, l_len):
+    n = np.arange(alpha.shape[1])
+    last = alpha[t_len - 1, n, l_len - 1]
+    before = np.where(l_len > 1, alpha[t_len - 1, n, np.maximum(l_len - 2, 0)], _NEG_INF)
+    m = np.maximum(last, before)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        return -(np.log(np.exp(last - m) + np.exp(before - m)) + m)
+
+
+def _ctc_forward(lp, *, targets, input_lengths, target_lengths, blank, zero_infinity):
+    dtype = lp.dtype
+    if dtype == _F16:
+        lp = lp.astype(np.float32)
+    _, lp_ext, skip, t_len, l_len = _ctc_setup(lp, targets, input_lengths, target_lengths,
+                                               blank)
+    nll = _ctc_nll(_ctc_alpha(lp_ext, skip, t_len), t_len, l_len)
+    if zero_infinity:
+        nll = np.where(np.isinf(nll), 0.0, nll)
+    return nll.astype(dtype)
+
+
+def _ctc_grad(ctx):
+    """exp(lp) - gamma (Note [CTC recursions]) as a constant array, zero for t >= T_n."""
+    lp = array_of(ctx.x)
+    dtype = lp.dtype
+    lp = lp.astype(np.float32) if dtype == _F16 else lp
+    ext, lp_ext, skip, t_len, l_len = _ctc_setup(lp, ctx.targets, ctx.input_lengths,
+                                                 ctx.target_lengths, ctx.blank)
+    alpha = _ctc_alpha(lp_ext, skip, t_len)
+    nll = _ctc_nll(alpha, t_len, l_len)
+    big_t, n_batch, big_l = lp_ext.shape
+    positions = np.arange(big_l)
+    ends = (positions == (l_len - 1)[:, None]) | (positions == (l_len - 2)[:, None])
+    beta = np.full(lp_ext.shape, _NEG_INF, dtype=lp.dtype)
+    skip_next = np.zeros_like(skip)
+    skip_next[:, :-2] = skip[:, 2:]            # may s jump to s + 2
+    for t in range(big_t - 1, -1, -1):
+        if t + 1 < big_t:
+            nxt = beta[t + 1]
+            two = np.where(skip_next, _shift(nxt, -2), _NEG_INF)
+            rec = _logsumexp3(nxt, _shift(nxt, -1), two) + lp_ext[t]
+        else:
+            rec = np.full((n_batch, big_l), _NEG_INF, dtype=lp.dtype)
+        start = np.where(ends, lp_ext[t], _NEG_INF)
+        is_last = (t == t_len - 1)[:, None]
+        beta[t] = np.where(is_last, start, np.where((t < t_len - 1)[:, None], rec, _NEG_INF))
+    with np.errstate(invalid="ignore", over="ignore"):
+        post = np.exp(alpha + beta - lp_ext + nll[None, :, None])
+    gamma = np.zeros(lp.shape, dtype=lp.dtype)
+    n_idx = np.broadcast_to(np.arange(n_batch)[:, None], ext.shape)
+    for t in range(big_t):                     # scatter-add per step: positions share classes
+        np.add.at(gamma[t], (n_idx, ext), post[t])
+    grad = np.exp(lp) - gamma
+    # an impossible alignment: nan (as PyTorch), or 0 under zero_infinity
+    grad[:, np.isinf(nll)] = 0 if ctx.zero_infinity else np.nan
+    grad[np.arange(big_t)[:, None] >= t_len[None, :]] = 0
+    return grad.astype(dtype, copy=False)
+
+
+def ctc_loss_vjp(ctx, g):
+    """d loss_n = g_n (exp(lp) - gamma) (Note [CTC recursions]); constant in lp."""
+    return (_ctc_grad(ctx) * unsqueeze(unsqueeze(g, 0), -1),)
+
+
+def ctc_loss_jvp(ctx, t):
+    return _sum(_ctc_grad(ctx) * t, (0, 2))
+
+
+# NOTE: a primitive for speed: the recursions run over padded (batch, position) arrays in
+# log space, a Python loop over time only; as a composite they would record a node per
+# step and position. Its rule is a constant computed from alpha and beta in NumPy, so it is
+# not differentiable twice (as in PyTorch, whose CTC backward has no derivative either).
+CTC_LOSS = register(OpDef("ctc_loss", _ctc_forward, ctc_loss_vjp, ctc_loss_jvp, save=("x",)))
+
+
+def ctc_nll(log_probs, targets, input_lengths, target_lengths, blank, zero_infinity):
+    """Per-sample CTC negative log-likelihood (N,) of checked (T, N, C) log_probs, padded
+    int64 targets (N, S) and int64 length arrays."""
+    params = {"targets": targets, "input_lengths": input_lengths,
+              "target_lengths": target_lengths, "blank": blank, "zero_infinity": zero_infinity}
+    return apply_unary(CTC_LOSS, log_probs, params)
