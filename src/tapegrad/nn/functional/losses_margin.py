@@ -223,10 +223,11 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     else:
         loss = input - target * log(input + eps)
     if full:
-        t = _array_or_scalar(target)
-        safe = np.where(t > 1, t, 1.0)
-        stirling = safe * np.log(safe) - safe + 0.5 * np.log(2 * np.pi * safe)
-        loss = loss + np.where(t > 1, stirling, 0.0).astype(array_of(loss).dtype)
+        # Stirling's term, differentiable in the target (as PyTorch); 0 where target <= 1
+        above = _array_or_scalar(target) > 1
+        safe = where(above, target, 1.0)
+        stirling = safe * log(safe) - safe + 0.5 * log(2 * math.pi * safe)
+        loss = loss + where(above, stirling, 0.0)
     return reduce_loss(loss, reduction)
 
 

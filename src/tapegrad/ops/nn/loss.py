@@ -84,7 +84,7 @@ def _dloss_dx(ctx):
     """s * softmax(x) - A: the gradient of each sample's loss with respect to its logits."""
     x = ctx.x
     soft = exp(x - logsumexp(x, ctx.axis, True))
-    a, s = _coefficients(ctx, x.shape, x.dtype)
+    a, s = _coefficients(ctx, x.shape, array_of(x).dtype)
     return (soft - a) if s is None else (soft * s - a)
 
 
