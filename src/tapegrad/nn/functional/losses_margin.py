@@ -111,7 +111,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     Example:
         >>> import tapegrad as tg, tapegrad.nn.functional as F
         >>> F.multi_margin_loss(tg.tensor([[0.1, 0.8, 0.4]]), tg.tensor([1]))
-        tensor(0.5333)
+        tensor(0.3000)
     """
     name = "multi_margin_loss"
     reduction = reduction_of(name, reduction, size_average, reduce)
