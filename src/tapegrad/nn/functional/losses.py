@@ -204,8 +204,11 @@ def _index_target(name, input, target, ignore_index):
     axis = _class_layout(name, input, t, False)
     n_classes = shape_of(input)[axis]
     t = t.astype(np.int64, copy=False)
-    bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
-    if bad.any():
+    if t.size and (t.min() < 0 or t.max() >= n_classes):
+        bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
+    else:
+        bad = None                # all in range: the common case skips the masks
+    if bad is not None and bad.any():
         value = int(t[bad].flat[0])
         raise IndexRangeError(
             f"{name}: target holds class {value}, out of range for input of shape "

@@ -10,16 +10,32 @@
 """
 import numpy as np
 
-from ..linalg.products import matmul
+from ..linalg.products import blas_ready, matmul
 from ..reduction import sum as _sum
 from ..registry import OpDef, apply, apply_binary, register
-from ..shape import mT, reshape
 
 __all__ = []        # F.linear only; PyTorch has no torch.linear
 METHODS = {}
 
+_ndarray = np.ndarray
 _F16 = np.dtype(np.float16)
 _F32 = np.dtype(np.float32)
+
+
+def _ready(a):
+    """``a`` in a layout BLAS takes (a copy only for odd strides: a sliced or permuted view);
+    Tensors pass through (their matmul does the same)."""
+    if type(a) is _ndarray and not a.flags.c_contiguous:
+        return blas_ready(a)
+    return a
+
+
+def _mm(a, b):
+    """a @ b: NumPy's own on float32/float64 arrays (no wrapper), else tapegrad's matmul
+    (Tensors record; float16 accumulates in float32)."""
+    if type(a) is _ndarray and a.dtype != _F16:
+        return a @ _ready(b)
+    return matmul(a, b)
 
 
 def _linear_forward(x, w, b=None):
@@ -30,7 +46,7 @@ def _linear_forward(x, w, b=None):
             if b is not None:
                 out += b
             return out.astype(_F16)
-    out = np.matmul(x, w.T)
+    out = np.matmul(_ready(x), _ready(w).T)
     if b is not None:
         if out.dtype == np.result_type(out, b):
             out += b              # the product is fresh: add the bias in place
@@ -39,34 +55,31 @@ def _linear_forward(x, w, b=None):
     return out
 
 
-def _flat(a, n):
-    """``a`` as a matrix of rows of length n (a view for contiguous input)."""
-    return a if a.ndim == 2 else reshape(a, (-1, n))
-
-
 def linear_vjp(ctx, g):
     """d(x w^T + b): g @ w for x, g^T @ x (rows of every batch dim) for w, g summed over rows
     for b."""
+    # NOTE: NumPy's matmul and sum on float32/float64 arrays (the fast path), with no wrapper
+    # in between; tapegrad's on Tensors (which record) and float16.
     need = ctx.needs_input_grad
-    gx = matmul(g, ctx.y) if need[0] else None
+    gx = _mm(g, ctx.y) if need[0] else None
     gw = gb = None
-    if need[1] or (len(need) > 2 and need[2]):
-        n_out = g.shape[-1]
-        g2 = _flat(g, n_out)
+    has_bias = len(need) > 2
+    if need[1] or has_bias and need[2]:
+        g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
         if need[1]:
             x = ctx.x
-            gw = matmul(mT(g2), _flat(x, x.shape[-1]))
-        if len(need) > 2 and need[2]:
-            gb = _sum(g2, 0)
-    return (gx, gw) if len(need) == 2 else (gx, gw, gb)
+            gw = _mm(g2.T, x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
+        if has_bias and need[2]:
+            gb = g2.sum(0) if type(g2) is _ndarray and g2.dtype != _F16 else _sum(g2, 0)
+    return (gx, gw, gb) if has_bias else (gx, gw)
 
 
 def linear_jvp(ctx, tx, tw, tb=None):
     """t(x w^T + b) = tx w^T + x tw^T + tb."""
     need = ctx.needs_input_grad
-    out = matmul(tx, mT(ctx.y)) if need[0] else 0
+    out = _mm(tx, ctx.y.T) if need[0] else 0
     if need[1]:
-        out = out + matmul(ctx.x, mT(tw))
+        out = out + _mm(ctx.x, tw.T)
     if len(need) > 2 and need[2]:
         out = out + tb
     return out

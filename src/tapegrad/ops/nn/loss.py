@@ -83,14 +83,40 @@ def _per_sample(ctx, g):
 def _dloss_dx(ctx):
     """s * softmax(x) - A: the gradient of each sample's loss with respect to its logits."""
     x = ctx.x
+    if type(x) is np.ndarray and x.dtype != _F16:
+        return _dloss_dx_array(ctx, x)
     soft = exp(x - logsumexp(x, ctx.axis, True))
     a, s = _coefficients(ctx, x.shape, array_of(x).dtype)
     return (soft - a) if s is None else (soft * s - a)
 
 
+def _dloss_dx_array(ctx, x):
+    """_dloss_dx on a float32/float64 array, in place in one fresh buffer.
+    # NOTE: the same formula as _dloss_dx, spelled in NumPy for the fast path (it is the
+    # MLP step's loss): no dense A and no wrapper calls; the one-hot part is a scatter."""
+    axis = ctx.axis
+    soft = x - np.amax(x, axis=axis, keepdims=True)
+    np.exp(soft, out=soft)
+    soft /= np.sum(soft, axis=axis, keepdims=True)
+    if ctx.wt is None and not ctx.eps and x.ndim == 2 and axis == 1:
+        soft[np.arange(x.shape[0]), ctx.target] -= 1      # the plain case: softmax - onehot
+        return soft
+    a, s = _coefficients(ctx, x.shape, x.dtype)
+    if s is not None:
+        soft *= s
+    soft -= a
+    return soft
+
+
 def cross_entropy_vjp(ctx, g):
     """d loss = g * (s softmax(x) - A) (Note [Fused cross-entropy])."""
-    return (_dloss_dx(ctx) * _per_sample(ctx, g),)
+    grad = _dloss_dx(ctx)
+    coef = _per_sample(ctx, g)
+    if type(grad) is np.ndarray and isinstance(coef, (np.ndarray, np.generic)) \
+            and coef.dtype == grad.dtype:
+        grad *= coef               # grad is a fresh buffer of the fast path
+        return (grad,)
+    return (grad * coef,)
 
 
 def cross_entropy_jvp(ctx, t):
