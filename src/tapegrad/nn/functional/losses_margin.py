@@ -36,7 +36,8 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
 
     Example:
         >>> import tapegrad as tg, tapegrad.nn.functional as F
-        >>> F.margin_ranking_loss(tg.tensor([1.0, 2.0]), tg.tensor([2.0, 1.0]), tg.tensor([1.0, 1.0]))
+        >>> a, b = tg.tensor([1.0, 2.0]), tg.tensor([2.0, 1.0])
+        >>> F.margin_ranking_loss(a, b, tg.tensor([1.0, 1.0]))
         tensor(0.5000)
     """
     name = "margin_ranking_loss"
