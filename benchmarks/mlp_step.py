@@ -7,6 +7,11 @@ A script, not a test; see benchmarks/README.md.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/mlp_step.py [--quick]
 
+On a busy machine, single-threaded with the process's CPU time as the clock is steadier:
+
+    export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/mlp_step.py --cpu-time
+
 Measured with engine_bench.py's helpers: medians over interleaved repeats, same-run ratios
 (the headline is the median of the per-round ratios). Target: tapegrad at most 1.10x the
 hand-written NumPy step.
@@ -14,6 +19,7 @@ hand-written NumPy step.
 import argparse
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -21,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from engine_bench import (Summary, fmt_ms, fmt_ratio, measure, med,  # noqa: E402
                           print_environment, ratios, section)
 
+import engine_bench  # noqa: E402
 import tapegrad as tg  # noqa: E402
 import tapegrad.nn.functional as F  # noqa: E402
 
@@ -166,7 +173,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats (a rough look)")
     ap.add_argument("--repeats", type=int, default=None)
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time with the process's CPU time instead of the wall clock: steadier "
+                         "on a shared machine; use it with OPENBLAS_NUM_THREADS=1 and "
+                         "OMP_NUM_THREADS=1, where CPU time is the step's time")
     args = ap.parse_args()
+    if args.cpu_time:
+        engine_bench._perf = time.process_time
+        print("timer: process CPU time (--cpu-time)")
     repeats = args.repeats or (30 if args.quick else 200)
     print_environment()
     summary = Summary()
