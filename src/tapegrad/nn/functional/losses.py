@@ -24,6 +24,7 @@ __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div"]
 
 _REDUCTIONS = ("none", "mean", "sum")
+_I64, _U8 = np.dtype(np.int64), np.dtype(np.uint8)
 
 
 # ---- shared helpers (also used by losses_margin.py and losses_ctc.py) ------------------------
@@ -193,10 +194,10 @@ def _class_layout(name, input, target, probabilities):
 
 
 def _index_target(name, input, target, ignore_index):
-    """The int64 class-index array, checked: dtype int64 or uint8, values in [0, C) unless
-    they equal ignore_index."""
+    """(class dim, the int64 class-index array, whether every index is in [0, C)), checked:
+    dtype int64 or uint8, values in [0, C) unless they equal ignore_index."""
     t = array_of(target)
-    if t.dtype not in (np.int64, np.uint8):
+    if t.dtype != _I64 and t.dtype != _U8:
         raise DTypeError(
             f"{name}: class-index target must have dtype int64 (or uint8), got {t.dtype}; "
             "convert with target.long(). A float target must hold class probabilities of "
@@ -204,17 +205,16 @@ def _index_target(name, input, target, ignore_index):
     axis = _class_layout(name, input, t, False)
     n_classes = shape_of(input)[axis]
     t = t.astype(np.int64, copy=False)
-    if t.size and (t.min() < 0 or t.max() >= n_classes):
+    in_range = not t.size or (t.min() >= 0 and t.max() < n_classes)
+    if not in_range:          # the common case (all in range) skips the masks
         bad = ((t < 0) | (t >= n_classes)) & (t != ignore_index)
-    else:
-        bad = None                # all in range: the common case skips the masks
-    if bad is not None and bad.any():
-        value = int(t[bad].flat[0])
-        raise IndexRangeError(
-            f"{name}: target holds class {value}, out of range for input of shape "
-            f"{tuple(shape_of(input))} with {n_classes} classes; targets must be in "
-            f"[0, {n_classes - 1}] or equal ignore_index ({ignore_index}).")
-    return axis, t
+        if bad.any():
+            value = int(t[bad].flat[0])
+            raise IndexRangeError(
+                f"{name}: target holds class {value}, out of range for input of shape "
+                f"{tuple(shape_of(input))} with {n_classes} classes; targets must be in "
+                f"[0, {n_classes - 1}] or equal ignore_index ({ignore_index}).")
+    return axis, t, in_range
 
 
 def _float_input(name, input):
@@ -267,9 +267,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         axis = _class_layout(name, input, target, True)
         w = _class_weight(name, weight, shape_of(input)[axis], dtype)
         return _soft_cross_entropy(input, target, axis, w, label_smoothing, reduction)
-    axis, t = _index_target(name, input, target, ignore_index)
-    w = _class_weight(name, weight, shape_of(input)[axis], dtype)
-    return cross_entropy_indices(input, t, axis, w, ignore_index, label_smoothing, reduction)
+    axis, t, in_range = _index_target(name, input, target, ignore_index)
+    n_classes = shape_of(input)[axis]
+    w = _class_weight(name, weight, n_classes, dtype)
+    may_ignore = not in_range or 0 <= ignore_index < n_classes
+    return cross_entropy_indices(input, t, axis, w, ignore_index if may_ignore else None,
+                                 label_smoothing, reduction)
 
 
 def _soft_cross_entropy(input, target, axis, weight, eps, reduction):
@@ -300,7 +303,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     name = "nll_loss"
     reduction = reduction_of(name, reduction, size_average, reduce)
     dtype = _float_input(name, input)
-    axis, t = _index_target(name, input, target, ignore_index)
+    axis, t, _ = _index_target(name, input, target, ignore_index)
     w = _class_weight(name, weight, shape_of(input)[axis], dtype)
     ignored = t == ignore_index
     safe = np.where(ignored, 0, t) if ignored.any() else t

@@ -42,8 +42,10 @@ def _ce_forward(x, *, target, axis, wt, wc, mask, eps, reduction, denom):
         x = x.astype(np.float32)       # float16 computes in float32, rounds once at the end
     z = x - _class_reduce(np.maximum, x, axis)
     lse = np.log(_class_reduce(np.add, np.exp(z), axis))
-    picked = np.take_along_axis(z, np.expand_dims(target, axis), axis)
-    loss = np.squeeze(lse - picked, axis)              # -log_softmax at the target
+    if x.ndim == 2 and axis == 1:                        # -log_softmax at the target
+        loss = lse[:, 0] - z[np.arange(x.shape[0]), target]
+    else:
+        loss = np.squeeze(lse - np.take_along_axis(z, np.expand_dims(target, axis), axis), axis)
     if wt is not None:
         loss *= wt
     if eps:
@@ -56,11 +58,14 @@ def _ce_forward(x, *, target, axis, wt, wc, mask, eps, reduction, denom):
             smooth *= mask
         loss = (1 - eps) * loss + (eps / n_classes) * smooth
     if reduction == "sum":
-        loss = np.sum(loss)
+        loss = loss.sum()
     elif reduction == "mean":
-        with np.errstate(invalid="ignore", divide="ignore"):
-            loss = np.sum(loss) / np.asarray(denom, dtype=loss.dtype)
-    return loss.astype(dtype, copy=False)
+        if denom:
+            loss = loss.sum() / denom
+        else:                  # every target ignored (or none): 0 / 0 = nan, as PyTorch
+            with np.errstate(invalid="ignore", divide="ignore"):
+                loss = loss.sum() / np.asarray(denom, dtype=loss.dtype)
+    return np.asarray(loss, dtype=dtype)
 
 
 def _coefficients(ctx, shape, dtype):
@@ -148,13 +153,14 @@ CROSS_ENTROPY = register(OpDef("cross_entropy", _ce_forward, cross_entropy_vjp,
 def cross_entropy_indices(input, target, axis, weight, ignore_index, eps, reduction):
     """The fused cross-entropy of logits ``input`` (class dim ``axis``) against int64 class
     indices ``target`` (an array, checked by the caller: in range or ignore_index); ``weight``
-    an array of C class weights or None."""
+    an array of C class weights or None; ignore_index None when no target can equal it."""
     dtype = array_of(input).dtype
     dtype = np.dtype(np.float32) if dtype == _F16 else dtype
-    ignored = target == ignore_index
-    any_ignored = bool(ignored.any())
     mask = wt = None
-    if any_ignored:
+    if ignore_index is not None:
+        ignored = target == ignore_index
+        ignore_index = None if not ignored.any() else ignore_index
+    if ignore_index is not None:
         target = np.where(ignored, 0, target)
         mask = (~ignored).astype(dtype)
     if weight is not None:
