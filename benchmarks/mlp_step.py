@@ -1,0 +1,193 @@
+#!/usr/bin/env python
+"""MLP training step: 784-512-512-10, ReLU, F.cross_entropy, batch 128, float32; forward,
+backward and an SGD update (p -= lr * p.grad under no_grad, grads set to None). Compared in
+the same run against the same step written by hand in NumPy (GEMMs, the fused softmax
+cross-entropy gradient, in-place updates) and against PyTorch when it is installed.
+A script, not a test; see benchmarks/README.md.
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/mlp_step.py [--quick]
+
+On a busy machine, single-threaded with the process's CPU time as the clock is steadier:
+
+    export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/mlp_step.py --cpu-time
+
+Measured with engine_bench.py's helpers: medians over interleaved repeats, same-run ratios
+(the headline is the median of the per-round ratios). Target: tapegrad at most 1.10x the
+hand-written NumPy step.
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from engine_bench import (Summary, fmt_ms, fmt_ratio, measure, med,  # noqa: E402
+                          print_environment, ratios, section)
+
+import engine_bench  # noqa: E402
+import tapegrad as tg  # noqa: E402
+import tapegrad.nn.functional as F  # noqa: E402
+
+try:
+    import torch
+except ImportError:          # torch is never a dependency of tapegrad, only a yardstick
+    torch = None
+
+SIZES = (784, 512, 512, 10)
+BATCH = 128
+LR = 0.01
+TARGET = 1.10
+
+
+def init_params(rng):
+    """(W, b) per layer, PyTorch's nn.Linear layout: W is (out, in)."""
+    params = []
+    for n_in, n_out in zip(SIZES[:-1], SIZES[1:]):
+        bound = 1 / np.sqrt(n_in)
+        params.append(rng.uniform(-bound, bound, (n_out, n_in)).astype(np.float32))
+        params.append(rng.uniform(-bound, bound, n_out).astype(np.float32))
+    return params
+
+
+# ---- hand-written NumPy ---------------------------------------------------------------------
+def numpy_step(params, x, y, lr=LR):
+    """One SGD step of the MLP with hand-written gradients; updates params in place and
+    returns the loss."""
+    W1, b1, W2, b2, W3, b3 = params
+    h1 = x @ W1.T
+    h1 += b1
+    np.maximum(h1, 0, out=h1)
+    h2 = h1 @ W2.T
+    h2 += b2
+    np.maximum(h2, 0, out=h2)
+    z = h2 @ W3.T
+    z += b3
+    # softmax cross-entropy, mean over the batch; its gradient is (softmax - onehot) / n
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    s = p.sum(axis=1, keepdims=True)
+    rows = np.arange(len(y))
+    loss = float(np.mean(np.log(s[:, 0]) - z[rows, y]))
+    p /= s
+    p[rows, y] -= 1
+    p /= len(y)
+    g = p
+    gW3, gb3 = g.T @ h2, g.sum(0)
+    g = g @ W3
+    g *= h2 > 0
+    gW2, gb2 = g.T @ h1, g.sum(0)
+    g = g @ W2
+    g *= h1 > 0
+    gW1, gb1 = g.T @ x, g.sum(0)
+    for param, grad in zip(params, (gW1, gb1, gW2, gb2, gW3, gb3)):
+        grad *= lr
+        param -= grad
+    return loss
+
+
+# ---- tapegrad --------------------------------------------------------------------------------
+def tapegrad_step(params, x, y, lr=LR):
+    W1, b1, W2, b2, W3, b3 = params
+    h = F.relu(F.linear(x, W1, b1)) if hasattr(F, "relu") else tg.relu(F.linear(x, W1, b1))
+    h = F.relu(F.linear(h, W2, b2)) if hasattr(F, "relu") else tg.relu(F.linear(h, W2, b2))
+    loss = F.cross_entropy(F.linear(h, W3, b3), y)
+    loss.backward()
+    with tg.no_grad():
+        for p in params:
+            p -= lr * p.grad
+            p.grad = None
+    return loss
+
+
+def torch_step(params, x, y, lr=LR):
+    W1, b1, W2, b2, W3, b3 = params
+    fn = torch.nn.functional
+    h = torch.relu(fn.linear(x, W1, b1))
+    h = torch.relu(fn.linear(h, W2, b2))
+    loss = fn.cross_entropy(fn.linear(h, W3, b3), y)
+    loss.backward()
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad
+            p.grad = None
+    return loss
+
+
+def check_agreement(x, y):
+    """One step from the same start gives the same loss and parameters in all three."""
+    start = init_params(np.random.default_rng(2))
+    np_params = [p.copy() for p in start]
+    loss_np = numpy_step(np_params, x, y)
+    tg_params = [tg.tensor(p.copy(), requires_grad=True) for p in start]
+    loss_tg = float(tapegrad_step(tg_params, tg.tensor(x), tg.tensor(y)).item())
+    err = max(float(np.max(np.abs(a.detach().numpy() - b))) for a, b in zip(tg_params, np_params))
+    print(f"check: loss tapegrad {loss_tg:.6f}, numpy {loss_np:.6f}; "
+          f"max parameter difference after one step {err:.1e}")
+    assert abs(loss_tg - loss_np) < 1e-4 and err < 1e-5
+
+
+def bench(summary, repeats, warmup):
+    section(f"MLP step {'-'.join(map(str, SIZES))}, ReLU, cross_entropy, batch {BATCH}, "
+            "float32, fwd+bwd+SGD")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
+    y = rng.integers(0, SIZES[-1], BATCH)
+    check_agreement(x, y)
+
+    start = init_params(np.random.default_rng(1))
+    np_params = [p.copy() for p in start]
+    tg_params = [tg.tensor(p.copy(), requires_grad=True) for p in start]
+    x_tg, y_tg = tg.tensor(x), tg.tensor(y)
+    fns = {"tapegrad": lambda: tapegrad_step(tg_params, x_tg, y_tg),
+           "numpy (hand-written)": lambda: numpy_step(np_params, x, y)}
+    times = measure(fns, repeats, warmup)
+    print(f"{repeats} repeats, {warmup} warm-ups, tapegrad and NumPy interleaved")
+    for name, ts in times.items():
+        print(f"  {name:<22} {fmt_ms(ts)}")
+    rr = ratios(times["tapegrad"], times["numpy (hand-written)"])
+    print(f"  tapegrad/numpy: {fmt_ratio(rr)}")
+    r = rr[0]
+    print(f"  target: <= {TARGET:.2f}x -> " + ("PASS" if r <= TARGET else "MISS"))
+    summary.add("MLP step, tapegrad/numpy", f"{r:.3f}x", f"<= {TARGET:.2f}x", r <= TARGET)
+    if torch is None:
+        print("  torch: skipped (torch not installed)")
+        return
+    # Timed apart, then NumPy again right after it: idle OpenMP/OpenBLAS worker threads spin
+    # for a while after a parallel region and would slow the other library down.
+    t_params = [torch.tensor(p.copy(), requires_grad=True) for p in start]
+    x_t, y_t = torch.from_numpy(x), torch.from_numpy(y)
+    ttimes = measure({"torch": lambda: torch_step(t_params, x_t, y_t)}, repeats, warmup)["torch"]
+    ntimes = measure({"numpy": fns["numpy (hand-written)"]}, repeats, warmup)["numpy"]
+    rt = med(ttimes) / med(ntimes)
+    print(f"  {'torch (separate run)':<22} {fmt_ms(ttimes)}")
+    print(f"  {'numpy (right after)':<22} {fmt_ms(ntimes)}")
+    print(f"  torch/numpy {rt:.3f}x, tapegrad/torch "
+          f"{med(times['tapegrad']) / med(ttimes):.3f}x (ratios of medians, not interleaved)")
+    summary.add("MLP step, torch/numpy", f"{rt:.3f}x", "(info)", None)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repeats (a rough look)")
+    ap.add_argument("--repeats", type=int, default=None)
+    ap.add_argument("--cpu-time", action="store_true",
+                    help="time with the process's CPU time instead of the wall clock: steadier "
+                         "on a shared machine; use it with OPENBLAS_NUM_THREADS=1 and "
+                         "OMP_NUM_THREADS=1, where CPU time is the step's time")
+    args = ap.parse_args()
+    if args.cpu_time:
+        engine_bench._perf = time.process_time
+        print("timer: process CPU time (--cpu-time)")
+    repeats = args.repeats or (30 if args.quick else 200)
+    print_environment()
+    summary = Summary()
+    bench(summary, repeats, warmup=5 if args.quick else 20)
+    print()
+    summary.print()
+
+
+if __name__ == "__main__":
+    main()
