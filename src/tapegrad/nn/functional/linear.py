@@ -87,9 +87,3 @@ def bilinear(input1, input2, weight, bias=None):
     out = einsum("...i,kij,...j->...k", input1, weight, input2)
     return out if bias is None else out + bias
 
-
-# NOTE: a workaround for nn/functional/__init__.py (not this part's file): its star import
-# rebinds the package's name `linear` from this module to the function above, and it then
-# reads `linear.__all__` while building the package's __all__. Giving the function the
-# module's __all__ keeps that working until __init__ imports the parts under other names.
-linear.__all__ = __all__
