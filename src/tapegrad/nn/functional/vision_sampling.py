@@ -1,0 +1,335 @@
+"""tapegrad.nn.functional: interpolation and grid sampling (re-exported by vision).
+
+Composites: each output position reads a few source positions (1 for nearest, 2 per dim for
+linear, 4 per dim for bicubic, 4 for bilinear grid sampling) through getitem with index
+arrays, weighted by NumPy-built (interpolate) or tensor (grid_sample) weights; the loops run
+over those taps and the spatial dims only. Gradients of every order come from the index ops.
+
+# Note [PyTorch's index arithmetic]
+Source positions are computed as PyTorch's CPU kernels do, in the input's "opmath" precision
+(float32 for float16/float32, float64 for float64), with floorf's float32 rounding for
+nearest, so the same source pixel is chosen at ties as in PyTorch. A given scale_factor
+enters as 1 / scale_factor (not in / out) unless recompute_scale_factor=True.
+"""
+import math
+
+import numpy as np
+
+from ..._core.errors import ArgumentError, DTypeError, ShapeError
+from ...ops.elementwise import abs as _abs, clamp, where
+
+__all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "grid_sample"]
+
+_RANKS = {"nearest": (3, 4, 5), "nearest-exact": (3, 4, 5), "linear": (3,), "bilinear": (4,),
+          "trilinear": (5,), "bicubic": (4,)}
+_INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")
+_A = -0.75        # the cubic convolution's parameter in PyTorch's bicubic
+
+
+def _opmath(dtype):
+    return np.float64 if dtype == np.float64 else np.float32
+
+
+def _take(x, dim, index):
+    """x's entries at ``index`` along dim (a gather; repeats accumulate in backward)."""
+    return x[(slice(None),) * dim + (index,)]
+
+
+def _along(w, dim, ndim, dtype):
+    """Per-position weights w shaped to broadcast along dim of an ndim tensor."""
+    return w.astype(dtype).reshape(w.shape + (1,) * (ndim - 1 - dim))
+
+
+def _scale(n_in, n_out, align_corners, scale, dt):
+    """PyTorch's area_pixel_compute_scale: source step per output step."""
+    if align_corners:
+        return dt((n_in - 1) / (n_out - 1)) if n_out > 1 else dt(0)
+    if scale is not None and scale > 0:
+        return dt(1.0 / scale)
+    return dt(n_in) / dt(n_out)
+
+
+def _nearest_index(n_in, n_out, scale, exact, dt):
+    if not exact and n_out == 2 * n_in:
+        return np.arange(n_out) // 2
+    o = np.arange(n_out, dtype=dt) + (dt(0.5) if exact else dt(0))
+    src = np.floor((o * _scale(n_in, n_out, False, scale, dt)).astype(np.float32))
+    return np.minimum(src.astype(np.int64), n_in - 1)
+
+
+def _source(n_in, n_out, align_corners, scale, cubic, dt):
+    """(floor index, fraction) of each output position's source coordinate."""
+    s = _scale(n_in, n_out, align_corners, scale, dt)
+    o = np.arange(n_out, dtype=dt)
+    real = s * o if align_corners else s * (o + dt(0.5)) - dt(0.5)
+    if not cubic:
+        real = np.maximum(real, dt(0))
+    i = np.minimum(np.floor(real.astype(np.float32)).astype(np.int64), n_in - 1)
+    return i, np.clip(real - i, 0, 1).astype(dt)
+
+
+def _cubic_weights(t):
+    """The 4 taps' weights of cubic convolution at fraction t (taps at -1, 0, 1, 2)."""
+    def near(x):      # |x| <= 1
+        return ((_A + 2) * x - (_A + 3)) * x * x + 1
+
+    def far(x):       # 1 < |x| < 2
+        return ((_A * x - 5 * _A) * x + 8 * _A) * x - 4 * _A
+    return far(t + 1), near(t), near(1 - t), far(2 - t)
+
+
+def _interp_dim(x, d, n_in, n_out, mode, align_corners, scale, dt):
+    """Resample dim d of x from n_in to n_out positions."""
+    if mode in ("nearest", "nearest-exact"):
+        return _take(x, d, _nearest_index(n_in, n_out, scale, mode == "nearest-exact", dt))
+    cubic = mode == "bicubic"
+    i, t = _source(n_in, n_out, align_corners, scale, cubic, dt)
+    if cubic:
+        taps = [(np.clip(i - 1 + j, 0, n_in - 1), w) for j, w in enumerate(_cubic_weights(t))]
+    else:
+        taps = [(i, 1 - t), (i + (i < n_in - 1), t)]
+    out = None
+    for index, w in taps:      # 2 or 4 taps
+        term = _take(x, d, index) * _along(w, d, x.ndim, dt)
+        out = term if out is None else out + term
+    return out
+
+
+def _per_dim(value, k, what):
+    if isinstance(value, (tuple, list)):
+        if len(value) != k:
+            raise ShapeError(f"interpolate: input and {what} must have the same number of "
+                             f"spatial dimensions, but the input has {k} and {what} is "
+                             f"{tuple(value)}; give one value per spatial dim (N, C, d1, ...)")
+        return list(value)
+    return [value] * k
+
+
+def _check_interpolate(input, size, scale_factor, mode, align_corners, recompute_scale_factor,
+                       antialias):
+    if mode not in _RANKS:
+        raise ArgumentError(f"interpolate: unsupported mode {mode!r}; use one of "
+                            f"{tuple(_RANKS)} ('area' is adaptive_avg_pool)")
+    if input.ndim not in (3, 4, 5):
+        raise ShapeError(f"interpolate: only 3-d, 4-d and 5-d inputs (N, C, d1, ...) are "
+                         f"supported, got shape {tuple(input.shape)} for mode {mode!r}")
+    if input.ndim not in _RANKS[mode]:
+        raise ShapeError(f"interpolate: got a {input.ndim}-d input of shape "
+                         f"{tuple(input.shape)}, but {mode} mode needs a "
+                         f"{_RANKS[mode][0]}-d input")
+    if align_corners is not None and mode not in _INTERPOLATING:
+        raise ArgumentError(f"interpolate: align_corners can only be set with the "
+                            f"interpolating modes {_INTERPOLATING}, not {mode!r}")
+    if antialias:
+        if mode not in ("bilinear", "bicubic"):
+            raise ArgumentError("interpolate: antialias is restricted to bilinear and bicubic "
+                                f"modes of a 4-d input, not {mode!r}")
+        raise ArgumentError("interpolate: antialias=True is not supported by tapegrad; resize "
+                            "with antialias=False (or low-pass filter first)")
+    if (size is None) == (scale_factor is None):
+        raise ArgumentError("interpolate: " + ("only one of size or scale_factor should be "
+                            "defined" if size is not None else "either size or scale_factor "
+                            "should be defined"))
+    if size is not None and recompute_scale_factor:
+        raise ArgumentError("interpolate: recompute_scale_factor is not meaningful with an "
+                            "explicit size")
+    kind = input.detach().numpy().dtype
+    if kind.kind != "f" and not (kind == np.uint8 and mode.startswith("nearest")):
+        raise DTypeError(f"interpolate: mode {mode!r} needs a floating point input (uint8 "
+                         f"works with nearest modes), got {input.dtype}")
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resize the spatial dims of ``(N, C, d1, ...)`` by nearest or (bi/tri)linear/bicubic
+    interpolation.
+
+    Args:
+        input: 3-d, 4-d or 5-d; linear needs 3-d, bilinear and bicubic 4-d, trilinear 5-d.
+        size: output spatial size (an int or one per dim), or
+        scale_factor: multiplier (a float or one per dim); the size is floor(in * factor).
+        mode: 'nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic' or 'trilinear'.
+        align_corners: interpolating modes only: True maps the corner pixels' centres onto
+            each other; False (default) maps the corners' edges (half-pixel offsets).
+        recompute_scale_factor: True computes the source step from the sizes instead of
+            1 / scale_factor.
+        antialias: only False is supported.
+
+    Returns:
+        The resized tensor, of ``input``'s dtype.
+
+    Example:
+        >>> import tapegrad as tg, tapegrad.nn.functional as F
+        >>> F.interpolate(tg.tensor([[[1.0, 3.0]]]), scale_factor=2, mode="linear")
+        tensor([[[1.0000, 1.5000, 2.5000, 3.0000]]])
+    """
+    _check_interpolate(input, size, scale_factor, mode, align_corners, recompute_scale_factor,
+                       antialias)
+    k = input.ndim - 2
+    n_in = list(input.shape[2:])
+    if size is not None:
+        n_out = [int(s) for s in _per_dim(size, k, "output size")]
+        scales = [None] * k
+    else:
+        factors = [float(f) for f in _per_dim(scale_factor, k, "scale_factor")]
+        n_out = [int(math.floor(n * f)) for n, f in zip(n_in, factors)]
+        scales = [None] * k if recompute_scale_factor else factors
+    if min(n_in) <= 0 or min(n_out) <= 0:
+        raise ShapeError(f"interpolate: input and output sizes should be greater than 0, but "
+                         f"got input {tuple(n_in)} and output {tuple(n_out)}")
+    kind = input.detach().numpy().dtype
+    dt = _opmath(kind)
+    x = input.float() if kind == np.float16 else input   # float32 weights and sums
+    # PyTorch's linear and nearest modes copy an unchanged dim; bicubic resamples it at
+    # 1 / scale_factor all the same
+    skip = [a == b and mode != "bicubic" for a, b in zip(n_in, n_out)]
+    for i in range(k):      # separable: one spatial dim at a time
+        if not skip[i]:
+            x = _interp_dim(x, 2 + i, n_in[i], n_out[i], mode, bool(align_corners), scales[i],
+                            dt)
+    if x is input:
+        return input.clone()
+    return x.half() if kind == np.float16 else x
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Deprecated alias of :func:`interpolate` (same arguments).
+
+    Example:
+        >>> import tapegrad as tg, tapegrad.nn.functional as F
+        >>> F.upsample(tg.tensor([[[1.0, 2.0]]]), size=4)
+        tensor([[[1., 1., 2., 2.]]])
+    """
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(input, size, scale_factor, mode='nearest')``.
+
+    Example:
+        >>> import tapegrad as tg, tapegrad.nn.functional as F
+        >>> F.upsample_nearest(tg.tensor([[[1.0, 2.0]]]), scale_factor=2)
+        tensor([[[1., 1., 2., 2.]]])
+    """
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated: ``interpolate(input, size, scale_factor, mode='bilinear',
+    align_corners=True)``.
+
+    Example:
+        >>> import tapegrad as tg, tapegrad.nn.functional as F
+        >>> F.upsample_bilinear(tg.tensor([[[[0.0, 3.0]]]]), size=(1, 4))
+        tensor([[[[0., 1., 2., 3.]]]])
+    """
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def _unnormalize(g, size, align_corners):
+    """Grid coordinates in [-1, 1] to pixel coordinates."""
+    if align_corners:
+        return (g + 1) / 2 * (size - 1)
+    return ((g + 1) * size - 1) / 2
+
+
+def _reflect(c, twice_low, twice_high):
+    """c reflected into [twice_low / 2, twice_high / 2], as often as it takes."""
+    if twice_low == twice_high:
+        return c * 0
+    low, span = twice_low / 2, (twice_high - twice_low) / 2
+    a = _abs(c - low)
+    flips = np.floor(a.detach().numpy() / span)
+    extra = a - (flips * span).astype(flips.dtype)
+    return where(flips % 2 == 0, extra + low, span - extra + low)
+
+
+def _coordinates(g, size, padding_mode, align_corners):
+    c = _unnormalize(g, size, align_corners)
+    if padding_mode == "border":
+        return clamp(c, 0, size - 1)
+    if padding_mode == "reflection":
+        c = (_reflect(c, 0, 2 * (size - 1)) if align_corners
+             else _reflect(c, -1, 2 * size - 1))
+        return clamp(c, 0, size - 1)
+    return c
+
+
+def _check_grid_sample(input, grid, mode, padding_mode):
+    if mode not in ("bilinear", "nearest"):
+        raise ArgumentError(f"grid_sample: expected mode 'bilinear' or 'nearest' ('bicubic' "
+                            f"is not supported), got {mode!r}")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ArgumentError(f"grid_sample: expected padding_mode 'zeros', 'border' or "
+                            f"'reflection', got {padding_mode!r}")
+    if input.ndim != 4:
+        raise ShapeError(f"grid_sample: supports 4-d inputs (N, C, H, W) only (5-d volumes "
+                         f"are not supported), got shape {tuple(input.shape)}")
+    if grid.ndim != 4 or grid.shape[-1] != 2:
+        raise ShapeError(f"grid_sample: expected a grid of shape (N, H_out, W_out, 2) for a "
+                         f"4-d input, got {tuple(grid.shape)}")
+    if grid.shape[0] != input.shape[0]:
+        raise ShapeError(f"grid_sample: expected grid and input to have the same batch size, "
+                         f"got input {tuple(input.shape)} and grid {tuple(grid.shape)}")
+    if not input.is_floating_point() or input.dtype != grid.dtype:
+        raise DTypeError(f"grid_sample: expected input and grid of one floating point dtype, "
+                         f"got {input.dtype} and {grid.dtype}")
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """Sample ``input`` (N, C, H, W) at the normalized positions of ``grid`` (N, H_out,
+    W_out, 2), whose last dim holds (x, y) in [-1, 1].
+
+    Args:
+        input: the 4-d image batch.
+        grid: sampling positions; x indexes the width, y the height.
+        mode: 'bilinear' or 'nearest' (rounding half to even).
+        padding_mode: outside the image read 'zeros', the 'border' pixels, or the image
+            mirrored at its edges ('reflection').
+        align_corners: True: -1 and 1 are the corner pixels' centres; False (default, also for
+            None): their outer edges.
+
+    Returns:
+        ``(N, C, H_out, W_out)``. Bilinear mode differentiates in input and grid; nearest
+        mode gives the grid a zero gradient.
+
+    Example:
+        >>> import tapegrad as tg, tapegrad.nn.functional as F
+        >>> img = tg.tensor([[[[0.0, 2.0]]]])
+        >>> F.grid_sample(img, tg.tensor([[[[0.0, 0.0]]]]), align_corners=True)
+        tensor([[[[1.]]]])
+    """
+    _check_grid_sample(input, grid, mode, padding_mode)
+    half = input.dtype == grid.dtype and input.detach().numpy().dtype == np.float16
+    x, g = (input.float(), grid.float()) if half else (input, grid)
+    n, _, h, w = x.shape
+    align = bool(align_corners)
+    ix = _coordinates(g[..., 0], w, padding_mode, align)
+    iy = _coordinates(g[..., 1], h, padding_mode, align)
+    image = x.permute(0, 2, 3, 1)            # (N, H, W, C): a gather gives (N, Ho, Wo, C)
+    batch = np.arange(n).reshape(n, 1, 1)
+
+    def tap(row, col):
+        inside = ((row >= 0) & (row < h) & (col >= 0) & (col < w))[..., None]
+        vals = image[batch, np.clip(row, 0, h - 1), np.clip(col, 0, w - 1)]
+        return where(inside, vals, 0.0)
+
+    if mode == "nearest":
+        col, row = (np.rint(c.detach().numpy()).astype(np.int64) for c in (ix, iy))
+        out = tap(row, col)
+        if g.requires_grad:       # PyTorch gives the grid a zero gradient, not none
+            out = out + (where(np.isfinite(g.detach().numpy()), g, 0.0) * 0).sum(-1,
+                                                                               keepdim=True)
+    else:
+        x0 = np.floor(ix.detach().numpy())
+        y0 = np.floor(iy.detach().numpy())
+        wx = ((x0 + 1) - ix, ix - x0)        # weights of columns x0 and x0 + 1
+        wy = ((y0 + 1) - iy, iy - y0)
+        c0, r0 = x0.astype(np.int64), y0.astype(np.int64)
+        out = None
+        for dr in (0, 1):                     # the 4 bilinear taps
+            for dc in (0, 1):
+                term = tap(r0 + dr, c0 + dc) * (wy[dr] * wx[dc]).unsqueeze(-1)
+                out = term if out is None else out + term
+    out = out.permute(0, 3, 1, 2)
+    return out.half() if half else out
