@@ -350,17 +350,17 @@ def _embedding_bag_ref(idx, weight, offsets=None, per_sample_weights=None, **kw)
 
 
 ROWS = [
-    OpInfo("F.pad", F.pad, pad_ref, pad_samples, covers=("index_put", "getitem", "index")),
+    OpInfo("F.pad", F.pad, pad_ref, pad_samples, covers=("index_put", "getitem", "resample")),
     OpInfo("F.interpolate", F.interpolate, interpolate_ref, interpolate_samples,
-           covers=("index", "mul", "add")),
-    OpInfo("F.upsample", F.upsample, interpolate_ref, upsample_samples, covers=("index",)),
+           covers=("resample",)),
+    OpInfo("F.upsample", F.upsample, interpolate_ref, upsample_samples, covers=("resample",)),
     OpInfo("F.upsample_nearest", F.upsample_nearest, interpolate_ref, upsample_samples,
-           covers=("index",)),
+           covers=("resample",)),
     OpInfo("F.upsample_bilinear", F.upsample_bilinear,
            lambda x, **kw: interpolate_ref(x, mode="bilinear", align_corners=True, **kw),
-           upsample_samples, covers=("index", "mul", "add")),
+           upsample_samples, covers=("resample",)),
     OpInfo("F.grid_sample", F.grid_sample, grid_sample_ref, grid_sample_samples,
-           covers=("index", "where", "mul", "add", "permute")),
+           covers=("resample", "mul", "add", "permute")),
     OpInfo("F.affine_grid", F.affine_grid, affine_grid_ref, affine_grid_samples,
            covers=("matmul",)),
     OpInfo("F.pixel_shuffle", F.pixel_shuffle, pixel_shuffle_ref, shuffle_samples,
@@ -370,9 +370,9 @@ ROWS = [
     OpInfo("F.one_hot", F.one_hot, one_hot_ref, one_hot_samples, differentiable=False,
            result_dtype=lambda d: I64),
     OpInfo("F.embedding", F.embedding, embedding_ref, embedding_samples,
-           covers=("index", "sub", "mul", "add")),
+           covers=("resample", "sub", "mul", "add")),
     OpInfo("F.embedding_bag", _embedding_bag, _embedding_bag_ref, embedding_bag_samples,
-           covers=("index", "index_add", "amax", "where", "div"), api=("F.embedding_bag",)),
+           covers=("resample", "amax", "where"), api=("F.embedding_bag",)),
 ]
 assert all(set(FLOATS) <= set(r.dtypes) for r in ROWS)
 

@@ -1,8 +1,8 @@
 """tapegrad.nn.functional: sparse (one_hot, embedding, embedding_bag).
 
-Composites: a lookup is getitem with an index array (its backward adds the cotangent rows
-into the weight's gradient with one index_add), a bag reduction is one index_add (sum, mean)
-or a max over a dense (bags, longest bag) gather. Rows that must not take gradient
+Composites: a lookup and a bag sum are each one product with a constant sparse matrix (the
+``resample`` primitive: its backward is the transposed product, one pass in C instead of an
+np.add.at scatter), and a bag max is amax over a dense (bags, longest bag) gather. Rows that must not take gradient
 (padding_idx) or take a scaled one (scale_grad_by_freq) read ``c + (a - c) * s`` with ``c``
 the detached rows: the same values, gradient times ``s``, exact at every order.
 """
@@ -13,7 +13,7 @@ from ..._core.tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from ...ops.creation import tensor as _tensor
 from ...ops.elementwise import where
-from ...ops.indexing import index_add
+from ...ops.nn.resample import csr_rows, one_hot_rows, resample
 
 __all__ = ["one_hot", "embedding", "embedding_bag"]
 
@@ -103,7 +103,8 @@ def _renorm_(weight, idx, max_norm, norm_type):
 def _lookup(weight, idx, padding_idx, scale_grad_by_freq):
     """weight[idx] with no gradient into padding_idx's row, and with each row's gradient
     divided by its count in idx when scale_grad_by_freq."""
-    rows = weight[idx]
+    num, dim = weight.shape
+    rows = resample(weight, 0, one_hot_rows(idx, num)).reshape(*idx.shape, dim)
     if padding_idx is None and not scale_grad_by_freq:
         return rows
     const = weight.detach().numpy()[idx]
@@ -246,25 +247,24 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
     sizes = np.bincount(bag, minlength=count)
     dt = w.detach().numpy().dtype
     if mode == "max":
-        out = _bag_max(rows, bag, sizes, count, dim, dt)
+        out = _bag_max(rows, bag, sizes, count, dt)
     else:
-        out = index_add(np.zeros((count, dim), dtype=dt), (bag,), rows)
-        if mode == "mean":
-            out = out / np.maximum(sizes, 1).astype(dt)[:, None]
+        scale = 1.0 / np.maximum(sizes, 1)[bag] if mode == "mean" else None
+        out = resample(rows, 0, csr_rows(count, bag.size, bag, np.arange(bag.size), scale))
     return out.half() if half else out
 
 
-def _bag_max(rows, bag, sizes, count, dim, dt):
+def _bag_max(rows, bag, sizes, count, dt):
     """Per-bag maxima of rows (sorted by bag) via a dense (bags, longest) gather."""
     longest = int(sizes.max()) if sizes.size else 0
-    if longest == 0:
-        return rows.sum() * 0 + np.zeros((count, dim), dtype=dt)
     starts = np.cumsum(sizes) - sizes
     rank = np.arange(bag.size) - starts[bag]
-    slot = np.full((count, longest), -1, dtype=np.int64)
-    slot[bag, rank] = np.arange(bag.size)
-    filled = (slot >= 0)[..., None]
-    # empty slots read row 0 and are replaced by -inf (or 0 in an empty bag: its result)
+    # slot (b, r) reads row r of bag b; empty slots read zeros and become -inf below
+    # (or stay 0 in an empty bag, which is its result)
+    dense = resample(rows, 0, csr_rows(count * longest, bag.size, bag * longest + rank,
+                                       np.arange(bag.size)))
+    dense = dense.reshape(count, longest, rows.shape[-1])
+    filled = np.zeros((count, longest, 1), dtype=bool)
+    filled[bag, rank] = True
     fill = np.where(sizes[:, None, None] > 0, -np.inf, 0).astype(dt)
-    dense = where(filled, rows[np.maximum(slot, 0)], fill)
-    return dense.amax(1)
+    return where(filled, dense, fill).amax(1) if longest else dense.sum(1)

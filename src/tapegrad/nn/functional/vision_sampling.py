@@ -17,6 +17,7 @@ import numpy as np
 
 from ..._core.errors import ArgumentError, DTypeError, ShapeError
 from ...ops.elementwise import abs as _abs, clamp, where
+from ...ops.nn.resample import csr_rows, one_hot_rows, resample
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "grid_sample"]
 
@@ -28,16 +29,6 @@ _A = -0.75        # the cubic convolution's parameter in PyTorch's bicubic
 
 def _opmath(dtype):
     return np.float64 if dtype == np.float64 else np.float32
-
-
-def _take(x, dim, index):
-    """x's entries at ``index`` along dim (a gather; repeats accumulate in backward)."""
-    return x[(slice(None),) * dim + (index,)]
-
-
-def _along(w, dim, ndim, dtype):
-    """Per-position weights w shaped to broadcast along dim of an ndim tensor."""
-    return w.astype(dtype).reshape(w.shape + (1,) * (ndim - 1 - dim))
 
 
 def _scale(n_in, n_out, align_corners, scale, dt):
@@ -79,20 +70,20 @@ def _cubic_weights(t):
 
 
 def _interp_dim(x, d, n_in, n_out, mode, align_corners, scale, dt):
-    """Resample dim d of x from n_in to n_out positions."""
+    """Resample dim d of x from n_in to n_out positions: one sparse matrix product."""
     if mode in ("nearest", "nearest-exact"):
-        return _take(x, d, _nearest_index(n_in, n_out, scale, mode == "nearest-exact", dt))
+        index = _nearest_index(n_in, n_out, scale, mode == "nearest-exact", dt)
+        return resample(x, d, one_hot_rows(index, n_in))
     cubic = mode == "bicubic"
     i, t = _source(n_in, n_out, align_corners, scale, cubic, dt)
     if cubic:
-        taps = [(np.clip(i - 1 + j, 0, n_in - 1), w) for j, w in enumerate(_cubic_weights(t))]
+        cols = [np.clip(i - 1 + j, 0, n_in - 1) for j in range(4)]
+        weights = _cubic_weights(t)
     else:
-        taps = [(i, 1 - t), (i + (i < n_in - 1), t)]
-    out = None
-    for index, w in taps:      # 2 or 4 taps
-        term = _take(x, d, index) * _along(w, d, x.ndim, dt)
-        out = term if out is None else out + term
-    return out
+        cols, weights = [i, i + (i < n_in - 1)], [1 - t, t]
+    rows = np.tile(np.arange(n_out), len(cols))
+    matrix = csr_rows(n_out, n_in, rows, np.concatenate(cols), np.concatenate(weights))
+    return resample(x, d, matrix)
 
 
 def _per_dim(value, k, what):
@@ -306,13 +297,17 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     align = bool(align_corners)
     ix = _coordinates(g[..., 0], w, padding_mode, align)
     iy = _coordinates(g[..., 1], h, padding_mode, align)
-    image = x.permute(0, 2, 3, 1)            # (N, H, W, C): a gather gives (N, Ho, Wo, C)
-    batch = np.arange(n).reshape(n, 1, 1)
+    # (N*H*W, C): each tap reads one row per output position, a sparse product whose
+    # missing entries (taps outside the image) read zeros
+    image = x.permute(0, 2, 3, 1).reshape(n * h * w, -1)
+    base = (np.arange(n) * (h * w)).reshape(n, 1, 1)
+    positions = n * ix.shape[1] * ix.shape[2]
 
     def tap(row, col):
-        inside = ((row >= 0) & (row < h) & (col >= 0) & (col < w))[..., None]
-        vals = image[batch, np.clip(row, 0, h - 1), np.clip(col, 0, w - 1)]
-        return where(inside, vals, 0.0)
+        inside = ((row >= 0) & (row < h) & (col >= 0) & (col < w)).ravel()
+        flat = (base + row * w + col).ravel()
+        matrix = csr_rows(positions, n * h * w, np.flatnonzero(inside), flat[inside])
+        return resample(image, 0, matrix).reshape(*ix.shape, -1)
 
     if mode == "nearest":
         col, row = (np.rint(c.detach().numpy()).astype(np.int64) for c in (ix, iy))
