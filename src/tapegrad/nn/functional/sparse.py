@@ -13,7 +13,7 @@ from ..._core.tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from ...ops.creation import tensor as _tensor
 from ...ops.elementwise import where
-from ...ops.nn.resample import csr_rows, one_hot_rows, resample
+from ...ops.nn.resample import csr_rows, resample, select
 
 __all__ = ["one_hot", "embedding", "embedding_bag"]
 
@@ -104,7 +104,7 @@ def _lookup(weight, idx, padding_idx, scale_grad_by_freq):
     """weight[idx] with no gradient into padding_idx's row, and with each row's gradient
     divided by its count in idx when scale_grad_by_freq."""
     num, dim = weight.shape
-    rows = resample(weight, 0, one_hot_rows(idx, num)).reshape(*idx.shape, dim)
+    rows = select(weight, 0, idx.ravel(), num).reshape(*idx.shape, dim)
     if padding_idx is None and not scale_grad_by_freq:
         return rows
     const = weight.detach().numpy()[idx]

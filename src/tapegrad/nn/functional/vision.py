@@ -10,7 +10,7 @@ import numpy as np
 from ..._core.errors import ArgumentError, DTypeError, ShapeError
 from ...ops.indexing import index_put
 from ...ops.linalg import matmul
-from ...ops.nn.resample import one_hot_rows, resample
+from ...ops.nn.resample import select
 from .vision_sampling import grid_sample, interpolate, upsample, upsample_bilinear, \
     upsample_nearest
 
@@ -71,8 +71,8 @@ def pad(input, pad, mode="constant", value=None):
             f"mode {mode!r}; non-constant modes pad the last 1 dim of a 2-d or 3-d input, the "
             "last 2 of a 3-d or 4-d input, or the last 3 of a 4-d or 5-d input")
     out = input
-    for d, lo, hi in pairs:   # one gather (a 0/1 sparse product) per padded dim (at most 3)
-        out = resample(out, d, one_hot_rows(_pad_index(shape, d, lo, hi, mode), shape[d]))
+    for d, lo, hi in pairs:   # one gather per padded dim (at most 3)
+        out = select(out, d, _pad_index(shape, d, lo, hi, mode), shape[d])
     return out
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..._core.errors import ArgumentError, DTypeError, ShapeError
 from ...ops.elementwise import abs as _abs, clamp, where
-from ...ops.nn.resample import csr_rows, one_hot_rows, resample
+from ...ops.nn.resample import csr_rows, one_hot_rows, resample, select
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "grid_sample"]
 
@@ -73,7 +73,7 @@ def _interp_dim(x, d, n_in, n_out, mode, align_corners, scale, dt):
     """Resample dim d of x from n_in to n_out positions: one sparse matrix product."""
     if mode in ("nearest", "nearest-exact"):
         index = _nearest_index(n_in, n_out, scale, mode == "nearest-exact", dt)
-        return resample(x, d, one_hot_rows(index, n_in))
+        return select(x, d, index, n_in)
     cubic = mode == "bicubic"
     i, t = _source(n_in, n_out, align_corners, scale, cubic, dt)
     if cubic:
@@ -301,12 +301,10 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     # missing entries (taps outside the image) read zeros
     image = x.permute(0, 2, 3, 1).reshape(n * h * w, -1)
     base = (np.arange(n) * (h * w)).reshape(n, 1, 1)
-    positions = n * ix.shape[1] * ix.shape[2]
 
     def tap(row, col):
-        inside = ((row >= 0) & (row < h) & (col >= 0) & (col < w)).ravel()
-        flat = (base + row * w + col).ravel()
-        matrix = csr_rows(positions, n * h * w, np.flatnonzero(inside), flat[inside])
+        inside = (row >= 0) & (row < h) & (col >= 0) & (col < w)
+        matrix = one_hot_rows(base + row * w + col, n * h * w, inside)
         return resample(image, 0, matrix).reshape(*ix.shape, -1)
 
     if mode == "nearest":

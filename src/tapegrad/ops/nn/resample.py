@@ -25,22 +25,29 @@ def csr_rows(n_out, n_in, rows, cols, weights=None):
     return csr_array((data, (rows, cols)), shape=(n_out, n_in))
 
 
-def one_hot_rows(index, n_in):
-    """The CSR matrix whose row k selects source position index[k] (a gather as a product)."""
+def one_hot_rows(index, n_in, valid=None):
+    """The CSR matrix whose row k selects source position index[k] (a gather as a product);
+    rows where ``valid`` is False are empty (they read 0)."""
     from scipy.sparse import csr_array
     index = np.asarray(index, dtype=np.int64).ravel()
-    return csr_array((np.ones(index.size), index, np.arange(index.size + 1)),
-                     shape=(index.size, n_in))
+    if valid is None:
+        return csr_array((np.ones(index.size), index, np.arange(index.size + 1)),
+                         shape=(index.size, n_in))
+    valid = np.asarray(valid).ravel()
+    indptr = np.concatenate(([0], np.cumsum(valid)))
+    return csr_array((np.ones(int(indptr[-1])), index[valid], indptr), shape=(index.size, n_in))
 
 
-def _resample_forward(x, dim, matrix):
+def _resample_forward(x, dim, matrix, index):
     """matrix @ x along dim: out[..., o, ...] = sum_i matrix[o, i] * x[..., i, ...]."""
+    if index is not None:                # a pure selection: a gather, no copy to move dim
+        return np.take(x, index, axis=dim)
     kind = x.dtype
     if kind.kind != "f" or kind == np.float16:
         # SciPy has no float16 products: float32 sums, as PyTorch's; integer inputs (uint8
         # nearest) only meet exact 0/1 selections
         wide = np.float32 if kind == np.float16 else np.float64
-        return _resample_forward(x.astype(wide), dim, matrix).astype(kind)
+        return _resample_forward(x.astype(wide), dim, matrix, None).astype(kind)
     m = matrix if matrix.dtype == kind else matrix.astype(kind)
     moved = np.moveaxis(x, dim, 0)
     flat = np.ascontiguousarray(moved).reshape(moved.shape[0], int(np.prod(moved.shape[1:])))
@@ -54,10 +61,19 @@ def resample_vjp(ctx, g):
 
 
 RESAMPLE = register(OpDef("resample", _resample_forward, resample_vjp,
-                          linear(lambda t, dim, matrix: resample(t, dim, matrix))))
+                          linear(lambda t, dim, matrix, index: resample(t, dim, matrix, index))))
 
 
-def resample(x, dim, matrix):
+def resample(x, dim, matrix, index=None):
     """``matrix`` (a SciPy sparse (n_out, n_in) matrix) applied along ``dim`` of x (size n_in):
-    the result has size n_out there. Differentiable in x at every order."""
-    return apply_unary(RESAMPLE, x, {"dim": dim, "matrix": matrix})
+    the result has size n_out there. ``index``, when given, says that row k of matrix is the
+    one-hot row of index[k] (the forward is then a plain gather). Differentiable in x at
+    every order."""
+    return apply_unary(RESAMPLE, x, {"dim": dim, "matrix": matrix, "index": index})
+
+
+def select(x, dim, index, n_in):
+    """``x`` gathered at ``index`` (a 1-d int array) along dim, as a resample: the backward
+    is one sparse product instead of a scatter."""
+    index = np.asarray(index, dtype=np.int64)
+    return resample(x, dim, one_hot_rows(index, n_in), index)
