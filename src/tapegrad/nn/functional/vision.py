@@ -1,9 +1,9 @@
 """tapegrad.nn.functional: vision (padding, pixel shuffling, affine grids; interpolation and
 grid sampling live in vision_sampling and are re-exported here).
 
-Every function is a composite of tapegrad's index ops (getitem with index arrays, index_put)
-and arithmetic, so gradients of every order come from their rules; index arrays are built
-once per call in NumPy, never by looping over positions.
+Every function is a composite (of index_put, reshape/permute, matmul, and the resample
+primitive's gathers), so gradients of every order come from their rules; index arrays are
+built once per call in NumPy, never by looping over positions.
 """
 import numpy as np
 

@@ -1,9 +1,11 @@
 """tapegrad.nn.functional: interpolation and grid sampling (re-exported by vision).
 
-Composites: each output position reads a few source positions (1 for nearest, 2 per dim for
-linear, 4 per dim for bicubic, 4 for bilinear grid sampling) through getitem with index
-arrays, weighted by NumPy-built (interpolate) or tensor (grid_sample) weights; the loops run
-over those taps and the spatial dims only. Gradients of every order come from the index ops.
+Composites over the ``resample`` primitive (ops/nn/resample.py: a constant sparse matrix
+applied along one dim, backward its transpose). interpolate is separable: one matrix per
+spatial dim, with 1 (nearest), 2 (linear) or 4 (bicubic) entries per output position.
+grid_sample reads its 4 bilinear taps (or 1 nearest) as one-hot rows of the flattened image,
+weighted by tensor weights that carry the gradient to the grid. Index arithmetic is NumPy,
+built once per call; the loops run over taps and spatial dims only.
 
 # Note [PyTorch's index arithmetic]
 Source positions are computed as PyTorch's CPU kernels do, in the input's "opmath" precision
