@@ -70,6 +70,10 @@ def _resample_matrix(n_in, n_out, mode, align, scale):
     else:
         step = 1.0 / scale if scale else n_in / n_out
     for o in range(n_out):
+        if mode == "area":          # adaptive average pooling
+            lo, hi = math.floor(o * n_in / n_out), math.ceil((o + 1) * n_in / n_out)
+            m[o, lo:hi] = 1.0 / (hi - lo)
+            continue
         if mode in ("nearest", "nearest-exact"):
             src = (o + (0.5 if mode == "nearest-exact" else 0.0)) * step
             m[o, min(int(math.floor(src)), n_in - 1)] = 1.0
@@ -112,6 +116,8 @@ INTERP_CASES = [((2, 2, 5), "nearest", {"size": 7}), ((1, 2, 4, 3), "nearest",
                 ((1, 1, 2, 3, 4), "nearest", {"scale_factor": (1.5, 0.5, 2)}),
                 ((2, 1, 5), "nearest-exact", {"size": 3}),
                 ((1, 2, 3, 4), "nearest-exact", {"scale_factor": 1.7}),
+                ((2, 1, 7), "area", {"size": 3}), ((1, 2, 5, 4), "area", {"scale_factor": 0.6}),
+                ((1, 1, 3, 4, 2), "area", {"size": (2, 3, 3)}),
                 ((2, 2, 5), "linear", {"size": 8}), ((2, 1, 6), "linear", {"scale_factor": 0.5}),
                 ((1, 2, 3, 4), "bilinear", {"scale_factor": 1.5}),
                 ((1, 1, 4, 3), "bilinear", {"size": (3, 5)}),
@@ -405,7 +411,8 @@ NN_PARITY = [   # nn_parity.Case entries with their own inputs (tests/test_torch
 ]
 for _mode, _shape in (("nearest", (2, 2, 5)), ("nearest", (1, 2, 4, 5)),
                       ("nearest", (1, 1, 2, 3, 4)), ("nearest-exact", (1, 2, 5)),
-                      ("nearest-exact", (1, 2, 4, 5))):
+                      ("nearest-exact", (1, 2, 4, 5)), ("area", (2, 2, 10)),
+                      ("area", (1, 2, 7, 9)), ("area", (1, 1, 4, 5, 6))):
     NN_PARITY += [Case(f"F.interpolate(x, size=7, mode='{_mode}')", x=_shape),
                   Case(f"F.interpolate(x, scale_factor=1.7, mode='{_mode}')", x=_shape),
                   Case(f"F.interpolate(x, scale_factor=0.6, mode='{_mode}')", x=_shape),

@@ -86,6 +86,12 @@ def test_interpolate_nearest_by_hand():
     close(F.interpolate(x, size=2), [[[0, 1]]])                         # floor(o * 1.5)
 
 
+def test_interpolate_area_averages_windows():
+    x = t([[[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]]])
+    # windows [0, 3), [2, 5), [5, 8), [7, 10): floor(o * 10 / 4) to ceil((o + 1) * 10 / 4)
+    close(F.interpolate(x, size=4, mode="area"), [[[1, 3, 6, 8]]])
+
+
 def test_interpolate_scale_factor_is_the_inverse_step():
     """With scale_factor the source step is 1 / scale_factor (0.4), not in / out (5 / 12)."""
     x = t([[[0.0, 1.0, 2.0, 3.0, 4.0]]])

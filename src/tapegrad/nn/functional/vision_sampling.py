@@ -23,8 +23,8 @@ from ...ops.nn.resample import csr_rows, one_hot_rows, resample, select
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "grid_sample"]
 
-_RANKS = {"nearest": (3, 4, 5), "nearest-exact": (3, 4, 5), "linear": (3,), "bilinear": (4,),
-          "trilinear": (5,), "bicubic": (4,)}
+_RANKS = {"nearest": (3, 4, 5), "nearest-exact": (3, 4, 5), "area": (3, 4, 5), "linear": (3,),
+          "bilinear": (4,), "trilinear": (5,), "bicubic": (4,)}
 _INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")
 _A = -0.75        # the cubic convolution's parameter in PyTorch's bicubic
 
@@ -76,6 +76,8 @@ def _interp_dim(x, d, n_in, n_out, mode, align_corners, scale, dt):
     if mode in ("nearest", "nearest-exact"):
         index = _nearest_index(n_in, n_out, scale, mode == "nearest-exact", dt)
         return select(x, d, index, n_in)
+    if mode == "area":
+        return resample(x, d, _area_matrix(n_in, n_out))
     cubic = mode == "bicubic"
     i, t = _source(n_in, n_out, align_corners, scale, cubic, dt)
     if cubic:
@@ -86,6 +88,17 @@ def _interp_dim(x, d, n_in, n_out, mode, align_corners, scale, dt):
     rows = np.tile(np.arange(n_out), len(cols))
     matrix = csr_rows(n_out, n_in, rows, np.concatenate(cols), np.concatenate(weights))
     return resample(x, d, matrix)
+
+
+def _area_matrix(n_in, n_out):
+    """Adaptive average pooling along one dim: output o averages inputs
+    floor(o * n_in / n_out) to ceil((o + 1) * n_in / n_out) - 1."""
+    o = np.arange(n_out)
+    start = o * n_in // n_out
+    counts = -(-(o + 1) * n_in // n_out) - start
+    rows = np.repeat(o, counts)
+    cols = np.arange(rows.size) - np.repeat(np.cumsum(counts) - counts - start, counts)
+    return csr_rows(n_out, n_in, rows, cols, 1.0 / np.repeat(counts, counts))
 
 
 def _per_dim(value, k, what):
@@ -102,7 +115,7 @@ def _check_interpolate(input, size, scale_factor, mode, align_corners, recompute
                        antialias):
     if mode not in _RANKS:
         raise ArgumentError(f"interpolate: unsupported mode {mode!r}; use one of "
-                            f"{tuple(_RANKS)} ('area' is adaptive_avg_pool)")
+                            f"{tuple(_RANKS)}")
     if input.ndim not in (3, 4, 5):
         raise ShapeError(f"interpolate: only 3-d, 4-d and 5-d inputs (N, C, d1, ...) are "
                          f"supported, got shape {tuple(input.shape)} for mode {mode!r}")
@@ -141,7 +154,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         input: 3-d, 4-d or 5-d; linear needs 3-d, bilinear and bicubic 4-d, trilinear 5-d.
         size: output spatial size (an int or one per dim), or
         scale_factor: multiplier (a float or one per dim); the size is floor(in * factor).
-        mode: 'nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic' or 'trilinear'.
+        mode: 'nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear' or
+            'area' (adaptive average pooling to the output size).
         align_corners: interpolating modes only: True maps the corner pixels' centres onto
             each other; False (default) maps the corners' edges (half-pixel offsets).
         recompute_scale_factor: True computes the source step from the sizes instead of
