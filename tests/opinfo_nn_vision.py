@@ -62,13 +62,32 @@ def _cubic(x):
     return 0.0
 
 
-def _resample_matrix(n_in, n_out, mode, align, scale):
+def _aa_kernel(x, mode):
+    x = abs(x)
+    if mode == "bilinear":
+        return max(0.0, 1 - x)
+    a = -0.5
+    if x < 1:
+        return (a + 2) * x ** 3 - (a + 3) * x ** 2 + 1
+    return a * x ** 3 - 5 * a * x ** 2 + 8 * a * x - 4 * a if x < 2 else 0.0
+
+
+def _resample_matrix(n_in, n_out, mode, align, scale, antialias=False):
     """M (n_out, n_in): output o = sum_i M[o, i] * input i, from PyTorch's formulas."""
     m = np.zeros((n_out, n_in))
     if align:
         step = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
     else:
         step = 1.0 / scale if scale else n_in / n_out
+    if antialias:            # the kernel widened by the downscaling factor, normalized
+        width = (1 if mode == "bilinear" else 2) * max(step, 1.0)
+        for o in range(n_out):
+            centre = step * (o + 0.5)
+            lo, hi = max(int(centre - width + 0.5), 0), min(int(centre + width + 0.5), n_in)
+            for i in range(lo, hi):
+                m[o, i] = _aa_kernel((i - centre + 0.5) / max(step, 1.0), mode)
+            m[o] /= m[o].sum()
+        return m
     for o in range(n_out):
         if mode == "area":          # adaptive average pooling
             lo, hi = math.floor(o * n_in / n_out), math.ceil((o + 1) * n_in / n_out)
@@ -77,9 +96,6 @@ def _resample_matrix(n_in, n_out, mode, align, scale):
         if mode in ("nearest", "nearest-exact"):
             src = (o + (0.5 if mode == "nearest-exact" else 0.0)) * step
             m[o, min(int(math.floor(src)), n_in - 1)] = 1.0
-            continue
-        if n_in == n_out and mode != "bicubic":
-            m[o, o] = 1.0
             continue
         src = o * step if align else (o + 0.5) * step - 0.5
         if mode == "bicubic":
@@ -96,7 +112,7 @@ def _resample_matrix(n_in, n_out, mode, align, scale):
 
 
 def interpolate_ref(x, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                    recompute_scale_factor=None):
+                    recompute_scale_factor=None, antialias=False):
     k = x.ndim - 2
     out = x.astype(np.float64)
     for i in range(k):
@@ -106,7 +122,9 @@ def interpolate_ref(x, size=None, scale_factor=None, mode="nearest", align_corne
         else:
             f = scale_factor[i] if isinstance(scale_factor, tuple) else scale_factor
             n_out, scale = int(math.floor(n_in * f)), (None if recompute_scale_factor else f)
-        m = _resample_matrix(n_in, n_out, mode, bool(align_corners), scale)
+        if n_in == n_out and (mode != "bicubic" or antialias):
+            continue        # PyTorch copies an unchanged dim
+        m = _resample_matrix(n_in, n_out, mode, bool(align_corners), scale, antialias)
         out = np.moveaxis(np.tensordot(m, np.moveaxis(out, 2 + i, 0), axes=1), 0, 2 + i)
     return out.astype(x.dtype)
 
@@ -139,6 +157,13 @@ def interpolate_samples(op, dtype, rng):
     out.append(Sample((uniform(rng, (1, 1, 5), dtype, (-2, 2)),),
                       {"scale_factor": 1.7, "mode": "linear", "recompute_scale_factor": True},
                       desc="recompute_scale_factor"))
+    for mode, shape, kw in (("bilinear", (1, 2, 7, 6), {"size": (3, 8)}),
+                            ("bicubic", (1, 1, 8, 5), {"scale_factor": (0.4, 1.5)}),
+                            ("bilinear", (1, 1, 5, 6), {"scale_factor": (1.2, 0.5)})):
+        for ac in (False, True):
+            kws = dict(kw, mode=mode, align_corners=ac, antialias=True)
+            out.append(Sample((uniform(rng, shape, dtype, (-2, 2)),), kws,
+                              desc=f"{shape} {kws}"))
     return out
 
 
@@ -429,6 +454,15 @@ for _mode, _shape in (("linear", (2, 2, 5)), ("bilinear", (1, 2, 4, 5)),
                  x=floats(_shape, **F64)),
             Case(f"F.interpolate(x, scale_factor=2.3, mode='{_mode}', align_corners={_ac}, "
                  "recompute_scale_factor=True)", x=_shape)]
+for _mode in ("bilinear", "bicubic"):
+    for _ac in (False, True):
+        NN_PARITY += [
+            Case(f"F.interpolate(x, size=(3, 4), mode='{_mode}', align_corners={_ac}, "
+                 "antialias=True)", x=(1, 2, 8, 9)),
+            Case(f"F.interpolate(x, size=(10, 3), mode='{_mode}', align_corners={_ac}, "
+                 "antialias=True)", x=floats((2, 1, 5, 7), **F64)),
+            Case(f"F.interpolate(x, scale_factor=0.4, mode='{_mode}', align_corners={_ac}, "
+                 "antialias=True)", x=(1, 2, 11, 8))]
 NN_PARITY += [
     Case("F.interpolate(x, scale_factor=(1.5, 0.7), mode='bilinear')", x=(2, 1, 4, 5)),
     Case("F.interpolate(x, size=(6, 3), mode='bicubic')", x=(2, 1, 4, 5)),

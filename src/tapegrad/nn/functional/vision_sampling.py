@@ -71,8 +71,10 @@ def _cubic_weights(t):
     return far(t + 1), near(t), near(1 - t), far(2 - t)
 
 
-def _interp_dim(x, d, n_in, n_out, mode, align_corners, scale, dt):
+def _interp_dim(x, d, n_in, n_out, mode, align_corners, scale, dt, antialias):
     """Resample dim d of x from n_in to n_out positions: one sparse matrix product."""
+    if antialias:
+        return resample(x, d, _aa_matrix(n_in, n_out, mode, align_corners, scale, dt))
     if mode in ("nearest", "nearest-exact"):
         index = _nearest_index(n_in, n_out, scale, mode == "nearest-exact", dt)
         return select(x, d, index, n_in)
@@ -88,6 +90,40 @@ def _interp_dim(x, d, n_in, n_out, mode, align_corners, scale, dt):
     rows = np.tile(np.arange(n_out), len(cols))
     matrix = csr_rows(n_out, n_in, rows, np.concatenate(cols), np.concatenate(weights))
     return resample(x, d, matrix)
+
+
+def _aa_filter(x, mode):
+    """Antialiasing kernels: the triangle (bilinear) and Keys' cubic with a = -0.5
+    (bicubic, as PIL and PyTorch's antialias)."""
+    x = np.abs(x)
+    if mode == "bilinear":
+        return np.maximum(0, 1 - x)
+    a = -0.5
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return np.where(x < 1, near, np.where(x < 2, far, 0))
+
+
+def _aa_matrix(n_in, n_out, mode, align_corners, scale, dt):
+    """antialias=True: output o averages the inputs under the kernel stretched by the
+    downscaling factor (when > 1) around centre s * (o + 1/2), weights normalized to sum 1."""
+    s = _scale(n_in, n_out, align_corners, scale, dt)
+    half_width = dt(1 if mode == "bilinear" else 2)
+    support = half_width * s if s >= 1 else half_width
+    inv = dt(1) / s if s >= 1 else dt(1)
+    centre = s * (np.arange(n_out, dtype=dt) + dt(0.5))
+    first = np.maximum(np.trunc(centre - support + dt(0.5)).astype(np.int64), 0)
+    count = np.minimum(np.trunc(centre + support + dt(0.5)).astype(np.int64), n_in) - first
+    taps = int(np.ceil(support)) * 2 + 1
+    count = np.clip(count, 0, taps)
+    j = np.arange(taps)
+    used = j < count[:, None]                                   # (n_out, taps)
+    w = np.where(used, _aa_filter((j + first[:, None] - centre[:, None] + dt(0.5)) * inv,
+                                  mode), 0).astype(dt)
+    total = w.sum(1, keepdims=True)
+    w = np.where(total != 0, w / np.where(total != 0, total, 1), w)
+    rows = np.broadcast_to(np.arange(n_out)[:, None], used.shape)
+    return csr_rows(n_out, n_in, rows[used], (first[:, None] + j)[used], w[used])
 
 
 def _area_matrix(n_in, n_out):
@@ -126,12 +162,9 @@ def _check_interpolate(input, size, scale_factor, mode, align_corners, recompute
     if align_corners is not None and mode not in _INTERPOLATING:
         raise ArgumentError(f"interpolate: align_corners can only be set with the "
                             f"interpolating modes {_INTERPOLATING}, not {mode!r}")
-    if antialias:
-        if mode not in ("bilinear", "bicubic"):
-            raise ArgumentError("interpolate: antialias is restricted to bilinear and bicubic "
-                                f"modes of a 4-d input, not {mode!r}")
-        raise ArgumentError("interpolate: antialias=True is not supported by tapegrad; resize "
-                            "with antialias=False (or low-pass filter first)")
+    if antialias and mode not in ("bilinear", "bicubic"):
+        raise ArgumentError("interpolate: antialias is restricted to bilinear and bicubic "
+                            f"modes of a 4-d input, not {mode!r}")
     if (size is None) == (scale_factor is None):
         raise ArgumentError("interpolate: " + ("only one of size or scale_factor should be "
                             "defined" if size is not None else "either size or scale_factor "
@@ -160,7 +193,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             each other; False (default) maps the corners' edges (half-pixel offsets).
         recompute_scale_factor: True computes the source step from the sizes instead of
             1 / scale_factor.
-        antialias: only False is supported.
+        antialias: bilinear and bicubic only: when downsampling, widen the kernel by the
+            factor (PyTorch's and PIL's antialiased resize; bicubic then uses a = -0.5).
 
     Returns:
         The resized tensor, of ``input``'s dtype.
@@ -187,13 +221,14 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     kind = input.detach().numpy().dtype
     dt = _opmath(kind)
     x = input.float() if kind == np.float16 else input   # float32 weights and sums
-    # PyTorch's linear and nearest modes copy an unchanged dim; bicubic resamples it at
-    # 1 / scale_factor all the same
-    skip = [a == b and mode != "bicubic" for a, b in zip(n_in, n_out)]
+    # PyTorch's forward copies an unchanged dim, except in plain bicubic mode, which
+    # resamples it at 1 / scale_factor all the same (its backward, and antialias's, resample
+    # where the forward copied: tapegrad differentiates the forward it computes)
+    skip = [a == b and (mode != "bicubic" or antialias) for a, b in zip(n_in, n_out)]
     for i in range(k):      # separable: one spatial dim at a time
         if not skip[i]:
             x = _interp_dim(x, 2 + i, n_in[i], n_out[i], mode, bool(align_corners), scales[i],
-                            dt)
+                            dt, antialias)
     if x is input:
         return input.clone()
     return x.half() if kind == np.float16 else x
