@@ -2,9 +2,10 @@
 
 Composites: a lookup and a bag sum are each one product with a constant sparse matrix (the
 ``resample`` primitive: its backward is the transposed product, one pass in C instead of an
-np.add.at scatter), and a bag max is amax over a dense (bags, longest bag) gather. Rows that must not take gradient
-(padding_idx) or take a scaled one (scale_grad_by_freq) read ``c + (a - c) * s`` with ``c``
-the detached rows: the same values, gradient times ``s``, exact at every order.
+np.add.at scatter), and a bag max is amax over a dense (bags, longest bag) gather. Rows that
+must not take gradient (padding_idx) or take a scaled one (scale_grad_by_freq) read
+``c + (a - c) * s`` with ``c`` the detached rows: the same values, gradient times ``s``,
+exact at every order.
 """
 import numpy as np
 
