@@ -5,12 +5,14 @@ Every function is a composite (of index_put, reshape/permute, matmul, and the re
 primitive's gathers), so gradients of every order come from their rules; index arrays are
 built once per call in NumPy, never by looping over positions.
 """
+from functools import lru_cache
+
 import numpy as np
 
 from ..._core.errors import ArgumentError, DTypeError, ShapeError
 from ...ops.indexing import index_put
 from ...ops.linalg import matmul
-from ...ops.nn.resample import select
+from ...ops.nn.resample import one_hot_rows, resample
 from .vision_sampling import grid_sample, interpolate, upsample, upsample_bilinear, \
     upsample_nearest
 
@@ -70,9 +72,12 @@ def pad(input, pad, mode="constant", value=None):
             f"pad: padding length {len(pad)} is not supported for a {input.ndim}-d input in "
             f"mode {mode!r}; non-constant modes pad the last 1 dim of a 2-d or 3-d input, the "
             "last 2 of a 3-d or 4-d input, or the last 3 of a 4-d or 5-d input")
+    for d, lo, hi in pairs:
+        _check_pad_dim(shape, d, lo, hi, mode)
     out = input
     for d, lo, hi in pairs:   # one gather per padded dim (at most 3)
-        out = select(out, d, _pad_index(shape, d, lo, hi, mode), shape[d])
+        index, gather = _pad_map(shape[d], lo, hi, mode)
+        out = resample(out, d, gather, index)
     return out
 
 
@@ -93,8 +98,7 @@ def _pad_constant(input, shape, pairs, value):
     return index_put(base, tuple(place), input[tuple(crop)])
 
 
-def _pad_index(shape, d, lo, hi, mode):
-    """The source position along dim d of each output position."""
+def _check_pad_dim(shape, d, lo, hi, mode):
     n = shape[d]
     if n == 0 or n + lo + hi < 0:
         raise ShapeError(f"pad: mode {mode!r} can't pad dim {d} of the input of shape {shape} "
@@ -107,14 +111,24 @@ def _pad_index(shape, d, lo, hi, mode):
         raise ArgumentError(f"pad: circular padding ({lo}, {hi}) of dim {d} (size {n}) of the "
                             f"input of shape {shape} wraps around more than once or crops it all; "
                             "pad by at most the dim's size")
+
+
+# NOTE: cached: a gather depends only on these arguments and is never changed
+@lru_cache(maxsize=256)
+def _pad_map(n, lo, hi, mode):
+    """The source position along a dim of size n of each output position, and its gather."""
     if mode == "circular":     # PyTorch crops first, then wraps around what is left
         start, stop = max(-lo, 0), n - max(-hi, 0)
-        return start + np.arange(-max(lo, 0), stop - start + max(hi, 0)) % (stop - start)
-    j = np.arange(-lo, n + hi)
-    if mode == "reflect":
-        j = np.abs(j)
-        return np.where(j >= n, 2 * (n - 1) - j, j)
-    return np.clip(j, 0, n - 1)
+        index = start + np.arange(-max(lo, 0), stop - start + max(hi, 0)) % (stop - start)
+    else:
+        j = np.arange(-lo, n + hi)
+        if mode == "reflect":
+            j = np.abs(j)
+            index = np.where(j >= n, 2 * (n - 1) - j, j)
+        else:
+            index = np.clip(j, 0, n - 1)
+    index.setflags(write=False)
+    return index, one_hot_rows(index, n)
 
 
 def _check_factor(fn, factor, what):

@@ -14,12 +14,13 @@ nearest, so the same source pixel is chosen at ties as in PyTorch. A given scale
 enters as 1 / scale_factor (not in / out) unless recompute_scale_factor=True.
 """
 import math
+from functools import lru_cache
 
 import numpy as np
 
 from ..._core.errors import ArgumentError, DTypeError, ShapeError
 from ...ops.elementwise import abs as _abs, clamp, where
-from ...ops.nn.resample import csr_rows, one_hot_rows, resample, select
+from ...ops.nn.resample import csr_rows, one_hot_rows, resample, select, taps
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "grid_sample"]
 
@@ -73,23 +74,26 @@ def _cubic_weights(t):
 
 def _interp_dim(x, d, n_in, n_out, mode, align_corners, scale, dt, antialias):
     """Resample dim d of x from n_in to n_out positions: one sparse matrix product."""
-    if antialias:
-        return resample(x, d, _aa_matrix(n_in, n_out, mode, align_corners, scale, dt))
-    if mode in ("nearest", "nearest-exact"):
+    if mode in ("nearest", "nearest-exact") and not antialias:
         index = _nearest_index(n_in, n_out, scale, mode == "nearest-exact", dt)
         return select(x, d, index, n_in)
+    return resample(x, d, _dim_map(n_in, n_out, mode, align_corners, scale, dt, antialias))
+
+
+# NOTE: a map depends only on these arguments and is never changed, so repeated calls (a
+# training loop resizing same-sized batches) share one, with its transpose and casts
+@lru_cache(maxsize=256)
+def _dim_map(n_in, n_out, mode, align_corners, scale, dt, antialias):
+    if antialias:
+        return _aa_map(n_in, n_out, mode, align_corners, scale, dt)
     if mode == "area":
-        return resample(x, d, _area_matrix(n_in, n_out))
+        return _area_map(n_in, n_out)
     cubic = mode == "bicubic"
     i, t = _source(n_in, n_out, align_corners, scale, cubic, dt)
     if cubic:
-        cols = [np.clip(i - 1 + j, 0, n_in - 1) for j in range(4)]
-        weights = _cubic_weights(t)
-    else:
-        cols, weights = [i, i + (i < n_in - 1)], [1 - t, t]
-    rows = np.tile(np.arange(n_out), len(cols))
-    matrix = csr_rows(n_out, n_in, rows, np.concatenate(cols), np.concatenate(weights))
-    return resample(x, d, matrix)
+        return taps(n_in, [np.clip(i - 1 + j, 0, n_in - 1) for j in range(4)],
+                    _cubic_weights(t))
+    return taps(n_in, [i, i + (i < n_in - 1)], [1 - t, t])
 
 
 def _aa_filter(x, mode):
@@ -104,7 +108,7 @@ def _aa_filter(x, mode):
     return np.where(x < 1, near, np.where(x < 2, far, 0))
 
 
-def _aa_matrix(n_in, n_out, mode, align_corners, scale, dt):
+def _aa_map(n_in, n_out, mode, align_corners, scale, dt):
     """antialias=True: output o averages the inputs under the kernel stretched by the
     downscaling factor (when > 1) around centre s * (o + 1/2), weights normalized to sum 1."""
     s = _scale(n_in, n_out, align_corners, scale, dt)
@@ -126,7 +130,7 @@ def _aa_matrix(n_in, n_out, mode, align_corners, scale, dt):
     return csr_rows(n_out, n_in, rows[used], (first[:, None] + j)[used], w[used])
 
 
-def _area_matrix(n_in, n_out):
+def _area_map(n_in, n_out):
     """Adaptive average pooling along one dim: output o averages inputs
     floor(o * n_in / n_out) to ceil((o + 1) * n_in / n_out) - 1."""
     o = np.arange(n_out)
