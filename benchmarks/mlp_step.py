@@ -91,8 +91,8 @@ def numpy_step(params, x, y, lr=LR):
 # ---- tapegrad --------------------------------------------------------------------------------
 def tapegrad_step(params, x, y, lr=LR):
     W1, b1, W2, b2, W3, b3 = params
-    h = F.relu(F.linear(x, W1, b1)) if hasattr(F, "relu") else tg.relu(F.linear(x, W1, b1))
-    h = F.relu(F.linear(h, W2, b2)) if hasattr(F, "relu") else tg.relu(F.linear(h, W2, b2))
+    h = F.relu(F.linear(x, W1, b1))
+    h = F.relu(F.linear(h, W2, b2))
     loss = F.cross_entropy(F.linear(h, W3, b3), y)
     loss.backward()
     with tg.no_grad():
