@@ -39,7 +39,59 @@ def _special(name, x):
 
 
 def _erf(x):
+    if x.dtype == np.float32 or x.dtype == np.float16:
+        return _erf_single(x)
     return _special("erf", x)
+
+
+# Note [erf in single precision]
+# SciPy's erf costs about 60 ns an element (it has no vector loop); gelu calls it on every
+# activation. For float32 and float16 inputs erf is x P(x^2) / Q(x^2), a rational function
+# fitted for this project (relative error below 2e-9 on [0, 3.92], leading coefficient
+# exactly 2/sqrt(pi)), evaluated in float64 and rounded once: within 0.54 ulp of the exact
+# value in float32 (tests/test_special.py checks it against SciPy in float64), about 10x
+# faster than SciPy. Beyond |x| = 3.92, erf rounds to +-1 in float32. float64 inputs keep
+# SciPy's erf, whose accuracy a float64 rational of this size would not reach.
+_ERF_P = (1.1283791670955126, 0.1852285950791022, 0.05423512155829416, 0.003839756986063996,
+          0.0003759159464818836, 4.584190277413996e-06, -1.2675929002406465e-08)
+_ERF_Q = (1.0, 0.4974879509175128, 0.11389354877249684, 0.015429236788180372,
+          0.0013006370112136434, 6.216350832521986e-05)
+_ERF_EDGE = 3.92
+
+
+def _erf_single(x):
+    """erf of a float32 or float16 array (Note [erf in single precision])."""
+    flat = x.reshape(-1)
+    if flat.size <= _ERF_BLOCK:
+        return _erf_block(flat).astype(x.dtype).reshape(x.shape)
+    out = np.empty(flat.shape, x.dtype)
+    # NOTE: in blocks: the float64 temporaries of a block stay in cache and come from the
+    # allocator's free lists; whole-array temporaries made this 2.5x slower (measured on
+    # 262,144 elements).
+    for start in range(0, flat.size, _ERF_BLOCK):
+        out[start:start + _ERF_BLOCK] = _erf_block(flat[start:start + _ERF_BLOCK])
+    return out.reshape(x.shape)
+
+
+_ERF_BLOCK = 16384
+
+
+def _erf_block(x):
+    z = np.clip(x, -_ERF_EDGE, _ERF_EDGE, dtype=np.float64)
+    t = z * z
+    p = t * _ERF_P[-1]
+    p += _ERF_P[-2]
+    q = t * _ERF_Q[-1]
+    q += _ERF_Q[-2]
+    for c in _ERF_P[-3::-1]:       # Horner, in place: no temporary per coefficient
+        p *= t
+        p += c
+    for c in _ERF_Q[-3::-1]:
+        q *= t
+        q += c
+    p *= z
+    p /= q
+    return p
 
 
 def _erfc(x):
