@@ -251,7 +251,19 @@ X = tg.zeros(1, 2, 4, 4)
     (lambda: F.max_pool2d(X, 2, dilation=0), ArgumentError, "dilation"),
     (lambda: F.max_pool2d(X, 3, padding=-1), ArgumentError, "non-negative"),
     (lambda: F.max_pool2d(X, 3, padding=2), ArgumentError, "at most half"),
-    (lambda: F.max_pool2d(X, 3, padding=2, dilation=2), None, None),
+    # PyTorch bounds padding by half the kernel size, dilated or not
+    (lambda: F.max_pool2d(X, 3, padding=2, dilation=2), ArgumentError, "at most half"),
+    (lambda: F.max_pool1d(X[0], 3, padding=2, dilation=3), ArgumentError, "at most half"),
+    # a window wholly in the padding (dilation stepping over a 1-long dim)
+    (lambda: F.max_pool2d(tg.zeros(1, 1, 3), 2, 2, 1, 2, True), ArgumentError,
+     "reads only padding"),
+    (lambda: F.max_pool1d(tg.zeros(1, 1), 2, 1, 1, 2), ArgumentError, "reads only padding"),
+    (lambda: F.avg_pool3d(tg.zeros(1, 6, 6, 2), 3, padding=1), ShapeError,
+     "smaller than kernel_size"),
+    (lambda: F.avg_pool2d(tg.zeros(1, 6, 2), 3, padding=1), None, None),
+    (lambda: F.lp_pool2d(tg.ones(1, 4, 2), 2, 3), ShapeError, "lp_pool2d: input"),
+    (lambda: F.adaptive_avg_pool1d(tg.zeros(1, 6), (None,)), TypeError, "output_size"),
+    (lambda: F.adaptive_max_pool1d(tg.zeros(1, 6), (None, 3)), TypeError, "output_size"),
     (lambda: F.avg_pool2d(X, 3, padding=2), ArgumentError, "at most half"),
     (lambda: F.max_pool2d(X, (2, 2, 2)), ArgumentError, "tuple of two ints"),
     (lambda: F.max_pool3d(X[None], (2, 2)), ArgumentError, "tuple of three ints"),
@@ -302,6 +314,8 @@ def _pooled():
     (lambda y, i: F.max_unpool2d(y, i, 2, output_size=(6, 4)), ShapeError,
      "between 2 and 6"),
     (lambda y, i: F.max_unpool2d(y, i, 2, output_size=(4,)), ShapeError, "2 elements"),
+    (lambda y, i: F.max_unpool2d(y[0], i[0], 2, output_size=(2, 4, 4)), ShapeError,
+     "2 elements"),      # as PyTorch: the spatial size or the full (N, C, *S) shape only
     (lambda y, i: F.max_unpool2d(y, i, 0), ArgumentError, "greater than zero"),
     (lambda y, i: F.max_unpool2d(y[0, 0], i[0, 0], 2), ShapeError, "max_unpool2d"),
 ])
