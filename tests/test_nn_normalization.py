@@ -305,7 +305,34 @@ ERRORS = [
      r"local_response_norm: expected an input of 3 or more dims .*\(2, 3\)"),
     (lambda: F.local_response_norm(t(X3), 0), ArgumentError,
      "local_response_norm: size must be a positive int, got 0"),
+    (lambda: F.local_response_norm(t(X3), 2.0), TypeError,
+     "local_response_norm: size must be an int, got 2.0"),
+    # PyTorch's one-value check: the batch times the group size
+    (lambda: F.group_norm(t(np.ones((1, 1, 1))), 1), ArgumentError,
+     r"group_norm: expected more than 1 value per group .* \(1, 1, 1\)"),
+    (lambda: F.group_norm(t(np.ones((1, 2))), 2), ArgumentError, "more than 1 value"),
+    # PyTorch's CPU batch_norm: parameters in the input's dtype (float32 for float16 input)
+    (lambda: F.batch_norm(t(X3, tg.float64), t(np.zeros(3)), t(np.ones(3)), training=True),
+     DTypeError, "batch_norm: running_mean has dtype float32 but the input float64"),
+    (lambda: F.batch_norm(t(X3), t(np.zeros(3)), t(np.ones(3)), t(np.ones(3), tg.float64)),
+     DTypeError, "batch_norm: weight has dtype float64"),
+    (lambda: F.batch_norm(t(X3, tg.float16), t(np.zeros(3), tg.float64), t(np.ones(3)),
+                          training=True), DTypeError, "use float16 or float32"),
 ]
+
+
+def test_group_norm_one_value_per_group_is_fine_with_a_batch():
+    # (2, 2) in 2 groups: one value per group but two samples, which PyTorch accepts
+    out = F.group_norm(t(np.arange(4.0).reshape(2, 2)), 2, None, t(np.ones(2)))
+    np.testing.assert_array_equal(out.numpy(), np.ones((2, 2)))
+
+
+def test_batch_norm_float16_input_with_float32_statistics():
+    rm, rv = t(np.zeros(2)), t(np.ones(2))
+    out = F.batch_norm(t(np.arange(6.0).reshape(3, 2), tg.float16), rm, rv, t(np.ones(2)),
+                       training=True)
+    assert out.dtype == tg.float16 and rm.dtype == tg.float32
+    np.testing.assert_allclose(rm.numpy(), [0.2, 0.3])
 
 
 @pytest.mark.parametrize("call, error, message", ERRORS)

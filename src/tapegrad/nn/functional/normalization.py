@@ -260,13 +260,20 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if eps < 0 or training and eps == 0:
         raise ArgumentError(f"batch_norm: eps must be {'positive' if training else 'non-negative'}"
                             f"{' in training' if training else ''}, but got {eps}.")
+    count = input.numel() // channels if channels else 0
+    if training and count == 1:
+        raise ArgumentError(f"batch_norm: expected more than 1 value per channel when "
+                            f"training, got input of shape {_shape_str(input.shape)}.")
+    allowed = (dtype, _float32) if dtype == _float16 else (dtype,)
+    for what, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and array_of(t).dtype not in allowed:
+            # as PyTorch's CPU kernel: no silent promotion of the result to the parameter's
+            raise DTypeError(f"batch_norm: {what} has dtype {array_of(t).dtype} but the input "
+                             f"{dtype}; use {' or '.join(map(str, allowed))}.")
     shape = _channel_shape(input)
     if not training:
         return _finish(_scale_shift(input, running_mean, running_var, weight, bias, eps), dtype)
-    count = input.numel() // channels if channels else 0
-    if count == 1:
-        raise ArgumentError(f"batch_norm: expected more than 1 value per channel when "
-                            f"training, got input of shape {_shape_str(input.shape)}.")
     moments = Moments()
     dims = (0,) + tuple(range(2, input.ndim))
     y = standardize(_compute(input), dims, eps, moments)
@@ -349,6 +356,11 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                             f"num_groups={num_groups}.")
     _check_param(weight, "weight", (channels,), "group_norm")
     _check_param(bias, "bias", (channels,), "group_norm")
+    if shape[0] * (channels // num_groups) * math.prod(shape[2:]) == 1:
+        # PyTorch's check (the batch times the group size): one value, nothing to normalize
+        raise ArgumentError(f"group_norm: expected more than 1 value per group when the "
+                            f"batch has one sample, got input of shape {_shape_str(shape)} "
+                            f"and num_groups={num_groups}.")
     grouped = (shape[0], int(num_groups), channels // num_groups * math.prod(shape[2:]))
     y = standardize(_compute(input).reshape(grouped), (2,), eps).reshape(shape)
     return _finish(_affine(y, weight, bias, _channel_shape(input)), dtype)
@@ -377,7 +389,9 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     if input.ndim < 3:
         raise ShapeError(f"local_response_norm: expected an input of 3 or more dims (N, C, *), "
                          f"got shape {_shape_str(input.shape)}.")
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
+        raise TypeError(f"local_response_norm: size must be an int, got {size!r}.")
+    if size <= 0:
         raise ArgumentError(f"local_response_norm: size must be a positive int, got {size!r}.")
     if input.numel() == 0:
         return input
