@@ -263,6 +263,8 @@ X = tg.zeros(1, 2, 4, 4)
     (lambda: F.avg_pool2d(tg.zeros(1, 6, 2), 3, padding=1), None, None),
     (lambda: F.lp_pool2d(tg.ones(1, 4, 2), 2, 3), ShapeError, "lp_pool2d: input"),
     (lambda: F.adaptive_avg_pool1d(tg.zeros(1, 6), (None,)), TypeError, "output_size"),
+    (lambda: F.avg_pool2d(np.ones((1, 4, 4)), 2), TypeError, "avg_pool2d: input must be a"),
+    (lambda: F.lp_pool1d(np.ones((1, 4)), 2, 2), TypeError, "must be a Tensor"),
     (lambda: F.adaptive_max_pool1d(tg.zeros(1, 6), (None, 3)), TypeError, "output_size"),
     (lambda: F.avg_pool2d(X, 3, padding=2), ArgumentError, "at most half"),
     (lambda: F.max_pool2d(X, (2, 2, 2)), ArgumentError, "tuple of two ints"),
@@ -329,3 +331,9 @@ def test_index_errors_are_index_errors():
     y, i = _pooled()
     with pytest.raises(IndexError):
         F.max_unpool2d(y, i + 100, 2)
+
+
+def test_integer_average_with_a_negative_divisor_truncates_toward_zero():
+    x = tg.tensor([[[3, 6], [-4, -3]]])      # sums 9 and -7; PyTorch: -4 and 3
+    np.testing.assert_array_equal(F.avg_pool2d(x, (1, 2), divisor_override=-2).numpy(),
+                                  [[[-4], [3]]])

@@ -40,6 +40,8 @@ def _ints(v, d, what, name):
 
 def _input(input, d, name, dtypes="f"):
     """The input's array, checked: (d + 1) or (d + 2) dims, non-empty non-batch dims."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
     x = array_of(input)
     if x.ndim not in (d + 1, d + 2):
         raise ShapeError(f"{name}: expected a {d + 1}-D (C, *spatial) or {d + 2}-D (N, C, "

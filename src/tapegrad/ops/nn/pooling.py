@@ -325,8 +325,9 @@ def _box_sum_t(g, axis, L, n, k, s, p, table):
 
 def _divide(y, divisor):
     if y.dtype.kind in "iu":        # integer pools truncate toward zero, as PyTorch's
-        q = np.abs(y) // divisor.astype(y.dtype)
-        return np.where(y < 0, -q, q)
+        divisor = divisor.astype(y.dtype)
+        q = np.abs(y) // np.abs(divisor)       # a negative divisor_override flips the sign
+        return np.where((y < 0) != (divisor < 0), -q, q)
     return y / divisor.astype(y.dtype)
 
 
