@@ -337,3 +337,22 @@ def test_integer_average_with_a_negative_divisor_truncates_toward_zero():
     x = tg.tensor([[[3, 6], [-4, -3]]])      # sums 9 and -7; PyTorch: -4 and 3
     np.testing.assert_array_equal(F.avg_pool2d(x, (1, 2), divisor_override=-2).numpy(),
                                   [[[-4], [3]]])
+
+
+def test_lp_pool_infinite_norm_is_the_max_or_min_of_abs():
+    x = tg.tensor([[0.5, -3.0, 0.25, 0.75]], requires_grad=True)
+    y = F.lp_pool1d(x, INF, 2)
+    np.testing.assert_array_equal(y.detach().numpy(), [[3.0, 0.75]])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.0, -1.0, 0.0, 1.0]])
+    np.testing.assert_array_equal(F.lp_pool2d(x[None], -INF, (1, 2)).detach().numpy(),
+                                  [[[0.5, 0.25]]])
+
+
+@pytest.mark.parametrize("fn", [F.adaptive_avg_pool1d, F.adaptive_max_pool1d])
+def test_adaptive_pools_take_an_empty_first_dim_even_unbatched(fn):
+    x = tg.zeros(0, 4, requires_grad=True)     # (C, L) with C = 0, as PyTorch allows
+    y = fn(x, 2)
+    assert tuple(y.shape) == (0, 2)
+    y.sum().backward()
+    assert tuple(x.grad.shape) == (0, 4)

@@ -38,15 +38,16 @@ def _ints(v, d, what, name):
     raise TypeError(f"{name}: {what} must be an int or a tuple of ints, got {v!r}")
 
 
-def _input(input, d, name, dtypes="f"):
-    """The input's array, checked: (d + 1) or (d + 2) dims, non-empty non-batch dims."""
+def _input(input, d, name, dtypes="f", adaptive=False):
+    """The input's array, checked: (d + 1) or (d + 2) dims, non-empty non-batch dims (for
+    adaptive pools, as PyTorch's, dim 0 may be empty even in a (C, *S) input)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
     x = array_of(input)
     if x.ndim not in (d + 1, d + 2):
         raise ShapeError(f"{name}: expected a {d + 1}-D (C, *spatial) or {d + 2}-D (N, C, "
                          f"*spatial) input, got shape {x.shape}")
-    if 0 in x.shape[x.ndim - d - 1:]:
+    if 0 in x.shape[max(x.ndim - d - 1, int(adaptive)):]:
         raise ShapeError(f"{name}: expected an input with non-zero sizes except for the batch "
                          f"dim, got shape {x.shape}")
     if not (x.dtype.kind in dtypes.replace("l", "") or "l" in dtypes and x.dtype == np.int64):
@@ -374,7 +375,7 @@ def _adaptive_sizes(output_size, x, d, name):
 
 
 def _adaptive_avg(input, output_size, d, name):
-    x = _input(input, d, name)
+    x = _input(input, d, name, adaptive=True)
     return P.adaptive_avg_pool(input, _adaptive_sizes(output_size, x, d, name))
 
 
@@ -420,7 +421,7 @@ def adaptive_avg_pool3d(input, output_size):
 
 
 def _adaptive_max(input, output_size, return_indices, d, name):
-    x = _input(input, d, name)
+    x = _input(input, d, name, adaptive=True)
     outs = _adaptive_sizes(output_size, x, d, name)
     spatial = x.shape[x.ndim - d:]
     if 0 in outs:
@@ -481,6 +482,12 @@ def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, d, name):
     if norm_type == 0:
         raise ArgumentError(f"{name}: norm_type must be nonzero (the result is the "
                             "1 / norm_type power)")
+    if np.isinf(norm_type):     # PyTorch: the max (min for -inf) of |x| over each window
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
+        sign = 1 if norm_type > 0 else -1
+        return sign * _max_pool(sign * input.abs(), d, kernel_size, stride, 0, 1, ceil_mode,
+                                False, name)
     kernel = _ints(kernel_size, d, "kernel_size", name)
     # PyTorch's formulation, for its values and gradients: the average of x^p times the
     # window size, to the 1/p. PyTorch passes the average through sign(s) * relu(|s|), which
@@ -506,7 +513,8 @@ def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
 
     Args:
         input: (N, C, H, W) or (C, H, W).
-        norm_type: p (p = 1 is sum pooling; large p approaches max pooling).
+        norm_type: p (p = 1 is sum pooling; large p approaches max pooling; p = inf is the
+            max of |x| over each window, -inf the min, as PyTorch).
         kernel_size: the window size, an int or a pair.
         stride: the window step (default: kernel_size); no padding.
         ceil_mode: round the output size up (windows past the edge average what they hold,
