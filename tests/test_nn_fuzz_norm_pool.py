@@ -25,9 +25,10 @@ TOL = {np.float16: (2e-2, 2e-2), np.float32: (2e-4, 5e-5), np.float64: (1e-9, 1e
 
 # ---- random arguments -------------------------------------------------------------------------
 class Arr:
-    """A tensor argument: its array and whether it requires grad."""
-    def __init__(self, array, grad=False):
-        self.array, self.grad = array, grad
+    """A tensor argument: its array, whether it requires grad, and whether it is passed as a
+    non-contiguous view (the transpose of a leaf holding the swapped array)."""
+    def __init__(self, array, grad=False, view=False):
+        self.array, self.grad, self.view = array, grad, view and array.ndim >= 2
 
 
 def _dtype(rng, ints=False):
@@ -48,7 +49,7 @@ def _input(rng, d, dtype, lo=-2.0, hi=2.0, empty=0.03):
     if rng.random() < 0.6:
         lead = (0 if rng.random() < empty else int(rng.integers(1, 3)),) + lead
     x = _values(rng, lead + spatial, dtype, lo, hi)
-    return Arr(x, grad=np.dtype(dtype).kind == "f")
+    return Arr(x, grad=np.dtype(dtype).kind == "f", view=rng.random() < 0.2)
 
 
 def _tuple_arg(rng, d, lo, hi):
@@ -95,11 +96,11 @@ def _pool_case(rng):
         return f"{kind}_pool{d}d", args, {}
     if kind == "lp":
         d = int(rng.integers(1, 4))
-        p = rng.choice([1, 2, 3, 1.5, 4.0])
+        p = rng.choice([1, 2, 3, 1.5, 4.0, np.inf, -np.inf])
         x = _input(rng, d, _dtype(rng), lo=0.1, hi=2.0)   # fractional p: positive inputs
         kw = {"stride": None if rng.random() < 0.3 else _tuple_arg(rng, d, 1, 4),
               "ceil_mode": bool(rng.random() < 0.5)}
-        return f"lp_pool{d}d", [x, float(p) if p != int(p) else int(p),
+        return f"lp_pool{d}d", [x, int(p) if np.isfinite(p) and p == int(p) else float(p),
                                 _tuple_arg(rng, d, 1, 4)], kw
     # unpool: indices from torch's max pool, then values of their shape to unpool
     x = _input(rng, d, _dtype(rng), empty=0)
@@ -138,7 +139,7 @@ def _norm_case(rng):
         ns = list(shape[len(shape) - k:])
         if rng.random() < 0.04:
             ns[0] += 1
-        x = Arr(_values(rng, shape, dt), grad=True)
+        x = Arr(_values(rng, shape, dt), grad=True, view=rng.random() < 0.2)
         if kind == "layer":
             return "layer_norm", [x, ns, _param(rng, tuple(ns), dt), _param(rng, tuple(ns), dt,
                                                                           -1, 1)], \
@@ -155,7 +156,7 @@ def _norm_case(rng):
     shape = tuple(int(v) for v in rng.integers(1, 5, ndim))
     if kind == "group":
         shape = (shape[0], int(rng.choice([1, 2, 3, 4, 6]))) + shape[2:]
-    x = Arr(_values(rng, shape, dt), grad=True)
+    x = Arr(_values(rng, shape, dt), grad=True, view=rng.random() < 0.2)
     c = shape[1]
     w, b = _param(rng, (c,), dt), _param(rng, (c,), dt, -1, 1)
     if kind == "group":
@@ -181,14 +182,14 @@ def _run(lib, fn, args, kw, seed):
     def make(a):
         if not isinstance(a, Arr):
             return a
+        array = np.swapaxes(a.array, -1, -2).copy() if a.view else a.array
         if lib == "torch":       # float16 runs in float32 (torch's CPU half is less exact)
-            t = torch.tensor(a.array.astype(np.float32) if a.array.dtype == np.float16
-                             else a.array)
+            t = torch.tensor(array.astype(np.float32) if array.dtype == np.float16 else array)
             t.requires_grad_(a.grad)
         else:
-            t = tg.tensor(a.array, requires_grad=a.grad)
+            t = tg.tensor(array, requires_grad=a.grad)
         tensors.append((a, t))
-        return t
+        return t.transpose(-1, -2) if a.view else t
     f = getattr(TF if lib == "torch" else F, fn)
     try:
         out = f(*[make(a) for a in args], **kw)
@@ -200,12 +201,19 @@ def _run(lib, fn, args, kw, seed):
         g = np.random.default_rng(seed).uniform(-1, 1, tuple(outs[0].shape))
         gt = (torch.tensor(g, dtype=outs[0].dtype) if lib == "torch"
               else tg.tensor(g.astype(outs[0].detach().numpy().dtype)))
+        leaves = [t for a, t in tensors if a.grad]
         try:
-            outs[0].backward(gt)
+            if lib == "tapegrad" and seed % 3 == 0:     # the recorded backward, now and then
+                found = tg.autograd.grad(outs[0], leaves, gt, create_graph=True,
+                                         allow_unused=True)
+                found = [None if v is None else v.detach() for v in found]
+            else:
+                outs[0].backward(gt)
+                found = [t.grad for t in leaves]
         except Exception as e:  # noqa: BLE001
             return e, tensors
-        grads = [None if t.grad is None else _as(t.grad.numpy(), a.array.dtype)
-                 for a, t in tensors if a.grad]
+        grads = [None if v is None else _as(v.numpy(), a.array.dtype)
+                 for a, v in zip([a for a, _ in tensors if a.grad], found)]
     half = any(a.array.dtype == np.float16 for a, _ in tensors)
     return ([_as(o.detach().numpy(), np.float16 if half else None) for o in outs],
             grads), tensors
@@ -295,7 +303,9 @@ def _repeats(idx, d):
 
 
 def _show(a):
-    return f"<{a.array.dtype} {a.array.shape}>" if isinstance(a, Arr) else repr(a)
+    if isinstance(a, Arr):
+        return f"<{a.array.dtype} {a.array.shape}{' view' * a.view}>"
+    return repr(a)
 
 
 def cases(n, seed=0):
