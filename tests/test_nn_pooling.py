@@ -316,6 +316,7 @@ def _pooled():
     (lambda y, i: F.max_unpool2d(y, i, 2, output_size=(6, 4)), ShapeError,
      "between 2 and 6"),
     (lambda y, i: F.max_unpool2d(y, i, 2, output_size=(4,)), ShapeError, "2 elements"),
+    (lambda y, i: F.max_unpool2d(y, i, 2, output_size=(4.5, 4)), TypeError, "sequence of ints"),
     (lambda y, i: F.max_unpool2d(y[0], i[0], 2, output_size=(2, 4, 4)), ShapeError,
      "2 elements"),      # as PyTorch: the spatial size or the full (N, C, *S) shape only
     (lambda y, i: F.max_unpool2d(y, i, 0), ArgumentError, "greater than zero"),

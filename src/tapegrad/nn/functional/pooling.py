@@ -195,6 +195,10 @@ def _max_unpool(input, indices, d, kernel_size, stride, padding, output_size, na
     if output_size is None:
         outs = default
     else:
+        if not isinstance(output_size, (tuple, list)) or not all(_is_int(n)
+                                                                 for n in output_size):
+            raise TypeError(f"{name}: output_size must be a sequence of ints, got "
+                            f"{output_size!r}")
         outs = tuple(int(n) for n in output_size)
         if len(outs) == d + 2:        # PyTorch takes the full (N, C, *S) shape, never (C, *S)
             outs = outs[2:]
