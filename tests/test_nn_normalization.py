@@ -318,7 +318,26 @@ ERRORS = [
      DTypeError, "batch_norm: weight has dtype float64"),
     (lambda: F.batch_norm(t(X3, tg.float16), t(np.zeros(3), tg.float64), t(np.ones(3)),
                           training=True), DTypeError, "use float16 or float32"),
+    (lambda: F.layer_norm(t(X3), [4], t(np.ones(4), tg.float64)), DTypeError,
+     "layer_norm: weight has dtype float64 but the input float32"),
+    (lambda: F.group_norm(t(X3, tg.float64), 3, None, t(np.ones(3))), DTypeError,
+     "group_norm: bias has dtype float32"),
+    (lambda: F.instance_norm(t(X3), weight=t(np.ones(3), tg.float16)), DTypeError,
+     "instance_norm: weight has dtype float16"),
 ]
+
+
+def test_rms_norm_keeps_the_input_dtype_with_a_wider_weight():
+    out = F.rms_norm(t([[3.0, 4.0]]), [2], t([1.0, 2.0], tg.float64))
+    assert out.dtype == tg.float32
+    np.testing.assert_allclose(out.numpy(), [[0.848528, 2.262742]], rtol=1e-6)
+
+
+def test_float16_input_takes_float32_parameters():
+    x = t(np.arange(12.0).reshape(2, 3, 2), tg.float16)
+    for out in (F.layer_norm(x, [2], t(np.ones(2))), F.group_norm(x, 3, t(np.ones(3))),
+                F.instance_norm(x, weight=t(np.ones(3)))):
+        assert out.dtype == tg.float16
 
 
 def test_group_norm_one_value_per_group_is_fine_with_a_batch():

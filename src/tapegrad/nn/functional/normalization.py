@@ -121,6 +121,16 @@ def _check_running(running_mean, running_var, channels, name, required):
                                 "(or call under tapegrad.no_grad()).")
 
 
+def _check_dtypes(name, dtype, **params):
+    """Parameters in the input's dtype (float32 also for float16 input), as PyTorch's CPU
+    kernels: no silent promotion of the result to a parameter's dtype."""
+    allowed = (dtype, _float32) if dtype == _float16 else (dtype,)
+    for what, t in params.items():
+        if t is not None and array_of(t).dtype not in allowed:
+            raise DTypeError(f"{name}: {what} has dtype {array_of(t).dtype} but the input "
+                             f"{dtype}; use {' or '.join(map(str, allowed))}.")
+
+
 def _check_momentum(momentum, name):
     if momentum is None or isinstance(momentum, bool) or not isinstance(
             momentum, (int, float, np.integer, np.floating)):
@@ -188,6 +198,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     shape = _normalized_shape(normalized_shape, input, "layer_norm")
     _check_param(weight, "weight", shape, "layer_norm")
     _check_param(bias, "bias", shape, "layer_norm")
+    _check_dtypes("layer_norm", dtype, weight=weight, bias=bias)
     dims = tuple(range(input.ndim - len(shape), input.ndim))
     y = standardize(_compute(input), dims, eps)
     return _finish(_affine(y, weight, bias, shape), dtype)
@@ -215,7 +226,9 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     if eps is None:
         eps = float(np.finfo(array_of(x).dtype).eps)
     y = rms_normalize(x, tuple(range(input.ndim - len(shape), input.ndim)), eps)
-    return _finish(_affine(y, weight, None, shape), dtype)
+    out = _affine(y, weight, None, shape)
+    # the input's dtype whatever the weight's, as PyTorch (float32 input, float64 weight)
+    return out if array_of(out).dtype == dtype else out.to(dtype)
 
 
 # ---- batch_norm / instance_norm / group_norm -------------------------------------------------
@@ -264,13 +277,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if training and count == 1:
         raise ArgumentError(f"batch_norm: expected more than 1 value per channel when "
                             f"training, got input of shape {_shape_str(input.shape)}.")
-    allowed = (dtype, _float32) if dtype == _float16 else (dtype,)
-    for what, t in (("running_mean", running_mean), ("running_var", running_var),
-                    ("weight", weight), ("bias", bias)):
-        if t is not None and array_of(t).dtype not in allowed:
-            # as PyTorch's CPU kernel: no silent promotion of the result to the parameter's
-            raise DTypeError(f"batch_norm: {what} has dtype {array_of(t).dtype} but the input "
-                             f"{dtype}; use {' or '.join(map(str, allowed))}.")
+    _check_dtypes("batch_norm", dtype, running_mean=running_mean, running_var=running_var,
+                  weight=weight, bias=bias)
     shape = _channel_shape(input)
     if not training:
         return _finish(_scale_shift(input, running_mean, running_var, weight, bias, eps), dtype)
@@ -312,6 +320,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                    None if use_input_stats else "when use_input_stats is False")
     _check_param(weight, "weight", (channels,), "instance_norm", exact=False)
     _check_param(bias, "bias", (channels,), "instance_norm", exact=False)
+    _check_dtypes("instance_norm", dtype, weight=weight, bias=bias)
     momentum = _check_momentum(momentum, "instance_norm")
     if not use_input_stats:
         return _finish(_scale_shift(input, running_mean, running_var, weight, bias, eps), dtype)
@@ -356,6 +365,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                             f"num_groups={num_groups}.")
     _check_param(weight, "weight", (channels,), "group_norm")
     _check_param(bias, "bias", (channels,), "group_norm")
+    _check_dtypes("group_norm", dtype, weight=weight, bias=bias)
     if shape[0] * (channels // num_groups) * math.prod(shape[2:]) == 1:
         # PyTorch's check (the batch times the group size): one value, nothing to normalize
         raise ArgumentError(f"group_norm: expected more than 1 value per group when the "
