@@ -320,14 +320,14 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                    None if use_input_stats else "when use_input_stats is False")
     _check_param(weight, "weight", (channels,), "instance_norm", exact=False)
     _check_param(bias, "bias", (channels,), "instance_norm", exact=False)
-    _check_dtypes("instance_norm", dtype, weight=weight, bias=bias)
     momentum = _check_momentum(momentum, "instance_norm")
-    if not use_input_stats:
-        return _finish(_scale_shift(input, running_mean, running_var, weight, bias, eps), dtype)
     spatial = math.prod(input.shape[2:])
-    if spatial == 1:
+    if use_input_stats and spatial == 1:
         raise ArgumentError(f"instance_norm: expected more than 1 spatial element when "
                             f"training, got input of shape {_shape_str(input.shape)}.")
+    _check_dtypes("instance_norm", dtype, weight=weight, bias=bias)
+    if not use_input_stats:
+        return _finish(_scale_shift(input, running_mean, running_var, weight, bias, eps), dtype)
     moments = Moments()
     y = standardize(_compute(input), tuple(range(2, input.ndim)), eps, moments)
     if running_mean is not None and input.numel() > 0:
