@@ -1,6 +1,8 @@
 """nn.functional normalization: golden values, running statistics against their formula over
 several steps, numerics (constant inputs, magnitudes up to 1e4, float16) and every bad-argument
 path (the generic checks run from tests/opinfo_nn_normalization.py)."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -311,6 +313,8 @@ ERRORS = [
     (lambda: F.group_norm(t(np.ones((1, 1, 1))), 1), ArgumentError,
      r"group_norm: expected more than 1 value per group .* \(1, 1, 1\)"),
     (lambda: F.group_norm(t(np.ones((1, 2))), 2), ArgumentError, "more than 1 value"),
+    (lambda: F.group_norm(t(np.ones((1, 2))), 2, t(np.ones(2), tg.float16)), ArgumentError,
+     "more than 1 value"),        # PyTorch's order: this check before the dtypes
     # PyTorch's CPU batch_norm: parameters in the input's dtype (float32 for float16 input)
     (lambda: F.batch_norm(t(X3, tg.float64), t(np.zeros(3)), t(np.ones(3)), training=True),
      DTypeError, "batch_norm: running_mean has dtype float32 but the input float64"),
@@ -365,3 +369,13 @@ def test_shape_errors_are_what_pytorch_users_catch():
         F.layer_norm(t(X3), [3])
     with pytest.raises(ValueError):
         F.batch_norm(t(np.ones((1, 3))), None, None, training=True)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_empty_normalized_dims_backward_quietly(create_graph):
+    x = t(np.zeros((0, 3)), grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for out in (F.rms_norm(x, [0, 3]), F.layer_norm(x, [0, 3])):
+            (g,) = tg.autograd.grad(out, x, tg.ones(0, 3), create_graph=create_graph)
+            assert tuple(g.shape) == (0, 3)

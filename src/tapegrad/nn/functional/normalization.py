@@ -365,12 +365,12 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                             f"num_groups={num_groups}.")
     _check_param(weight, "weight", (channels,), "group_norm")
     _check_param(bias, "bias", (channels,), "group_norm")
-    _check_dtypes("group_norm", dtype, weight=weight, bias=bias)
     if shape[0] * (channels // num_groups) * math.prod(shape[2:]) == 1:
         # PyTorch's check (the batch times the group size): one value, nothing to normalize
         raise ArgumentError(f"group_norm: expected more than 1 value per group when the "
                             f"batch has one sample, got input of shape {_shape_str(shape)} "
                             f"and num_groups={num_groups}.")
+    _check_dtypes("group_norm", dtype, weight=weight, bias=bias)
     grouped = (shape[0], int(num_groups), channels // num_groups * math.prod(shape[2:]))
     y = standardize(_compute(input).reshape(grouped), (2,), eps).reshape(shape)
     return _finish(_affine(y, weight, bias, _channel_shape(input)), dtype)
