@@ -1,6 +1,8 @@
 """nn.functional normalization: golden values, running statistics against their formula over
 several steps, numerics (constant inputs, magnitudes up to 1e4, float16) and every bad-argument
 path (the generic checks run from tests/opinfo_nn_normalization.py)."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -305,7 +307,55 @@ ERRORS = [
      r"local_response_norm: expected an input of 3 or more dims .*\(2, 3\)"),
     (lambda: F.local_response_norm(t(X3), 0), ArgumentError,
      "local_response_norm: size must be a positive int, got 0"),
+    (lambda: F.local_response_norm(t(X3), 2.0), TypeError,
+     "local_response_norm: size must be an int, got 2.0"),
+    # PyTorch's one-value check: the batch times the group size
+    (lambda: F.group_norm(t(np.ones((1, 1, 1))), 1), ArgumentError,
+     r"group_norm: expected more than 1 value per group .* \(1, 1, 1\)"),
+    (lambda: F.group_norm(t(np.ones((1, 2))), 2), ArgumentError, "more than 1 value"),
+    (lambda: F.group_norm(t(np.ones((1, 2))), 2, t(np.ones(2), tg.float16)), ArgumentError,
+     "more than 1 value"),        # PyTorch's order: this check before the dtypes
+    # PyTorch's CPU batch_norm: parameters in the input's dtype (float32 for float16 input)
+    (lambda: F.batch_norm(t(X3, tg.float64), t(np.zeros(3)), t(np.ones(3)), training=True),
+     DTypeError, "batch_norm: running_mean has dtype float32 but the input float64"),
+    (lambda: F.batch_norm(t(X3), t(np.zeros(3)), t(np.ones(3)), t(np.ones(3), tg.float64)),
+     DTypeError, "batch_norm: weight has dtype float64"),
+    (lambda: F.batch_norm(t(X3, tg.float16), t(np.zeros(3), tg.float64), t(np.ones(3)),
+                          training=True), DTypeError, "use float16 or float32"),
+    (lambda: F.layer_norm(t(X3), [4], t(np.ones(4), tg.float64)), DTypeError,
+     "layer_norm: weight has dtype float64 but the input float32"),
+    (lambda: F.group_norm(t(X3, tg.float64), 3, None, t(np.ones(3))), DTypeError,
+     "group_norm: bias has dtype float32"),
+    (lambda: F.instance_norm(t(X3), weight=t(np.ones(3), tg.float16)), DTypeError,
+     "instance_norm: weight has dtype float16"),
 ]
+
+
+def test_rms_norm_keeps_the_input_dtype_with_a_wider_weight():
+    out = F.rms_norm(t([[3.0, 4.0]]), [2], t([1.0, 2.0], tg.float64))
+    assert out.dtype == tg.float32
+    np.testing.assert_allclose(out.numpy(), [[0.848528, 2.262742]], rtol=1e-6)
+
+
+def test_float16_input_takes_float32_parameters():
+    x = t(np.arange(12.0).reshape(2, 3, 2), tg.float16)
+    for out in (F.layer_norm(x, [2], t(np.ones(2))), F.group_norm(x, 3, t(np.ones(3))),
+                F.instance_norm(x, weight=t(np.ones(3)))):
+        assert out.dtype == tg.float16
+
+
+def test_group_norm_one_value_per_group_is_fine_with_a_batch():
+    # (2, 2) in 2 groups: one value per group but two samples, which PyTorch accepts
+    out = F.group_norm(t(np.arange(4.0).reshape(2, 2)), 2, None, t(np.ones(2)))
+    np.testing.assert_array_equal(out.numpy(), np.ones((2, 2)))
+
+
+def test_batch_norm_float16_input_with_float32_statistics():
+    rm, rv = t(np.zeros(2)), t(np.ones(2))
+    out = F.batch_norm(t(np.arange(6.0).reshape(3, 2), tg.float16), rm, rv, t(np.ones(2)),
+                       training=True)
+    assert out.dtype == tg.float16 and rm.dtype == tg.float32
+    np.testing.assert_allclose(rm.numpy(), [0.2, 0.3])
 
 
 @pytest.mark.parametrize("call, error, message", ERRORS)
@@ -319,3 +369,13 @@ def test_shape_errors_are_what_pytorch_users_catch():
         F.layer_norm(t(X3), [3])
     with pytest.raises(ValueError):
         F.batch_norm(t(np.ones((1, 3))), None, None, training=True)
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_empty_normalized_dims_backward_quietly(create_graph):
+    x = t(np.zeros((0, 3)), grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for out in (F.rms_norm(x, [0, 3]), F.layer_norm(x, [0, 3])):
+            (g,) = tg.autograd.grad(out, x, tg.ones(0, 3), create_graph=create_graph)
+            assert tuple(g.shape) == (0, 3)

@@ -251,7 +251,21 @@ X = tg.zeros(1, 2, 4, 4)
     (lambda: F.max_pool2d(X, 2, dilation=0), ArgumentError, "dilation"),
     (lambda: F.max_pool2d(X, 3, padding=-1), ArgumentError, "non-negative"),
     (lambda: F.max_pool2d(X, 3, padding=2), ArgumentError, "at most half"),
-    (lambda: F.max_pool2d(X, 3, padding=2, dilation=2), None, None),
+    # PyTorch bounds padding by half the kernel size, dilated or not
+    (lambda: F.max_pool2d(X, 3, padding=2, dilation=2), ArgumentError, "at most half"),
+    (lambda: F.max_pool1d(X[0], 3, padding=2, dilation=3), ArgumentError, "at most half"),
+    # a window wholly in the padding (dilation stepping over a 1-long dim)
+    (lambda: F.max_pool2d(tg.zeros(1, 1, 3), 2, 2, 1, 2, True), ArgumentError,
+     "reads only padding"),
+    (lambda: F.max_pool1d(tg.zeros(1, 1), 2, 1, 1, 2), ArgumentError, "reads only padding"),
+    (lambda: F.avg_pool3d(tg.zeros(1, 6, 6, 2), 3, padding=1), ShapeError,
+     "smaller than kernel_size"),
+    (lambda: F.avg_pool2d(tg.zeros(1, 6, 2), 3, padding=1), None, None),
+    (lambda: F.lp_pool2d(tg.ones(1, 4, 2), 2, 3), ShapeError, "lp_pool2d: input"),
+    (lambda: F.adaptive_avg_pool1d(tg.zeros(1, 6), (None,)), TypeError, "output_size"),
+    (lambda: F.avg_pool2d(np.ones((1, 4, 4)), 2), TypeError, "avg_pool2d: input must be a"),
+    (lambda: F.lp_pool1d(np.ones((1, 4)), 2, 2), TypeError, "must be a Tensor"),
+    (lambda: F.adaptive_max_pool1d(tg.zeros(1, 6), (None, 3)), TypeError, "output_size"),
     (lambda: F.avg_pool2d(X, 3, padding=2), ArgumentError, "at most half"),
     (lambda: F.max_pool2d(X, (2, 2, 2)), ArgumentError, "tuple of two ints"),
     (lambda: F.max_pool3d(X[None], (2, 2)), ArgumentError, "tuple of three ints"),
@@ -302,6 +316,9 @@ def _pooled():
     (lambda y, i: F.max_unpool2d(y, i, 2, output_size=(6, 4)), ShapeError,
      "between 2 and 6"),
     (lambda y, i: F.max_unpool2d(y, i, 2, output_size=(4,)), ShapeError, "2 elements"),
+    (lambda y, i: F.max_unpool2d(y, i, 2, output_size=(4.5, 4)), TypeError, "sequence of ints"),
+    (lambda y, i: F.max_unpool2d(y[0], i[0], 2, output_size=(2, 4, 4)), ShapeError,
+     "2 elements"),      # as PyTorch: the spatial size or the full (N, C, *S) shape only
     (lambda y, i: F.max_unpool2d(y, i, 0), ArgumentError, "greater than zero"),
     (lambda y, i: F.max_unpool2d(y[0, 0], i[0, 0], 2), ShapeError, "max_unpool2d"),
 ])
@@ -315,3 +332,28 @@ def test_index_errors_are_index_errors():
     y, i = _pooled()
     with pytest.raises(IndexError):
         F.max_unpool2d(y, i + 100, 2)
+
+
+def test_integer_average_with_a_negative_divisor_truncates_toward_zero():
+    x = tg.tensor([[[3, 6], [-4, -3]]])      # sums 9 and -7; PyTorch: -4 and 3
+    np.testing.assert_array_equal(F.avg_pool2d(x, (1, 2), divisor_override=-2).numpy(),
+                                  [[[-4], [3]]])
+
+
+def test_lp_pool_infinite_norm_is_the_max_or_min_of_abs():
+    x = tg.tensor([[0.5, -3.0, 0.25, 0.75]], requires_grad=True)
+    y = F.lp_pool1d(x, INF, 2)
+    np.testing.assert_array_equal(y.detach().numpy(), [[3.0, 0.75]])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.0, -1.0, 0.0, 1.0]])
+    np.testing.assert_array_equal(F.lp_pool2d(x[None], -INF, (1, 2)).detach().numpy(),
+                                  [[[0.5, 0.25]]])
+
+
+@pytest.mark.parametrize("fn", [F.adaptive_avg_pool1d, F.adaptive_max_pool1d])
+def test_adaptive_pools_take_an_empty_first_dim_even_unbatched(fn):
+    x = tg.zeros(0, 4, requires_grad=True)     # (C, L) with C = 0, as PyTorch allows
+    y = fn(x, 2)
+    assert tuple(y.shape) == (0, 2)
+    y.sum().backward()
+    assert tuple(x.grad.shape) == (0, 4)

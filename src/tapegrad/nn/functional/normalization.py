@@ -121,6 +121,16 @@ def _check_running(running_mean, running_var, channels, name, required):
                                 "(or call under tapegrad.no_grad()).")
 
 
+def _check_dtypes(name, dtype, **params):
+    """Parameters in the input's dtype (float32 also for float16 input), as PyTorch's CPU
+    kernels: no silent promotion of the result to a parameter's dtype."""
+    allowed = (dtype, _float32) if dtype == _float16 else (dtype,)
+    for what, t in params.items():
+        if t is not None and array_of(t).dtype not in allowed:
+            raise DTypeError(f"{name}: {what} has dtype {array_of(t).dtype} but the input "
+                             f"{dtype}; use {' or '.join(map(str, allowed))}.")
+
+
 def _check_momentum(momentum, name):
     if momentum is None or isinstance(momentum, bool) or not isinstance(
             momentum, (int, float, np.integer, np.floating)):
@@ -188,6 +198,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     shape = _normalized_shape(normalized_shape, input, "layer_norm")
     _check_param(weight, "weight", shape, "layer_norm")
     _check_param(bias, "bias", shape, "layer_norm")
+    _check_dtypes("layer_norm", dtype, weight=weight, bias=bias)
     dims = tuple(range(input.ndim - len(shape), input.ndim))
     y = standardize(_compute(input), dims, eps)
     return _finish(_affine(y, weight, bias, shape), dtype)
@@ -215,7 +226,9 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     if eps is None:
         eps = float(np.finfo(array_of(x).dtype).eps)
     y = rms_normalize(x, tuple(range(input.ndim - len(shape), input.ndim)), eps)
-    return _finish(_affine(y, weight, None, shape), dtype)
+    out = _affine(y, weight, None, shape)
+    # the input's dtype whatever the weight's, as PyTorch (float32 input, float64 weight)
+    return out if array_of(out).dtype == dtype else out.to(dtype)
 
 
 # ---- batch_norm / instance_norm / group_norm -------------------------------------------------
@@ -260,13 +273,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if eps < 0 or training and eps == 0:
         raise ArgumentError(f"batch_norm: eps must be {'positive' if training else 'non-negative'}"
                             f"{' in training' if training else ''}, but got {eps}.")
+    count = input.numel() // channels if channels else 0
+    if training and count == 1:
+        raise ArgumentError(f"batch_norm: expected more than 1 value per channel when "
+                            f"training, got input of shape {_shape_str(input.shape)}.")
+    _check_dtypes("batch_norm", dtype, running_mean=running_mean, running_var=running_var,
+                  weight=weight, bias=bias)
     shape = _channel_shape(input)
     if not training:
         return _finish(_scale_shift(input, running_mean, running_var, weight, bias, eps), dtype)
-    count = input.numel() // channels if channels else 0
-    if count == 1:
-        raise ArgumentError(f"batch_norm: expected more than 1 value per channel when "
-                            f"training, got input of shape {_shape_str(input.shape)}.")
     moments = Moments()
     dims = (0,) + tuple(range(2, input.ndim))
     y = standardize(_compute(input), dims, eps, moments)
@@ -306,12 +321,13 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     _check_param(weight, "weight", (channels,), "instance_norm", exact=False)
     _check_param(bias, "bias", (channels,), "instance_norm", exact=False)
     momentum = _check_momentum(momentum, "instance_norm")
-    if not use_input_stats:
-        return _finish(_scale_shift(input, running_mean, running_var, weight, bias, eps), dtype)
     spatial = math.prod(input.shape[2:])
-    if spatial == 1:
+    if use_input_stats and spatial == 1:
         raise ArgumentError(f"instance_norm: expected more than 1 spatial element when "
                             f"training, got input of shape {_shape_str(input.shape)}.")
+    _check_dtypes("instance_norm", dtype, weight=weight, bias=bias)
+    if not use_input_stats:
+        return _finish(_scale_shift(input, running_mean, running_var, weight, bias, eps), dtype)
     moments = Moments()
     y = standardize(_compute(input), tuple(range(2, input.ndim)), eps, moments)
     if running_mean is not None and input.numel() > 0:
@@ -349,6 +365,12 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                             f"num_groups={num_groups}.")
     _check_param(weight, "weight", (channels,), "group_norm")
     _check_param(bias, "bias", (channels,), "group_norm")
+    if shape[0] * (channels // num_groups) * math.prod(shape[2:]) == 1:
+        # PyTorch's check (the batch times the group size): one value, nothing to normalize
+        raise ArgumentError(f"group_norm: expected more than 1 value per group when the "
+                            f"batch has one sample, got input of shape {_shape_str(shape)} "
+                            f"and num_groups={num_groups}.")
+    _check_dtypes("group_norm", dtype, weight=weight, bias=bias)
     grouped = (shape[0], int(num_groups), channels // num_groups * math.prod(shape[2:]))
     y = standardize(_compute(input).reshape(grouped), (2,), eps).reshape(shape)
     return _finish(_affine(y, weight, bias, _channel_shape(input)), dtype)
@@ -377,7 +399,9 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     if input.ndim < 3:
         raise ShapeError(f"local_response_norm: expected an input of 3 or more dims (N, C, *), "
                          f"got shape {_shape_str(input.shape)}.")
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size <= 0:
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)):
+        raise TypeError(f"local_response_norm: size must be an int, got {size!r}.")
+    if size <= 0:
         raise ArgumentError(f"local_response_norm: size must be a positive int, got {size!r}.")
     if input.numel() == 0:
         return input

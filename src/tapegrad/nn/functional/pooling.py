@@ -38,13 +38,16 @@ def _ints(v, d, what, name):
     raise TypeError(f"{name}: {what} must be an int or a tuple of ints, got {v!r}")
 
 
-def _input(input, d, name, dtypes="f"):
-    """The input's array, checked: (d + 1) or (d + 2) dims, non-empty non-batch dims."""
+def _input(input, d, name, dtypes="f", adaptive=False):
+    """The input's array, checked: (d + 1) or (d + 2) dims, non-empty non-batch dims (for
+    adaptive pools, as PyTorch's, dim 0 may be empty even in a (C, *S) input)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
     x = array_of(input)
     if x.ndim not in (d + 1, d + 2):
         raise ShapeError(f"{name}: expected a {d + 1}-D (C, *spatial) or {d + 2}-D (N, C, "
                          f"*spatial) input, got shape {x.shape}")
-    if 0 in x.shape[x.ndim - d - 1:]:
+    if 0 in x.shape[max(x.ndim - d - 1, int(adaptive)):]:
         raise ShapeError(f"{name}: expected an input with non-zero sizes except for the batch "
                          f"dim, got shape {x.shape}")
     if not (x.dtype.kind in dtypes.replace("l", "") or "l" in dtypes and x.dtype == np.int64):
@@ -53,10 +56,9 @@ def _input(input, d, name, dtypes="f"):
     return x
 
 
-def _geometry(name, x, d, kernel_size, stride, padding, dilation, ceil_mode, half_of):
+def _geometry(name, x, d, kernel_size, stride, padding, dilation, ceil_mode):
     """kernel, stride, padding, dilation (tuples of d ints) and the output's spatial shape,
-    with PyTorch's checks; ``half_of``: padding is limited by the dilated kernel (max) or
-    the kernel (avg)."""
+    with PyTorch's checks (padding at most half the kernel, dilated or not)."""
     kernel = _ints(kernel_size, d, "kernel_size", name)
     stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and
                                           not len(stride)) else _ints(stride, d, "stride", name)
@@ -67,12 +69,10 @@ def _geometry(name, x, d, kernel_size, stride, padding, dilation, ceil_mode, hal
             raise ArgumentError(f"{name}: {what} must be greater than zero, got {vals}")
     if any(p < 0 for p in padding):
         raise ArgumentError(f"{name}: padding must be non-negative, got {padding}")
-    for k, p, dl in zip(kernel, padding, dilation):
-        if p > ((dl * (k - 1) + 1) // 2 if half_of == "dilated" else k // 2):
-            of = "the dilated kernel" if half_of == "dilated" else "the kernel"
-            raise ArgumentError(f"{name}: padding should be at most half of {of}, but got "
-                                f"padding={padding}, kernel_size={kernel}, "
-                                f"dilation={dilation}")
+    if any(p > k // 2 for k, p in zip(kernel, padding)):
+        raise ArgumentError(f"{name}: padding should be at most half of the kernel size "
+                            f"(not the dilated one, as in PyTorch), but got padding={padding}, "
+                            f"kernel_size={kernel}")
     spatial = x.shape[x.ndim - d:]
     outs = tuple(P.pool_out_size(L, k, s, p, dl, ceil_mode)
                  for L, k, s, p, dl in zip(spatial, kernel, stride, padding, dilation))
@@ -99,8 +99,17 @@ def _values(input, best, pos, plane, overlap):
 def _max_pool(input, d, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
               name):
     x = _input(input, d, name, dtypes="fiu")
-    kernel, stride, padding, dilation, _ = _geometry(name, x, d, kernel_size, stride, padding,
-                                                     dilation, ceil_mode, "dilated")
+    kernel, stride, padding, dilation, outs = _geometry(name, x, d, kernel_size, stride,
+                                                        padding, dilation, ceil_mode)
+    for L, n, k, s, p, dl in zip(x.shape[x.ndim - d:], outs, kernel, stride, padding, dilation):
+        if P.window_misses_input(L, n, k, s, p, dl):
+            # PyTorch returns -inf with an index outside the plane there (and its backward
+            # writes out of bounds); no position could carry the gradient, so refuse.
+            raise ArgumentError(f"{name}: with kernel_size={kernel}, stride={stride}, "
+                                f"padding={padding}, dilation={dilation} and ceil_mode="
+                                f"{ceil_mode}, a window of the input's spatial size "
+                                f"{x.shape[x.ndim - d:]} reads only padding; use less "
+                                "dilation or padding.")
     best, pos = P.max_pool_argmax(x, kernel, stride, padding, dilation, ceil_mode)
     overlap = any(s < dl * (k - 1) + 1 for s, dl, k in zip(stride, dilation, kernel))
     out = _values(input, best, pos, x.shape[x.ndim - d:], overlap)
@@ -128,7 +137,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         input: the tensor (floating or integer).
         kernel_size: the window size, an int or a pair.
         stride: the window step (default: kernel_size).
-        padding: implicit padding on both sides (at most half the dilated kernel); padded
+        padding: implicit padding on both sides (at most half the kernel size); padded
             positions never win.
         dilation: the distance between window elements.
         ceil_mode: round the output size up (the last window must start inside the input
@@ -186,9 +195,13 @@ def _max_unpool(input, indices, d, kernel_size, stride, padding, output_size, na
     if output_size is None:
         outs = default
     else:
+        if not isinstance(output_size, (tuple, list)) or not all(_is_int(n)
+                                                                 for n in output_size):
+            raise TypeError(f"{name}: output_size must be a sequence of ints, got "
+                            f"{output_size!r}")
         outs = tuple(int(n) for n in output_size)
-        if len(outs) == d + 2 or (len(outs) == d + 1 and x.ndim == d + 1):
-            outs = outs[len(outs) - d:]
+        if len(outs) == d + 2:        # PyTorch takes the full (N, C, *S) shape, never (C, *S)
+            outs = outs[2:]
         if len(outs) != d:
             raise ShapeError(f"{name}: output_size must have {d} elements (or {d + 2}), got "
                              f"{tuple(output_size)}")
@@ -261,7 +274,12 @@ def _avg_pool(input, d, kernel_size, stride, padding, ceil_mode, count_include_p
     # NOTE: int64 input gives int64 averages truncated toward zero, as PyTorch's.
     x = _input(input, d, name, dtypes="fl")
     kernel, stride, padding, _, outs = _geometry(name, x, d, kernel_size, stride, padding, 1,
-                                                 ceil_mode, "kernel")
+                                                 ceil_mode)
+    spatial = x.shape[x.ndim - d:]
+    if d == 3 and any(L < k for L, k in zip(spatial, kernel)):
+        raise ShapeError(f"{name}: input of spatial size {spatial} is smaller than "
+                         f"kernel_size={kernel} (PyTorch's 3-D average pool refuses this even "
+                         "with padding).")
     if divisor_override is not None:
         if not _is_int(divisor_override):
             raise TypeError(f"{name}: divisor_override must be an int, got "
@@ -339,6 +357,9 @@ def _adaptive_sizes(output_size, x, d, name):
         sizes = (output_size,) * d
     elif isinstance(output_size, (tuple, list)):
         sizes = tuple(output_size)
+        if any(n is None and d == 1 or n is not None and not _is_int(n) for n in sizes):
+            raise TypeError(f"{name}: output_size entries must be ints"
+                            f"{' or None' * (d > 1)}, got {tuple(sizes)}")
         if len(sizes) == 1 and d > 1:
             sizes = sizes * d
         if len(sizes) != d:
@@ -349,8 +370,8 @@ def _adaptive_sizes(output_size, x, d, name):
                         f"{output_size!r}")
     outs = []
     for n, L in zip(sizes, spatial):
-        if n is not None and not _is_int(n):
-            raise TypeError(f"{name}: output_size entries must be ints or None, got {n!r}")
+        if n is None and d == 1:
+            raise TypeError(f"{name}: output_size must be an int, got None")
         outs.append(L if n is None else int(n))
     if any(n < 0 for n in outs):
         raise ArgumentError(f"{name}: output_size must be non-negative, got {tuple(outs)}")
@@ -358,7 +379,7 @@ def _adaptive_sizes(output_size, x, d, name):
 
 
 def _adaptive_avg(input, output_size, d, name):
-    x = _input(input, d, name)
+    x = _input(input, d, name, adaptive=True)
     return P.adaptive_avg_pool(input, _adaptive_sizes(output_size, x, d, name))
 
 
@@ -404,7 +425,7 @@ def adaptive_avg_pool3d(input, output_size):
 
 
 def _adaptive_max(input, output_size, return_indices, d, name):
-    x = _input(input, d, name)
+    x = _input(input, d, name, adaptive=True)
     outs = _adaptive_sizes(output_size, x, d, name)
     spatial = x.shape[x.ndim - d:]
     if 0 in outs:
@@ -458,19 +479,25 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
 
 
 # ---- power-average pooling --------------------------------------------------------------------
-def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, d, name, avg):
+def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, d, name):
     if not isinstance(norm_type, (int, float, np.integer, np.floating)) or \
             isinstance(norm_type, bool):
         raise TypeError(f"{name}: norm_type must be a number, got {norm_type!r}")
     if norm_type == 0:
         raise ArgumentError(f"{name}: norm_type must be nonzero (the result is the "
                             "1 / norm_type power)")
+    if np.isinf(norm_type):     # PyTorch: the max (min for -inf) of |x| over each window
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor, got {type(input).__name__}")
+        sign = 1 if norm_type > 0 else -1
+        return sign * _max_pool(sign * input.abs(), d, kernel_size, stride, 0, 1, ceil_mode,
+                                False, name)
     kernel = _ints(kernel_size, d, "kernel_size", name)
     # PyTorch's formulation, for its values and gradients: the average of x^p times the
     # window size, to the 1/p. PyTorch passes the average through sign(s) * relu(|s|), which
     # is s with gradient 0 where s == 0 (relu masks the infinite derivative of the 1/p power
     # at 0); a select gives the same, where a product with a 0/1 mask would give 0 * inf.
-    s = avg(input ** norm_type, kernel, stride, 0, ceil_mode)
+    s = _avg_pool(input ** norm_type, d, kernel, stride, 0, ceil_mode, True, None, name)
     return (E.where(s == 0, 0, s) * int(np.prod(kernel))) ** (1.0 / norm_type)
 
 
@@ -482,8 +509,7 @@ def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
         >>> F.lp_pool1d(tg.tensor([[3.0, 4.0, 1.0, 1.0]]), 2, 2)
         tensor([[5.0000, 1.4142]])
     """
-    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 1, "lp_pool1d",
-                    avg_pool1d)
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 1, "lp_pool1d")
 
 
 def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
@@ -491,7 +517,8 @@ def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
 
     Args:
         input: (N, C, H, W) or (C, H, W).
-        norm_type: p (p = 1 is sum pooling; large p approaches max pooling).
+        norm_type: p (p = 1 is sum pooling; large p approaches max pooling; p = inf is the
+            max of |x| over each window, -inf the min, as PyTorch).
         kernel_size: the window size, an int or a pair.
         stride: the window step (default: kernel_size); no padding.
         ceil_mode: round the output size up (windows past the edge average what they hold,
@@ -502,8 +529,7 @@ def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
         >>> F.lp_pool2d(tg.tensor([[[3.0, 0.0], [0.0, 4.0]]]), 2, 2)
         tensor([[[5.]]])
     """
-    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2, "lp_pool2d",
-                    avg_pool2d)
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 2, "lp_pool2d")
 
 
 def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
@@ -514,5 +540,4 @@ def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
         >>> F.lp_pool3d(tg.ones(1, 2, 2, 2), 1, 2)
         tensor([[[[8.]]]])
     """
-    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3, "lp_pool3d",
-                    avg_pool3d)
+    return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3, "lp_pool3d")

@@ -87,6 +87,8 @@ def _recorded_rstd(ctx):
 def _jacobian(ctx, v):
     """J v = rstd * (v - mean(v) - y * mean(v * y)) over the dims, y = out (rms_normalize:
     without the mean(v) term). J is symmetric, so this is both the VJP and the JVP."""
+    if not ctx.view[0] * ctx.view[2]:       # empty groups, so an empty input: nothing to do
+        return v * 0                        # (and no NumPy warning for a mean of nothing)
     y = ctx.out
     if type(v) is _ndarray and type(y) is _ndarray:   # fast path: the (P, C, L) view
         t, y, rstd, total = v.reshape(ctx.view), y.reshape(ctx.view), ctx.moments.rstd, _einsum_sum

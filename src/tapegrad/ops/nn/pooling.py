@@ -44,6 +44,14 @@ def pool_out_size(length, kernel, stride, pad, dilation, ceil_mode):
     return n
 
 
+def window_misses_input(length, n, kernel, stride, pad, dilation):
+    """Whether one of the n windows along a dim has every tap outside [0, length): possible
+    only with dilation (taps that step over a short input)."""
+    start = np.arange(n) * stride - pad
+    first = np.maximum(0, -(start // dilation))       # each window's first tap at >= 0
+    return bool(np.any((first >= kernel) | (start + first * dilation >= length)))
+
+
 def _row_major(shape):
     """Element strides of a C-ordered array of ``shape`` (the plane's flat index weights)."""
     out, n = [], 1
@@ -317,8 +325,9 @@ def _box_sum_t(g, axis, L, n, k, s, p, table):
 
 def _divide(y, divisor):
     if y.dtype.kind in "iu":        # integer pools truncate toward zero, as PyTorch's
-        q = np.abs(y) // divisor.astype(y.dtype)
-        return np.where(y < 0, -q, q)
+        divisor = divisor.astype(y.dtype)
+        q = np.abs(y) // np.abs(divisor)       # a negative divisor_override flips the sign
+        return np.where((y < 0) != (divisor < 0), -q, q)
     return y / divisor.astype(y.dtype)
 
 
