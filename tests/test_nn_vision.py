@@ -45,6 +45,12 @@ def test_pad_gradient_counts_each_read():
     close(x.grad, [[2, 3, 2]])
 
 
+def test_pad_circular_crops_then_wraps_within_what_is_left():
+    x = t([[1.0, 2.0, 3.0, 4.0]])
+    close(F.pad(x, (2, -2), mode="circular"), [[1, 2, 1, 2]])
+    assert F.pad(x, (-1, -3), mode="circular").shape == (1, 0)
+
+
 def test_pad_keeps_integer_dtype():
     out = F.pad(tg.tensor([[1, 2]]), (1, 1), value=7)
     assert out.dtype == tg.int64 and out.tolist() == [[7, 1, 2, 7]]
@@ -61,8 +67,14 @@ def test_pad_keeps_integer_dtype():
     ((2, 3), (1, 1, 1, 1), {"mode": "reflect"}, ArgumentError, "not supported for a 2-d"),
     ((1, 1, 2, 3, 4), (1, 1), {"mode": "circular"}, ArgumentError, "5-d"),
     ((2, 3), (4, 0), {"mode": "circular"}, ArgumentError, "more than once"),
-    ((2, 3), (-3, -1), {}, ShapeError, "negative size"),
+    ((2, 3), (-3, -1), {}, ShapeError, "crops more"),
+    ((2, 3), (-4, 2), {}, ShapeError, "crops more"),        # torch: each crop must fit
     ((2, 0), (1, 1), {"mode": "replicate"}, ShapeError, "non-empty"),
+    ((2, 0, 3), (1, 1), {"mode": "reflect"}, ShapeError, "non-empty"),
+    ((3, 2), (-3, 2), {"mode": "circular"}, ArgumentError, "crops more"),
+    ((1, 4), (3, -2), {"mode": "circular"}, ArgumentError, "crops more"),
+    ((2, 3), (), {"mode": "reflect"}, NotImplementedError, "not supported"),
+    ((1, 1, 2, 3), (1, 1), {"mode": "replicate"}, NotImplementedError, "not supported"),
 ])
 def test_pad_errors(shape, pad, kw, err, match):
     with pytest.raises(err, match=match) as info:
