@@ -173,6 +173,21 @@ def test_interpolate_float16_computes_in_float32():
     np.testing.assert_array_equal(out.numpy(), want.numpy().astype(np.float16))
 
 
+def test_nearest_scale_factor_shortcuts_only_in_2d():
+    # PyTorch's 2-d nearest copies a dim whose size is unchanged and halves the index where
+    # the size doubles, whatever the scale_factor; its 1-d and 3-d kernels use 1 / scale
+    x = t([[[0.0, 1.0, 2.0]]])
+    close(F.interpolate(x, scale_factor=1.2), [[[0, 0, 1]]])
+    close(F.interpolate(x, scale_factor=2.05), [[[0, 0, 0, 1, 1, 2]]])
+    x2 = t([[[[0.0, 1.0, 2.0]]]])
+    close(F.interpolate(x2, scale_factor=(1, 1.2)), [[[[0, 1, 2]]]])
+    close(F.interpolate(x2, scale_factor=(1, 2.05)), [[[[0, 0, 1, 1, 2, 2]]]])
+    x3 = t(np.arange(3.0).reshape(1, 1, 1, 1, 3))
+    close(F.interpolate(x3, scale_factor=(1, 1, 1.2)).flatten(), [0, 0, 1])
+    close(F.interpolate(t([[[0.0, 1, 2, 3, 4]]]), scale_factor=1.19, mode="nearest-exact"),
+          [[[0, 1, 2, 2, 3]]])
+
+
 def test_upsample_aliases():
     x = t(np.arange(6.0).reshape(1, 1, 2, 3))
     close(F.upsample(x, scale_factor=2), F.interpolate(x, scale_factor=2).numpy())
@@ -186,6 +201,8 @@ def test_upsample_aliases():
     ((1, 2, 4, 5), {"scale_factor": 2, "mode": "linear"}, ShapeError, "needs a 3-d input"),
     ((1, 1, 2, 3, 4), {"scale_factor": 2, "mode": "bicubic"}, ShapeError, "needs a 4-d"),
     ((5,), {"size": 3}, ShapeError, "3-d, 4-d and 5-d"),
+    ((1, 2, 5), {"scale_factor": 2, "mode": "bilinear"}, NotImplementedError, "4-d"),  # torch's
+    ((5,), {"size": 3}, NotImplementedError, "3-d, 4-d and 5-d"),
     ((1, 2, 4, 5), {"size": 3, "scale_factor": 2}, ArgumentError, "only one of"),
     ((1, 2, 4, 5), {}, ArgumentError, "either size or scale_factor"),
     ((1, 2, 4, 5), {"size": 3, "align_corners": True}, ArgumentError, "align_corners"),
@@ -204,6 +221,8 @@ def test_interpolate_errors(shape, kw, err, match):
 def test_interpolate_dtype_errors():
     with pytest.raises(DTypeError, match="floating point"):
         F.interpolate(tg.zeros(1, 1, 3, dtype=tg.int64), size=5)
+    with pytest.raises(NotImplementedError, match="floating point"):     # as torch
+        F.interpolate(tg.zeros(1, 1, 3, dtype=tg.uint8), size=5, mode="linear")
     out = F.interpolate(tg.tensor([[[1, 200]]], dtype=tg.uint8), size=4)
     assert out.dtype == tg.uint8 and out.tolist() == [[[1, 1, 200, 200]]]
 

@@ -30,6 +30,14 @@ _INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")
 _A = -0.75        # the cubic convolution's parameter in PyTorch's bicubic
 
 
+class UnsupportedShapeError(ShapeError, NotImplementedError):
+    """An input rank a mode doesn't support (PyTorch raises NotImplementedError)."""
+
+
+class UnsupportedDTypeError(DTypeError, NotImplementedError):
+    """An input dtype a mode doesn't support (PyTorch raises NotImplementedError)."""
+
+
 def _opmath(dtype):
     return np.float64 if dtype == np.float64 else np.float32
 
@@ -43,8 +51,8 @@ def _scale(n_in, n_out, align_corners, scale, dt):
     return dt(n_in) / dt(n_out)
 
 
-def _nearest_index(n_in, n_out, scale, exact, dt):
-    if not exact and n_out == 2 * n_in:
+def _nearest_index(n_in, n_out, scale, exact, dt, halves):
+    if halves and n_out == 2 * n_in:      # PyTorch's 2-d nearest: any scale doubling a dim
         return np.arange(n_out) // 2
     o = np.arange(n_out, dtype=dt) + (dt(0.5) if exact else dt(0))
     src = np.floor((o * _scale(n_in, n_out, False, scale, dt)).astype(np.float32))
@@ -75,7 +83,8 @@ def _cubic_weights(t):
 def _interp_dim(x, d, n_in, n_out, mode, align_corners, scale, dt, antialias):
     """Resample dim d of x from n_in to n_out positions: one sparse matrix product."""
     if mode in ("nearest", "nearest-exact") and not antialias:
-        index = _nearest_index(n_in, n_out, scale, mode == "nearest-exact", dt)
+        index = _nearest_index(n_in, n_out, scale, mode == "nearest-exact", dt,
+                               mode == "nearest" and x.ndim == 4)
         return select(x, d, index, n_in)
     return resample(x, d, _dim_map(n_in, n_out, mode, align_corners, scale, dt, antialias))
 
@@ -157,12 +166,13 @@ def _check_interpolate(input, size, scale_factor, mode, align_corners, recompute
         raise ArgumentError(f"interpolate: unsupported mode {mode!r}; use one of "
                             f"{tuple(_RANKS)}")
     if input.ndim not in (3, 4, 5):
-        raise ShapeError(f"interpolate: only 3-d, 4-d and 5-d inputs (N, C, d1, ...) are "
-                         f"supported, got shape {tuple(input.shape)} for mode {mode!r}")
+        raise UnsupportedShapeError(
+            f"interpolate: only 3-d, 4-d and 5-d inputs (N, C, d1, ...) are supported, got "
+            f"shape {tuple(input.shape)} for mode {mode!r}")
     if input.ndim not in _RANKS[mode]:
-        raise ShapeError(f"interpolate: got a {input.ndim}-d input of shape "
-                         f"{tuple(input.shape)}, but {mode} mode needs a "
-                         f"{_RANKS[mode][0]}-d input")
+        raise UnsupportedShapeError(
+            f"interpolate: got a {input.ndim}-d input of shape {tuple(input.shape)}, but "
+            f"{mode} mode needs a {_RANKS[mode][0]}-d input")
     if align_corners is not None and mode not in _INTERPOLATING:
         raise ArgumentError(f"interpolate: align_corners can only be set with the "
                             f"interpolating modes {_INTERPOLATING}, not {mode!r}")
@@ -178,8 +188,9 @@ def _check_interpolate(input, size, scale_factor, mode, align_corners, recompute
                             "explicit size")
     kind = input.detach().numpy().dtype
     if kind.kind != "f" and not (kind == np.uint8 and mode.startswith("nearest")):
-        raise DTypeError(f"interpolate: mode {mode!r} needs a floating point input (uint8 "
-                         f"works with nearest modes), got {input.dtype}")
+        raise UnsupportedDTypeError(
+            f"interpolate: mode {mode!r} needs a floating point input (uint8 works with "
+            f"nearest modes), got {input.dtype}")
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
@@ -225,10 +236,13 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     kind = input.detach().numpy().dtype
     dt = _opmath(kind)
     x = input.float() if kind == np.float16 else input   # float32 weights and sums
-    # PyTorch's forward copies an unchanged dim, except in plain bicubic mode, which
-    # resamples it at 1 / scale_factor all the same (its backward, and antialias's, resample
-    # where the forward copied: tapegrad differentiates the forward it computes)
-    skip = [a == b and (mode != "bicubic" or antialias) for a, b in zip(n_in, n_out)]
+    # PyTorch's forward copies a dim whose size is unchanged in the (bi/tri)linear, area,
+    # antialiased and 2-d nearest modes; plain bicubic, nearest-exact and 1-d/3-d nearest
+    # resample it at 1 / scale_factor all the same (PyTorch's backward, and antialias's,
+    # resample where its forward copied: tapegrad differentiates the forward it computes)
+    copies = antialias or mode in ("linear", "bilinear", "trilinear", "area") or (
+        mode == "nearest" and k == 2)
+    skip = [a == b and copies for a, b in zip(n_in, n_out)]
     for i in range(k):      # separable: one spatial dim at a time
         if not skip[i]:
             x = _interp_dim(x, 2 + i, n_in[i], n_out[i], mode, bool(align_corners), scales[i],
