@@ -188,6 +188,14 @@ def test_nearest_scale_factor_shortcuts_only_in_2d():
           [[[0, 1, 2, 2, 3]]])
 
 
+def test_area_may_reach_an_empty_size():
+    x = t(np.ones((1, 1, 2, 2)), grad=True)
+    out = F.interpolate(x, scale_factor=(1, 0.4), mode="area")     # as adaptive pooling
+    assert out.shape == (1, 1, 2, 0)
+    out.sum().backward()
+    close(x.grad, np.zeros((1, 1, 2, 2)))
+
+
 def test_upsample_aliases():
     x = t(np.arange(6.0).reshape(1, 1, 2, 3))
     close(F.upsample(x, scale_factor=2), F.interpolate(x, scale_factor=2).numpy())

@@ -230,7 +230,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         factors = [float(f) for f in _per_dim(scale_factor, k, "scale_factor")]
         n_out = [int(math.floor(n * f)) for n, f in zip(n_in, factors)]
         scales = [None] * k if recompute_scale_factor else factors
-    if min(n_in) <= 0 or min(n_out) <= 0:
+    # area mode is adaptive average pooling, which PyTorch lets reach an empty size
+    if min(n_in) <= 0 or min(n_out) < (0 if mode == "area" else 1):
         raise ShapeError(f"interpolate: input and output sizes should be greater than 0, but "
                          f"got input {tuple(n_in)} and output {tuple(n_out)}")
     kind = input.detach().numpy().dtype
