@@ -302,10 +302,23 @@ def test_affine_grid_by_hand():
     close(g[0, :, :, 0], [[-1.5, 2.5], [-1.5, 2.5]])
 
 
+def test_grid_sample_reads_non_finite_coordinates_as_zero():
+    # as PyTorch: border reads a NaN coordinate as 0 (inf clamps), reflection any non-finite
+    img = t(np.arange(12.0).reshape(1, 1, 3, 4))
+    grid = t([[[[np.nan, -1.0], [np.inf, -1.0], [-np.inf, -1.0]]]], grad=True)
+    out = F.grid_sample(img, grid, padding_mode="border", align_corners=True)
+    close(out, [[[[0.0, 3.0, 0.0]]]])
+    out = F.grid_sample(img, grid, padding_mode="reflection", align_corners=True)
+    close(out, [[[[0.0, 0.0, 0.0]]]])
+    out.sum().backward()
+    assert np.isfinite(grid.grad.numpy()).all()
+
+
 @pytest.mark.parametrize("theta, size, err, match", [
     ((2, 2, 3), (3, 3, 4, 5), ShapeError, "batch of 3"),
     ((2, 3, 4), (2, 3, 4, 5), ShapeError, r"\(N, 2, 3\)"),
     ((2, 2, 3), (2, 3, 4), ArgumentError, "4-d and 5-d"),
+    ((2, 2, 3), (2, 3, 4), NotImplementedError, "4-d and 5-d"),      # torch's class
 ])
 def test_affine_grid_errors(theta, size, err, match):
     with pytest.raises(err, match=match):

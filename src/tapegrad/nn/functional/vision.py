@@ -22,9 +22,9 @@ __all__ = ["pad", "pixel_shuffle", "pixel_unshuffle", "affine_grid", "interpolat
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
-class PadSizeError(ArgumentError, NotImplementedError):
-    """A padding length a non-constant mode doesn't support for the input's rank (PyTorch
-    raises NotImplementedError there)."""
+class NotSupportedError(ArgumentError, NotImplementedError):
+    """An argument PyTorch doesn't implement (pad's lengths for a rank in a non-constant
+    mode, affine_grid's sizes of other ranks): PyTorch raises NotImplementedError there."""
 
 
 def _check_pad(input, pad, mode):
@@ -73,7 +73,7 @@ def pad(input, pad, mode="constant", value=None):
         raise ArgumentError(f"pad: padding mode {mode!r} doesn't take a value argument "
                             f"(got {value!r}); only 'constant' fills a value")
     if not 1 <= k <= 3 or input.ndim not in (k + 1, k + 2):
-        raise PadSizeError(
+        raise NotSupportedError(
             f"pad: padding length {len(pad)} is not supported for a {input.ndim}-d input in "
             f"mode {mode!r}; non-constant modes pad the last 1 dim of a 2-d or 3-d input, the "
             "last 2 of a 3-d or 4-d input, or the last 3 of a 4-d or 5-d input")
@@ -243,7 +243,7 @@ def affine_grid(theta, size, align_corners=None):
         raise DTypeError(f"affine_grid: expected theta to have a floating point dtype, but got "
                          f"{theta.dtype}")
     if len(size) not in (4, 5):
-        raise ArgumentError(f"affine_grid: only supports 4-d and 5-d sizes, for 2-d and 3-d "
+        raise NotSupportedError(f"affine_grid: only supports 4-d and 5-d sizes, for 2-d and 3-d "
                             f"affine transforms, respectively; got size {size}")
     k = len(size) - 2
     if theta.ndim != 3 or tuple(theta.shape[1:]) != (k, k + 1):

@@ -307,13 +307,18 @@ def _reflect(c, twice_low, twice_high):
 
 def _coordinates(g, size, padding_mode, align_corners):
     c = _unnormalize(g, size, align_corners)
-    if padding_mode == "border":
-        return clamp(c, 0, size - 1)
+    if padding_mode == "zeros":
+        return c
+    # PyTorch reads a NaN coordinate (border) or a non-finite one (reflection) as 0; set
+    # before reflecting, so that its gradient is 0 too
+    data = c.detach().numpy()
+    bad = np.isnan(data) if padding_mode == "border" else ~np.isfinite(data)
+    if bad.any():
+        c = where(bad, 0.0, c)
     if padding_mode == "reflection":
         c = (_reflect(c, 0, 2 * (size - 1)) if align_corners
              else _reflect(c, -1, 2 * size - 1))
-        return clamp(c, 0, size - 1)
-    return c
+    return clamp(c, 0, size - 1)
 
 
 def _check_grid_sample(input, grid, mode, padding_mode):
