@@ -32,6 +32,7 @@ def test_one_hot_by_hand():
     (idx(0, 3), 3, IndexRangeError, "smaller than num_classes"),
     (idx(0, 1), 0, IndexRangeError, "smaller than num_classes"),
     (idx(), -1, ArgumentError, "empty"),
+    (idx(), 0, ArgumentError, "empty"),                  # torch refuses 0 classes here too
     (tg.tensor([0, 1], dtype=tg.int32), 3, DTypeError, "int64"),
     (tg.tensor([0.0, 1.0]), 3, DTypeError, "int64"),
 ])
@@ -99,6 +100,7 @@ def test_embedding_int32_indices_and_float16_weight():
     (idx(0), (5, 2, 2), {}, ShapeError, "2-d"),
     (idx(0), (5, 2), {"padding_idx": 5}, IndexRangeError, "padding_idx"),
     (idx(0), (5, 2), {"padding_idx": -6}, IndexRangeError, "padding_idx"),
+    (idx(0), (5, 2), {"padding_idx": 5}, AssertionError, "padding_idx"),    # torch's class
 ])
 def test_embedding_errors(x, w, kw, err, match):
     with pytest.raises(err, match=match) as info:
@@ -198,6 +200,8 @@ def test_embedding_bag_max_norm_renormalizes_the_named_rows():
     (idx(0, 1), idx(0), {"mode": "min"}, ArgumentError, "mode has to be"),
     (idx(0, 1), idx(0), {"mode": "mean", "per_sample_weights": tg.ones(2)}, ArgumentError,
      "only supported for mode='sum'"),
+    (idx(0, 1), idx(0), {"mode": "max", "per_sample_weights": tg.ones(2)},
+     NotImplementedError, "only supported for mode='sum'"),                    # torch's class
     (idx(0, 1), idx(0), {"mode": "sum", "per_sample_weights": tg.ones(3)}, ShapeError,
      "must have the input's shape"),
     (idx(0, 1), idx(0), {"mode": "max", "scale_grad_by_freq": True}, ArgumentError,

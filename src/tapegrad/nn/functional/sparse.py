@@ -19,6 +19,14 @@ from ...ops.nn.resample import csr_rows, resample, select
 __all__ = ["one_hot", "embedding", "embedding_bag"]
 
 
+class PaddingIndexError(IndexRangeError, AssertionError):
+    """embedding's padding_idx outside the weight's rows (PyTorch asserts there)."""
+
+
+class NotSupportedError(ArgumentError, NotImplementedError):
+    """An argument combination PyTorch doesn't implement (it raises NotImplementedError)."""
+
+
 def _indices(name, what, t, dtypes=(np.int32, np.int64)):
     if not isinstance(t, Tensor):
         raise DTypeError(f"{name}: {what} must be a tensor of integer indices, got "
@@ -47,10 +55,10 @@ def one_hot(tensor, num_classes=-1):
                 [0, 0, 1]])
     """
     idx = _indices("one_hot", "the input", tensor, (np.int64,))
+    if idx.size == 0 and num_classes <= 0:     # PyTorch refuses 0 classes here too
+        raise ArgumentError("one_hot: can not infer the number of classes from an empty "
+                            f"tensor (num_classes={num_classes}); pass a positive num_classes")
     if num_classes == -1:
-        if idx.size == 0:
-            raise ArgumentError("one_hot: can not infer the number of classes from an empty "
-                                "tensor; pass num_classes")
         num_classes = int(idx.max()) + 1
     if idx.size and idx.min() < 0:
         raise IndexRangeError(f"one_hot: class values must be non-negative, got {idx.min()}")
@@ -76,11 +84,11 @@ def _check_range(name, idx, num, where_=""):
             f"is out of range for a weight of {num} rows (valid indices: 0 to {num - 1})")
 
 
-def _padding_index(name, padding_idx, num):
+def _padding_index(name, padding_idx, num, error=IndexRangeError):
     if padding_idx is None:
         return None
     if not -num <= padding_idx < num:
-        raise IndexRangeError(f"{name}: padding_idx must be within the number of embeddings, "
+        raise error(f"{name}: padding_idx must be within the number of embeddings, "
                               f"{-num} through {num - 1}, but got {padding_idx}")
     return padding_idx % num
 
@@ -144,7 +152,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     idx = _indices("embedding", "the input", input)
     _check_weight("embedding", weight)
     num = weight.shape[0]
-    padding_idx = _padding_index("embedding", padding_idx, num)
+    padding_idx = _padding_index("embedding", padding_idx, num, PaddingIndexError)
     _check_range("embedding", idx, num)
     if max_norm is not None:
         _renorm_(weight, idx, max_norm, norm_type)
@@ -191,7 +199,7 @@ def _check_bag_args(name, mode, per_sample_weights, input, scale_grad_by_freq):
                             f"{mode!r}")
     if per_sample_weights is not None:
         if mode != "sum":
-            raise ArgumentError(f"{name}: per_sample_weights is only supported for mode='sum' "
+            raise NotSupportedError(f"{name}: per_sample_weights is only supported for mode='sum' "
                                 f"(got mode={mode!r})")
         if tuple(per_sample_weights.shape) != tuple(input.shape):
             raise ShapeError(f"{name}: per_sample_weights of shape "
