@@ -348,3 +348,35 @@ def test_pixel_shuffle_by_hand_and_round_trip():
 def test_pixel_shuffle_errors(fn, shape, factor, err, match):
     with pytest.raises(err, match=match):
         fn(tg.zeros(*shape), factor)
+
+
+def test_sparse_map_builds_its_transpose_and_casts_once_across_threads():
+    import threading
+    import time
+
+    from tapegrad.ops.nn.resample import SparseMap
+
+    class Slow:        # a matrix whose transpose and cast take long: a race would show
+        dtype, shape = np.dtype(np.float64), (2, 2)
+
+        @property
+        def T(self):
+            time.sleep(0.02)
+            return Slow()
+
+        def astype(self, dtype):
+            time.sleep(0.02)
+            return Slow()
+
+    m, seen, barrier = SparseMap(Slow()), [], threading.Barrier(6)
+
+    def worker():
+        barrier.wait()
+        seen.append((id(m.T), id(m.cast(np.float32))))
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(set(seen)) == 1 and m.T.T is m
