@@ -208,8 +208,16 @@ def test_embedding_bag_max_norm_renormalizes_the_named_rows():
      "max mode"),
     (idx(0, 1), idx(0), {"padding_idx": 7}, IndexRangeError, "padding_idx"),
     (idx([[0]]), None, {}, ShapeError, "1-d .* or 2-d"),
+    (idx(0, 1), idx(0, -1), {}, IndexError, "non-negative"),           # torch's class
+    (idx(0, 1), idx(0), {"mode": "sum", "per_sample_weights": tg.ones(2, dtype=tg.float64)},
+     DTypeError, "per_sample_weights"),
 ])
 def test_embedding_bag_errors(x, offsets, kw, err, match):
     with pytest.raises(err, match=match) as info:
         F.embedding_bag(x, tg.zeros(5, 2), offsets, **kw)
     assert "embedding_bag:" in str(info.value)
+
+
+def test_embedding_bag_needs_a_float_weight():
+    with pytest.raises(DTypeError, match="embedding_bag: weight must have a floating"):
+        F.embedding_bag(idx(0), tg.ones(3, 2, dtype=tg.int64), idx(0))

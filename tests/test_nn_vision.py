@@ -220,6 +220,9 @@ def test_upsample_aliases():
     ((1, 2, 4, 5), {"scale_factor": 0.1}, ShapeError, "greater than 0"),
     ((1, 2, 4, 5), {"size": 3, "recompute_scale_factor": True}, ArgumentError, "explicit size"),
     ((1, 2, 4, 5), {"size": 3, "antialias": True}, ArgumentError, "restricted to bilinear"),
+    ((1, 1, 3), {"scale_factor": float("nan")}, ArgumentError, "finite"),   # NumPy's before
+    ((1, 1, 3), {"scale_factor": float("inf")}, ArgumentError, "finite"),
+    ((1, 0, 3), {"size": 4}, ShapeError, "non-empty"),
 ])
 def test_interpolate_errors(shape, kw, err, match):
     with pytest.raises(err, match=match):
@@ -302,6 +305,15 @@ def test_affine_grid_by_hand():
     close(g[0, :, :, 0], [[-1.5, 2.5], [-1.5, 2.5]])
 
 
+def test_grid_sample_empty_batch_and_output():
+    out = F.grid_sample(tg.ones(1, 2, 3, 3), tg.zeros(1, 0, 2, 2), align_corners=False)
+    assert out.shape == (1, 2, 0, 2)
+    out = F.grid_sample(tg.ones(0, 2, 3, 3), tg.zeros(0, 2, 2, 2), align_corners=False)
+    assert out.shape == (0, 2, 2, 2)
+    with pytest.raises(ShapeError, match="grid_sample: .*non-empty spatial"):
+        F.grid_sample(tg.ones(1, 1, 0, 3), tg.zeros(1, 2, 2, 2))
+
+
 def test_grid_sample_reads_non_finite_coordinates_as_zero():
     # as PyTorch: border reads a NaN coordinate as 0 (inf clamps), reflection any non-finite
     img = t(np.arange(12.0).reshape(1, 1, 3, 4))
@@ -319,6 +331,8 @@ def test_grid_sample_reads_non_finite_coordinates_as_zero():
     ((2, 3, 4), (2, 3, 4, 5), ShapeError, r"\(N, 2, 3\)"),
     ((2, 2, 3), (2, 3, 4), ArgumentError, "4-d and 5-d"),
     ((2, 2, 3), (2, 3, 4), NotImplementedError, "4-d and 5-d"),      # torch's class
+    ((1, 2, 3), (1, 1, 0, 2), ArgumentError, "positive output size"),
+    ((1, 2, 3), (1, 1, -2, 2), ArgumentError, "positive output size"),  # NumPy's before
 ])
 def test_affine_grid_errors(theta, size, err, match):
     with pytest.raises(err, match=match):

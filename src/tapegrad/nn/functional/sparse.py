@@ -182,6 +182,8 @@ def _bags(name, idx, offsets, include_last_offset):
     if off.size and off[-1] > n:
         raise IndexRangeError(f"{name}: offsets[-1] can not be greater than the input's "
                               f"length {n}, got {off[-1]}")
+    if off.size and off.min() < 0:
+        raise IndexRangeError(f"{name}: offsets must be non-negative, got {off.tolist()}")
     if np.any(np.diff(off) < 0):
         raise ArgumentError(f"{name}: offsets must be non-decreasing, got {off.tolist()}")
     count = off.size - 1 if include_last_offset else off.size
@@ -239,6 +241,11 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
     idx_all = _indices(name, "the input", input)
     _check_weight(name, weight)
     _check_bag_args(name, mode, per_sample_weights, input, scale_grad_by_freq)
+    if not weight.is_floating_point():
+        raise DTypeError(f"{name}: weight must have a floating point dtype, got {weight.dtype}")
+    if per_sample_weights is not None and per_sample_weights.dtype != weight.dtype:
+        raise DTypeError(f"{name}: per_sample_weights ({per_sample_weights.dtype}) must have "
+                         f"the weight's dtype ({weight.dtype})")
     num, dim = weight.shape
     padding_idx = _padding_index(name, padding_idx, num)
     idx, bag, count = _bags(name, idx_all, offsets, include_last_offset)

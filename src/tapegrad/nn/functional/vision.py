@@ -250,6 +250,8 @@ def affine_grid(theta, size, align_corners=None):
         raise ShapeError(f"affine_grid: expected a batch of {k}-d affine matrices of shape "
                          f"(N, {k}, {k + 1}) for size {size}, got theta of shape "
                          f"{tuple(theta.shape)}")
+    if min(size) <= 0:
+        raise ArgumentError(f"affine_grid: expected a positive output size, got {size}")
     if theta.shape[0] != size[0]:
         raise ShapeError(f"affine_grid: theta holds {theta.shape[0]} matrices but size {size} "
                          f"asks for a batch of {size[0]}")

@@ -186,6 +186,9 @@ def _check_interpolate(input, size, scale_factor, mode, align_corners, recompute
     if size is not None and recompute_scale_factor:
         raise ArgumentError("interpolate: recompute_scale_factor is not meaningful with an "
                             "explicit size")
+    if input.shape[1] == 0:
+        raise ShapeError(f"interpolate: expected a non-empty input (batch dim aside), got "
+                         f"shape {tuple(input.shape)}")
     kind = input.detach().numpy().dtype
     if kind.kind != "f" and not (kind == np.uint8 and mode.startswith("nearest")):
         raise UnsupportedDTypeError(
@@ -228,6 +231,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         scales = [None] * k
     else:
         factors = [float(f) for f in _per_dim(scale_factor, k, "scale_factor")]
+        if not all(math.isfinite(f) for f in factors):
+            raise ArgumentError(f"interpolate: scale_factor must be finite, got "
+                                f"{scale_factor!r}")
         n_out = [int(math.floor(n * f)) for n, f in zip(n_in, factors)]
         scales = [None] * k if recompute_scale_factor else factors
     # area mode is adaptive average pooling, which PyTorch lets reach an empty size
@@ -334,6 +340,9 @@ def _check_grid_sample(input, grid, mode, padding_mode):
     if grid.ndim != 4 or grid.shape[-1] != 2:
         raise ShapeError(f"grid_sample: expected a grid of shape (N, H_out, W_out, 2) for a "
                          f"4-d input, got {tuple(grid.shape)}")
+    if 0 in input.shape[2:]:
+        raise ShapeError(f"grid_sample: expected an input with non-empty spatial dims (H, W), "
+                         f"got shape {tuple(input.shape)}")
     if grid.shape[0] != input.shape[0]:
         raise ShapeError(f"grid_sample: expected grid and input to have the same batch size, "
                          f"got input {tuple(input.shape)} and grid {tuple(grid.shape)}")
@@ -374,13 +383,14 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     iy = _coordinates(g[..., 1], h, padding_mode, align)
     # (N*H*W, C): each tap reads one row per output position, a sparse product whose
     # missing entries (taps outside the image) read zeros
-    image = x.permute(0, 2, 3, 1).reshape(n * h * w, -1)
+    c = x.shape[1]
+    image = x.permute(0, 2, 3, 1).reshape(n * h * w, c)
     base = (np.arange(n) * (h * w)).reshape(n, 1, 1)
 
     def tap(row, col):
         inside = (row >= 0) & (row < h) & (col >= 0) & (col < w)
         matrix = one_hot_rows(base + row * w + col, n * h * w, inside)
-        return resample(image, 0, matrix).reshape(*ix.shape, -1)
+        return resample(image, 0, matrix).reshape(*ix.shape, c)
 
     if mode == "nearest":
         col, row = (np.rint(c.detach().numpy()).astype(np.int64) for c in (ix, iy))
