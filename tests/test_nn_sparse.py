@@ -221,3 +221,11 @@ def test_embedding_bag_errors(x, offsets, kw, err, match):
 def test_embedding_bag_needs_a_float_weight():
     with pytest.raises(DTypeError, match="embedding_bag: weight must have a floating"):
         F.embedding_bag(idx(0), tg.ones(3, 2, dtype=tg.int64), idx(0))
+
+
+def test_embedding_bag_max_gives_a_tie_to_the_first_row_as_torch():
+    w = tg.tensor([[1.0, 2.0], [1.0, 5.0], [1.0, 5.0]], requires_grad=True)
+    out = F.embedding_bag(idx([1, 0, 2]), w, mode="max")
+    out.sum().backward()
+    assert out.tolist() == [[1.0, 5.0]]
+    assert w.grad.tolist() == [[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]]

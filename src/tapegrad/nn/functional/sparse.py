@@ -280,7 +280,13 @@ def _bag_max(rows, bag, sizes, count, dt):
     dense = resample(rows, 0, csr_rows(count * longest, bag.size, bag * longest + rank,
                                        np.arange(bag.size)))
     dense = dense.reshape(count, longest, rows.shape[-1])
+    if not longest:
+        return dense.sum(1)
     filled = np.zeros((count, longest, 1), dtype=bool)
     filled[bag, rank] = True
-    fill = np.where(sizes[:, None, None] > 0, -np.inf, 0).astype(dt)
-    return where(filled, dense, fill).amax(1) if longest else dense.sum(1)
+    # each bag's maximum is its FIRST largest row (per column), which alone takes the
+    # gradient, as PyTorch's (amax would split it among tied rows)
+    first = np.argmax(np.where(filled, dense.detach().numpy(), -np.inf), axis=1)
+    pick = np.zeros(dense.shape, dtype=bool)
+    np.put_along_axis(pick, first[:, None, :], True, axis=1)
+    return where(pick & filled, dense, dt.type(0)).sum(1)
