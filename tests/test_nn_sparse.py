@@ -32,6 +32,7 @@ def test_one_hot_by_hand():
     (idx(0, 3), 3, IndexRangeError, "smaller than num_classes"),
     (idx(0, 1), 0, IndexRangeError, "smaller than num_classes"),
     (idx(), -1, ArgumentError, "empty"),
+    (idx(), 0, ArgumentError, "empty"),                  # torch refuses 0 classes here too
     (tg.tensor([0, 1], dtype=tg.int32), 3, DTypeError, "int64"),
     (tg.tensor([0.0, 1.0]), 3, DTypeError, "int64"),
 ])
@@ -99,6 +100,7 @@ def test_embedding_int32_indices_and_float16_weight():
     (idx(0), (5, 2, 2), {}, ShapeError, "2-d"),
     (idx(0), (5, 2), {"padding_idx": 5}, IndexRangeError, "padding_idx"),
     (idx(0), (5, 2), {"padding_idx": -6}, IndexRangeError, "padding_idx"),
+    (idx(0), (5, 2), {"padding_idx": 5}, AssertionError, "padding_idx"),    # torch's class
 ])
 def test_embedding_errors(x, w, kw, err, match):
     with pytest.raises(err, match=match) as info:
@@ -198,14 +200,32 @@ def test_embedding_bag_max_norm_renormalizes_the_named_rows():
     (idx(0, 1), idx(0), {"mode": "min"}, ArgumentError, "mode has to be"),
     (idx(0, 1), idx(0), {"mode": "mean", "per_sample_weights": tg.ones(2)}, ArgumentError,
      "only supported for mode='sum'"),
+    (idx(0, 1), idx(0), {"mode": "max", "per_sample_weights": tg.ones(2)},
+     NotImplementedError, "only supported for mode='sum'"),                    # torch's class
     (idx(0, 1), idx(0), {"mode": "sum", "per_sample_weights": tg.ones(3)}, ShapeError,
      "must have the input's shape"),
     (idx(0, 1), idx(0), {"mode": "max", "scale_grad_by_freq": True}, ArgumentError,
      "max mode"),
     (idx(0, 1), idx(0), {"padding_idx": 7}, IndexRangeError, "padding_idx"),
     (idx([[0]]), None, {}, ShapeError, "1-d .* or 2-d"),
+    (idx(0, 1), idx(0, -1), {}, IndexError, "non-negative"),           # torch's class
+    (idx(0, 1), idx(0), {"mode": "sum", "per_sample_weights": tg.ones(2, dtype=tg.float64)},
+     DTypeError, "per_sample_weights"),
 ])
 def test_embedding_bag_errors(x, offsets, kw, err, match):
     with pytest.raises(err, match=match) as info:
         F.embedding_bag(x, tg.zeros(5, 2), offsets, **kw)
     assert "embedding_bag:" in str(info.value)
+
+
+def test_embedding_bag_needs_a_float_weight():
+    with pytest.raises(DTypeError, match="embedding_bag: weight must have a floating"):
+        F.embedding_bag(idx(0), tg.ones(3, 2, dtype=tg.int64), idx(0))
+
+
+def test_embedding_bag_max_gives_a_tie_to_the_first_row_as_torch():
+    w = tg.tensor([[1.0, 2.0], [1.0, 5.0], [1.0, 5.0]], requires_grad=True)
+    out = F.embedding_bag(idx([1, 0, 2]), w, mode="max")
+    out.sum().backward()
+    assert out.tolist() == [[1.0, 5.0]]
+    assert w.grad.tolist() == [[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]]

@@ -45,6 +45,12 @@ def test_pad_gradient_counts_each_read():
     close(x.grad, [[2, 3, 2]])
 
 
+def test_pad_circular_crops_then_wraps_within_what_is_left():
+    x = t([[1.0, 2.0, 3.0, 4.0]])
+    close(F.pad(x, (2, -2), mode="circular"), [[1, 2, 1, 2]])
+    assert F.pad(x, (-1, -3), mode="circular").shape == (1, 0)
+
+
 def test_pad_keeps_integer_dtype():
     out = F.pad(tg.tensor([[1, 2]]), (1, 1), value=7)
     assert out.dtype == tg.int64 and out.tolist() == [[7, 1, 2, 7]]
@@ -61,8 +67,14 @@ def test_pad_keeps_integer_dtype():
     ((2, 3), (1, 1, 1, 1), {"mode": "reflect"}, ArgumentError, "not supported for a 2-d"),
     ((1, 1, 2, 3, 4), (1, 1), {"mode": "circular"}, ArgumentError, "5-d"),
     ((2, 3), (4, 0), {"mode": "circular"}, ArgumentError, "more than once"),
-    ((2, 3), (-3, -1), {}, ShapeError, "negative size"),
+    ((2, 3), (-3, -1), {}, ShapeError, "crops more"),
+    ((2, 3), (-4, 2), {}, ShapeError, "crops more"),        # torch: each crop must fit
     ((2, 0), (1, 1), {"mode": "replicate"}, ShapeError, "non-empty"),
+    ((2, 0, 3), (1, 1), {"mode": "reflect"}, ShapeError, "non-empty"),
+    ((3, 2), (-3, 2), {"mode": "circular"}, ArgumentError, "crops more"),
+    ((1, 4), (3, -2), {"mode": "circular"}, ArgumentError, "crops more"),
+    ((2, 3), (), {"mode": "reflect"}, NotImplementedError, "not supported"),
+    ((1, 1, 2, 3), (1, 1), {"mode": "replicate"}, NotImplementedError, "not supported"),
 ])
 def test_pad_errors(shape, pad, kw, err, match):
     with pytest.raises(err, match=match) as info:
@@ -161,6 +173,29 @@ def test_interpolate_float16_computes_in_float32():
     np.testing.assert_array_equal(out.numpy(), want.numpy().astype(np.float16))
 
 
+def test_nearest_scale_factor_shortcuts_only_in_2d():
+    # PyTorch's 2-d nearest copies a dim whose size is unchanged and halves the index where
+    # the size doubles, whatever the scale_factor; its 1-d and 3-d kernels use 1 / scale
+    x = t([[[0.0, 1.0, 2.0]]])
+    close(F.interpolate(x, scale_factor=1.2), [[[0, 0, 1]]])
+    close(F.interpolate(x, scale_factor=2.05), [[[0, 0, 0, 1, 1, 2]]])
+    x2 = t([[[[0.0, 1.0, 2.0]]]])
+    close(F.interpolate(x2, scale_factor=(1, 1.2)), [[[[0, 1, 2]]]])
+    close(F.interpolate(x2, scale_factor=(1, 2.05)), [[[[0, 0, 1, 1, 2, 2]]]])
+    x3 = t(np.arange(3.0).reshape(1, 1, 1, 1, 3))
+    close(F.interpolate(x3, scale_factor=(1, 1, 1.2)).flatten(), [0, 0, 1])
+    close(F.interpolate(t([[[0.0, 1, 2, 3, 4]]]), scale_factor=1.19, mode="nearest-exact"),
+          [[[0, 1, 2, 2, 3]]])
+
+
+def test_area_may_reach_an_empty_size():
+    x = t(np.ones((1, 1, 2, 2)), grad=True)
+    out = F.interpolate(x, scale_factor=(1, 0.4), mode="area")     # as adaptive pooling
+    assert out.shape == (1, 1, 2, 0)
+    out.sum().backward()
+    close(x.grad, np.zeros((1, 1, 2, 2)))
+
+
 def test_upsample_aliases():
     x = t(np.arange(6.0).reshape(1, 1, 2, 3))
     close(F.upsample(x, scale_factor=2), F.interpolate(x, scale_factor=2).numpy())
@@ -174,6 +209,8 @@ def test_upsample_aliases():
     ((1, 2, 4, 5), {"scale_factor": 2, "mode": "linear"}, ShapeError, "needs a 3-d input"),
     ((1, 1, 2, 3, 4), {"scale_factor": 2, "mode": "bicubic"}, ShapeError, "needs a 4-d"),
     ((5,), {"size": 3}, ShapeError, "3-d, 4-d and 5-d"),
+    ((1, 2, 5), {"scale_factor": 2, "mode": "bilinear"}, NotImplementedError, "4-d"),  # torch's
+    ((5,), {"size": 3}, NotImplementedError, "3-d, 4-d and 5-d"),
     ((1, 2, 4, 5), {"size": 3, "scale_factor": 2}, ArgumentError, "only one of"),
     ((1, 2, 4, 5), {}, ArgumentError, "either size or scale_factor"),
     ((1, 2, 4, 5), {"size": 3, "align_corners": True}, ArgumentError, "align_corners"),
@@ -183,6 +220,9 @@ def test_upsample_aliases():
     ((1, 2, 4, 5), {"scale_factor": 0.1}, ShapeError, "greater than 0"),
     ((1, 2, 4, 5), {"size": 3, "recompute_scale_factor": True}, ArgumentError, "explicit size"),
     ((1, 2, 4, 5), {"size": 3, "antialias": True}, ArgumentError, "restricted to bilinear"),
+    ((1, 1, 3), {"scale_factor": float("nan")}, ArgumentError, "finite"),   # NumPy's before
+    ((1, 1, 3), {"scale_factor": float("inf")}, ArgumentError, "finite"),
+    ((1, 0, 3), {"size": 4}, ShapeError, "non-empty"),
 ])
 def test_interpolate_errors(shape, kw, err, match):
     with pytest.raises(err, match=match):
@@ -192,6 +232,8 @@ def test_interpolate_errors(shape, kw, err, match):
 def test_interpolate_dtype_errors():
     with pytest.raises(DTypeError, match="floating point"):
         F.interpolate(tg.zeros(1, 1, 3, dtype=tg.int64), size=5)
+    with pytest.raises(NotImplementedError, match="floating point"):     # as torch
+        F.interpolate(tg.zeros(1, 1, 3, dtype=tg.uint8), size=5, mode="linear")
     out = F.interpolate(tg.tensor([[[1, 200]]], dtype=tg.uint8), size=4)
     assert out.dtype == tg.uint8 and out.tolist() == [[[1, 1, 200, 200]]]
 
@@ -263,10 +305,34 @@ def test_affine_grid_by_hand():
     close(g[0, :, :, 0], [[-1.5, 2.5], [-1.5, 2.5]])
 
 
+def test_grid_sample_empty_batch_and_output():
+    out = F.grid_sample(tg.ones(1, 2, 3, 3), tg.zeros(1, 0, 2, 2), align_corners=False)
+    assert out.shape == (1, 2, 0, 2)
+    out = F.grid_sample(tg.ones(0, 2, 3, 3), tg.zeros(0, 2, 2, 2), align_corners=False)
+    assert out.shape == (0, 2, 2, 2)
+    with pytest.raises(ShapeError, match="grid_sample: .*non-empty spatial"):
+        F.grid_sample(tg.ones(1, 1, 0, 3), tg.zeros(1, 2, 2, 2))
+
+
+def test_grid_sample_reads_non_finite_coordinates_as_zero():
+    # as PyTorch: border reads a NaN coordinate as 0 (inf clamps), reflection any non-finite
+    img = t(np.arange(12.0).reshape(1, 1, 3, 4))
+    grid = t([[[[np.nan, -1.0], [np.inf, -1.0], [-np.inf, -1.0]]]], grad=True)
+    out = F.grid_sample(img, grid, padding_mode="border", align_corners=True)
+    close(out, [[[[0.0, 3.0, 0.0]]]])
+    out = F.grid_sample(img, grid, padding_mode="reflection", align_corners=True)
+    close(out, [[[[0.0, 0.0, 0.0]]]])
+    out.sum().backward()
+    assert np.isfinite(grid.grad.numpy()).all()
+
+
 @pytest.mark.parametrize("theta, size, err, match", [
     ((2, 2, 3), (3, 3, 4, 5), ShapeError, "batch of 3"),
     ((2, 3, 4), (2, 3, 4, 5), ShapeError, r"\(N, 2, 3\)"),
     ((2, 2, 3), (2, 3, 4), ArgumentError, "4-d and 5-d"),
+    ((2, 2, 3), (2, 3, 4), NotImplementedError, "4-d and 5-d"),      # torch's class
+    ((1, 2, 3), (1, 1, 0, 2), ArgumentError, "positive output size"),
+    ((1, 2, 3), (1, 1, -2, 2), ArgumentError, "positive output size"),  # NumPy's before
 ])
 def test_affine_grid_errors(theta, size, err, match):
     with pytest.raises(err, match=match):
@@ -296,3 +362,35 @@ def test_pixel_shuffle_by_hand_and_round_trip():
 def test_pixel_shuffle_errors(fn, shape, factor, err, match):
     with pytest.raises(err, match=match):
         fn(tg.zeros(*shape), factor)
+
+
+def test_sparse_map_builds_its_transpose_and_casts_once_across_threads():
+    import threading
+    import time
+
+    from tapegrad.ops.nn.resample import SparseMap
+
+    class Slow:        # a matrix whose transpose and cast take long: a race would show
+        dtype, shape = np.dtype(np.float64), (2, 2)
+
+        @property
+        def T(self):
+            time.sleep(0.02)
+            return Slow()
+
+        def astype(self, dtype):
+            time.sleep(0.02)
+            return Slow()
+
+    m, seen, barrier = SparseMap(Slow()), [], threading.Barrier(6)
+
+    def worker():
+        barrier.wait()
+        seen.append((id(m.T), id(m.cast(np.float32))))
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(set(seen)) == 1 and m.T.T is m

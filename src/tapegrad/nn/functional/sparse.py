@@ -19,6 +19,14 @@ from ...ops.nn.resample import csr_rows, resample, select
 __all__ = ["one_hot", "embedding", "embedding_bag"]
 
 
+class PaddingIndexError(IndexRangeError, AssertionError):
+    """embedding's padding_idx outside the weight's rows (PyTorch asserts there)."""
+
+
+class NotSupportedError(ArgumentError, NotImplementedError):
+    """An argument combination PyTorch doesn't implement (it raises NotImplementedError)."""
+
+
 def _indices(name, what, t, dtypes=(np.int32, np.int64)):
     if not isinstance(t, Tensor):
         raise DTypeError(f"{name}: {what} must be a tensor of integer indices, got "
@@ -47,10 +55,10 @@ def one_hot(tensor, num_classes=-1):
                 [0, 0, 1]])
     """
     idx = _indices("one_hot", "the input", tensor, (np.int64,))
+    if idx.size == 0 and num_classes <= 0:     # PyTorch refuses 0 classes here too
+        raise ArgumentError("one_hot: can not infer the number of classes from an empty "
+                            f"tensor (num_classes={num_classes}); pass a positive num_classes")
     if num_classes == -1:
-        if idx.size == 0:
-            raise ArgumentError("one_hot: can not infer the number of classes from an empty "
-                                "tensor; pass num_classes")
         num_classes = int(idx.max()) + 1
     if idx.size and idx.min() < 0:
         raise IndexRangeError(f"one_hot: class values must be non-negative, got {idx.min()}")
@@ -76,11 +84,11 @@ def _check_range(name, idx, num, where_=""):
             f"is out of range for a weight of {num} rows (valid indices: 0 to {num - 1})")
 
 
-def _padding_index(name, padding_idx, num):
+def _padding_index(name, padding_idx, num, error=IndexRangeError):
     if padding_idx is None:
         return None
     if not -num <= padding_idx < num:
-        raise IndexRangeError(f"{name}: padding_idx must be within the number of embeddings, "
+        raise error(f"{name}: padding_idx must be within the number of embeddings, "
                               f"{-num} through {num - 1}, but got {padding_idx}")
     return padding_idx % num
 
@@ -144,7 +152,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
     idx = _indices("embedding", "the input", input)
     _check_weight("embedding", weight)
     num = weight.shape[0]
-    padding_idx = _padding_index("embedding", padding_idx, num)
+    padding_idx = _padding_index("embedding", padding_idx, num, PaddingIndexError)
     _check_range("embedding", idx, num)
     if max_norm is not None:
         _renorm_(weight, idx, max_norm, norm_type)
@@ -174,6 +182,8 @@ def _bags(name, idx, offsets, include_last_offset):
     if off.size and off[-1] > n:
         raise IndexRangeError(f"{name}: offsets[-1] can not be greater than the input's "
                               f"length {n}, got {off[-1]}")
+    if off.size and off.min() < 0:
+        raise IndexRangeError(f"{name}: offsets must be non-negative, got {off.tolist()}")
     if np.any(np.diff(off) < 0):
         raise ArgumentError(f"{name}: offsets must be non-decreasing, got {off.tolist()}")
     count = off.size - 1 if include_last_offset else off.size
@@ -191,7 +201,7 @@ def _check_bag_args(name, mode, per_sample_weights, input, scale_grad_by_freq):
                             f"{mode!r}")
     if per_sample_weights is not None:
         if mode != "sum":
-            raise ArgumentError(f"{name}: per_sample_weights is only supported for mode='sum' "
+            raise NotSupportedError(f"{name}: per_sample_weights is only supported for mode='sum' "
                                 f"(got mode={mode!r})")
         if tuple(per_sample_weights.shape) != tuple(input.shape):
             raise ShapeError(f"{name}: per_sample_weights of shape "
@@ -231,6 +241,11 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
     idx_all = _indices(name, "the input", input)
     _check_weight(name, weight)
     _check_bag_args(name, mode, per_sample_weights, input, scale_grad_by_freq)
+    if not weight.is_floating_point():
+        raise DTypeError(f"{name}: weight must have a floating point dtype, got {weight.dtype}")
+    if per_sample_weights is not None and per_sample_weights.dtype != weight.dtype:
+        raise DTypeError(f"{name}: per_sample_weights ({per_sample_weights.dtype}) must have "
+                         f"the weight's dtype ({weight.dtype})")
     num, dim = weight.shape
     padding_idx = _padding_index(name, padding_idx, num)
     idx, bag, count = _bags(name, idx_all, offsets, include_last_offset)
@@ -265,7 +280,13 @@ def _bag_max(rows, bag, sizes, count, dt):
     dense = resample(rows, 0, csr_rows(count * longest, bag.size, bag * longest + rank,
                                        np.arange(bag.size)))
     dense = dense.reshape(count, longest, rows.shape[-1])
+    if not longest:
+        return dense.sum(1)
     filled = np.zeros((count, longest, 1), dtype=bool)
     filled[bag, rank] = True
-    fill = np.where(sizes[:, None, None] > 0, -np.inf, 0).astype(dt)
-    return where(filled, dense, fill).amax(1) if longest else dense.sum(1)
+    # each bag's maximum is its FIRST largest row (per column), which alone takes the
+    # gradient, as PyTorch's (amax would split it among tied rows)
+    first = np.argmax(np.where(filled, dense.detach().numpy(), -np.inf), axis=1)
+    pick = np.zeros(dense.shape, dtype=bool)
+    np.put_along_axis(pick, first[:, None, :], True, axis=1)
+    return where(pick & filled, dense, dt.type(0)).sum(1)

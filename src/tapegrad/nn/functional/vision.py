@@ -22,6 +22,11 @@ __all__ = ["pad", "pixel_shuffle", "pixel_unshuffle", "affine_grid", "interpolat
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
 
+class NotSupportedError(ArgumentError, NotImplementedError):
+    """An argument PyTorch doesn't implement (pad's lengths for a rank in a non-constant
+    mode, affine_grid's sizes of other ranks): PyTorch raises NotImplementedError there."""
+
+
 def _check_pad(input, pad, mode):
     if not isinstance(pad, (tuple, list)) or not all(
             isinstance(p, (int, np.integer)) and not isinstance(p, bool) for p in pad):
@@ -67,11 +72,14 @@ def pad(input, pad, mode="constant", value=None):
     if value is not None and value != 0:
         raise ArgumentError(f"pad: padding mode {mode!r} doesn't take a value argument "
                             f"(got {value!r}); only 'constant' fills a value")
-    if k > 3 or input.ndim not in (k + 1, k + 2):
-        raise ArgumentError(
+    if not 1 <= k <= 3 or input.ndim not in (k + 1, k + 2):
+        raise NotSupportedError(
             f"pad: padding length {len(pad)} is not supported for a {input.ndim}-d input in "
             f"mode {mode!r}; non-constant modes pad the last 1 dim of a 2-d or 3-d input, the "
             "last 2 of a 3-d or 4-d input, or the last 3 of a 4-d or 5-d input")
+    if mode != "circular" and 0 in shape[input.ndim - k - 1:]:
+        raise ShapeError(f"pad: mode {mode!r} needs the input's dims after the batch dim to "
+                         f"be non-empty, got shape {shape} for padding length {len(pad)}")
     for d, lo, hi in pairs:
         _check_pad_dim(shape, d, lo, hi, mode)
     out = input
@@ -87,9 +95,9 @@ def _pad_constant(input, shape, pairs, value):
     out_shape = list(shape)
     for d, lo, hi in pairs:
         n = shape[d] + lo + hi
-        if n < 0:
+        if max(-lo, 0) + max(-hi, 0) > shape[d]:
             raise ShapeError(f"pad: padding ({lo}, {hi}) of dim {d} (size {shape[d]}) of the "
-                             f"input of shape {shape} gives a negative size {n}")
+                             f"input of shape {shape} crops more than the dim holds")
         out_shape[d] = n
         start, stop = max(-lo, 0), shape[d] - max(-hi, 0)
         crop[d] = slice(start, max(stop, start))
@@ -100,17 +108,22 @@ def _pad_constant(input, shape, pairs, value):
 
 def _check_pad_dim(shape, d, lo, hi, mode):
     n = shape[d]
-    if n == 0 or n + lo + hi < 0:
+    if mode == "circular":
+        # PyTorch crops first, then wraps what is left (m positions): each pad reads at most
+        # m of them once (beyond that PyTorch's own result reads memory it never wrote)
+        m = n - max(-lo, 0) - max(-hi, 0)
+        if max(lo, hi) > n or max(lo, hi, 0) > m:
+            raise ArgumentError(
+                f"pad: circular padding ({lo}, {hi}) of dim {d} (size {n}) of the input of "
+                f"shape {shape} wraps around more than once or crops more than it holds; each "
+                "pad must be at most the size left after cropping")
+        return
+    if n + lo + hi < 0:
         raise ShapeError(f"pad: mode {mode!r} can't pad dim {d} of the input of shape {shape} "
-                         f"by ({lo}, {hi}); the dim must be non-empty and the result size "
-                         "non-negative")
+                         f"by ({lo}, {hi}): the result would have size {n + lo + hi}")
     if mode == "reflect" and (lo >= n or hi >= n):
         raise ArgumentError(f"pad: reflect padding ({lo}, {hi}) must be less than the size "
                             f"{n} of dim {d} of the input of shape {shape}")
-    if mode == "circular" and (lo > n or hi > n or lo + hi <= -n):
-        raise ArgumentError(f"pad: circular padding ({lo}, {hi}) of dim {d} (size {n}) of the "
-                            f"input of shape {shape} wraps around more than once or crops it all; "
-                            "pad by at most the dim's size")
 
 
 # NOTE: cached: a gather depends only on these arguments and is never changed
@@ -230,13 +243,15 @@ def affine_grid(theta, size, align_corners=None):
         raise DTypeError(f"affine_grid: expected theta to have a floating point dtype, but got "
                          f"{theta.dtype}")
     if len(size) not in (4, 5):
-        raise ArgumentError(f"affine_grid: only supports 4-d and 5-d sizes, for 2-d and 3-d "
+        raise NotSupportedError(f"affine_grid: only supports 4-d and 5-d sizes, for 2-d and 3-d "
                             f"affine transforms, respectively; got size {size}")
     k = len(size) - 2
     if theta.ndim != 3 or tuple(theta.shape[1:]) != (k, k + 1):
         raise ShapeError(f"affine_grid: expected a batch of {k}-d affine matrices of shape "
                          f"(N, {k}, {k + 1}) for size {size}, got theta of shape "
                          f"{tuple(theta.shape)}")
+    if min(size) <= 0:
+        raise ArgumentError(f"affine_grid: expected a positive output size, got {size}")
     if theta.shape[0] != size[0]:
         raise ShapeError(f"affine_grid: theta holds {theta.shape[0]} matrices but size {size} "
                          f"asks for a batch of {size[0]}")

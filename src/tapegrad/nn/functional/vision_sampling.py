@@ -30,6 +30,14 @@ _INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")
 _A = -0.75        # the cubic convolution's parameter in PyTorch's bicubic
 
 
+class UnsupportedShapeError(ShapeError, NotImplementedError):
+    """An input rank a mode doesn't support (PyTorch raises NotImplementedError)."""
+
+
+class UnsupportedDTypeError(DTypeError, NotImplementedError):
+    """An input dtype a mode doesn't support (PyTorch raises NotImplementedError)."""
+
+
 def _opmath(dtype):
     return np.float64 if dtype == np.float64 else np.float32
 
@@ -43,8 +51,8 @@ def _scale(n_in, n_out, align_corners, scale, dt):
     return dt(n_in) / dt(n_out)
 
 
-def _nearest_index(n_in, n_out, scale, exact, dt):
-    if not exact and n_out == 2 * n_in:
+def _nearest_index(n_in, n_out, scale, exact, dt, halves):
+    if halves and n_out == 2 * n_in:      # PyTorch's 2-d nearest: any scale doubling a dim
         return np.arange(n_out) // 2
     o = np.arange(n_out, dtype=dt) + (dt(0.5) if exact else dt(0))
     src = np.floor((o * _scale(n_in, n_out, False, scale, dt)).astype(np.float32))
@@ -75,7 +83,8 @@ def _cubic_weights(t):
 def _interp_dim(x, d, n_in, n_out, mode, align_corners, scale, dt, antialias):
     """Resample dim d of x from n_in to n_out positions: one sparse matrix product."""
     if mode in ("nearest", "nearest-exact") and not antialias:
-        index = _nearest_index(n_in, n_out, scale, mode == "nearest-exact", dt)
+        index = _nearest_index(n_in, n_out, scale, mode == "nearest-exact", dt,
+                               mode == "nearest" and x.ndim == 4)
         return select(x, d, index, n_in)
     return resample(x, d, _dim_map(n_in, n_out, mode, align_corners, scale, dt, antialias))
 
@@ -157,12 +166,13 @@ def _check_interpolate(input, size, scale_factor, mode, align_corners, recompute
         raise ArgumentError(f"interpolate: unsupported mode {mode!r}; use one of "
                             f"{tuple(_RANKS)}")
     if input.ndim not in (3, 4, 5):
-        raise ShapeError(f"interpolate: only 3-d, 4-d and 5-d inputs (N, C, d1, ...) are "
-                         f"supported, got shape {tuple(input.shape)} for mode {mode!r}")
+        raise UnsupportedShapeError(
+            f"interpolate: only 3-d, 4-d and 5-d inputs (N, C, d1, ...) are supported, got "
+            f"shape {tuple(input.shape)} for mode {mode!r}")
     if input.ndim not in _RANKS[mode]:
-        raise ShapeError(f"interpolate: got a {input.ndim}-d input of shape "
-                         f"{tuple(input.shape)}, but {mode} mode needs a "
-                         f"{_RANKS[mode][0]}-d input")
+        raise UnsupportedShapeError(
+            f"interpolate: got a {input.ndim}-d input of shape {tuple(input.shape)}, but "
+            f"{mode} mode needs a {_RANKS[mode][0]}-d input")
     if align_corners is not None and mode not in _INTERPOLATING:
         raise ArgumentError(f"interpolate: align_corners can only be set with the "
                             f"interpolating modes {_INTERPOLATING}, not {mode!r}")
@@ -176,10 +186,14 @@ def _check_interpolate(input, size, scale_factor, mode, align_corners, recompute
     if size is not None and recompute_scale_factor:
         raise ArgumentError("interpolate: recompute_scale_factor is not meaningful with an "
                             "explicit size")
+    if input.shape[1] == 0:
+        raise ShapeError(f"interpolate: expected a non-empty input (batch dim aside), got "
+                         f"shape {tuple(input.shape)}")
     kind = input.detach().numpy().dtype
     if kind.kind != "f" and not (kind == np.uint8 and mode.startswith("nearest")):
-        raise DTypeError(f"interpolate: mode {mode!r} needs a floating point input (uint8 "
-                         f"works with nearest modes), got {input.dtype}")
+        raise UnsupportedDTypeError(
+            f"interpolate: mode {mode!r} needs a floating point input (uint8 works with "
+            f"nearest modes), got {input.dtype}")
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
@@ -217,18 +231,25 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         scales = [None] * k
     else:
         factors = [float(f) for f in _per_dim(scale_factor, k, "scale_factor")]
+        if not all(math.isfinite(f) for f in factors):
+            raise ArgumentError(f"interpolate: scale_factor must be finite, got "
+                                f"{scale_factor!r}")
         n_out = [int(math.floor(n * f)) for n, f in zip(n_in, factors)]
         scales = [None] * k if recompute_scale_factor else factors
-    if min(n_in) <= 0 or min(n_out) <= 0:
+    # area mode is adaptive average pooling, which PyTorch lets reach an empty size
+    if min(n_in) <= 0 or min(n_out) < (0 if mode == "area" else 1):
         raise ShapeError(f"interpolate: input and output sizes should be greater than 0, but "
                          f"got input {tuple(n_in)} and output {tuple(n_out)}")
     kind = input.detach().numpy().dtype
     dt = _opmath(kind)
     x = input.float() if kind == np.float16 else input   # float32 weights and sums
-    # PyTorch's forward copies an unchanged dim, except in plain bicubic mode, which
-    # resamples it at 1 / scale_factor all the same (its backward, and antialias's, resample
-    # where the forward copied: tapegrad differentiates the forward it computes)
-    skip = [a == b and (mode != "bicubic" or antialias) for a, b in zip(n_in, n_out)]
+    # PyTorch's forward copies a dim whose size is unchanged in the (bi/tri)linear, area,
+    # antialiased and 2-d nearest modes; plain bicubic, nearest-exact and 1-d/3-d nearest
+    # resample it at 1 / scale_factor all the same (PyTorch's backward, and antialias's,
+    # resample where its forward copied: tapegrad differentiates the forward it computes)
+    copies = antialias or mode in ("linear", "bilinear", "trilinear", "area") or (
+        mode == "nearest" and k == 2)
+    skip = [a == b and copies for a, b in zip(n_in, n_out)]
     for i in range(k):      # separable: one spatial dim at a time
         if not skip[i]:
             x = _interp_dim(x, 2 + i, n_in[i], n_out[i], mode, bool(align_corners), scales[i],
@@ -292,13 +313,18 @@ def _reflect(c, twice_low, twice_high):
 
 def _coordinates(g, size, padding_mode, align_corners):
     c = _unnormalize(g, size, align_corners)
-    if padding_mode == "border":
-        return clamp(c, 0, size - 1)
+    if padding_mode == "zeros":
+        return c
+    # PyTorch reads a NaN coordinate (border) or a non-finite one (reflection) as 0; set
+    # before reflecting, so that its gradient is 0 too
+    data = c.detach().numpy()
+    bad = np.isnan(data) if padding_mode == "border" else ~np.isfinite(data)
+    if bad.any():
+        c = where(bad, 0.0, c)
     if padding_mode == "reflection":
         c = (_reflect(c, 0, 2 * (size - 1)) if align_corners
              else _reflect(c, -1, 2 * size - 1))
-        return clamp(c, 0, size - 1)
-    return c
+    return clamp(c, 0, size - 1)
 
 
 def _check_grid_sample(input, grid, mode, padding_mode):
@@ -314,6 +340,9 @@ def _check_grid_sample(input, grid, mode, padding_mode):
     if grid.ndim != 4 or grid.shape[-1] != 2:
         raise ShapeError(f"grid_sample: expected a grid of shape (N, H_out, W_out, 2) for a "
                          f"4-d input, got {tuple(grid.shape)}")
+    if 0 in input.shape[2:]:
+        raise ShapeError(f"grid_sample: expected an input with non-empty spatial dims (H, W), "
+                         f"got shape {tuple(input.shape)}")
     if grid.shape[0] != input.shape[0]:
         raise ShapeError(f"grid_sample: expected grid and input to have the same batch size, "
                          f"got input {tuple(input.shape)} and grid {tuple(grid.shape)}")
@@ -354,13 +383,14 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     iy = _coordinates(g[..., 1], h, padding_mode, align)
     # (N*H*W, C): each tap reads one row per output position, a sparse product whose
     # missing entries (taps outside the image) read zeros
-    image = x.permute(0, 2, 3, 1).reshape(n * h * w, -1)
+    c = x.shape[1]
+    image = x.permute(0, 2, 3, 1).reshape(n * h * w, c)
     base = (np.arange(n) * (h * w)).reshape(n, 1, 1)
 
     def tap(row, col):
         inside = (row >= 0) & (row < h) & (col >= 0) & (col < w)
         matrix = one_hot_rows(base + row * w + col, n * h * w, inside)
-        return resample(image, 0, matrix).reshape(*ix.shape, -1)
+        return resample(image, 0, matrix).reshape(*ix.shape, c)
 
     if mode == "nearest":
         col, row = (np.rint(c.detach().numpy()).astype(np.int64) for c in (ix, iy))

@@ -1,6 +1,8 @@
 """Primitives of the nn resample family (used by tapegrad.nn.functional): ``resample``, a
 constant sparse linear map applied along one dim, and ``select``, a gather written as one.
 """
+import threading
+
 import numpy as np
 
 from ..registry import OpDef, apply_unary, linear, register
@@ -19,6 +21,12 @@ METHODS = {}        # Tensor methods this family binds
 # free. benchmarks/resample_bench.py measures it.
 
 
+# NOTE: cached maps are shared between threads; their transpose and casts are built once,
+# under this lock (only on a miss: a hit reads without it), so that every thread gets the
+# same objects and none sees a half-filled cache
+_BUILD = threading.Lock()
+
+
 class SparseMap:
     """A constant sparse (n_out x n_in) matrix for ``resample``, with its transpose and its
     casts to the inputs' dtypes made once and kept (a backward, and every call that reuses
@@ -34,15 +42,22 @@ class SparseMap:
 
     @property
     def T(self):
-        if self._transpose is None:
-            self._transpose = SparseMap(self.matrix.T, self)
-        return self._transpose
+        t = self._transpose
+        if t is None:
+            with _BUILD:
+                if self._transpose is None:
+                    self._transpose = SparseMap(self.matrix.T, self)
+                t = self._transpose
+        return t
 
     def cast(self, dtype):
         m = self._casts.get(dtype)
         if m is None:
-            m = self._casts[dtype] = (self.matrix if self.matrix.dtype == dtype
-                                      else self.matrix.astype(dtype))
+            with _BUILD:
+                m = self._casts.get(dtype)
+                if m is None:
+                    m = self._casts[dtype] = (self.matrix if self.matrix.dtype == dtype
+                                              else self.matrix.astype(dtype))
         return m
 
 
