@@ -20,6 +20,12 @@ class IndexRangeError(ArgumentError, IndexError):
     gather/scatter raise (ArgumentError is both ValueError and RuntimeError)."""
 
 
+class NotSupportedError(ArgumentError, NotImplementedError):
+    """An argument combination PyTorch does not implement either (it raises
+    NotImplementedError there): pad's lengths for a rank in a non-constant mode, affine_grid's
+    sizes of other ranks, embedding_bag's per_sample_weights outside mode='sum'."""
+
+
 class LinAlgError(RuntimeError):
     """A matrix a factorization or solve can't handle (singular, not positive-definite);
     ``tapegrad.linalg.LinAlgError``, as torch.linalg.LinAlgError.

@@ -9,7 +9,8 @@ exact at every order.
 """
 import numpy as np
 
-from ..._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
+from ..._core.errors import (ArgumentError, DTypeError, IndexRangeError, NotSupportedError,
+                             ShapeError)
 from ..._core.tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from ...ops.creation import tensor as _tensor
@@ -21,10 +22,6 @@ __all__ = ["one_hot", "embedding", "embedding_bag"]
 
 class PaddingIndexError(IndexRangeError, AssertionError):
     """embedding's padding_idx outside the weight's rows (PyTorch asserts there)."""
-
-
-class NotSupportedError(ArgumentError, NotImplementedError):
-    """An argument combination PyTorch doesn't implement (it raises NotImplementedError)."""
 
 
 def _indices(name, what, t, dtypes=(np.int32, np.int64)):

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..._core.errors import ArgumentError, DTypeError, ShapeError
+from ..._core.errors import ArgumentError, DTypeError, NotSupportedError, ShapeError
 from ...ops.indexing import index_put
 from ...ops.linalg import matmul
 from ...ops.nn.resample import one_hot_rows, resample
@@ -20,11 +20,6 @@ __all__ = ["pad", "pixel_shuffle", "pixel_unshuffle", "affine_grid", "interpolat
            "upsample", "upsample_nearest", "upsample_bilinear", "grid_sample"]
 
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
-
-
-class NotSupportedError(ArgumentError, NotImplementedError):
-    """An argument PyTorch doesn't implement (pad's lengths for a rank in a non-constant
-    mode, affine_grid's sizes of other ranks): PyTorch raises NotImplementedError there."""
 
 
 def _check_pad(input, pad, mode):
