@@ -1063,3 +1063,14 @@ def test_update_outside_autograd_writes_in_place_with_the_same_rules():
     n = tg.ones(3, dtype=tg.int64)
     with pytest.raises(tg.DTypeError):
         n -= 0.5
+
+
+def test_broadcast_gradient_over_an_empty_middle_dim():
+    """The per-channel summing path of sum_to_shape meets a zero-size cotangent."""
+    a = tg.zeros(2, 0, 4, requires_grad=True)
+    b = tg.zeros(1, 0, 1, requires_grad=True)
+    c = tg.zeros(1, 3, 1, requires_grad=True)
+    (a + b).sum().backward()
+    (tg.zeros(2, 3, 0) + c).sum().backward()
+    assert b.grad.shape == (1, 0, 1) and a.grad.shape == (2, 0, 4)
+    np.testing.assert_array_equal(c.grad.numpy(), np.zeros((1, 3, 1), np.float32))

@@ -31,7 +31,7 @@ def sum_to_shape(g, shape):
 def _kept_block_in_the_middle(g, axes):
     """Whether the dims kept form one block with reduced dims on both sides (a per-channel
     (1, C, 1, 1) gradient of an (N, C, H, W) cotangent), in a C-contiguous float array."""
-    if g.dtype.char not in "fd" or not g.flags.c_contiguous:
+    if g.dtype.char not in "fd" or not g.flags.c_contiguous or g.size == 0:
         return False
     kept = [d for d in range(g.ndim) if d not in axes]
     return bool(kept) and kept[0] > 0 and kept[-1] < g.ndim - 1 and \
