@@ -170,7 +170,7 @@ CONV_ERRORS = [
     (lambda: F.conv2d(t(np.zeros((2, 6, 8, 8))), t(np.zeros((5, 3, 3, 3))), groups=2),
      ShapeError, "groups=2 must divide"),
     (lambda: F.conv2d(X4, W4, groups=0), ArgumentError, "groups must be a positive int"),
-    (lambda: F.conv2d(X4, W4, groups=True), ArgumentError, "groups"),
+    (lambda: F.conv2d(X4, W4, groups=True), TypeError, "groups"),
     (lambda: F.conv2d(t(np.zeros((2, 3, 2, 8))), W4), ShapeError, "smaller than the dilated"),
     (lambda: F.conv2d(X4, W4, dilation=4), ShapeError, "dilated kernel (9, 9)"),
     (lambda: F.conv2d(X4, W4, stride=0), ArgumentError, "stride must be at least 1"),

@@ -190,10 +190,12 @@ X4, W4 = tg.ones(1, 2, 5, 5), tg.ones(3, 2, 3, 3)
     lambda: F.conv2d(X4, W4, stride=(1, 1.0)),
     lambda: F.conv_transpose2d(X4, tg.ones(2, 3, 3, 3), padding="same"),
     lambda: F.unfold(X4, 2, stride=1.0),
+    lambda: F.conv2d(X4, W4, groups=1.0),
+    lambda: F.conv_transpose2d(X4, tg.ones(2, 3, 3, 3), groups=True),
 ])
 def test_non_int_geometry_is_a_type_error(call):
-    """PyTorch raises TypeError for a float or string where ints go."""
-    with pytest.raises(TypeError, match="must be an int or a tuple"):
+    """PyTorch raises TypeError for a float, bool or string where ints go."""
+    with pytest.raises(TypeError, match="must be an int or a tuple|must be a positive int"):
         call()
 
 

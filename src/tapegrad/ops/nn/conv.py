@@ -203,7 +203,9 @@ def _check_dtypes(name, *arrays):
 
 def _check_common(name, d, x, w, b, groups, weight_form):
     """ndim and dtype checks shared by conv and conv_transpose; returns unbatched."""
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)):
+        raise TypeError(f"{name}: groups must be a positive int, got {groups!r}.")
+    if groups < 1:
         raise ArgumentError(f"{name}: groups must be a positive int, got {groups!r}.")
     if x.ndim not in (d + 1, d + 2):
         raise ShapeError(f"{name}: expected a {d + 1}-D (unbatched) or {d + 2}-D (batched) "
