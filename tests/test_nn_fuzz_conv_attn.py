@@ -23,7 +23,7 @@ def _compare(torch, name, arrays, kwargs, layout=0):
         if t is not None and t.dtype in (torch.float16, torch.float32, torch.float64,
                                          tg.float16, tg.float32, tg.float64):
             t.requires_grad_(True)
-    copies = [None if a is None else np.array(a) for a in arrays]
+    copies = [None if t is None else t.detach().numpy().copy() for t in ga]
 
     def view(ts):   # non-contiguous inputs: the transpose of a transposed copy
         if layout == 0:
@@ -64,8 +64,8 @@ def _compare(torch, name, arrays, kwargs, layout=0):
         assert g.grad.numpy().dtype == tgrad.dtype, case
         np.testing.assert_allclose(g.grad.numpy().astype(float), tgrad.astype(float),
                                    10 * tol, 10 * tol, err_msg=f"{case}: gradient {i}")
-    for a, c in zip(arrays, copies):     # nothing the user passed is mutated
-        assert a is None or np.array_equal(a, c, equal_nan=True), case
+    for t, c in zip(ga, copies):     # nothing the user passed is mutated
+        assert t is None or np.array_equal(t.detach().numpy(), c, equal_nan=True), case
 
 
 def _conv_case(rng):
@@ -104,7 +104,7 @@ def _conv_case(rng):
 def test_conv_sweep_against_torch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(20261129)
-    for _ in range(150):
+    for _ in range(120):
         name, arrays, kw = _conv_case(rng)
         if arrays[0].dtype == np.float16 and "transpose" in name:
             continue    # torch 2.13's float16 conv_transpose2d backward can segfault
@@ -174,7 +174,7 @@ def _sdpa_case(rng):
 def test_sdpa_sweep_against_torch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(11)
-    for _ in range(150):
+    for _ in range(120):
         arrays, kw = _sdpa_case(rng)
         if kw.get("enable_gqa") and len(arrays) == 4 and arrays[3].ndim < 2:
             continue    # torch's GQA path indexes dim -2 of the mask: an IndexError of its own
