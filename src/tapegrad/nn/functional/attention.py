@@ -168,7 +168,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     dtype = query._data.dtype
     bias = _bias(attn_mask, is_causal, scores_shape, dtype)
     if scale is None:
-        scale = 1.0 / math.sqrt(qs[-1]) if qs[-1] else math.inf
+        # E = 0: every score is an empty sum, 0 at any scale (inf would make it nan)
+        scale = 1.0 / math.sqrt(qs[-1]) if qs[-1] else 1.0
     if gqa:
         query, key = _split_heads(query, gk), unsqueeze(key, -3)
         if bias is not None:

@@ -18,15 +18,16 @@ there, as PyTorch 2.x's scaled_dot_product_attention (not softmax's nan).
 """
 import numpy as np
 
+from ..._core.tensor import array_of
 from ..linalg.products import matmul
 from ..reduction import sum as _sum
 from ..registry import OpDef, apply, register
-from ..shape import mT
+from ..shape import cast, mT
 
 __all__ = []        # names exported as tapegrad.<name> (PyTorch's torch.<name>)
 METHODS = {}        # Tensor methods this family binds
 
-_F32 = np.dtype(np.float32)
+_F32, _F16 = np.dtype(np.float32), np.dtype(np.float16)
 _ndarray = np.ndarray
 _NEG_INF = -np.inf
 
@@ -71,18 +72,29 @@ def _softmax_backward(p, g):
 
 
 def attention_softmax_vjp(ctx, g):
-    """dS = P (g - rowsum(g P)); dq = scale dS k, dk = scale dS^T q, dbias = dS."""
+    """dS = P (g - rowsum(g P)); dq = scale dS k, dk = scale dS^T q, dbias = dS. float16
+    runs in float32 (as the forward): dS rounded to float16 before the GEMMs and its row sums
+    accumulated in float16 cost about 3x the gradient error at S = 512."""
     need = ctx.needs_input_grad
-    ds = _softmax_backward(ctx.out, g)
-    gb = ds if need[2] else None
+    p = ctx.out
+    q = ctx.x if need[1] else None      # saved only where a rule needs them
+    k = ctx.y if need[0] else None
+    half = array_of(p).dtype.char == "e"
+    if half:
+        p, g, q, k = (None if a is None else cast(a, _F32) for a in (p, g, q, k))
+    ds = _softmax_backward(p, g)
+    gb = ds if need[2] else None        # the bias of float16 scores is float32 (the caller's)
     gq = gk = None
     if need[0] or need[1]:
         if type(ds) is _ndarray and gb is None:
             ds *= ds.dtype.type(ctx.scale)      # the fast path owns ds: scale it in place
         else:
             ds = ds * ctx.scale
-        gq = matmul(ds, ctx.y) if need[0] else None
-        gk = matmul(mT(ds), ctx.x) if need[1] else None
+        gq = matmul(ds, k) if need[0] else None
+        gk = matmul(mT(ds), q) if need[1] else None
+        if half:
+            gq = None if gq is None else cast(gq, _F16)
+            gk = None if gk is None else cast(gk, _F16)
     return gq, gk, gb
 
 

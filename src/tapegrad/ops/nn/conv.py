@@ -151,16 +151,23 @@ CONV_WEIGHT = register(OpDef("conv_weight", _in_float32(_fwd_conv_weight), conv_
 
 
 # ---- the public functions ----------------------------------------------------------------------
-def _ints(value, d, what, name, low):
-    """``value`` (an int or d ints) as a tuple of d ints, each at least ``low``."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+def _ints(value, d, what, name, low, one=False):
+    """``value`` (an int or d ints; ``one``: also a single int in a sequence, as PyTorch's
+    convolutions take stride=(2,)) as a tuple of d ints, each at least ``low``."""
+    def is_int(v):
+        return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+    if is_int(value):
         out = (int(value),) * d
-    elif (isinstance(value, (tuple, list)) and len(value) == d
-          and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)):
+    elif isinstance(value, (tuple, list)) and all(is_int(v) for v in value):
+        if len(value) == 1 and one:
+            value = tuple(value) * d
+        if len(value) != d:
+            raise ArgumentError(f"{name}: {what} must be an int or a tuple of {d} ints, got "
+                                f"{value!r}.")
         out = tuple(int(v) for v in value)
     else:
-        raise ArgumentError(f"{name}: {what} must be an int or a tuple of {d} ints, got "
-                            f"{value!r}.")
+        raise TypeError(f"{name}: {what} must be an int or a tuple of {d} ints, got "
+                        f"{value!r}.")
     if any(v < low for v in out):
         raise ArgumentError(f"{name}: {what} must be at least {low} in every dim, got "
                             f"{value!r}.")
@@ -180,7 +187,7 @@ def _padding(padding, d, kernel, stride, dilation, name):
             return tuple((t // 2, t - t // 2) for t in total)
         raise ArgumentError(f"{name}: invalid padding string {padding!r}; use 'same', 'valid', "
                             "an int or a tuple of ints.")
-    return tuple((p, p) for p in _ints(padding, d, "padding", name, 0))
+    return tuple((p, p) for p in _ints(padding, d, "padding", name, 0, one=True))
 
 
 def _check_dtypes(name, *arrays):
@@ -196,7 +203,9 @@ def _check_dtypes(name, *arrays):
 
 def _check_common(name, d, x, w, b, groups, weight_form):
     """ndim and dtype checks shared by conv and conv_transpose; returns unbatched."""
-    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
+    if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)):
+        raise TypeError(f"{name}: groups must be a positive int, got {groups!r}.")
+    if groups < 1:
         raise ArgumentError(f"{name}: groups must be a positive int, got {groups!r}.")
     if x.ndim not in (d + 1, d + 2):
         raise ShapeError(f"{name}: expected a {d + 1}-D (unbatched) or {d + 2}-D (batched) "
@@ -204,6 +213,9 @@ def _check_common(name, d, x, w, b, groups, weight_form):
     if w.ndim != d + 2:
         raise ShapeError(f"{name}: weight must be {d + 2}-D {weight_form}, got shape "
                          f"{w.shape}.")
+    if 0 in w.shape[2:]:
+        raise ShapeError(f"{name}: the kernel must have a positive size in every dim, got "
+                         f"weight of shape {w.shape}.")
     _check_dtypes(name, x, w, b)
     return x.ndim == d + 1
 
@@ -221,8 +233,8 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, d, name):
                               "(out_channels, in_channels / groups, *kernel)")
     shape = (1,) + x.shape if unbatched else x.shape
     kernel = w.shape[2:]
-    stride = _ints(stride, d, "stride", name, 1)
-    dilation = _ints(dilation, d, "dilation", name, 1)
+    stride = _ints(stride, d, "stride", name, 1, one=True)
+    dilation = _ints(dilation, d, "dilation", name, 1, one=True)
     pads = _padding(padding, d, kernel, stride, dilation, name)
     c, o = shape[1], w.shape[0]
     if o % groups:
@@ -254,13 +266,13 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
                               "(in_channels, out_channels / groups, *kernel)")
     shape = (1,) + x.shape if unbatched else x.shape
     kernel = w.shape[2:]
-    stride = _ints(stride, d, "stride", name, 1)
-    dilation = _ints(dilation, d, "dilation", name, 1)
+    stride = _ints(stride, d, "stride", name, 1, one=True)
+    dilation = _ints(dilation, d, "dilation", name, 1, one=True)
     if isinstance(padding, str):
-        raise ArgumentError(f"{name}: padding must be an int or a tuple of {d} ints, got "
+        raise TypeError(f"{name}: padding must be an int or a tuple of {d} ints, got "
                             f"{padding!r} (transposed convolutions take no 'same'/'valid').")
-    pad = _ints(padding, d, "padding", name, 0)
-    extra = _ints(output_padding, d, "output_padding", name, 0)
+    pad = _ints(padding, d, "padding", name, 0, one=True)
+    extra = _ints(output_padding, d, "output_padding", name, 0, one=True)
     if any(e >= s and e >= di for e, s, di in zip(extra, stride, dilation)):
         raise ArgumentError(f"{name}: output_padding must be smaller than either stride or "
                             f"dilation in every dim, got output_padding={extra}, stride="
@@ -272,6 +284,9 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
     if w.shape[0] % groups:
         raise ShapeError(f"{name}: groups={groups} must divide the input channels, got input "
                          f"of shape {x.shape} and weight of shape {w.shape}.")
+    if 0 in shape[2:]:
+        raise ShapeError(f"{name}: the input must have a positive size in every spatial dim "
+                         f"(only the batch may be empty), got input of shape {x.shape}.")
     cout = w.shape[1] * groups
     _check_bias(name, b, cout, w)
     size = tuple((n - 1) * s - 2 * p + di * (k - 1) + e + 1 for n, s, p, di, k, e in
