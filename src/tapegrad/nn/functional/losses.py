@@ -309,12 +309,19 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     safe = np.where(ignored, 0, t) if ignored.any() else t
     wt = None
     if w is not None or ignored.any():
-        wt = (np.ones(t.shape, dtype=dtype) if w is None else w[safe].astype(dtype))
+        # np.array: w[safe] of a 0-d target is a NumPy scalar, which takes no assignment
+        wt = np.ones(t.shape, dtype=dtype) if w is None else np.array(w[safe], dtype=dtype)
         wt[ignored] = 0
     picked = squeeze(gather(input, axis, np.expand_dims(safe, axis)), axis)
     loss = -picked if wt is None else -(picked * wt)
     if reduction == "mean":
         denom = float(t.size) if wt is None else float(np.sum(wt))
+        if denom == 0 and wt is not None and ignored.any():
+            # 0 / 0 = nan, as PyTorch; its gradient is 0 at ignored targets (1 / denom only
+            # scales the others: nan where a zero weight meets 1/0), not 0 * inf = nan
+            scale = np.where(ignored, 0.0, np.inf).astype(dtype)
+            with np.errstate(invalid="ignore"):
+                return sum(loss * scale) + np.asarray(np.nan, dtype=dtype)
         with np.errstate(invalid="ignore", divide="ignore"):
             return sum(loss) / np.asarray(denom, dtype=dtype)
     return reduce_loss(loss, reduction)
