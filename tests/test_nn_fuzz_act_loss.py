@@ -484,7 +484,7 @@ def compare(expr, inputs, grads, seed=0, second=False):
         if (a is None) != (b is None):
             if not np.any(b if a is None else a):
                 continue              # an unused input: no gradient vs zeros
-            return f"{what}: {'None' if a is None else 'array'} vs {'None' if b is None else 'array'}"
+            return f"{what}: ours {a is not None and 'array'}, theirs {b is not None and 'array'}"
         if a is None:
             continue
         dt = str(b.dtype)

@@ -370,3 +370,17 @@ def test_linear_no_output_features_backward(x_shape):
     F.linear(x, w, b).sum().backward()
     assert x.grad.shape == x_shape and w.grad.shape == (0, 4) and b.grad.shape == (0,)
     np.testing.assert_array_equal(x.grad.numpy(), 0.0)
+
+
+def test_integer_inputs_refused_as_pytorch():
+    # PyTorch has no integer kernels for these (found by differential testing)
+    i, f = tg.tensor([[1, 2], [3, 4]]), tg.tensor([[0.5, 1.0], [2.0, 3.0]])
+    for call in [lambda: F.mse_loss(i, i, reduction="none"), lambda: F.smooth_l1_loss(i, i),
+                 lambda: F.huber_loss(i, i, reduction="sum"),
+                 lambda: F.multi_margin_loss(i, t([0, 1])),
+                 lambda: F.gaussian_nll_loss(i, i, i), lambda: F.gaussian_nll_loss(f, f, i),
+                 lambda: F.kl_div(f, i), lambda: F.kl_div(f, i > 2)]:
+        with pytest.raises(DTypeError, match="(loss|kl_div): .*(float|floating)"):
+            call()
+    assert F.mse_loss(f, i).dtype == tg.float32                # a float side promotes
+    assert F.smooth_l1_loss(i, f, reduction="none").dtype == tg.float32

@@ -56,6 +56,17 @@ def require_float(name, **named):
             raise DTypeError(f"{name}: {arg} must be a floating point tensor, got dtype {dt}.")
 
 
+def require_float_result(name, input, target):
+    """An elementwise loss of two integer (or bool) tensors has no floating kernel in
+    PyTorch; a float on either side promotes."""
+    dts = [np.dtype(array_of(v).dtype) for v in (input, target)
+           if isinstance(v, (Tensor, np.ndarray))]
+    if dts and not any(dt.kind in "fc" for dt in dts):
+        raise DTypeError(f"{name}: input and target have dtypes "
+                         f"{' and '.join(str(dt) for dt in dts)}; at least one must be floating "
+                         "point, as in PyTorch. Convert first, e.g. input.float().")
+
+
 def same_or_broadcast(name, input, target, broadcast=True):
     """PyTorch's size check of elementwise losses: different shapes warn and broadcast (or,
     with broadcast=False, raise), and shapes that can't broadcast raise a ShapeError."""
@@ -92,6 +103,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
         tensor(2.5000)
     """
     reduction = reduction_of("mse_loss", reduction, size_average, reduce)
+    require_float_result("mse_loss", input, target)
     same_or_broadcast("mse_loss", input, target)
     d = input - target
     loss = d * d
@@ -124,6 +136,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     reduction = reduction_of("smooth_l1_loss", reduction, size_average, reduce)
     if beta < 0:
         raise ArgumentError(f"smooth_l1_loss: beta must be >= 0, got {beta}.")
+    require_float_result("smooth_l1_loss", input, target)
     same_or_broadcast("smooth_l1_loss", input, target)
     d = input - target
     a = abs(d)
@@ -144,6 +157,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     reduction = reduction_of("huber_loss", reduction)
     if not delta > 0:
         raise ArgumentError(f"huber_loss: delta must be > 0, got {delta}.")
+    require_float_result("huber_loss", input, target)
     same_or_broadcast("huber_loss", input, target)
     d = input - target
     a = abs(d)
@@ -413,6 +427,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     reduction = reduction_of(name, reduction, size_average, reduce,
                              allowed=("none", "batchmean", "sum", "mean"))
     _float_input(name, input)
+    require_float(name, target=target)        # PyTorch: integral inputs not supported
     same_or_broadcast(name, input, target)
     if log_target:
         loss = exp(target) * (target - input)

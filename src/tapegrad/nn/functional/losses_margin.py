@@ -13,7 +13,7 @@ from ...ops.linalg.norms import vector_norm
 from ...ops.reduction import sum
 from ...ops.scatter import gather
 from ...ops.shape import unsqueeze
-from .losses import reduce_loss, reduction_of, same_or_broadcast
+from .losses import reduce_loss, reduction_of, require_float, same_or_broadcast
 
 __all__ = ["margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
            "multilabel_soft_margin_loss", "multi_margin_loss", "cosine_embedding_loss",
@@ -125,10 +125,12 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
                          f"input {xs} and target {tuple(t.shape)}.")
     if t.dtype != np.int64:
         raise DTypeError(f"{name}: target must hold int64 class indices, got {t.dtype}.")
+    require_float(name, input=input)
     n_classes = xs[-1]
     if t.size and (t.min() < 0 or t.max() >= n_classes):
-        raise IndexRangeError(f"{name}: target holds class {int(t[(t < 0) | (t >= n_classes)][0])}"
-                              f", out of range for {n_classes} classes (input {xs}).")
+        bad = int(t[(t < 0) | (t >= n_classes)][0])
+        raise IndexRangeError(f"{name}: target holds class {bad}, out of range for "
+                              f"{n_classes} classes (input {xs}).")
     idx = t[..., None]
     picked = gather(input, -1, idx)                   # x[y], kept as a size-1 last dim
     terms = clamp(margin - picked + input, min=0)
@@ -247,6 +249,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     """
     name = "gaussian_nll_loss"
     reduction = reduction_of(name, reduction)
+    require_float(name, input=input, var=var)       # PyTorch clamps var in place: no ints
     xs = tuple(shape_of(input))
     if isinstance(var, (int, float)):
         var = np.full(xs, float(var), dtype=array_of(input).dtype)
