@@ -459,3 +459,11 @@ def test_bool_inputs_refused_as_pytorch():
         with pytest.raises(DTypeError, match="bool inputs are not supported"):
             fn(b)
     assert F.relu(tg.tensor([-1, 2])).tolist() == [0, 2]          # integers stay allowed
+
+
+def test_normalize_dim_error_names_normalize():
+    with pytest.raises(IndexRangeError, match=r"normalize: dimension out of range.*got 2"):
+        F.normalize(tg.ones(3, 4), dim=2)
+    with pytest.raises(IndexError):
+        F.normalize(tg.ones(3, 4), dim=(0, 5))
+    assert F.normalize(tg.tensor(2.0), dim=0).item() == 1.0        # 0-d: dim 0 or -1

@@ -384,3 +384,20 @@ def test_integer_inputs_refused_as_pytorch():
             call()
     assert F.mse_loss(f, i).dtype == tg.float32                # a float side promotes
     assert F.smooth_l1_loss(i, f, reduction="none").dtype == tg.float32
+
+
+def test_broadcast_errors_name_the_loss():
+    # found by review: these raised the inner op's error ("mul: shapes ...")
+    x, y = tg.full((3, 4), 0.5), tg.full((3, 5), 0.5)
+    for name, call in [
+            ("binary_cross_entropy", lambda: F.binary_cross_entropy(x, x, weight=tg.ones(5))),
+            ("binary_cross_entropy_with_logits",
+             lambda: F.binary_cross_entropy_with_logits(x, x, pos_weight=tg.ones(5))),
+            ("multilabel_soft_margin_loss",
+             lambda: F.multilabel_soft_margin_loss(x, x, weight=tg.ones(5))),
+            ("triplet_margin_loss", lambda: F.triplet_margin_loss(x, x, y)),
+            ("margin_ranking_loss", lambda: F.margin_ranking_loss(x, x, y)),
+            ("hinge_embedding_loss", lambda: F.hinge_embedding_loss(x, y)),
+            ("poisson_nll_loss", lambda: F.poisson_nll_loss(x, y))]:
+        with pytest.raises(ShapeError, match=rf"{name}: .*\(3, 4\).* can.t be broadcast"):
+            call()

@@ -67,6 +67,18 @@ def require_float_result(name, input, target):
                          "point, as in PyTorch. Convert first, e.g. input.float().")
 
 
+def check_broadcast(name, **named):
+    """A ShapeError naming the loss and every shape when the tensors can't broadcast
+    together (rather than the error of an inner op); None and numbers are skipped."""
+    shapes = {k: tuple(shape_of(v)) for k, v in named.items()
+              if isinstance(v, (Tensor, np.ndarray))}
+    try:
+        np.broadcast_shapes(*shapes.values())
+    except ValueError:
+        listed = ", ".join(f"{k} {s}" for k, s in shapes.items())
+        raise ShapeError(f"{name}: {listed} can't be broadcast together.") from None
+
+
 def same_or_broadcast(name, input, target, broadcast=True):
     """PyTorch's size check of elementwise losses: different shapes warn and broadcast (or,
     with broadcast=False, raise), and shapes that can't broadcast raise a ShapeError."""
@@ -369,6 +381,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
             and not ((t >= 0) & (t <= 1)).all():
         bad = t[~((t >= 0) & (t <= 1))].flat[0]
         raise ArgumentError(f"{name}: all elements of target must be in [0, 1] (found {bad}).")
+    check_broadcast(name, input=input, weight=weight)
     loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
     if weight is not None:
         loss = loss * weight
@@ -399,6 +412,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     reduction = reduction_of(name, reduction, size_average, reduce)
     _float_input(name, input)
     same_or_broadcast(name, input, target, broadcast=False)
+    check_broadcast(name, input=input, weight=weight, pos_weight=pos_weight)
     # softplus(-x) = log(1 + exp(-x)) = -log sigmoid(x), by logaddexp(0, -x): stable at 1e4.
     sp_neg = logaddexp(zeros_like(input), -input)
     if pos_weight is None:
