@@ -449,3 +449,21 @@ def test_tiny_gradients_keep_their_relative_accuracy(dtype):
                   (lambda x: F.celu(x, 2.0), -60.0)]:
         _, g = grad_of(fn, [x], dtype)
         close(g, [tiny], rtol=1e-5 if dtype == tg.float32 else 1e-12)
+
+
+def test_bool_inputs_refused_as_pytorch():
+    # found by differential testing: PyTorch refuses bool here (tapegrad returned a result)
+    b = tg.tensor([True, False])
+    for fn in [F.relu, F.relu_, F.relu6, F.hardtanh, F.hardtanh_, F.softsign, F.tanhshrink,
+               lambda x: F.threshold(x, 0.5, 1.0), lambda x: F.threshold_(x, 0.5, 1.0)]:
+        with pytest.raises(DTypeError, match="bool inputs are not supported"):
+            fn(b)
+    assert F.relu(tg.tensor([-1, 2])).tolist() == [0, 2]          # integers stay allowed
+
+
+def test_normalize_dim_error_names_normalize():
+    with pytest.raises(IndexRangeError, match=r"normalize: dimension out of range.*got 2"):
+        F.normalize(tg.ones(3, 4), dim=2)
+    with pytest.raises(IndexError):
+        F.normalize(tg.ones(3, 4), dim=(0, 5))
+    assert F.normalize(tg.tensor(2.0), dim=0).item() == 1.0        # 0-d: dim 0 or -1

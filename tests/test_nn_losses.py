@@ -123,7 +123,7 @@ def test_argument_errors():
 def test_ctc_errors():
     lp = tg.zeros(5, 2, 4)
     tgt = t([[1, 2], [3, 1]])
-    with pytest.raises(ArgumentError, match=r"input_lengths must be in \[1, 5\]"):
+    with pytest.raises(ArgumentError, match=r"input_lengths must be in \[0, 5\]"):
         F.ctc_loss(lp, tgt, [6, 5], [2, 2])
     with pytest.raises(ShapeError, match="target_lengths .* exceed"):
         F.ctc_loss(lp, tgt, [5, 5], [3, 2])
@@ -323,3 +323,81 @@ def test_linear_second_order():
     (gx,) = tg.autograd.grad((F.linear(x, w) ** 2).sum(), x, create_graph=True)
     (gw,) = tg.autograd.grad(gx.sum(), w)
     assert gw.shape == (2, 3) and np.isfinite(gw.numpy()).all()
+
+
+# ---- regressions found by differential testing against PyTorch -----------------------------
+@pytest.mark.parametrize("fn", [F.cross_entropy, F.nll_loss])
+def test_every_target_ignored_mean_is_nan_with_zero_gradient(fn):
+    # PyTorch: loss 0 / 0 = nan, but the gradient is 0 (not 0 * inf = nan)
+    for x, target in [(np.array([-1.0, -2.0, -3.0]), np.array(0)),
+                      (np.zeros((2, 3, 2)), np.zeros((2, 2), np.int64))]:
+        xt = t(x, grad=True)
+        loss = fn(xt, t(target), ignore_index=0)
+        assert np.isnan(loss.item())
+        loss.backward()
+        np.testing.assert_array_equal(xt.grad.numpy(), np.zeros_like(x))
+
+
+def test_nll_loss_0d_target_with_weight():
+    # a (C,) input with a 0-d target and class weights (was a NumPy TypeError)
+    x = t([-1.0, -2.0, -3.0], grad=True)
+    loss = F.nll_loss(x, t(1), weight=t([1.0, 2.0, 3.0]))
+    assert loss.item() == 2.0
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, -1.0, 0.0])
+
+
+def test_ctc_loss_empty_input_length():
+    # PyTorch: an input of length 0 aligns with an empty target only (loss 0, else inf);
+    # its gradient is 0
+    lp = tg.full((3, 2, 3), 1 / 3).log().requires_grad_()
+    targets = t([[1, 2], [1, 1]])
+    loss = F.ctc_loss(lp, targets, [0, 3], [0, 2], reduction="none")
+    assert loss[0].item() == 0.0 and np.isfinite(loss[1].item())
+    loss = F.ctc_loss(lp, targets, [0, 3], [1, 2], reduction="none")
+    assert np.isinf(loss[0].item())
+    loss.sum().backward()
+    np.testing.assert_array_equal(lp.grad.numpy()[:, 0], 0.0)
+    zero = F.ctc_loss(lp, targets, [0, 3], [1, 2], reduction="none", zero_infinity=True)
+    assert zero[0].item() == 0.0
+
+
+@pytest.mark.parametrize("x_shape", [(2, 3, 4), (4,)])
+def test_linear_no_output_features_backward(x_shape):
+    # out_features = 0: the rows of a zero-size gradient (was a NumPy reshape ValueError)
+    x, w, b = tg.ones(*x_shape, requires_grad=True), tg.ones(0, 4, requires_grad=True), \
+        tg.ones(0, requires_grad=True)
+    F.linear(x, w, b).sum().backward()
+    assert x.grad.shape == x_shape and w.grad.shape == (0, 4) and b.grad.shape == (0,)
+    np.testing.assert_array_equal(x.grad.numpy(), 0.0)
+
+
+def test_integer_inputs_refused_as_pytorch():
+    # PyTorch has no integer kernels for these (found by differential testing)
+    i, f = tg.tensor([[1, 2], [3, 4]]), tg.tensor([[0.5, 1.0], [2.0, 3.0]])
+    for call in [lambda: F.mse_loss(i, i, reduction="none"), lambda: F.smooth_l1_loss(i, i),
+                 lambda: F.huber_loss(i, i, reduction="sum"),
+                 lambda: F.multi_margin_loss(i, t([0, 1])),
+                 lambda: F.gaussian_nll_loss(i, i, i), lambda: F.gaussian_nll_loss(f, f, i),
+                 lambda: F.kl_div(f, i), lambda: F.kl_div(f, i > 2)]:
+        with pytest.raises(DTypeError, match="(loss|kl_div): .*(float|floating)"):
+            call()
+    assert F.mse_loss(f, i).dtype == tg.float32                # a float side promotes
+    assert F.smooth_l1_loss(i, f, reduction="none").dtype == tg.float32
+
+
+def test_broadcast_errors_name_the_loss():
+    # found by review: these raised the inner op's error ("mul: shapes ...")
+    x, y = tg.full((3, 4), 0.5), tg.full((3, 5), 0.5)
+    for name, call in [
+            ("binary_cross_entropy", lambda: F.binary_cross_entropy(x, x, weight=tg.ones(5))),
+            ("binary_cross_entropy_with_logits",
+             lambda: F.binary_cross_entropy_with_logits(x, x, pos_weight=tg.ones(5))),
+            ("multilabel_soft_margin_loss",
+             lambda: F.multilabel_soft_margin_loss(x, x, weight=tg.ones(5))),
+            ("triplet_margin_loss", lambda: F.triplet_margin_loss(x, x, y)),
+            ("margin_ranking_loss", lambda: F.margin_ranking_loss(x, x, y)),
+            ("hinge_embedding_loss", lambda: F.hinge_embedding_loss(x, y)),
+            ("poisson_nll_loss", lambda: F.poisson_nll_loss(x, y))]:
+        with pytest.raises(ShapeError, match=rf"{name}: .*\(3, 4\).* can.t be broadcast"):
+            call()

@@ -18,7 +18,7 @@ from ...ops.elementwise import clamp
 from ...ops.elementwise import relu as _relu
 from ...ops.nn.activation import (HARDSHRINK, HARDSIGMOID, HARDSWISH, HARDTANH, LEAKY_RELU,
                                   SOFTSHRINK, THRESHOLD)
-from .activations_common import check_floating, check_tensor, in_place, one_node
+from .activations_common import check_floating, check_not_bool, in_place, one_node
 from .activations_smooth import (celu, elu, elu_, gelu, logsigmoid, mish, selu, sigmoid, silu,
                                  softplus, softsign, tanh, tanhshrink)
 from .activations_softmax import (cosine_similarity, glu, gumbel_softmax, log_softmax,
@@ -48,7 +48,7 @@ def relu(input, inplace=False):
         >>> F.relu(tg.tensor([-1.0, 0.0, 2.0]))
         tensor([0., 0., 2.])
     """
-    check_tensor(input, "relu")
+    check_not_bool(input, "relu")
     return input.relu_() if inplace else _relu(input)
 
 
@@ -86,7 +86,7 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
         >>> F.hardtanh(tg.tensor([-2.0, 0.5, 3.0]))
         tensor([-1.0000,  0.5000,  1.0000])
     """
-    check_tensor(input, "hardtanh")
+    check_not_bool(input, "hardtanh")
     if min_val > max_val:
         raise ArgumentError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
                             f"({max_val}); swap them.")
@@ -171,7 +171,7 @@ def threshold(input, threshold, value, inplace=False):
         >>> F.threshold(tg.tensor([0.5, 1.0, 2.0]), 1.0, -3.0)
         tensor([-3., -3.,  2.])
     """
-    check_tensor(input, "threshold")
+    check_not_bool(input, "threshold")
     return _threshold(input, threshold, value, inplace, "threshold")
 
 
@@ -183,7 +183,7 @@ def threshold_(input, threshold, value):
         >>> F.threshold_(tg.tensor([0.5, 2.0]), 1.0, 0.0)
         tensor([0., 2.])
     """
-    check_tensor(input, "threshold_")
+    check_not_bool(input, "threshold_")
     return _threshold(input, threshold, value, True, "threshold")
 
 

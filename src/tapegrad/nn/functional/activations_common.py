@@ -13,6 +13,15 @@ def check_tensor(input, name):
     return input
 
 
+def check_not_bool(input, name):
+    """input, a Tensor of any dtype but bool (PyTorch refuses bool for clamping and
+    arithmetic activations: relu, hardtanh, threshold, softsign, tanhshrink)."""
+    if check_tensor(input, name)._data.dtype == bool:
+        raise DTypeError(f"{name}: bool inputs are not supported, as in PyTorch; convert the "
+                         "input first, e.g. x.float().")
+    return input
+
+
 def check_floating(input, name):
     """input, which must be a floating tensor (PyTorch implements these for no integers)."""
     dtype = check_tensor(input, name)._data.dtype

@@ -14,7 +14,7 @@ from ...ops.elementwise import tanh as _tanh
 from ...ops.nn.activation import ELU, LOGSIGMOID, SOFTPLUS
 from ...ops.registry import apply_unary
 from ...ops.special import erf as _erf
-from .activations_common import check_floating, check_tensor, in_place, one_node
+from .activations_common import check_floating, check_not_bool, check_tensor, in_place, one_node
 
 __all__ = ["elu", "elu_", "selu", "celu", "gelu", "silu", "mish", "softplus", "logsigmoid",
            "softsign", "tanhshrink", "sigmoid", "tanh"]
@@ -221,7 +221,7 @@ def softsign(input):
         >>> F.softsign(tg.tensor([-3.0, 1.0]))
         tensor([-0.7500,  0.5000])
     """
-    check_tensor(input, "softsign")
+    check_not_bool(input, "softsign")
     if input._data.dtype.kind in "biu":
         input = input.to(np.float32)
     return input / (1 + _abs(input))
@@ -238,7 +238,7 @@ def tanhshrink(input):
         >>> F.tanhshrink(tg.tensor([0.0, 1.0]))
         tensor([0.0000, 0.2384])
     """
-    check_tensor(input, "tanhshrink")
+    check_not_bool(input, "tanhshrink")
     if input._data.dtype.kind in "biu":
         input = input.to(np.float32)
     return input - _tanh(input)

@@ -195,6 +195,8 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
                 [0.0000, 0.0000]])
     """
     check_floating(input, "normalize")
+    for d in (dim if isinstance(dim, (tuple, list)) else (dim,)):
+        normalize_dim(d, max(input.ndim, 1), "normalize")     # an error naming normalize
     result = input / clamp(vector_norm(input, p, dim, True), min=eps)
     if out is not None:
         out.copy_(result)

@@ -56,6 +56,29 @@ def require_float(name, **named):
             raise DTypeError(f"{name}: {arg} must be a floating point tensor, got dtype {dt}.")
 
 
+def require_float_result(name, input, target):
+    """An elementwise loss of two integer (or bool) tensors has no floating kernel in
+    PyTorch; a float on either side promotes."""
+    dts = [np.dtype(array_of(v).dtype) for v in (input, target)
+           if isinstance(v, (Tensor, np.ndarray))]
+    if dts and not any(dt.kind in "fc" for dt in dts):
+        raise DTypeError(f"{name}: input and target have dtypes "
+                         f"{' and '.join(str(dt) for dt in dts)}; at least one must be floating "
+                         "point, as in PyTorch. Convert first, e.g. input.float().")
+
+
+def check_broadcast(name, **named):
+    """A ShapeError naming the loss and every shape when the tensors can't broadcast
+    together (rather than the error of an inner op); None and numbers are skipped."""
+    shapes = {k: tuple(shape_of(v)) for k, v in named.items()
+              if isinstance(v, (Tensor, np.ndarray))}
+    try:
+        np.broadcast_shapes(*shapes.values())
+    except ValueError:
+        listed = ", ".join(f"{k} {s}" for k, s in shapes.items())
+        raise ShapeError(f"{name}: {listed} can't be broadcast together.") from None
+
+
 def same_or_broadcast(name, input, target, broadcast=True):
     """PyTorch's size check of elementwise losses: different shapes warn and broadcast (or,
     with broadcast=False, raise), and shapes that can't broadcast raise a ShapeError."""
@@ -92,6 +115,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
         tensor(2.5000)
     """
     reduction = reduction_of("mse_loss", reduction, size_average, reduce)
+    require_float_result("mse_loss", input, target)
     same_or_broadcast("mse_loss", input, target)
     d = input - target
     loss = d * d
@@ -124,6 +148,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     reduction = reduction_of("smooth_l1_loss", reduction, size_average, reduce)
     if beta < 0:
         raise ArgumentError(f"smooth_l1_loss: beta must be >= 0, got {beta}.")
+    require_float_result("smooth_l1_loss", input, target)
     same_or_broadcast("smooth_l1_loss", input, target)
     d = input - target
     a = abs(d)
@@ -144,6 +169,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     reduction = reduction_of("huber_loss", reduction)
     if not delta > 0:
         raise ArgumentError(f"huber_loss: delta must be > 0, got {delta}.")
+    require_float_result("huber_loss", input, target)
     same_or_broadcast("huber_loss", input, target)
     d = input - target
     a = abs(d)
@@ -309,12 +335,19 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     safe = np.where(ignored, 0, t) if ignored.any() else t
     wt = None
     if w is not None or ignored.any():
-        wt = (np.ones(t.shape, dtype=dtype) if w is None else w[safe].astype(dtype))
+        # np.array: w[safe] of a 0-d target is a NumPy scalar, which takes no assignment
+        wt = np.ones(t.shape, dtype=dtype) if w is None else np.array(w[safe], dtype=dtype)
         wt[ignored] = 0
     picked = squeeze(gather(input, axis, np.expand_dims(safe, axis)), axis)
     loss = -picked if wt is None else -(picked * wt)
     if reduction == "mean":
         denom = float(t.size) if wt is None else float(np.sum(wt))
+        if denom == 0 and wt is not None and ignored.any():
+            # 0 / 0 = nan, as PyTorch; its gradient is 0 at ignored targets (1 / denom only
+            # scales the others: nan where a zero weight meets 1/0), not 0 * inf = nan
+            scale = np.where(ignored, 0.0, np.inf).astype(dtype)
+            with np.errstate(invalid="ignore"):
+                return sum(loss * scale) + np.asarray(np.nan, dtype=dtype)
         with np.errstate(invalid="ignore", divide="ignore"):
             return sum(loss) / np.asarray(denom, dtype=dtype)
     return reduce_loss(loss, reduction)
@@ -348,6 +381,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
             and not ((t >= 0) & (t <= 1)).all():
         bad = t[~((t >= 0) & (t <= 1))].flat[0]
         raise ArgumentError(f"{name}: all elements of target must be in [0, 1] (found {bad}).")
+    check_broadcast(name, input=input, weight=weight)
     loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
     if weight is not None:
         loss = loss * weight
@@ -378,6 +412,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     reduction = reduction_of(name, reduction, size_average, reduce)
     _float_input(name, input)
     same_or_broadcast(name, input, target, broadcast=False)
+    check_broadcast(name, input=input, weight=weight, pos_weight=pos_weight)
     # softplus(-x) = log(1 + exp(-x)) = -log sigmoid(x), by logaddexp(0, -x): stable at 1e4.
     sp_neg = logaddexp(zeros_like(input), -input)
     if pos_weight is None:
@@ -406,6 +441,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     reduction = reduction_of(name, reduction, size_average, reduce,
                              allowed=("none", "batchmean", "sum", "mean"))
     _float_input(name, input)
+    require_float(name, target=target)        # PyTorch: integral inputs not supported
     same_or_broadcast(name, input, target)
     if log_target:
         loss = exp(target) * (target - input)

@@ -33,7 +33,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         log_probs: (T, N, C) or unbatched (T, C) log-probabilities (a log_softmax output).
         targets: int targets, padded (N, S) or all concatenated (sum(target_lengths),);
             (S,) when unbatched. Values in [0, C), not ``blank``; padding is ignored.
-        input_lengths: (N,) lengths of the inputs, each in [1, T].
+        input_lengths: (N,) lengths of the inputs, each in [0, T].
         target_lengths: (N,) lengths of the targets.
         blank: the blank class.
         reduction: 'none' (N,) | 'mean' (each loss divided by its target length, then
@@ -74,8 +74,8 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     tg_len = _lengths(name, "target_lengths", target_lengths, n_batch)
     if unbatched and t.ndim == 1:
         t = t[None, :]
-    if (in_len < 1).any() or (in_len > big_t).any():
-        raise ArgumentError(f"{name}: input_lengths must be in [1, {big_t}] (T of log_probs "
+    if (in_len < 0).any() or (in_len > big_t).any():
+        raise ArgumentError(f"{name}: input_lengths must be in [0, {big_t}] (T of log_probs "
                             f"{lp_shape}), got {in_len.tolist()}.")
     if (tg_len < 0).any():
         raise ArgumentError(f"{name}: target_lengths must be >= 0, got {tg_len.tolist()}.")

@@ -13,7 +13,8 @@ from ...ops.linalg.norms import vector_norm
 from ...ops.reduction import sum
 from ...ops.scatter import gather
 from ...ops.shape import unsqueeze
-from .losses import reduce_loss, reduction_of, same_or_broadcast
+from .losses import (check_broadcast, reduce_loss, reduction_of, require_float,
+                     same_or_broadcast)
 
 __all__ = ["margin_ranking_loss", "hinge_embedding_loss", "soft_margin_loss",
            "multilabel_soft_margin_loss", "multi_margin_loss", "cosine_embedding_loss",
@@ -46,6 +47,7 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
     if len({len(s) for s in shapes}) != 1:
         raise ShapeError(f"{name}: input1 {shapes[0]}, input2 {shapes[1]} and target "
                          f"{shapes[2]} must have the same number of dims.")
+    check_broadcast(name, input1=input1, input2=input2, target=target)
     loss = clamp(-target * (input1 - input2) + margin, min=0)
     return reduce_loss(loss, reduction)
 
@@ -60,6 +62,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
         tensor([0.3000, 0.6000])
     """
     reduction = reduction_of("hinge_embedding_loss", reduction, size_average, reduce)
+    check_broadcast("hinge_embedding_loss", input=input, target=target)
     t = _array_or_scalar(target)
     hinge = where(t != 1, clamp(margin - input, min=0), 0.0)
     kept = where(t != -1, input, 0.0)
@@ -96,6 +99,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     name = "multilabel_soft_margin_loss"
     reduction = reduction_of(name, reduction, size_average, reduce)
     same_or_broadcast(name, input, target)
+    check_broadcast(name, input=input, target=target, weight=weight)
     # -log sigmoid(x) = softplus(-x), -log sigmoid(-x) = softplus(x)
     loss = target * _softplus(-input) + (1 - target) * _softplus(input)
     if weight is not None:
@@ -125,10 +129,12 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
                          f"input {xs} and target {tuple(t.shape)}.")
     if t.dtype != np.int64:
         raise DTypeError(f"{name}: target must hold int64 class indices, got {t.dtype}.")
+    require_float(name, input=input)
     n_classes = xs[-1]
     if t.size and (t.min() < 0 or t.max() >= n_classes):
-        raise IndexRangeError(f"{name}: target holds class {int(t[(t < 0) | (t >= n_classes)][0])}"
-                              f", out of range for {n_classes} classes (input {xs}).")
+        bad = int(t[(t < 0) | (t >= n_classes)][0])
+        raise IndexRangeError(f"{name}: target holds class {bad}, out of range for "
+                              f"{n_classes} classes (input {xs}).")
     idx = t[..., None]
     picked = gather(input, -1, idx)                   # x[y], kept as a size-1 last dim
     terms = clamp(margin - picked + input, min=0)
@@ -200,6 +206,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
                          f"got {dims[0]}-d, {dims[1]}-d and {dims[2]}-d inputs.")
     if margin <= 0:
         raise ArgumentError(f"{name}: margin must be > 0, got {margin}.")
+    check_broadcast(name, anchor=anchor, positive=positive, negative=negative)
     d_pos = _distance(anchor, positive, p, eps)
     d_neg = _distance(anchor, negative, p, eps)
     if swap:
@@ -219,6 +226,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
         tensor([1.0000, 0.7183])
     """
     reduction = reduction_of("poisson_nll_loss", reduction, size_average, reduce)
+    check_broadcast("poisson_nll_loss", input=input, target=target)
     if log_input:
         loss = exp(input) - target * input
     else:
@@ -247,6 +255,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     """
     name = "gaussian_nll_loss"
     reduction = reduction_of(name, reduction)
+    require_float(name, input=input, var=var)       # PyTorch clamps var in place: no ints
     xs = tuple(shape_of(input))
     if isinstance(var, (int, float)):
         var = np.full(xs, float(var), dtype=array_of(input).dtype)

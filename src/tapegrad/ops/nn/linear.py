@@ -55,6 +55,12 @@ def _linear_forward(x, w, b=None):
     return out
 
 
+def _rows(a):
+    """a as a matrix of its last dim's rows (a row count, not -1: a zero-size array with no
+    last dim has no -1 to infer)."""
+    return a.reshape(int(np.prod(a.shape[:-1], dtype=np.int64)), a.shape[-1])
+
+
 def linear_vjp(ctx, g):
     """d(x w^T + b): g @ w for x, g^T @ x (rows of every batch dim) for w, g summed over rows
     for b."""
@@ -65,10 +71,10 @@ def linear_vjp(ctx, g):
     gw = gb = None
     has_bias = len(need) > 2
     if need[1] or has_bias and need[2]:
-        g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+        g2 = g if g.ndim == 2 else _rows(g)
         if need[1]:
             x = ctx.x
-            gw = _mm(g2.T, x if x.ndim == 2 else x.reshape(-1, x.shape[-1]))
+            gw = _mm(g2.T, x if x.ndim == 2 else _rows(x))
         if has_bias and need[2]:
             gb = g2.sum(0) if type(g2) is _ndarray and g2.dtype != _F16 else _sum(g2, 0)
     return (gx, gw, gb) if has_bias else (gx, gw)

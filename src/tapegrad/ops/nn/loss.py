@@ -91,6 +91,11 @@ def _per_sample(ctx, g):
     if ctx.reduction == "none":
         return unsqueeze(g, ctx.axis)
     if ctx.reduction == "mean":
+        if ctx.denom == 0 and ctx.mask is not None:
+            # every weight is 0 (the loss is 0 / 0 = nan, as PyTorch): the gradient is 0 at
+            # ignored targets and nan where a zero class weight meets 1 / 0, as PyTorch's
+            scale = np.where(ctx.mask > 0, np.inf, 0.0).astype(ctx.mask.dtype)
+            return g * np.expand_dims(scale, ctx.axis)
         return g / ctx.denom
     return g
 
@@ -127,6 +132,9 @@ def cross_entropy_vjp(ctx, g):
     """d loss = g * (s softmax(x) - A) (Note [Fused cross-entropy])."""
     grad = _dloss_dx(ctx)
     coef = _per_sample(ctx, g)
+    if ctx.reduction == "mean" and ctx.denom == 0:
+        with np.errstate(invalid="ignore"):        # 0 * inf: nan, as PyTorch
+            return (grad * coef,)
     if type(grad) is np.ndarray and isinstance(coef, (np.ndarray, np.generic)) \
             and coef.dtype == grad.dtype:
         grad *= coef               # grad is a fresh buffer of the fast path
@@ -242,12 +250,15 @@ def _ctc_alpha(lp_ext, skip, t_len):
 
 def _ctc_nll(alpha, t_len, l_len):
     n = np.arange(alpha.shape[1])
-    last = alpha[t_len - 1, n, l_len - 1]
-    before = np.where(l_len > 1, alpha[t_len - 1, n, np.maximum(l_len - 2, 0)], _NEG_INF)
+    end = np.maximum(t_len - 1, 0)
+    last = alpha[end, n, l_len - 1]
+    before = np.where(l_len > 1, alpha[end, n, np.maximum(l_len - 2, 0)], _NEG_INF)
     m = np.maximum(last, before)
     m = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(divide="ignore"):
-        return -(np.log(np.exp(last - m) + np.exp(before - m)) + m)
+        nll = -(np.log(np.exp(last - m) + np.exp(before - m)) + m)
+    # an empty input aligns only with an empty target (loss 0; inf otherwise), as PyTorch
+    return np.where(t_len == 0, np.where(l_len == 1, 0.0, np.inf), nll)
 
 
 def _ctc_forward(lp, *, targets, input_lengths, target_lengths, blank, zero_infinity):
