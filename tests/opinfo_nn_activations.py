@@ -250,7 +250,7 @@ ROWS = [
            lambda x, approximate="none": (
                0.5 * x * (1 + _erf(x / math.sqrt(2))) if approximate == "none" else
                0.5 * x * (1 + np.tanh(_gelu_tanh * (x + 0.044715 * x ** 3)))),
-           pointwise(({}, {"approximate": "tanh"})), domain=(-4, 4), covers=("erf", "tanh", "mul")),
+           pointwise(({}, {"approximate": "tanh"})), domain=(-4, 4), covers=("gelu", "tanh", "mul")),
     OpInfo("F.silu", F.silu, lambda x: x * _sigmoid(x), pointwise(), domain=(-4, 4),
            covers=("sigmoid", "mul")),
     OpInfo("F.mish", F.mish, lambda x: x * np.tanh(np.log1p(np.exp(x))), pointwise(),

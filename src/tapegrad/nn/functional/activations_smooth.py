@@ -1,7 +1,8 @@
 """tapegrad.nn.functional: the smooth activations (re-exported by activations.py).
 
-softplus, logsigmoid and elu/celu/selu are one-node primitives of tapegrad.ops.nn.activation
-(Note [Pointwise activations as primitives] there); gelu, silu and mish are composites.
+softplus, logsigmoid, elu/celu/selu and the exact gelu are one-node primitives of
+tapegrad.ops.nn.activation (Note [Pointwise activations as primitives] there); the tanh gelu,
+silu and mish are composites.
 """
 import math
 
@@ -11,9 +12,8 @@ from ..._core.errors import ArgumentError
 from ...ops.elementwise import abs as _abs
 from ...ops.elementwise import sigmoid as _sigmoid
 from ...ops.elementwise import tanh as _tanh
-from ...ops.nn.activation import ELU, LOGSIGMOID, SOFTPLUS
+from ...ops.nn.activation import ELU, GELU, LOGSIGMOID, SOFTPLUS, GeluPhi
 from ...ops.registry import apply_unary
-from ...ops.special import erf as _erf
 from .activations_common import check_floating, check_not_bool, check_tensor, in_place, one_node
 
 __all__ = ["elu", "elu_", "selu", "celu", "gelu", "silu", "mish", "softplus", "logsigmoid",
@@ -21,7 +21,6 @@ __all__ = ["elu", "elu_", "selu", "celu", "gelu", "silu", "mish", "softplus", "l
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
-_SQRT_HALF = math.sqrt(0.5)
 _GELU_K, _GELU_C = math.sqrt(2 / math.pi), 0.044715   # tanh(k (x + c x^3))
 _SOFTPLUS_DEFAULTS = {"beta": 1.0, "threshold": 20.0}
 
@@ -98,7 +97,7 @@ def _in_float32_if_half(fn, input):
 
 
 def _gelu_erf(x):
-    return x * (0.5 + 0.5 * _erf(x * _SQRT_HALF))
+    return apply_unary(GELU, x, {"keep": GeluPhi()})
 
 
 def _gelu_tanh(x):
@@ -125,8 +124,8 @@ def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise ArgumentError(f"gelu: approximate must be either 'none' or 'tanh', got "
                             f"{approximate!r}")
-    # NOTE: a composite: faster here than a one-node form, whose backward recomputes erf
-    # (Note [Pointwise activations as primitives] in tapegrad.ops.nn.activation).
+    # NOTE: the exact form is one node (Note [gelu keeps Phi] in tapegrad.ops.nn.activation);
+    # the tanh form a composite, faster here than one node that recomputes tanh.
     return _in_float32_if_half(_gelu_erf if approximate == "none" else _gelu_tanh, input)
 
 

@@ -16,9 +16,10 @@ logsigmoid' = 1 - e**out, both accurate through expm1). A composite of relu/abs 
 get softplus'(0) wrong (0 instead of 1/2: relu'(0) = abs'(0) = 0).
 The rules are written in tapegrad ops, so they record themselves under create_graph=True
 (their masks are constants there, as the derivatives of piecewise-linear maps are).
-gelu, silu and mish stay composites (tapegrad.nn.functional.activations_smooth): measured
-they are faster than one-node forms, whose backward must recompute erf or the sigmoid
-(figures in benchmarks/activation_bench.py).
+gelu (exact) is one node too, whose forward leaves Phi(x) for its rule (Note [gelu keeps
+Phi]); silu, mish and the tanh gelu stay composites (tapegrad.nn.functional.
+activations_smooth): measured, they are faster than one-node forms, whose backward must
+recompute the sigmoid or tanh (figures in benchmarks/activation_bench.py).
 float16 input computes in float32 and rounds once, as PyTorch does.
 """
 import numpy as np
@@ -28,6 +29,7 @@ from ..._core.errors import DTypeError
 from ..._core.tensor import Tensor, array_of
 from ..elementary import expm1
 from ..elementwise import clamp, exp, relu, sign, where
+from ..special import _erf, erf
 from ..reduction import half_in_float32, sum
 from ..registry import OpDef, apply_unary, register
 from ..shape import normalize_dim
@@ -300,3 +302,62 @@ def _elu_grad(ctx, g):
 SOFTPLUS = _pointwise("softplus", _np_softplus, _softplus_grad, save=("x", "out"))
 LOGSIGMOID = _pointwise("logsigmoid", _np_logsigmoid, _logsigmoid_grad, save=("out",))
 ELU = _pointwise("elu", _np_elu, _elu_grad)
+
+
+# Note [gelu keeps Phi]
+# gelu(x) = x Phi(x), Phi(x) = (1 + erf(x / sqrt 2)) / 2; d gelu = Phi(x) + x phi(x). As a
+# composite it records five nodes over activation-sized temporaries, and a one-node rule that
+# recomputed Phi would pay for erf twice. So the forward leaves Phi in a ``GeluPhi`` passed in
+# the op's params (as normalization's forward leaves its Moments), and the fast rule reads it:
+# one erf per step, and about half the composite's time for a fwd+bwd of (512, 512) float32.
+# A recorded rule (create_graph=True) computes Phi again with tapegrad ops, so that higher
+# derivatives see how it depends on x.
+_SQRT_HALF = 0.7071067811865476
+_INV_SQRT_2PI = 0.3989422804014327
+
+
+class GeluPhi:
+    """Phi(x) as gelu's forward computed it (Note [gelu keeps Phi])."""
+    __slots__ = ("phi",)
+
+    def __init__(self):
+        self.phi = None
+
+
+def _np_gelu(x, keep):
+    phi = _erf(x * _SQRT_HALF)
+    phi += 1.0
+    phi *= 0.5
+    keep.phi = phi
+    return x * phi
+
+
+def _gelu_slope(ctx):
+    """Phi(x) + x phi(x): in place on arrays from the forward's Phi; with tapegrad ops on
+    Tensors."""
+    x = ctx.x
+    if type(x) is np.ndarray and x.ndim and ctx.keep.phi is not None:   # (0-d: scalars)
+        d = x * x
+        d *= -0.5
+        np.exp(d, out=d)
+        d *= x
+        d *= _INV_SQRT_2PI
+        d += ctx.keep.phi
+        return d
+    return 0.5 + 0.5 * erf(x * _SQRT_HALF) + x * exp(-0.5 * x * x) * _INV_SQRT_2PI
+
+
+def gelu_vjp(ctx, g):
+    """d gelu = g (Phi(x) + x phi(x))."""
+    d = _gelu_slope(ctx)
+    if type(d) is np.ndarray and type(g) is np.ndarray:
+        d *= g          # d is this rule's own temporary, shaped like g
+        return (d,)
+    return (g * d,)
+
+
+def gelu_jvp(ctx, t):
+    return t * _gelu_slope(ctx)
+
+
+GELU = register(OpDef("gelu", _np_gelu, gelu_vjp, gelu_jvp, save=("x",)))
