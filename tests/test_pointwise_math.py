@@ -404,11 +404,13 @@ def test_dtype_errors():
 
 # ---- import cost --------------------------------------------------------------------------------
 def test_scipy_is_imported_only_on_first_use():
+    """float32 erf needs no SciPy (Note [erf in single precision]); float64 erf imports it."""
     code = ("import sys, tapegrad as tg; print('scipy' in sys.modules); "
-            "tg.erf(tg.tensor([0.5])); print('scipy.special' in sys.modules)")
+            "tg.erf(tg.tensor([0.5])); print('scipy' in sys.modules); "
+            "tg.erf(tg.tensor([0.5], dtype=tg.float64)); print('scipy.special' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
-    assert out == ["False", "True"]
+    assert out == ["False", "False", "True"]
 
 
 # ---- PyTorch's conventions at special points (optional: needs torch) ----------------------
