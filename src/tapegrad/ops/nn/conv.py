@@ -83,15 +83,21 @@ def conv_vjp(ctx, g):
     return gx, gw, _bias_grad(g) if need[2] else None
 
 
+def _bilinear_jvp(op, ctx, tx, tw, tb, spatial):
+    """t op(x, w, b) = op(tx, w) + op(x, tw) + tb, for op conv or conv_transpose (both linear
+    in x and in w); ``spatial`` names the param holding the input's spatial size."""
+    need, p = ctx.needs_input_grad, ctx.params
+    out = apply(op, (tx, ctx.y, None), p) if need[0] else 0
+    if need[1]:
+        out = out + apply(op, (ctx.x, tw, None), p)
+    if need[2]:
+        out = out + _bias_broadcast(tb, len(p[spatial]))
+    return out if need[0] or need[1] else broadcast_to(out, ctx.shape)
+
+
 def conv_jvp(ctx, tx, tw, tb):
     """t conv = conv(tx, w) + conv(x, tw) + tb."""
-    need, p = ctx.needs_input_grad, ctx.params
-    out = apply(CONV, (tx, ctx.y, None), p) if need[0] else 0
-    if need[1]:
-        out = out + apply(CONV, (ctx.x, tw, None), p)
-    if need[2]:
-        out = out + _bias_broadcast(tb, len(p["in_size"]))
-    return out if need[0] or need[1] else broadcast_to(out, ctx.shape)
+    return _bilinear_jvp(CONV, ctx, tx, tw, tb, "in_size")
 
 
 def conv_transpose_vjp(ctx, g):
@@ -107,13 +113,7 @@ def conv_transpose_vjp(ctx, g):
 
 def conv_transpose_jvp(ctx, tx, tw, tb):
     """t conv_transpose = conv_transpose(tx, w) + conv_transpose(x, tw) + tb."""
-    need, p = ctx.needs_input_grad, ctx.params
-    out = apply(CONV_TRANSPOSE, (tx, ctx.y, None), p) if need[0] else 0
-    if need[1]:
-        out = out + apply(CONV_TRANSPOSE, (ctx.x, tw, None), p)
-    if need[2]:
-        out = out + _bias_broadcast(tb, len(p["size"]))
-    return out if need[0] or need[1] else broadcast_to(out, ctx.shape)
+    return _bilinear_jvp(CONV_TRANSPOSE, ctx, tx, tw, tb, "size")
 
 
 def _bias_broadcast(b, ndim):
