@@ -1,5 +1,7 @@
 """Undoing broadcasting. Works on arrays (fast path) and Tensors (recorded path) alike,
 through the ``sum``/``reshape`` methods both share."""
+import math
+
 import numpy as np
 
 
@@ -22,30 +24,27 @@ def sum_to_shape(g, shape):
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
     if axes:
-        if type(g) is np.ndarray and _kept_block_in_the_middle(g, axes):
-            return _sum_around_block(g, axes).reshape(shape)
+        block = _kept_block_in_the_middle(g, axes) if type(g) is np.ndarray else None
+        if block is not None:
+            # NOTE: NumPy's sum over axes (0, 2, 3) walks memory with a stride per output
+            # element; einsum over the (A, K, B) view reads it in order: about 5x faster for
+            # a per-channel bias gradient, same accuracy (measured on (64, 32, 26, 26) float32).
+            return np.einsum("akb->k", g.reshape(block + (-1,))).reshape(shape)
         g = g.sum(axis=axes, keepdims=True)
     return g.reshape(shape)
 
 
 def _kept_block_in_the_middle(g, axes):
-    """Whether the dims kept form one block with reduced dims on both sides (a per-channel
-    (1, C, 1, 1) gradient of an (N, C, H, W) cotangent), in a C-contiguous float array."""
+    """(A, K): the sizes before and of the dims kept, when those form one block with reduced
+    dims on both sides (a per-channel (1, C, 1, 1) gradient of an (N, C, H, W) cotangent) in
+    a non-empty C-contiguous float array; else None."""
     if g.dtype.char not in "fd" or not g.flags.c_contiguous or g.size == 0:
-        return False
+        return None
     kept = [d for d in range(g.ndim) if d not in axes]
-    return bool(kept) and kept[0] > 0 and kept[-1] < g.ndim - 1 and \
-        kept[-1] - kept[0] == len(kept) - 1
-
-
-def _sum_around_block(g, axes):
-    # NOTE: NumPy's sum over axes (0, 2, 3) walks memory with a stride per output element;
-    # einsum over the (A, K, B) view reads it in order: about 5x faster for a per-channel
-    # bias gradient, with the same accuracy (measured on (64, 32, 26, 26) float32).
-    kept = [d for d in range(g.ndim) if d not in axes]
-    a = int(np.prod(g.shape[:kept[0]]))
-    k = int(np.prod(g.shape[kept[0]:kept[-1] + 1]))
-    return np.einsum("akb->k", g.reshape(a, k, -1))
+    if not kept or kept[0] == 0 or kept[-1] == g.ndim - 1 or \
+            kept[-1] - kept[0] != len(kept) - 1:
+        return None
+    return math.prod(g.shape[:kept[0]]), math.prod(g.shape[kept[0]:kept[-1] + 1])
 
 
 def cast_like(a, ref):

@@ -96,6 +96,15 @@ def _in_float32_if_half(fn, input):
     return fn(input)
 
 
+def _composite(fn, input, inplace, name):
+    """A composite activation fn of a floating input: float16 computed in float32, the result
+    written into input when ``inplace``."""
+    check_floating(input, name)
+    if inplace:
+        return in_place(lambda x: _in_float32_if_half(fn, x), input, name + "_")
+    return _in_float32_if_half(fn, input)
+
+
 def _gelu_erf(x):
     return apply_unary(GELU, x, {"keep": GeluPhi()})
 
@@ -145,10 +154,7 @@ def silu(input, inplace=False):
         >>> F.silu(tg.tensor([-1.0, 0.0, 1.0]))
         tensor([-0.2689,  0.0000,  0.7311])
     """
-    check_floating(input, "silu")
-    if inplace:
-        return in_place(lambda x: _in_float32_if_half(_silu, x), input, "silu_")
-    return _in_float32_if_half(_silu, input)
+    return _composite(_silu, input, inplace, "silu")
 
 
 def _mish(x):
@@ -167,10 +173,7 @@ def mish(input, inplace=False):
         >>> F.mish(tg.tensor([-1.0, 0.0, 1.0]))
         tensor([-0.3034,  0.0000,  0.8651])
     """
-    check_floating(input, "mish")
-    if inplace:
-        return in_place(lambda x: _in_float32_if_half(_mish, x), input, "mish_")
-    return _in_float32_if_half(_mish, input)
+    return _composite(_mish, input, inplace, "mish")
 
 
 def softplus(input, beta=1.0, threshold=20.0):
