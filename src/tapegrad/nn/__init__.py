@@ -5,7 +5,7 @@
 ``nn.init`` (initialisation) and ``nn.utils`` (gradient clipping, parametrizations, packed
 sequences).
 """
-from . import functional  # noqa: F401
+from . import functional, init  # noqa: F401
 from .parameter import Buffer, Parameter  # noqa: F401
 from . import modules  # noqa: F401
 from .modules import *  # noqa: F401,F403
