@@ -94,6 +94,8 @@ class Optimizer:
                             "a single Tensor; pass [tensor] or model.parameters()")
         if isinstance(params, dict):
             params = [params]
+        elif isinstance(params, (set, frozenset)):
+            self.add_param_group({"params": params})     # raises the ordering error
         groups = list(params)
         if len(groups) == 0:
             raise ValueError(f"{name}: optimizer got an empty parameter list; pass "
@@ -203,8 +205,9 @@ class Optimizer:
             self._update(group)
         return loss
 
-    def _with_grads(self, group):
-        """(param, grad array, state) for each parameter of ``group`` that has a grad."""
+    def _with_grads(self, group, with_state=True):
+        """(param, grad array, state) for each parameter of ``group`` that has a grad; state
+        is None when ``with_state`` is false (no empty entry made, as PyTorch's plain SGD)."""
         state = self.state
         for p in group["params"]:
             g = p._grad
@@ -216,7 +219,7 @@ class Optimizer:
                     f"{type(self).__name__}: parameter of shape {tuple(p.shape)} has a complex "
                     f"grad ({g.dtype}); tapegrad's optimizers handle real parameters only: "
                     "optimize the real and imaginary parts as two real parameters")
-            yield p, g, state[p]
+            yield p, g, state[p] if with_state else None
 
     def _buffers(self, p, n):
         """``n`` scratch arrays shaped like ``p`` (Note [In-place updates])."""

@@ -60,7 +60,7 @@ class SGD(Optimizer):
     def _update(self, group):
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
-        for p, g, state in self._with_grads(group):
+        for p, g, state in self._with_grads(group, with_state=momentum != 0):
             bufs = self._buffers(p, 2 if nesterov else 1)
             tmp = bufs[0]
             g = self._effective_grad(p, g, wd, maximize, tmp)
