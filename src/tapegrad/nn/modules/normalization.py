@@ -267,7 +267,8 @@ class InstanceNorm2d(_InstanceNorm):
     Example:
         >>> import tapegrad as tg
         >>> tg.nn.InstanceNorm2d(3, affine=True)
-        InstanceNorm2d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=False)
+        InstanceNorm2d(3, eps=1e-05, momentum=0.1, affine=True, bias=True,
+                       track_running_stats=False)
     """
     _unbatched_rank = 3
 

@@ -3,7 +3,6 @@
 The lookups are ``tapegrad.nn.functional.embedding`` / ``embedding_bag``; the layers hold the
 weight (num_embeddings, embedding_dim), initialised N(0, 1) with the padding row zeroed.
 """
-import numbers
 
 from ..._core.errors import NotSupportedError, ShapeError
 from ..._core.tensor import Tensor
