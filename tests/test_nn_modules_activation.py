@@ -12,7 +12,7 @@ import tapegrad.nn.functional as F
 from tapegrad._core.errors import ArgumentError, ShapeError
 from tapegrad.autograd import gradcheck
 
-# ---- repr ---------------------------------------------------------------------------------------
+# ---- repr ----------------------------------------------------------------------------------------
 # (constructor, PyTorch 2.13's repr of the same constructor), written out literally.
 REPRS = [
     ("nn.ReLU()", "ReLU()"),
@@ -83,7 +83,7 @@ def test_repr_table_matches_torch():
         assert repr(eval(ctor, {"nn": torch.nn})) == expected, ctor
 
 
-# ---- attributes ---------------------------------------------------------------------------------
+# ---- attributes ----------------------------------------------------------------------------------
 ATTRS = [
     ("nn.ReLU()", {"inplace": False}),
     ("nn.ReLU6()", {"min_val": 0.0, "max_val": 6.0, "inplace": False}),
@@ -127,7 +127,7 @@ def test_parameter_free_modules_hold_no_state():
         assert list(m.state_dict()) == [], ctor
 
 
-# ---- forward == the functional call ------------------------------------------------------------
+# ---- forward == the functional call --------------------------------------------------------------
 def _x(shape=(2, 3, 4), seed=0, dtype=np.float32, lo=-3.0, hi=3.0):
     return np.random.default_rng(seed).uniform(lo, hi, shape).astype(dtype)
 
@@ -209,7 +209,7 @@ def test_not_inplace_leaves_the_input_alone():
         np.testing.assert_array_equal(x.numpy(), data)
 
 
-# ---- torch parity: outputs and gradients --------------------------------------------------------
+# ---- torch parity: outputs and gradients ---------------------------------------------------------
 # (constructor, input shape); the constructor is evaluated with nn bound to each library.
 PARITY = [
     ("nn.ReLU()", (2, 3, 4)),
@@ -332,7 +332,7 @@ def test_distance_torch_parity(ctor, s1, s2, dtype):
         np.testing.assert_allclose(ours, ref, rtol=rtol, atol=1e-6)
 
 
-# ---- PReLU --------------------------------------------------------------------------------------
+# ---- PReLU ---------------------------------------------------------------------------------------
 def test_prelu_parameter_and_initialisation():
     m = nn.PReLU(3, init=0.1)
     assert [name for name, _ in m.named_parameters()] == ["weight"]
@@ -378,7 +378,7 @@ def test_prelu_errors():
         nn.PReLU()(tg.tensor([1, 2]))
 
 
-# ---- RReLU: train / eval ------------------------------------------------------------------------
+# ---- RReLU: train / eval -------------------------------------------------------------------------
 def test_rrelu_eval_uses_the_mean_slope():
     m = nn.RReLU(0.1, 0.5).eval()
     x = tg.tensor([-2.0, -1.0, 0.5, 3.0])
@@ -422,7 +422,7 @@ def test_rrelu_follows_train_and_eval():
     assert len(np.unique(m(x).numpy())) > 1
 
 
-# ---- errors and warnings ------------------------------------------------------------------------
+# ---- errors and warnings -------------------------------------------------------------------------
 def test_hardtanh_bounds_are_checked():
     with pytest.raises(ArgumentError, match=r"max_val \(1\) must be greater than min_val \(2\)"):
         nn.Hardtanh(2, 1)

@@ -18,7 +18,7 @@ NAMES = ["L1Loss", "MSELoss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWith
          "TripletMarginLoss", "CTCLoss"]
 
 
-# ---- defaults and repr --------------------------------------------------------------------------
+# ---- defaults and repr ---------------------------------------------------------------------------
 # Every default attribute, as PyTorch 2.13 sets it (written out literally).
 DEFAULTS = {
     "L1Loss": {"reduction": "mean"},
@@ -145,7 +145,7 @@ def test_weight_state_dict_round_trip_with_torch():
     np.testing.assert_array_equal(ours.weight.numpy(), [0.5, 1.0, 2.0])
 
 
-# ---- legacy size_average / reduce ---------------------------------------------------------------
+# ---- legacy size_average / reduce ----------------------------------------------------------------
 LEGACY = [  # (size_average, reduce, the reduction PyTorch's rule gives)
     (None, False, "none"), (True, False, "none"), (False, False, "none"),
     (False, None, "sum"), (False, True, "sum"),
@@ -181,7 +181,7 @@ def test_no_legacy_arguments_no_warning():
         nn.CrossEntropyLoss(weight=tg.ones(2))
 
 
-# ---- cases: inputs for each loss ----------------------------------------------------------------
+# ---- cases: inputs for each loss -----------------------------------------------------------------
 def _log_softmax(a, axis):
     a = a - a.max(axis=axis, keepdims=True)
     return a - np.log(np.exp(a).sum(axis=axis, keepdims=True))
@@ -319,7 +319,7 @@ def test_torch_parity(ctor, kind, dtype):
         np.testing.assert_allclose(g[k], rg[k], rtol=rtol, atol=atol, err_msg=k)
 
 
-# ---- forward == the functional call (no torch needed) -------------------------------------------
+# ---- forward == the functional call (no torch needed) --------------------------------------------
 FUNCTIONAL = [
     ("nn.L1Loss(reduction='sum')", lambda a: F.l1_loss(*a, reduction="sum")),
     ("nn.MSELoss(reduction='none')", lambda a: F.mse_loss(*a, reduction="none")),
@@ -383,7 +383,7 @@ def test_gradcheck_of_a_weighted_loss():
     assert gradcheck(lambda x, t: m(x, t), (x, t))
 
 
-# ---- errors ---------------------------------------------------------------------------------------
+# ---- errors --------------------------------------------------------------------------------------
 def test_constructor_errors():
     with pytest.raises(ArgumentError, match="only p == 1 and p == 2"):
         nn.MultiMarginLoss(p=3)

@@ -36,7 +36,7 @@ class _Inplace(Module):
         return _with_inplace("", self.inplace)
 
 
-# ---- piecewise-linear --------------------------------------------------------------------------
+# ---- piecewise-linear ----------------------------------------------------------------------------
 class ReLU(_Inplace):
     """max(input, 0) elementwise: :func:`tapegrad.nn.functional.relu`.
 
@@ -317,7 +317,7 @@ class RReLU(Module):
         return _with_inplace(f"lower={self.lower}, upper={self.upper}", self.inplace)
 
 
-# ---- smooth ------------------------------------------------------------------------------------
+# ---- smooth --------------------------------------------------------------------------------------
 class _Alpha(Module):
     """ELU and CELU: ``alpha`` and ``inplace``."""
 

@@ -58,7 +58,7 @@ class _WeightedLoss(_Loss):
         self.register_buffer("weight", weight)
 
 
-# ---- regression --------------------------------------------------------------------------------
+# ---- regression ----------------------------------------------------------------------------------
 class L1Loss(_Loss):
     """Mean absolute error, |input - target| reduced: :func:`tapegrad.nn.functional.l1_loss`.
 
@@ -140,7 +140,7 @@ class HuberLoss(_Loss):
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
 
 
-# ---- classification ----------------------------------------------------------------------------
+# ---- classification ------------------------------------------------------------------------------
 class CrossEntropyLoss(_WeightedLoss):
     """Cross-entropy between logits and class indices or class probabilities:
     :func:`tapegrad.nn.functional.cross_entropy`.
@@ -320,7 +320,7 @@ class GaussianNLLLoss(_Loss):
                                    reduction=self.reduction)
 
 
-# ---- margin and embedding ----------------------------------------------------------------------
+# ---- margin and embedding ------------------------------------------------------------------------
 class MarginRankingLoss(_Loss):
     """max(0, -target * (input1 - input2) + margin):
     :func:`tapegrad.nn.functional.margin_ranking_loss`.
@@ -503,7 +503,7 @@ class TripletMarginLoss(_Loss):
                                      eps=self.eps, swap=self.swap, reduction=self.reduction)
 
 
-# ---- sequences ---------------------------------------------------------------------------------
+# ---- sequences -----------------------------------------------------------------------------------
 class CTCLoss(_Loss):
     """Connectionist Temporal Classification loss: :func:`tapegrad.nn.functional.ctc_loss`.
 
