@@ -476,3 +476,22 @@ def test_modules_work_in_a_sequential_with_grad():
     x = tg.tensor(_x((2, 3)), requires_grad=True)
     (model(x) * tg.tensor([[1.0, 2.0, 3.0]])).sum().backward()
     assert x.grad is not None and model[0].weight.grad is not None
+
+
+CLASSES = sorted({type(eval(ctor)).__name__ for ctor, _ in REPRS})
+
+
+@pytest.mark.parametrize("name", CLASSES)
+def test_constructor_signature_matches_torch(name):
+    import inspect
+    torch = pytest.importorskip("torch")
+
+    def params(cls):
+        return [(p.name, p.default, p.kind) for p in
+                inspect.signature(cls.__init__).parameters.values()]
+    ref = params(getattr(torch.nn, name))
+    if any(kind == inspect.Parameter.VAR_POSITIONAL for _, _, kind in ref):
+        ref = params(torch.nn.Module)       # torch's argument-free modules take Module's
+        assert params(getattr(nn, name)) == params(nn.Module)
+        return
+    assert params(getattr(nn, name)) == ref

@@ -411,3 +411,14 @@ def test_errors_come_from_the_functional():
         nn.CrossEntropyLoss(weight=tg.ones(4))(tg.zeros(2, 3), tg.tensor([0, 1]))
     with pytest.raises(ArgumentError, match="binary_cross_entropy"):
         nn.BCELoss()(tg.tensor([1.5]), tg.tensor([1.0]))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_constructor_signature_matches_torch(name):
+    import inspect
+    torch = pytest.importorskip("torch")
+
+    def params(cls):
+        return [(p.name, p.default, p.kind) for p in
+                inspect.signature(cls.__init__).parameters.values()]
+    assert params(getattr(nn, name)) == params(getattr(torch.nn, name))
