@@ -109,6 +109,10 @@ ATTRS = [
 def test_default_attributes(ctor, attrs):
     m = eval(ctor)
     assert {k: getattr(m, k) for k in attrs} == attrs
+
+
+@pytest.mark.parametrize("ctor, attrs", ATTRS, ids=[c for c, _ in ATTRS])
+def test_default_attributes_match_torch(ctor, attrs):
     torch = pytest.importorskip("torch")
     ref = eval(ctor, {"nn": torch.nn})
     assert {k: getattr(ref, k) for k in attrs} == attrs

@@ -161,6 +161,10 @@ def test_legacy_arguments_map_to_reduction(size_average, reduce, expected):
             m = cls(size_average=size_average, reduce=reduce, reduction="sum", **kwargs)
         assert m.reduction == expected
         assert record[0].filename == __file__       # points at the caller
+
+
+@pytest.mark.parametrize("size_average, reduce, expected", LEGACY)
+def test_legacy_rule_matches_torch(size_average, reduce, expected):
     torch = pytest.importorskip("torch")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
