@@ -2,15 +2,18 @@
 
 ``tapegrad.nn`` re-exports every name listed here; the assertion keeps one name in one file.
 """
-from . import module, container, normalization, dropout, sparse
+from . import (module, container, activation, distance, loss, normalization, dropout, sparse)
 
-PARTS = (module, container, normalization, dropout, sparse)
+PARTS = (module, container, activation, distance, loss, normalization, dropout, sparse)
 
 __all__ = [name for part in PARTS for name in part.__all__]
 assert len(__all__) == len(set(__all__)), "a module name is exported by two files"
 
 from .module import *  # noqa: E402,F401,F403
 from .container import *  # noqa: E402,F401,F403
+from .activation import *  # noqa: E402,F401,F403
+from .distance import *  # noqa: E402,F401,F403
+from .loss import *  # noqa: E402,F401,F403
 from .normalization import *  # noqa: E402,F401,F403
 from .dropout import *  # noqa: E402,F401,F403
 from .sparse import *  # noqa: E402,F401,F403
