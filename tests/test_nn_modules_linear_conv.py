@@ -645,3 +645,30 @@ def test_torch_parity_of_names_shapes_and_attributes(name, args, kwargs):
                  "in_features", "out_features", "in1_features", "in2_features"):
         if hasattr(theirs, attr):
             assert getattr(ours, attr) == getattr(theirs, attr), attr
+
+
+def test_torch_state_dict_loads_into_ours():
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3, padding=1), torch.nn.Flatten(),
+                                 torch.nn.Linear(4 * 5 * 5, 3), torch.nn.Identity())
+    ours = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.Flatten(), nn.Linear(4 * 5 * 5, 3),
+                         nn.Identity())
+    state = {k: tg.tensor(v.numpy()) for k, v in theirs.state_dict().items()}
+    assert repr(ours.load_state_dict(state)) == "<All keys matched successfully>"
+    a = np.random.default_rng(6).uniform(-1, 1, (2, 2, 5, 5)).astype(np.float32)
+    np.testing.assert_allclose(arr(ours(tg.tensor(a))),
+                               theirs(torch.tensor(a)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert repr(ours) == repr(theirs)
+
+
+def test_deepcopy_gives_independent_layers():
+    import copy
+    m = nn.Conv2d(2, 3, 3, padding=1, padding_mode="reflect")
+    c = copy.deepcopy(m)
+    assert repr(c) == repr(m) and c._reversed_padding_repeated_twice == (1, 1, 1, 1)
+    with tg.no_grad():
+        c.weight.mul_(0)
+    assert float(m.weight.abs().sum()) > 0
+    x = tg.randn(1, 2, 4, 4)
+    np.testing.assert_allclose(arr(c(x)), np.broadcast_to(arr(c.bias)[:, None, None],
+                                                          (1, 3, 4, 4)), rtol=1e-6)
