@@ -256,7 +256,7 @@ def test_bilinear_forward_matches_numpy_and_errors():
     x1, x2 = tg.randn(5, 2), tg.randn(5, 3)
     ref = np.einsum("ni,kij,nj->nk", x1.numpy(), arr(m.weight), x2.numpy()) + arr(m.bias)
     np.testing.assert_allclose(arr(m(x1, x2)), ref, rtol=1e-5, atol=1e-6)
-    with pytest.raises(ValueError, match="in1_features must be > 0"):
+    with pytest.raises(ValueError, match=r"in1_features must be > 0, but got \(in1_features=0\)"):
         nn.Bilinear(0, 3, 4)
     with pytest.raises(ValueError):
         m(tg.randn(5, 3), tg.randn(5, 3))
@@ -372,13 +372,13 @@ def test_reversed_padding_repeated_twice(make, amounts):
     (lambda: nn.Conv2d(4, 3, 3, groups=2), ValueError,
      "out_channels must be divisible by groups"),
     (lambda: nn.Conv2d(4, 4, 3, groups=0), ValueError, "groups must be a positive integer"),
-    (lambda: nn.Conv2d(4, 4, 3, padding="full"), ValueError, "invalid padding string 'full'"),
+    (lambda: nn.Conv2d(4, 4, 3, padding="full"), ValueError, "Invalid padding string 'full'"),
     (lambda: nn.Conv2d(4, 4, 3, padding="same", stride=2), ValueError,
      "not supported for strided convolutions"),
     (lambda: nn.Conv2d(4, 4, 3, padding_mode="mirror"), ValueError,
      "padding_mode must be one of"),
     (lambda: nn.ConvTranspose2d(4, 4, 3, padding_mode="reflect"), ValueError,
-     'only "zeros" padding mode is supported'),
+     'Only "zeros" padding mode is supported for ConvTranspose2d'),
     (lambda: nn.ConvTranspose2d(4, 4, 3, padding="same"), TypeError, "take no 'same'"),
     (lambda: nn.Conv2d(4, 4, (1, 2, 3)), ValueError, "kernel_size must be an int or a tuple of 2"),
     (lambda: nn.Conv2d(4, 4, 0), ValueError, "kernel_size must be at least 1"),

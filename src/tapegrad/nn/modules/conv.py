@@ -66,8 +66,8 @@ class _ConvNd(Module):
                                 f"{padding!r} (transposed convolutions take no "
                                 "'same'/'valid').")
             if padding not in ("same", "valid"):
-                raise ValueError(f"{name}: invalid padding string {padding!r}, should be one "
-                                 "of 'same', 'valid', an int or a tuple of ints.")
+                raise ValueError(f"{name}: Invalid padding string {padding!r}, should be one "
+                                 "of 'same', 'valid' (or give an int or a tuple of ints).")
             if padding == "same" and any(s != 1 for s in self.stride):
                 raise ValueError(f"{name}: padding='same' is not supported for strided "
                                  f"convolutions (stride={self.stride}); pad explicitly.")
@@ -223,8 +223,8 @@ class _ConvTranspose(_ConvNd):
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
                  device=None, dtype=None):
         if padding_mode != "zeros":
-            raise ValueError(f'{type(self).__name__}: only "zeros" padding mode is supported, '
-                             f"got padding_mode={padding_mode!r}.")
+            raise ValueError(f'Only "zeros" padding mode is supported for '
+                             f"{type(self).__name__}, got padding_mode={padding_mode!r}.")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          True, output_padding, groups, bias, padding_mode, device, dtype)
 

@@ -153,8 +153,9 @@ class Bilinear(Module):
     def reset_parameters(self):
         """Redraw weight and bias from U(-1/sqrt(in1_features), 1/sqrt(in1_features))."""
         if self.in1_features <= 0:
-            raise ValueError(f"Bilinear: in1_features must be > 0 (the initial values are "
-                             f"drawn with bound 1/sqrt(in1_features)), got {self.in1_features}.")
+            raise ValueError(f"Bilinear: in1_features must be > 0, but got (in1_features="
+                             f"{self.in1_features}); the initial values are drawn with bound "
+                             "1/sqrt(in1_features).")
         bound = 1 / math.sqrt(self.in1_features)
         init.uniform_(self.weight, -bound, bound)
         if self.bias is not None:
