@@ -734,3 +734,38 @@ def test_orthogonal_registration_matches_torch(i, o):
         P.orthogonal(m)
         for k, v in t.state_dict().items():
             np.testing.assert_allclose(m.state_dict()[k].numpy(), v.numpy(), atol=1e-12)
+
+
+class Batched(nn.Module):
+    def __init__(self, shape):
+        super().__init__()
+        self.weight = nn.Parameter(tg.randn(*shape, dtype=tg.float64, generator=gen_(7)))
+
+    def forward(self, x):
+        return x @ self.weight
+
+
+@pytest.mark.parametrize("orthogonal_map", ["matrix_exp", "cayley", "householder"])
+@pytest.mark.parametrize("shape", [(2, 4, 3), (3, 2, 2)])
+def test_orthogonal_batch_of_matrices_matches_torch(orthogonal_map, shape):
+    torch = pytest.importorskip("torch")
+
+    class TorchBatched(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.randn(*shape, dtype=torch.float64))
+
+        def forward(self, x):
+            return x @ self.weight
+
+    t = torch.nn.utils.parametrizations.orthogonal(TorchBatched(), orthogonal_map=orthogonal_map)
+    m = P.orthogonal(Batched(shape), orthogonal_map=orthogonal_map)
+    assert list(m.state_dict()) == list(t.state_dict())
+    step = np.random.default_rng(5).standard_normal(shape)
+    with torch.no_grad():
+        t.parametrizations.weight.original.add_(0.2 * torch.tensor(step))
+    # NOTE: no orthonormality check here: the step moves householder's diagonal off -1, and
+    # PyTorch then truncates it to 0 (zero columns); parity is what is checked.
+    load_from_torch(m, t)
+    compare_with_torch(torch, m, t, np.random.default_rng(6).standard_normal((5, shape[-2])),
+                       rtol=1e-9, atol=1e-11)
