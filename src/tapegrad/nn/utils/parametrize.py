@@ -287,16 +287,17 @@ def register_parametrization(module, tensor_name, parametrization, *, unsafe=Fal
         if not unsafe:
             y = getattr(module, tensor_name)
             x = parametrization(y)
-            _check_same(x, y, tensor_name, "parametrization", "A parametrization must return a "
-                        "tensor", "Registering a parametrization may not change the {} of the "
-                        "tensor, unless the `unsafe` flag is enabled")
+            _check_same(x, y, tensor_name, f"parametrization(module.{tensor_name}).",
+                        "A parametrization must return a tensor", "Registering a "
+                        "parametrization may not change the {} of the tensor, unless the "
+                        "`unsafe` flag is enabled")
             if hasattr(parametrization, "right_inverse"):
                 try:
                     z = parametrization.right_inverse(x)
                 except NotImplementedError:
                     pass
                 else:
-                    _check_same(z, y, tensor_name, "returned", "parametrization.right_inverse "
+                    _check_same(z, y, tensor_name, "returned ", "parametrization.right_inverse "
                                 "must return a tensor", "The tensor returned by "
                                 "parametrization.right_inverse must have the same {} as "
                                 f"module.{tensor_name}, unless the `unsafe` flag is enabled")
@@ -328,7 +329,7 @@ def _check_same(x, y, tensor_name, label, not_tensor, mismatch):
         a, b = getattr(y, what), getattr(x, what)
         if a != b:
             raise ValueError(f"{mismatch.format(what)}.\nmodule.{tensor_name}.{what}: {a}\n"
-                             f"{label} {what}: {b}")
+                             f"{label}{what}: {b}")
 
 
 def is_parametrized(module, tensor_name=None):
