@@ -182,13 +182,13 @@ _MAPS = ("matrix_exp", "cayley", "householder")
 
 def _householder_product(a, tau):
     """H_1 H_2 ... H_k applied to the first k columns of the identity, H_i = I - tau_i v_i v_i^T
-    with v_i = e_i + a[..., :, i]; ``a`` (..., n, k) must be zero on and above its diagonal.
-    Recorded, so gradients reach ``a`` and ``tau``."""
+    with v_i = e_i + a[..., :, i]; ``a`` (..., n, k), n >= k, must be zero on and above its
+    diagonal. Recorded, so gradients reach ``a`` and ``tau``."""
     n, k = a.shape[-2], a.shape[-1]
     eye = np.eye(n, k, dtype=a._data.dtype)
     q = wrap(np.broadcast_to(eye, tuple(a.shape[:-2]) + (n, k)).copy())
     for i in reversed(range(k)):
-        v = a[..., :, i] + wrap(eye[:, i] if i < n else np.zeros(n, eye.dtype))
+        v = a[..., :, i] + wrap(eye[:, i])
         w = (v.unsqueeze(-1) * q).sum(dim=-2, keepdim=True)          # v^T Q, (..., 1, k)
         q = q - tau[..., i:i + 1].unsqueeze(-1) * v.unsqueeze(-1) * w
     return q
