@@ -12,10 +12,8 @@ PyTorch, NumPy's global generator too (so NumPy-based augmentations differ betwe
 ``base_seed`` is drawn from the loader's generator (or the default one) once per pass.
 """
 import itertools
-import multiprocessing
 import queue
 import random
-import threading
 from collections import namedtuple
 
 import numpy as np
@@ -121,6 +119,7 @@ class _WorkerPool:
     ``break`` with persistent workers) are recognised and dropped."""
 
     def __init__(self, loader, base_seed):
+        import multiprocessing      # here, not at the top: it costs import time for everyone
         ctx = loader.multiprocessing_context
         if ctx is None or isinstance(ctx, str):
             ctx = multiprocessing.get_context(ctx)
@@ -267,7 +266,6 @@ class DataLoader:
         self.collate_fn = collate_fn
         self._fetch = _Fetch(dataset, auto, collate_fn, drop_last)
         self._pool = None
-        self._lock = threading.Lock()
 
     @property
     def _index_sampler(self):
