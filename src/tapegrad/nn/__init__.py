@@ -9,3 +9,4 @@ from . import functional, init  # noqa: F401
 from .parameter import Buffer, Parameter  # noqa: F401
 from . import modules  # noqa: F401
 from .modules import *  # noqa: F401,F403
+from . import utils  # noqa: F401,E402

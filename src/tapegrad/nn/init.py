@@ -58,6 +58,12 @@ def _floating(tensor, name):
     return dt
 
 
+def _draw_dtype(tensor):
+    """The dtype to draw samples in: the tensor's own, so a float32 weight costs no float64
+    temporary (NumPy draws float32 and float64; float16 draws float32)."""
+    return np.float64 if tensor._data.dtype == np.float64 else np.float32
+
+
 def calculate_gain(nonlinearity, param=None):
     """The recommended gain for a nonlinearity, as PyTorch gives it.
 
@@ -115,7 +121,10 @@ def uniform_(tensor, a=0.0, b=1.0, generator=None):
     _floating(tensor, "uniform_")
     if a > b:
         raise ArgumentError(f"nn.init.uniform_: expects a range [a, b), but got a={a} > b={b}")
-    return _write(tensor, _rng(generator).uniform(a, b, tensor._data.shape), "uniform_")
+    values = _rng(generator).random(tensor._data.shape, dtype=_draw_dtype(tensor))
+    values *= b - a
+    values += a
+    return _write(tensor, values, "uniform_")
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
@@ -137,7 +146,10 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
     _floating(tensor, "normal_")
     if std < 0:
         raise ArgumentError(f"nn.init.normal_: expects std >= 0.0, but got std={std}")
-    return _write(tensor, _rng(generator).normal(mean, std, tensor._data.shape), "normal_")
+    values = _rng(generator).standard_normal(tensor._data.shape, dtype=_draw_dtype(tensor))
+    values *= std
+    values += mean
+    return _write(tensor, values, "normal_")
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):

@@ -163,7 +163,7 @@ class ModuleList(_ListLike):
         # Runs of identical entries are folded into one line, "(0-2): 3 x Linear(...)".
         items = [(int(k), repr(m)) for k, m in self._modules.items()]
         if not items:
-            return "ModuleList()"
+            return self._get_name() + "()"
         lines, start = [], 0
         while start < len(items):
             end = start
@@ -175,7 +175,7 @@ class ModuleList(_ListLike):
             else:
                 lines.append(f"({items[start][0]}): {text}")
             start = end + 1
-        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class ModuleDict(Module):
