@@ -409,3 +409,11 @@ def test_no_warnings_in_a_plain_loop():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _steps(optim.Adam(params), params, a, c, 2)
+
+
+def test_no_grad_inference_builds_no_graph():
+    w = tg.nn.Parameter(tg.ones(3))
+    with tg.no_grad():
+        y = (w * 2).sum()
+    assert y.grad_fn is None and not y.requires_grad
+    assert (w * 2).sum().grad_fn is not None

@@ -315,3 +315,38 @@ def test_swalr_anneals_to_swa_lr_then_holds():
         swa_utils.SWALR(_opt(), 0.1, anneal_epochs=-1)
     with pytest.raises(ValueError, match="anneal_strategy"):
         swa_utils.SWALR(_opt(), 0.1, anneal_strategy="step")
+
+
+def test_user_optimizers_count_as_stepped_and_copies_stay_independent():
+    class Plain(tg.optim.Optimizer):
+        def __init__(self, params):
+            super().__init__(params, {"lr": 0.1})
+
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    p.data.sub_(group["lr"])
+
+    w = tg.nn.Parameter(tg.ones(1))
+    opt = Plain([w])
+    sched = L.StepLR(opt, 1, gamma=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        opt.step()
+        sched.step()
+    assert opt.param_groups[0]["lr"] == 0.05
+    sgd = _opt()
+    L.StepLR(sgd, 1)
+    twin = copy.deepcopy(sgd)
+    twin.param_groups[0]["params"][0].grad = tg.ones(2)
+    twin.step()
+    assert sgd.param_groups[0]["params"][0].tolist() == [1.0, 1.0]
+
+
+def test_overridden_optimizer_step_is_reported():
+    opt = _opt()
+    sched = L.StepLR(opt, 1)
+    opt.step = lambda closure=None: None
+    opt.step()
+    with pytest.warns(UserWarning, match="has been overridden"):
+        sched.step()

@@ -205,6 +205,7 @@ class LBFGS(Optimizer):
         if closure is None:
             raise ValueError("LBFGS.step needs a closure that zeroes the grads, computes the "
                              "loss, calls backward and returns the loss")
+        self._opt_called = True
         group = self.param_groups[0]
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
         tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]

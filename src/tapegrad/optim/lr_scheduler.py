@@ -18,10 +18,8 @@ Example:
 import math
 import types
 import warnings
-import weakref
 from bisect import bisect_right
 from collections import Counter
-from functools import wraps
 
 from .optimizer import Optimizer
 
@@ -53,26 +51,6 @@ def _per_group(name, optimizer, value, what):
                              "(one per param group)")
         return list(value)
     return [value] * n
-
-
-def _track_optimizer_step(optimizer):
-    """Wrap ``optimizer.step`` (on the instance) so schedulers can tell whether it ran yet.
-
-    # NOTE: the wrapper refers to the optimizer weakly: the instance holds the wrapper, and a
-    # strong reference back would make a cycle that only the cyclic GC could free.
-    """
-    if getattr(optimizer.step, "_wrapped_by_lr_sched", False):
-        return
-    func = type(optimizer).step
-    ref = weakref.ref(optimizer)
-
-    @wraps(func)
-    def step(*args, **kwargs):
-        opt = ref()
-        opt._opt_called = True
-        return func(opt, *args, **kwargs)
-    step._wrapped_by_lr_sched = True
-    optimizer.step = step
 
 
 class LRScheduler:
@@ -113,7 +91,6 @@ class LRScheduler:
                         "the optimizer's state_dict first, or pass last_epoch=-1")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
-        _track_optimizer_step(optimizer)
         self._initial_step()
 
     def _initial_step(self):
@@ -186,12 +163,13 @@ class LRScheduler:
             0.1
         """
         if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
-            if not getattr(self.optimizer.step, "_wrapped_by_lr_sched", False):
+            if "step" in vars(self.optimizer):
                 warnings.warn(
                     "Seems like `optimizer.step()` has been overridden after learning rate "
                     "scheduler initialization. Please, make sure to call `optimizer.step()` "
                     "before `lr_scheduler.step()`.", UserWarning, stacklevel=2)
             else:
+                # (every Optimizer step sets _opt_called: see Optimizer.__init_subclass__)
                 warnings.warn(
                     "Detected call of `lr_scheduler.step()` before `optimizer.step()`. "
                     "In PyTorch 1.1.0 and later, you should call them in the opposite order: "

@@ -9,6 +9,7 @@ the old value refuses to backward through it. Temporaries the formula needs live
 carry no information between steps, so they stay out of ``state_dict()``.
 """
 import copy
+import functools
 import warnings
 from collections import defaultdict
 
@@ -82,6 +83,22 @@ class Optimizer:
         >>> w = tg.nn.Parameter(tg.ones(2)); Halve([w]).step(); w.data
         tensor([0.5000, 0.5000])
     """
+
+    def __init_subclass__(cls, **kwargs):
+        # Schedulers warn when they step before the optimizer ever did, so every step marks
+        # ``_opt_called``: the built-ins in ``_step``, users' subclasses through this wrapper.
+        # (Wrapping the class, not the instance as PyTorch does, keeps copy.deepcopy of an
+        # optimizer correct; the built-ins stay unwrapped so their doctests stay found.)
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is None or cls.__module__.startswith(__name__.rpartition(".")[0] + "."):
+            return
+
+        @functools.wraps(step)
+        def marked_step(self, *args, **kwargs):
+            self._opt_called = True
+            return step(self, *args, **kwargs)
+        cls.step = marked_step
 
     def __init__(self, params, defaults):
         self.defaults = defaults
@@ -197,6 +214,7 @@ class Optimizer:
     def _step(self, closure):
         """Evaluate ``closure`` under enable_grad (its loss is returned), then update each
         group with ``self._update(group)``."""
+        self._opt_called = True
         loss = None
         if closure is not None:
             with enable_grad():

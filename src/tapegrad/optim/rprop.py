@@ -37,6 +37,14 @@ class Rprop(Optimizer):
                         capturable=capturable)
         super().__init__(params, defaults)
 
+    def _masks(self, p):
+        """Two boolean scratch arrays shaped like ``p`` (Note [In-place updates])."""
+        masks = self._scratch.get((id(p), "masks"))
+        if masks is None or masks[0].shape != p._data.shape:
+            masks = self._scratch[(id(p), "masks")] = (np.empty(p._data.shape, bool),
+                                                         np.empty(p._data.shape, bool))
+        return masks
+
     def step(self, closure=None):
         """Update the parameters once (``closure``: optional, re-evaluates and returns the
         loss).
@@ -59,16 +67,17 @@ class Rprop(Optimizer):
                 state["step_size"] = wrap(np.full_like(p._data, group["lr"]))
             state["step"]._data += 1
             s, gb = self._buffers(p, 2)
+            pos, neg = self._masks(p)
             g = self._effective_grad(p, g, 0, maximize, gb)
             prev, size = state["prev"]._data, state["step_size"]._data
             np.multiply(g, prev, out=s)
-            np.sign(s, out=s)
-            flipped = s < 0
-            factor = np.where(s > 0, etaplus, np.where(flipped, etaminus, 1.0))
-            size *= factor.astype(size.dtype, copy=False)
+            np.greater(s, 0, out=pos)             # same sign as last time: grow the step
+            np.less(s, 0, out=neg)                # flipped: shrink it
+            np.multiply(size, etaplus, out=size, where=pos)
+            np.multiply(size, etaminus, out=size, where=neg)
             np.clip(size, lo, hi, out=size)
             np.copyto(prev, g)
-            prev[flipped] = 0                   # a flipped sign: no move, and no flip next time
+            np.copyto(prev, 0, where=neg)         # a flipped sign: no move, and no flip next
             np.sign(prev, out=s)
             s *= size
             np.subtract(p._data, s, out=p._data)
