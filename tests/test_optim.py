@@ -417,3 +417,11 @@ def test_no_grad_inference_builds_no_graph():
         y = (w * 2).sum()
     assert y.grad_fn is None and not y.requires_grad
     assert (w * 2).sum().grad_fn is not None
+
+
+def test_tensor_lr_is_accepted_as_a_number():
+    w = tg.nn.Parameter(tg.ones(1))
+    opt = optim.Adam([w], lr=tg.tensor(0.5))
+    assert opt.param_groups[0]["lr"] == 0.5
+    with pytest.raises(ValueError, match="Tensor lr must be 1-element"):
+        optim.Adam([w], lr=tg.ones(2))

@@ -80,3 +80,31 @@ def test_lbfgs_matches_torch_with_closure(opts):
                                    rtol=1e-5, atol=1e-8)   # rounding drifts over 80 iterations
         for key in ("func_evals", "n_iter"):
             assert o1.state[ours][key] == o2.state[theirs][key]
+
+
+@pytest.mark.parametrize("name,i", [("Adam", 1), ("SGD", 2), ("RMSprop", 3), ("NAdam", 2),
+                                    ("ASGD", 1), ("Rprop", 1)])
+def test_a_torch_optimizer_state_dict_loads_and_resumes(name, i):
+    opts = CASES[name][i]
+    start, a, c = problem()
+    theirs = [torch.tensor(s.copy(), requires_grad=True) for s in start]
+    t_opt = getattr(torch.optim, name)(theirs, foreach=False, **opts)
+
+    def torch_steps(n):
+        for _ in range(n):
+            t_opt.zero_grad()
+            sum((0.5 * torch.tensor(ai) * (p - torch.tensor(ci)) ** 2
+                 + 0.1 * (1 - torch.cos(p))).sum() for p, ai, ci in zip(theirs, a, c)).backward()
+            t_opt.step()
+    torch_steps(5)
+    ours = [tg.nn.Parameter(tg.tensor(p.detach().numpy().copy())) for p in theirs]
+    opt = getattr(optim, name)(ours, lr=0.5)
+    opt.load_state_dict(t_opt.state_dict())
+    assert opt.param_groups[0]["lr"] == opts["lr"]
+    for _ in range(5):
+        opt.zero_grad()
+        tg_loss(ours, a, c).backward()
+        opt.step()
+    torch_steps(5)
+    for p, q in zip(ours, theirs):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=3e-5, atol=3e-6)

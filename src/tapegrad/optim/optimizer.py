@@ -44,6 +44,8 @@ def check_betas(opt, betas):
 
 def check_common(opt, lr, eps=0.0, weight_decay=0.0, differentiable=False):
     """The checks most optimizers share: lr, eps and weight_decay >= 0, no differentiable."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ArgumentError(f"{opt}: Tensor lr must be 1-element, got shape {tuple(lr.shape)}")
     check_arg(opt, lr >= 0.0, "learning rate", lr, "lr must be >= 0")
     check_arg(opt, eps >= 0.0, "epsilon value", eps, "eps must be >= 0")
     check_arg(opt, weight_decay >= 0.0, "weight_decay value", weight_decay,
@@ -166,6 +168,10 @@ class Optimizer:
                                  "use t.detach().requires_grad_()")
         group = dict(param_group)
         group["params"] = params
+        if isinstance(group.get("lr"), Tensor):
+            # NOTE: a 1-element Tensor lr (PyTorch allows one) is kept as a float: the
+            # updates are NumPy arithmetic and schedulers do float maths on group["lr"]
+            group["lr"] = float(group["lr"].item())
         for key, default in self.defaults.items():
             if default is required and key not in group:
                 raise ValueError(f"{name}: parameter group didn't specify a value of required "
