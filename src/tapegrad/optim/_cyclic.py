@@ -5,14 +5,15 @@ import types
 import warnings
 from bisect import bisect_right
 
+from .._core.errors import ArgumentError
 from .lr_scheduler import _EPOCH_DEPRECATED, LRScheduler, _check_verbose, _per_group
 
 
 def _momentum_key(name, optimizer):
     """'betas' (cycle beta1) or 'momentum': what a momentum-cycling scheduler will edit."""
     if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-        raise ValueError(f"{name}: optimizer must support momentum or beta1 with "
-                         "`cycle_momentum` option enabled; pass cycle_momentum=False")
+        raise ArgumentError(f"{name}: optimizer must support momentum or beta1 with "
+                            "`cycle_momentum` option enabled; pass cycle_momentum=False")
     return "betas" in optimizer.defaults
 
 
@@ -71,8 +72,8 @@ class CyclicLR(LRScheduler):
         self.total_size = up + down
         self.step_ratio = up / self.total_size
         if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
-            raise ValueError(f"CyclicLR: mode {mode!r} is invalid and scale_fn is None; use "
-                             "'triangular', 'triangular2' or 'exp_range', or pass scale_fn")
+            raise ArgumentError(f"CyclicLR: mode {mode!r} is invalid and scale_fn is None; use "
+                                "'triangular', 'triangular2' or 'exp_range', or pass scale_fn")
         self.mode = mode
         self.gamma = gamma
         self._scale_fn_custom = scale_fn
@@ -180,26 +181,26 @@ class OneCycleLR(LRScheduler):
                  final_div_factor=1e4, three_phase=False, last_epoch=-1, verbose="deprecated"):
         if total_steps is not None:
             if not isinstance(total_steps, int) or total_steps <= 0:
-                raise ValueError(f"OneCycleLR: Expected positive integer total_steps, but got "
-                                 f"{total_steps}")
+                raise ArgumentError(f"OneCycleLR: Expected positive integer total_steps, but got "
+                                    f"{total_steps}")
             self.total_steps = total_steps
         elif epochs is not None and steps_per_epoch is not None:
             if not isinstance(epochs, int) or epochs <= 0:
-                raise ValueError(f"OneCycleLR: Expected positive integer epochs, but got "
-                                 f"{epochs}")
+                raise ArgumentError(f"OneCycleLR: Expected positive integer epochs, but got "
+                                    f"{epochs}")
             if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
-                raise ValueError(f"OneCycleLR: Expected positive integer steps_per_epoch, but "
-                                 f"got {steps_per_epoch}")
+                raise ArgumentError(f"OneCycleLR: Expected positive integer steps_per_epoch, but "
+                                    f"got {steps_per_epoch}")
             self.total_steps = epochs * steps_per_epoch
         else:
-            raise ValueError("OneCycleLR: You must define either total_steps OR (epochs AND "
-                             "steps_per_epoch)")
+            raise ArgumentError("OneCycleLR: You must define either total_steps OR (epochs AND "
+                                "steps_per_epoch)")
         if not isinstance(pct_start, float) or not 0 <= pct_start <= 1:
-            raise ValueError(f"OneCycleLR: Expected float between 0 and 1 pct_start, but got "
-                             f"{pct_start}")
+            raise ArgumentError(f"OneCycleLR: Expected float between 0 and 1 pct_start, but got "
+                                f"{pct_start}")
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError("OneCycleLR: anneal_strategy must be one of 'cos' or 'linear', "
-                             f"instead got {anneal_strategy}")
+            raise ArgumentError("OneCycleLR: anneal_strategy must be one of 'cos' or 'linear', "
+                                f"instead got {anneal_strategy}")
         n = self.total_steps
         warm = float(pct_start * n) - 1
         if three_phase:
@@ -244,9 +245,9 @@ class OneCycleLR(LRScheduler):
         self._warn_if_called_outside_step()
         t = self.last_epoch
         if t > self.total_steps:
-            raise ValueError(f"OneCycleLR: Tried to step {t} times. The specified number of "
-                             f"total steps is {self.total_steps}; build the scheduler with the "
-                             "number of optimizer steps you will take")
+            raise ArgumentError(f"OneCycleLR: Tried to step {t} times. The specified number of "
+                                f"total steps is {self.total_steps}; build the scheduler with the "
+                                "number of optimizer steps you will take")
         lrs = []
         for group in self.optimizer.param_groups:
             start = 0.0
@@ -270,15 +271,15 @@ def _check_children(name, optimizer, schedulers):
         if not hasattr(s, "optimizer"):
             raise TypeError(f"{name} at index {i} should have `optimizer` as its attribute.")
         if isinstance(s, ReduceLROnPlateau):
-            raise ValueError(f"{name} does not support `ReduceLROnPlateau` scheduler as it "
-                             "requires additional kwargs to be specified when calling `step`, "
-                             f"but got one at index {i} in the given schedulers sequence.")
+            raise ArgumentError(f"{name} does not support `ReduceLROnPlateau` scheduler as it "
+                                "requires additional kwargs to be specified when calling `step`, "
+                                f"but got one at index {i} in the given schedulers sequence.")
         if s.optimizer is not optimizer:
-            raise ValueError(f"{name} expects all schedulers to belong to the same optimizer, "
-                             f"but got scheduler {type(s).__name__} at index {i} has "
-                             f"{type(s.optimizer).__name__} at {id(s.optimizer):#x}, which is "
-                             f"different from {type(optimizer).__name__} at "
-                             f"{id(optimizer):#x}.")
+            raise ArgumentError(f"{name} expects all schedulers to belong to the same optimizer, "
+                                f"but got scheduler {type(s).__name__} at index {i} has "
+                                f"{type(s.optimizer).__name__} at {id(s.optimizer):#x}, which is "
+                                f"different from {type(optimizer).__name__} at "
+                                f"{id(optimizer):#x}.")
 
 
 class _Composite(LRScheduler):
@@ -322,11 +323,11 @@ class SequentialLR(_Composite):
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch=-1, verbose="deprecated"):
         if len(schedulers) < 1:
-            raise ValueError("SequentialLR expects at least one scheduler, but got no "
-                             "scheduler.")
+            raise ArgumentError("SequentialLR expects at least one scheduler, but got no "
+                                "scheduler.")
         _check_children("SequentialLR", optimizer, schedulers)
         if len(milestones) != len(schedulers) - 1:
-            raise ValueError(
+            raise ArgumentError(
                 "Sequential Schedulers expects number of schedulers provided to be one more "
                 f"than the number of milestone points, but got number of schedulers "
                 f"{len(schedulers)} and the number of milestones to be equal to "
@@ -383,8 +384,8 @@ class ChainedScheduler(_Composite):
 
     def __init__(self, schedulers, optimizer=None):
         if len(schedulers) < 1:
-            raise ValueError("ChainedScheduler expects at least one scheduler to be chained, "
-                             "but got no scheduler.")
+            raise ArgumentError("ChainedScheduler expects at least one scheduler to be chained, "
+                                "but got no scheduler.")
         optimizer = optimizer or schedulers[0].optimizer
         _check_children("ChainedScheduler", optimizer, schedulers)
         self._schedulers = list(schedulers)
@@ -426,14 +427,14 @@ class ReduceLROnPlateau(LRScheduler):
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
                  threshold_mode="rel", cooldown=0, min_lr=0, eps=1e-8, verbose="deprecated"):
         if factor >= 1.0:
-            raise ValueError(f"ReduceLROnPlateau: Factor should be < 1.0, got {factor}")
+            raise ArgumentError(f"ReduceLROnPlateau: Factor should be < 1.0, got {factor}")
         _check_verbose(verbose, "ReduceLROnPlateau")
         self.factor = factor
         self.optimizer = optimizer
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != len(optimizer.param_groups):
-                raise ValueError(f"ReduceLROnPlateau: expected {len(optimizer.param_groups)} "
-                                 f"min_lrs, got {len(min_lr)}")
+                raise ArgumentError(f"ReduceLROnPlateau: expected {len(optimizer.param_groups)} "
+                                    f"min_lrs, got {len(min_lr)}")
             self.default_min_lr = None
             self.min_lrs = list(min_lr)
         else:
@@ -445,10 +446,10 @@ class ReduceLROnPlateau(LRScheduler):
         self.last_epoch = 0
         self._last_lr = self._current()
         if mode not in ("min", "max"):
-            raise ValueError(f"ReduceLROnPlateau: mode {mode} is unknown! Use 'min' or 'max'")
+            raise ArgumentError(f"ReduceLROnPlateau: mode {mode} is unknown! Use 'min' or 'max'")
         if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: threshold mode {threshold_mode} is unknown! "
-                             "Use 'rel' or 'abs'")
+            raise ArgumentError(f"ReduceLROnPlateau: threshold mode {threshold_mode} is unknown! "
+                                "Use 'rel' or 'abs'")
         self.mode_worse = math.inf if mode == "min" else -math.inf
         self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
         self._reset()

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from .._core.errors import ArgumentError
 from .._core.tensor import wrap
 from ..autograd.grad_mode import enable_grad
 from .optimizer import Optimizer, check_common
@@ -140,20 +141,20 @@ class LBFGS(Optimizer):
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         if line_search_fn not in (None, "strong_wolfe"):
-            raise ValueError(f"LBFGS: line_search_fn must be None or 'strong_wolfe', got "
-                             f"{line_search_fn!r}")
+            raise ArgumentError(f"LBFGS: line_search_fn must be None or 'strong_wolfe', got "
+                                f"{line_search_fn!r}")
         defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval,
                         tolerance_grad=tolerance_grad, tolerance_change=tolerance_change,
                         history_size=history_size, line_search_fn=line_search_fn)
         super().__init__(params, defaults)
         if len(self.param_groups) != 1:
-            raise ValueError("LBFGS doesn't support per-parameter options (parameter groups); "
-                             "pass one list of parameters")
+            raise ArgumentError("LBFGS doesn't support per-parameter options (parameter groups); "
+                                "pass one list of parameters")
         self._params = self.param_groups[0]["params"]
 
     def add_param_group(self, param_group):
         if self.param_groups:
-            raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
+            raise ArgumentError("LBFGS doesn't support per-parameter options (parameter groups)")
         super().add_param_group(param_group)
 
     # ---- flat views of the parameters ------------------------------------------------------
@@ -203,8 +204,8 @@ class LBFGS(Optimizer):
             2.0
         """
         if closure is None:
-            raise ValueError("LBFGS.step needs a closure that zeroes the grads, computes the "
-                             "loss, calls backward and returns the loss")
+            raise ArgumentError("LBFGS.step needs a closure that zeroes the grads, computes the "
+                                "loss, calls backward and returns the loss")
         self._opt_called = True
         group = self.param_groups[0]
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]

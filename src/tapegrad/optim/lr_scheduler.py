@@ -21,6 +21,7 @@ import warnings
 from bisect import bisect_right
 from collections import Counter
 
+from .._core.errors import ArgumentError
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR",
@@ -47,8 +48,8 @@ def _per_group(name, optimizer, value, what):
     n = len(optimizer.param_groups)
     if isinstance(value, (list, tuple)):
         if len(value) != n:
-            raise ValueError(f"{name}: expected {n} values for {what}, got {len(value)} "
-                             "(one per param group)")
+            raise ArgumentError(f"{name}: expected {n} values for {what}, got {len(value)} "
+                                "(one per param group)")
         return list(value)
     return [value] * n
 
@@ -221,7 +222,7 @@ def _lambdas(name, optimizer, lr_lambda):
     n = len(optimizer.param_groups)
     if isinstance(lr_lambda, (list, tuple)):
         if len(lr_lambda) != n:
-            raise ValueError(f"{name}: Expected {n} lr_lambdas, but got {len(lr_lambda)}")
+            raise ArgumentError(f"{name}: Expected {n} lr_lambdas, but got {len(lr_lambda)}")
         return list(lr_lambda)
     return [lr_lambda] * n
 
@@ -368,8 +369,8 @@ class ConstantLR(LRScheduler):
     def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1,
                  verbose="deprecated"):
         if factor > 1.0 or factor < 0:
-            raise ValueError(f"ConstantLR: Constant multiplicative factor expected to be "
-                             f"between 0 and 1, got factor={factor}")
+            raise ArgumentError(f"ConstantLR: Constant multiplicative factor expected to be "
+                                f"between 0 and 1, got factor={factor}")
         self.factor = factor
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch, verbose)
@@ -409,11 +410,11 @@ class LinearLR(LRScheduler):
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
                  last_epoch=-1, verbose="deprecated"):
         if start_factor > 1.0 or start_factor <= 0:
-            raise ValueError("LinearLR: Starting multiplicative factor expected to be greater "
-                             f"than 0 and less or equal to 1, got start_factor={start_factor}")
+            raise ArgumentError("LinearLR: Starting multiplicative factor expected to be greater "
+                                f"than 0 and less or equal to 1, got start_factor={start_factor}")
         if end_factor > 1.0 or end_factor < 0:
-            raise ValueError("LinearLR: Ending multiplicative factor expected to be between 0 "
-                             f"and 1, got end_factor={end_factor}")
+            raise ArgumentError("LinearLR: Ending multiplicative factor expected to be between 0 "
+                                f"and 1, got end_factor={end_factor}")
         self.start_factor = start_factor
         self.end_factor = end_factor
         self.total_iters = total_iters
@@ -569,14 +570,14 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1,
                  verbose="deprecated"):
         if T_0 <= 0 or not isinstance(T_0, int):
-            raise ValueError(f"CosineAnnealingWarmRestarts: Expected positive integer T_0, but "
-                             f"got {T_0}")
+            raise ArgumentError(f"CosineAnnealingWarmRestarts: Expected positive integer T_0, but "
+                                f"got {T_0}")
         if T_mult < 1 or not isinstance(T_mult, int):
-            raise ValueError(f"CosineAnnealingWarmRestarts: Expected integer T_mult >= 1, but "
-                             f"got {T_mult}")
+            raise ArgumentError(f"CosineAnnealingWarmRestarts: Expected integer T_mult >= 1, but "
+                                f"got {T_mult}")
         if not isinstance(eta_min, (float, int)):
-            raise ValueError(f"CosineAnnealingWarmRestarts: Expected float or int eta_min, but "
-                             f"got {eta_min} of type {type(eta_min).__name__}")
+            raise ArgumentError(f"CosineAnnealingWarmRestarts: Expected float or int eta_min, but "
+                                f"got {eta_min} of type {type(eta_min).__name__}")
         self.T_0 = T_0
         self.T_i = T_0
         self.T_mult = T_mult
@@ -609,8 +610,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i = self.T_i * self.T_mult
         else:
             if epoch < 0:
-                raise ValueError(f"CosineAnnealingWarmRestarts.step: Expected non-negative "
-                                 f"epoch, but got {epoch}")
+                raise ArgumentError(f"CosineAnnealingWarmRestarts.step: Expected non-negative "
+                                    f"epoch, but got {epoch}")
             if epoch < self.T_0:
                 self.T_i, self.T_cur = self.T_0, epoch
             elif self.T_mult == 1:

@@ -117,8 +117,8 @@ class Optimizer:
             self.add_param_group({"params": params})     # raises the ordering error
         groups = list(params)
         if len(groups) == 0:
-            raise ValueError(f"{name}: optimizer got an empty parameter list; pass "
-                             "model.parameters() of a model that has parameters")
+            raise ArgumentError(f"{name}: optimizer got an empty parameter list; pass "
+                                "model.parameters() of a model that has parameters")
         if not isinstance(groups[0], dict):
             groups = [{"params": groups}]
         for group in groups:
@@ -163,9 +163,9 @@ class Optimizer:
                 raise TypeError(f"{name}: optimizer can only optimize Tensors, but one of the "
                                 f"params is {type(p).__name__}")
             if not p.is_leaf:
-                raise ValueError(f"{name}: can't optimize a non-leaf Tensor (made by "
-                                 f"{p.grad_fn.name()}); optimize the leaf it came from, or "
-                                 "use t.detach().requires_grad_()")
+                raise ArgumentError(f"{name}: can't optimize a non-leaf Tensor (made by "
+                                    f"{p.grad_fn.name()}); optimize the leaf it came from, or "
+                                    "use t.detach().requires_grad_()")
         group = dict(param_group)
         group["params"] = params
         if isinstance(group.get("lr"), Tensor):
@@ -174,16 +174,16 @@ class Optimizer:
             group["lr"] = float(group["lr"].item())
         for key, default in self.defaults.items():
             if default is required and key not in group:
-                raise ValueError(f"{name}: parameter group didn't specify a value of required "
-                                 f"optimization parameter {key}")
+                raise ArgumentError(f"{name}: parameter group didn't specify a value of required "
+                                    f"optimization parameter {key}")
             group.setdefault(key, default)
         if len({id(p) for p in params}) != len(params):
             warnings.warn(f"{name}: optimizer contains a parameter group with duplicate "
                           "parameters; in future, this will cause an error", stacklevel=3)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in params):
-            raise ValueError(f"{name}: some parameters appear in more than one parameter "
-                             "group; give each parameter to one group only")
+            raise ArgumentError(f"{name}: some parameters appear in more than one parameter "
+                                "group; give each parameter to one group only")
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none=True):
@@ -316,12 +316,12 @@ class Optimizer:
         name = type(self).__name__
         saved_groups = copy.deepcopy(list(state_dict["param_groups"]))
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"{name}.load_state_dict: loaded state dict has a different number "
-                             f"of parameter groups ({len(saved_groups)}) than the optimizer "
-                             f"({len(self.param_groups)}); build the optimizer as when saving")
+            raise ArgumentError(f"{name}.load_state_dict: loaded state dict has a different number "
+                                f"of parameter groups ({len(saved_groups)}) than the optimizer "
+                                f"({len(self.param_groups)}); build the optimizer as when saving")
         for i, (mine, saved) in enumerate(zip(self.param_groups, saved_groups)):
             if len(mine["params"]) != len(saved["params"]):
-                raise ValueError(
+                raise ArgumentError(
                     f"{name}.load_state_dict: loaded state dict contains a parameter group "
                     f"that doesn't match the size of optimizer's group: group {i} has "
                     f"{len(saved['params'])} parameters saved and {len(mine['params'])} here")

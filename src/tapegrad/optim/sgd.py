@@ -1,6 +1,7 @@
 """SGD: stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
 import numpy as np
 
+from .._core.errors import ArgumentError
 from .._core.tensor import wrap
 from .optimizer import Optimizer, check_arg, check_common
 
@@ -36,8 +37,8 @@ class SGD(Optimizer):
         check_common("SGD", lr, weight_decay=weight_decay, differentiable=differentiable)
         check_arg("SGD", momentum >= 0.0, "momentum value", momentum, "momentum must be >= 0")
         if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening; "
-                             "pass momentum > 0 and dampening=0, or nesterov=False")
+            raise ArgumentError("SGD: Nesterov momentum requires a momentum and zero dampening; "
+                                "pass momentum > 0 and dampening=0, or nesterov=False")
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
                         foreach=foreach, differentiable=differentiable, fused=fused)

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from .._core.errors import ArgumentError
 from .._core.tensor import Tensor
 from ..autograd.grad_mode import no_grad
 from ..nn.modules.module import Module
@@ -135,7 +136,7 @@ class AveragedModel(Module):
     def __init__(self, model, device=None, avg_fn=None, multi_avg_fn=None, use_buffers=False):
         super().__init__()
         if avg_fn is not None and multi_avg_fn is not None:
-            raise ValueError("AveragedModel: only one of avg_fn and multi_avg_fn can be given")
+            raise ArgumentError("AveragedModel: only one of avg_fn and multi_avg_fn can be given")
         self.module = copy.deepcopy(model)
         self.register_buffer("n_averaged", tensor(0))
         self.avg_fn = avg_fn
@@ -160,9 +161,9 @@ class AveragedModel(Module):
         """
         averaged, current = self._averaged_and_current(model)
         if len(averaged) != len(current):
-            raise ValueError(f"AveragedModel.update_parameters: the model has {len(current)} "
-                             f"tensors to average but the averaged copy has {len(averaged)}; "
-                             "pass the model this AveragedModel was built from")
+            raise ArgumentError(f"AveragedModel.update_parameters: the model has {len(current)} "
+                                f"tensors to average but the averaged copy has {len(averaged)}; "
+                                "pass the model this AveragedModel was built from")
         n = self.n_averaged
         with no_grad():
             if int(n.item()) == 0:
@@ -250,13 +251,13 @@ class SWALR(LRScheduler):
                              optimizer.param_groups):
             group["swa_lr"] = lr
         if anneal_strategy not in ("cos", "linear"):
-            raise ValueError("SWALR: anneal_strategy must by one of 'cos' or 'linear', "
-                             f"instead got {anneal_strategy}")
+            raise ArgumentError("SWALR: anneal_strategy must by one of 'cos' or 'linear', "
+                                f"instead got {anneal_strategy}")
         self.anneal_func = self._cosine_anneal if anneal_strategy == "cos" \
             else self._linear_anneal
         if not isinstance(anneal_epochs, int) or anneal_epochs < 0:
-            raise ValueError(f"SWALR: anneal_epochs must be equal or greater than 0, got "
-                             f"{anneal_epochs}")
+            raise ArgumentError(f"SWALR: anneal_epochs must be equal or greater than 0, got "
+                                f"{anneal_epochs}")
         self.anneal_epochs = anneal_epochs
         super().__init__(optimizer, last_epoch)
 
