@@ -90,11 +90,13 @@ class Adam(Optimizer):
             if amsgrad:
                 v = np.maximum(state["max_exp_avg_sq"]._data, v,
                                out=state["max_exp_avg_sq"]._data)
+            # NOTE: m / (sqrt(v) / c + eps) == c * m / (sqrt(v) + eps * c), c = sqrt(1 - b2^t):
+            # the same rule with one pass fewer over the arrays (Kingma & Ba, section 2)
+            c = math.sqrt(1 - b2 ** t)
             np.sqrt(v, out=s)
-            s /= math.sqrt(1 - b2 ** t)
-            s += eps
+            s += eps * c
             np.divide(m, s, out=s)
-            s *= lr / (1 - b1 ** t)
+            s *= lr * c / (1 - b1 ** t)
             data -= s
             p._bump()
 
