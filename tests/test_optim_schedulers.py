@@ -350,3 +350,17 @@ def test_overridden_optimizer_step_is_reported():
     opt.step()
     with pytest.warns(UserWarning, match="has been overridden"):
         sched.step()
+
+
+def test_state_dicts_survive_a_json_round_trip():
+    import json
+    opt = _opt(momentum=0.9)
+    sched = L.MultiStepLR(opt, [3, 6], 0.5)
+    _lrs(sched, opt, 2)
+    sd = json.loads(json.dumps(sched.state_dict()))       # int keys become strings
+    assert sd["milestones"] == {"3": 1, "6": 1}
+    opt2 = _opt(momentum=0.9)
+    sched2 = L.MultiStepLR(opt2, [100], 0.5)
+    sched2.load_state_dict(sd)
+    opt2.param_groups[0]["lr"] = opt.param_groups[0]["lr"]
+    assert _lrs(sched2, opt2, 6) == _lrs(sched, opt, 6)

@@ -344,6 +344,12 @@ class MultiStepLR(LRScheduler):
         factor = self.gamma ** self.milestones[self.last_epoch]
         return [g["lr"] * factor for g in self.optimizer.param_groups]
 
+    def load_state_dict(self, state_dict):
+        """Restore a saved state; milestone keys that a JSON round trip turned into strings
+        become ints again."""
+        super().load_state_dict(state_dict)
+        self.milestones = Counter({int(k): v for k, v in self.milestones.items()})
+
     def _get_closed_form_lr(self):
         passed = bisect_right(sorted(self.milestones.elements()), self.last_epoch)
         return [b * self.gamma ** passed for b in self.base_lrs]
