@@ -364,3 +364,51 @@ def test_state_dicts_survive_a_json_round_trip():
     sched2.load_state_dict(sd)
     opt2.param_groups[0]["lr"] = opt.param_groups[0]["lr"]
     assert _lrs(sched2, opt2, 6) == _lrs(sched, opt, 6)
+
+
+@pytest.mark.parametrize("setup", [
+    lambda ps: (tg.optim.Adam(ps, lr=0.05, amsgrad=True),
+                lambda o: L.OneCycleLR(o, 0.1, total_steps=20)),
+    lambda ps: (tg.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+                lambda o: L.MultiStepLR(o, [3, 7], 0.5)),
+    lambda ps: (tg.optim.RMSprop(ps, lr=0.01, centered=True),
+                lambda o: L.SequentialLR(o, [L.LinearLR(o, 0.1, total_iters=3),
+                                             L.CosineAnnealingLR(o, 10)], [3])),
+    lambda ps: (tg.optim.LBFGS(ps, lr=0.5, max_iter=3, line_search_fn="strong_wolfe"),
+                lambda o: L.ExponentialLR(o, 0.9)),
+])
+def test_checkpoint_with_tapegrad_save_resumes_bit_for_bit(setup, tmp_path):
+    rng = np.random.default_rng(0)
+    x = tg.tensor(rng.standard_normal((16, 4)).astype(np.float32))
+    y = tg.tensor(rng.standard_normal(16).astype(np.float32))
+
+    def build():
+        w = tg.nn.Parameter(tg.tensor(np.linspace(-1, 1, 4, dtype=np.float32)))
+        opt, make_sched = setup([w])
+        return w, opt, make_sched(opt)
+
+    def train(w, opt, sched, n):
+        for _ in range(n):
+            def closure():
+                opt.zero_grad()
+                loss = ((x @ w - y) ** 2).mean() + (w ** 4).sum() * 0.01
+                loss.backward()
+                return loss
+            opt.step(closure)
+            sched.step()
+
+    w, opt, sched = build()
+    train(w, opt, sched, 5)
+    path = tmp_path / "ckpt.safetensors"
+    tg.save({"w": w.detach(), "optim": opt.state_dict(), "sched": sched.state_dict(),
+             "epoch": 5}, path)
+    train(w, opt, sched, 5)
+
+    w2, opt2, sched2 = build()
+    ckpt = tg.load(path)
+    w2.data = ckpt["w"]
+    opt2.load_state_dict(ckpt["optim"])
+    sched2.load_state_dict(ckpt["sched"])
+    train(w2, opt2, sched2, 5)
+    np.testing.assert_array_equal(w.detach().numpy(), w2.detach().numpy())
+    assert sched.get_last_lr() == sched2.get_last_lr()
