@@ -24,6 +24,10 @@ DEC_LAYER_KEYS = (["self_attn." + k for k in MHA_KEYS]
                   + [f"norm{i}.{p}" for i in (1, 2, 3) for p in ("weight", "bias")])
 
 
+def arr(t):
+    return t.detach().numpy()
+
+
 def randn(*shape, seed=0, dtype=np.float32):
     return tg.tensor(np.random.default_rng(seed).standard_normal(shape).astype(dtype))
 
@@ -33,7 +37,7 @@ def leaf(*shape, seed=0, dtype=np.float64):
                      requires_grad=True)
 
 
-# ---- names, shapes, registration order ------------------------------------------------------
+# ---- names, shapes, registration order ----------------------------------------------------------
 def test_mha_parameters_packed():
     m = nn.MultiheadAttention(E, H)
     assert list(m.state_dict()) == MHA_KEYS
@@ -97,10 +101,10 @@ def test_encoder_layers_are_independent_copies():
     enc = nn.TransformerEncoder(layer, 2)
     w0, w1 = enc.layers[0].linear1.weight, enc.layers[1].linear1.weight
     assert w0 is not w1 and w0 is not layer.linear1.weight
-    np.testing.assert_array_equal(w0.detach().numpy(), layer.linear1.weight.detach().numpy())
+    np.testing.assert_array_equal(arr(w0), arr(layer.linear1.weight))
     with tg.no_grad():
         w0.mul_(0.0)
-    assert np.abs(w1.detach().numpy()).sum() > 0 and np.abs(layer.linear1.weight.detach().numpy()).sum() > 0
+    assert np.abs(arr(w1)).sum() > 0 and np.abs(arr(layer.linear1.weight)).sum() > 0
     assert enc.num_layers == 2 and enc.norm is None and isinstance(enc.layers, nn.ModuleList)
 
 
@@ -112,22 +116,22 @@ def test_dtype_factory_argument():
     assert nn.MultiheadAttention(E, H).in_proj_weight.dtype == tg.float32
 
 
-# ---- initialisation ---------------------------------------------------------------------------
+# ---- initialisation -----------------------------------------------------------------------------
 def test_mha_init_distributions():
     tg.manual_seed(0)
     m = nn.MultiheadAttention(64, 4)
-    w = m.in_proj_weight.detach().numpy()
+    w = arr(m.in_proj_weight)
     bound = math.sqrt(6.0 / (64 + 3 * 64))          # xavier_uniform_ on the (3E, E) weight
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.95 * bound
     assert abs(w.std() - bound / math.sqrt(3)) < 0.05 * bound
     assert abs(w.mean()) < 0.02 * bound
-    assert not m.in_proj_bias.detach().numpy().any() and not m.out_proj.bias.detach().numpy().any()
-    wo = m.out_proj.weight.detach().numpy()                    # Linear's own: U(-1/sqrt(E), 1/sqrt(E))
+    assert not arr(m.in_proj_bias).any() and not arr(m.out_proj.bias).any()
+    wo = arr(m.out_proj.weight)       # Linear's own: U(-1/sqrt(E), 1/sqrt(E))
     assert np.abs(wo).max() <= 1 / 8 and np.abs(wo).max() > 0.9 / 8
     m = nn.MultiheadAttention(64, 4, kdim=32, vdim=16)
     for p, fan_in in ((m.q_proj_weight, 64), (m.k_proj_weight, 32), (m.v_proj_weight, 16)):
         b = math.sqrt(6.0 / (64 + fan_in))
-        a = p.detach().numpy()
+        a = arr(p)
         assert np.abs(a).max() <= b and np.abs(a).max() > 0.9 * b
 
 
@@ -135,7 +139,7 @@ def test_transformer_reinitialises_matrices_xavier():
     tg.manual_seed(1)
     model = nn.Transformer(32, 4, 1, 1, 64)
     for name, p in model.named_parameters():
-        a = p.detach().numpy()
+        a = arr(p)
         if p.dim() > 1:
             fan_out, fan_in = a.shape
             b = math.sqrt(6.0 / (fan_in + fan_out))
@@ -144,7 +148,7 @@ def test_transformer_reinitialises_matrices_xavier():
             assert (a == 1).all(), name
 
 
-# ---- shapes ---------------------------------------------------------------------------------------
+# ---- shapes -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("batch_first", [False, True])
 @pytest.mark.parametrize("batched", [True, False])
 @pytest.mark.parametrize("need_weights,average", [(True, True), (True, False), (False, True)])
@@ -175,7 +179,7 @@ def test_mha_shapes(batch_first, batched, need_weights, average, masks):
         return
     want = (L, S) if average else (H, L, S)
     assert tuple(w.shape) == (want if not batched else (N,) + want)
-    np.testing.assert_allclose(w.detach().numpy().sum(-1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(arr(w).sum(-1), 1.0, rtol=1e-5)
 
 
 def test_mha_cross_attention_and_add_zero_attn_shapes():
@@ -200,7 +204,7 @@ def test_layer_and_stack_shapes(batch_first):
     assert tuple(model(src, tgt, tgt_mask=mask).shape) == tuple(tgt.shape)
 
 
-# ---- semantics ------------------------------------------------------------------------------------
+# ---- semantics ----------------------------------------------------------------------------------
 def test_bool_mask_equals_float_mask_and_means_masked_out():
     m = nn.MultiheadAttention(E, H)
     x = randn(4, 2, E)
@@ -208,13 +212,13 @@ def test_bool_mask_equals_float_mask_and_means_masked_out():
     fmask = nn.Transformer.generate_square_subsequent_mask(4)
     ob, wb = m(x, x, x, attn_mask=bmask)
     of, wf = m(x, x, x, attn_mask=fmask)
-    np.testing.assert_allclose(ob.detach().numpy(), of.detach().numpy(), rtol=1e-6, atol=1e-7)
-    np.testing.assert_array_equal(wb.detach().numpy()[:, np.triu(np.ones((4, 4), bool), 1)], 0.0)
+    np.testing.assert_allclose(arr(ob), arr(of), rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(arr(wb)[:, np.triu(np.ones((4, 4), bool), 1)], 0.0)
     oc, _ = m(x, x, x, attn_mask=fmask, is_causal=True, need_weights=False)
-    np.testing.assert_allclose(oc.detach().numpy(), of.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(arr(oc), arr(of), rtol=1e-5, atol=1e-6)
     kpm = tg.tensor([[False, False, True, True], [False, True, False, True]])
     _, w = m(x, x, x, key_padding_mask=kpm, average_attn_weights=False)
-    assert (w.detach().numpy()[0, :, :, 2:] == 0).all() and (w.detach().numpy()[1, :, :, 1::2] == 0).all()
+    assert (arr(w)[0, :, :, 2:] == 0).all() and (arr(w)[1, :, :, 1::2] == 0).all()
 
 
 def test_fully_masked_row_gives_zero_weights_not_nan():
@@ -223,10 +227,10 @@ def test_fully_masked_row_gives_zero_weights_not_nan():
     kpm = tg.tensor([[True, True, True], [False, False, True]])
     for need in (True, False):
         out, w = m(x, x, x, key_padding_mask=kpm, need_weights=need)
-        assert np.isfinite(out.detach().numpy()).all()
-        np.testing.assert_allclose(out.detach().numpy()[:, 0], 0.0)   # out_proj.bias starts at zero
+        assert np.isfinite(arr(out)).all()
+        np.testing.assert_allclose(arr(out)[:, 0], 0.0)   # out_proj.bias starts at zero
         if need:
-            assert (w.detach().numpy()[0] == 0).all()
+            assert (arr(w)[0] == 0).all()
 
 
 def test_dropout_only_in_training():
@@ -235,14 +239,14 @@ def test_dropout_only_in_training():
     x = randn(4, 2, E)
     a, _ = m(x, x, x)
     b, _ = m(x, x, x)
-    assert not np.allclose(a.detach().numpy(), b.detach().numpy())
+    assert not np.allclose(arr(a), arr(b))
     m.eval()
     a, wa = m(x, x, x)
     b, wb = m(x, x, x)
-    np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
-    np.testing.assert_allclose(wa.detach().numpy().sum(-1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(arr(a), arr(b))
+    np.testing.assert_allclose(arr(wa).sum(-1), 1.0, rtol=1e-5)
     layer = nn.TransformerEncoderLayer(E, H, 16, dropout=0.5).eval()
-    np.testing.assert_array_equal(layer(x).detach().numpy(), layer(x).detach().numpy())
+    np.testing.assert_array_equal(arr(layer(x)), arr(layer(x)))
 
 
 def test_encoder_detects_the_causal_mask():
@@ -259,9 +263,9 @@ def test_encoder_detects_the_causal_mask():
     enc(x, mask=mask, is_causal=False)
     hook.remove()
     assert calls == [True, True, False, False]
-    np.testing.assert_allclose(out.detach().numpy(), enc(x, mask=mask, is_causal=False).detach().numpy(),
+    np.testing.assert_allclose(arr(out), arr(enc(x, mask=mask, is_causal=False)),
                                rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(out_bool.detach().numpy(), out.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(arr(out_bool), arr(out), rtol=1e-5, atol=1e-6)
 
 
 def test_activation_forms():
@@ -271,7 +275,7 @@ def test_activation_forms():
     assert nn.TransformerEncoderLayer(E, H, 16).activation is F.relu
     fn = copy.deepcopy(base)
     fn.activation = lambda t: F.gelu(t)
-    np.testing.assert_allclose(fn(x).detach().numpy(), base(x).detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(arr(fn(x)), arr(base(x)), rtol=1e-6)
 
     class Gelu(nn.Module):
         def forward(self, t):
@@ -279,12 +283,12 @@ def test_activation_forms():
     mod = nn.TransformerEncoderLayer(E, H, 16, dropout=0.0, activation=Gelu())
     assert "activation" in dict(mod.named_children())       # registered, as in PyTorch
     mod.load_state_dict(base.state_dict())
-    np.testing.assert_allclose(mod(x).detach().numpy(), base(x).detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(arr(mod(x)), arr(base(x)), rtol=1e-6)
 
 
 def test_generate_square_subsequent_mask():
     m = nn.Transformer.generate_square_subsequent_mask(4)
-    a = m.detach().numpy()
+    a = arr(m)
     assert m.dtype == tg.float32 and a.shape == (4, 4)
     assert (a[np.triu_indices(4, 1)] == -np.inf).all() and (a[np.tril_indices(4)] == 0).all()
     assert nn.Transformer.generate_square_subsequent_mask(2, dtype=tg.float64).dtype == \
@@ -301,7 +305,7 @@ def test_repr():
     assert "(linear1): Linear(in_features=8, out_features=16, bias=True)" in text
 
 
-# ---- errors -----------------------------------------------------------------------------------------
+# ---- errors -------------------------------------------------------------------------------------
 def test_constructor_errors():
     with pytest.raises(ValueError, match=r"embed_dim \(10\) must be divisible by num_heads \(3\)"):
         nn.MultiheadAttention(10, 3)
@@ -356,7 +360,7 @@ def test_forward_errors():
         model(randn(5, 2, 4), randn(3, 2, 4))
 
 
-# ---- gradcheck --------------------------------------------------------------------------------------
+# ---- gradcheck ----------------------------------------------------------------------------------
 def _gradcheck_module(module, *inputs, **kwargs):
     params = list(module.parameters())
 
@@ -404,12 +408,12 @@ def test_gradcheck_decoder_layer():
     _gradcheck_module(layer, leaf(2, 2, 4), leaf(3, 2, 4, seed=1))
 
 
-# ---- parity with PyTorch ------------------------------------------------------------------------------
+# ---- parity with PyTorch ------------------------------------------------------------------------
 def _torch_twin(tg_module, torch_module, torch):
     """Copy tapegrad's weights into the torch module by name; the key lists must be equal."""
     sd = tg_module.state_dict()
     assert list(sd) == list(torch_module.state_dict())
-    torch_module.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in sd.items()})
+    torch_module.load_state_dict({k: torch.tensor(arr(v)) for k, v in sd.items()})
     return torch_module.double().train(tg_module.training)
 
 
@@ -423,7 +427,7 @@ def _compare(torch, tg_module, th_module, tg_out, th_out, tg_inputs, th_inputs, 
         if b is None:
             assert a is None
             continue
-        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-10,
+        np.testing.assert_allclose(arr(a), arr(b), rtol=1e-10,
                                    atol=1e-12)
         r = rng.standard_normal(tuple(b.shape))
         tg_loss = tg_loss + (a * tg.tensor(r)).sum()
@@ -432,10 +436,10 @@ def _compare(torch, tg_module, th_module, tg_out, th_out, tg_inputs, th_inputs, 
     th_loss.backward()
     for a, b in zip(tg_inputs, th_inputs):
         if b.requires_grad:
-            np.testing.assert_allclose(a.grad.detach().numpy(), b.grad.detach().numpy(), rtol=1e-9, atol=1e-11)
+            np.testing.assert_allclose(arr(a.grad), arr(b.grad), rtol=1e-9, atol=1e-11)
     th_params = dict(th_module.named_parameters())
     for name, p in tg_module.named_parameters():
-        np.testing.assert_allclose(p.grad.detach().numpy(), th_params[name].grad.detach().numpy(), rtol=1e-9,
+        np.testing.assert_allclose(arr(p.grad), arr(th_params[name].grad), rtol=1e-9,
                                    atol=1e-11, err_msg=name)
 
 
