@@ -353,6 +353,8 @@ def test_forward_errors():
         m(x, x, x, is_causal=True)
     with pytest.raises(TypeError, match="query must be a tensor"):
         m(np.zeros((4, 2, E)), x, x)
+    with pytest.raises(TypeError, match="attn_mask must be a tensor, got ndarray"):
+        m(x, x, x, attn_mask=np.zeros((4, 4)))
     model = nn.Transformer(E, H, 1, 1, 16)
     with pytest.raises(ValueError, match=r"batch sizes of src \(5, 2, 8\) and tgt \(3, 3, 8\)"):
         model(randn(5, 2, E), randn(3, 3, E))

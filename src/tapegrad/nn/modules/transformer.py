@@ -184,19 +184,17 @@ class MultiheadAttention(Module):
                              f"dims as query {qs} (all batched or all unbatched).")
         batched = len(qs) == 3
         self._check_inputs(qs, ks, vs)
-        if not batched:           # a batch of one, batch first (see the end for the undo)
-            query, key, value = unsqueeze(query, 0), unsqueeze(key, 0), unsqueeze(value, 0)
-            qs, ks = (1,) + qs, (1,) + ks
-        bf = self.batch_first or not batched
-        N, L = (qs[0], qs[1]) if bf else (qs[1], qs[0])
-        S = ks[1] if bf else ks[0]
-        q, k, v = self._in_projection(query, key, value, same_qkv, same_kv, bf)
-        dtype = query._data.dtype
-        bias_dtype = _F32 if dtype.char == "e" else dtype
         if is_causal and attn_mask is None:
             raise ArgumentError("MultiheadAttention: is_causal=True is a hint that attn_mask is "
                                 "causal, so it needs attn_mask; build one with "
                                 "Transformer.generate_square_subsequent_mask(L).")
+        bf = self.batch_first or not batched      # unbatched: a batch of one, batch first
+        if batched:
+            N, L, S = (qs[0], qs[1], ks[1]) if bf else (qs[1], qs[0], ks[0])
+        else:
+            N, L, S = 1, qs[0], ks[0]
+        dtype = query._data.dtype
+        bias_dtype = _F32 if dtype.char == "e" else dtype      # float16 scores run in float32
         causal = is_causal and key_padding_mask is None and not need_weights
         bias = None
         if attn_mask is not None and not causal:
@@ -204,13 +202,15 @@ class MultiheadAttention(Module):
         if key_padding_mask is not None:
             kpm = self._padding_bias(key_padding_mask, batched, N, S, bias_dtype)
             bias = kpm if bias is None else bias + kpm
+        if not batched:
+            query, key, value = unsqueeze(query, 0), unsqueeze(key, 0), unsqueeze(value, 0)
+        q, k, v = self._in_projection(query, key, value, same_qkv, same_kv, bf)
         if self.add_zero_attn:
             k, v, bias = self._zero_attn(k, v, bias)
         dropout_p = self.dropout if self.training else 0.0
         weights = None
         if need_weights:
-            b = None if bias is None else (bias if bias.requires_grad else bias._data)
-            weights = attention_softmax(q, k, b, 1.0 / math.sqrt(self.head_dim))
+            weights = attention_softmax(q, k, bias, 1.0 / math.sqrt(self.head_dim))
             if dropout_p > 0.0:
                 weights = F.dropout(weights, dropout_p)
             out = matmul(weights, v)
@@ -273,24 +273,24 @@ class MultiheadAttention(Module):
     def _attn_mask_bias(self, attn_mask, batched, N, L, S, dtype):
         """attn_mask as a bias broadcasting onto (N, H, L, S)."""
         H = self.num_heads
-        ms = _shape(attn_mask) if isinstance(attn_mask, Tensor) else None
+        bias = _mask_bias(attn_mask, "attn_mask", dtype)
+        ms = _shape(attn_mask)
         lead = (N * H,) if batched else (H,)
         if ms != (L, S) and ms != lead + (L, S):
             raise ShapeError(f"MultiheadAttention: attn_mask of shape {ms} must be (L, S) = "
                              f"{(L, S)} or ({'N * num_heads' if batched else 'num_heads'}, L, "
                              f"S) = {lead + (L, S)} for query length L and key length S.")
-        bias = _mask_bias(attn_mask, "attn_mask", dtype)
         return reshape(bias, (1, 1, L, S) if len(ms) == 2 else (N, H, L, S))
 
     def _padding_bias(self, key_padding_mask, batched, N, S, dtype):
         """key_padding_mask as a bias (N, 1, 1, S)."""
-        ms = _shape(key_padding_mask) if isinstance(key_padding_mask, Tensor) else None
-        want = (N, S) if batched else (S,)
+        bias = _mask_bias(key_padding_mask, "key_padding_mask", dtype)
+        ms, want = _shape(key_padding_mask), ((N, S) if batched else (S,))
         if ms != want:
             raise ShapeError(f"MultiheadAttention: key_padding_mask of shape {ms} must be "
                              f"{'(N, S)' if batched else '(S,)'} = {want} for batch size N "
                              f"and key length S.")
-        return reshape(_mask_bias(key_padding_mask, "key_padding_mask", dtype), (N, 1, 1, S))
+        return reshape(bias, (N, 1, 1, S))
 
     def _zero_attn(self, k, v, bias):
         """Append a zero key and value (and a 0 bias column: every query may take it)."""
