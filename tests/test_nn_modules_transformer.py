@@ -204,6 +204,136 @@ def test_layer_and_stack_shapes(batch_first):
     assert tuple(model(src, tgt, tgt_mask=mask).shape) == tuple(tgt.shape)
 
 
+# ---- against a NumPy reference (no torch needed) --------------------------------------------
+def np_mha(m, q, k, v, attn_mask=None, key_padding_mask=None):
+    """MultiheadAttention by hand, batch first (N, L, E), one head and one batch row at a time:
+    returns the output and the per-head weights (N, H, L, S)."""
+    P = {name: arr(p) for name, p in m.named_parameters()}
+    E, H = m.embed_dim, m.num_heads
+    hd = E // H
+    if m.in_proj_weight is not None:
+        wq, wk, wv = np.split(P["in_proj_weight"], 3)
+    else:
+        wq, wk, wv = P["q_proj_weight"], P["k_proj_weight"], P["v_proj_weight"]
+    bq, bk, bv = np.split(P["in_proj_bias"], 3) if "in_proj_bias" in P else (0, 0, 0)
+    Q, K, V = q @ wq.T + bq, k @ wk.T + bk, v @ wv.T + bv
+    N, L, S = q.shape[0], q.shape[1], k.shape[1]
+    if m.add_zero_attn:
+        K = np.concatenate([K, np.zeros((N, 1, E))], 1)
+        V = np.concatenate([V, np.zeros((N, 1, E))], 1)
+    out, weights = np.zeros((N, L, E)), np.zeros((N, H, L, K.shape[1]))
+    for n in range(N):
+        for h in range(H):
+            cols = slice(h * hd, (h + 1) * hd)
+            s = Q[n, :, cols] @ K[n, :, cols].T / np.sqrt(hd)
+            extra = np.zeros((L, K.shape[1]))
+            if attn_mask is not None:
+                a = attn_mask if attn_mask.ndim == 2 else attn_mask[n * H + h]
+                extra[:, :S] += np.where(a, -np.inf, 0) if a.dtype == bool else a
+            if key_padding_mask is not None:
+                kp = key_padding_mask[n]
+                extra[:, :S] += np.where(kp, -np.inf, 0) if kp.dtype == bool else kp
+            s = s + extra
+            w = np.exp(s - s.max(-1, keepdims=True))
+            w /= w.sum(-1, keepdims=True)
+            weights[n, h] = w
+            out[n, :, cols] = w @ V[n, :, cols]
+    out = out @ P["out_proj.weight"].T + P.get("out_proj.bias", 0)
+    return out, weights
+
+
+NP_CASES = {
+    "plain": dict(),
+    "batch_first_bool_masks": dict(batch_first=True, attn_mask="bool", kpm="bool"),
+    "kdim_vdim_no_bias_float3d": dict(ctor=dict(kdim=3, vdim=5, bias=False),
+                                      attn_mask="float3d"),
+    "zero_attn_float_kpm": dict(ctor=dict(add_zero_attn=True), kpm="float", batch_first=True),
+    "unbatched_bool3d": dict(unbatched=True, attn_mask="bool3d"),
+}
+
+
+@pytest.mark.parametrize("case", list(NP_CASES))
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_mha_matches_numpy_reference(case, need_weights):
+    spec = NP_CASES[case]
+    tg.manual_seed(0)
+    ctor = dict(spec.get("ctor", {}), batch_first=spec.get("batch_first", False))
+    m = nn.MultiheadAttention(E, H, **ctor).double()
+    with tg.no_grad():                    # nonzero biases, so a misplaced one would show
+        for p in m.parameters():
+            if p.dim() == 1:
+                p.copy_(tg.tensor(np.random.default_rng(9).standard_normal(p.shape)))
+    rng = np.random.default_rng(1)
+    N, L, S = (1 if spec.get("unbatched") else 3), 4, 5
+    q = rng.standard_normal((N, L, E))
+    k = rng.standard_normal((N, S, ctor.get("kdim", E)))
+    v = rng.standard_normal((N, S, ctor.get("vdim", E)))
+    am = spec.get("attn_mask")
+    a = {"bool": rng.uniform(size=(L, S)) < 0.3, "float3d": rng.standard_normal((N * H, L, S)),
+         "bool3d": rng.uniform(size=(N * H, L, S)) < 0.3, None: None}[am]
+    if a is not None and a.dtype == bool:
+        a[..., 0] = False
+    kp = None
+    if spec.get("kpm"):
+        kp = rng.uniform(size=(N, S)) < 0.4
+        kp[:, 0] = False
+        if spec["kpm"] == "float":
+            kp = np.where(kp, -3.0, 0.5)
+    ref_out, ref_w = np_mha(m, q, k, v, a, kp)
+
+    def lay(x):        # the module's layout of a batch-first array
+        if spec.get("unbatched"):
+            return tg.tensor(x[0])
+        return tg.tensor(x if ctor["batch_first"] else x.transpose(1, 0, 2))
+    out, w = m(lay(q), lay(k), lay(v), need_weights=need_weights, average_attn_weights=False,
+               attn_mask=None if a is None else tg.tensor(a),
+               key_padding_mask=None if kp is None else tg.tensor(kp[0] if spec.get(
+                   "unbatched") else kp))
+    got = arr(out)
+    if spec.get("unbatched"):
+        got, ref_out, ref_w = got[None], ref_out, ref_w[0]
+    elif not ctor["batch_first"]:
+        got = got.transpose(1, 0, 2)
+    np.testing.assert_allclose(got, ref_out, rtol=1e-10, atol=1e-12)
+    if need_weights:
+        np.testing.assert_allclose(arr(w), ref_w, rtol=1e-10, atol=1e-12)
+    else:
+        assert w is None
+
+
+def np_layer_norm(x, w, b, eps=1e-5):
+    mu = x.mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(x.var(-1, keepdims=True) + eps) * w + b
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_encoder_layer_matches_numpy_reference(norm_first):
+    tg.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(E, H, 16, dropout=0.0, norm_first=norm_first,
+                                       batch_first=True).double()
+    P = {name: arr(p) for name, p in layer.named_parameters()}
+    x = np.random.default_rng(2).standard_normal((2, 5, E))
+    mask = np.triu(np.ones((5, 5), bool), 1)
+
+    def sa(h):
+        return np_mha(layer.self_attn, h, h, h, attn_mask=mask)[0]
+
+    def ff(h):
+        return np.maximum(h @ P["linear1.weight"].T + P["linear1.bias"], 0) @ \
+            P["linear2.weight"].T + P["linear2.bias"]
+
+    def ln(h, i):
+        return np_layer_norm(h, P[f"norm{i}.weight"], P[f"norm{i}.bias"])
+    if norm_first:
+        h = x + sa(ln(x, 1))
+        ref = h + ff(ln(h, 2))
+    else:
+        h = ln(x + sa(x), 1)
+        ref = ln(h + ff(h), 2)
+    out = layer(tg.tensor(x), src_mask=tg.tensor(mask))
+    np.testing.assert_allclose(arr(out), ref, rtol=1e-10, atol=1e-12)
+
+
 # ---- semantics ----------------------------------------------------------------------------------
 def test_bool_mask_equals_float_mask_and_means_masked_out():
     m = nn.MultiheadAttention(E, H)
@@ -516,8 +646,7 @@ def test_mha_matches_torch(case, need_weights):
                  is_causal=spec.get("is_causal", False))
     out = m(q[0], k[0], v[0], **{n: p[0] for n, p in kw.items()}, **extra)
     tout = tm(q[1], k[1], v[1], **{n: p[1] for n, p in kw.items()}, **extra)
-    ins = [t for t in (q, k, v)]
-    _compare(torch, m, tm, out, tout, [t[0] for t in ins], [t[1] for t in ins])
+    _compare(torch, m, tm, out, tout, [q[0], k[0], v[0]], [q[1], k[1], v[1]])
 
 
 ENC_CASES = {
