@@ -46,7 +46,11 @@ def _linear_forward(x, w, b=None):
             if b is not None:
                 out += b
             return out.astype(_F16)
-    out = np.matmul(_ready(x), _ready(w).T)
+    x = _ready(x)
+    if x.ndim > 2:      # one GEMM over every row (NumPy's matmul runs one per batch index)
+        out = (_rows(x) @ _ready(w).T).reshape(x.shape[:-1] + (w.shape[0],))
+    else:
+        out = np.matmul(x, _ready(w).T)
     if b is not None:
         if out.dtype == np.result_type(out, b):
             out += b              # the product is fresh: add the bias in place
@@ -67,7 +71,12 @@ def linear_vjp(ctx, g):
     # NOTE: NumPy's matmul and sum on float32/float64 arrays (the fast path), with no wrapper
     # in between; tapegrad's on Tensors (which record) and float16.
     need = ctx.needs_input_grad
-    gx = _mm(g, ctx.y) if need[0] else None
+    gx = None
+    if need[0]:
+        if g.ndim > 2 and type(g) is _ndarray:      # one GEMM over every row, as forward
+            gx = _mm(_rows(g), ctx.y).reshape(g.shape[:-1] + (ctx.y.shape[-1],))
+        else:
+            gx = _mm(g, ctx.y)
     gw = gb = None
     has_bias = len(need) > 2
     if need[1] or has_bias and need[2]:
