@@ -230,8 +230,14 @@ def test_load_state_dict_strict_and_non_strict_errors():
     assert msg.startswith("Error(s) in loading state_dict for Net:")
     assert 'Missing key(s) in state_dict: "head.shift"' in msg
     assert 'Unexpected key(s) in state_dict: "head.extra"' in msg
+    # Regression: strict=False returned no unexpected keys; PyTorch reports them either way.
     missing, unexpected = net.load_state_dict(sd, strict=False)
-    assert missing == ["head.shift"] and unexpected == []
+    assert missing == ["head.shift"] and unexpected == ["head.extra"]
+    sd["body.7.scale"] = sd["stray"] = tg.zeros(1)
+    result = net.load_state_dict(sd, strict=False)
+    assert result.unexpected_keys == ["stray", "body.7.scale", "head.extra"]  # PyTorch's order
+    assert repr(result) == ("_IncompatibleKeys(missing_keys=['head.shift'], unexpected_keys="
+                            "['stray', 'body.7.scale', 'head.extra'])")
     sd = net.state_dict()
     sd["first.scale"] = tg.zeros(4)
     with pytest.raises(RuntimeError, match=r"size mismatch for first.scale: copying a param "
@@ -240,6 +246,17 @@ def test_load_state_dict_strict_and_non_strict_errors():
         net.load_state_dict(sd, strict=False)
     with pytest.raises(TypeError, match="dict-like"):
         net.load_state_dict([1, 2])
+
+
+def test_load_state_dict_passes_the_checkpoints_metadata_to_each_module():
+    # A PyTorch state dict carries per-module format versions in ``_metadata``; BatchNorm's
+    # format 2 has num_batches_tracked, so a version-2 checkpoint without it misses that key.
+    from collections import OrderedDict
+    bn = nn.BatchNorm1d(2)
+    sd = OrderedDict((k, v) for k, v in bn.state_dict().items() if k != "num_batches_tracked")
+    assert bn.load_state_dict(sd, strict=False).missing_keys == []       # no version: old
+    sd._metadata = {"": {"version": 2}}
+    assert bn.load_state_dict(sd, strict=False).missing_keys == ["num_batches_tracked"]
 
 
 def test_load_state_dict_assign_replaces_parameters():

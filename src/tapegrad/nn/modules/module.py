@@ -643,11 +643,17 @@ class Module:
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         missing, unexpected, errors = [], [], []
+        metadata = getattr(state_dict, "_metadata", None) or {}
         stack = [(self, "")]
         while stack:
             module, prefix = stack.pop()
-            module._load_from_state_dict(state_dict, prefix, {"assign_to_params_buffers": assign},
-                                         strict, missing, unexpected, errors)
+            local_metadata = {**metadata.get(prefix[:-1], {}),
+                              "assign_to_params_buffers": assign}
+            # NOTE: strict=True here whatever the caller's strict: the keys are gathered either
+            # way (PyTorch returns them from a non-strict load too); ``strict`` decides below
+            # whether they are an error.
+            module._load_from_state_dict(state_dict, prefix, local_metadata, True, missing,
+                                         unexpected, errors)
             children = [(child, prefix + name + ".") for name, child in module._modules.items()
                         if child is not None]
             stack.extend(reversed(children))
