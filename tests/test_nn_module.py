@@ -627,6 +627,71 @@ def test_parameter_list_and_dict():
     assert [n for n, _ in owner.named_parameters()] == ["params.0", "params.1", "params.2"]
 
 
+def test_module_dict_updates_from_another_module_dict():
+    # Regression: update() took a ModuleDict for a sequence of pairs and raised ValueError.
+    heads = nn.ModuleDict({"a": Affine()})
+    extra = nn.ModuleDict({"z": Affine(), "b": Affine()})
+    heads.update(extra)
+    assert list(heads) == ["a", "z", "b"] and heads["z"] is extra["z"]
+    assert list(nn.ModuleDict(extra)) == ["z", "b"]
+    with pytest.raises(TypeError, match="ModuleDict.update should be called with an iterable "
+                       "of key/value pairs, but got int"):
+        heads.update(5)
+
+
+def test_parameter_dict_orders_keys_as_pytorch():
+    # Regression: a plain dict's keys kept their insertion order; PyTorch's ParameterDict
+    # sorts them (only an OrderedDict, a ParameterDict or pairs keep theirs), and that order
+    # is the one of parameters(), state_dict() and so of an optimizer's saved state.
+    from collections import OrderedDict
+    pd = nn.ParameterDict({"w": tg.ones(1), "b": tg.zeros(1)})
+    assert list(pd) == ["b", "w"] and list(pd.state_dict()) == ["b", "w"]
+    pd.update({"d": tg.ones(1), "c": tg.ones(1)})
+    pd.update(OrderedDict([("z", tg.ones(1)), ("y", tg.ones(1))]))
+    pd.update([("x", tg.ones(1)), ("v", tg.ones(1))])
+    assert list(pd) == ["b", "w", "c", "d", "z", "y", "x", "v"]
+    # Regression: another ParameterDict was read as a sequence of pairs (a TypeError).
+    other = nn.ParameterDict(OrderedDict([("q", tg.ones(1)), ("p", tg.ones(1))]))
+    assert list(nn.ParameterDict(other)) == ["q", "p"]
+
+
+def test_parameter_dict_has_the_dict_methods_of_pytorch():
+    pd = nn.ParameterDict([("a", tg.ones(1)), ("b", tg.zeros(2))])
+    copied = pd.copy()
+    assert list(copied) == ["a", "b"] and copied["a"] is pd["a"] and copied is not pd
+    assert pd.setdefault("a", tg.zeros(5)) is pd["a"]
+    assert pd.setdefault("c", tg.zeros(3)).shape == (3,) and list(pd) == ["a", "b", "c"]
+    key, value = pd.popitem()
+    assert key == "c" and value.shape == (3,) and list(pd) == ["a", "b"]
+    assert list(reversed(pd)) == ["b", "a"]
+    assert list(pd.fromkeys(["u", "t"], tg.ones(1))) == ["u", "t"]
+    merged = pd | nn.ParameterDict([("z", tg.ones(1))])
+    assert list(merged) == ["a", "b", "z"] and list(pd) == ["a", "b"]
+    pd |= [("y", tg.ones(1))]
+    assert list(pd) == ["a", "b", "y"]
+
+
+def test_sequential_repeat_and_insert_bounds_as_pytorch():
+    a, b = Affine(), Affine()
+    seq = nn.Sequential(a, b)
+    # Regression: Sequential had no * (PyTorch repeats the same modules, shared).
+    twice = seq * 2
+    assert list(twice) == [a, b, a, b] and list(twice._modules) == ["0", "1", "2", "3"]
+    assert list(2 * seq) == [a, b, a, b]
+    with pytest.raises(ValueError, match="Non-positive multiplication factor"):
+        seq * 0
+    seq *= 2
+    assert list(seq) == [a, b, a, b]
+    # Regression: insert() clamped an out-of-range index like list.insert; PyTorch raises.
+    seq.insert(4, a)
+    seq.insert(-5, b)
+    assert list(seq) == [b, a, b, a, b, a]
+    with pytest.raises(IndexError, match="Index out of range: 7"):
+        seq.insert(7, a)
+    with pytest.raises(IndexError, match="Index out of range: -7"):
+        seq.insert(-7, a)
+
+
 def test_repr_is_laid_out_like_pytorch():
     class Leaf(nn.Module):
         def extra_repr(self):
