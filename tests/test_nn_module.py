@@ -457,6 +457,30 @@ def test_backward_hooks_fire_when_an_output_or_input_gets_no_gradient():
     assert [g.tolist() for g in got[0]] == [[2.0, 2.0], [0.0, 0.0]]
 
 
+def test_backward_pre_hook_leaves_an_unused_outputs_parameters_without_grad():
+    # The outputs are packed together for the hooks; the pack must not send zeros down to
+    # an output no gradient reached: its parameters keep grad None (an optimizer skips them).
+    class Split(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = Affine(2)
+            self.b = Affine(2)
+
+        def forward(self, x):
+            return self.a(x), self.b(x)
+
+    m = Split()
+    got = []
+    m.register_full_backward_pre_hook(lambda mod, gout: got.append(gout))
+    x = tg.ones(2, requires_grad=True)
+    first, _ = m(x)
+    first.sum().backward()
+    assert got[0][1] is None
+    assert m.a.scale.grad.tolist() == [1.0, 1.0]
+    assert m.b.scale.grad is None and m.b.shift.grad is None
+    assert x.grad.tolist() == [1.0, 1.0]
+
+
 def test_backward_hook_entries_for_non_tensor_arguments_and_outputs():
     # Regression: grad_input had entries only for Tensor arguments and grad_output only for
     # Tensor outputs; PyTorch gives one per positional argument / output, None for the rest.

@@ -765,14 +765,15 @@ def _plain(t):
 # With no input requiring grad, the full hooks run right after the pre-hooks with grad_input
 # all None; a gradient reaching the inputs without passing the outputs runs no hook.
 def _pack(tensors, hook):
-    """(pieces, slices): one new tensor per tensor of ``tensors`` (same values, shapes and
-    dtypes), all taken from a single tensor that ``hook`` is registered on; ``slices`` says
-    where each piece lies in it (None for a lone tensor, which is packed as a view)."""
+    """(pieces, slices, node): one new tensor per tensor of ``tensors`` (same values, shapes
+    and dtypes), all taken from a single tensor that ``hook`` is registered on; ``slices``
+    says where each piece lies in it and ``node`` is the concatenation that made it (both
+    None for a lone tensor, which is packed as a view)."""
     if len(tensors) == 1:
         t = tensors[0]
         packed = t.view_as(t)
         packed.register_hook(hook)
-        return [packed], None
+        return [packed], None, None
     common = np.result_type(*[t._data.dtype for t in tensors])
     flat = cat([t.reshape(-1).to(common) for t in tensors])
     flat.register_hook(hook)
@@ -782,7 +783,7 @@ def _pack(tensors, hook):
         pieces.append(flat[start:stop].reshape(t.shape).to(t.dtype))
         slices.append((start, stop, t.shape, t.dtype))
         start = stop
-    return pieces, slices
+    return pieces, slices, flat.grad_fn
 
 
 def _unpack(g, slices):
@@ -814,6 +815,7 @@ class _BackwardHooks:
         self.n_outputs = 0
         self.output_positions = []
         self.output_slices = None
+        self.output_node = None      # the outputs' concatenation, when there are several
         self.arrived = set()         # output positions a gradient reached, this backward
         self.grad_output = None      # after the pre-hooks; None when no backward is underway
 
@@ -823,8 +825,8 @@ class _BackwardHooks:
         self.input_positions = [i for i, a in self.tensor_inputs.items() if a.requires_grad]
         if not self.input_positions:
             return args
-        pieces, self.input_slices = _pack([args[i] for i in self.input_positions],
-                                          self._inputs_hook)
+        pieces, self.input_slices, _ = _pack([args[i] for i in self.input_positions],
+                                             self._inputs_hook)
         new = list(args)
         for i, piece in zip(self.input_positions, pieces):
             new[i] = piece
@@ -840,8 +842,8 @@ class _BackwardHooks:
                                  if isinstance(o, Tensor) and o.requires_grad]
         if not self.output_positions:
             return output
-        pieces, self.output_slices = _pack([outs[i] for i in self.output_positions],
-                                           self._outputs_hook)
+        pieces, self.output_slices, self.output_node = _pack(
+            [outs[i] for i in self.output_positions], self._outputs_hook)
         if self.output_slices is not None:
             for i, piece in zip(self.output_positions, pieces):
                 piece.register_hook(self._arrival(i))
@@ -881,6 +883,13 @@ class _BackwardHooks:
                     "per output (None to leave it) or None.")
             grad_output, replaced = result, True
         self.grad_output = grad_output
+        if self.output_node is not None:
+            # NOTE: an output no gradient reached gets none from the concatenation either
+            # (its slice of the packed gradient is zeros): the module's parameters behind it
+            # keep grad None, as in PyTorch. The concatenation's rule reads needs_input_grad
+            # when it runs, which is after this hook.
+            self.output_node.needs_input_grad = tuple(
+                grad_output[i] is not None for i in self.output_positions)
         if not self.input_positions:
             self._run_full_hooks((None,) * self.n_inputs, inputs_need_grad=False)
         if replaced:
