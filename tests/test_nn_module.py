@@ -8,7 +8,7 @@ import pytest
 
 import tapegrad as tg
 import tapegrad.nn as nn
-from tapegrad._core.errors import ArgumentError, NotSupportedError
+from tapegrad._core.errors import ArgumentError
 
 
 class Affine(nn.Module):
@@ -230,8 +230,14 @@ def test_load_state_dict_strict_and_non_strict_errors():
     assert msg.startswith("Error(s) in loading state_dict for Net:")
     assert 'Missing key(s) in state_dict: "head.shift"' in msg
     assert 'Unexpected key(s) in state_dict: "head.extra"' in msg
+    # Regression: strict=False returned no unexpected keys; PyTorch reports them either way.
     missing, unexpected = net.load_state_dict(sd, strict=False)
-    assert missing == ["head.shift"] and unexpected == []
+    assert missing == ["head.shift"] and unexpected == ["head.extra"]
+    sd["body.7.scale"] = sd["stray"] = tg.zeros(1)
+    result = net.load_state_dict(sd, strict=False)
+    assert result.unexpected_keys == ["stray", "body.7.scale", "head.extra"]  # PyTorch's order
+    assert repr(result) == ("_IncompatibleKeys(missing_keys=['head.shift'], unexpected_keys="
+                            "['stray', 'body.7.scale', 'head.extra'])")
     sd = net.state_dict()
     sd["first.scale"] = tg.zeros(4)
     with pytest.raises(RuntimeError, match=r"size mismatch for first.scale: copying a param "
@@ -240,6 +246,17 @@ def test_load_state_dict_strict_and_non_strict_errors():
         net.load_state_dict(sd, strict=False)
     with pytest.raises(TypeError, match="dict-like"):
         net.load_state_dict([1, 2])
+
+
+def test_load_state_dict_passes_the_checkpoints_metadata_to_each_module():
+    # A PyTorch state dict carries per-module format versions in ``_metadata``; BatchNorm's
+    # format 2 has num_batches_tracked, so a version-2 checkpoint without it misses that key.
+    from collections import OrderedDict
+    bn = nn.BatchNorm1d(2)
+    sd = OrderedDict((k, v) for k, v in bn.state_dict().items() if k != "num_batches_tracked")
+    assert bn.load_state_dict(sd, strict=False).missing_keys == []       # no version: old
+    sd._metadata = {"": {"version": 2}}
+    assert bn.load_state_dict(sd, strict=False).missing_keys == ["num_batches_tracked"]
 
 
 def test_load_state_dict_assign_replaces_parameters():
@@ -404,10 +421,154 @@ def test_backward_hook_on_two_inputs_and_two_outputs():
     assert [g.tolist() for g in gout] == [[1.0, 1.0], [2.0, 2.0]]
     assert gin[0].tolist() == [4.0, 5.0] and gin[1].tolist() == [4.0, 6.0]
     h.remove()
-    m.register_full_backward_hook(lambda mod, gin, gout: (gin[0], gin[1]))
+    a.grad = b.grad = None
+    m.register_full_backward_hook(lambda mod, gin, gout: (gin[0] * 10, gin[1] * 100))
+    m.register_full_backward_pre_hook(lambda mod, gout: (gout[0], gout[1] * 3))
     p, q = m(a, b)
-    with pytest.raises(NotSupportedError, match="Pair: a full backward hook can replace"):
-        (p.sum() + q.sum()).backward()
+    (p.sum() + q.sum()).backward()
+    # grad_output becomes (1, 3): a gets 1 * w + 3 = [5, 6], b gets 3 * w = [6, 9]
+    assert a.grad.tolist() == [50.0, 60.0] and b.grad.tolist() == [600.0, 900.0]
+
+
+def test_backward_hooks_fire_when_an_output_or_input_gets_no_gradient():
+    # Regression: the hooks waited for every output's and input's gradient, so an output
+    # left out of the loss (or an unused input) meant they never ran at all.
+    m = Pair()
+    got = []
+    m.register_full_backward_pre_hook(lambda mod, gout: got.append(("pre", gout)))
+    m.register_full_backward_hook(lambda mod, gin, gout: got.append(("full", gin, gout)))
+    a = tg.ones(2, requires_grad=True)
+    b = tg.ones(2, requires_grad=True)
+    p, q = m(a, b)
+    p.sum().backward()                          # q is not used
+    assert [entry[0] for entry in got] == ["pre", "full"]
+    _, gin, gout = got[1]
+    assert gout[0].tolist() == [1.0, 1.0] and gout[1] is None       # None: nothing reached q
+    assert gin[0].tolist() == [2.0, 3.0] and gin[1].tolist() == [0.0, 0.0]  # b: zeros
+
+    class FirstOnly(nn.Module):
+        def forward(self, x, unused):
+            return x * 2
+
+    got.clear()
+    m = FirstOnly()
+    m.register_full_backward_hook(lambda mod, gin, gout: got.append(gin))
+    m(tg.ones(2, requires_grad=True), tg.ones(2, requires_grad=True)).sum().backward()
+    assert [g.tolist() for g in got[0]] == [[2.0, 2.0], [0.0, 0.0]]
+
+
+def test_backward_pre_hook_leaves_an_unused_outputs_parameters_without_grad():
+    # The outputs are packed together for the hooks; the pack must not send zeros down to
+    # an output no gradient reached: its parameters keep grad None (an optimizer skips them).
+    class Split(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = Affine(2)
+            self.b = Affine(2)
+
+        def forward(self, x):
+            return self.a(x), self.b(x)
+
+    m = Split()
+    got = []
+    m.register_full_backward_pre_hook(lambda mod, gout: got.append(gout))
+    x = tg.ones(2, requires_grad=True)
+    first, _ = m(x)
+    first.sum().backward()
+    assert got[0][1] is None
+    assert m.a.scale.grad.tolist() == [1.0, 1.0]
+    assert m.b.scale.grad is None and m.b.shift.grad is None
+    assert x.grad.tolist() == [1.0, 1.0]
+
+
+def test_backward_hook_entries_for_non_tensor_arguments_and_outputs():
+    # Regression: grad_input had entries only for Tensor arguments and grad_output only for
+    # Tensor outputs; PyTorch gives one per positional argument / output, None for the rest.
+    class Scaled(nn.Module):
+        def forward(self, x, k):
+            return x * k, "tag", x.detach()
+
+    m = Scaled()
+    got = []
+    m.register_full_backward_pre_hook(lambda mod, gout: got.append(gout))
+    m.register_full_backward_hook(lambda mod, gin, gout: got.append((gin, gout)))
+    out = m(tg.ones(2, requires_grad=True), 3.0)
+    out[0].sum().backward()
+    pre, (gin, gout) = got
+    assert len(pre) == 3 and pre[1] is None and pre[2] is None
+    assert len(gin) == 2 and gin[0].tolist() == [3.0, 3.0] and gin[1] is None
+    assert len(gout) == 3 and gout[0].tolist() == [1.0, 1.0]
+
+
+def _hook_log(lib, mod, build, inputs, flags):
+    """grad_output/grad_input entries seen by a module's backward hooks, and the inputs'
+    gradients, for one backward of sum(output_i * i-weights)."""
+    m = build(mod, lib).double()
+    log = []
+    m.register_full_backward_pre_hook(lambda _, gout: log.append(list(gout)))
+    m.register_full_backward_hook(lambda _, gin, gout: log.append(list(gin) + list(gout)))
+    xs = [lib.tensor(x, requires_grad=f) if isinstance(x, np.ndarray) else x
+          for x, f in zip(inputs, flags)]
+    out = m(*xs)
+    outs = out if isinstance(out, tuple) else (out,)
+    loss = sum(((o * (j + 1)) ** 2).sum() for j, o in enumerate(outs)
+               if isinstance(o, lib.Tensor) and o.requires_grad)
+    loss.backward()
+    seen = [[None if g is None else g.detach().numpy().copy() for g in entry] for entry in log]
+    return seen + [[None if getattr(x, "grad", None) is None else x.grad.numpy().copy()
+                    for x in xs]]
+
+
+class _TwoOut:
+    @staticmethod
+    def build(mod, lib):
+        class TwoOut(mod.Module):
+            def __init__(self):
+                super().__init__()
+                self.lin = mod.Linear(3, 3)
+
+            def forward(self, a, k, b):
+                h = self.lin(a) * k
+                return h, (h * b).sum(1), 7
+        return TwoOut()
+
+
+@pytest.mark.parametrize("case", ["bilinear", "bilinear_one_input", "two_outputs",
+                                  "conv", "sequential"])
+def test_backward_hook_entries_match_pytorch(case):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 3))
+    builds = {
+        "bilinear": (lambda mod, lib: mod.Bilinear(3, 3, 2), [x, x + 1], [True, True]),
+        "bilinear_one_input": (lambda mod, lib: mod.Bilinear(3, 3, 2), [x, x], [False, True]),
+        "two_outputs": (_TwoOut.build, [x, 2.0, x * 3], [True, False, True]),
+        "conv": (lambda mod, lib: mod.Conv1d(2, 3, 2, padding=1), [x[None]], [True]),
+        "sequential": (lambda mod, lib: mod.Sequential(mod.Linear(3, 4), mod.ReLU()),
+                       [x], [True]),
+    }
+    build, inputs, flags = builds[case]
+    torch.manual_seed(0)
+    theirs_model = build(torch.nn, torch)
+    state = {k: tg.tensor(v.detach().numpy()) for k, v in theirs_model.state_dict().items()}
+
+    def build_ours(mod, lib):
+        m = build(mod, lib)
+        m.load_state_dict(state)
+        return m
+
+    def build_theirs(mod, lib):
+        return theirs_model
+
+    ours = _hook_log(tg, nn, build_ours, inputs, flags)
+    theirs = _hook_log(torch, torch.nn, build_theirs, inputs, flags)
+    assert len(ours) == len(theirs)
+    for entry_ours, entry_theirs in zip(ours, theirs):
+        assert len(entry_ours) == len(entry_theirs)
+        for a, b in zip(entry_ours, entry_theirs):
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
 def test_backward_hooks_match_pytorch():
@@ -488,6 +649,71 @@ def test_parameter_list_and_dict():
     owner = nn.Module()
     owner.params = ps
     assert [n for n, _ in owner.named_parameters()] == ["params.0", "params.1", "params.2"]
+
+
+def test_module_dict_updates_from_another_module_dict():
+    # Regression: update() took a ModuleDict for a sequence of pairs and raised ValueError.
+    heads = nn.ModuleDict({"a": Affine()})
+    extra = nn.ModuleDict({"z": Affine(), "b": Affine()})
+    heads.update(extra)
+    assert list(heads) == ["a", "z", "b"] and heads["z"] is extra["z"]
+    assert list(nn.ModuleDict(extra)) == ["z", "b"]
+    with pytest.raises(TypeError, match="ModuleDict.update should be called with an iterable "
+                       "of key/value pairs, but got int"):
+        heads.update(5)
+
+
+def test_parameter_dict_orders_keys_as_pytorch():
+    # Regression: a plain dict's keys kept their insertion order; PyTorch's ParameterDict
+    # sorts them (only an OrderedDict, a ParameterDict or pairs keep theirs), and that order
+    # is the one of parameters(), state_dict() and so of an optimizer's saved state.
+    from collections import OrderedDict
+    pd = nn.ParameterDict({"w": tg.ones(1), "b": tg.zeros(1)})
+    assert list(pd) == ["b", "w"] and list(pd.state_dict()) == ["b", "w"]
+    pd.update({"d": tg.ones(1), "c": tg.ones(1)})
+    pd.update(OrderedDict([("z", tg.ones(1)), ("y", tg.ones(1))]))
+    pd.update([("x", tg.ones(1)), ("v", tg.ones(1))])
+    assert list(pd) == ["b", "w", "c", "d", "z", "y", "x", "v"]
+    # Regression: another ParameterDict was read as a sequence of pairs (a TypeError).
+    other = nn.ParameterDict(OrderedDict([("q", tg.ones(1)), ("p", tg.ones(1))]))
+    assert list(nn.ParameterDict(other)) == ["q", "p"]
+
+
+def test_parameter_dict_has_the_dict_methods_of_pytorch():
+    pd = nn.ParameterDict([("a", tg.ones(1)), ("b", tg.zeros(2))])
+    copied = pd.copy()
+    assert list(copied) == ["a", "b"] and copied["a"] is pd["a"] and copied is not pd
+    assert pd.setdefault("a", tg.zeros(5)) is pd["a"]
+    assert pd.setdefault("c", tg.zeros(3)).shape == (3,) and list(pd) == ["a", "b", "c"]
+    key, value = pd.popitem()
+    assert key == "c" and value.shape == (3,) and list(pd) == ["a", "b"]
+    assert list(reversed(pd)) == ["b", "a"]
+    assert list(pd.fromkeys(["u", "t"], tg.ones(1))) == ["u", "t"]
+    merged = pd | nn.ParameterDict([("z", tg.ones(1))])
+    assert list(merged) == ["a", "b", "z"] and list(pd) == ["a", "b"]
+    pd |= [("y", tg.ones(1))]
+    assert list(pd) == ["a", "b", "y"]
+
+
+def test_sequential_repeat_and_insert_bounds_as_pytorch():
+    a, b = Affine(), Affine()
+    seq = nn.Sequential(a, b)
+    # Regression: Sequential had no * (PyTorch repeats the same modules, shared).
+    twice = seq * 2
+    assert list(twice) == [a, b, a, b] and list(twice._modules) == ["0", "1", "2", "3"]
+    assert list(2 * seq) == [a, b, a, b]
+    with pytest.raises(ValueError, match="Non-positive multiplication factor"):
+        seq * 0
+    seq *= 2
+    assert list(seq) == [a, b, a, b]
+    # Regression: insert() clamped an out-of-range index like list.insert; PyTorch raises.
+    seq.insert(4, a)
+    seq.insert(-5, b)
+    assert list(seq) == [b, a, b, a, b, a]
+    with pytest.raises(IndexError, match="Index out of range: 7"):
+        seq.insert(7, a)
+    with pytest.raises(IndexError, match="Index out of range: -7"):
+        seq.insert(-7, a)
 
 
 def test_repr_is_laid_out_like_pytorch():

@@ -496,6 +496,21 @@ def test_conv_forward_errors_come_from_the_functional():
         nn.Conv2d(3, 4, 3)(tg.zeros(5, 5))
 
 
+def test_conv_padding_mode_errors_name_the_layer():
+    # Regression: with a padding_mode other than 'zeros' the layer pads with F.pad first, so
+    # a too-small or wrong-rank input got pad's message ("pad: ..."), naming a function the
+    # user never called instead of the layer.
+    m = nn.Conv2d(1, 1, 3, padding=2, padding_mode="reflect")
+    with pytest.raises(ValueError, match=r"Conv2d\(padding_mode='reflect', padding=\(2, 2\)\): "
+                       r"pad: reflect padding \(2, 2\) must be less than the size 2"):
+        m(tg.zeros(1, 1, 2, 2))
+    with pytest.raises(ValueError, match=r"Conv2d: expected a 3-D \(unbatched\) or 4-D "
+                       r"\(batched\) input, got shape \(1, 1, 1, 5, 5\)"):
+        m(tg.zeros(1, 1, 1, 5, 5))
+    with pytest.raises(ValueError, match="Conv1d: expected a 2-D"):
+        nn.Conv1d(1, 1, 2, padding=1, padding_mode="circular")(tg.zeros(5))
+
+
 def test_conv_conv_forward_hook_uses_the_given_weight():
     m = nn.Conv1d(1, 1, 2, bias=False)
     out = m._conv_forward(tg.tensor([[[1.0, 2.0, 4.0]]]), tg.tensor([[[-1.0, 1.0]]]), None)

@@ -5,7 +5,7 @@ parameter names such as ``layers.0.weight`` match PyTorch's.
 """
 import operator
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from ..._core.tensor import Tensor
 from ..parameter import Parameter
@@ -121,6 +121,34 @@ class Sequential(_ListLike):
         self.add_module(str(len(self)), module)
         return self
 
+    def insert(self, index, module):
+        """Insert ``module`` before position ``index`` (-len <= index <= len, or IndexError,
+        as PyTorch); returns the Sequential."""
+        n = len(self)
+        if not -n <= operator.index(index) <= n:
+            raise IndexError(f"Sequential.insert: Index out of range: {index} (the Sequential "
+                             f"has {n} modules; use -{n} to {n})")
+        super().insert(index, module)
+        return self
+
+    def __mul__(self, other):
+        """A Sequential of ``other`` repeats of these modules (the same objects, shared)."""
+        if not isinstance(other, int) or isinstance(other, bool):
+            return NotImplemented
+        if other <= 0:
+            raise ValueError(f"Non-positive multiplication factor {other} for Sequential: "
+                             "repeat it at least once")
+        return Sequential(*(list(self) * other))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, other):
+        if not isinstance(other, int) or isinstance(other, bool):
+            return NotImplemented
+        repeats = self * other          # checks the factor
+        self.extend(list(repeats)[len(self):])
+        return self
+
     def __add__(self, other):
         if not isinstance(other, Sequential):
             raise ValueError("add operator supports only objects of Sequential class, but "
@@ -178,6 +206,27 @@ class ModuleList(_ListLike):
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
+def _pairs(name, entries, mappings):
+    """(key, value) pairs from ``entries``: the items of one of ``mappings``, or an iterable
+    of pairs, checked with PyTorch's messages."""
+    if isinstance(entries, mappings):
+        return list(entries.items())
+    if not isinstance(entries, Iterable):
+        raise TypeError(f"{name}.update should be called with an iterable of key/value pairs, "
+                        f"but got {type(entries).__name__}")
+    pairs = []
+    for j, pair in enumerate(entries):
+        if not isinstance(pair, Iterable):
+            raise TypeError(f"{name} update sequence element #{j} should be Iterable; is "
+                            f"{type(pair).__name__}")
+        pair = tuple(pair)
+        if len(pair) != 2:
+            raise ValueError(f"{name} update sequence element #{j} has length {len(pair)}; 2 "
+                             "is required")
+        pairs.append(pair)
+    return pairs
+
+
 class ModuleDict(Module):
     """A dict of modules (insertion-ordered) whose parameters belong to the owner.
 
@@ -231,16 +280,9 @@ class ModuleDict(Module):
         return self._modules.values()
 
     def update(self, modules):
-        """Add entries from a mapping or an iterable of (key, module) pairs."""
-        pairs = modules.items() if isinstance(modules, Mapping) else modules
-        for j, pair in enumerate(pairs):
-            if isinstance(modules, Mapping):
-                key, module = pair
-            else:
-                if len(pair) != 2:
-                    raise ValueError(f"ModuleDict update sequence element #{j} has length "
-                                     f"{len(pair)}; 2 is required")
-                key, module = pair
+        """Add entries from a mapping, a ModuleDict or an iterable of (key, module) pairs,
+        in their order."""
+        for key, module in _pairs("ModuleDict", modules, (Mapping, ModuleDict)):
             self[key] = module
 
 
@@ -350,10 +392,51 @@ class ParameterDict(Module):
         self._parameters.clear()
 
     def update(self, parameters):
-        """Add entries from a mapping or an iterable of (key, value) pairs."""
-        pairs = parameters.items() if isinstance(parameters, Mapping) else parameters
+        """Add entries from an OrderedDict, a ParameterDict or an iterable of (key, value)
+        pairs, in their order, or from another mapping in sorted key order (as PyTorch,
+        whose ParameterDict does not keep a plain dict's order)."""
+        if isinstance(parameters, Mapping) and not isinstance(parameters, OrderedDict):
+            pairs = sorted(parameters.items(), key=lambda kv: kv[0])
+        else:
+            pairs = _pairs("ParameterDict", parameters, (OrderedDict, ParameterDict))
         for key, value in pairs:
             self[key] = value
+
+    def setdefault(self, key, default=None):
+        """The parameter under ``key``, first set to ``default`` if there is none."""
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def popitem(self):
+        """Remove and return the last (key, parameter) pair."""
+        key = next(reversed(self._parameters))
+        return key, self.pop(key)
+
+    def copy(self):
+        """A new ParameterDict holding the same parameters, in the same order."""
+        return ParameterDict(OrderedDict(self.items()))
+
+    def fromkeys(self, keys, default=None):
+        """A new ParameterDict with each of ``keys`` set to ``default``."""
+        return ParameterDict([(key, default) for key in keys])
+
+    def __reversed__(self):
+        return reversed(list(self._parameters))
+
+    def __or__(self, other):
+        merged = self.copy()
+        merged.update(other)
+        return merged
+
+    def __ror__(self, other):
+        merged = other.copy()
+        merged.update(self)
+        return merged
+
+    def __ior__(self, other):
+        self.update(other)
+        return self
 
     def extra_repr(self):
         return "\n".join("  " + _parameter_line(k, v) for k, v in self._parameters.items())

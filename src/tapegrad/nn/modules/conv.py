@@ -8,7 +8,8 @@ as PyTorch computes it).
 """
 import math
 
-from ..._core.errors import ArgumentError
+from ..._core.errors import ArgumentError, ShapeError
+from ..._core.tensor import Tensor
 from .. import functional as F
 from .. import init
 from .linear import _count, _is_int, _parameter, _uniform_bias
@@ -143,10 +144,22 @@ class _Conv(_ConvNd):
         """The convolution with the given weight and bias (PyTorch's hook for layers that
         transform their weight first)."""
         if self.padding_mode != "zeros":
-            padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
-            return self._fn(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
+            return self._fn(self._pad(input), weight, bias, self.stride, 0, self.dilation,
+                            self.groups)
         return self._fn(input, weight, bias, self.stride, self.padding, self.dilation,
                         self.groups)
+
+    def _pad(self, input):
+        """``input`` padded by padding_mode; F.pad's errors say which layer padded."""
+        name, d = type(self).__name__, self._d
+        if isinstance(input, Tensor) and input.ndim not in (d + 1, d + 2):
+            raise ShapeError(f"{name}: expected a {d + 1}-D (unbatched) or {d + 2}-D (batched) "
+                             f"input, got shape {tuple(input.shape)}.")
+        try:
+            return F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+        except ValueError as e:
+            raise type(e)(f"{name}(padding_mode={self.padding_mode!r}, padding="
+                          f"{self.padding!r}): {e}") from None
 
     def forward(self, input):
         return self._conv_forward(input, self.weight, self.bias)

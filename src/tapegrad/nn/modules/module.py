@@ -15,6 +15,8 @@ from ..._core import dtypes
 from ..._core.device import device as Device
 from ..._core.errors import ArgumentError, DTypeError, NotSupportedError
 from ..._core.tensor import Tensor, wrap
+from ...ops.creation import zeros
+from ...ops.shape import cat
 from ...autograd.grad_mode import no_grad, is_grad_enabled
 from ..parameter import Buffer, Parameter
 
@@ -215,7 +217,8 @@ class Module:
 
     def register_full_backward_pre_hook(self, hook, prepend=False):
         """Call ``hook(module, grad_output)`` when the gradients of the module's outputs are
-        known; a non-None result (a tuple like grad_output) replaces them.
+        known (one entry per output, None where there is none); a non-None result, a tuple
+        of the same length, replaces them.
 
         Returns:
             A :class:`RemovableHandle`.
@@ -226,13 +229,12 @@ class Module:
         """Call ``hook(module, grad_input, grad_output)`` when the gradients of the module's
         tensor inputs are computed; a non-None result replaces grad_input.
 
-        ``grad_input`` has one entry per positional argument that is a Tensor (None where it
-        does not require grad); ``grad_output`` one per Tensor output.
-
-        Note: tapegrad sees each input's gradient as it arrives; a hook that *replaces*
-        grad_input is supported for modules with one input that requires grad (a
-        :class:`~tapegrad._core.errors.NotSupportedError` names the module otherwise), and a
-        backward pre-hook replacing grad_output for modules with one Tensor output.
+        ``grad_input`` has one entry per positional argument (keyword arguments are not
+        seen): None for a non-Tensor, zeros for a tensor that got no gradient or does not
+        require grad (when another one does); with no input requiring grad the hook runs
+        after the pre-hooks with grad_input all None. ``grad_output`` has one entry per
+        output (None for a non-Tensor or an output no gradient reached). A hook may return
+        a tuple of the same length to replace grad_input.
 
         Returns:
             A :class:`RemovableHandle`.
@@ -641,11 +643,17 @@ class Module:
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         missing, unexpected, errors = [], [], []
+        metadata = getattr(state_dict, "_metadata", None) or {}
         stack = [(self, "")]
         while stack:
             module, prefix = stack.pop()
-            module._load_from_state_dict(state_dict, prefix, {"assign_to_params_buffers": assign},
-                                         strict, missing, unexpected, errors)
+            local_metadata = {**metadata.get(prefix[:-1], {}),
+                              "assign_to_params_buffers": assign}
+            # NOTE: strict=True here whatever the caller's strict: the keys are gathered either
+            # way (PyTorch returns them from a non-strict load too); ``strict`` decides below
+            # whether they are an error.
+            module._load_from_state_dict(state_dict, prefix, local_metadata, True, missing,
+                                         unexpected, errors)
             children = [(child, prefix + name + ".") for name, child in module._modules.items()
                         if child is not None]
             stack.extend(reversed(children))
@@ -745,12 +753,55 @@ def _plain(t):
 
 # ---- full backward hooks ---------------------------------------------------------------------
 # Note [Module backward hooks]
-# A module's backward hooks need the gradients of its tensor inputs and outputs. Each input and
-# output that requires grad is passed through an identity view, and a tensor hook on that view
-# sees the gradient flowing through it. Outputs' gradients arrive first (they are downstream):
-# when the last one arrives the backward pre-hooks run; when the last input's arrives the full
-# backward hooks run. With no input requiring grad, the full hooks run right after the pre-hooks
-# with grad_input all None, as in PyTorch.
+# A module's backward hooks need the gradients of all its tensor inputs (or outputs) at once,
+# also of those that receive none. The tensors that require grad are therefore packed into one
+# flat tensor (``_pack``: a view when there is one, else a concatenation) whose pieces the
+# module sees instead; the engine runs a hook on the packed tensor once every gradient that
+# reaches it has been summed there, which is after all of the pieces' consumers ran. The
+# outputs' pack runs the backward pre-hooks, the inputs' pack (later: it is upstream) the full
+# backward hooks, each free to replace any entry. As in PyTorch, grad_output has one entry per
+# output and grad_input one per positional argument: None for a non-Tensor, None for an output
+# no gradient reached, zeros for a tensor input that got no gradient (or does not require it).
+# With no input requiring grad, the full hooks run right after the pre-hooks with grad_input
+# all None; a gradient reaching the inputs without passing the outputs runs no hook.
+def _pack(tensors, hook):
+    """(pieces, slices, node): one new tensor per tensor of ``tensors`` (same values, shapes
+    and dtypes), all taken from a single tensor that ``hook`` is registered on; ``slices``
+    says where each piece lies in it and ``node`` is the concatenation that made it (both
+    None for a lone tensor, which is packed as a view)."""
+    if len(tensors) == 1:
+        t = tensors[0]
+        packed = t.view_as(t)
+        packed.register_hook(hook)
+        return [packed], None, None
+    common = np.result_type(*[t._data.dtype for t in tensors])
+    flat = cat([t.reshape(-1).to(common) for t in tensors])
+    flat.register_hook(hook)
+    pieces, slices, start = [], [], 0
+    for t in tensors:
+        stop = start + t._data.size
+        pieces.append(flat[start:stop].reshape(t.shape).to(t.dtype))
+        slices.append((start, stop, t.shape, t.dtype))
+        start = stop
+    return pieces, slices, flat.grad_fn
+
+
+def _unpack(g, slices):
+    """The pieces of the packed gradient ``g``."""
+    if slices is None:
+        return [g]
+    return [g[a:b].reshape(shape).to(dtype) for a, b, shape, dtype in slices]
+
+
+def _repack(g, grads, slices):
+    """A packed gradient like ``g`` from one gradient per piece (None: zeros)."""
+    if slices is None:
+        return grads[0] if grads[0] is not None else zeros(g.shape, dtype=g.dtype)
+    flat = [zeros(b - a, dtype=g.dtype) if r is None else r.reshape(-1).to(g.dtype)
+            for r, (a, b, _, _) in zip(grads, slices)]
+    return cat(flat)
+
+
 class _BackwardHooks:
     """The gradients of one call of a module with backward hooks (Note [Module backward
     hooks])."""
@@ -758,97 +809,127 @@ class _BackwardHooks:
     def __init__(self, module):
         self.module = module
         self.n_inputs = 0
-        self.input_slots = []        # position in grad_input of each input that needs grad
-        self.grad_input = []
-        self.inputs_seen = 0
-        self.output_slots = []
-        self.grad_output = []
-        self.outputs_seen = 0
+        self.tensor_inputs = {}      # position -> every Tensor argument
+        self.input_positions = []    # positions of the arguments that require grad
+        self.input_slices = None
+        self.n_outputs = 0
+        self.output_positions = []
+        self.output_slices = None
+        self.output_node = None      # the outputs' concatenation, when there are several
+        self.arrived = set()         # output positions a gradient reached, this backward
+        self.grad_output = None      # after the pre-hooks; None when no backward is underway
 
     def wrap_inputs(self, args):
-        tensors = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
-        self.grad_input = [None] * len(tensors)
+        self.n_inputs = len(args)
+        self.tensor_inputs = {i: a for i, a in enumerate(args) if isinstance(a, Tensor)}
+        self.input_positions = [i for i, a in self.tensor_inputs.items() if a.requires_grad]
+        if not self.input_positions:
+            return args
+        pieces, self.input_slices, _ = _pack([args[i] for i in self.input_positions],
+                                             self._inputs_hook)
         new = list(args)
-        for slot, i in enumerate(tensors):
-            a = args[i]
-            if a.requires_grad:
-                new[i] = a.view_as(a)
-                new[i].register_hook(self._input_hook(slot))
-                self.input_slots.append(slot)
+        for i, piece in zip(self.input_positions, pieces):
+            new[i] = piece
         return tuple(new)
 
     def wrap_outputs(self, output):
         single = isinstance(output, Tensor)
         outs = (output,) if single else output
         if not isinstance(outs, (tuple, list)):
+            return output            # e.g. a dict: its gradients are not seen (nor in PyTorch)
+        self.n_outputs = len(outs)
+        self.output_positions = [i for i, o in enumerate(outs)
+                                 if isinstance(o, Tensor) and o.requires_grad]
+        if not self.output_positions:
             return output
-        tensors = [i for i, o in enumerate(outs) if isinstance(o, Tensor)]
-        self.grad_output = [None] * len(tensors)
+        pieces, self.output_slices, self.output_node = _pack(
+            [outs[i] for i in self.output_positions], self._outputs_hook)
+        if self.output_slices is not None:
+            for i, piece in zip(self.output_positions, pieces):
+                piece.register_hook(self._arrival(i))
         new = list(outs)
-        for slot, i in enumerate(tensors):
-            o = outs[i]
-            if o.requires_grad:
-                new[i] = o.view_as(o)
-                new[i].register_hook(self._output_hook(slot))
-                self.output_slots.append(slot)
+        for i, piece in zip(self.output_positions, pieces):
+            new[i] = piece
         if single:
             return new[0]
         if isinstance(outs, list) or type(outs) is tuple:
             return type(outs)(new)
         return type(outs)(*new)          # a namedtuple
 
-    def _output_hook(self, slot):
+    def _arrival(self, position):
         def hook(g):
-            self.grad_output[slot] = g
-            self.outputs_seen += 1
-            if self.outputs_seen < len(self.output_slots):
-                return None
-            replaced = self._run_pre_hooks()
-            if not self.input_slots:
-                self._run_full_hooks()
-            return replaced[slot] if replaced is not None else None
+            self.arrived.add(position)
         return hook
 
-    def _run_pre_hooks(self):
-        module, replaced = self.module, None
+    def _outputs_hook(self, g):
+        module = self.module
+        grads = _unpack(g, self.output_slices)
+        grad_output = [None] * self.n_outputs
+        for i, gi in zip(self.output_positions, grads):
+            if self.output_slices is None or i in self.arrived:
+                grad_output[i] = gi
+        self.arrived = set()
+        grad_output = tuple(grad_output)
+        replaced = False
         for hook in list(module._backward_pre_hooks.values()):
-            result = hook(module, tuple(self.grad_output))
-            if result is not None:
-                result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
-                if len(self.output_slots) > 1:
-                    raise NotSupportedError(
-                        f"{module._get_name()}: a backward pre-hook can replace grad_output "
-                        "only for a module with one output that requires grad in tapegrad; "
-                        "this one has several. Modify the gradient in a tensor hook instead.")
-                self.grad_output = list(result)
-                replaced = result
-        return replaced
+            result = hook(module, grad_output)
+            if result is None:
+                continue
+            result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
+            if len(result) != len(grad_output):
+                raise ArgumentError(
+                    f"{module._get_name()}: a backward pre-hook returned {len(result)} "
+                    f"gradients, but the module has {len(grad_output)} outputs; return one "
+                    "per output (None to leave it) or None.")
+            grad_output, replaced = result, True
+        self.grad_output = grad_output
+        if self.output_node is not None:
+            # NOTE: an output no gradient reached gets none from the concatenation either
+            # (its slice of the packed gradient is zeros): the module's parameters behind it
+            # keep grad None, as in PyTorch. The concatenation's rule reads needs_input_grad
+            # when it runs, which is after this hook.
+            self.output_node.needs_input_grad = tuple(
+                grad_output[i] is not None for i in self.output_positions)
+        if not self.input_positions:
+            self._run_full_hooks((None,) * self.n_inputs, inputs_need_grad=False)
+        if replaced:
+            return _repack(g, [grad_output[i] for i in self.output_positions],
+                           self.output_slices)
+        return None
 
-    def _input_hook(self, slot):
-        def hook(g):
-            self.grad_input[slot] = g
-            self.inputs_seen += 1
-            if self.inputs_seen < len(self.input_slots):
-                return None
-            replaced = self._run_full_hooks()
-            return replaced[slot] if replaced is not None else None
-        return hook
+    def _inputs_hook(self, g):
+        if self.grad_output is None:
+            return None     # the gradient reached the inputs without passing the outputs
+        grads = dict(zip(self.input_positions, _unpack(g, self.input_slices)))
+        grad_input = tuple(
+            grads[i] if i in grads else
+            zeros(self.tensor_inputs[i].shape, dtype=self.tensor_inputs[i].dtype)
+            if i in self.tensor_inputs else None
+            for i in range(self.n_inputs))
+        result = self._run_full_hooks(grad_input, inputs_need_grad=True)
+        if result is None:
+            return None
+        return _repack(g, [result[i] for i in self.input_positions], self.input_slices)
 
-    def _run_full_hooks(self):
-        module, replaced = self.module, None
+    def _run_full_hooks(self, grad_input, inputs_need_grad):
+        """Run the full backward hooks; the grad_input they settled on, or None if unchanged."""
+        module, grad_output, replaced = self.module, self.grad_output, False
+        self.grad_output = None
         for hook in list(module._backward_hooks.values()):
-            result = hook(module, tuple(self.grad_input), tuple(self.grad_output))
-            if result is not None:
-                result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
-                if len(result) != len(self.grad_input):
+            result = hook(module, grad_input, grad_output)
+            if result is None:
+                continue
+            result = tuple(result) if isinstance(result, (tuple, list)) else (result,)
+            if not inputs_need_grad:
+                if any(r is not None for r in result):
                     raise ArgumentError(
-                        f"{module._get_name()}: backward hook returned {len(result)} "
-                        f"gradients, but the module has {len(self.grad_input)} tensor inputs")
-                if len(self.input_slots) > 1:
-                    raise NotSupportedError(
-                        f"{module._get_name()}: a full backward hook can replace grad_input "
-                        "only for a module with one input that requires grad in tapegrad; "
-                        "this one has several. Use a tensor hook on each input instead.")
-                self.grad_input = list(result)
-                replaced = result
-        return replaced
+                        f"{module._get_name()}: a backward hook of a module where no input "
+                        "requires grad must return None (or None for every gradient).")
+                continue
+            if len(result) != len(grad_input):
+                raise ArgumentError(
+                    f"{module._get_name()}: a backward hook returned {len(result)} "
+                    f"gradients, but the module has {len(grad_input)} positional inputs; "
+                    "return one per input (None where there is none) or None.")
+            grad_input, replaced = result, True
+        return grad_input if replaced else None
