@@ -54,9 +54,8 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
-        t = type(self)(Tensor.__deepcopy__(self, {}), self.requires_grad)
-        if self._grad is not None:
-            t._grad = self._grad.__deepcopy__(memo)
+        # NOTE: like PyTorch's Parameter (unlike its plain tensors), the copy has no grad.
+        t = type(self)(wrap(self._data.copy()), self.requires_grad)
         memo[id(self)] = t
         return t
 
