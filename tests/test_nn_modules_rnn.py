@@ -352,7 +352,7 @@ def test_grad_fn_names_the_layer():
     assert "LstmLayerBackward0" in names
 
 
-# ---- dropout between layers ------------------------------------------------------------------------
+# ---- dropout between layers ----------------------------------------------------------------------
 def test_dropout_applies_between_layers_in_training_only():
     tg.manual_seed(0)
     m = nn.LSTM(3, 4, num_layers=2, dropout=1.0).double()
@@ -389,7 +389,7 @@ def test_dropout_with_one_layer_warns():
         nn.GRU(3, 4, num_layers=2, dropout=0.5)
 
 
-# ---- errors ---------------------------------------------------------------------------------------
+# ---- errors --------------------------------------------------------------------------------------
 def test_constructor_errors():
     with pytest.raises(ValueError, match="dropout should be a number in range"):
         nn.LSTM(3, 4, dropout=1.5)
@@ -466,7 +466,7 @@ def test_cell_errors():
         nn.RNNCell(3, 4)(tg.randn(2, 3), tg.randn(4))
 
 
-# ---- cells ------------------------------------------------------------------------------------------
+# ---- cells ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["RNNCell", "RNNCell_relu", "LSTMCell", "GRUCell"])
 @pytest.mark.parametrize("bias", [True, False])
 def test_cells_match_reference_and_gradcheck(kind, bias):
@@ -498,7 +498,7 @@ def test_cells_match_reference_and_gradcheck(kind, bias):
                      inputs + tuple(m.parameters()))
 
 
-# ---- nn.utils.rnn -------------------------------------------------------------------------------------
+# ---- nn.utils.rnn --------------------------------------------------------------------------------
 def test_pad_sequence_right_left_and_batch_first():
     a, b = tg.tensor([1.0, 2.0, 3.0]), tg.tensor([4.0])
     np.testing.assert_array_equal(arr(pad_sequence([a, b])), [[1, 4], [2, 0], [3, 0]])
@@ -581,7 +581,7 @@ def test_packed_sequence_conversions():
         PackedSequence(tg.ones(2))
 
 
-# ---- torch parity ----------------------------------------------------------------------------------
+# ---- torch parity --------------------------------------------------------------------------------
 def _torch_module(torch, m):
     kind = type(m).__name__
     kwargs = {}

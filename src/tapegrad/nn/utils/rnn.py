@@ -313,7 +313,8 @@ def pack_sequence(sequences, enforce_sorted=True):
         >>> import tapegrad as tg
         >>> from tapegrad.nn.utils.rnn import pack_sequence
         >>> pack_sequence([tg.tensor([1.0]), tg.tensor([2.0, 3.0])], enforce_sorted=False)
-        PackedSequence(data=tensor([2., 1., 3.]), batch_sizes=tensor([2, 1]), sorted_indices=tensor([1, 0]), unsorted_indices=tensor([1, 0]))
+        PackedSequence(data=tensor([2., 1., 3.]), batch_sizes=tensor([2, 1]),
+                       sorted_indices=tensor([1, 0]), unsorted_indices=tensor([1, 0]))
     """
     lengths = [s.shape[0] for s in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)

@@ -133,15 +133,12 @@ def _internal(w, b_ih, b_hh, mode):
 
 
 # ---- forward ------------------------------------------------------------------------------
-def _forward(x, flat, *, mode, batch_sizes, reverse, hidden, input_size, gates, batch,
-             has_bias, has_h0, has_c0, trace):
+def _forward(x, flat, *, mode, batch_sizes, reverse, trace, **layout):
     half = x.dtype == _F16
     if half:                               # float16 runs in float32, rounded once at the end
         x, flat = x.astype(_F32), flat.astype(_F32)
-    p = {"gates": gates, "hidden": hidden, "input_size": input_size, "batch": batch,
-         "has_bias": has_bias, "has_h0": has_h0, "has_c0": has_c0}
-    w = _split(flat, p)
-    out = _FORWARD[mode](x, w, _steps(batch_sizes, reverse), batch, hidden, mode, trace)
+    out = _FORWARD[mode](x, _split(flat, layout), _steps(batch_sizes, reverse),
+                         layout["batch"], layout["hidden"], mode, trace)
     return out.astype(_F16) if half else out
 
 
@@ -268,7 +265,7 @@ def _trace(ctx, keep):
 
 
 def _rnn_backward(ctx, tr, g, w):
-    n, batch = tr.hprev.shape[0], ctx.batch
+    n = tr.hprev.shape[0]
     out = ctx.out[:n]
     deriv = (out > 0).astype(out.dtype) if ctx.mode == "rnn_relu" else 1 - out * out
     dz = np.empty_like(deriv)
@@ -403,7 +400,7 @@ def recurrent_vjp(ctx, g):
 
 
 # ---- forward mode ---------------------------------------------------------------------------
-def _tangents(ctx, t, like):
+def _tangent(t, like):
     """A tangent as an array (zeros for an input that takes no part)."""
     return np.zeros(like.shape, like.dtype) if np.ndim(t) == 0 and like.ndim else t
 
@@ -416,8 +413,8 @@ def recurrent_jvp(ctx, tx, tflat):
     if half:
         x, flat = x.astype(_F32), flat.astype(_F32)
         ctx = _Cast(ctx, x, flat)
-    tx = _tangents(ctx, tx, x).astype(x.dtype, copy=False)
-    tflat = _tangents(ctx, tflat, flat).astype(x.dtype, copy=False)
+    tx = _tangent(tx, x).astype(x.dtype, copy=False)
+    tflat = _tangent(tflat, flat).astype(x.dtype, copy=False)
     w, tw = _split(flat, ctx.params), _split(tflat, ctx.params)
     tr = _trace(ctx, keep=True)
     out = _JVP[ctx.mode](ctx, tr, x, tx, w, tw)
