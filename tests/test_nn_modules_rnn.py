@@ -711,3 +711,19 @@ def test_torch_parity_utils():
         b, lb = tr.pad_packed_sequence(q, bf, 0.5, 6)
         np.testing.assert_array_equal(arr(a), b.numpy())
         np.testing.assert_array_equal(la.numpy(), lb.numpy())
+
+
+@pytest.mark.parametrize("kind, args", [
+    ("RNN", (3, 4, 2, "relu", False, True, 0.25, True)),
+    ("LSTM", (3, 4, 2, False, True, 0.5, True)),
+    ("GRU", (3, 4, 3, True, False, 0.0, True)),
+    ("RNNCell", (3, 4, False, "relu")), ("LSTMCell", (3, 4, False)), ("GRUCell", (3, 4))],
+    ids=str)
+def test_torch_parity_positional_arguments(kind, args):
+    torch = pytest.importorskip("torch")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours, theirs = getattr(nn, kind)(*args), getattr(torch.nn, kind)(*args)
+    assert repr(ours) == repr(theirs)
+    assert [(n, tuple(p.shape)) for n, p in ours.named_parameters()] == \
+        [(n, tuple(p.shape)) for n, p in theirs.named_parameters()]
