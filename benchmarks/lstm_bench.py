@@ -8,8 +8,14 @@ primitive]); ``--composite`` also times the same LSTM unrolled into nn.functiona
 design the primitive replaced. A script, not a test; see benchmarks/README.md.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/lstm_bench.py [--quick]
+        [--composite] [--threads N]
+
+On a shared machine, ``--threads 1`` gives both libraries one thread (BLAS through
+threadpoolctl, torch.set_num_threads): spinning BLAS threads of either side that find their
+cores taken by other processes make two-thread timings swing by 10x there.
 """
 import argparse
+import contextlib
 import os
 import sys
 
@@ -112,12 +118,21 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer repeats (rough look only)")
     parser.add_argument("--composite", action="store_true",
                         help="also time the LSTM unrolled into nn.functional ops (slow)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for BLAS and torch (default: as configured)")
     args = parser.parse_args(argv)
     repeats, warmup = (7, 2) if args.quick else (21, 3)
-    print_environment()
-    summary = Summary()
-    bench_lstm(summary, repeats, warmup, args.composite)
-    summary.print()
+    limits = contextlib.nullcontext()
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+        limits = threadpool_limits(args.threads)
+        if torch is not None:
+            torch.set_num_threads(args.threads)
+    with limits:
+        print_environment()
+        summary = Summary()
+        bench_lstm(summary, repeats, warmup, args.composite)
+        summary.print()
 
 
 if __name__ == "__main__":
