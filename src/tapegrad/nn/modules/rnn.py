@@ -242,12 +242,13 @@ class RNNBase(Module):
         kernel = _KERNEL[self.mode]
         directions = 2 if self.bidirectional else 1
         finals = [[], []]
+        all_weights = self.all_weights
         layer_input = rows
         for layer in range(self.num_layers):
             outs = []
             for direction in range(directions):
                 k = layer * directions + direction
-                weights = self.all_weights[k]
+                weights = all_weights[k]
                 w_ih, w_hh = weights[:2]
                 b_ih, b_hh = weights[2:] if self.bias else (None, None)
                 h0 = None if states is None else states[0][k]

@@ -194,6 +194,11 @@ def _lstm_forward(x, w, steps, batch, hidden, mode, trace):
     hprev, cprev, tc = (np.empty((n, hh), dtype) for _ in range(3))
     h, c = _state(w["h0"], batch, hh, dtype), _state(w["c0"], batch, hh, dtype)
     tmp, tmp2 = np.empty((batch, 4 * hh), dtype), np.empty((batch, hh), dtype)
+    # one pass over the whole (contiguous) gate rows is faster than two over the strided i, f, o
+    shift = np.zeros(4 * hh, dtype)
+    shift[:3 * hh] = 0.5
+    scale = shift.copy()
+    scale[3 * hh:] = 1
     for start, b in steps:
         r = slice(start, start + b)
         hp, cp = hprev[r], cprev[r]
@@ -202,9 +207,8 @@ def _lstm_forward(x, w, steps, batch, hidden, mode, trace):
         z = xp[r]                          # the gates are made in place in xp
         z += np.matmul(hp, w_hh_t, out=tmp[:b])
         np.tanh(z, out=z)
-        s = z[:, :3 * hh]                  # i, f, o: sigmoid = 0.5 tanh(z / 2) + 0.5
-        s *= 0.5
-        s += 0.5
+        z *= scale                         # i, f, o: sigmoid = 0.5 tanh(z / 2) + 0.5
+        z += shift
         cb = c[:b]
         np.multiply(z[:, hh:2 * hh], cp, out=cb)
         cb += np.multiply(z[:, :hh], z[:, 3 * hh:], out=tmp2[:b])
