@@ -157,7 +157,9 @@ class RNNBase(Module):
         name = self._name()
         if isinstance(input, PackedSequence):
             data = input.data
-            batch_sizes = tuple(int(b) for b in input.batch_sizes.tolist())
+            sizes = input.batch_sizes
+            batch_sizes = tuple(int(b) for b in (sizes.tolist() if isinstance(sizes, Tensor)
+                                                 else sizes))
             if data.ndim != 2:
                 raise ShapeError(f"{name}: packed data must be (N, input_size), got shape "
                                  f"{_shape(data)}.")
@@ -253,8 +255,6 @@ class RNNBase(Module):
                 b_ih, b_hh = weights[2:] if self.bias else (None, None)
                 h0 = None if states is None else states[0][k]
                 c0 = None if states is None or len(states) < 2 else states[1][k]
-                if kernel == "lstm" and h0 is None:
-                    c0 = None
                 out, h_n, c_n = recurrent_layer(kernel, layer_input, w_ih, w_hh, b_ih, b_hh,
                                                 h0, c0, batch_sizes, direction == 1)
                 outs.append(out)
