@@ -727,3 +727,19 @@ def test_torch_parity_positional_arguments(kind, args):
     assert repr(ours) == repr(theirs)
     assert [(n, tuple(p.shape)) for n, p in ours.named_parameters()] == \
         [(n, tuple(p.shape)) for n, p in theirs.named_parameters()]
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_half_precision_runs_in_float32_and_keeps_float16(kind):
+    tg.manual_seed(0)
+    m = make(kind, 3, 4, bidirectional=True)
+    x = tg.randn(5, 2, 3)
+    want, _, _ = split_result(m, m(x))
+    m.half()
+    xh = x.half().requires_grad_()
+    out, h_n, _ = split_result(m, m(xh))
+    assert out.dtype == tg.float16 and h_n.dtype == tg.float16
+    np.testing.assert_allclose(arr(out).astype(np.float32), arr(want), atol=2e-3)
+    out.float().sum().backward()
+    assert xh.grad.dtype == tg.float16
+    assert all(p.grad.dtype == tg.float16 for p in m.parameters())
