@@ -382,7 +382,8 @@ def _array_vjp(ctx, g):
         g_ih, g_hh = dzx.T @ x, dzh.T @ tr.hprev
         parts = [g_ih, g_hh]
         if ctx.has_bias:
-            parts += [dzx.sum(0), dzh.sum(0)]
+            gb = dzx.sum(0)
+            parts += [gb, gb if dzh is dzx else dzh.sum(0)]     # one sum where both are dz
         if lstm:
             parts = [_lstm_rows(p_) for p_ in parts]
         if ctx.has_h0:
