@@ -12,7 +12,7 @@ import math
 import numbers
 import warnings
 
-from ..._core.errors import DTypeError, NotSupportedError, ShapeError, ArgumentError
+from ..._core.errors import ArgumentError, DTypeError, NotSupportedError, ShapeError
 from ..._core.tensor import Tensor
 from ...ops.creation import empty, zeros
 from ...ops.index_ops import index_select
@@ -184,10 +184,10 @@ class RNNBase(Module):
             rows = x.reshape(steps * batch, x.shape[2])
             batch_sizes = (batch,) * steps
         if rows.shape[-1] != self.input_size:
+            given = input.data if isinstance(input, PackedSequence) else input
             raise ShapeError(f"{name}: input.size(-1) must be equal to input_size. Expected "
                              f"{self.input_size}, got {rows.shape[-1]} (input of shape "
-                             f"{_shape(input.data if isinstance(input, PackedSequence) else input)}"
-                             ").")
+                             f"{_shape(given)}).")
         w = self.weight_ih_l0
         if rows.dtype != w.dtype:
             raise DTypeError(f"{name}: input dtype {rows.dtype} doesn't match the parameters' "
