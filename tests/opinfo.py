@@ -771,7 +771,7 @@ ROW_MODULES = ("opinfo_elementary", "opinfo_special", "opinfo_rounding", "opinfo
                "opinfo_linalg_contract", "opinfo_linalg", "opinfo_linalg_norms",
                "opinfo_nn_activations", "opinfo_nn_losses", "opinfo_nn_conv",
                "opinfo_nn_pooling", "opinfo_nn_normalization", "opinfo_nn_attention",
-               "opinfo_nn_vision")
+               "opinfo_nn_vision", "opinfo_nn_recurrent")
 PARITY = []
 NN_PARITY = []      # nn parity cases (tests/nn_parity.py's Case), for test_torch_parity_nn.py
 for _module in ROW_MODULES:

@@ -3,10 +3,10 @@
 ``tapegrad.nn`` re-exports every name listed here; the assertion keeps one name in one file.
 """
 from . import (module, container, linear, conv, fold, pooling, padding, pixelshuffle, upsampling,
-               activation, distance, loss, normalization, dropout, sparse, transformer)
+               activation, distance, loss, normalization, dropout, sparse, transformer, rnn)
 
 PARTS = (module, container, linear, conv, fold, pooling, padding, pixelshuffle, upsampling,
-         activation, distance, loss, normalization, dropout, sparse, transformer)
+         activation, distance, loss, normalization, dropout, sparse, transformer, rnn)
 
 __all__ = [name for part in PARTS for name in part.__all__]
 assert len(__all__) == len(set(__all__)), "a module name is exported by two files"
@@ -27,3 +27,4 @@ from .normalization import *  # noqa: E402,F401,F403
 from .dropout import *  # noqa: E402,F401,F403
 from .sparse import *  # noqa: E402,F401,F403
 from .transformer import *  # noqa: E402,F401,F403
+from .rnn import *  # noqa: E402,F401,F403
