@@ -753,3 +753,11 @@ def test_load_state_dict_error_is_a_runtime_error_like_pytorch():
     net = Affine()
     with pytest.raises(ArgumentError):
         net.load_state_dict({})
+
+
+def test_casting_a_module_updates_the_gradient_dtype_of_parameters_already_used():
+    net = Affine()
+    kept = net(tg.ones(3))                      # a graph that still refers to scale
+    net.half()
+    (net(tg.ones(3, dtype=tg.float16)).float()).sum().backward()
+    assert net.scale.grad.dtype == tg.float16 and kept.dtype == tg.float32

@@ -277,6 +277,12 @@ class Tensor:
     @data.setter
     def data(self, value):
         self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
+        # A leaf's gradient node remembers the shape and dtype gradients are accumulated in
+        # (module.half() replaces the data of parameters that graphs may still use).
+        ref = self._accum
+        acc = ref if ref is None or type(ref) is AccumulateGrad else ref()
+        if acc is not None:
+            acc.shape, acc.dtype = self._data.shape, self._data.dtype
 
     def retain_grad(self):
         """Keep this non-leaf tensor's gradient in ``.grad`` after backward (leaves always do).

@@ -532,7 +532,7 @@ class Module:
             for param in module._parameters.values():
                 if param is None:
                     continue
-                param._data = fn(param._data)
+                param.data = fn(param._data)      # the setter updates its gradient node
                 if param._grad is not None:
                     param._grad._data = fn(param._grad._data)
             for name, buf in module._buffers.items():
