@@ -89,24 +89,29 @@ def batch_major(m, n, spatial, bias, channels=None):
     return out
 
 
-def conv(x, w, b, stride, padding, dilation, groups):
-    """Cross-correlation of x (N, C, *L) with w (O, C/groups, *k), plus b (O,) if given."""
+def conv(x, w, b, stride, padding, dilation, groups, keep=None):
+    """Cross-correlation of x (N, C, *L) with w (O, C/groups, *k), plus b (O,) if given.
+    ``keep``: a ``Windows`` (ops/nn/conv.py) that receives x's window matrix for
+    conv_weight, when it holds none yet."""
     kernel = _spatial(w.shape)
     out = tuple(out_size(n, k, s, p, d) for n, k, s, p, d in
                 zip(x.shape[2:], kernel, stride, padding, dilation))
     cols = im2col(x, groups, kernel, stride, padding, dilation, out)
+    if keep is not None and keep.x is None:
+        keep.x, keep.cols = x, cols
     m = np.matmul(w.reshape(groups, w.shape[0] // groups, -1), cols)
     return batch_major(m, x.shape[0], out, b)
 
 
-def conv_weight(x, g, stride, padding, dilation, groups, kernel):
+def conv_weight(x, g, stride, padding, dilation, groups, kernel, cols=None):
     """The weight gradient of conv: sum over batch and positions of g times x's windows,
-    shape (O, C/groups, *kernel) for x (N, C, *L) and g (N, O, *out).
+    shape (O, C/groups, *kernel) for x (N, C, *L) and g (N, O, *out). ``cols``: x's window
+    matrix as conv built it, when the caller kept it (else it is built here).
 
-    NOTE: the windows are copied again here rather than kept from the forward (memory: the
-    copy is K times the input). One GEMM per tap over shifted flat ranges (as
-    _scatter_flat) avoids the copy but measured slower: its GEMMs are tall and thin."""
-    cols = im2col(x, groups, kernel, stride, padding, dilation, _spatial(g.shape))
+    NOTE: one GEMM per tap over shifted flat ranges (as _scatter_flat) avoids the window
+    matrix but measured slower: its GEMMs are tall and thin."""
+    if cols is None:
+        cols = im2col(x, groups, kernel, stride, padding, dilation, _spatial(g.shape))
     gw = np.matmul(group_major(g, groups), cols.transpose(0, 2, 1))
     return gw.reshape((g.shape[1], x.shape[1] // groups) + tuple(kernel))
 
