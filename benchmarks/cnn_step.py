@@ -7,10 +7,16 @@ SGD update. Also the peak memory of tapegrad's step (tracemalloc) against the su
 activations the step must hold. A script, not a test; see benchmarks/README.md.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/cnn_step.py [--quick]
+
+On a busy machine, single-threaded with the process's CPU time as the clock is steadier:
+
+    export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/cnn_step.py --cpu-time
 """
 import argparse
 import os
 import sys
+import time
 import tracemalloc
 
 import numpy as np
@@ -19,6 +25,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from engine_bench import (Summary, fmt_ms, fmt_ratio, measure, print_environment,  # noqa: E402
                           ratios, section, torch)
+
+import engine_bench  # noqa: E402
 
 import tapegrad as tg  # noqa: E402
 import tapegrad.nn.functional as F  # noqa: E402
@@ -184,8 +192,17 @@ def bench_memory(summary, tg_params, tg_x, tg_y):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats (rough look only)")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time with the process's CPU time instead of the wall clock: "
+                             "steadier on a shared machine; use it with OPENBLAS_NUM_THREADS=1 "
+                             "and OMP_NUM_THREADS=1, where CPU time is the step's time")
     args = parser.parse_args(argv)
+    if args.cpu_time:
+        engine_bench._perf = time.process_time
+        print("timer: process CPU time (--cpu-time)")
     repeats, warmup = (5, 1) if args.quick else (21, 3)
+    repeats = args.repeats or repeats
     print_environment()
     summary = Summary()
     tg_params, tg_x, tg_y = bench_step(summary, repeats, warmup)

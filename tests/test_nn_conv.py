@@ -108,6 +108,23 @@ def test_windows_are_a_view_and_only_cols_copy():
     assert view[0, 2, 1, 2, 1, 0, 2] == x[1, 2, 1, 4]
 
 
+def test_forward_windows_serve_the_weight_gradient_once():
+    # Note [Conv keeps its windows]: the first backward takes the forward's matrix and lets
+    # go of it; a second one (retain_graph) builds it again and gets the same gradient.
+    rng = np.random.default_rng(6)
+    x, w = t(rand(rng, 2, 3, 6, 5), True), t(rand(rng, 4, 3, 3, 2), True)
+    out = F.conv2d(x, w, stride=(2, 1), padding=1)
+    keep = out.grad_fn.params["keep"]
+    assert keep.cols is not None
+    out.sum().backward(retain_graph=True)
+    assert keep.cols is None and keep.x is None
+    first = w.grad.numpy().copy()
+    w.grad = None
+    out.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), first, rtol=1e-12)
+    assert "keep" not in F.conv2d(x, w.detach()).grad_fn.params    # no weight gradient
+
+
 # ---- dtypes and magnitudes -------------------------------------------------------------------
 def test_float16_accumulates_in_float32_and_returns_float16():
     rng = np.random.default_rng(2)

@@ -364,7 +364,8 @@ def _node_extras(node, g, fresh, create_graph, target_of, captured, leads):
     if type(node) is AccumulateGrad:
         if target_of is None:
             _add_into_grad(node.variable, g, is_fresh, create_graph)
-            _run_post_hooks(node.variable)
+            if node.post_hooks:          # (node is the leaf's accumulator, where they live)
+                _run_post_hooks(node.variable)
         return None
     return g
 

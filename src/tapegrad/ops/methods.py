@@ -23,18 +23,21 @@ def _inplace(op, prepare=None):
     method.__name__ = op.name + "_"
     return method
 
-def _alpha(name):
+def _scaled(self, other, alpha, name):
     """The arguments of ``x.add_(other, alpha=...)`` (or sub_): other scaled by alpha."""
+    if alpha == 1:
+        return (other,), {}
+    return (ew.mul(other, ew.check_alpha(self, other, alpha, name)),), {}
+
+def _alpha(name):
     def prepare(self, other, alpha=1):
-        if alpha == 1:
-            return (other,), {}
-        return (ew.mul(other, ew.check_alpha(self, other, alpha, name)),), {}
+        return _scaled(self, other, alpha, name)
     return prepare
 
 def _sub_args(self, other, alpha=1):
     """``x.sub_(other, alpha=...)``: refuses bool operands as ``sub`` does."""
     ew.check_sub_operands(self, other, "sub_")
-    return _alpha("sub_")(self, other, alpha)
+    return _scaled(self, other, alpha, "sub_")
 
 def _clamp_params(self, min=None, max=None):
     if min is None and max is None:

@@ -300,11 +300,13 @@ def apply_inplace(op, args, params=_EMPTY, name=None):
     ``name`` is the user-facing method name for messages (default: the op's name + "_")."""
     name = name or op.name + "_"
     x = args[0]
+    recording = False
     for a in args:
-        if isinstance(a, Tensor) and a._view is not None:
-            refresh_view(a)
-    recording = STATE.grad_enabled and any(
-        isinstance(a, Tensor) and a._requires_grad for a in args)
+        if isinstance(a, Tensor):
+            if a._view is not None:
+                refresh_view(a)
+            recording = recording or a._requires_grad
+    recording = recording and STATE.grad_enabled
     view = x._view
     if recording:
         if x._grad_fn is None and x._requires_grad:
@@ -361,7 +363,11 @@ def _ufunc_into(ufunc, arrays, params):
     if params or len(arrays) != 2:
         return False
     x, y = arrays
-    if x.dtype.kind not in "fc" or np.result_type(x, y) != x.dtype:
+    dtype = x.dtype
+    if dtype.kind not in "fc":
+        return False
+    # (an operand of x's own dtype keeps it; anything else asks NumPy's promotion)
+    if not (type(y) is _ndarray and y.dtype == dtype) and np.result_type(x, y) != dtype:
         return False
     try:
         ufunc(x, y, out=x)      # NumPy checks the shapes before it writes anything

@@ -19,6 +19,7 @@ the sizes a rule needs when an input was not saved).
 import numpy as np
 
 from ..._core.errors import ArgumentError, DTypeError, ShapeError
+from ..._core.state import STATE
 from ..._core.tensor import array_of, shape_of
 from ..reduction import sum as _sum
 from ..registry import OpDef, apply, linear, register
@@ -41,16 +42,43 @@ def _in_float32(fn):
     return run
 
 
-def _fwd_conv(x, w, b, *, stride, padding, dilation, groups, **_):
-    return cw.conv(x, w, b, stride, padding, dilation, groups)
+# Note [Conv keeps its windows]
+# The forward copies x's windows into one matrix (Note [Convolution layout]), and the weight
+# gradient contracts g with that same matrix. Building it again in the backward cost as much
+# as the forward's copy (about a tenth of the CNN step), so a conv whose weight may need a
+# gradient gets a ``Windows`` in its params, the forward leaves the matrix there (as
+# normalization's forward leaves its Moments), and conv_vjp computes the weight gradient
+# first, handing the matrix to conv_weight, which lets go of it. The cost is memory: the
+# matrix (K times x) now also lives through the layers after the conv and their backward;
+# the CNN step's peak (benchmarks/cnn_step.py) went from 76 to 84 MiB, 2.5x to 2.7x its
+# activations. The matrix is used only with the very array it was built from (a saved x,
+# so the engine refuses an in-place change of it); a second backward (retain_graph) builds
+# it again.
+class Windows:
+    """x's window matrix as conv's forward built it (Note [Conv keeps its windows])."""
+    __slots__ = ("x", "cols")
+
+    def __init__(self):
+        self.x = self.cols = None
+
+    def take(self, x):
+        """The matrix if it was built from ``x``, else None; either way it is let go."""
+        cols = self.cols if self.x is x else None
+        self.x = self.cols = None
+        return cols
+
+
+def _fwd_conv(x, w, b, *, stride, padding, dilation, groups, keep=None, **_):
+    return cw.conv(x, w, b, stride, padding, dilation, groups, keep)
 
 
 def _fwd_conv_transpose(x, w, b, *, stride, padding, dilation, groups, size, **_):
     return cw.conv_transpose(x, w, b, stride, padding, dilation, groups, size)
 
 
-def _fwd_conv_weight(x, g, *, stride, padding, dilation, groups, kernel, **_):
-    return cw.conv_weight(x, g, stride, padding, dilation, groups, kernel)
+def _fwd_conv_weight(x, g, *, stride, padding, dilation, groups, kernel, keep=None, **_):
+    cols = None if keep is None else keep.take(x)
+    return cw.conv_weight(x, g, stride, padding, dilation, groups, kernel, cols)
 
 
 def _crop(y, size):
@@ -76,10 +104,11 @@ def conv_vjp(ctx, g):
     """d conv: x <- conv_transpose(g, w), w <- conv_weight(x, g), b <- g summed."""
     need, p = ctx.needs_input_grad, ctx.params
     out = tuple(shape_of(g)[2:])
+    # w first: it lets go of the forward's windows (Note [Conv keeps its windows])
+    gw = (apply(CONV_WEIGHT, (ctx.x, g), _params(p, in_size=p["in_size"], out_size=out,
+                                                  keep=p.get("keep"))) if need[1] else None)
     gx = (apply(CONV_TRANSPOSE, (g, ctx.y, None), _params(p, size=p["in_size"], in_size=out))
           if need[0] else None)
-    gw = (apply(CONV_WEIGHT, (ctx.x, g), _params(p, in_size=p["in_size"], out_size=out))
-          if need[1] else None)
     return gx, gw, _bias_grad(g) if need[2] else None
 
 
@@ -87,6 +116,8 @@ def _bilinear_jvp(op, ctx, tx, tw, tb, spatial):
     """t op(x, w, b) = op(tx, w) + op(x, tw) + tb, for op conv or conv_transpose (both linear
     in x and in w); ``spatial`` names the param holding the input's spatial size."""
     need, p = ctx.needs_input_grad, ctx.params
+    if "keep" in p:     # the windows are x's, for the backward (Note [Conv keeps its windows])
+        p = {k: v for k, v in p.items() if k != "keep"}
     out = apply(op, (tx, ctx.y, None), p) if need[0] else 0
     if need[1]:
         out = out + apply(op, (ctx.x, tw, None), p)
@@ -253,6 +284,8 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, d, name):
                          f"{dilation}); pad more or use a smaller kernel.")
     params = {"stride": stride, "padding": pads, "dilation": dilation, "groups": int(groups),
               "kernel": kernel, "in_size": shape[2:]}
+    if STATE.grad_enabled and getattr(weight, "requires_grad", False):
+        params["keep"] = Windows()
     if unbatched:
         return squeeze(apply(CONV, (unsqueeze(input, 0), weight, bias), params), 0)
     return apply(CONV, (input, weight, bias), params)

@@ -4,19 +4,21 @@ out, never a Tensor. Shapes are PyTorch's: x (N, C, *L), weight (O, C // groups,
 # Note [Convolution layout]
 A convolution is a contraction over (input channel, kernel tap) of the input's windows. The
 windows are a strided view (``windows``: no copy); the contraction needs them as a matrix,
-so the forward and the weight gradient copy them once into ``cols`` of shape
-(groups, C/groups * K, N * P) (K kernel taps, P output positions): the batch goes into the
-GEMM's long side, so each group is ONE large GEMM (``matmul`` batched only over groups),
-which measured about 1.5x faster than one small GEMM per image (the (N, C*K, P) layout).
-The adjoint (conv_transpose, the input gradient) never builds cols: it loops over the K
-kernel taps (a small static count), each a GEMM of the weight's tap with the input, added
-into a shifted slice of the output. With stride 1 the input sits in the corner of a zero
-frame as large as the padded output, so each tap's GEMM and add run over one long shifted
-range of the flattened frame (_scatter_flat); otherwise the add goes into a strided slice.
-That avoids the K-times-larger column buffer and measured 2x faster than GEMM-then-col2im
-on the benchmark's layer. The output is returned C-contiguous (one transposing copy, with
-the bias added in it): PyTorch users call .view() on it. Nothing loops over batch elements
-or positions.
+so the forward copies them once into ``cols`` of shape (groups, C/groups * K, N * P) (K
+kernel taps, P output positions), which the weight gradient reuses (Note [Conv keeps its
+windows] in conv.py): the batch goes into the GEMM's long side, so each group is ONE large
+GEMM (``matmul`` batched only over groups), which measured about 1.5x faster than one small
+GEMM per image (the (N, C*K, P) layout).
+The adjoint (conv_transpose, the input gradient) never builds cols: each kernel tap's
+product of the weight with the input is added into a shifted slice of the output. With
+stride 1 the input sits in the corner of a zero frame as large as the padded output, so
+every tap is a shift along the flattened frame, and one GEMM gives all K taps' products for
+a block of it, added while in cache into long shifted ranges (_scatter_flat); otherwise one
+GEMM per tap, added into a strided slice. That avoids the K-times-larger column buffer and
+measured 2x faster than GEMM-then-col2im on the benchmark's layer. The output is returned
+C-contiguous (one transposing copy, with the bias added in it): PyTorch users call .view()
+on it. Nothing loops over batch elements or positions (only over taps, and over cache-sized
+blocks of the flat axis).
 """
 from math import prod
 
@@ -89,24 +91,29 @@ def batch_major(m, n, spatial, bias, channels=None):
     return out
 
 
-def conv(x, w, b, stride, padding, dilation, groups):
-    """Cross-correlation of x (N, C, *L) with w (O, C/groups, *k), plus b (O,) if given."""
+def conv(x, w, b, stride, padding, dilation, groups, keep=None):
+    """Cross-correlation of x (N, C, *L) with w (O, C/groups, *k), plus b (O,) if given.
+    ``keep``: a ``Windows`` (ops/nn/conv.py) that receives x's window matrix for
+    conv_weight, when it holds none yet."""
     kernel = _spatial(w.shape)
     out = tuple(out_size(n, k, s, p, d) for n, k, s, p, d in
                 zip(x.shape[2:], kernel, stride, padding, dilation))
     cols = im2col(x, groups, kernel, stride, padding, dilation, out)
+    if keep is not None and keep.x is None:
+        keep.x, keep.cols = x, cols
     m = np.matmul(w.reshape(groups, w.shape[0] // groups, -1), cols)
     return batch_major(m, x.shape[0], out, b)
 
 
-def conv_weight(x, g, stride, padding, dilation, groups, kernel):
+def conv_weight(x, g, stride, padding, dilation, groups, kernel, cols=None):
     """The weight gradient of conv: sum over batch and positions of g times x's windows,
-    shape (O, C/groups, *kernel) for x (N, C, *L) and g (N, O, *out).
+    shape (O, C/groups, *kernel) for x (N, C, *L) and g (N, O, *out). ``cols``: x's window
+    matrix as conv built it, when the caller kept it (else it is built here).
 
-    NOTE: the windows are copied again here rather than kept from the forward (memory: the
-    copy is K times the input). One GEMM per tap over shifted flat ranges (as
-    _scatter_flat) avoids the copy but measured slower: its GEMMs are tall and thin."""
-    cols = im2col(x, groups, kernel, stride, padding, dilation, _spatial(g.shape))
+    NOTE: one GEMM per tap over shifted flat ranges (as _scatter_flat) avoids the window
+    matrix but measured slower: its GEMMs are tall and thin."""
+    if cols is None:
+        cols = im2col(x, groups, kernel, stride, padding, dilation, _spatial(g.shape))
     gw = np.matmul(group_major(g, groups), cols.transpose(0, 2, 1))
     return gw.reshape((g.shape[1], x.shape[1] // groups) + tuple(kernel))
 
@@ -167,22 +174,41 @@ def _offsets(kernel, dilation, framed):
     return [int(np.dot(np.multiply(tap, dilation), steps)) for tap in np.ndindex(*kernel)]
 
 
+# Bytes of one block of the adjoint's tap products (Note [Convolution layout]): measured on
+# the CNN benchmark's second layer, single-thread, against one GEMM per tap over the whole
+# axis: 0.99x at 512 KiB, 0.92x at 2 MiB, 0.69-0.76x at 4 MiB, 0.76x at 8 MiB, 0.85x at
+# 16 MiB, 0.97x unblocked (one GEMM of all taps, then K adds).
+_BLOCK_BYTES = 1 << 22
+
+
 def _scatter_flat(x, wt, groups, kernel, dilation, framed):
     """Stride 1: x is placed in the corner of a zero frame, so that every tap is a shift of
-    the flattened (N * frame) axis: its GEMM runs over one long contiguous range and adds
-    into another (long contiguous runs instead of rows of the output's width). A shift that
-    wraps into the next row or image only ever meets the frame's zeros, as the frame is at
-    least L + dilation * (k - 1) wide in every dim."""
+    the flattened (N * frame) axis: the products of all K taps are ONE GEMM over a block of
+    that axis, each added into a shifted range of the output (long contiguous runs instead
+    of rows of the output's width). A shift that wraps into the next row or image only ever
+    meets the frame's zeros, as the frame is at least L + dilation * (k - 1) wide in every
+    dim.
+
+    NOTE: the loop runs over blocks of the flat axis (_BLOCK_BYTES of products), not over
+    positions or images: each block's products are added while still in cache, and one
+    taller GEMM replaces K thin ones."""
     n, cg = x.shape[0], wt.shape[2]
+    k = wt.shape[0]
     flat = _framed(x, groups, framed)
     offsets = _offsets(kernel, dilation, framed)
     m = flat.shape[2] - offsets[-1]
     yp = np.zeros((groups, cg, flat.shape[2]), x.dtype)
-    tmp = np.empty((groups, cg, m), x.dtype)
-    src = flat[:, :, :m]
-    for t, off in enumerate(offsets):
-        np.matmul(wt[t], src, out=tmp)
-        yp[:, :, off:off + m] += tmp
+    stacked = wt.transpose(1, 0, 2, 3).reshape(groups, k * cg, wt.shape[3])   # tap-major rows
+    block = max(256, _BLOCK_BYTES // (k * cg * x.itemsize))
+    prods = np.empty((groups, k * cg, min(block, m)), x.dtype)
+    for lo in range(0, m, block):
+        hi = min(lo + block, m)
+        out = prods if hi - lo == prods.shape[2] else np.empty(prods.shape[:2] + (hi - lo,),
+                                                              x.dtype)
+        np.matmul(stacked, flat[:, :, lo:hi], out=out)
+        out = out.reshape(groups, k, cg, hi - lo)
+        for t, off in enumerate(offsets):
+            yp[:, :, lo + off:hi + off] += out[:, t]
     return yp.reshape((groups * cg, n) + framed)
 
 
