@@ -1,6 +1,8 @@
 #!/usr/bin/env python
 """MLP training step: 784-512-512-10, ReLU, F.cross_entropy, batch 128, float32; forward,
-backward and an SGD update (p -= lr * p.grad under no_grad, grads set to None). Compared in
+backward and an SGD update written as PyTorch users write it (optimizer.zero_grad(),
+loss.backward(), optimizer.step() with optim.SGD; `--manual-update` instead updates by hand,
+p -= lr * p.grad under no_grad). Compared in
 the same run against the same step written by hand in NumPy (GEMMs, the fused softmax
 cross-entropy gradient, in-place updates) and against PyTorch when it is installed.
 A script, not a test; see benchmarks/README.md.
@@ -89,59 +91,60 @@ def numpy_step(params, x, y, lr=LR):
 
 
 # ---- tapegrad --------------------------------------------------------------------------------
-def tapegrad_step(params, x, y, lr=LR):
+def step(lib, params, x, y, optimizer=None, lr=LR):
+    """One step in tapegrad or torch (``lib``): with ``optimizer`` (an optim.SGD over
+    ``params``) as PyTorch's training loops write it, else the update by hand."""
     W1, b1, W2, b2, W3, b3 = params
-    h = F.relu(F.linear(x, W1, b1))
-    h = F.relu(F.linear(h, W2, b2))
-    loss = F.cross_entropy(F.linear(h, W3, b3), y)
-    loss.backward()
-    with tg.no_grad():
-        for p in params:
-            p -= lr * p.grad
-            p.grad = None
-    return loss
-
-
-def torch_step(params, x, y, lr=LR):
-    W1, b1, W2, b2, W3, b3 = params
-    fn = torch.nn.functional
-    h = torch.relu(fn.linear(x, W1, b1))
-    h = torch.relu(fn.linear(h, W2, b2))
+    fn = lib.nn.functional
+    h = fn.relu(fn.linear(x, W1, b1))
+    h = fn.relu(fn.linear(h, W2, b2))
     loss = fn.cross_entropy(fn.linear(h, W3, b3), y)
+    if optimizer is not None:
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        return loss
     loss.backward()
-    with torch.no_grad():
+    with lib.no_grad():
         for p in params:
             p -= lr * p.grad
             p.grad = None
     return loss
 
 
-def check_agreement(x, y):
+def make_step(lib, params, manual):
+    optimizer = None if manual else lib.optim.SGD(params, lr=LR)
+    return lambda x, y: step(lib, params, x, y, optimizer)
+
+
+def check_agreement(x, y, manual):
     """One step from the same start gives the same loss and parameters in all three."""
     start = init_params(np.random.default_rng(2))
     np_params = [p.copy() for p in start]
     loss_np = numpy_step(np_params, x, y)
     tg_params = [tg.tensor(p.copy(), requires_grad=True) for p in start]
-    loss_tg = float(tapegrad_step(tg_params, tg.tensor(x), tg.tensor(y)).item())
+    loss_tg = float(make_step(tg, tg_params, manual)(tg.tensor(x), tg.tensor(y)).item())
     err = max(float(np.max(np.abs(a.detach().numpy() - b))) for a, b in zip(tg_params, np_params))
     print(f"check: loss tapegrad {loss_tg:.6f}, numpy {loss_np:.6f}; "
           f"max parameter difference after one step {err:.1e}")
     assert abs(loss_tg - loss_np) < 1e-4 and err < 1e-5
 
 
-def bench(summary, repeats, warmup):
+def bench(summary, repeats, warmup, manual=False):
+    update = "update by hand" if manual else "optim.SGD"
     section(f"MLP step {'-'.join(map(str, SIZES))}, ReLU, cross_entropy, batch {BATCH}, "
-            "float32, fwd+bwd+SGD")
+            f"float32, fwd+bwd+SGD ({update})")
     rng = np.random.default_rng(0)
     x = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
     y = rng.integers(0, SIZES[-1], BATCH)
-    check_agreement(x, y)
+    check_agreement(x, y, manual)
 
     start = init_params(np.random.default_rng(1))
     np_params = [p.copy() for p in start]
     tg_params = [tg.tensor(p.copy(), requires_grad=True) for p in start]
     x_tg, y_tg = tg.tensor(x), tg.tensor(y)
-    fns = {"tapegrad": lambda: tapegrad_step(tg_params, x_tg, y_tg),
+    tg_step = make_step(tg, tg_params, manual)
+    fns = {"tapegrad": lambda: tg_step(x_tg, y_tg),
            "numpy (hand-written)": lambda: numpy_step(np_params, x, y)}
     times = measure(fns, repeats, warmup)
     print(f"{repeats} repeats, {warmup} warm-ups, tapegrad and NumPy interleaved")
@@ -159,7 +162,8 @@ def bench(summary, repeats, warmup):
     # for a while after a parallel region and would slow the other library down.
     t_params = [torch.tensor(p.copy(), requires_grad=True) for p in start]
     x_t, y_t = torch.from_numpy(x), torch.from_numpy(y)
-    ttimes = measure({"torch": lambda: torch_step(t_params, x_t, y_t)}, repeats, warmup)["torch"]
+    t_step = make_step(torch, t_params, manual)
+    ttimes = measure({"torch": lambda: t_step(x_t, y_t)}, repeats, warmup)["torch"]
     ntimes = measure({"numpy": fns["numpy (hand-written)"]}, repeats, warmup)["numpy"]
     rt = med(ttimes) / med(ntimes)
     print(f"  {'torch (separate run)':<22} {fmt_ms(ttimes)}")
@@ -177,6 +181,8 @@ def main():
                     help="time with the process's CPU time instead of the wall clock: steadier "
                          "on a shared machine; use it with OPENBLAS_NUM_THREADS=1 and "
                          "OMP_NUM_THREADS=1, where CPU time is the step's time")
+    ap.add_argument("--manual-update", action="store_true",
+                    help="update with p -= lr * p.grad under no_grad instead of optim.SGD")
     args = ap.parse_args()
     if args.cpu_time:
         engine_bench._perf = time.process_time
@@ -184,7 +190,7 @@ def main():
     repeats = args.repeats or (30 if args.quick else 200)
     print_environment()
     summary = Summary()
-    bench(summary, repeats, warmup=5 if args.quick else 20)
+    bench(summary, repeats, warmup=5 if args.quick else 20, manual=args.manual_update)
     print()
     summary.print()
 
