@@ -482,6 +482,21 @@ def test_weight_norm_shapes_and_value(dim, g_shape):
     np.testing.assert_allclose(m.weight.detach().numpy(), w, rtol=1e-12)
 
 
+def test_weight_norm_of_a_vector_keeps_one_norm_per_element():
+    # A 1-d tensor with dim=0 has nothing to reduce: g is |v| elementwise, shape (n,), as
+    # PyTorch's norm_except_dim gives (it was one norm of shape (1,), so a torch state dict
+    # would not load).
+    m = Lin(3, 4, tg.float64)
+    b = m.bias.detach().numpy().copy()
+    P.weight_norm(m, "bias", dim=0)
+    g = m.parametrizations.bias.original0
+    assert tuple(g.shape) == (4,)
+    np.testing.assert_allclose(g.detach().numpy(), np.abs(b), rtol=1e-12)
+    np.testing.assert_allclose(m.bias.detach().numpy(), b, rtol=1e-12)
+    m = P.weight_norm(Lin(3, 4, tg.float64), "bias", dim=None)
+    assert tuple(m.parametrizations.bias.original0.shape) == ()
+
+
 def test_weight_norm_gradcheck_and_remove():
     m = P.weight_norm(Lin(3, 2, tg.float64))
     g, v = m.parametrizations.weight.original0, m.parametrizations.weight.original1
