@@ -86,6 +86,19 @@ def test_total_norm_nonfinite():
     assert get_total_norm([tg.zeros(0), tg.tensor([3.0, 4.0])]).item() == 5.0
 
 
+@pytest.mark.parametrize("p", [-1.0, -0.5, -math.inf])
+def test_total_norm_of_negative_order_refuses_an_empty_gradient(p):
+    # A negative order has no identity either (PyTorch raises); it used to give inf.
+    with pytest.raises(RuntimeError, match=r"norm of an empty gradient"):
+        get_total_norm([tg.zeros(0), tg.tensor([3.0, 4.0])], p)
+    w = tg.zeros(0, requires_grad=True)
+    w.grad = tg.zeros(0)
+    with pytest.raises(RuntimeError, match=r"norm of an empty gradient"):
+        clip_grad_norm_([w], 1.0, p)
+    assert get_total_norm([tg.tensor([3.0, 4.0])], p).item() == pytest.approx(
+        ref_norm(np.array([3.0, 4.0]), p))
+
+
 # ---- clip_grad_norm_ -------------------------------------------------------------------------
 @pytest.mark.parametrize("p", [2.0, 1.0, math.inf, 3.0])
 def test_clip_grad_norm_scales_to_max_norm(p):
