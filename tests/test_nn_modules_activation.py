@@ -380,6 +380,11 @@ def test_prelu_errors():
         nn.PReLU(3)(tg.ones(2, 2))
     with pytest.raises(TypeError):
         nn.PReLU()(tg.tensor([1, 2]))
+    # these used to fail inside empty() without naming the layer
+    with pytest.raises(ValueError, match="PReLU: num_parameters must be non-negative"):
+        nn.PReLU(-1)
+    with pytest.raises(TypeError, match="PReLU: num_parameters must be an int"):
+        nn.PReLU(2.0)
 
 
 # ---- RReLU: train / eval -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from ..._core.errors import ArgumentError, ShapeError
 from ...ops.creation import empty
 from .. import functional as F, init
 from ..parameter import Parameter
+from .linear import _count
 from .module import Module
 
 __all__ = ["ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish",
@@ -271,9 +272,9 @@ class PReLU(Module):
 
     def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
         super().__init__()
-        self.num_parameters = num_parameters
+        self.num_parameters = _count("PReLU", "num_parameters", num_parameters)
         self.init = init
-        self.weight = Parameter(empty(num_parameters, device=device, dtype=dtype))
+        self.weight = Parameter(empty(self.num_parameters, device=device, dtype=dtype))
         self.reset_parameters()
 
     def reset_parameters(self):
