@@ -437,6 +437,9 @@ def test_hardtanh_bounds_are_checked():
         nn.Hardtanh(2, 1)
     with pytest.raises(ValueError, match="Hardtanh"):
         nn.Hardtanh(1.0, 1.0)
+    # PyTorch asserts here, so code catching AssertionError keeps working
+    with pytest.raises(AssertionError, match="must be greater than min_val"):
+        nn.Hardtanh(0.5, -0.5)
 
 
 def test_hardtanh_deprecated_names_warn_and_apply():

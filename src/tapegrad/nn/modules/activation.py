@@ -19,6 +19,10 @@ __all__ = ["ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", 
            "RReLU", "GLU", "Softmax", "LogSoftmax", "Softmin", "Softmax2d"]
 
 
+class _BoundsError(ArgumentError, AssertionError):
+    """Hardtanh's max_val not above min_val (PyTorch asserts there, so AssertionError too)."""
+
+
 def _with_inplace(text, inplace):
     """PyTorch's repr habit: ``inplace=True`` is shown, the default False is not."""
     if not inplace:
@@ -82,7 +86,7 @@ class Hardtanh(Module):
                           "to `max_val`", FutureWarning, stacklevel=2)
             max_val = max_value
         if not max_val > min_val:
-            raise ArgumentError(f"{type(self).__name__}: max_val ({max_val}) must be greater "
+            raise _BoundsError(f"{type(self).__name__}: max_val ({max_val}) must be greater "
                                 f"than min_val ({min_val}).")
         self.min_val = min_val
         self.max_val = max_val
