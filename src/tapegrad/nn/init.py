@@ -185,19 +185,22 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     if std == 0:
         return _write(tensor, min(max(mean, a), b), "trunc_normal_")
     # late: keeps SciPy out of tapegrad's import time
-    from scipy.special import log_ndtr, ndtri_exp
+    from scipy.special import log_ndtr, ndtr, ndtri, ndtri_exp
     lo, hi = (a - mean) / std, (b - mean) / std
-    # NOTE: the CDF rounds to 1 a few std above the mean (and underflows to 0 some 38 std
-    # below it), so an interval there would collapse onto one bound. Drawing in the lower
-    # tail (mirroring an interval that lies mostly above the mean) and in log space keeps
-    # full precision: p = (1 - u) CDF(lo) + u CDF(hi), as a log-sum-exp.
+    # NOTE: the CDF rounds to 1 a few std above the mean, so an interval there would collapse
+    # onto one bound: an interval lying mostly above the mean is mirrored below it, where the
+    # CDF keeps full relative precision. Only beyond about 37 std below does it underflow;
+    # there (rare, and slower) p = (1 - u) CDF(lo) + u CDF(hi) is formed as a log-sum-exp.
     flip = lo + hi > 0
     if flip:
         lo, hi = -hi, -lo
     u = _rng(generator).random(shape)
-    with np.errstate(divide="ignore"):      # log(0) = -inf is the right limit at u = 0
-        log_p = np.logaddexp(log_ndtr(lo) + np.log1p(-u), log_ndtr(hi) + np.log(u))
-    z = ndtri_exp(log_p)
+    if hi > -30.0:
+        p_lo, p_hi = ndtr(lo), ndtr(hi)
+        z = ndtri(p_lo + u * (p_hi - p_lo))
+    else:
+        with np.errstate(divide="ignore"):      # log(0) = -inf is the right limit at u = 0
+            z = ndtri_exp(np.logaddexp(log_ndtr(lo) + np.log1p(-u), log_ndtr(hi) + np.log(u)))
     if flip:
         z = -z
     # The clip keeps draws at the bounds inside [a, b] after float32 rounding.
