@@ -159,6 +159,20 @@ def test_trunc_normal_warns_when_mean_is_far_from_the_interval():
     assert v.min() >= -2 and v.max() <= 2 and np.isfinite(v).all()
 
 
+@pytest.mark.parametrize("a, b", [(9.0, 12.0), (25.0, 100.0), (-60.0, -50.0), (50.0, 60.0)])
+def test_trunc_normal_far_in_a_tail_stays_near_the_closer_bound(a, b):
+    # An interval many std from the mean: the mass sits just inside the bound nearer the mean
+    # (mean about a + 1/a for a > 0), as PyTorch draws it. The CDF rounds to 1 above the mean
+    # and to 0 below it there, so these used to come out all b (upper tail) or all a.
+    with pytest.warns(UserWarning, match="mean is more than 2 std"):
+        v = values(init.trunc_normal_(tg.empty(20000, dtype=tg.float64), 0.0, 1.0, a, b,
+                                      generator=gen()))
+    near, sign = (a, 1.0) if a > 0 else (b, -1.0)
+    assert v.min() >= a and v.max() <= b
+    assert abs(v.mean() - (near + sign / abs(near))) < 0.02 * (1 + 1 / abs(near))
+    assert np.abs(v - near).max() < 2.0
+
+
 def test_xavier_statistics_for_linear_and_conv_weights():
     for shape in [(300, 200), (64, 32, 3, 3)]:
         fan_in, fan_out = init._calculate_fan_in_and_fan_out(tg.empty(*shape))

@@ -380,6 +380,11 @@ def test_prelu_errors():
         nn.PReLU(3)(tg.ones(2, 2))
     with pytest.raises(TypeError):
         nn.PReLU()(tg.tensor([1, 2]))
+    # these used to fail inside empty() without naming the layer
+    with pytest.raises(ValueError, match="PReLU: num_parameters must be non-negative"):
+        nn.PReLU(-1)
+    with pytest.raises(TypeError, match="PReLU: num_parameters must be an int"):
+        nn.PReLU(2.0)
 
 
 # ---- RReLU: train / eval -------------------------------------------------------------------------
@@ -432,6 +437,9 @@ def test_hardtanh_bounds_are_checked():
         nn.Hardtanh(2, 1)
     with pytest.raises(ValueError, match="Hardtanh"):
         nn.Hardtanh(1.0, 1.0)
+    # PyTorch asserts here, so code catching AssertionError keeps working
+    with pytest.raises(AssertionError, match="must be greater than min_val"):
+        nn.Hardtanh(0.5, -0.5)
 
 
 def test_hardtanh_deprecated_names_warn_and_apply():

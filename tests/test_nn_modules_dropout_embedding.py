@@ -252,6 +252,16 @@ def test_embedding_from_pretrained():
     assert repr(m) == "Embedding(3, 2, padding_idx=1)"
 
 
+def test_embedding_negative_or_non_int_sizes_name_the_layer():
+    # They used to fail inside empty() with only "sizes must be non-negative integers".
+    with pytest.raises(ValueError, match="Embedding: num_embeddings must be non-negative"):
+        nn.Embedding(-1, 2)
+    with pytest.raises(ValueError, match="EmbeddingBag: embedding_dim must be non-negative"):
+        nn.EmbeddingBag(3, -2)
+    with pytest.raises(TypeError, match="Embedding: embedding_dim must be an int"):
+        nn.Embedding(3, 2.5)
+
+
 def test_embedding_errors():
     with pytest.raises(AssertionError, match="padding_idx must be within num_embeddings"):
         nn.Embedding(3, 2, padding_idx=3)

@@ -432,6 +432,38 @@ def test_other_errors():
         nn.BatchNorm1d(4)(tg.randn(2, 3))                 # channels != num_features
 
 
+@pytest.mark.parametrize("make, text", [
+    (lambda: nn.BatchNorm1d(-1), "BatchNorm1d: num_features must be non-negative"),
+    (lambda: nn.InstanceNorm2d(-2, affine=True), "InstanceNorm2d: num_features"),
+    (lambda: nn.LayerNorm((2, -1)), "LayerNorm: each size of normalized_shape"),
+    (lambda: nn.RMSNorm(-3), "RMSNorm: each size of normalized_shape"),
+    (lambda: nn.GroupNorm(2, -4), "GroupNorm: num_channels must be non-negative"),
+])
+def test_negative_sizes_name_the_layer(make, text):
+    # They used to fail inside empty() with only "sizes must be non-negative integers".
+    with pytest.raises(ArgumentError, match=text):
+        make()
+    with pytest.raises(TypeError, match="BatchNorm2d: num_features must be an int"):
+        nn.BatchNorm2d(2.5)
+
+
+def test_channel_mismatch_names_the_layer():
+    # These used to come from the functional (batch_norm / group_norm) without the layer.
+    with pytest.raises(ShapeError, match=r"running_mean should contain 3 elements not 4: "
+                                         r"BatchNorm1d was built with num_features=4"):
+        nn.BatchNorm1d(4)(tg.randn(2, 3))
+    with pytest.raises(ShapeError, match=r"BatchNorm2d was built with num_features=2 but got "
+                                         r"input of shape \(2, 3, 2, 2\)"):
+        nn.BatchNorm2d(2, affine=False)(tg.randn(2, 3, 2, 2))
+    # nothing of size num_features is used: PyTorch runs it, and so do we
+    assert nn.BatchNorm1d(4, affine=False, track_running_stats=False)(tg.randn(2, 3)).shape \
+        == (2, 3)
+    with pytest.raises(ShapeError, match=r"GroupNorm was built with num_channels=4 but got "
+                                         r"input of shape \(2, 6\)"):
+        nn.GroupNorm(2, 4)(tg.randn(2, 6))
+    assert nn.GroupNorm(2, 4, affine=False)(tg.randn(2, 6)).shape == (2, 6)
+
+
 # ---- checkpoints -----------------------------------------------------------------------------
 def test_old_checkpoint_without_num_batches_tracked_loads():
     src = nn.BatchNorm1d(2)

@@ -86,6 +86,19 @@ def test_total_norm_nonfinite():
     assert get_total_norm([tg.zeros(0), tg.tensor([3.0, 4.0])]).item() == 5.0
 
 
+@pytest.mark.parametrize("p", [-1.0, -0.5, -math.inf])
+def test_total_norm_of_negative_order_refuses_an_empty_gradient(p):
+    # A negative order has no identity either (PyTorch raises); it used to give inf.
+    with pytest.raises(RuntimeError, match=r"norm of an empty gradient"):
+        get_total_norm([tg.zeros(0), tg.tensor([3.0, 4.0])], p)
+    w = tg.zeros(0, requires_grad=True)
+    w.grad = tg.zeros(0)
+    with pytest.raises(RuntimeError, match=r"norm of an empty gradient"):
+        clip_grad_norm_([w], 1.0, p)
+    assert get_total_norm([tg.tensor([3.0, 4.0])], p).item() == pytest.approx(
+        ref_norm(np.array([3.0, 4.0]), p))
+
+
 # ---- clip_grad_norm_ -------------------------------------------------------------------------
 @pytest.mark.parametrize("p", [2.0, 1.0, math.inf, 3.0])
 def test_clip_grad_norm_scales_to_max_norm(p):
@@ -480,6 +493,21 @@ def test_weight_norm_shapes_and_value(dim, g_shape):
     np.testing.assert_allclose(g.detach().numpy(),
                                np.sqrt((w ** 2).sum(axis=axes)).reshape(g_shape), rtol=1e-12)
     np.testing.assert_allclose(m.weight.detach().numpy(), w, rtol=1e-12)
+
+
+def test_weight_norm_of_a_vector_keeps_one_norm_per_element():
+    # A 1-d tensor with dim=0 has nothing to reduce: g is |v| elementwise, shape (n,), as
+    # PyTorch's norm_except_dim gives (it was one norm of shape (1,), so a torch state dict
+    # would not load).
+    m = Lin(3, 4, tg.float64)
+    b = m.bias.detach().numpy().copy()
+    P.weight_norm(m, "bias", dim=0)
+    g = m.parametrizations.bias.original0
+    assert tuple(g.shape) == (4,)
+    np.testing.assert_allclose(g.detach().numpy(), np.abs(b), rtol=1e-12)
+    np.testing.assert_allclose(m.bias.detach().numpy(), b, rtol=1e-12)
+    m = P.weight_norm(Lin(3, 4, tg.float64), "bias", dim=None)
+    assert tuple(m.parametrizations.bias.original0.shape) == ()
 
 
 def test_weight_norm_gradcheck_and_remove():

@@ -155,8 +155,9 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """Fill ``tensor`` with samples from N(mean, std^2) truncated to [a, b].
 
-    Values are drawn by inverting the normal CDF on the mass between ``a`` and ``b``, so
-    every draw lands in the interval and no redraw loop is needed.
+    Values are drawn by inverting the normal CDF on the mass between ``a`` and ``b`` (in log
+    space, so an interval far in a tail works too), so every draw lands in the interval and
+    no redraw loop is needed.
 
     Args:
         tensor: a floating tensor of any shape.
@@ -183,11 +184,26 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     shape = tensor._data.shape
     if std == 0:
         return _write(tensor, min(max(mean, a), b), "trunc_normal_")
-    from scipy.special import ndtr, ndtri   # late: keeps SciPy out of tapegrad's import time
-    lo, hi = ndtr((a - mean) / std), ndtr((b - mean) / std)
-    # NOTE: ndtri(lo) is -inf when lo is 0 (a far in the left tail); the clip then keeps the
-    # rare draw of exactly lo inside [a, b], as it keeps float32 rounding there.
-    z = ndtri(_rng(generator).uniform(lo, hi, shape))
+    # late: keeps SciPy out of tapegrad's import time
+    from scipy.special import log_ndtr, ndtr, ndtri, ndtri_exp
+    lo, hi = (a - mean) / std, (b - mean) / std
+    # NOTE: the CDF rounds to 1 a few std above the mean, so an interval there would collapse
+    # onto one bound: an interval lying mostly above the mean is mirrored below it, where the
+    # CDF keeps full relative precision. Only beyond about 37 std below does it underflow;
+    # there (rare, and slower) p = (1 - u) CDF(lo) + u CDF(hi) is formed as a log-sum-exp.
+    flip = lo + hi > 0
+    if flip:
+        lo, hi = -hi, -lo
+    u = _rng(generator).random(shape)
+    if hi > -30.0:
+        p_lo, p_hi = ndtr(lo), ndtr(hi)
+        z = ndtri(p_lo + u * (p_hi - p_lo))
+    else:
+        with np.errstate(divide="ignore"):      # log(0) = -inf is the right limit at u = 0
+            z = ndtri_exp(np.logaddexp(log_ndtr(lo) + np.log1p(-u), log_ndtr(hi) + np.log(u)))
+    if flip:
+        z = -z
+    # The clip keeps draws at the bounds inside [a, b] after float32 rounding.
     return _write(tensor, np.clip(mean + std * z, a, b), "trunc_normal_")
 
 

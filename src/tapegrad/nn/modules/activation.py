@@ -10,12 +10,17 @@ from ..._core.errors import ArgumentError, ShapeError
 from ...ops.creation import empty
 from .. import functional as F, init
 from ..parameter import Parameter
+from .linear import _count
 from .module import Module
 
 __all__ = ["ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU", "GELU", "SiLU", "Mish",
            "Softplus", "Softsign", "Hardtanh", "Hardsigmoid", "Hardswish", "Hardshrink",
            "Softshrink", "Tanhshrink", "Threshold", "LogSigmoid", "Sigmoid", "Tanh", "PReLU",
            "RReLU", "GLU", "Softmax", "LogSoftmax", "Softmin", "Softmax2d"]
+
+
+class _BoundsError(ArgumentError, AssertionError):
+    """Hardtanh's max_val not above min_val (PyTorch asserts there, so AssertionError too)."""
 
 
 def _with_inplace(text, inplace):
@@ -81,7 +86,7 @@ class Hardtanh(Module):
                           "to `max_val`", FutureWarning, stacklevel=2)
             max_val = max_value
         if not max_val > min_val:
-            raise ArgumentError(f"{type(self).__name__}: max_val ({max_val}) must be greater "
+            raise _BoundsError(f"{type(self).__name__}: max_val ({max_val}) must be greater "
                                 f"than min_val ({min_val}).")
         self.min_val = min_val
         self.max_val = max_val
@@ -271,9 +276,9 @@ class PReLU(Module):
 
     def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
         super().__init__()
-        self.num_parameters = num_parameters
+        self.num_parameters = _count("PReLU", "num_parameters", num_parameters)
         self.init = init
-        self.weight = Parameter(empty(num_parameters, device=device, dtype=dtype))
+        self.weight = Parameter(empty(self.num_parameters, device=device, dtype=dtype))
         self.reset_parameters()
 
     def reset_parameters(self):

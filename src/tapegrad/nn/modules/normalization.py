@@ -15,17 +15,19 @@ from ...ops.creation import empty, ones, tensor, zeros
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from .linear import _count
 from .module import Module
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "InstanceNorm1d", "InstanceNorm2d",
            "InstanceNorm3d", "LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm"]
 
 
-def _shape_tuple(normalized_shape):
-    """An int or a sequence of ints as a tuple, as PyTorch stores ``normalized_shape``."""
+def _shape_tuple(layer, normalized_shape):
+    """An int or a sequence of ints as a tuple, as PyTorch stores ``normalized_shape``; a
+    negative or non-int size is refused naming the layer."""
     if isinstance(normalized_shape, numbers.Integral):
-        return (int(normalized_shape),)
-    return tuple(normalized_shape)
+        normalized_shape = (normalized_shape,)
+    return tuple(_count(layer, "each size of normalized_shape", n) for n in normalized_shape)
 
 
 class _NormBase(Module):
@@ -37,7 +39,7 @@ class _NormBase(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
-        self.num_features = num_features
+        self.num_features = _count(type(self).__name__, "num_features", num_features)
         self.eps = eps
         self.momentum = momentum
         self.affine = affine
@@ -112,6 +114,13 @@ class _NormBase(Module):
 class _BatchNorm(_NormBase):
     def forward(self, input):
         self._check_input_dim(input)
+        channels = input.shape[1]
+        if channels != self.num_features and (self.affine or self.track_running_stats):
+            # PyTorch's text first, then which layer and what it was built for.
+            raise ShapeError(
+                f"running_mean should contain {channels} elements not {self.num_features}: "
+                f"{type(self).__name__} was built with num_features={self.num_features} but "
+                f"got input of shape {tuple(input.shape)} ({channels} channels at dim 1).")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             with no_grad():
@@ -310,7 +319,7 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
                  device=None, dtype=None):
         super().__init__()
-        self.normalized_shape = _shape_tuple(normalized_shape)
+        self.normalized_shape = _shape_tuple(type(self).__name__, normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         factory = {"device": device, "dtype": dtype}
@@ -364,6 +373,7 @@ class GroupNorm(Module):
         if isinstance(num_groups, numbers.Integral) and num_groups <= 0:
             raise ArgumentError(f"GroupNorm: num_groups must be a positive int, got "
                                 f"{num_groups}.")
+        num_channels = _count("GroupNorm", "num_channels", num_channels)
         if num_channels % num_groups != 0:
             raise ArgumentError(f"num_channels ({num_channels}) must be divisible by "
                                 f"num_groups ({num_groups})")
@@ -391,6 +401,11 @@ class GroupNorm(Module):
                 init.zeros_(self.bias)
 
     def forward(self, input):
+        if self.affine and input.ndim >= 2 and input.shape[1] != self.num_channels:
+            raise ShapeError(
+                f"Expected weight to be a vector of size equal to the number of channels in "
+                f"input: GroupNorm was built with num_channels={self.num_channels} but got "
+                f"input of shape {tuple(input.shape)} ({input.shape[1]} channels at dim 1).")
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
@@ -417,7 +432,7 @@ class RMSNorm(Module):
     def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None,
                  dtype=None):
         super().__init__()
-        self.normalized_shape = _shape_tuple(normalized_shape)
+        self.normalized_shape = _shape_tuple(type(self).__name__, normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:

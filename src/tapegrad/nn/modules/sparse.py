@@ -12,6 +12,7 @@ from .. import functional as F
 from .. import init
 from ..functional.sparse import PaddingIndexError
 from ..parameter import Parameter
+from .linear import _count
 from .module import Module
 
 __all__ = ["Embedding", "EmbeddingBag"]
@@ -104,6 +105,8 @@ class Embedding(_EmbeddingBase):
                  _freeze=False, device=None, dtype=None):
         super().__init__()
         _refuse_sparse("Embedding", sparse)
+        num_embeddings = _count("Embedding", "num_embeddings", num_embeddings)
+        embedding_dim = _count("Embedding", "embedding_dim", embedding_dim)
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.padding_idx = _padding_row("Embedding", padding_idx, num_embeddings)
@@ -189,6 +192,8 @@ class EmbeddingBag(_EmbeddingBase):
                  include_last_offset=False, padding_idx=None, device=None, dtype=None):
         super().__init__()
         _refuse_sparse("EmbeddingBag", sparse)
+        num_embeddings = _count("EmbeddingBag", "num_embeddings", num_embeddings)
+        embedding_dim = _count("EmbeddingBag", "embedding_dim", embedding_dim)
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.max_norm = max_norm

@@ -23,19 +23,20 @@ def _as_list(tensors):
 
 def _vector_norm(x, p):
     """The p-norm of a flat float array (float32/64), as linalg.vector_norm defines it for
-    every p: 0 counts the nonzeros, +-inf take the largest/smallest magnitude."""
+    every p: 0 counts the nonzeros, +-inf take the largest/smallest magnitude; +inf and the
+    negative orders have no identity, so an empty array is refused."""
     if p == 2.0:
         return math.sqrt(np.dot(x, x))
     if p == 1.0:
         return float(np.abs(x).sum())
     if p == 0.0:
         return float(np.count_nonzero(x))
+    if x.size == 0 and (p < 0 or math.isinf(p)):
+        raise ArgumentError(
+            f"get_total_norm: can't compute the {p} norm of an empty gradient: the "
+            "operation has no identity. Leave zero-element parameters out, or use a "
+            "positive finite norm_type.")
     if math.isinf(p):
-        if x.size == 0:
-            raise ArgumentError(
-                f"get_total_norm: can't compute the {p} norm of an empty gradient: the "
-                "operation has no identity. Leave zero-element parameters out, or use a "
-                "finite norm_type.")
         return float(np.abs(x).max() if p > 0 else np.abs(x).min())
     with np.errstate(divide="ignore"):      # a negative p on a zero gives inf, then 0, as in
         return float(np.sum(np.abs(x) ** p) ** (1.0 / p))   # PyTorch

@@ -22,7 +22,12 @@ def _norm_except_dim(v, dim):
     if dim == -1:
         return (v * v).sum().sqrt()
     keep = dim % v.ndim
-    return (v * v).sum(dim=tuple(d for d in range(v.ndim) if d != keep), keepdim=True).sqrt()
+    others = tuple(d for d in range(v.ndim) if d != keep)
+    if not others:
+        # NOTE: a 1-d tensor has nothing to reduce (sum over no dims would sum them all):
+        # each element is its own slice, its norm |v|.
+        return v.abs()
+    return (v * v).sum(dim=others, keepdim=True).sqrt()
 
 
 class _WeightNorm(Module):
