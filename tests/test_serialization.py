@@ -196,6 +196,37 @@ def test_inconsistent_headers_are_refused(tmp_path):
         tg.load_file(path)
 
 
+
+@pytest.mark.parametrize("header", [
+    {"w": {"dtype": ["F32"], "shape": [1], "data_offsets": [0, 4]}},     # unhashable dtype
+    {"__metadata__": ["x"]}, {"__metadata__": "x"}, {"__metadata__": {"k": 1}},
+    {"w": {"dtype": "F32", "shape": [0, 2 ** 70], "data_offsets": [0, 0]}},
+    {"w": {"dtype": "F32", "shape": [2 ** 40, 2 ** 40, 0], "data_offsets": [0, 0]}},
+    {"w": {"dtype": "F32", "shape": [True], "data_offsets": [0, 4]}},
+    {"w": {"dtype": "F32", "shape": [1] * 100, "data_offsets": [0, 4]}},
+    "[" * 100000 + "]" * 100000,                                          # JSON too deep
+], ids=lambda h: str(h)[:30])
+def test_hostile_headers_give_a_checkpoint_error_naming_the_file(header, tmp_path):
+    # NumPy's and json's own exceptions (TypeError, RecursionError, ...) must not leak.
+    raw = (header if isinstance(header, str) else json.dumps(header)).encode()
+    path = tmp_path / "hostile.safetensors"
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0" * 8)
+    with pytest.raises(CheckpointError, match="hostile.safetensors"):
+        tg.load_file(path)
+
+
+@pytest.mark.parametrize("structure", [
+    '{"__tensor__": [1]}', '{"__dict__": 5}', '{"__dict__": [[1]]}', '{"__dict__": [[[1], 2]]}',
+    '{"__float__": "abc"}', '{"__tuple__": 5}', "[" * 5000 + "]" * 5000],
+    ids=lambda s: s[:20])
+def test_hostile_structures_give_a_checkpoint_error(structure, tmp_path):
+    # The checksum is no signature: a hostile file carries a valid one for any structure.
+    from tapegrad.serialization import _STRUCTURE, _encode
+    path = tmp_path / "hostile.safetensors"
+    path.write_bytes(bytes(_encode({}, {_STRUCTURE: structure})))
+    with pytest.raises(CheckpointError, match="hostile.safetensors"):
+        tg.load(path)
+
 class _Exploit:
     """Unpickling this would create a file; a safe loader never unpickles it."""
 

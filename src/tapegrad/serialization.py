@@ -216,20 +216,29 @@ def _parse(data, name):
                               f"{len(data) - 8} follow")
     try:
         header = json.loads(data[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:   # deep nesting: Recursion
         raise CheckpointError(f"{name}: the safetensors header is not valid JSON ({e}); the "
                               "file is corrupted or not a safetensors file") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{name}: the safetensors header is not a JSON object")
     metadata = header.pop("__metadata__", None) or {}
+    # The safetensors format says string to string; anything else would reach the checksum
+    # and the structure decoding as types they don't expect.
+    if not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
+        raise CheckpointError(f"{name}: the safetensors __metadata__ is not a JSON object of "
+                              "strings; the file is corrupted or not a safetensors file")
     body = memoryview(data)[8 + n:]
     arrays, spans = {}, []
     for key, info in header.items():
         try:
             code, shape, (begin, end) = info["dtype"], info["shape"], info["data_offsets"]
             count = math.prod(shape)
-            ok = (all(isinstance(s, int) and s >= 0 for s in shape)
-                  and isinstance(begin, int) and isinstance(end, int))
+            # NOTE: bools are ints to Python; NumPy also caps ndim (64) and the element
+            # count, which a zero dim would otherwise let through to reshape.
+            ok = (isinstance(code, str) and len(shape) <= 32
+                  and all(type(s) is int and 0 <= s < 2 ** 62 for s in shape)
+                  and math.prod(s for s in shape if s) < 2 ** 62
+                  and type(begin) is int and type(end) is int)
         except (TypeError, KeyError, ValueError):
             ok = False
         if not ok:
@@ -315,9 +324,13 @@ def load(f, weights_only=True, map_location=None):
     structure = metadata.get(_STRUCTURE)
     if structure is None:
         return {k: wrap(v) for k, v in arrays.items()}
+    # NOTE: the checksum is no signature, so a hostile file can hold any structure with a
+    # valid one: wrong types and deep nesting must come out as a CheckpointError too.
     try:
-        tree = json.loads(structure)
-    except ValueError:
-        raise CheckpointError(f"{name}: the checkpoint structure is not valid JSON; the file "
-                              "is corrupted") from None
-    return _unflatten(tree, arrays, name)
+        return _unflatten(json.loads(structure), arrays, name)
+    except (TypeError, ValueError, RecursionError) as e:
+        if isinstance(e, CheckpointError):
+            raise
+        raise CheckpointError(f"{name}: the checkpoint structure is malformed "
+                              f"({type(e).__name__}: {str(e)[:100]}); the file is corrupted "
+                              "or was not written by tapegrad.save") from None
