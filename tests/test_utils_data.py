@@ -169,6 +169,21 @@ def test_default_collate_follows_pytorch_rules():
     assert isinstance(conv["a"], tg.Tensor) and isinstance(conv["b"], list)
 
 
+
+def test_collate_keeps_container_types_as_pytorch():
+    # torch.utils.data: strings collated inside a tuple, list or namedtuple stay the tuple
+    # zip made, and a Mapping keeps its type (OrderedDict, defaultdict, ...).
+    out = default_collate([(1, "a"), (2, "b")])
+    assert out[1] == ("a", "b")
+    assert default_collate([Point(1, "a"), Point(2, "b")]).y == ("a", "b")
+    assert default_collate([{"s": "a"}, {"s": "b"}])["s"] == ["a", "b"]
+    od = default_collate([collections.OrderedDict(a=1, b=2)] * 2)
+    assert type(od) is collections.OrderedDict and list(od) == ["a", "b"]
+    dd = default_collate([collections.defaultdict(int, a=1)] * 2)
+    assert type(dd) is collections.defaultdict and dd.default_factory is int
+    conv = default_convert(collections.OrderedDict(a=np.ones(1)))
+    assert type(conv) is collections.OrderedDict and isinstance(conv["a"], tg.Tensor)
+
 # ---- DataLoader ----------------------------------------------------------------------------
 def test_batching_drop_last_and_len():
     dl = DataLoader(Squares(10), batch_size=4)
