@@ -281,3 +281,11 @@ def test_persistent_workers_survive_break_and_restart():
     assert [b[1].tolist() for b in dl] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
     pool = dl._pool
     assert [b[1].tolist() for b in dl][0] == [0, 1, 2] and dl._pool is pool
+
+
+def test_prefetch_factor_below_one_with_workers_is_refused():
+    # It used to send no work at all: an empty loader, silently.
+    with pytest.raises(ValueError, match="prefetch_factor option should be non-negative"):
+        DataLoader(Squares(4), num_workers=1, prefetch_factor=-1)
+    with pytest.raises(ValueError, match="prefetch_factor must be greater than 0"):
+        DataLoader(Squares(4), num_workers=1, prefetch_factor=0)

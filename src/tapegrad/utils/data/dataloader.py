@@ -222,6 +222,13 @@ class DataLoader:
             raise ValueError("prefetch_factor option could only be specified in "
                              "multiprocessing. let num_workers > 0 to enable multiprocessing, "
                              "otherwise set prefetch_factor to None.")
+        if num_workers > 0 and prefetch_factor is not None and prefetch_factor < 1:
+            # NOTE: PyTorch fails only when iterating with 0; with no batch in flight the
+            # loader would end at once, silently empty.
+            if prefetch_factor < 0:
+                raise ValueError("prefetch_factor option should be non-negative")
+            raise ValueError("prefetch_factor must be greater than 0 with num_workers > 0 "
+                             f"(got {prefetch_factor}): it is the batches in flight per worker")
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
         iterable = isinstance(dataset, IterableDataset)
