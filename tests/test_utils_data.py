@@ -283,6 +283,61 @@ def test_persistent_workers_survive_break_and_restart():
     assert [b[1].tolist() for b in dl][0] == [0, 1, 2] and dl._pool is pool
 
 
+def test_persistent_workers_restart_an_iterable_dataset_every_pass():
+    # Each pass iterates the dataset afresh in every worker, as PyTorch does; the workers'
+    # iterator was made once, so the second epoch was silently empty.
+    for n in (1, 2):
+        dl = DataLoader(Stream(6), batch_size=2, num_workers=n, persistent_workers=True)
+        first = sorted(sum((b.tolist() for b in dl), []))
+        for i, _ in enumerate(dl):
+            if i == 0:
+                break                                  # an abandoned pass, then a full one
+        assert first == list(range(6)) and sorted(sum((b.tolist() for b in dl), [])) == first
+
+
+class Slow(Dataset):
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        import time
+        time.sleep(0.8)
+        return i
+
+
+class BrokenStream(IterableDataset):
+    def __iter__(self):
+        raise OSError("the stream can't open")
+
+
+def _failing_init(worker_id):
+    raise ValueError(f"worker {worker_id} can't start")
+
+
+class Lambdas(Dataset):
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        return lambda: i                               # can't be sent back from a worker
+
+
+def test_worker_timeout_and_startup_errors_are_prompt_and_typed():
+    import time
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match="timed out after 0.3"):
+        list(DataLoader(Slow(), num_workers=1, timeout=0.3))
+    with pytest.raises(OSError, match="can't open"):
+        list(DataLoader(BrokenStream(), num_workers=1))
+    with pytest.raises(ValueError, match="worker 0 can't start"):
+        list(DataLoader(Squares(4), num_workers=1, worker_init_fn=_failing_init))
+    # An unpicklable batch used to be dropped by the queue's feeder thread: a hang when
+    # timeout=0. The 30 s timeout only keeps a regression from hanging the suite.
+    with pytest.raises(RuntimeError, match="pickle"):
+        list(DataLoader(Lambdas(), batch_size=None, num_workers=1, timeout=30))
+    assert time.monotonic() - start < 12
+
+
 def test_prefetch_factor_below_one_with_workers_is_refused():
     # It used to send no work at all: an empty loader, silently.
     with pytest.raises(ValueError, match="prefetch_factor option should be non-negative"):

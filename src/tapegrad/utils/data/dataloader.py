@@ -72,25 +72,56 @@ def _worker_loop(fetch, index_q, result_q, worker_id, num_workers, seed, init_fn
                  batch_size, iterable):
     global _worker_info
     try:
-        _seed_worker(seed)
-        _worker_info = WorkerInfo(worker_id, num_workers, seed, fetch.dataset)
-        if init_fn is not None:
-            init_fn(worker_id)
-        it = iter(fetch.dataset) if iterable else None
+        # A failure to start (worker_init_fn) is sent back as the answer to every task,
+        # so the main process re-raises it with its type instead of finding a dead worker.
+        startup_error = None
+        try:
+            _seed_worker(seed)
+            _worker_info = WorkerInfo(worker_id, num_workers, seed, fetch.dataset)
+            if init_fn is not None:
+                init_fn(worker_id)
+        except Exception as e:
+            startup_error = _portable(e, worker_id)
+        it, it_pass = None, None
         while True:
             task = index_q.get()
             if task is None:
                 return
             key, indices = task
+            if startup_error is not None:
+                result_q.put(_pickled((key, False, startup_error), worker_id))
+                continue
             try:
-                data = fetch.iterable(it, batch_size) if iterable else fetch.map_style(indices)
-                result_q.put((key, True, data))
+                if iterable:
+                    # A new pass (persistent workers) iterates the dataset afresh, as
+                    # PyTorch does; key is (pass number, worker).
+                    if it is None or key[0] != it_pass:
+                        it, it_pass = iter(fetch.dataset), key[0]
+                    data = fetch.iterable(it, batch_size)
+                else:
+                    data = fetch.map_style(indices)
+                result = (key, True, data)
             except StopIteration:
-                result_q.put((key, _DONE, None))
+                result = (key, _DONE, None)
             except Exception as e:      # sent back and re-raised in the main process
-                result_q.put((key, False, _portable(e, worker_id)))
+                result = (key, False, _portable(e, worker_id))
+            result_q.put(_pickled(result, worker_id))
     except KeyboardInterrupt:
         return
+
+
+def _pickled(result, worker_id):
+    """``result`` pickled here: the queue's feeder thread would only print a pickling
+    error and drop the batch, leaving the main process waiting for it forever."""
+    import pickle
+    try:
+        return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as e:
+        error = RuntimeError(f"DataLoader worker {worker_id} could not pickle its batch to "
+                             f"send it back ({type(e).__name__}: {e}); samples must be "
+                             "picklable with num_workers > 0")
+        where = f"raised in DataLoader worker process {worker_id}"
+        return pickle.dumps((result[0], False, (error, where)))
 
 
 def _portable(e, worker_id):
@@ -143,12 +174,15 @@ class _WorkerPool:
 
     def get(self):
         """(key, ok, data) of the next result of the current pass."""
+        import pickle
+        # Poll no longer than the user's timeout, so that it is honoured to the poll.
+        poll = min(_TIMEOUT_POLL, self.timeout) if self.timeout else _TIMEOUT_POLL
         waited = 0.0
         while True:
             try:
-                (pass_id, key), ok, data = self.result_q.get(timeout=_TIMEOUT_POLL)
+                raw = self.result_q.get(timeout=poll)
             except queue.Empty:
-                waited += _TIMEOUT_POLL
+                waited += poll
                 dead = [i for i, p in enumerate(self.procs) if not p.is_alive()]
                 if dead:
                     raise RuntimeError(f"DataLoader worker(s) {dead} exited unexpectedly "
@@ -157,6 +191,7 @@ class _WorkerPool:
                     raise RuntimeError(f"DataLoader timed out after {self.timeout} s waiting "
                                        "for a worker")
                 continue
+            (pass_id, key), ok, data = pickle.loads(raw) if type(raw) is bytes else raw
             if pass_id != self.pass_id:
                 continue
             if ok is False:
