@@ -344,3 +344,11 @@ def test_prefetch_factor_below_one_with_workers_is_refused():
         DataLoader(Squares(4), num_workers=1, prefetch_factor=-1)
     with pytest.raises(ValueError, match="prefetch_factor must be greater than 0"):
         DataLoader(Squares(4), num_workers=1, prefetch_factor=0)
+
+
+def test_random_sampler_over_an_empty_dataset_raises_instead_of_hanging():
+    # Without replacement it repeated empty permutations forever to reach num_samples.
+    for replacement in (False, True):
+        with pytest.raises(ValueError, match="empty"):
+            list(RandomSampler([], replacement=replacement, num_samples=3))
+    assert list(RandomSampler([])) == []
