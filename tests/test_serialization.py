@@ -66,6 +66,16 @@ def test_save_detaches_and_refuses_what_it_cannot_store(tmp_path):
     assert not (tmp_path / "b.safetensors").exists()
 
 
+
+def test_numpy_scalars_and_byte_orders_are_stored(tmp_path):
+    # np.float32/np.int64 scalars were stored but np.bool_ was refused; a big-endian array
+    # (FITS, network data) was refused though its values fit the file's little-endian F32.
+    path = tmp_path / "np.safetensors"
+    tg.save({"flag": np.bool_(True), "x": np.array([1.5, -2.0], ">f4")}, path)
+    out = tg.load(path)
+    assert out["flag"] is True
+    assert out["x"].dtype == np.float32 and out["x"].tolist() == [1.5, -2.0]
+
 def test_file_objects(tmp_path):
     buf = io.BytesIO()
     tg.save({"w": tg.ones(2), "k": "text"}, buf)
@@ -264,6 +274,22 @@ def test_writes_are_atomic(good, monkeypatch):
     assert good.read_bytes() == before
     assert sorted(p.name for p in good.parent.iterdir()) == ["good.safetensors"]
 
+
+
+def test_written_files_get_the_usual_permissions(good, tmp_path):
+    # mkstemp makes the temporary file 0600, and the rename kept that: checkpoints were
+    # unreadable to the group, unlike torch.save's; an overwritten file keeps its mode.
+    import stat
+    old = os.umask(0o022)
+    try:
+        fresh = tmp_path / "fresh.safetensors"
+        tg.save_file({"w": tg.ones(1)}, fresh)
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o644
+        os.chmod(good, 0o640)
+        tg.save({"w": tg.ones(1)}, good)
+        assert stat.S_IMODE(good.stat().st_mode) == 0o640
+    finally:
+        os.umask(old)
 
 def test_save_file_argument_errors(tmp_path):
     with pytest.raises(TypeError, match="string names"):

@@ -52,6 +52,8 @@ def _digest(arrays, metadata):
 
 def _array_for_file(name, value):
     arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+    if arr.dtype.byteorder == ">" and arr.dtype.newbyteorder("=") in _CODES:
+        arr = arr.astype(arr.dtype.newbyteorder("="))   # the file is little-endian anyway
     if arr.dtype not in _CODES:
         raise DTypeError(f"save: tensor {name!r} has dtype {arr.dtype}, which safetensors "
                          f"files in tapegrad do not hold; supported: {sorted(_CODES.values())}")
@@ -138,6 +140,8 @@ def _flatten(obj, tensors, where):
         return {"__tensor__" if isinstance(obj, Tensor) else "__ndarray__": name}
     if obj is None or isinstance(obj, (bool, str)):
         return obj
+    if isinstance(obj, np.bool_):        # not an np.integer, unlike the other scalars
+        return bool(obj)
     if isinstance(obj, (int, np.integer)):
         return int(obj)
     if isinstance(obj, (float, np.floating)):
