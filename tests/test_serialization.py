@@ -66,7 +66,6 @@ def test_save_detaches_and_refuses_what_it_cannot_store(tmp_path):
     assert not (tmp_path / "b.safetensors").exists()
 
 
-
 def test_numpy_scalars_and_byte_orders_are_stored(tmp_path):
     # np.float32/np.int64 scalars were stored but np.bool_ was refused; a big-endian array
     # (FITS, network data) was refused though its values fit the file's little-endian F32.
@@ -75,6 +74,7 @@ def test_numpy_scalars_and_byte_orders_are_stored(tmp_path):
     out = tg.load(path)
     assert out["flag"] is True
     assert out["x"].dtype == np.float32 and out["x"].tolist() == [1.5, -2.0]
+
 
 def test_file_objects(tmp_path):
     buf = io.BytesIO()
@@ -206,7 +206,6 @@ def test_inconsistent_headers_are_refused(tmp_path):
         tg.load_file(path)
 
 
-
 @pytest.mark.parametrize("header", [
     {"w": {"dtype": ["F32"], "shape": [1], "data_offsets": [0, 4]}},     # unhashable dtype
     {"__metadata__": ["x"]}, {"__metadata__": "x"}, {"__metadata__": {"k": 1}},
@@ -236,6 +235,7 @@ def test_hostile_structures_give_a_checkpoint_error(structure, tmp_path):
     path.write_bytes(bytes(_encode({}, {_STRUCTURE: structure})))
     with pytest.raises(CheckpointError, match="hostile.safetensors"):
         tg.load(path)
+
 
 class _Exploit:
     """Unpickling this would create a file; a safe loader never unpickles it."""
@@ -275,7 +275,6 @@ def test_writes_are_atomic(good, monkeypatch):
     assert sorted(p.name for p in good.parent.iterdir()) == ["good.safetensors"]
 
 
-
 def test_written_files_get_the_usual_permissions(good, tmp_path):
     # mkstemp makes the temporary file 0600, and the rename kept that: checkpoints were
     # unreadable to the group, unlike torch.save's; an overwritten file keeps its mode.
@@ -290,6 +289,7 @@ def test_written_files_get_the_usual_permissions(good, tmp_path):
         assert stat.S_IMODE(good.stat().st_mode) == 0o640
     finally:
         os.umask(old)
+
 
 def test_save_file_argument_errors(tmp_path):
     with pytest.raises(TypeError, match="string names"):

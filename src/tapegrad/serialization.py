@@ -17,8 +17,9 @@ import hashlib
 import json
 import math
 import os
+import secrets
+import stat
 import struct
-import tempfile
 
 import numpy as np
 
@@ -74,6 +75,28 @@ def _encode(tensors, metadata):
     return st_save(arrays, metadata=metadata)
 
 
+def _create_temporary(directory, path):
+    """(fd, name) of a new file next to ``path``, with the mode ``path`` has or, for a new
+    file, the usual ``0o666 & ~umask`` (mkstemp's 0600 would survive the rename)."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = None
+    while True:
+        tmp = os.path.join(directory, f".tmp-{secrets.token_hex(8)}.safetensors")
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            fd = os.open(tmp, flags, 0o666)                  # the kernel applies the umask
+        except FileExistsError:
+            continue
+        if mode is not None:
+            try:
+                os.chmod(tmp, mode)
+            except OSError:
+                pass
+        return fd, tmp
+
+
 def _write_atomic(data, f):
     """Write ``data`` to a path atomically (temporary file, fsync, rename), or to an open
     binary file object as is."""
@@ -82,7 +105,7 @@ def _write_atomic(data, f):
         return
     path = os.fspath(f)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=directory)
+    fd, tmp = _create_temporary(directory, path)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
