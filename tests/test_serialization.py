@@ -83,6 +83,14 @@ def test_file_objects(tmp_path):
     _same({"w": tg.ones(2), "k": "text"}, tg.load(buf))
 
 
+def test_a_text_mode_file_object_is_refused_clearly(tmp_path):
+    # It leaked struct's "a bytes-like object is required, not 'str'".
+    path = tmp_path / "t.safetensors"
+    tg.save({"w": tg.ones(2)}, path)
+    with open(path, encoding="latin-1") as text, pytest.raises(TypeError, match="'rb'"):
+        tg.load(text)
+
+
 def test_flat_files_interoperate_with_the_safetensors_package(tmp_path):
     path = str(tmp_path / "model.safetensors")
     tensors = {"layer.weight": tg.randn(4, 3), "layer.bias": tg.zeros(4, dtype=tg.float64),

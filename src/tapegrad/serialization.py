@@ -212,7 +212,11 @@ def _source_name(f):
 
 def _read_bytes(f):
     if hasattr(f, "read"):
-        return f.read()
+        data = f.read()
+        if isinstance(data, str):
+            raise TypeError(f"load: {_source_name(f)} is open in text mode; open checkpoints "
+                            "with open(path, 'rb')")
+        return data
     with open(os.fspath(f), "rb") as fh:
         return fh.read()
 
