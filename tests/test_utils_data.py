@@ -184,6 +184,22 @@ def test_collate_keeps_container_types_as_pytorch():
     conv = default_convert(collections.OrderedDict(a=np.ones(1)))
     assert type(conv) is collections.OrderedDict and isinstance(conv["a"], tg.Tensor)
 
+
+def test_collate_of_mixed_numbers_and_of_tensors_that_need_grad():
+    # The first sample's type fixed the dtype: [1, 2.5] became [1, 2] and [True, 2] became
+    # [True, True]. PyTorch infers from the whole batch when the first is an int or bool.
+    out = default_collate([1, 2.5])
+    assert out.dtype == tg.float32 and out.tolist() == [1.0, 2.5]
+    assert default_collate([True, 2]).tolist() == [1, 2]
+    assert default_collate([True, False]).dtype == tg.bool
+    # Stacking the arrays dropped the graph; torch.stack keeps it.
+    w = tg.ones(2, requires_grad=True)
+    batch = default_collate([w, tg.zeros(2)])
+    batch.sum().backward()
+    assert batch.requires_grad and w.grad.tolist() == [1.0, 1.0]
+
+
+
 # ---- DataLoader ----------------------------------------------------------------------------
 def test_batching_drop_last_and_len():
     dl = DataLoader(Squares(10), batch_size=4)

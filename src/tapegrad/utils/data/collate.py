@@ -7,6 +7,8 @@ import numpy as np
 
 from ..._core.errors import ShapeError
 from ..._core.tensor import Tensor, wrap
+from ...ops.creation import tensor
+from ...ops.shape import stack
 
 __all__ = ["default_collate", "default_convert"]
 
@@ -49,15 +51,17 @@ def default_collate(batch):
             raise ShapeError(f"default_collate: can't stack tensors of different shapes "
                              f"{sorted(tuple(s) for s in shapes)}; pad them (e.g. "
                              "nn.utils.rnn.pad_sequence) in a collate_fn")
+        if any(t.requires_grad for t in batch):     # keep the graph, as torch.stack does
+            return stack(list(batch))
         return wrap(np.stack([t._data for t in batch]))
     if isinstance(elem, np.ndarray) and elem.dtype.kind not in _NOT_NUMERIC:
         return default_collate([wrap(np.asarray(a)) for a in batch])
     if isinstance(elem, np.generic) and elem.dtype.kind not in _NOT_NUMERIC:
         return wrap(np.array(batch))
-    if isinstance(elem, bool):
-        return wrap(np.array(batch, dtype=np.bool_))
     if isinstance(elem, int):
-        return wrap(np.array(batch, dtype=np.int64))
+        # NOTE: like PyTorch's torch.tensor(batch), the whole batch decides: all bools give
+        # bool, ints int64, and any float the default float dtype (never a truncation).
+        return tensor(list(batch))
     if isinstance(elem, float):
         return wrap(np.array(batch, dtype=np.float64))
     if isinstance(elem, (str, bytes)):
