@@ -265,9 +265,23 @@ def test_pickle_files_are_refused_and_never_executed(tmp_path):
         tg.load_file(evil)
     assert not target.exists()
     zipped = tmp_path / "model.pth"
-    zipped.write_bytes(b"PK\x03\x04" + b"\0" * 64)   # PyTorch's zip checkpoints
+    import zipfile
+    with zipfile.ZipFile(zipped, "w") as z:             # PyTorch's zip checkpoints
+        z.writestr("archive/data.pkl", pickle.dumps({"w": _Exploit(str(target))}))
     with pytest.raises(CheckpointError, match="PyTorch .pt/.pth"):
         tg.load(zipped)
+
+
+def test_other_formats_are_named_as_not_safetensors(tmp_path):
+    # An .npz (a zip without PyTorch's data.pkl) was called a PyTorch pickle file, and an
+    # .npy or HDF5 file only "corrupted or hostile".
+    npz, npy = tmp_path / "a.npz", tmp_path / "a.npy"
+    np.savez(npz, x=np.ones(2))
+    np.save(npy, np.ones(2))
+    with pytest.raises(CheckpointError, match="a.npz.*zip archive.*not a safetensors file"):
+        tg.load_file(npz)
+    with pytest.raises(CheckpointError, match="a.npy.*not a safetensors file"):
+        tg.load_file(npy)
 
 
 def test_writes_are_atomic(good, monkeypatch):

@@ -224,7 +224,12 @@ def _read_bytes(f):
 def _refuse_foreign(data, name):
     # A safetensors file's 9th byte opens its JSON header; PyTorch's files are zip archives
     # (PK) or, in the legacy format, a pickle (protocol byte 0x80).
-    if data[8:9] != b"{" and (data[:4] == b"PK\x03\x04" or data[:1] == b"\x80"):
+    if data[8:9] == b"{":
+        return
+    # PyTorch's zip names its first member <archive>/data.pkl (at offset 30 of the zip).
+    if data[:4] == b"PK\x03\x04" and b"data.pkl" not in data[30:30 + 256]:
+        raise CheckpointError(f"{name} is a zip archive (an .npz?), not a safetensors file")
+    if data[:4] == b"PK\x03\x04" or data[:1] == b"\x80":
         raise CheckpointError(
             f"{name} looks like a PyTorch .pt/.pth (pickle) file; tapegrad never unpickles, "
             "because loading a pickle can run arbitrary code. Convert it once in PyTorch: "
@@ -241,7 +246,8 @@ def _parse(data, name):
     (n,) = struct.unpack("<Q", data[:8])
     if n > _MAX_HEADER:
         raise CheckpointError(f"{name}: the safetensors header claims {n} bytes, over the "
-                              f"{_MAX_HEADER}-byte limit; the file is corrupted or hostile")
+                              f"{_MAX_HEADER}-byte limit; the file is corrupted, hostile or not "
+                              "a safetensors file")
     if n > len(data) - 8:
         raise CheckpointError(f"{name} is truncated: its header claims {n} bytes but only "
                               f"{len(data) - 8} follow")
