@@ -85,6 +85,8 @@ def test_tensor_and_stack_datasets():
         StackDataset([1, 2], [1])
     with pytest.raises(ValueError, match="not both"):
         StackDataset([1], y=[2])
+    with pytest.raises(ValueError, match="at least one dataset"):   # it said "got []"
+        StackDataset()
 
 
 def test_concat_chain_and_subset():
