@@ -10,8 +10,9 @@ shape and bytes and of the other metadata, so a flipped bit anywhere is caught o
 (safetensors itself has no checksum). Loading never unpickles and never evaluates anything:
 the header is parsed as JSON after its size is checked against the file's, and each tensor's
 byte range, dtype and shape are checked before anything is allocated, so a hostile or
-damaged file gets a clear error naming the file and the problem. Writes go to a temporary file in the same directory,
-flushed, fsynced and renamed over the target, so a crash mid-save keeps the old checkpoint.
+damaged file gets a clear error naming the file and the problem. Writes go to a temporary
+file in the same directory, flushed, fsynced and renamed over the target, so a crash
+mid-save keeps the old checkpoint.
 """
 import hashlib
 import json
