@@ -370,3 +370,43 @@ def test_random_sampler_over_an_empty_dataset_raises_instead_of_hanging():
         with pytest.raises(ValueError, match="empty"):
             list(RandomSampler([], replacement=replacement, num_samples=3))
     assert list(RandomSampler([])) == []
+
+
+def test_workers_exit_when_the_main_process_dies():
+    # Workers blocked on their index queue outlived a killed main process for ever; they
+    # now watch their parent, as PyTorch's do.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    script = ("import os, signal, tapegrad.utils.data as d\n"
+              "dl = d.DataLoader(list(range(9)), num_workers=2, persistent_workers=True)\n"
+              "next(iter(dl)); print(*[p.pid for p in dl._pool.procs], flush=True)\n"
+              "os.kill(os.getpid(), signal.SIGKILL)\n")
+    # Popen, not run: the orphans hold the stdout pipe open, so it never reaches EOF.
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    pids = [int(p) for p in proc.stdout.readline().split()]
+    proc.wait(timeout=60)
+    proc.stdout.close()
+    assert len(pids) == 2
+
+    def alive(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        try:                                 # a zombie is gone for our purpose
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split(")")[-1].split()[0] != "Z"
+        except OSError:
+            return True
+    deadline = time.monotonic() + 15
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [p for p in pids if alive(p)]
+    for p in left:                           # don't leak them from the test run
+        os.kill(p, signal.SIGKILL)
+    assert not left, f"workers {left} outlived their parent"

@@ -12,6 +12,7 @@ PyTorch, NumPy's global generator too (so NumPy-based augmentations differ betwe
 ``base_seed`` is drawn from the loader's generator (or the default one) once per pass.
 """
 import itertools
+import os
 import queue
 import random
 from collections import namedtuple
@@ -30,6 +31,7 @@ WorkerInfo = namedtuple("WorkerInfo", ["id", "num_workers", "seed", "dataset"])
 _worker_info = None
 _DONE = "done"
 _TIMEOUT_POLL = 5.0          # seconds between liveness checks of the workers
+_PARENT_POLL = 2.0           # seconds between a worker's checks that its parent lives
 
 
 def get_worker_info():
@@ -83,8 +85,16 @@ def _worker_loop(fetch, index_q, result_q, worker_id, num_workers, seed, init_fn
         except Exception as e:
             startup_error = _portable(e, worker_id)
         it, it_pass = None, None
+        parent = os.getppid()
         while True:
-            task = index_q.get()
+            try:
+                task = index_q.get(timeout=_PARENT_POLL)
+            except queue.Empty:
+                # An orphan would wait on its queue for ever: leave once the parent is
+                # gone (we are re-parented), as PyTorch's worker watchdog does.
+                if os.getppid() != parent:
+                    return
+                continue
             if task is None:
                 return
             key, indices = task
