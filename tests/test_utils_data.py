@@ -255,6 +255,9 @@ def test_argument_errors_match_pytorch():
         DataLoader(Squares(), prefetch_factor=2)
     with pytest.raises(ValueError, match="drop_last"):
         DataLoader(Squares(), batch_size=None, drop_last=True)
+    # A bad start method was found only on iterating ("cannot find context for 'foo'").
+    with pytest.raises(ValueError, match="valid start method .* got multiprocessing_context="):
+        DataLoader(Squares(), num_workers=1, multiprocessing_context="foo")
 
 
 def test_workers_keep_batch_order_and_match_single_process():

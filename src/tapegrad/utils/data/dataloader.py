@@ -274,6 +274,13 @@ class DataLoader:
                 raise ValueError("prefetch_factor option should be non-negative")
             raise ValueError("prefetch_factor must be greater than 0 with num_workers > 0 "
                              f"(got {prefetch_factor}): it is the batches in flight per worker")
+        if isinstance(multiprocessing_context, str):
+            import multiprocessing
+            methods = multiprocessing.get_all_start_methods()
+            if multiprocessing_context not in methods:
+                raise ValueError(f"multiprocessing_context option should specify a valid start "
+                                 f"method in {methods}, but got "
+                                 f"multiprocessing_context={multiprocessing_context!r}")
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
         iterable = isinstance(dataset, IterableDataset)
