@@ -413,3 +413,17 @@ def test_workers_exit_when_the_main_process_dies():
     for p in left:                           # don't leak them from the test run
         os.kill(p, signal.SIGKILL)
     assert not left, f"workers {left} outlived their parent"
+
+
+def test_a_loader_finalised_in_a_forked_child_leaves_its_workers_alone():
+    # A forked process (another loader's worker, say) holds a copy of every loader; when
+    # its copy was collected there, shutdown() sent the stop signal to the parent's
+    # workers and failed with "can only join a child process".
+    import multiprocessing
+    dl = DataLoader(Squares(6), batch_size=3, num_workers=1, persistent_workers=True)
+    assert len(list(dl)) == 2
+    child = multiprocessing.get_context("fork").Process(target=dl._pool.shutdown)
+    child.start()
+    child.join(20)
+    assert child.exitcode == 0
+    assert [b[1].tolist() for b in dl] == [[0, 1, 2], [3, 4, 5]]

@@ -161,6 +161,7 @@ class _WorkerPool:
 
     def __init__(self, loader, base_seed):
         import multiprocessing      # here, not at the top: it costs import time for everyone
+        self.closed, self.owner, self.procs = False, os.getpid(), []
         ctx = loader.multiprocessing_context
         if ctx is None or isinstance(ctx, str):
             ctx = multiprocessing.get_context(ctx)
@@ -168,7 +169,6 @@ class _WorkerPool:
         self.result_q = ctx.Queue()
         self.index_qs = [ctx.Queue() for _ in range(self.n)]
         iterable = isinstance(loader.dataset, IterableDataset)
-        self.procs = []
         for i in range(self.n):
             p = ctx.Process(target=_worker_loop, daemon=True, args=(
                 loader._fetch, self.index_qs[i], self.result_q, i, self.n, base_seed + i,
@@ -177,7 +177,6 @@ class _WorkerPool:
             self.procs.append(p)
         self.timeout = loader.timeout
         self.pass_id = 0
-        self.closed = False
 
     def send(self, worker, key, indices=None):
         self.index_qs[worker].put(((self.pass_id, key), indices))
@@ -209,7 +208,9 @@ class _WorkerPool:
             return key, ok, data
 
     def shutdown(self):
-        if self.closed:
+        # A forked process holds a copy of this pool; only the process that started the
+        # workers may stop them.
+        if self.closed or os.getpid() != self.owner:
             return
         self.closed = True
         for q in self.index_qs:
