@@ -74,6 +74,9 @@ def test_numpy_scalars_and_byte_orders_are_stored(tmp_path):
     out = tg.load(path)
     assert out["flag"] is True
     assert out["x"].dtype == np.float32 and out["x"].tolist() == [1.5, -2.0]
+    # A NumPy integer key (an index from np.argsort, say) was refused as "got 0".
+    tg.save({np.int64(3): "a"}, path)
+    assert tg.load(path) == {3: "a"}
 
 
 def test_file_objects(tmp_path):

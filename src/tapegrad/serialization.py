@@ -174,6 +174,8 @@ def _flatten(obj, tensors, where):
     if isinstance(obj, dict):
         items = []
         for k, v in obj.items():
+            if isinstance(k, np.integer):
+                k = int(k)
             if not isinstance(k, (str, int)) or isinstance(k, bool):
                 raise TypeError(f"save: dict keys must be strings or ints, got {k!r} at {where}")
             items.append([k, _flatten(v, tensors, f"{where}[{k!r}]")])
