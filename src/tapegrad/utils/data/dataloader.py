@@ -73,6 +73,7 @@ def _seed_worker(seed):
 def _worker_loop(fetch, index_q, result_q, worker_id, num_workers, seed, init_fn,
                  batch_size, iterable):
     global _worker_info
+    parent = os.getppid()           # read first: worker_init_fn may take a while
     try:
         # A failure to start (worker_init_fn) is sent back as the answer to every task,
         # so the main process re-raises it with its type instead of finding a dead worker.
@@ -85,7 +86,6 @@ def _worker_loop(fetch, index_q, result_q, worker_id, num_workers, seed, init_fn
         except Exception as e:
             startup_error = _portable(e, worker_id)
         it, it_pass = None, None
-        parent = os.getppid()
         while True:
             try:
                 task = index_q.get(timeout=_PARENT_POLL)
