@@ -1,6 +1,7 @@
 """tapegrad.utils.data: datasets, samplers, collation and the DataLoader (issue 8)."""
 import collections
 import random
+import sys
 
 import numpy as np
 import pytest
@@ -375,6 +376,7 @@ def test_random_sampler_over_an_empty_dataset_raises_instead_of_hanging():
     assert list(RandomSampler([])) == []
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="needs fork and SIGKILL")
 def test_workers_exit_when_the_main_process_dies():
     # Workers blocked on their index queue outlived a killed main process for ever; they
     # now watch their parent, as PyTorch's do.
@@ -415,6 +417,7 @@ def test_workers_exit_when_the_main_process_dies():
     assert not left, f"workers {left} outlived their parent"
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="needs fork and SIGKILL")
 def test_a_loader_finalised_in_a_forked_child_leaves_its_workers_alone():
     # A forked process (another loader's worker, say) holds a copy of every loader; when
     # its copy was collected there, shutdown() sent the stop signal to the parent's
