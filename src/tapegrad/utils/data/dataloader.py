@@ -19,7 +19,6 @@ from collections import namedtuple
 
 import numpy as np
 
-from ..._core.errors import ArgumentError
 from ...ops.creation import default_generator
 from .collate import default_collate, default_convert
 from .dataset import IterableDataset
