@@ -66,11 +66,32 @@ def test_save_detaches_and_refuses_what_it_cannot_store(tmp_path):
     assert not (tmp_path / "b.safetensors").exists()
 
 
+def test_numpy_scalars_and_byte_orders_are_stored(tmp_path):
+    # np.float32/np.int64 scalars were stored but np.bool_ was refused; a big-endian array
+    # (FITS, network data) was refused though its values fit the file's little-endian F32.
+    path = tmp_path / "np.safetensors"
+    tg.save({"flag": np.bool_(True), "x": np.array([1.5, -2.0], ">f4")}, path)
+    out = tg.load(path)
+    assert out["flag"] is True
+    assert out["x"].dtype == np.float32 and out["x"].tolist() == [1.5, -2.0]
+    # A NumPy integer key (an index from np.argsort, say) was refused as "got 0".
+    tg.save({np.int64(3): "a"}, path)
+    assert tg.load(path) == {3: "a"}
+
+
 def test_file_objects(tmp_path):
     buf = io.BytesIO()
     tg.save({"w": tg.ones(2), "k": "text"}, buf)
     buf.seek(0)
     _same({"w": tg.ones(2), "k": "text"}, tg.load(buf))
+
+
+def test_a_text_mode_file_object_is_refused_clearly(tmp_path):
+    # It leaked struct's "a bytes-like object is required, not 'str'".
+    path = tmp_path / "t.safetensors"
+    tg.save({"w": tg.ones(2)}, path)
+    with open(path, encoding="latin-1") as text, pytest.raises(TypeError, match="'rb'"):
+        tg.load(text)
 
 
 def test_flat_files_interoperate_with_the_safetensors_package(tmp_path):
@@ -196,6 +217,37 @@ def test_inconsistent_headers_are_refused(tmp_path):
         tg.load_file(path)
 
 
+@pytest.mark.parametrize("header", [
+    {"w": {"dtype": ["F32"], "shape": [1], "data_offsets": [0, 4]}},     # unhashable dtype
+    {"__metadata__": ["x"]}, {"__metadata__": "x"}, {"__metadata__": {"k": 1}},
+    {"w": {"dtype": "F32", "shape": [0, 2 ** 70], "data_offsets": [0, 0]}},
+    {"w": {"dtype": "F32", "shape": [2 ** 40, 2 ** 40, 0], "data_offsets": [0, 0]}},
+    {"w": {"dtype": "F32", "shape": [True], "data_offsets": [0, 4]}},
+    {"w": {"dtype": "F32", "shape": [1] * 100, "data_offsets": [0, 4]}},
+    "[" * 100000 + "]" * 100000,                                          # JSON too deep
+], ids=lambda h: str(h)[:30])
+def test_hostile_headers_give_a_checkpoint_error_naming_the_file(header, tmp_path):
+    # NumPy's and json's own exceptions (TypeError, RecursionError, ...) must not leak.
+    raw = (header if isinstance(header, str) else json.dumps(header)).encode()
+    path = tmp_path / "hostile.safetensors"
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0" * 8)
+    with pytest.raises(CheckpointError, match="hostile.safetensors"):
+        tg.load_file(path)
+
+
+@pytest.mark.parametrize("structure", [
+    '{"__tensor__": [1]}', '{"__dict__": 5}', '{"__dict__": [[1]]}', '{"__dict__": [[[1], 2]]}',
+    '{"__float__": "abc"}', '{"__tuple__": 5}', "[" * 5000 + "]" * 5000],
+    ids=lambda s: s[:20])
+def test_hostile_structures_give_a_checkpoint_error(structure, tmp_path):
+    # The checksum is no signature: a hostile file carries a valid one for any structure.
+    from tapegrad.serialization import _STRUCTURE, _encode
+    path = tmp_path / "hostile.safetensors"
+    path.write_bytes(bytes(_encode({}, {_STRUCTURE: structure})))
+    with pytest.raises(CheckpointError, match="hostile.safetensors"):
+        tg.load(path)
+
+
 class _Exploit:
     """Unpickling this would create a file; a safe loader never unpickles it."""
 
@@ -216,9 +268,23 @@ def test_pickle_files_are_refused_and_never_executed(tmp_path):
         tg.load_file(evil)
     assert not target.exists()
     zipped = tmp_path / "model.pth"
-    zipped.write_bytes(b"PK\x03\x04" + b"\0" * 64)   # PyTorch's zip checkpoints
+    import zipfile
+    with zipfile.ZipFile(zipped, "w") as z:             # PyTorch's zip checkpoints
+        z.writestr("archive/data.pkl", pickle.dumps({"w": _Exploit(str(target))}))
     with pytest.raises(CheckpointError, match="PyTorch .pt/.pth"):
         tg.load(zipped)
+
+
+def test_other_formats_are_named_as_not_safetensors(tmp_path):
+    # An .npz (a zip without PyTorch's data.pkl) was called a PyTorch pickle file, and an
+    # .npy or HDF5 file only "corrupted or hostile".
+    npz, npy = tmp_path / "a.npz", tmp_path / "a.npy"
+    np.savez(npz, x=np.ones(2))
+    np.save(npy, np.ones(2))
+    with pytest.raises(CheckpointError, match="a.npz.*zip archive.*not a safetensors file"):
+        tg.load_file(npz)
+    with pytest.raises(CheckpointError, match="a.npy.*not a safetensors file"):
+        tg.load_file(npy)
 
 
 def test_writes_are_atomic(good, monkeypatch):
@@ -232,6 +298,22 @@ def test_writes_are_atomic(good, monkeypatch):
     monkeypatch.undo()
     assert good.read_bytes() == before
     assert sorted(p.name for p in good.parent.iterdir()) == ["good.safetensors"]
+
+
+def test_written_files_get_the_usual_permissions(good, tmp_path):
+    # mkstemp makes the temporary file 0600, and the rename kept that: checkpoints were
+    # unreadable to the group, unlike torch.save's; an overwritten file keeps its mode.
+    import stat
+    old = os.umask(0o022)
+    try:
+        fresh = tmp_path / "fresh.safetensors"
+        tg.save_file({"w": tg.ones(1)}, fresh)
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o644
+        os.chmod(good, 0o640)
+        tg.save({"w": tg.ones(1)}, good)
+        assert stat.S_IMODE(good.stat().st_mode) == 0o640
+    finally:
+        os.umask(old)
 
 
 def test_save_file_argument_errors(tmp_path):

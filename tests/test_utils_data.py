@@ -1,6 +1,7 @@
 """tapegrad.utils.data: datasets, samplers, collation and the DataLoader (issue 8)."""
 import collections
 import random
+import sys
 
 import numpy as np
 import pytest
@@ -85,6 +86,8 @@ def test_tensor_and_stack_datasets():
         StackDataset([1, 2], [1])
     with pytest.raises(ValueError, match="not both"):
         StackDataset([1], y=[2])
+    with pytest.raises(ValueError, match="at least one dataset"):   # it said "got []"
+        StackDataset()
 
 
 def test_concat_chain_and_subset():
@@ -169,6 +172,37 @@ def test_default_collate_follows_pytorch_rules():
     assert isinstance(conv["a"], tg.Tensor) and isinstance(conv["b"], list)
 
 
+
+def test_collate_keeps_container_types_as_pytorch():
+    # torch.utils.data: strings collated inside a tuple, list or namedtuple stay the tuple
+    # zip made, and a Mapping keeps its type (OrderedDict, defaultdict, ...).
+    out = default_collate([(1, "a"), (2, "b")])
+    assert out[1] == ("a", "b")
+    assert default_collate([Point(1, "a"), Point(2, "b")]).y == ("a", "b")
+    assert default_collate([{"s": "a"}, {"s": "b"}])["s"] == ["a", "b"]
+    od = default_collate([collections.OrderedDict(a=1, b=2)] * 2)
+    assert type(od) is collections.OrderedDict and list(od) == ["a", "b"]
+    dd = default_collate([collections.defaultdict(int, a=1)] * 2)
+    assert type(dd) is collections.defaultdict and dd.default_factory is int
+    conv = default_convert(collections.OrderedDict(a=np.ones(1)))
+    assert type(conv) is collections.OrderedDict and isinstance(conv["a"], tg.Tensor)
+
+
+def test_collate_of_mixed_numbers_and_of_tensors_that_need_grad():
+    # The first sample's type fixed the dtype: [1, 2.5] became [1, 2] and [True, 2] became
+    # [True, True]. PyTorch infers from the whole batch when the first is an int or bool.
+    out = default_collate([1, 2.5])
+    assert out.dtype == tg.float32 and out.tolist() == [1.0, 2.5]
+    assert default_collate([True, 2]).tolist() == [1, 2]
+    assert default_collate([True, False]).dtype == tg.bool
+    # Stacking the arrays dropped the graph; torch.stack keeps it.
+    w = tg.ones(2, requires_grad=True)
+    batch = default_collate([w, tg.zeros(2)])
+    batch.sum().backward()
+    assert batch.requires_grad and w.grad.tolist() == [1.0, 1.0]
+
+
+
 # ---- DataLoader ----------------------------------------------------------------------------
 def test_batching_drop_last_and_len():
     dl = DataLoader(Squares(10), batch_size=4)
@@ -222,6 +256,9 @@ def test_argument_errors_match_pytorch():
         DataLoader(Squares(), prefetch_factor=2)
     with pytest.raises(ValueError, match="drop_last"):
         DataLoader(Squares(), batch_size=None, drop_last=True)
+    # A bad start method was found only on iterating ("cannot find context for 'foo'").
+    with pytest.raises(ValueError, match="valid start method .* got multiprocessing_context="):
+        DataLoader(Squares(), num_workers=1, multiprocessing_context="foo")
 
 
 def test_workers_keep_batch_order_and_match_single_process():
@@ -266,3 +303,130 @@ def test_persistent_workers_survive_break_and_restart():
     assert [b[1].tolist() for b in dl] == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11]]
     pool = dl._pool
     assert [b[1].tolist() for b in dl][0] == [0, 1, 2] and dl._pool is pool
+
+
+def test_persistent_workers_restart_an_iterable_dataset_every_pass():
+    # Each pass iterates the dataset afresh in every worker, as PyTorch does; the workers'
+    # iterator was made once, so the second epoch was silently empty.
+    for n in (1, 2):
+        dl = DataLoader(Stream(6), batch_size=2, num_workers=n, persistent_workers=True)
+        first = sorted(sum((b.tolist() for b in dl), []))
+        for i, _ in enumerate(dl):
+            if i == 0:
+                break                                  # an abandoned pass, then a full one
+        assert first == list(range(6)) and sorted(sum((b.tolist() for b in dl), [])) == first
+
+
+class Slow(Dataset):
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        import time
+        time.sleep(0.8)
+        return i
+
+
+class BrokenStream(IterableDataset):
+    def __iter__(self):
+        raise OSError("the stream can't open")
+
+
+def _failing_init(worker_id):
+    raise ValueError(f"worker {worker_id} can't start")
+
+
+class Lambdas(Dataset):
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        return lambda: i                               # can't be sent back from a worker
+
+
+def test_worker_timeout_and_startup_errors_are_prompt_and_typed():
+    import time
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match="timed out after 0.3"):
+        list(DataLoader(Slow(), num_workers=1, timeout=0.3))
+    with pytest.raises(OSError, match="can't open"):
+        list(DataLoader(BrokenStream(), num_workers=1))
+    with pytest.raises(ValueError, match="worker 0 can't start"):
+        list(DataLoader(Squares(4), num_workers=1, worker_init_fn=_failing_init))
+    # An unpicklable batch used to be dropped by the queue's feeder thread: a hang when
+    # timeout=0. The 30 s timeout only keeps a regression from hanging the suite.
+    with pytest.raises(RuntimeError, match="pickle"):
+        list(DataLoader(Lambdas(), batch_size=None, num_workers=1, timeout=30))
+    assert time.monotonic() - start < 12
+
+
+def test_prefetch_factor_below_one_with_workers_is_refused():
+    # It used to send no work at all: an empty loader, silently.
+    with pytest.raises(ValueError, match="prefetch_factor option should be non-negative"):
+        DataLoader(Squares(4), num_workers=1, prefetch_factor=-1)
+    with pytest.raises(ValueError, match="prefetch_factor must be greater than 0"):
+        DataLoader(Squares(4), num_workers=1, prefetch_factor=0)
+
+
+def test_random_sampler_over_an_empty_dataset_raises_instead_of_hanging():
+    # Without replacement it repeated empty permutations forever to reach num_samples.
+    for replacement in (False, True):
+        with pytest.raises(ValueError, match="empty"):
+            list(RandomSampler([], replacement=replacement, num_samples=3))
+    assert list(RandomSampler([])) == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs fork and SIGKILL")
+def test_workers_exit_when_the_main_process_dies():
+    # Workers blocked on their index queue outlived a killed main process for ever; they
+    # now watch their parent, as PyTorch's do.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    script = ("import os, signal, tapegrad.utils.data as d\n"
+              "dl = d.DataLoader(list(range(9)), num_workers=2, persistent_workers=True)\n"
+              "next(iter(dl)); print(*[p.pid for p in dl._pool.procs], flush=True)\n"
+              "os.kill(os.getpid(), signal.SIGKILL)\n")
+    # Popen, not run: the orphans hold the stdout pipe open, so it never reaches EOF.
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    pids = [int(p) for p in proc.stdout.readline().split()]
+    proc.wait(timeout=60)
+    proc.stdout.close()
+    assert len(pids) == 2
+
+    def alive(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        try:                                 # a zombie is gone for our purpose
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split(")")[-1].split()[0] != "Z"
+        except OSError:
+            return True
+    deadline = time.monotonic() + 15
+    while any(alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = [p for p in pids if alive(p)]
+    for p in left:                           # don't leak them from the test run
+        os.kill(p, signal.SIGKILL)
+    assert not left, f"workers {left} outlived their parent"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs fork and SIGKILL")
+def test_a_loader_finalised_in_a_forked_child_leaves_its_workers_alone():
+    # A forked process (another loader's worker, say) holds a copy of every loader; when
+    # its copy was collected there, shutdown() sent the stop signal to the parent's
+    # workers and failed with "can only join a child process".
+    import multiprocessing
+    dl = DataLoader(Squares(6), batch_size=3, num_workers=1, persistent_workers=True)
+    assert len(list(dl)) == 2
+    child = multiprocessing.get_context("fork").Process(target=dl._pool.shutdown)
+    child.start()
+    child.join(20)
+    assert child.exitcode == 0
+    assert [b[1].tolist() for b in dl] == [[0, 1, 2], [3, 4, 5]]

@@ -6,19 +6,21 @@ A checkpoint is one safetensors file. Tensors (and NumPy arrays) are its tensors
 else in the saved object (the nesting of dicts, lists and tuples, numbers, strings, None) is
 JSON in the header's ``__metadata__`` under ``tapegrad.structure``, with each tensor replaced
 by a reference to its name. ``tapegrad.sha256`` is a digest of every tensor's name, dtype,
-shape and bytes and of the other metadata, so a flipped bit anywhere is caught on load (safetensors itself has no
-checksum). Loading never unpickles and never evaluates anything: the header is parsed as
-JSON after its size is checked against the file's, and each tensor's byte range, dtype and
-shape are checked before anything is allocated, so a hostile or damaged file gets a clear
-error naming the file and the problem. Writes go to a temporary file in the same directory,
-flushed, fsynced and renamed over the target, so a crash mid-save keeps the old checkpoint.
+shape and bytes and of the other metadata, so a flipped bit anywhere is caught on load
+(safetensors itself has no checksum). Loading never unpickles and never evaluates anything:
+the header is parsed as JSON after its size is checked against the file's, and each tensor's
+byte range, dtype and shape are checked before anything is allocated, so a hostile or
+damaged file gets a clear error naming the file and the problem. Writes go to a temporary
+file in the same directory, flushed, fsynced and renamed over the target, so a crash
+mid-save keeps the old checkpoint.
 """
 import hashlib
 import json
 import math
 import os
+import secrets
+import stat
 import struct
-import tempfile
 
 import numpy as np
 
@@ -52,6 +54,8 @@ def _digest(arrays, metadata):
 
 def _array_for_file(name, value):
     arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+    if arr.dtype.byteorder == ">" and arr.dtype.newbyteorder("=") in _CODES:
+        arr = arr.astype(arr.dtype.newbyteorder("="))   # the file is little-endian anyway
     if arr.dtype not in _CODES:
         raise DTypeError(f"save: tensor {name!r} has dtype {arr.dtype}, which safetensors "
                          f"files in tapegrad do not hold; supported: {sorted(_CODES.values())}")
@@ -72,6 +76,28 @@ def _encode(tensors, metadata):
     return st_save(arrays, metadata=metadata)
 
 
+def _create_temporary(directory, path):
+    """(fd, name) of a new file next to ``path``, with the mode ``path`` has or, for a new
+    file, the usual ``0o666 & ~umask`` (mkstemp's 0600 would survive the rename)."""
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = None
+    while True:
+        tmp = os.path.join(directory, f".tmp-{secrets.token_hex(8)}.safetensors")
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            fd = os.open(tmp, flags, 0o666)                  # the kernel applies the umask
+        except FileExistsError:
+            continue
+        if mode is not None:
+            try:
+                os.chmod(tmp, mode)
+            except OSError:
+                pass
+        return fd, tmp
+
+
 def _write_atomic(data, f):
     """Write ``data`` to a path atomically (temporary file, fsync, rename), or to an open
     binary file object as is."""
@@ -80,7 +106,7 @@ def _write_atomic(data, f):
         return
     path = os.fspath(f)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=directory)
+    fd, tmp = _create_temporary(directory, path)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
@@ -138,6 +164,8 @@ def _flatten(obj, tensors, where):
         return {"__tensor__" if isinstance(obj, Tensor) else "__ndarray__": name}
     if obj is None or isinstance(obj, (bool, str)):
         return obj
+    if isinstance(obj, np.bool_):        # not an np.integer, unlike the other scalars
+        return bool(obj)
     if isinstance(obj, (int, np.integer)):
         return int(obj)
     if isinstance(obj, (float, np.floating)):
@@ -146,6 +174,8 @@ def _flatten(obj, tensors, where):
     if isinstance(obj, dict):
         items = []
         for k, v in obj.items():
+            if isinstance(k, np.integer):
+                k = int(k)
             if not isinstance(k, (str, int)) or isinstance(k, bool):
                 raise TypeError(f"save: dict keys must be strings or ints, got {k!r} at {where}")
             items.append([k, _flatten(v, tensors, f"{where}[{k!r}]")])
@@ -185,7 +215,11 @@ def _source_name(f):
 
 def _read_bytes(f):
     if hasattr(f, "read"):
-        return f.read()
+        data = f.read()
+        if isinstance(data, str):
+            raise TypeError(f"load: {_source_name(f)} is open in text mode; open checkpoints "
+                            "with open(path, 'rb')")
+        return data
     with open(os.fspath(f), "rb") as fh:
         return fh.read()
 
@@ -193,7 +227,12 @@ def _read_bytes(f):
 def _refuse_foreign(data, name):
     # A safetensors file's 9th byte opens its JSON header; PyTorch's files are zip archives
     # (PK) or, in the legacy format, a pickle (protocol byte 0x80).
-    if data[8:9] != b"{" and (data[:4] == b"PK\x03\x04" or data[:1] == b"\x80"):
+    if data[8:9] == b"{":
+        return
+    # PyTorch's zip names its first member <archive>/data.pkl (at offset 30 of the zip).
+    if data[:4] == b"PK\x03\x04" and b"data.pkl" not in data[30:30 + 256]:
+        raise CheckpointError(f"{name} is a zip archive (an .npz?), not a safetensors file")
+    if data[:4] == b"PK\x03\x04" or data[:1] == b"\x80":
         raise CheckpointError(
             f"{name} looks like a PyTorch .pt/.pth (pickle) file; tapegrad never unpickles, "
             "because loading a pickle can run arbitrary code. Convert it once in PyTorch: "
@@ -210,26 +249,36 @@ def _parse(data, name):
     (n,) = struct.unpack("<Q", data[:8])
     if n > _MAX_HEADER:
         raise CheckpointError(f"{name}: the safetensors header claims {n} bytes, over the "
-                              f"{_MAX_HEADER}-byte limit; the file is corrupted or hostile")
+                              f"{_MAX_HEADER}-byte limit; the file is corrupted, hostile or not "
+                              "a safetensors file")
     if n > len(data) - 8:
         raise CheckpointError(f"{name} is truncated: its header claims {n} bytes but only "
                               f"{len(data) - 8} follow")
     try:
         header = json.loads(data[8:8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:   # deep nesting: Recursion
         raise CheckpointError(f"{name}: the safetensors header is not valid JSON ({e}); the "
                               "file is corrupted or not a safetensors file") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{name}: the safetensors header is not a JSON object")
     metadata = header.pop("__metadata__", None) or {}
+    # The safetensors format says string to string; anything else would reach the checksum
+    # and the structure decoding as types they don't expect.
+    if not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
+        raise CheckpointError(f"{name}: the safetensors __metadata__ is not a JSON object of "
+                              "strings; the file is corrupted or not a safetensors file")
     body = memoryview(data)[8 + n:]
     arrays, spans = {}, []
     for key, info in header.items():
         try:
             code, shape, (begin, end) = info["dtype"], info["shape"], info["data_offsets"]
             count = math.prod(shape)
-            ok = (all(isinstance(s, int) and s >= 0 for s in shape)
-                  and isinstance(begin, int) and isinstance(end, int))
+            # NOTE: bools are ints to Python; NumPy also caps ndim (64) and the element
+            # count, which a zero dim would otherwise let through to reshape.
+            ok = (isinstance(code, str) and len(shape) <= 32
+                  and all(type(s) is int and 0 <= s < 2 ** 62 for s in shape)
+                  and math.prod(s for s in shape if s) < 2 ** 62
+                  and type(begin) is int and type(end) is int)
         except (TypeError, KeyError, ValueError):
             ok = False
         if not ok:
@@ -315,9 +364,13 @@ def load(f, weights_only=True, map_location=None):
     structure = metadata.get(_STRUCTURE)
     if structure is None:
         return {k: wrap(v) for k, v in arrays.items()}
+    # NOTE: the checksum is no signature, so a hostile file can hold any structure with a
+    # valid one: wrong types and deep nesting must come out as a CheckpointError too.
     try:
-        tree = json.loads(structure)
-    except ValueError:
-        raise CheckpointError(f"{name}: the checkpoint structure is not valid JSON; the file "
-                              "is corrupted") from None
-    return _unflatten(tree, arrays, name)
+        return _unflatten(json.loads(structure), arrays, name)
+    except (TypeError, ValueError, RecursionError) as e:
+        if isinstance(e, CheckpointError):
+            raise
+        raise CheckpointError(f"{name}: the checkpoint structure is malformed "
+                              f"({type(e).__name__}: {str(e)[:100]}); the file is corrupted "
+                              "or was not written by tapegrad.save") from None

@@ -12,13 +12,13 @@ PyTorch, NumPy's global generator too (so NumPy-based augmentations differ betwe
 ``base_seed`` is drawn from the loader's generator (or the default one) once per pass.
 """
 import itertools
+import os
 import queue
 import random
 from collections import namedtuple
 
 import numpy as np
 
-from ..._core.errors import ArgumentError
 from ...ops.creation import default_generator
 from .collate import default_collate, default_convert
 from .dataset import IterableDataset
@@ -30,6 +30,7 @@ WorkerInfo = namedtuple("WorkerInfo", ["id", "num_workers", "seed", "dataset"])
 _worker_info = None
 _DONE = "done"
 _TIMEOUT_POLL = 5.0          # seconds between liveness checks of the workers
+_PARENT_POLL = 2.0           # seconds between a worker's checks that its parent lives
 
 
 def get_worker_info():
@@ -71,26 +72,65 @@ def _seed_worker(seed):
 def _worker_loop(fetch, index_q, result_q, worker_id, num_workers, seed, init_fn,
                  batch_size, iterable):
     global _worker_info
+    parent = os.getppid()           # read first: worker_init_fn may take a while
     try:
-        _seed_worker(seed)
-        _worker_info = WorkerInfo(worker_id, num_workers, seed, fetch.dataset)
-        if init_fn is not None:
-            init_fn(worker_id)
-        it = iter(fetch.dataset) if iterable else None
+        # A failure to start (worker_init_fn) is sent back as the answer to every task,
+        # so the main process re-raises it with its type instead of finding a dead worker.
+        startup_error = None
+        try:
+            _seed_worker(seed)
+            _worker_info = WorkerInfo(worker_id, num_workers, seed, fetch.dataset)
+            if init_fn is not None:
+                init_fn(worker_id)
+        except Exception as e:
+            startup_error = _portable(e, worker_id)
+        it, it_pass = None, None
         while True:
-            task = index_q.get()
+            try:
+                task = index_q.get(timeout=_PARENT_POLL)
+            except queue.Empty:
+                # An orphan would wait on its queue for ever: leave once the parent is
+                # gone (we are re-parented), as PyTorch's worker watchdog does.
+                if os.getppid() != parent:
+                    return
+                continue
             if task is None:
                 return
             key, indices = task
+            if startup_error is not None:
+                result_q.put(_pickled((key, False, startup_error), worker_id))
+                continue
             try:
-                data = fetch.iterable(it, batch_size) if iterable else fetch.map_style(indices)
-                result_q.put((key, True, data))
+                if iterable:
+                    # A new pass (persistent workers) iterates the dataset afresh, as
+                    # PyTorch does; key is (pass number, worker).
+                    if it is None or key[0] != it_pass:
+                        it, it_pass = iter(fetch.dataset), key[0]
+                    data = fetch.iterable(it, batch_size)
+                else:
+                    data = fetch.map_style(indices)
+                result = (key, True, data)
             except StopIteration:
-                result_q.put((key, _DONE, None))
+                result = (key, _DONE, None)
             except Exception as e:      # sent back and re-raised in the main process
-                result_q.put((key, False, _portable(e, worker_id)))
+                result = (key, False, _portable(e, worker_id))
+            result_q.put(_pickled(result, worker_id))
     except KeyboardInterrupt:
         return
+
+
+def _pickled(result, worker_id):
+    """``result`` pickled here: the queue's feeder thread would only print a pickling
+    error and drop the batch, leaving the main process waiting for it forever."""
+    import pickle
+    try:
+        return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as e:
+        error = RuntimeError(f"DataLoader worker {worker_id} could not pickle its batch to "
+                             f"send it back ({type(e).__name__}: {e}); samples must be "
+                             "picklable with num_workers > 0")
+        where = f"raised in DataLoader worker process {worker_id}"
+        return pickle.dumps((result[0], False, (error, where)))
 
 
 def _portable(e, worker_id):
@@ -120,6 +160,7 @@ class _WorkerPool:
 
     def __init__(self, loader, base_seed):
         import multiprocessing      # here, not at the top: it costs import time for everyone
+        self.closed, self.owner, self.procs = False, os.getpid(), []
         ctx = loader.multiprocessing_context
         if ctx is None or isinstance(ctx, str):
             ctx = multiprocessing.get_context(ctx)
@@ -127,7 +168,6 @@ class _WorkerPool:
         self.result_q = ctx.Queue()
         self.index_qs = [ctx.Queue() for _ in range(self.n)]
         iterable = isinstance(loader.dataset, IterableDataset)
-        self.procs = []
         for i in range(self.n):
             p = ctx.Process(target=_worker_loop, daemon=True, args=(
                 loader._fetch, self.index_qs[i], self.result_q, i, self.n, base_seed + i,
@@ -136,19 +176,21 @@ class _WorkerPool:
             self.procs.append(p)
         self.timeout = loader.timeout
         self.pass_id = 0
-        self.closed = False
 
     def send(self, worker, key, indices=None):
         self.index_qs[worker].put(((self.pass_id, key), indices))
 
     def get(self):
         """(key, ok, data) of the next result of the current pass."""
+        import pickle
+        # Poll no longer than the user's timeout, so that it is honoured to the poll.
+        poll = min(_TIMEOUT_POLL, self.timeout) if self.timeout else _TIMEOUT_POLL
         waited = 0.0
         while True:
             try:
-                (pass_id, key), ok, data = self.result_q.get(timeout=_TIMEOUT_POLL)
+                raw = self.result_q.get(timeout=poll)
             except queue.Empty:
-                waited += _TIMEOUT_POLL
+                waited += poll
                 dead = [i for i, p in enumerate(self.procs) if not p.is_alive()]
                 if dead:
                     raise RuntimeError(f"DataLoader worker(s) {dead} exited unexpectedly "
@@ -157,6 +199,7 @@ class _WorkerPool:
                     raise RuntimeError(f"DataLoader timed out after {self.timeout} s waiting "
                                        "for a worker")
                 continue
+            (pass_id, key), ok, data = pickle.loads(raw) if type(raw) is bytes else raw
             if pass_id != self.pass_id:
                 continue
             if ok is False:
@@ -164,7 +207,9 @@ class _WorkerPool:
             return key, ok, data
 
     def shutdown(self):
-        if self.closed:
+        # A forked process holds a copy of this pool; only the process that started the
+        # workers may stop them.
+        if self.closed or os.getpid() != self.owner:
             return
         self.closed = True
         for q in self.index_qs:
@@ -222,6 +267,20 @@ class DataLoader:
             raise ValueError("prefetch_factor option could only be specified in "
                              "multiprocessing. let num_workers > 0 to enable multiprocessing, "
                              "otherwise set prefetch_factor to None.")
+        if num_workers > 0 and prefetch_factor is not None and prefetch_factor < 1:
+            # NOTE: PyTorch fails only when iterating with 0; with no batch in flight the
+            # loader would end at once, silently empty.
+            if prefetch_factor < 0:
+                raise ValueError("prefetch_factor option should be non-negative")
+            raise ValueError("prefetch_factor must be greater than 0 with num_workers > 0 "
+                             f"(got {prefetch_factor}): it is the batches in flight per worker")
+        if isinstance(multiprocessing_context, str):
+            import multiprocessing
+            methods = multiprocessing.get_all_start_methods()
+            if multiprocessing_context not in methods:
+                raise ValueError(f"multiprocessing_context option should specify a valid start "
+                                 f"method in {methods}, but got "
+                                 f"multiprocessing_context={multiprocessing_context!r}")
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
         iterable = isinstance(dataset, IterableDataset)

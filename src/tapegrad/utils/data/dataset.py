@@ -73,6 +73,8 @@ class StackDataset(Dataset):
         if args and kwargs:
             raise ValueError("StackDataset: pass datasets either as positional arguments "
                              "(tuple samples) or as keywords (dict samples), not both")
+        if not args and not kwargs:
+            raise ValueError("StackDataset: pass at least one dataset")
         self.datasets = args or kwargs
         items = args if args else tuple(kwargs.values())
         lengths = {len(d) for d in items}

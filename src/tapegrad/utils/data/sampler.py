@@ -82,6 +82,9 @@ class RandomSampler(Sampler):
 
     def __iter__(self):
         n, rng = len(self.data_source), _generator_rng(self.generator)
+        if n == 0 and self.num_samples > 0:   # checked here: a dataset's length may change
+            raise ValueError(f"RandomSampler: can't draw num_samples={self.num_samples} "
+                             "indices from an empty data_source")
         if self.replacement:
             yield from rng.integers(0, n, self.num_samples).tolist()
             return
