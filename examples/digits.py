@@ -130,7 +130,7 @@ def save_plot(history, path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=15, help="passes over the training set")
+    parser.add_argument("--epochs", type=int, default=10, help="passes over the training set")
     parser.add_argument("--seed", type=int, default=0, help="seed for the split, init, shuffle")
     parser.add_argument("--out", default="digits_output", help="directory for the outputs")
     parser.add_argument("--batch-size", type=int, default=64)
