@@ -144,7 +144,9 @@ def train(args, text, alphabet, log=print):
     tg.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     data = np.array([alphabet.index(c) for c in text], dtype=np.int64)
-    split = int(len(data) * 0.9)           # the last tenth is held out to show generalisation
+    # The last tenth (verses, sayings, a letter) is held out: its loss shows what generalises
+    # and, past about 300 steps, that the model starts to memorise the rest.
+    split = int(len(data) * 0.9)
     train_batches = batches(data[:split], args.batch_size, args.context, rng)
     held_out = next(batches(data[split:], 32, args.context, np.random.default_rng(args.seed)))
 
@@ -158,8 +160,8 @@ def train(args, text, alphabet, log=print):
     history, window = [], []
     start = time.perf_counter()
     for step in range(1, args.steps + 1):
-        # A busy machine can be several times slower; the budget keeps the demo near a minute
-        # there too (the schedule then ends before reaching its floor).
+        # A busy machine can be several times slower; the budget bounds the demo's time there
+        # too (the schedule then stops before reaching its floor).
         out_of_time = args.time_budget and time.perf_counter() - start > args.time_budget
         optimizer.zero_grad()
         for _ in range(ACCUMULATE):
