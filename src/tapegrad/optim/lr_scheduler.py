@@ -216,6 +216,11 @@ class _LambdaState:
     """state_dict handling shared by the two lambda schedulers: functions can't be saved, a
     callable object's attributes can (as in PyTorch)."""
 
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1, verbose="deprecated"):
+        self.optimizer = optimizer
+        self.lr_lambdas = _lambdas(self._name, optimizer, lr_lambda)
+        super().__init__(optimizer, last_epoch, verbose)
+
     def state_dict(self):
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
         state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else
@@ -256,10 +261,7 @@ class LambdaLR(_LambdaState, LRScheduler):
         [0.5]
     """
 
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1, verbose="deprecated"):
-        self.optimizer = optimizer
-        self.lr_lambdas = _lambdas("LambdaLR", optimizer, lr_lambda)
-        super().__init__(optimizer, last_epoch, verbose)
+    _name = "LambdaLR"     # in errors (a subclass keeps the name)
 
     def get_lr(self):
         self._warn_if_called_outside_step()
@@ -282,10 +284,7 @@ class MultiplicativeLR(_LambdaState, LRScheduler):
         [0.25]
     """
 
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1, verbose="deprecated"):
-        self.optimizer = optimizer
-        self.lr_lambdas = _lambdas("MultiplicativeLR", optimizer, lr_lambda)
-        super().__init__(optimizer, last_epoch, verbose)
+    _name = "MultiplicativeLR"     # in errors (a subclass keeps the name)
 
     def get_lr(self):
         self._warn_if_called_outside_step()
