@@ -61,6 +61,16 @@ def composite_fwd_bwd(model, x, r):
     return layer_in
 
 
+def assert_agrees(out, grads, other_out, other_model):
+    """The timed run's output ``out`` matches ``other_out``, and ``other_model``'s parameter
+    grads match its ``grads`` (by name)."""
+    np.testing.assert_allclose(out.detach().numpy(), other_out.detach().numpy(), rtol=1e-4,
+                               atol=1e-5)
+    for n, p in other_model.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), grads[n], rtol=1e-3, atol=1e-4,
+                                   err_msg=n)
+
+
 def bench_lstm(summary, repeats, warmup, composite):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((T, B, I)).astype(np.float32)
@@ -74,11 +84,7 @@ def bench_lstm(summary, repeats, warmup, composite):
     if composite:
         fns["tapegrad composite"] = lambda: composite_fwd_bwd(model, tx, tr)
         ref = composite_fwd_bwd(model, tx, tr)
-        np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-4,
-                                   atol=1e-5)
-        for n, p in model.named_parameters():
-            np.testing.assert_allclose(p.grad.numpy(), grads[n], rtol=1e-3, atol=1e-4,
-                                       err_msg=n)
+        assert_agrees(out, grads, ref, model)
     if torch is not None:
         tmodel = torch.nn.LSTM(I, H, num_layers=LAYERS)
         tmodel.load_state_dict({k: torch.tensor(v.numpy()) for k, v in
@@ -87,11 +93,7 @@ def bench_lstm(summary, repeats, warmup, composite):
         fns["torch"] = lambda: fwd_bwd(tmodel, thx, thr)
         # the two agree before anything is timed
         tout = fwd_bwd(tmodel, thx, thr)
-        np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-4,
-                                   atol=1e-5)
-        for n, p in tmodel.named_parameters():
-            np.testing.assert_allclose(p.grad.numpy(), grads[n], rtol=1e-3, atol=1e-4,
-                                       err_msg=n)
+        assert_agrees(out, grads, tout, tmodel)
         np.testing.assert_allclose(thx.grad.numpy(), tx.grad.numpy(), rtol=1e-3, atol=1e-4)
 
     section(f"LSTM fwd+bwd: {LAYERS} layers, input {I}, hidden {H}, batch {B}, sequence {T}, "
