@@ -11,25 +11,17 @@ Measured with engine_bench.py's helpers: medians over interleaved repeats, same-
 (the headline is the median of the per-round ratios). Target: tapegrad at most 1.10x the
 hand-written NumPy step.
 """
-import argparse
 import math
 import os
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from engine_bench import (Summary, fmt_ms, fmt_ratio, measure, med,  # noqa: E402
-                          print_environment, ratios, section)
+from engine_bench import (fmt_ms, fmt_ratio, measure, med, parse_args, ratios,  # noqa: E402
+                          report, section, torch)
 
-import engine_bench  # noqa: E402
 import tapegrad as tg  # noqa: E402
-
-try:
-    import torch
-except ImportError:          # torch is never a dependency of tapegrad, only a yardstick
-    torch = None
 
 N_TENSORS = 20
 TOTAL = 10_000_000
@@ -181,23 +173,11 @@ def bench_sgd(summary, repeats, warmup):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="fewer repeats (a rough look)")
-    ap.add_argument("--repeats", type=int, default=None)
-    ap.add_argument("--cpu-time", action="store_true",
-                    help="time with the process's CPU time instead of the wall clock "
-                         "(steadier on a shared machine; NumPy's ufuncs are single-threaded)")
-    args = ap.parse_args()
-    if args.cpu_time:
-        engine_bench._perf = time.process_time
-        print("timer: process CPU time (--cpu-time)")
+    args = parse_args(__doc__, cpu_time=True)
     repeats = args.repeats or (8 if args.quick else 40)
-    print_environment()
-    summary = Summary()
-    bench_adam(summary, repeats, warmup=2 if args.quick else 5)
-    bench_sgd(summary, repeats, warmup=2 if args.quick else 5)
-    print()
-    summary.print()
+    with report() as summary:
+        bench_adam(summary, repeats, warmup=2 if args.quick else 5)
+        bench_sgd(summary, repeats, warmup=2 if args.quick else 5)
 
 
 if __name__ == "__main__":

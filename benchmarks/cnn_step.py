@@ -13,20 +13,17 @@ On a busy machine, single-threaded with the process's CPU time as the clock is s
     export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/cnn_step.py --cpu-time
 """
-import argparse
 import os
 import sys
-import time
 import tracemalloc
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from engine_bench import (Summary, fmt_ms, fmt_ratio, measure, print_environment,  # noqa: E402
-                          ratios, section, torch)
+from engine_bench import (fmt_ratio, measure, parse_args, print_times, ratios,  # noqa: E402
+                          report, report_ratio, section, torch)
 
-import engine_bench  # noqa: E402
 
 import tapegrad as tg  # noqa: E402
 import tapegrad.nn.functional as F  # noqa: E402
@@ -151,12 +148,9 @@ def bench_step(summary, repeats, warmup):
     section(f"CNN step: conv 1->32 3x3, relu, conv 32->64 3x3, relu, max_pool 2, linear 10, "
             f"cross-entropy, SGD; batch {BATCH} of {SIDE}x{SIDE} float32")
     times = measure(fns, repeats, warmup)
-    for name, ts in times.items():
-        print(f"{name:<22} {fmt_ms(ts)}")
-    r_np = ratios(times["tapegrad"], times["numpy"])
-    print(f"tapegrad / numpy im2col {fmt_ratio(r_np)}")
-    summary.add("CNN step vs NumPy im2col", f"{r_np[0]:.3f}x", f"<= {TARGET_VS_NUMPY:.2f}x",
-                r_np[0] <= TARGET_VS_NUMPY)
+    print_times(times)
+    report_ratio(summary, "tapegrad / numpy im2col", "CNN step vs NumPy im2col",
+                 times["tapegrad"], times["numpy"], TARGET_VS_NUMPY)
     if torch is not None:
         r_th = ratios(times["tapegrad"], times["torch"])
         print(f"tapegrad / torch       {fmt_ratio(r_th)}")
@@ -190,24 +184,12 @@ def bench_memory(summary, tg_params, tg_x, tg_y):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats (rough look only)")
-    parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--cpu-time", action="store_true",
-                        help="time with the process's CPU time instead of the wall clock: "
-                             "steadier on a shared machine; use it with OPENBLAS_NUM_THREADS=1 "
-                             "and OMP_NUM_THREADS=1, where CPU time is the step's time")
-    args = parser.parse_args(argv)
-    if args.cpu_time:
-        engine_bench._perf = time.process_time
-        print("timer: process CPU time (--cpu-time)")
+    args = parse_args(__doc__, argv, cpu_time=True)
     repeats, warmup = (5, 1) if args.quick else (21, 3)
     repeats = args.repeats or repeats
-    print_environment()
-    summary = Summary()
-    tg_params, tg_x, tg_y = bench_step(summary, repeats, warmup)
-    bench_memory(summary, tg_params, tg_x, tg_y)
-    summary.print()
+    with report() as summary:
+        tg_params, tg_x, tg_y = bench_step(summary, repeats, warmup)
+        bench_memory(summary, tg_params, tg_x, tg_y)
 
 
 if __name__ == "__main__":

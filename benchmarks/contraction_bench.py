@@ -8,7 +8,6 @@ Measured as in engine_bench.py (whose helpers this imports): medians over repeat
 warm-up runs, the two sides of each ratio measured in the same rounds, the headline ratio
 the median of the per-round ratios.
 """
-import argparse
 import gc
 import os
 import sys
@@ -18,8 +17,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tapegrad as tg  # noqa: E402
-from engine_bench import (Summary, fmt_ratio, fmt_us, measure, med, print_environment,  # noqa
-                          ratios, section)
+from engine_bench import (fmt_ratio, fmt_us, measure, med, parse_args, ratios,  # noqa: E402
+                          report, section)
 
 N_MV = 512                              # W is N_MV x N_MV, x has N_MV entries
 EINSUM = "bij,bjk,bkl->bil"
@@ -126,16 +125,11 @@ def bench_einsum(summary, repeats, warmup):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="fewer repeats (a rough look)")
-    args = p.parse_args(argv)
+    args = parse_args(__doc__, argv)
     repeats, warmup = (30, 5) if args.quick else (200, 20)
-    print_environment()
-    summary = Summary()
-    bench_matvec(summary, repeats, warmup)
-    bench_einsum(summary, repeats, warmup)
-    section("summary")
-    summary.print()
+    with report() as summary:
+        bench_matvec(summary, repeats, warmup)
+        bench_einsum(summary, repeats, warmup)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ Measured as in engine_bench.py (whose helpers this imports). On a busy machine, 
 threads contending with other processes make the timings erratic (the many small GEMMs of the
 NumPy version suffer most); OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 gives steadier ratios.
 """
-import argparse
 import gc
 import os
 import sys
@@ -25,8 +24,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tapegrad as tg  # noqa: E402
 import tapegrad.nn.functional as F  # noqa: E402
-from engine_bench import (Summary, fmt_ratio, measure, med, print_environment,  # noqa: E402
-                          ratios, section, torch)
+from engine_bench import (fmt_ratio, measure, med, parse_args, ratios, report,  # noqa: E402
+                          section, torch)
 
 N, C1, C2, HW, K = 64, 32, 64, 28, 3
 
@@ -178,15 +177,11 @@ def bench_memory(summary):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats (rough look)")
-    args = parser.parse_args(argv)
+    args = parse_args(__doc__, argv)
     repeats, warmup = (5, 1) if args.quick else (20, 3)
-    print_environment()
-    summary = Summary()
-    bench_speed(summary, repeats, warmup)
-    bench_memory(summary)
-    summary.print()
+    with report() as summary:
+        bench_speed(summary, repeats, warmup)
+        bench_memory(summary)
 
 
 if __name__ == "__main__":

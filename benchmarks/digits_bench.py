@@ -8,7 +8,6 @@ as training samples per second. A script, not a test; see benchmarks/README.md.
 The full demo (`python examples/digits.py`) prints its own accuracy and time; this script
 isolates the training step's speed.
 """
-import argparse
 import os
 import sys
 
@@ -17,8 +16,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "examples"))
-from engine_bench import (Summary, fmt_ms, measure, print_environment, ratios,  # noqa: E402
-                          section, torch)
+from engine_bench import (fmt_ms, measure, parse_args, ratios, report, section,  # noqa: E402
+                          torch)
 
 import tapegrad as tg  # noqa: E402
 
@@ -53,11 +52,13 @@ def trainer(lib, images, labels, steps):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats (rough look only)")
-    args = parser.parse_args(argv)
+    args = parse_args(__doc__, argv)
     repeats, warmup, steps = (5, 1, 10) if args.quick else (15, 2, 22)
-    print_environment()
+    with report() as summary:
+        bench_training(summary, repeats, warmup, steps)
+
+
+def bench_training(summary, repeats, warmup, steps):
     rng = np.random.default_rng(0)
     images = rng.random((BATCH * steps, 1, 8, 8), dtype=np.float32)
     labels = rng.integers(0, 10, BATCH * steps)
@@ -68,7 +69,6 @@ def main(argv=None):
     section(f"digits training: {steps} steps of batch {BATCH} (conv 32, conv 64, pool, "
             "linear 128, linear 10; AdamW, one-cycle)")
     times = measure(fns, repeats, warmup)
-    summary = Summary()
     for name, ts in times.items():
         rate = n / float(np.median(ts))
         print(f"{name:<10} {fmt_ms(ts)} per {steps} steps: {rate:8.0f} samples/s")
@@ -79,7 +79,6 @@ def main(argv=None):
         summary.add("tapegrad / torch time", f"{r[0]:.3f}x", "(info)", None)
     else:
         print("torch comparison skipped (torch not installed)")
-    summary.print()
 
 
 if __name__ == "__main__":

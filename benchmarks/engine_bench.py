@@ -12,6 +12,7 @@ the minimums are printed next to it). PyTorch is optional: it is imported only i
 installed, and only for comparison; tapegrad never depends on it.
 """
 import argparse
+import contextlib
 import gc
 import os
 import platform
@@ -81,6 +82,25 @@ def fmt_ms(ts):
     return f"{med(ts) * 1e3:8.1f} ms  (min {min(ts) * 1e3:7.1f})"
 
 
+def print_times(times, fmt=fmt_ms):
+    """One line per timed function of :func:`measure`'s result: its name, median and min."""
+    for name, ts in times.items():
+        print(f"{name:<22} {fmt(ts)}")
+
+
+def report_ratio(summary, label, figure, a, b, target=None):
+    """Print the same-run ratio of timings ``a`` to ``b`` (:func:`ratios`) after ``label``,
+    and add its headline to ``summary`` as ``figure``: checked against ``<= target``, or
+    as information when there is none. Returns the ratios."""
+    r = ratios(a, b)
+    print(f"{label:<22} {fmt_ratio(r)}")
+    if target is None:
+        summary.add(figure, f"{r[0]:.3f}x", "(info)", None)
+    else:
+        summary.add(figure, f"{r[0]:.3f}x", f"<= {target:.2f}x", r[0] <= target)
+    return r
+
+
 class Summary:
     def __init__(self):
         self.rows = []
@@ -104,6 +124,47 @@ class Summary:
 
 def section(title):
     print(f"\n== {title} " + "=" * max(0, 74 - len(title)))
+
+
+# ---- the command line and the report every benchmark script shares ---------------------
+_CPU_TIME_HELP = ("time with the process's CPU time instead of the wall clock: steadier on a "
+                  "shared machine; use it with OPENBLAS_NUM_THREADS=1 and OMP_NUM_THREADS=1, "
+                  "where CPU time is the step's time")
+
+
+def parse_args(doc, argv=None, *, cpu_time=False, options=None):
+    """A benchmark script's command line (described by ``doc``'s first paragraph):
+    ``--quick`` for fewer repeats; with ``cpu_time`` also ``--repeats N`` and ``--cpu-time``
+    (which calls :func:`use_cpu_time`); ``options(parser)`` adds the script's own."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (a rough look)")
+    if cpu_time:
+        parser.add_argument("--repeats", type=int, default=None)
+        parser.add_argument("--cpu-time", action="store_true", help=_CPU_TIME_HELP)
+    if options is not None:
+        options(parser)
+    args = parser.parse_args(argv)
+    if cpu_time and args.cpu_time:
+        use_cpu_time()
+    return args
+
+
+def use_cpu_time():
+    """Make :func:`measure` time with the process's CPU time instead of the wall clock."""
+    global _perf
+    _perf = time.process_time
+    print("timer: process CPU time (--cpu-time)")
+
+
+@contextlib.contextmanager
+def report():
+    """Print the environment, give the script a :class:`Summary` to fill, then print the
+    summary table under its heading."""
+    print_environment()
+    summary = Summary()
+    yield summary
+    section("summary")
+    summary.print()
 
 
 # ---- environment ------------------------------------------------------------------------
@@ -476,20 +537,17 @@ def main(argv=None):
     else:
         reps = dict(op=30, op_warm=5, big=15, big_warm=2, deep=3, imp=9, sites=30)
 
-    print_environment()
-    summary = Summary()
-    if "op" in only:
-        bench_op_overhead(summary, reps["op"], reps["op_warm"])
-    if "sites" in only:
-        bench_sites(summary, reps["sites"], reps["op_warm"])
-    if "big" in only:
-        bench_big_ops(summary, reps["big"], reps["big_warm"])
-    if "deep" in only:
-        bench_deep(summary, reps["deep"])
-    if "import" in only:
-        bench_import(summary, reps["imp"])
-    section("summary")
-    summary.print()
+    with report() as summary:
+        if "op" in only:
+            bench_op_overhead(summary, reps["op"], reps["op_warm"])
+        if "sites" in only:
+            bench_sites(summary, reps["sites"], reps["op_warm"])
+        if "big" in only:
+            bench_big_ops(summary, reps["big"], reps["big_warm"])
+        if "deep" in only:
+            bench_deep(summary, reps["deep"])
+        if "import" in only:
+            bench_import(summary, reps["imp"])
 
 
 if __name__ == "__main__":

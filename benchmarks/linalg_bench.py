@@ -7,15 +7,13 @@ computation with hand-written NumPy gradients. A script, not a test; see benchma
 Measured with engine_bench.py's helpers: medians over interleaved repeats, same-run ratios
 (the headline is the median of the per-round ratios), and a PASS/MISS summary at the end.
 """
-import argparse
 import os
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from engine_bench import (Summary, fmt_ms, fmt_ratio, measure, print_environment,  # noqa: E402
-                          ratios, section)
+from engine_bench import (fmt_ms, measure, parse_args, report, report_ratio, section)  # noqa: E402
 
 import tapegrad as tg  # noqa: E402
 
@@ -63,23 +61,16 @@ def bench_solve(summary, repeats, warmup, vector):
     times = measure({"tapegrad": tg_fwdbwd, "numpy": np_fwdbwd}, repeats, warmup)
     print(f"tapegrad fwd+bwd       {fmt_ms(times['tapegrad'])}")
     print(f"numpy hand-written     {fmt_ms(times['numpy'])}")
-    r = ratios(times["tapegrad"], times["numpy"])
-    print(f"tapegrad / numpy       {fmt_ratio(r)}")
-    summary.add(f"solve fwd+bwd, B {rhs}, vs NumPy", f"{r[0]:.3f}x", f"<= {TARGET:.2f}x",
-                r[0] <= TARGET)
+    report_ratio(summary, "tapegrad / numpy", f"solve fwd+bwd, B {rhs}, vs NumPy",
+                 times["tapegrad"], times["numpy"], TARGET)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats (rough look only)")
-    args = parser.parse_args(argv)
+    args = parse_args(__doc__, argv)
     repeats, warmup = (7, 2) if args.quick else (31, 3)
-    print_environment()
-    summary = Summary()
-    bench_solve(summary, repeats, warmup, vector=False)
-    bench_solve(summary, repeats, warmup, vector=True)
-    section("summary")
-    summary.print()
+    with report() as summary:
+        bench_solve(summary, repeats, warmup, vector=False)
+        bench_solve(summary, repeats, warmup, vector=True)
 
 
 if __name__ == "__main__":

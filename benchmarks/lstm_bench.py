@@ -14,7 +14,6 @@ On a shared machine, ``--threads 1`` gives both libraries one thread (BLAS throu
 threadpoolctl, torch.set_num_threads): spinning BLAS threads of either side that find their
 cores taken by other processes make two-thread timings swing by 10x there.
 """
-import argparse
 import contextlib
 import os
 import sys
@@ -22,8 +21,8 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from engine_bench import (Summary, fmt_ms, fmt_ratio, measure, print_environment,  # noqa: E402
-                          ratios, section, torch)
+from engine_bench import (measure, parse_args, print_times, report, report_ratio,  # noqa: E402
+                          section, torch)
 
 import tapegrad as tg  # noqa: E402
 import tapegrad.nn as nn  # noqa: E402
@@ -62,6 +61,16 @@ def composite_fwd_bwd(model, x, r):
     return layer_in
 
 
+def assert_agrees(out, grads, other_out, other_model):
+    """The timed run's output ``out`` matches ``other_out``, and ``other_model``'s parameter
+    grads match its ``grads`` (by name)."""
+    np.testing.assert_allclose(out.detach().numpy(), other_out.detach().numpy(), rtol=1e-4,
+                               atol=1e-5)
+    for n, p in other_model.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), grads[n], rtol=1e-3, atol=1e-4,
+                                   err_msg=n)
+
+
 def bench_lstm(summary, repeats, warmup, composite):
     rng = np.random.default_rng(0)
     X = rng.standard_normal((T, B, I)).astype(np.float32)
@@ -75,11 +84,7 @@ def bench_lstm(summary, repeats, warmup, composite):
     if composite:
         fns["tapegrad composite"] = lambda: composite_fwd_bwd(model, tx, tr)
         ref = composite_fwd_bwd(model, tx, tr)
-        np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-4,
-                                   atol=1e-5)
-        for n, p in model.named_parameters():
-            np.testing.assert_allclose(p.grad.numpy(), grads[n], rtol=1e-3, atol=1e-4,
-                                       err_msg=n)
+        assert_agrees(out, grads, ref, model)
     if torch is not None:
         tmodel = torch.nn.LSTM(I, H, num_layers=LAYERS)
         tmodel.load_state_dict({k: torch.tensor(v.numpy()) for k, v in
@@ -88,39 +93,30 @@ def bench_lstm(summary, repeats, warmup, composite):
         fns["torch"] = lambda: fwd_bwd(tmodel, thx, thr)
         # the two agree before anything is timed
         tout = fwd_bwd(tmodel, thx, thr)
-        np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), rtol=1e-4,
-                                   atol=1e-5)
-        for n, p in tmodel.named_parameters():
-            np.testing.assert_allclose(p.grad.numpy(), grads[n], rtol=1e-3, atol=1e-4,
-                                       err_msg=n)
+        assert_agrees(out, grads, tout, tmodel)
         np.testing.assert_allclose(thx.grad.numpy(), tx.grad.numpy(), rtol=1e-3, atol=1e-4)
 
     section(f"LSTM fwd+bwd: {LAYERS} layers, input {I}, hidden {H}, batch {B}, sequence {T}, "
             "float32")
     times = measure(fns, repeats, warmup)
-    for name, ts in times.items():
-        print(f"{name:<22} {fmt_ms(ts)}")
+    print_times(times)
     if composite:
-        r_c = ratios(times["tapegrad composite"], times["tapegrad"])
-        print(f"composite / primitive  {fmt_ratio(r_c)}")
-        summary.add("LSTM composite vs primitive", f"{r_c[0]:.3f}x", "(info)", None)
+        report_ratio(summary, "composite / primitive", "LSTM composite vs primitive",
+                     times["tapegrad composite"], times["tapegrad"])
     if torch is not None:
-        r_th = ratios(times["tapegrad"], times["torch"])
-        print(f"tapegrad / torch       {fmt_ratio(r_th)}")
-        summary.add("LSTM vs torch", f"{r_th[0]:.3f}x", f"<= {TARGET_VS_TORCH:.2f}x",
-                    r_th[0] <= TARGET_VS_TORCH)
+        report_ratio(summary, "tapegrad / torch", "LSTM vs torch", times["tapegrad"],
+                     times["torch"], TARGET_VS_TORCH)
     else:
         print("torch comparison skipped (torch not installed)")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats (rough look only)")
-    parser.add_argument("--composite", action="store_true",
-                        help="also time the LSTM unrolled into nn.functional ops (slow)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads for BLAS and torch (default: as configured)")
-    args = parser.parse_args(argv)
+    def options(parser):
+        parser.add_argument("--composite", action="store_true",
+                            help="also time the LSTM unrolled into nn.functional ops (slow)")
+        parser.add_argument("--threads", type=int, default=None,
+                            help="threads for BLAS and torch (default: as configured)")
+    args = parse_args(__doc__, argv, options=options)
     repeats, warmup = (7, 2) if args.quick else (21, 3)
     limits = contextlib.nullcontext()
     if args.threads:
@@ -128,11 +124,8 @@ def main(argv=None):
         limits = threadpool_limits(args.threads)
         if torch is not None:
             torch.set_num_threads(args.threads)
-    with limits:
-        print_environment()
-        summary = Summary()
+    with limits, report() as summary:
         bench_lstm(summary, repeats, warmup, args.composite)
-        summary.print()
 
 
 if __name__ == "__main__":

@@ -18,25 +18,17 @@ Measured with engine_bench.py's helpers: medians over interleaved repeats, same-
 (the headline is the median of the per-round ratios). Target: tapegrad at most 1.10x the
 hand-written NumPy step.
 """
-import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from engine_bench import (Summary, fmt_ms, fmt_ratio, measure, med,  # noqa: E402
-                          print_environment, ratios, section)
+from engine_bench import (fmt_ms, fmt_ratio, measure, med, parse_args, ratios,  # noqa: E402
+                          report, section, torch)
 
-import engine_bench  # noqa: E402
 import tapegrad as tg  # noqa: E402
 import tapegrad.nn.functional as F  # noqa: E402
-
-try:
-    import torch
-except ImportError:          # torch is never a dependency of tapegrad, only a yardstick
-    torch = None
 
 SIZES = (784, 512, 512, 10)
 BATCH = 128
@@ -174,25 +166,14 @@ def bench(summary, repeats, warmup, manual=False):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="fewer repeats (a rough look)")
-    ap.add_argument("--repeats", type=int, default=None)
-    ap.add_argument("--cpu-time", action="store_true",
-                    help="time with the process's CPU time instead of the wall clock: steadier "
-                         "on a shared machine; use it with OPENBLAS_NUM_THREADS=1 and "
-                         "OMP_NUM_THREADS=1, where CPU time is the step's time")
-    ap.add_argument("--manual-update", action="store_true",
-                    help="update with p -= lr * p.grad under no_grad instead of optim.SGD")
-    args = ap.parse_args()
-    if args.cpu_time:
-        engine_bench._perf = time.process_time
-        print("timer: process CPU time (--cpu-time)")
+    def options(parser):
+        parser.add_argument("--manual-update", action="store_true",
+                            help="update with p -= lr * p.grad under no_grad instead of "
+                                 "optim.SGD")
+    args = parse_args(__doc__, cpu_time=True, options=options)
     repeats = args.repeats or (30 if args.quick else 200)
-    print_environment()
-    summary = Summary()
-    bench(summary, repeats, warmup=5 if args.quick else 20, manual=args.manual_update)
-    print()
-    summary.print()
+    with report() as summary:
+        bench(summary, repeats, warmup=5 if args.quick else 20, manual=args.manual_update)
 
 
 if __name__ == "__main__":

@@ -7,15 +7,14 @@ difference is the Module machinery itself. A script, not a test; see benchmarks/
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/module_call_bench.py [--quick]
 """
-import argparse
 import os
 import sys
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from engine_bench import (Summary, fmt_ratio, fmt_us, measure, print_environment,  # noqa: E402
-                          ratios, section, torch)
+from engine_bench import (fmt_us, measure, parse_args, print_times, report,  # noqa: E402
+                          report_ratio, section, torch)
 
 import tapegrad as tg  # noqa: E402
 
@@ -66,29 +65,21 @@ def bench(summary, repeats, warmup):
     section(f"Sequential of {DEPTH} x (Linear({WIDTH}, {WIDTH}) + ReLU), batch {BATCH}, "
             "forward+backward")
     times = measure(fns, repeats, warmup)
-    for name, ts in times.items():
-        print(f"{name:<22} {fmt_us(ts)}")
-    r_fn = ratios(times["tapegrad module"], times["tapegrad functional"])
-    print(f"module / functional    {fmt_ratio(r_fn)}")
-    summary.add("module call vs functional", f"{r_fn[0]:.3f}x", "(info)", None)
+    print_times(times, fmt_us)
+    report_ratio(summary, "module / functional", "module call vs functional",
+                 times["tapegrad module"], times["tapegrad functional"])
     if torch is not None:
-        r = ratios(times["tapegrad module"], times["torch module"])
-        print(f"tapegrad / torch       {fmt_ratio(r)}")
-        summary.add("module step vs torch", f"{r[0]:.3f}x", f"<= {TARGET_VS_TORCH:.2f}x",
-                    r[0] <= TARGET_VS_TORCH)
+        report_ratio(summary, "tapegrad / torch", "module step vs torch",
+                     times["tapegrad module"], times["torch module"], TARGET_VS_TORCH)
     else:
         print("torch comparison skipped (torch not installed)")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats (rough look only)")
-    args = parser.parse_args(argv)
+    args = parse_args(__doc__, argv)
     repeats, warmup = (51, 5) if args.quick else (301, 20)
-    print_environment()
-    summary = Summary()
-    bench(summary, repeats, warmup)
-    summary.print()
+    with report() as summary:
+        bench(summary, repeats, warmup)
 
 
 if __name__ == "__main__":

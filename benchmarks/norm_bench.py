@@ -15,7 +15,6 @@ Measured as in engine_bench.py (whose helpers this imports): medians over repeat
 warm-up runs, the sides of each ratio interleaved round by round, the headline ratio the
 median of the per-round ratios.
 """
-import argparse
 import os
 import sys
 
@@ -24,8 +23,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tapegrad as tg  # noqa: E402
 import tapegrad.nn.functional as F  # noqa: E402
-from engine_bench import (Summary, fmt_ratio, fmt_us, measure, med,  # noqa: E402
-                          print_environment, ratios, section, torch)
+from engine_bench import (fmt_ratio, fmt_us, measure, med, parse_args, ratios,  # noqa: E402
+                          report, section, torch)
 
 EPS = 1e-5
 LN_SHAPE = (8 * 64, 128)
@@ -152,21 +151,17 @@ def bench_batch_norm(summary, repeats, warmup):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="fewer repeats (a rough look)")
-    p.add_argument("--torch-threads", type=int, default=None,
-                   help="PyTorch's intra-op threads (default: its own choice); 1 gives steadier "
-                        "figures on a busy shared machine")
-    args = p.parse_args(argv)
+    def options(parser):
+        parser.add_argument("--torch-threads", type=int, default=None,
+                            help="PyTorch's intra-op threads (default: its own choice); 1 gives "
+                                 "steadier figures on a busy shared machine")
+    args = parse_args(__doc__, argv, options=options)
     if torch is not None and args.torch_threads:
         torch.set_num_threads(args.torch_threads)
     repeats, warmup = (10, 2) if args.quick else (40, 5)
-    print_environment()
-    summary = Summary()
-    bench_layer_norm(summary, repeats, warmup)
-    bench_batch_norm(summary, repeats, warmup)
-    section("summary")
-    summary.print()
+    with report() as summary:
+        bench_layer_norm(summary, repeats, warmup)
+        bench_batch_norm(summary, repeats, warmup)
 
 
 if __name__ == "__main__":

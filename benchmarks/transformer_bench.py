@@ -8,7 +8,6 @@ test; see benchmarks/README.md.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/transformer_bench.py [--quick]
 """
-import argparse
 import os
 import sys
 
@@ -16,8 +15,8 @@ import numpy as np
 from scipy.special import erf
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from engine_bench import (Summary, fmt_ms, fmt_ratio, measure, print_environment,  # noqa: E402
-                          ratios, section, torch)
+from engine_bench import (fmt_ratio, measure, parse_args, print_times, ratios,  # noqa: E402
+                          report, report_ratio, section, torch)
 
 import tapegrad as tg  # noqa: E402
 import tapegrad.nn.functional as F  # noqa: E402
@@ -150,11 +149,9 @@ def bench_block(summary, repeats, warmup):
     section(f"transformer block fwd+bwd: batch {B}, sequence {T}, width {D}, {HEADS} heads, "
             "pre-LN, causal SDPA, GELU MLP 4x, float32")
     times = measure(fns, repeats, warmup)
-    for name, ts in times.items():
-        print(f"{name:<22} {fmt_ms(ts)}")
-    r_np = ratios(times["tapegrad"], times["numpy"])
-    print(f"tapegrad / numpy       {fmt_ratio(r_np)}")
-    summary.add("transformer block vs NumPy", f"{r_np[0]:.3f}x", "(info)", None)
+    print_times(times)
+    report_ratio(summary, "tapegrad / numpy", "transformer block vs NumPy", times["tapegrad"],
+                 times["numpy"])
     if torch is not None:
         r_th = ratios(times["tapegrad"], times["torch"])
         print(f"tapegrad / torch       {fmt_ratio(r_th)}")
@@ -166,14 +163,10 @@ def bench_block(summary, repeats, warmup):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats (rough look only)")
-    args = parser.parse_args(argv)
+    args = parse_args(__doc__, argv)
     repeats, warmup = (7, 2) if args.quick else (31, 3)
-    print_environment()
-    summary = Summary()
-    bench_block(summary, repeats, warmup)
-    summary.print()
+    with report() as summary:
+        bench_block(summary, repeats, warmup)
 
 
 if __name__ == "__main__":

@@ -18,17 +18,14 @@ in each library:
     OPENBLAS_NUM_THREADS=1 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
         python benchmarks/transformer_encoder_bench.py --cpu-time
 """
-import argparse
 import os
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import engine_bench  # noqa: E402
-from engine_bench import (Summary, fmt_ms, fmt_ratio, measure, print_environment,  # noqa: E402
-                          ratios, section, torch)
+from engine_bench import (fmt_ms, measure, parse_args, print_times, report,  # noqa: E402
+                          report_ratio, section, torch, use_cpu_time)
 
 import tapegrad as tg  # noqa: E402
 import tapegrad.nn as nn  # noqa: E402
@@ -89,39 +86,33 @@ def bench_config(summary, label, ffn, dropout, batch_first, causal, repeats, war
     section(f"TransformerEncoder fwd+bwd, {LAYERS} layers, batch {B}, sequence {T}, width {D}, "
             f"{HEADS} heads: {label}")
     times = measure(fns, repeats, warmup)
-    for name, ts in times.items():
-        print(f"{name:<22} {fmt_ms(ts)}")
+    print_times(times)
     if torch is not None:
-        r_th = ratios(times["tapegrad"], times["torch"])
-        print(f"tapegrad / torch       {fmt_ratio(r_th)}")
-        summary.add(f"encoder vs torch ({label})", f"{r_th[0]:.3f}x",
-                    f"<= {TARGET_VS_TORCH:.2f}x", r_th[0] <= TARGET_VS_TORCH)
+        report_ratio(summary, "tapegrad / torch", f"encoder vs torch ({label})",
+                     times["tapegrad"], times["torch"], TARGET_VS_TORCH)
     else:
         print("torch comparison skipped (torch not installed)")
         summary.add(f"encoder ({label})", fmt_ms(times["tapegrad"]).strip(), "(info)", None)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats (rough look only)")
-    parser.add_argument("--cpu-time", action="store_true",
-                        help="time CPU seconds, one thread per library (set "
-                             "OPENBLAS_NUM_THREADS=1 as well)")
-    args = parser.parse_args(argv)
+    def options(parser):
+        parser.add_argument("--cpu-time", action="store_true",
+                            help="time CPU seconds, one thread per library (set "
+                                 "OPENBLAS_NUM_THREADS=1 as well)")
+    args = parse_args(__doc__, argv, options=options)
     repeats, warmup = (7, 2) if args.quick else (31, 3)
-    print_environment()
-    if args.cpu_time:
-        engine_bench._perf = time.process_time      # the clock measure() reads
-        if torch is not None:
-            torch.set_num_threads(1)
-        print("timing: CPU seconds of this process, torch on 1 thread"
-              + ("" if os.environ.get("OPENBLAS_NUM_THREADS") == "1" else
-                 "; WARNING: OPENBLAS_NUM_THREADS=1 is not set, so NumPy's BLAS threads "
-                 "are counted too"))
-    summary = Summary()
-    for config in CONFIGS:
-        bench_config(summary, *config, repeats, warmup)
-    summary.print()
+    with report() as summary:
+        if args.cpu_time:
+            use_cpu_time()
+            if torch is not None:
+                torch.set_num_threads(1)
+            print("torch on 1 thread"
+                  + ("" if os.environ.get("OPENBLAS_NUM_THREADS") == "1" else
+                     "; WARNING: OPENBLAS_NUM_THREADS=1 is not set, so NumPy's BLAS threads "
+                     "are counted too"))
+        for config in CONFIGS:
+            bench_config(summary, *config, repeats, warmup)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,20 @@ f32 = np.float32
 
 
 # ---- the rules: p, g, state -> new p ---------------------------------------------------------
+def _weight_decay(p, g, lr, weight_decay, decoupled):
+    """(p, g) after weight decay: on the parameter (AdamW's way) or added to the grad."""
+    if decoupled:
+        return p * f32(1 - lr * weight_decay), g
+    return p, g + f32(weight_decay) * p
+
+
+def _moments(st, g, b1, b2):
+    """Adam's running averages of g and g^2, kept in st["m"] and st["v"]."""
+    m = st["m"] = f32(b1) * st.get("m", 0) + f32(1 - b1) * g
+    v = st["v"] = f32(b2) * st.get("v", 0) + f32(1 - b2) * g * g
+    return m, v
+
+
 def sgd(p, g, st, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
         maximize=False):
     g = -g if maximize else g
@@ -83,12 +97,8 @@ def adam(p, g, st, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgra
     b1, b2 = betas
     g = -g if maximize else g
     t = st["t"] = st.get("t", 0) + 1
-    if decoupled_weight_decay:
-        p = p * f32(1 - lr * weight_decay)
-    else:
-        g = g + f32(weight_decay) * p
-    m = st["m"] = f32(b1) * st.get("m", 0) + f32(1 - b1) * g
-    v = st["v"] = f32(b2) * st.get("v", 0) + f32(1 - b2) * g * g
+    p, g = _weight_decay(p, g, lr, weight_decay, decoupled_weight_decay)
+    m, v = _moments(st, g, b1, b2)
     if amsgrad:
         v = st["vmax"] = np.maximum(st.get("vmax", 0), v)
     m_hat = m / f32(1 - b1 ** t)
@@ -148,15 +158,11 @@ def nadam(p, g, st, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
     b1, b2 = betas
     g = -g if maximize else g
     t = st["t"] = st.get("t", 0) + 1
-    if decoupled_weight_decay:
-        p = p * f32(1 - lr * weight_decay)
-    else:
-        g = g + f32(weight_decay) * p
+    p, g = _weight_decay(p, g, lr, weight_decay, decoupled_weight_decay)
     mu = b1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
     mu1 = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
     prod = st["prod"] = float(f32(st.get("prod", 1.0) * mu))   # a float32 product, as PyTorch
-    m = st["m"] = f32(b1) * st.get("m", 0) + f32(1 - b1) * g
-    v = st["v"] = f32(b2) * st.get("v", 0) + f32(1 - b2) * g * g
+    m, v = _moments(st, g, b1, b2)
     denom = np.sqrt(v / f32(1 - b2 ** t)) + f32(eps)
     return (p - f32(lr * (1 - mu) / (1 - prod)) * g / denom
             - f32(lr * mu1 / (1 - prod * mu1)) * m / denom)
@@ -167,12 +173,8 @@ def radam(p, g, st, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
     b1, b2 = betas
     g = -g if maximize else g
     t = st["t"] = st.get("t", 0) + 1
-    if decoupled_weight_decay:
-        p = p * f32(1 - lr * weight_decay)
-    else:
-        g = g + f32(weight_decay) * p
-    m = st["m"] = f32(b1) * st.get("m", 0) + f32(1 - b1) * g
-    v = st["v"] = f32(b2) * st.get("v", 0) + f32(1 - b2) * g * g
+    p, g = _weight_decay(p, g, lr, weight_decay, decoupled_weight_decay)
+    m, v = _moments(st, g, b1, b2)
     m_hat = m / f32(1 - b1 ** t)
     rho_inf = 2 / (1 - b2) - 1
     rho = rho_inf - 2 * t * b2 ** t / (1 - b2 ** t)

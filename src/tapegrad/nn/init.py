@@ -335,6 +335,22 @@ def _calculate_correct_fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
+def _uniform_with_std_(tensor, std, generator):
+    """Fill with U(-b, b), b = sqrt(3) std: the uniform of standard deviation ``std``; a
+    ``std`` of None (nothing to fill) leaves the tensor as it is."""
+    if std is None:
+        return tensor
+    bound = math.sqrt(3.0) * std
+    return uniform_(tensor, -bound, bound, generator)
+
+
+def _normal_with_std_(tensor, std, generator):
+    """Fill with N(0, std^2); a ``std`` of None (nothing to fill) leaves the tensor as is."""
+    if std is None:
+        return tensor
+    return normal_(tensor, 0.0, std, generator)
+
+
 def _xavier_std(tensor, gain, name):
     _floating(tensor, name)
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
@@ -359,10 +375,7 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
         True
     """
     std = _xavier_std(tensor, gain, "xavier_uniform_")
-    if std is None:
-        return tensor
-    bound = math.sqrt(3.0) * std
-    return uniform_(tensor, -bound, bound, generator)
+    return _uniform_with_std_(tensor, std, generator)
 
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
@@ -381,9 +394,7 @@ def xavier_normal_(tensor, gain=1.0, generator=None):
         0.06
     """
     std = _xavier_std(tensor, gain, "xavier_normal_")
-    if std is None:
-        return tensor
-    return normal_(tensor, 0.0, std, generator)
+    return _normal_with_std_(tensor, std, generator)
 
 
 def _kaiming_std(tensor, a, mode, nonlinearity, name):
@@ -414,10 +425,7 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
         True
     """
     std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_uniform_")
-    if std is None:
-        return tensor
-    bound = math.sqrt(3.0) * std
-    return uniform_(tensor, -bound, bound, generator)
+    return _uniform_with_std_(tensor, std, generator)
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
@@ -439,9 +447,7 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
         0.08
     """
     std = _kaiming_std(tensor, a, mode, nonlinearity, "kaiming_normal_")
-    if std is None:
-        return tensor
-    return normal_(tensor, 0.0, std, generator)
+    return _normal_with_std_(tensor, std, generator)
 
 
 def orthogonal_(tensor, gain=1, generator=None):

@@ -1,8 +1,8 @@
 """Adadelta (Zeiler): steps sized by the ratio of running RMS of updates and of gradients."""
 import numpy as np
 
-from .._core.tensor import wrap
-from .optimizer import Optimizer, check_arg, check_common, scalar
+from .optimizer import (Optimizer, check_arg, check_common, count_step, init_state,
+                        running_square_average)
 
 
 class Adadelta(Optimizer):
@@ -50,27 +50,19 @@ class Adadelta(Optimizer):
         wd, maximize = group["weight_decay"], group["maximize"]
         for p, g, state in self._with_grads(group):
             if not state:
-                state["step"] = scalar(0.0)
-                state["square_avg"] = wrap(np.zeros_like(p._data))
-                state["acc_delta"] = wrap(np.zeros_like(p._data))
-            state["step"]._data += 1
+                init_state(state, p, ("square_avg", "acc_delta"))
+            count_step(state)
             s, d, gb = self._buffers(p, 3)
             g = self._effective_grad(p, g, wd, maximize, gb)
             v, u = state["square_avg"]._data, state["acc_delta"]._data
-            v *= rho
-            np.multiply(g, 1 - rho, out=s)
-            s *= g
-            v += s
+            running_square_average(v, g, rho, s)
             np.add(v, eps, out=s)
             np.sqrt(s, out=s)                       # std of the gradients
             np.add(u, eps, out=d)
             np.sqrt(d, out=d)
             d /= s
             d *= g                                  # the update, before lr
-            u *= rho
-            np.multiply(d, 1 - rho, out=s)
-            s *= d
-            u += s
+            running_square_average(u, d, rho, s)
             d *= lr
             np.subtract(p._data, d, out=p._data)
             p._bump()

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._core.tensor import wrap
-from .optimizer import Optimizer, check_arg, check_common, scalar
+from .optimizer import Optimizer, check_arg, check_common, count_step, scalar
 
 
 class Adagrad(Optimizer):
@@ -68,9 +68,8 @@ class Adagrad(Optimizer):
         wd, maximize = group["weight_decay"], group["maximize"]
         for p, g, state in self._with_grads(group):
             self._init_state(p, group)        # a group added after construction
-            step_t = state["step"]._data
-            step_t += 1
-            clr = lr / (1 + (float(step_t) - 1) * lr_decay)
+            t = count_step(state)
+            clr = lr / (1 + (t - 1) * lr_decay)
             s, gb = self._buffers(p, 2)
             g = self._effective_grad(p, g, wd, maximize, gb)
             acc = state["sum"]._data

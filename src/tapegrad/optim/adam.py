@@ -3,8 +3,8 @@ import math
 
 import numpy as np
 
-from .._core.tensor import wrap
-from .optimizer import Optimizer, check_betas, check_common, scalar
+from .optimizer import (Optimizer, check_betas, check_common, count_step, init_state,
+                        running_average, running_square_average)
 
 
 class Adam(Optimizer):
@@ -63,30 +63,19 @@ class Adam(Optimizer):
         wd, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
         decoupled = group.get("decoupled_weight_decay", False)
         coupled_wd = 0 if decoupled else wd
+        zeros = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
         for p, g, state in self._with_grads(group):
             if not state:
-                state["step"] = scalar(0.0)
-                state["exp_avg"] = wrap(np.zeros_like(p._data))
-                state["exp_avg_sq"] = wrap(np.zeros_like(p._data))
-                if amsgrad:
-                    state["max_exp_avg_sq"] = wrap(np.zeros_like(p._data))
-            step_t = state["step"]._data
-            step_t += 1
-            t = float(step_t)
+                init_state(state, p, zeros)
+            t = count_step(state)
             data = p._data
             # a second buffer only when the effective grad differs from p.grad
             bufs = self._buffers(p, 2 if (coupled_wd != 0 or maximize) else 1)
             s = bufs[0]
-            if decoupled and wd != 0:
-                data *= 1 - lr * wd
-            g = self._effective_grad(p, g, coupled_wd, maximize, bufs[-1])
+            g = self._decayed_grad(p, g, lr, wd, decoupled, maximize, bufs[-1])
             m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-            m *= b1
-            m += np.multiply(g, 1 - b1, out=s)
-            v *= b2
-            np.multiply(g, 1 - b2, out=s)
-            s *= g
-            v += s
+            running_average(m, g, b1, s)
+            running_square_average(v, g, b2, s)
             if amsgrad:
                 v = np.maximum(state["max_exp_avg_sq"]._data, v,
                                out=state["max_exp_avg_sq"]._data)

@@ -1,8 +1,8 @@
 """Adamax (Kingma & Ba): Adam with the infinity norm in place of the second moment."""
 import numpy as np
 
-from .._core.tensor import wrap
-from .optimizer import Optimizer, check_betas, check_common, scalar
+from .optimizer import (Optimizer, check_betas, check_common, count_step, init_state,
+                        running_average)
 
 
 class Adamax(Optimizer):
@@ -51,21 +51,17 @@ class Adamax(Optimizer):
         wd, maximize = group["weight_decay"], group["maximize"]
         for p, g, state in self._with_grads(group):
             if not state:
-                state["step"] = scalar(0.0)
-                state["exp_avg"] = wrap(np.zeros_like(p._data))
-                state["exp_inf"] = wrap(np.zeros_like(p._data))
-            step_t = state["step"]._data
-            step_t += 1
+                init_state(state, p, ("exp_avg", "exp_inf"))
+            t = count_step(state)
             s, gb = self._buffers(p, 2)
             g = self._effective_grad(p, g, wd, maximize, gb)
             m, u = state["exp_avg"]._data, state["exp_inf"]._data
-            m *= b1
-            m += np.multiply(g, 1 - b1, out=s)
+            running_average(m, g, b1, s)
             u *= b2
             np.abs(g, out=s)
             s += eps
             np.maximum(u, s, out=u)
             np.divide(m, u, out=s)
-            s *= lr / (1 - b1 ** float(step_t))
+            s *= lr / (1 - b1 ** t)
             np.subtract(p._data, s, out=p._data)
             p._bump()

@@ -1,8 +1,7 @@
 """ASGD (Polyak & Juditsky): SGD with a decaying step that also keeps a running average."""
 import numpy as np
 
-from .._core.tensor import wrap
-from .optimizer import Optimizer, check_common, scalar
+from .optimizer import Optimizer, check_common, count_step, init_state
 
 
 class ASGD(Optimizer):
@@ -54,13 +53,8 @@ class ASGD(Optimizer):
         wd, maximize = group["weight_decay"], group["maximize"]
         for p, g, state in self._with_grads(group):
             if not state:
-                state["step"] = scalar(0.0)
-                state["eta"] = scalar(lr)
-                state["mu"] = scalar(1.0)
-                state["ax"] = wrap(np.zeros_like(p._data))
-            step_t = state["step"]._data
-            step_t += 1
-            t = float(step_t)
+                init_state(state, p, ("ax",), eta=lr, mu=1.0)
+            t = count_step(state)
             s, gb = self._buffers(p, 2)
             g = self._effective_grad(p, g, wd, maximize, gb)
             # NOTE: eta and mu live in float32 0-d tensors, read back as PyTorch does

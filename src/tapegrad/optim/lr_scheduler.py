@@ -43,6 +43,11 @@ def _check_verbose(verbose, name):
                       UserWarning, stacklevel=3)
 
 
+def _cosine(lo, base, t, T):
+    """The cosine schedule's rate at ``t`` of a half-period ``T``, from ``base`` down to ``lo``."""
+    return lo + (base - lo) * (1 + math.cos(math.pi * t / T)) / 2
+
+
 def _per_group(name, optimizer, value, what):
     """One value per param group: a list/tuple must match the groups, a scalar is repeated."""
     n = len(optimizer.param_groups)
@@ -145,6 +150,10 @@ class LRScheduler:
     def _current(self):
         return [group["lr"] for group in self.optimizer.param_groups]
 
+    def _scaled(self, factor):
+        """Each group's current rate times ``factor`` (the chainable form's usual step)."""
+        return [group["lr"] * factor for group in self.optimizer.param_groups]
+
     def _warn_if_called_outside_step(self):
         if not self._get_lr_called_within_step:
             warnings.warn("To get the last learning rate computed by the scheduler, please use "
@@ -183,15 +192,19 @@ class LRScheduler:
         self._update_lr(epoch)
 
     def _update_lr(self, epoch=None):
+        if epoch is None:
+            self.last_epoch += 1
+            self._set_lrs(self.get_lr)
+        else:
+            self.last_epoch = epoch
+            self._set_lrs(getattr(self, "_get_closed_form_lr", self.get_lr))
+
+    def _set_lrs(self, compute):
+        """Set the groups' rates to ``compute()``'s (get_lr, which then doesn't warn, or the
+        closed form) and remember them for get_last_lr."""
         self._get_lr_called_within_step = True
         try:
-            if epoch is None:
-                self.last_epoch += 1
-                values = self.get_lr()
-            else:
-                self.last_epoch = epoch
-                closed = getattr(self, "_get_closed_form_lr", None)
-                values = closed() if closed is not None else self.get_lr()
+            values = compute()
         finally:
             self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
@@ -202,6 +215,11 @@ class LRScheduler:
 class _LambdaState:
     """state_dict handling shared by the two lambda schedulers: functions can't be saved, a
     callable object's attributes can (as in PyTorch)."""
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1, verbose="deprecated"):
+        self.optimizer = optimizer
+        self.lr_lambdas = _lambdas(self._name, optimizer, lr_lambda)
+        super().__init__(optimizer, last_epoch, verbose)
 
     def state_dict(self):
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
@@ -243,10 +261,7 @@ class LambdaLR(_LambdaState, LRScheduler):
         [0.5]
     """
 
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1, verbose="deprecated"):
-        self.optimizer = optimizer
-        self.lr_lambdas = _lambdas("LambdaLR", optimizer, lr_lambda)
-        super().__init__(optimizer, last_epoch, verbose)
+    _name = "LambdaLR"     # in errors (a subclass keeps the name)
 
     def get_lr(self):
         self._warn_if_called_outside_step()
@@ -269,10 +284,7 @@ class MultiplicativeLR(_LambdaState, LRScheduler):
         [0.25]
     """
 
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1, verbose="deprecated"):
-        self.optimizer = optimizer
-        self.lr_lambdas = _lambdas("MultiplicativeLR", optimizer, lr_lambda)
-        super().__init__(optimizer, last_epoch, verbose)
+    _name = "MultiplicativeLR"     # in errors (a subclass keeps the name)
 
     def get_lr(self):
         self._warn_if_called_outside_step()
@@ -309,7 +321,7 @@ class StepLR(LRScheduler):
         self._warn_if_called_outside_step()
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._current()
-        return [g["lr"] * self.gamma for g in self.optimizer.param_groups]
+        return self._scaled(self.gamma)
 
     def _get_closed_form_lr(self):
         return [b * self.gamma ** (self.last_epoch // self.step_size) for b in self.base_lrs]
@@ -342,7 +354,7 @@ class MultiStepLR(LRScheduler):
         if self.last_epoch not in self.milestones:
             return self._current()
         factor = self.gamma ** self.milestones[self.last_epoch]
-        return [g["lr"] * factor for g in self.optimizer.param_groups]
+        return self._scaled(factor)
 
     def load_state_dict(self, state_dict):
         """Restore a saved state; milestone keys that a JSON round trip turned into strings
@@ -384,10 +396,10 @@ class ConstantLR(LRScheduler):
     def get_lr(self):
         self._warn_if_called_outside_step()
         if self.last_epoch == 0:
-            return [g["lr"] * self.factor for g in self.optimizer.param_groups]
+            return self._scaled(self.factor)
         if self.last_epoch != self.total_iters:
             return self._current()
-        return [g["lr"] * (1.0 / self.factor) for g in self.optimizer.param_groups]
+        return self._scaled(1.0 / self.factor)
 
     def _get_closed_form_lr(self):
         done = self.last_epoch >= self.total_iters
@@ -429,13 +441,13 @@ class LinearLR(LRScheduler):
     def get_lr(self):
         self._warn_if_called_outside_step()
         if self.last_epoch == 0:
-            return [g["lr"] * self.start_factor for g in self.optimizer.param_groups]
+            return self._scaled(self.start_factor)
         if self._is_initial or self.last_epoch > self.total_iters:
             return self._current()
         # the ratio of this epoch's factor to the previous one's
         span = self.end_factor - self.start_factor
         ratio = 1.0 + span / (self.total_iters * self.start_factor + (self.last_epoch - 1) * span)
-        return [g["lr"] * ratio for g in self.optimizer.param_groups]
+        return self._scaled(ratio)
 
     def _get_closed_form_lr(self):
         frac = min(self.total_iters, self.last_epoch) / self.total_iters
@@ -467,7 +479,7 @@ class ExponentialLR(LRScheduler):
         self._warn_if_called_outside_step()
         if self._is_initial:
             return self._current()
-        return [g["lr"] * self.gamma for g in self.optimizer.param_groups]
+        return self._scaled(self.gamma)
 
     def _get_closed_form_lr(self):
         return [b * self.gamma ** self.last_epoch for b in self.base_lrs]
@@ -502,7 +514,7 @@ class PolynomialLR(LRScheduler):
             return self._current()
         t, n = self.last_epoch, self.total_iters
         factor = ((1.0 - t / n) / (1.0 - (t - 1) / n)) ** self.power
-        return [g["lr"] * factor for g in self.optimizer.param_groups]
+        return self._scaled(factor)
 
     def _get_closed_form_lr(self):
         frac = min(self.total_iters, self.last_epoch) / self.total_iters
@@ -540,7 +552,7 @@ class CosineAnnealingLR(LRScheduler):
         if self._is_initial:
             return self._current()
         if self._step_count == 1 and t > 0:       # resumed mid-schedule: closed form
-            return [lo + (b - lo) * (1 + math.cos(t * math.pi / T)) / 2 for b in self.base_lrs]
+            return [_cosine(lo, b, t, T) for b in self.base_lrs]
         if (t - 1 - T) % (2 * T) == 0:            # leaving the bottom: the ratio form is 0/0
             return [g["lr"] + (b - lo) * (1 - math.cos(math.pi / T)) / 2
                     for b, g in zip(self.base_lrs, groups)]
@@ -548,8 +560,7 @@ class CosineAnnealingLR(LRScheduler):
         return [ratio * (g["lr"] - lo) + lo for g in groups]
 
     def _get_closed_form_lr(self):
-        lo, c = self.eta_min, math.cos(math.pi * self.last_epoch / self.T_max)
-        return [lo + (b - lo) * (1 + c) / 2 for b in self.base_lrs]
+        return [_cosine(self.eta_min, b, self.last_epoch, self.T_max) for b in self.base_lrs]
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
@@ -593,8 +604,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def get_lr(self):
         self._warn_if_called_outside_step()
-        c = math.cos(math.pi * self.T_cur / self.T_i)
-        return [self.eta_min + (b - self.eta_min) * (1 + c) / 2 for b in self.base_lrs]
+        return [_cosine(self.eta_min, b, self.T_cur, self.T_i) for b in self.base_lrs]
 
     def step(self, epoch=None):
         """Advance one epoch, or go to ``epoch`` (may be fractional).
@@ -628,14 +638,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
                 self.T_i = self.T_0 * self.T_mult ** n
         self.last_epoch = math.floor(epoch)
-        self._get_lr_called_within_step = True
-        try:
-            values = self.get_lr()
-        finally:
-            self._get_lr_called_within_step = False
-        for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
-        self._last_lr = self._current()
+        self._set_lrs(self.get_lr)
 
 
 # NOTE: the per-batch and composite schedulers live in _cyclic.py (this file would pass 600

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from .._core.tensor import wrap
-from .optimizer import Optimizer, check_arg, check_betas, check_common, scalar
+from .optimizer import (Optimizer, check_arg, check_betas, check_common, count_step,
+                        init_state, running_average, running_square_average)
 
 
 class NAdam(Optimizer):
@@ -63,17 +63,10 @@ class NAdam(Optimizer):
         decoupled = group["decoupled_weight_decay"]
         for p, g, state in self._with_grads(group):
             if not state:
-                state["step"] = scalar(0.0)
-                state["mu_product"] = scalar(1.0)
-                state["exp_avg"] = wrap(np.zeros_like(p._data))
-                state["exp_avg_sq"] = wrap(np.zeros_like(p._data))
-            step_t = state["step"]._data
-            step_t += 1
-            t = float(step_t)
+                init_state(state, p, ("exp_avg", "exp_avg_sq"), mu_product=1.0)
+            t = count_step(state)
             s, d, gb = self._buffers(p, 3)
-            if decoupled and wd != 0:
-                p._data *= 1 - lr * wd
-            g = self._effective_grad(p, g, 0 if decoupled else wd, maximize, gb)
+            g = self._decayed_grad(p, g, lr, wd, decoupled, maximize, gb)
             mu = b1 * (1.0 - 0.5 * 0.96 ** (t * psi))
             mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
             # NOTE: the product is kept in a float32 0-d tensor, as PyTorch keeps it
@@ -81,12 +74,8 @@ class NAdam(Optimizer):
             prod_t *= mu
             prod = float(prod_t)
             m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-            m *= b1
-            m += np.multiply(g, 1 - b1, out=s)
-            v *= b2
-            np.multiply(g, 1 - b2, out=s)
-            s *= g
-            v += s
+            running_average(m, g, b1, s)
+            running_square_average(v, g, b2, s)
             np.divide(v, 1 - b2 ** t, out=d)
             np.sqrt(d, out=d)
             d += eps

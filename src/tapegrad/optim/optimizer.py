@@ -62,6 +62,37 @@ def scalar(value, dtype=np.float32):
     return wrap(np.array(value, dtype=dtype))
 
 
+def init_state(state, p, zeros=(), **scalars):
+    """A parameter's state on its first step, keys in PyTorch's order: ``step`` 0, then the
+    0-d ``scalars`` (name=value), then one zero array shaped like ``p`` per name in ``zeros``."""
+    state["step"] = scalar(0.0)
+    for name, value in scalars.items():
+        state[name] = scalar(value)
+    for name in zeros:
+        state[name] = wrap(np.zeros_like(p._data))
+
+
+def count_step(state):
+    """Add one to ``state["step"]`` (a float32 0-d tensor, in place) and return it as a float."""
+    step_t = state["step"]._data
+    step_t += 1
+    return float(step_t)
+
+
+def running_average(avg, x, beta, buf):
+    """``avg = beta avg + (1 - beta) x`` in place (``buf``: a scratch array)."""
+    avg *= beta
+    avg += np.multiply(x, 1 - beta, out=buf)
+
+
+def running_square_average(avg, x, beta, buf):
+    """``avg = beta avg + (1 - beta) x^2`` in place (``buf``: a scratch array)."""
+    avg *= beta
+    np.multiply(x, 1 - beta, out=buf)
+    buf *= x
+    avg += buf
+
+
 class Optimizer:
     """Base class of all optimizers: holds parameter groups and per-parameter state.
 
@@ -252,6 +283,16 @@ class Optimizer:
                 or bufs[0].dtype != p._data.dtype:
             bufs = self._scratch[p] = [np.empty_like(p._data) for _ in range(n)]
         return bufs
+
+    @classmethod
+    def _decayed_grad(cls, p, g, lr, weight_decay, decoupled, maximize, buf):
+        """:meth:`_effective_grad`, or with ``decoupled`` (AdamW's way) the weight decay
+        applied to the parameter instead, ``p *= 1 - lr * weight_decay``, and ``±g`` used."""
+        if decoupled:
+            if weight_decay != 0:
+                p._data *= 1 - lr * weight_decay
+            weight_decay = 0
+        return cls._effective_grad(p, g, weight_decay, maximize, buf)
 
     @staticmethod
     def _effective_grad(p, g, weight_decay, maximize, buf):

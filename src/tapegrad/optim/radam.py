@@ -3,8 +3,8 @@ import math
 
 import numpy as np
 
-from .._core.tensor import wrap
-from .optimizer import Optimizer, check_betas, check_common, scalar
+from .optimizer import (Optimizer, check_betas, check_common, count_step, init_state,
+                        running_average, running_square_average)
 
 
 class RAdam(Optimizer):
@@ -62,23 +62,13 @@ class RAdam(Optimizer):
         rho_inf = 2 / (1 - b2) - 1
         for p, g, state in self._with_grads(group):
             if not state:
-                state["step"] = scalar(0.0)
-                state["exp_avg"] = wrap(np.zeros_like(p._data))
-                state["exp_avg_sq"] = wrap(np.zeros_like(p._data))
-            step_t = state["step"]._data
-            step_t += 1
-            t = float(step_t)
+                init_state(state, p, ("exp_avg", "exp_avg_sq"))
+            t = count_step(state)
             s, gb = self._buffers(p, 2)
-            if decoupled and wd != 0:
-                p._data *= 1 - lr * wd
-            g = self._effective_grad(p, g, 0 if decoupled else wd, maximize, gb)
+            g = self._decayed_grad(p, g, lr, wd, decoupled, maximize, gb)
             m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-            m *= b1
-            m += np.multiply(g, 1 - b1, out=s)
-            v *= b2
-            np.multiply(g, 1 - b2, out=s)
-            s *= g
-            v += s
+            running_average(m, g, b1, s)
+            running_square_average(v, g, b2, s)
             bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
             rho_t = rho_inf - 2 * t * b2 ** t / bc2
             if rho_t > 5.0:

@@ -1,8 +1,8 @@
 """RMSprop (Hinton), with the centered variant and momentum."""
 import numpy as np
 
-from .._core.tensor import wrap
-from .optimizer import Optimizer, check_arg, check_common, scalar
+from .optimizer import (Optimizer, check_arg, check_common, count_step, init_state,
+                        running_average, running_square_average)
 
 
 class RMSprop(Optimizer):
@@ -57,26 +57,19 @@ class RMSprop(Optimizer):
     def _update(self, group):
         lr, alpha, eps, momentum = group["lr"], group["alpha"], group["eps"], group["momentum"]
         wd, centered, maximize = group["weight_decay"], group["centered"], group["maximize"]
+        zeros = (("square_avg",) + (("momentum_buffer",) if momentum > 0 else ())
+                 + (("grad_avg",) if centered else ()))
         for p, g, state in self._with_grads(group):
             if not state:
-                state["step"] = scalar(0.0)
-                state["square_avg"] = wrap(np.zeros_like(p._data))
-                if momentum > 0:
-                    state["momentum_buffer"] = wrap(np.zeros_like(p._data))
-                if centered:
-                    state["grad_avg"] = wrap(np.zeros_like(p._data))
-            state["step"]._data += 1
+                init_state(state, p, zeros)
+            count_step(state)
             s, gb = self._buffers(p, 2)
             g = self._effective_grad(p, g, wd, maximize, gb)
             v = state["square_avg"]._data
-            v *= alpha
-            np.multiply(g, 1 - alpha, out=s)
-            s *= g
-            v += s
+            running_square_average(v, g, alpha, s)
             if centered:
                 a = state["grad_avg"]._data
-                a *= alpha
-                a += np.multiply(g, 1 - alpha, out=s)
+                running_average(a, g, alpha, s)
                 np.multiply(a, a, out=s)
                 np.subtract(v, s, out=s)
                 np.sqrt(s, out=s)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._core.tensor import wrap
-from .optimizer import Optimizer, check_arg, check_common, scalar
+from .optimizer import Optimizer, check_arg, check_common, count_step, init_state
 
 
 class Rprop(Optimizer):
@@ -62,10 +62,9 @@ class Rprop(Optimizer):
         maximize = group["maximize"]
         for p, g, state in self._with_grads(group):
             if not state:
-                state["step"] = scalar(0.0)
-                state["prev"] = wrap(np.zeros_like(p._data))
+                init_state(state, p, ("prev",))
                 state["step_size"] = wrap(np.full_like(p._data, group["lr"]))
-            state["step"]._data += 1
+            count_step(state)
             s, gb = self._buffers(p, 2)
             pos, neg = self._masks(p)
             g = self._effective_grad(p, g, 0, maximize, gb)
