@@ -8,8 +8,9 @@ as PyTorch computes it).
 """
 import math
 
-from ..._core.errors import ArgumentError, ShapeError
+from ..._core.errors import ShapeError
 from ..._core.tensor import Tensor
+from ...ops.nn.conv import _ints
 from .. import functional as F
 from .. import init
 from .linear import _count, _is_int, _parameter, _uniform_bias
@@ -19,24 +20,6 @@ __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
-
-def _tuple(layer, what, value, d, low):
-    """``value`` (an int or d ints) as a tuple of d ints, each at least ``low``."""
-    if _is_int(value):
-        out = (int(value),) * d
-    elif isinstance(value, (tuple, list)) and all(_is_int(v) for v in value):
-        if len(value) != d:
-            raise ArgumentError(f"{layer}: {what} must be an int or a tuple of {d} ints, got "
-                                f"{value!r}.")
-        out = tuple(int(v) for v in value)
-    else:
-        raise TypeError(f"{layer}: {what} must be an int or a tuple of {d} ints, got "
-                        f"{value!r}.")
-    if any(v < low for v in out):
-        raise ArgumentError(f"{layer}: {what} must be at least {low} in every dim, got "
-                            f"{value!r}.")
-    return out
 
 
 class _ConvNd(Module):
@@ -58,9 +41,9 @@ class _ConvNd(Module):
                 raise ValueError(f"{name}: {what} must be divisible by groups, got {what}="
                                  f"{channels} and groups={groups}.")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = _tuple(name, "kernel_size", kernel_size, d, 1)
-        self.stride = _tuple(name, "stride", stride, d, 1)
-        self.dilation = _tuple(name, "dilation", dilation, d, 1)
+        self.kernel_size = _ints(kernel_size, d, "kernel_size", name, 1)
+        self.stride = _ints(stride, d, "stride", name, 1)
+        self.dilation = _ints(dilation, d, "dilation", name, 1)
         if isinstance(padding, str):
             if transposed:
                 raise TypeError(f"{name}: padding must be an int or a tuple of {d} ints, got "
@@ -74,12 +57,12 @@ class _ConvNd(Module):
                                  f"convolutions (stride={self.stride}); pad explicitly.")
             self.padding = padding
         else:
-            self.padding = _tuple(name, "padding", padding, d, 0)
+            self.padding = _ints(padding, d, "padding", name, 0)
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"{name}: padding_mode must be one of {list(_PADDING_MODES)}, but "
                              f"got padding_mode={padding_mode!r}.")
         self.transposed = transposed
-        self.output_padding = _tuple(name, "output_padding", output_padding, d, 0)
+        self.output_padding = _ints(output_padding, d, "output_padding", name, 0)
         self.groups = int(groups)
         self.padding_mode = padding_mode
         self._reversed_padding_repeated_twice = self._pad_amounts()
