@@ -44,8 +44,10 @@ class Tensor:
     # ``.data`` is a Tensor (settable), and code written for PyTorch uses it that way.
     # ``_vc`` is the version counter (made on first need), ``_view`` (base, view chain,
     # version) for views (Note [Views and in-place ops]), ``_accum`` the leaf's
-    # AccumulateGrad, weakly held unless it carries hooks.
-    __slots__ = ("_data", "_grad", "_requires_grad", "_grad_fn", "_vc", "_view", "_accum",
+    # AccumulateGrad, weakly held unless it carries hooks; ``_fw`` forward mode's tangents,
+    # {level: tangent Tensor}, None for all but dual tensors (Note [Forward mode] in
+    # autograd/forward_ad.py).
+    __slots__ = ("_data", "_grad", "_requires_grad", "_grad_fn", "_vc", "_view", "_accum", "_fw",
                  "__weakref__")
     # Make ``ndarray <op> Tensor`` call the Tensor's reflected operator instead of NumPy's.
     __array_priority__ = 1000
@@ -58,6 +60,7 @@ class Tensor:
         self._vc = None
         self._view = None
         self._accum = None
+        self._fw = None
         self._requires_grad = False
         if requires_grad:
             self.requires_grad = True
@@ -234,7 +237,7 @@ class Tensor:
         """
         t = _new(Tensor)
         t._data = self._data
-        t._grad = t._grad_fn = t._view = t._accum = None
+        t._grad = t._grad_fn = t._view = t._accum = t._fw = None
         t._requires_grad = False
         t._vc = self._counter()
         return t
@@ -602,6 +605,7 @@ def wrap(arr, grad_fn=None):
     t._vc = None
     t._view = None
     t._accum = None
+    t._fw = None
     return t
 
 

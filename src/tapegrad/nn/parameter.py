@@ -21,6 +21,7 @@ def _adopt(cls, data, requires_grad):
     t._vc = data._counter() if isinstance(data, Tensor) else None
     t._view = None
     t._accum = None
+    t._fw = None
     t._requires_grad = False
     if requires_grad:
         t.requires_grad = True      # the setter refuses integer dtypes with a clear error
