@@ -1,4 +1,5 @@
 """Floor 3: the engine and PyTorch's ``torch.autograd`` API."""
+from . import graph  # noqa: F401  (torch.autograd.graph: saved-tensor hooks)
 from .engine import backward, grad
 from .grad_mode import (detect_anomaly, enable_grad, inference_mode, is_anomaly_enabled,
                         is_grad_enabled, no_grad, set_detect_anomaly, set_grad_enabled)

@@ -14,7 +14,9 @@ from .._core.node import AccumulateGrad, Ctx, format_site
 from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
 from ..ops._broadcast import sum_to_shape
+from ..ops.registry import SavedPacked
 from ..ops.shape import clone
+from .graph import unpack_saved
 
 _ndarray = np.ndarray
 _getrefcount = sys.getrefcount
@@ -279,7 +281,9 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
                     for k in range(2, len(saved), 4):       # flat (name, t, vc, version)s
                         if saved[k].value != saved[k + 1]:
                             _check_versions(node)       # raises, with the whole story
-                    if create_graph:
+                    if type(saved[1]) is SavedPacked:   # packed by saved_tensors_hooks
+                        ctx = unpack_saved(node, create_graph)
+                    elif create_graph:
                         ctx = _tensor_ctx(node)
                 grads = node.op.vjp(ctx, g)
                 if saved and not retain_graph:

@@ -213,6 +213,9 @@ def record_node(op, args, arrays, params, out):
     node.hooks = node.retained = None
     result = wrap(out, node)
     if op.save_slots:
+        if STATE.saved_hooks is not None:      # rare: a saved_tensors_hooks context is active
+            node.saved = _save_packed(node, op, args, out)
+            return result
         saved = ()      # flat: name, tensor (None for out), version counter, version; ...
         needs = node.needs_input_grad
         for name, i, needed_by in op.save_slots:
@@ -237,6 +240,51 @@ def record_node(op, args, arrays, params, out):
     else:
         node.saved = ()
     return result
+
+
+class SavedPacked:
+    """A value an op saved while saved_tensors_hooks were active (Note [Saved-tensor hooks]
+    in autograd/graph.py): what pack_hook returned, the unpack_hook to call on it and the
+    shape and dtype it must give back; ``slot`` is the input index (-1: the output). A value
+    that is not an array (a Python scalar) is kept as is, with ``unpack`` None."""
+    __slots__ = ("packed", "unpack", "slot", "shape", "dtype")
+
+
+# The version "counter" of packed values: never bumped, so the engine's version check passes
+# (hooked values are not version-checked, as in PyTorch: a pack_hook may have copied them).
+_UNVERSIONED = Version()
+
+
+def _save_packed(node, op, args, out):
+    """The flat saved tuple of ``node`` (name, SavedPacked, counter, version per value), each
+    array handed to the innermost pack_hook once, as a Tensor: an input as the tensor itself
+    (a constant array wrapped), the output as a tensor without history (so that a hook
+    keeping it makes no reference cycle). The hooks run with grad mode off, as in PyTorch."""
+    pack, unpack = STATE.saved_hooks
+    saved = ()
+    needs = node.needs_input_grad
+    prev_mode, prev_op = STATE.grad_enabled, STATE.saving_op
+    STATE.grad_enabled, STATE.saving_op = False, op.name
+    try:
+        for name, i, needed_by in op.save_slots:
+            if needed_by is not None and not needs[needed_by]:
+                continue
+            e = _new(SavedPacked)
+            e.slot = i
+            value = wrap(out) if i < 0 else args[i]
+            if not isinstance(value, Tensor):
+                if type(value) is not _ndarray:
+                    e.packed, e.unpack, e.shape, e.dtype = value, None, None, None
+                    saved += (name, e, _UNVERSIONED, 0)
+                    continue
+                value = wrap(value)
+            e.shape, e.dtype = value._data.shape, value._data.dtype
+            e.unpack = unpack
+            e.packed = pack(value)
+            saved += (name, e, _UNVERSIONED, 0)
+    finally:
+        STATE.grad_enabled, STATE.saving_op = prev_mode, prev_op
+    return saved
 
 
 def _track_view(result, source, op, params):
