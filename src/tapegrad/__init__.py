@@ -14,9 +14,10 @@ from ._core.errors import ArgumentError, DTypeError, GradError, IndexRangeError,
 from ._core.tensor import Size, Tensor
 from .ops import methods as _methods  # noqa: F401  (binds operators and methods onto Tensor)
 from .ops.creation import (Generator, arange, as_tensor, default_generator, empty, empty_like,
-                           eye, from_numpy, full, full_like, initial_seed, linspace,
-                           manual_seed, normal, ones, ones_like, rand, rand_like, randint,
-                           randint_like, randn, randn_like, seed, tensor, zeros, zeros_like)
+                           eye, from_numpy, full, full_like, get_rng_state, initial_seed,
+                           linspace, manual_seed, normal, ones, ones_like, rand, rand_like,
+                           randint, randint_like, randn, randn_like, seed, set_rng_state,
+                           tensor, zeros, zeros_like)
 from .ops.elementwise import (abs, add, bitwise_and, bitwise_not, bitwise_or, bitwise_xor,
                               clamp, clip, cos, div, divide, eq, exp, floor_divide, ge, greater,
                               greater_equal, gt, isfinite, isinf, isnan, le, less, less_equal,

@@ -419,6 +419,65 @@ class Generator:
         self._rng
         return self._seed
 
+    def get_state(self):
+        """The generator's state as a uint8 tensor (PyTorch's ByteTensor), for ``set_state``.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> g = tg.Generator().manual_seed(0); s = g.get_state()
+            >>> a = tg.rand(2, generator=g); b = tg.rand(2, generator=g.set_state(s))
+            >>> s.dtype, bool((a == b).all())
+            (tapegrad.uint8, True)
+        """
+        st = self._rng.bit_generator.state
+        inner = st["state"]
+        raw = (self._seed.to_bytes(8, "little") + inner["state"].to_bytes(16, "little")
+               + inner["inc"].to_bytes(16, "little") + bytes([st["has_uint32"]])
+               + int(st["uinteger"]).to_bytes(4, "little"))
+        return _finish(np.frombuffer(raw, dtype=np.uint8).copy(), False)
+
+    def set_state(self, new_state):
+        """Restore a state from ``get_state`` (the seed too); returns the generator itself.
+
+        Args:
+            new_state: a uint8 tensor made by ``get_state`` (of this or any generator).
+
+        Example:
+            >>> import tapegrad as tg
+            >>> g = tg.Generator().manual_seed(3); s = g.get_state(); _ = g.manual_seed(4)
+            >>> g.set_state(s).initial_seed()
+            3
+        """
+        raw = _state_bytes(new_state, "Generator.set_state")
+        seed = int.from_bytes(raw[:8], "little")
+        bits = np.random.PCG64(seed)
+        bits.state = {"bit_generator": "PCG64",
+                      "state": {"state": int.from_bytes(raw[8:24], "little"),
+                                "inc": int.from_bytes(raw[24:40], "little")},
+                      "has_uint32": raw[40], "uinteger": int.from_bytes(raw[41:45], "little")}
+        self._seed, self._state = seed, np.random.Generator(bits)
+        return self
+
+
+# Generator state layout (little-endian): seed (8 bytes), PCG64 state (16) and increment
+# (16), whether a 32-bit half is buffered (1) and that half (4).
+_STATE_SIZE = 45
+
+
+def _state_bytes(state, caller):
+    """The bytes of a ``get_state`` tensor, checked."""
+    if not isinstance(state, Tensor) or state._data.dtype != np.uint8:
+        what = (f"a tensor of dtype {state.dtype}" if isinstance(state, Tensor)
+                else type(state).__name__)
+        raise DTypeError(f"{caller}: the RNG state must be a uint8 tensor (as get_state "
+                         f"returns), got {what}.")
+    if state._data.shape != (_STATE_SIZE,) or state._data[40] > 1:
+        raise ArgumentError(
+            f"{caller}: expected an RNG state of shape ({_STATE_SIZE},) as get_state returns, "
+            f"got shape {tuple(state._data.shape)}; pass a state saved by get_state() or "
+            "tapegrad.get_rng_state().")
+    return state._data.tobytes()
+
 
 # NOTE: like torch.default_generator, one process-wide generator (not a mode, so it does not
 # live in the thread-local state).
@@ -468,6 +527,33 @@ def initial_seed():
         3
     """
     return default_generator.initial_seed()
+
+
+def get_rng_state():
+    """The default generator's state as a uint8 tensor (see :meth:`Generator.get_state`).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> s = tg.get_rng_state(); a = tg.rand(2)
+        >>> tg.set_rng_state(s); bool((tg.rand(2) == a).all())
+        True
+    """
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state):
+    """Restore the default generator's state from :func:`get_rng_state`.
+
+    Args:
+        new_state: a uint8 tensor made by ``get_rng_state`` (or ``Generator.get_state``).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> s = tg.get_rng_state(); a = tg.randn(3)
+        >>> tg.set_rng_state(s); bool((tg.randn(3) == a).all())
+        True
+    """
+    default_generator.set_state(new_state)
 
 
 def _rng(generator):
