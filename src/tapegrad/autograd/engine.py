@@ -250,8 +250,9 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
             buffers[node] = total if create_graph or type(total) is _ndarray else np.asarray(total)
             fresh.add(node)
 
-    prev_mode = STATE.grad_enabled
+    prev_mode, prev_partial = STATE.grad_enabled, STATE.partial_backward
     STATE.grad_enabled = create_graph      # the recorded path records; the fast path can't
+    STATE.partial_backward = targets is not None   # (reentrant checkpoint refuses grad())
     anomaly = STATE.anomaly
     special = target_of is not None       # per-node extras beyond hooks: captures for grad()
     try:
@@ -325,7 +326,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
                         buffers[p] = total if type(total) is _ndarray else np.asarray(total)
                         fresh.add(p)
     finally:
-        STATE.grad_enabled = prev_mode
+        STATE.grad_enabled, STATE.partial_backward = prev_mode, prev_partial
 
     if targets is None:
         return None

@@ -1,2 +1,3 @@
-"""tapegrad.utils: ``data`` (datasets, samplers, DataLoader)."""
-from . import data  # noqa: F401
+"""tapegrad.utils: ``data`` (datasets, samplers, DataLoader) and ``checkpoint`` (gradient
+checkpointing)."""
+from . import checkpoint, data  # noqa: F401
