@@ -246,6 +246,15 @@ def test_determinism_check_counts_and_debug_lists_the_ops():
     assert "forward: exp, sin" in str(info.value)
 
 
+def test_an_argument_changed_in_place_after_the_forward_raises():
+    x = _input() * 1.0
+    y = checkpoint(lambda h: h.exp(), x).sum()
+    with tg.no_grad():
+        x.add_(1.0)
+    with pytest.raises(RuntimeError, match=r"argument 0 of .* was modified in place"):
+        y.backward()
+
+
 def test_argument_errors():
     x = _input()
     with pytest.raises(ValueError, match="determinism_check should be one of"):

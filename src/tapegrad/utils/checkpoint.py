@@ -28,7 +28,7 @@ import warnings
 import numpy as np
 
 from .._core.errors import ArgumentError, GradError
-from .._core.node import Node, capture_site
+from .._core.node import Node, capture_site, format_site
 from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
 from ..autograd.engine import run_backward
@@ -134,10 +134,13 @@ class _Frame:
     """One non-reentrant checkpoint call: what recomputing it needs, the metadata of the
     values its forward saved and, during backward, the recomputed values not yet unpacked."""
     __slots__ = ("fn", "args", "kwargs", "rng", "check", "debug", "early_stop", "metas",
-                 "recomputed", "recompute_ctx")
+                 "recomputed", "recompute_ctx", "versions")
 
     def __init__(self, fn, args, kwargs, preserve, check, debug, early_stop, context_fn):
         self.fn, self.args, self.kwargs = fn, args, kwargs
+        # The tensor arguments' versions: the recomputation must see the forward's values.
+        self.versions = [(i, a._counter(), a._counter().value) for i, a in enumerate(args)
+                         if isinstance(a, Tensor)]
         self.rng = default_generator.get_state() if preserve else None
         self.check, self.debug, self.early_stop = check, debug, early_stop
         self.metas = []          # (op, shape, dtype) of each value the forward saved
@@ -156,6 +159,16 @@ class _Frame:
         return wrap(self.recomputed.pop(i))
 
     def _recompute(self):
+        for i, vc, version in self.versions:
+            if vc.value != version:
+                a = self.args[i]
+                where = f" at {format_site(vc.site)}" if vc.site else ""
+                raise GradError(
+                    f"checkpoint: argument {i} of {_name(self.fn)} (tensor of shape "
+                    f"{tuple(a.shape)}) was modified in place after the checkpointed forward"
+                    f"{where} (version {version} then, {vc.value} now), so recomputing from it "
+                    "would give wrong gradients. Change it out of place, or pass a clone() "
+                    "to checkpoint.")
         values, metas = {}, []
         n = len(self.metas)
 
