@@ -387,3 +387,22 @@ def test_reentrant_warning_matches_torch():
         checkpoint(tg.sin, tg.ones(2), use_reentrant=True)
     messages = [str(m.message) for m in caught]
     assert len(messages) == 2 and messages[0] == messages[1]
+
+
+def test_forward_over_reverse_through_a_checkpoint():
+    import tapegrad.autograd.forward_ad as fwad
+    w = _params(2, width=4)
+    xv = np.random.default_rng(2).standard_normal((3, 4))
+    vv = np.random.default_rng(3).standard_normal((3, 4))
+
+    def f(h):
+        return _block(h, w[0], w[1]).pow(2).sum()
+
+    def hvp(ck):
+        x = tg.tensor(xv, requires_grad=True)
+        with fwad.dual_level():
+            xd = fwad.make_dual(x, tg.tensor(vv))
+            y = checkpoint(f, xd) if ck else f(xd)
+            (g,) = tg.autograd.grad(y, x, create_graph=True)
+            return fwad.unpack_dual(g).tangent.detach().numpy()
+    np.testing.assert_array_equal(hvp(True), hvp(False))

@@ -239,3 +239,25 @@ def test_against_torch_gradients_with_float16_hooks():
         ty = tx.tanh().exp().sum()
     ty.backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-3, atol=1e-3)
+
+
+def test_forward_over_reverse_through_hooks():
+    import tapegrad.autograd.forward_ad as fwad
+    rng = np.random.default_rng(0)
+    w = tg.tensor(rng.standard_normal((5, 5)))
+    xv, vv = rng.standard_normal(5), rng.standard_normal(5)
+
+    def hvp(hooked):
+        x = tg.tensor(xv, requires_grad=True)
+        with fwad.dual_level():
+            xd = fwad.make_dual(x, tg.tensor(vv))
+            if hooked:
+                with saved_tensors_hooks(lambda t: t._data.copy(), lambda a: tg.tensor(a)):
+                    y = ((w @ xd).tanh() ** 2).sum()
+            else:
+                y = ((w @ xd).tanh() ** 2).sum()
+            (g,) = tg.autograd.grad(y, x, create_graph=True)
+            return fwad.unpack_dual(g).tangent.detach().numpy()
+    ref = hvp(False)
+    assert np.abs(ref).max() > 0
+    np.testing.assert_allclose(hvp(True), ref, rtol=1e-12)

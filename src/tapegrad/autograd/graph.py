@@ -165,21 +165,29 @@ def unpack_saved(node, create_graph):
                 f"{format_site(node.site)}) saved with shape {e.shape} and dtype {e.dtype}; it "
                 "must return the shape and dtype pack_hook was given (convert back, e.g. "
                 "t.to(original_dtype), in unpack_hook).")
-        setattr(c, name, _with_history(arr, node, e.slot) if create_graph else arr)
+        setattr(c, name, _with_history(arr, node, e) if create_graph else arr)
     return c
 
 
-def _with_history(arr, node, slot):
+def _with_history(arr, node, e):
     """``arr`` as a Tensor with the history of the value it stands for: ``node``'s output
-    (slot -1) or its input ``slot`` (its grad_fn, or the leaf's accumulator)."""
-    if slot < 0:
-        return wrap(arr, node)
-    parent = node.parents[slot]
+    (slot -1) or its input ``e.slot`` (its grad_fn, or the leaf's accumulator), and its
+    tangents (forward-over-reverse, Note [Forward mode] in ops/forward_mode.py)."""
+    if e.slot < 0:
+        t = wrap(arr, node)
+        try:
+            t._fw = node.out_fw
+        except AttributeError:     # (set only on nodes whose output is dual)
+            pass
+        return t
+    parent = node.parents[e.slot]
     if parent is None:
-        return wrap(arr)
-    if type(parent) is AccumulateGrad:
+        t = wrap(arr)
+    elif type(parent) is AccumulateGrad:
         t = wrap(arr)
         t._requires_grad = True
         t._accum = parent          # held strongly: gradients reach the leaf through it
-        return t
-    return wrap(arr, parent)
+    else:
+        t = wrap(arr, parent)
+    t._fw = e.fw
+    return t

@@ -266,7 +266,7 @@ class SavedPacked:
     in autograd/graph.py): what pack_hook returned, the unpack_hook to call on it and the
     shape and dtype it must give back; ``slot`` is the input index (-1: the output). A value
     that is not an array (a Python scalar) is kept as is, with ``unpack`` None."""
-    __slots__ = ("packed", "unpack", "slot", "shape", "dtype")
+    __slots__ = ("packed", "unpack", "slot", "shape", "dtype", "fw")
 
 
 # The version "counter" of packed values: never bumped, so the engine's version check passes
@@ -298,6 +298,7 @@ def _save_packed(node, op, args, out):
                     continue
                 value = wrap(value)
             e.shape, e.dtype = value._data.shape, value._data.dtype
+            e.fw = value._fw      # a dual input's tangents, for forward-over-reverse
             e.unpack = unpack
             e.packed = pack(value)
             saved += (name, e, _UNVERSIONED, 0)
