@@ -4,17 +4,22 @@
 (checkpoints every 4 layers): peak activation memory and time. A script, not a test.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 \\
-        python benchmarks/checkpoint_bench.py [--quick]
+        python benchmarks/checkpoint_bench.py [--quick] [--repeats N] [--cpu-time]
 
 Memory is measured in a fresh subprocess per variant, with tracemalloc (NumPy reports its
 allocations to it): the peak during one forward + backward above what was held before it
 starts. Before it starts the process holds the weights, the input and the weights' .grad
 buffers (made by a warm-up step and zeroed, as a training loop keeps them), so the figure is
 the activations and the backward's temporary buffers, which is what checkpointing trades.
-Each subprocess also prints its peak RSS growth (ru_maxrss) over the same step. Time is the
-median of interleaved same-process repeats (engine_bench.measure); the ratio is the median
-of the per-round ratios. Targets: checkpointed peak activation memory <= 45% of the plain
-run's (12 of 32 layers' activations, 37.5%, is this schedule's floor), time <= 1.4x.
+Each subprocess also prints its peak RSS growth (ru_maxrss) over the same step.
+
+Time is the median of interleaved same-process repeats (engine_bench.measure); the ratio is
+the median of the per-round ratios. ``--cpu-time`` times with the process's CPU time, steadier
+on a busy machine with one BLAS thread. The recomputation adds 28 GEMMs to the 95 of a plain
+step (7 of 8 segments' forward), so about 1.3x is expected.
+
+Targets: checkpointed peak activation memory <= 45% of the plain run's (12 of 32 layers'
+activations, 37.5%, is this schedule's floor); time <= 1.4x.
 """
 import os
 import resource
@@ -26,7 +31,8 @@ import tracemalloc
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from engine_bench import measure, parse_args, print_times, report, report_ratio, section  # noqa: E402
+from engine_bench import (measure, parse_args, print_times, report, report_ratio,  # noqa: E402
+                          section)
 
 import tapegrad as tg  # noqa: E402
 from tapegrad.utils.checkpoint import checkpoint_sequential  # noqa: E402
@@ -95,11 +101,12 @@ def check_gradients():
 
 
 def main():
-    args = parse_args(__doc__, options=lambda p: p.add_argument("--child", help="internal"))
+    args = parse_args(__doc__, cpu_time=True,
+                      options=lambda p: p.add_argument("--child", help="internal"))
     if args.child:
         child(args.child)
         return
-    repeats, warmup = (1, 0) if args.quick else (3, 1)
+    repeats, warmup = (1, 0) if args.quick else (args.repeats or 3, 1)
     with report() as summary:
         section(f"{DEPTH}-layer tanh MLP, width {WIDTH}, batch {BATCH}, float32, fwd+bwd; "
                 f"checkpoint_sequential with {SEGMENTS} segments")
