@@ -119,9 +119,9 @@ def checkpoint(function, *args, use_reentrant=False, context_fn=noop_context_fn,
         return _reentrant(function, bool(preserve), args)
     if STATE.grad_enabled is False:
         return function(*args, **kwargs)     # nothing is recorded, so nothing to recompute
+    forward_ctx, recompute_ctx = context_fn()
     frame = _Frame(function, args, kwargs, preserve, determinism_check == "default", debug,
-                   early_stop, context_fn)
-    forward_ctx, frame.recompute_ctx = context_fn()
+                   early_stop, recompute_ctx)
     with saved_tensors_hooks(frame.pack, frame.unpack), forward_ctx:
         return function(*args, **kwargs)
 
@@ -136,8 +136,9 @@ class _Frame:
     __slots__ = ("fn", "args", "kwargs", "rng", "check", "debug", "early_stop", "metas",
                  "recomputed", "recompute_ctx", "versions")
 
-    def __init__(self, fn, args, kwargs, preserve, check, debug, early_stop, context_fn):
+    def __init__(self, fn, args, kwargs, preserve, check, debug, early_stop, recompute_ctx):
         self.fn, self.args, self.kwargs = fn, args, kwargs
+        self.recompute_ctx = recompute_ctx
         # The tensor arguments' versions: the recomputation must see the forward's values.
         self.versions = [(i, a._counter(), a._counter().value) for i, a in enumerate(args)
                          if isinstance(a, Tensor)]
