@@ -33,7 +33,10 @@ previous states of every row) in the ``Trace`` in the op's params (as normalizat
 runs the forward again. When the backward records itself (create_graph=True), the rule runs
 the recurrence again with tapegrad ops on the saved tensors and backpropagates through that
 with tapegrad ops (``_recorded_vjp``), so that second derivatives see how the activations
-depend on the inputs and weights.
+depend on the inputs and weights. Forward mode likewise: on arrays the jvp linearizes each
+step around the trace (kept, not taken); when the tangent must itself be differentiable
+(nested levels, forward-over-reverse) ``_recorded_jvp`` runs the recurrence again with
+tapegrad ops and linearizes each step with them.
 
 Gate orders are PyTorch's: LSTM (i, f, g, o), GRU (r, z, n) with
 n = tanh(W_in x + b_in + r * (W_hn h + b_hn)) and h' = (1 - z) * n + z * h. Inside the
