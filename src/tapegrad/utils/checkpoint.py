@@ -81,7 +81,9 @@ def checkpoint(function, *args, use_reentrant=False, context_fn=noop_context_fn,
         *args: its positional arguments (tensors and anything else).
         use_reentrant: False (default): the variant built on saved-tensor hooks, which
             supports keyword arguments, ``autograd.grad``, nesting and second order. True:
-            PyTorch's older variant (see the module's Note).
+            PyTorch's older variant (see the module's Note). NOTE: PyTorch 2.x warns when
+            this is not passed and then uses True; tapegrad defaults to the variant PyTorch
+            recommends.
         context_fn: returns two context managers, entered around the forward and around the
             recomputation (non-reentrant only).
         determinism_check: "default" compares the shapes and dtypes of the recomputed saved
