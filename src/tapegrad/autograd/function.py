@@ -1,0 +1,677 @@
+"""Custom autograd Functions: ``tapegrad.autograd.Function``, as PyTorch's.
+
+A subclass writes ``forward`` and ``backward`` (and ``jvp`` for forward mode) as
+staticmethods and is used through ``apply``; the outputs get a node whose rule calls the
+subclass's ``backward``.
+
+# Note [Custom Function nodes]
+``apply`` runs ``forward`` without recording, then gives the differentiable outputs one
+graph node, an instance of the per-class ``<Name>Backward`` (a ``Node``). The ctx that
+forward, backward and jvp see is a separate ``FunctionCtx``: user code sets any attribute
+on it (``ctx.shape``, ``ctx.dtype``, ...), which must not land on the node's own fields.
+The node holds its ctx; the ctx refers to the node weakly (no reference cycle). The
+node's op is a per-class ``OpDef`` whose vjp is ``_function_vjp``: the engine runs it as any
+other rule, with arrays in the fast path (they are wrapped as read-only Tensors for the
+user's backward, whose results go back as arrays) and with Tensors when create_graph=True
+(the engine hands the node itself as ctx, see ``_tensor_ctx`` in engine.py), so a
+backward written with tapegrad ops records itself and double backward works.
+Saved tensors follow the engine's format (``Node.saved``: name, tensor, version counter,
+version), so an in-place change after saving raises the engine's usual error, and a
+backward without retain_graph frees them.
+
+# Note [Functions with several outputs]
+The engine keeps one cotangent per node. A Function with one differentiable output uses its
+node directly. With several, output i gets a small selection node (``_OutputNode``) whose
+rule packs its cotangent into a ``_Cotangents`` accumulator ({i: g}), boxed in a 0-d
+object array: the Function's node is given shape () and dtype object, so the engine's own
+shape, dtype and summing steps carry the boxes unchanged and add them up with ``+``
+(merging the dicts, summing per output). The Function's rule unpacks the sum, so its
+backward is called once, with one gradient per output. Nothing in the engine's hot loop
+knows about this, and a single-output Function (the common case) pays nothing for it.
+"""
+import functools
+import warnings
+import weakref
+
+import numpy as np
+
+from .._core.errors import DTypeError, GradError, NotSupportedError, ShapeError
+from .._core.node import Node, capture_site, format_site
+from .._core.state import STATE
+from .._core.tensor import Tensor, wrap
+from ..ops._broadcast import sum_to_shape
+from ..ops.registry import OpDef, _track_view, rebase_history, set_history
+from ..ops.shape import RESHAPE, clone
+from .engine import _check_versions, _freed_error
+
+__all__ = ["Function", "FunctionCtx", "once_differentiable"]
+
+_new = object.__new__
+_ndarray = np.ndarray
+_OBJECT = np.dtype(object)
+_ONE_NEEDED = (True,)
+
+
+class FunctionCtx:
+    """The ``ctx`` a custom Function's forward/setup_context, backward and jvp receive.
+
+    Set any attribute on it to pass values from forward to backward; save tensors with
+    :meth:`save_for_backward` (they are guarded against in-place changes and freed after a
+    backward). ``needs_input_grad`` holds one bool per forward argument.
+    """
+    __slots__ = ("needs_input_grad", "materialize_grads", "_node", "_to_save", "_saved",
+                 "_to_save_fw", "_dirty", "_non_diff", "_in_jvp", "__dict__", "__weakref__")
+
+    def __init__(self):
+        self.needs_input_grad = ()
+        self.materialize_grads = True
+        self._node = self._to_save = self._saved = self._to_save_fw = None
+        self._dirty = self._non_diff = ()
+        self._in_jvp = False
+
+    def save_for_backward(self, *tensors):
+        """Keep ``tensors`` (or None) for backward, where ``ctx.saved_tensors`` returns them.
+
+        Call it once, from forward or setup_context. Inputs and outputs may be saved; an
+        in-place change to one of them before backward raises there.
+        """
+        self._to_save = _tensors_or_none("save_for_backward", tensors)
+
+    def save_for_forward(self, *tensors):
+        """Keep ``tensors`` for ``jvp``, where ``ctx.saved_tensors`` returns them."""
+        self._to_save_fw = _tensors_or_none("save_for_forward", tensors)
+
+    def mark_dirty(self, *tensors):
+        """Declare the inputs forward modified in place; forward must return them."""
+        self._dirty = _only_tensors("mark_dirty", tensors)
+
+    def mark_non_differentiable(self, *tensors):
+        """Declare outputs that get no gradient: they do not require grad, and backward
+        receives zeros (or None, see :meth:`set_materialize_grads`) for them."""
+        self._non_diff = _only_tensors("mark_non_differentiable", tensors)
+
+    def set_materialize_grads(self, value):
+        """Whether backward and jvp receive zeros (True, the default) or None for outputs
+        (inputs, in jvp) that got no gradient (tangent)."""
+        self.materialize_grads = bool(value)
+
+    @property
+    def saved_tensors(self):
+        """The tensors given to :meth:`save_for_backward` (in jvp: :meth:`save_for_forward`,
+        if it was called)."""
+        if self._in_jvp and self._to_save_fw is not None:
+            return self._to_save_fw
+        node = self._node() if self._node is not None else None
+        if node is None or self._saved is None:
+            if node is not None and node.saved is None:
+                raise _freed_error(node)
+            return self._to_save or ()      # not recorded, or forward is still running
+        saved = node.saved
+        for k in range(2, len(saved), 4):
+            if saved[k].value != saved[k + 1]:
+                _check_versions(node)       # raises, naming the saving and mutating lines
+        # NOTE: saved_tensors_hooks (autograd/graph.py, issue 9) unpack here; see _save.
+        return tuple(None if t is None else t if i is None else _saved_output(node, t, i)
+                     for t, i in self._saved)
+
+    @property
+    def saved_variables(self):
+        """Deprecated alias of :attr:`saved_tensors`, as in PyTorch."""
+        return self.saved_tensors
+
+
+def _tensors_or_none(name, tensors):
+    for i, t in enumerate(tensors):
+        if t is not None and not isinstance(t, Tensor):
+            raise TypeError(f"{name} can only save tensors (or None), but argument {i} is of "
+                            f"type {type(t).__name__}; keep other values as ctx attributes "
+                            "(ctx.k = k).")
+    return tensors
+
+
+def _only_tensors(name, tensors):
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"ctx.{name} only accepts tensors, but argument {i} is of type "
+                            f"{type(t).__name__}.")
+    return tensors
+
+
+# ---- the graph nodes -------------------------------------------------------------------------
+class _FunctionNode(Node):
+    """The node of one ``apply`` of a custom Function (Note [Custom Function nodes]).
+    Subclassed per Function as ``<Name>Backward``; ``_ctx`` is the FunctionCtx, ``_outputs``
+    one (shape, dtype) per tensor output (None for other outputs), ``_single`` the index of
+    the one differentiable output when there is only one (else None: several)."""
+    __slots__ = ("_ctx", "_outputs", "_single", "_tensor_inputs")
+    _forward_cls = None
+
+    def name(self):
+        return type(self).__name__
+
+    def free_saved(self):
+        Node.free_saved(self)
+        self._ctx._saved = None
+
+    @property
+    def saved_tensors(self):
+        """``ctx.saved_tensors`` of this node's Function (PyTorch's grad_fn has it too)."""
+        return self._ctx.saved_tensors
+
+    def __getattr__(self, name):
+        # Only reached for names that are not slots: the ctx's attributes, as grad_fn is
+        # the ctx in PyTorch (``y.grad_fn.needs_input_grad``, ``y.grad_fn.k``).
+        try:
+            return getattr(object.__getattribute__(self, "_ctx"), name)
+        except AttributeError:
+            raise AttributeError(f"{type(self).__name__} has no attribute {name!r}") from None
+
+    def __repr__(self):
+        return f"<{self.name()} at {format_site(self.site)}>"
+
+
+class _OutputNode(Node):
+    """Output i of a Function with several differentiable outputs: passes its cotangent on
+    to the Function's node as {i: g} (Note [Functions with several outputs])."""
+    __slots__ = ()
+
+    def name(self):
+        return self.parents[0].name()
+
+    def __repr__(self):
+        return f"<{self.name()} output {self.params['index']} at {format_site(self.site)}>"
+
+
+class _Cotangents:
+    """The cotangents of some outputs of one Function, on their way to its node: {i: g}.
+    ``+`` merges two (summing what both hold for an output), which is how the engine's
+    accumulation adds them up."""
+    __slots__ = ("grads",)
+
+    def __init__(self, grads):
+        self.grads = grads
+
+    def __add__(self, other):
+        grads = dict(self.grads)
+        for i, g in other.grads.items():
+            prev = grads.get(i)
+            grads[i] = g if prev is None else prev + g
+        return _Cotangents(grads)
+
+
+def _select_vjp(ctx, g):
+    """Box output i's cotangent as {i: g} for the Function's node."""
+    box = np.empty((), _OBJECT)
+    box[()] = _Cotangents({ctx.params["index"]: g})
+    return (box,)
+
+
+_SELECT = OpDef("function_output", None, _select_vjp)
+
+
+def _output_node(fn_node, i, t, site):
+    node = _new(_OutputNode)
+    node.op = _SELECT
+    node.params = {"index": i}
+    node.needs_input_grad = _ONE_NEEDED
+    node.parents = (fn_node,)
+    node.shape, node.dtype = t._data.shape, t._data.dtype
+    node.site = site
+    node.hooks = node.retained = None
+    node.saved = ()
+    return node
+
+
+def _edge(node, i, t):
+    """The node output i's gradient enters at: the Function's node, or a selection node."""
+    return node if node._single is not None else _output_node(node, i, t, node.site)
+
+
+def _saved_output(node, alias, i):
+    """A saved output as backward sees it: its values with its history (a second
+    derivative flows through it)."""
+    t = wrap(alias._data, _edge(node, i, alias))
+    t._vc = alias._vc
+    return t
+
+
+# ---- backward ---------------------------------------------------------------------------------
+def _function_vjp(node, g):
+    """d Function: its backward, given one gradient per output; one gradient per input back,
+    checked and brought to each input's shape and dtype (Note [Custom Function nodes])."""
+    ctx = node._ctx
+    graphed = isinstance(g, Tensor)           # create_graph=True: Tensors in and out
+    if node._single is not None:
+        got = {node._single: g}
+    else:
+        got = (g._data if graphed else g)[()].grads
+    grad_outputs = []
+    for i, meta in enumerate(node._outputs):
+        gi = None if meta is None else got.get(i)
+        if gi is None:
+            if meta is not None and ctx.materialize_grads:
+                gi = wrap(np.zeros(meta[0], meta[1]))
+        elif not graphed:
+            # NOTE: read-only: the engine's buffer may be shared with another branch (add
+            # passes its g to both inputs), so the user's backward must not write into it.
+            view = gi.view()
+            view.flags.writeable = False
+            gi = wrap(view)
+        grad_outputs.append(gi)
+    cls = node._forward_cls
+    grads = _backward_of(cls)(ctx, *grad_outputs)
+    return _check_grads(node, cls, grads, graphed, grad_outputs)
+
+
+def _backward_of(cls):
+    """The user's backward (PyTorch also accepts it under the name ``vjp``)."""
+    backward, vjp = cls.backward, cls.vjp
+    if vjp is _BASE_VJP:
+        if backward is _BASE_BACKWARD:
+            raise NotSupportedError(
+                f"{cls.__name__}: a backward pass reached this custom Function, but it does not "
+                "implement backward; add a staticmethod backward(ctx, *grad_outputs) returning "
+                "one gradient per forward input (or mark its outputs non-differentiable).")
+        return backward
+    if backward is not _BASE_BACKWARD:
+        raise GradError(f"{cls.__name__}: implements both backward and vjp (they are two names "
+                        "for one method); keep only one of them.")
+    return vjp
+
+
+def _check_grads(node, cls, grads, graphed, grad_outputs):
+    """The gradients ``backward`` returned, validated as PyTorch does: one per forward input
+    (extra trailing Nones are dropped); None for non-tensor inputs; a gradient of a shape the
+    input broadcasts to is summed down to it; the dtype is cast to the input's, except that a
+    complex gradient needs a complex input and a non-floating one a real input."""
+    name = cls.__name__
+    if type(grads) is not tuple:
+        grads = (grads,)
+    parents = node.parents
+    n = len(parents)
+    if len(grads) > n and all(g is None for g in grads[n:]):
+        grads = grads[:n]
+    if len(grads) != n:
+        raise GradError(
+            f"{name}.backward returned {len(grads)} gradients, but forward took {n} inputs; "
+            "return exactly one per forward input (None for an input that needs none, e.g. a "
+            "non-tensor argument).")
+    out = []
+    for i, (gi, p) in enumerate(zip(grads, parents)):
+        if gi is None:
+            out.append(None)
+            continue
+        if not node._tensor_inputs[i]:
+            raise GradError(f"{name}.backward returned a gradient for input {i}, which is not a "
+                            "tensor; return None in that position.")
+        if not isinstance(gi, Tensor):
+            raise GradError(f"{name}.backward returned a {type(gi).__name__} as the gradient of "
+                            f"input {i}; return a Tensor or None.")
+        if p is None:          # the input does not require grad: ignored, as in PyTorch
+            out.append(None)
+            continue
+        arr = gi._data
+        if arr.shape != p.shape:
+            if not _expands_to(p.shape, arr.shape):
+                raise ShapeError(
+                    f"{name}.backward returned a gradient of shape {arr.shape} for input {i}, "
+                    f"which has shape {p.shape}; the gradient must have the input's shape (or "
+                    "one the input broadcasts to, which is summed back down).")
+            gi = sum_to_shape(gi, p.shape) if graphed else None
+            arr = gi._data if graphed else sum_to_shape(arr, p.shape)
+        if arr.dtype != p.dtype:
+            if arr.dtype.kind != "f" and (arr.dtype.kind == "c") != (p.dtype.kind == "c"):
+                raise DTypeError(
+                    f"{name}.backward returned a gradient of dtype {arr.dtype} for input {i}, "
+                    f"which has dtype {p.dtype} (shapes {arr.shape} and {p.shape}); the "
+                    "gradient must be floating point, or complex exactly when the input is.")
+            if graphed:
+                gi = gi.to(p.dtype)
+            else:
+                arr = arr.astype(p.dtype)
+        if graphed:
+            # A gradient the engine did not make for this input alone (one of the output
+            # gradients, or one returned twice) is copied, so no two .grad tensors alias.
+            if any(gi is o for o in out) or (node._single is None
+                                             and any(gi is o for o in grad_outputs)):
+                gi = clone(gi)
+            out.append(gi)
+        else:
+            # NOTE: a view, whose base the engine sees as held elsewhere unless it is not (a
+            # temporary of the backward): only then may it add into it in place or make it a
+            # .grad without a copy (engine._is_sole_view). Handing back the user's array
+            # itself would let it write into a tensor the user still holds.
+            out.append(arr.view())
+    return tuple(out)
+
+
+def _expands_to(shape, target):
+    """Whether ``shape`` broadcasts to ``target`` exactly."""
+    if len(shape) > len(target):
+        return False
+    return all(s == 1 or s == t for s, t in zip(reversed(shape), reversed(target)))
+
+
+# ---- apply --------------------------------------------------------------------------------------
+def _apply(cls, args, kwargs):
+    if cls.forward is _BASE_FORWARD:
+        raise NotSupportedError(f"{cls.__name__}: a custom Function must implement forward as "
+                                "a staticmethod (forward(ctx, *args), or forward(*args) with "
+                                "setup_context(ctx, inputs, output)).")
+    setup = cls.setup_context is not _BASE_SETUP
+    if setup:
+        args = _bind(cls, args, kwargs)
+    needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+    ctx = FunctionCtx()
+    ctx.needs_input_grad = needs
+    site = capture_site(3)          # capture_site <- _apply <- Function.apply <- user
+    node = _make_node(cls, ctx, args, needs, site) \
+        if STATE.grad_enabled and True in needs else None
+    prev = STATE.grad_enabled
+    STATE.grad_enabled = False          # forward runs without recording, as in PyTorch
+    try:
+        if setup:
+            raw = cls.forward(*args)
+            cls.setup_context(ctx, args, raw)
+        else:
+            raw = cls.forward(ctx, *args, **kwargs)
+    finally:
+        STATE.grad_enabled = prev
+    outs = _wrap_outputs(cls, ctx, node, args, raw, site)
+    return tuple(outs) if type(raw) is tuple else outs[0]
+
+
+def _bind(cls, args, kwargs):
+    """The arguments as setup_context's ``inputs``: keywords and defaults made positional."""
+    sig = cls.__dict__.get("_signature")
+    if sig is None:
+        import inspect    # late: only setup_context-style Functions need it (import time)
+        sig = inspect.signature(cls.forward)
+        cls._signature = sig
+    if not kwargs and len(args) == len(sig.parameters):
+        return args
+    bound = sig.bind(*args, **kwargs)
+    bound.apply_defaults()
+    return bound.args
+
+
+def _make_node(cls, ctx, args, needs, site):
+    node = _new(cls._backward_cls)
+    node.op = cls._backward_cls._op
+    node.params = {}
+    node.needs_input_grad = needs
+    node.parents = tuple((a._grad_fn or a._accumulator()) if n else None
+                         for a, n in zip(args, needs))
+    node.site = site
+    node.hooks = node.retained = None
+    node.saved = ()
+    node._ctx = ctx
+    node._outputs, node._single = (), None
+    node._tensor_inputs = tuple(isinstance(a, Tensor) for a in args)
+    ctx._node = weakref.ref(node)
+    return node
+
+
+def _wrap_outputs(cls, ctx, node, args, raw, site):
+    """Give forward's outputs their history (as PyTorch's custom Functions do): the
+    differentiable ones this node; dirty inputs rebased onto it; inputs returned unchanged
+    as new views of themselves; non-differentiable ones none."""
+    outs = list(raw) if type(raw) is tuple else [raw]
+    input_ids = {id(a) for a in args if isinstance(a, Tensor)}
+    dirty_ids = {id(t) for t in ctx._dirty}
+    for t in ctx._dirty:
+        if not any(o is t for o in outs):
+            raise GradError(
+                f"{cls.__name__}: a tensor of shape {tuple(t.shape)} was passed to "
+                "ctx.mark_dirty but not returned by forward; every input modified in place "
+                "must also be an output.")
+        if id(t) not in input_ids:
+            warnings.warn(f"{cls.__name__}: ctx.mark_dirty was given a tensor that is not an "
+                          "input; only inputs modified in place need marking.", stacklevel=3)
+    diff = []
+    if node is not None:
+        non_diff = {id(t) for t in ctx._non_diff}
+        diff = [i for i, o in enumerate(outs) if isinstance(o, Tensor)
+                and o._data.dtype.kind in "fc" and id(o) not in non_diff]
+        for i in diff:
+            t = outs[i]
+            if id(t) in dirty_ids and t._grad_fn is None and t._requires_grad:
+                raise GradError(
+                    f"{cls.__name__}: ctx.mark_dirty was given a leaf tensor that requires "
+                    f"grad (shape {tuple(t.shape)}); a leaf can't be modified in place, or its "
+                    "gradient would be lost. Pass a clone(), or apply the Function under "
+                    "tapegrad.no_grad().")
+            view = t._view
+            if id(t) in dirty_ids and view is not None and view[0]._grad_fn is None \
+                    and view[0]._requires_grad:
+                raise GradError(
+                    f"{cls.__name__}: ctx.mark_dirty was given a view (shape "
+                    f"{tuple(t.shape)}) of a leaf that requires grad (shape "
+                    f"{tuple(view[0].shape)}), which can't be modified in place. Clone the "
+                    "leaf first, or apply the Function under tapegrad.no_grad().")
+        node._outputs = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor)
+                              else None for o in outs)
+        if len(diff) == 1:
+            node._single = diff[0]
+            node.shape, node.dtype = outs[diff[0]]._data.shape, outs[diff[0]]._data.dtype
+        else:
+            node.shape, node.dtype = (), _OBJECT     # Note [Functions with several outputs]
+    for t in ctx._dirty:
+        t._bump(site)
+    diff_set = set(diff)
+    for i, o in enumerate(outs):
+        if not isinstance(o, Tensor):
+            continue
+        is_input, is_dirty = id(o) in input_ids, id(o) in dirty_ids
+        if i not in diff_set:
+            if o._requires_grad:        # a non-differentiable output must not require grad
+                outs[i] = o.detach() if is_input else o.detach_()
+            elif is_input and not is_dirty:
+                outs[i] = _alias(o)
+            continue
+        edge = _edge(node, i, o)
+        if is_dirty:
+            rebase_history(o, edge, site)
+        else:
+            if is_input:
+                o = outs[i] = _alias(o)
+            set_history(o, edge)
+    if node is not None:
+        _save(ctx, node, outs, diff)
+    return outs
+
+
+def _alias(t):
+    """An input returned unchanged comes back as a new view of itself, as in PyTorch: the
+    output gets its own history without changing the input's."""
+    a = wrap(t._data.view())
+    shape = t._data.shape
+    _track_view(a, t, RESHAPE, {"shape": shape, "in_shape": shape})
+    return a
+
+
+def _save(ctx, node, outs, diff):
+    """Turn what save_for_backward was given into the node's saved entries: an output is
+    kept as a detached alias (restored with its history by ``_saved_output``; keeping the
+    output itself would make a cycle through its grad_fn), anything else as is, each with its
+    version counter and version for the engine's check (Note [Custom Function nodes])."""
+    to_save, ctx._to_save = ctx._to_save, None
+    if not to_save:
+        ctx._saved = ()
+        return
+    out_index = {id(outs[i]): i for i in diff}
+    flat, entries = (), []
+    # NOTE: saved_tensors_hooks (autograd/graph.py, issue 9) pack each tensor here, and
+    # FunctionCtx.saved_tensors unpacks; the entries below are what they would wrap.
+    for k, t in enumerate(to_save):
+        if t is None:
+            entries.append((None, None))
+            continue
+        i = out_index.get(id(t))
+        vc = t._counter()
+        if i is not None:
+            t = t.detach()
+        flat += (f"saved_tensors[{k}]", t, vc, vc.value)
+        entries.append((t, i))
+    node.saved = flat
+    ctx._saved = tuple(entries)
+
+
+# ---- the public classes ---------------------------------------------------------------------------
+class Function:
+    """Base class of custom autograd operations with hand-written derivatives.
+
+    Subclass it with staticmethods ``forward(ctx, *args)`` (or ``forward(*args)`` plus
+    ``setup_context(ctx, inputs, output)``) and ``backward(ctx, *grad_outputs)`` returning one
+    gradient per forward argument (None where there is none), then call ``apply``. forward
+    runs without recording; backward runs with recording only under create_graph=True, so
+    a backward written with tapegrad ops can be differentiated again. ``jvp(ctx,
+    *tangents)`` serves forward mode. ``vmap`` and ``generate_vmap_rule`` are accepted and
+    reserved for the transforms (func) issue: nothing uses them yet.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> class Cube(tg.autograd.Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x):
+        ...         ctx.save_for_backward(x)
+        ...         return x ** 3
+        ...     @staticmethod
+        ...     def backward(ctx, g):
+        ...         (x,) = ctx.saved_tensors
+        ...         return 3 * x ** 2 * g
+        >>> x = tg.tensor(2.0, requires_grad=True)
+        >>> y = Cube.apply(x); y.backward(); y, x.grad
+        (tensor(8., grad_fn=<CubeBackward>), tensor(12.))
+    """
+    generate_vmap_rule = False     # reserved for the transforms issue
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # The per-class node type: its name is the grad_fn's name (``CubeBackward``).
+        cls._backward_cls = type(f"{cls.__name__}Backward", (_FunctionNode,), {
+            "__slots__": (), "__module__": cls.__module__, "_forward_cls": cls,
+            "_op": OpDef(cls.__name__, None, _function_vjp)})
+        cls._signature = None
+
+    def __init__(self, *args, **kwargs):
+        warnings.warn(f"{type(self).__name__} should not be instantiated: the methods of a "
+                      "custom Function are static; call apply on the class.",
+                      DeprecationWarning, stacklevel=2)
+
+    def __call__(self, *args, **kwargs):
+        raise GradError(f"{type(self).__name__}: calling a Function instance (the legacy "
+                        "style) is not supported; use the class's apply: "
+                        f"{type(self).__name__}.apply(...).")
+
+    @staticmethod
+    def forward(*args, **kwargs):
+        """The computation, run without recording. Override as a staticmethod."""
+        raise NotImplementedError("forward")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """Optional: fill ctx from forward's ``inputs`` (a tuple) and ``output``; with it,
+        forward takes no ctx."""
+        raise NotImplementedError("setup_context")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        """One gradient per forward input from one per output (alias: ``vjp``)."""
+        raise NotImplementedError("backward")
+
+    @staticmethod
+    def vjp(ctx, *grad_outputs):
+        """The same as :meth:`backward`; implement one of the two."""
+        raise NotImplementedError("vjp")
+
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        """Forward mode: one tangent per output from one per forward input."""
+        raise NotImplementedError("jvp")
+
+    @staticmethod
+    def vmap(info, in_dims, *args):
+        """Reserved for the transforms (func) issue; not used yet."""
+        raise NotSupportedError("Function.vmap is reserved for tapegrad's transforms (func) "
+                                "issue and is not used yet.")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        """Run the Function on ``args`` and record it for autograd.
+
+        Returns:
+            What forward returned, with its tensor outputs given the Function's history.
+        """
+        return _apply(cls, args, kwargs)
+
+
+_BASE_FORWARD = Function.forward
+_BASE_SETUP = Function.setup_context
+_BASE_BACKWARD = Function.backward
+_BASE_VJP = Function.vjp
+_BASE_JVP = Function.jvp
+
+
+def once_differentiable(fn):
+    """Decorate a Function's backward that is not itself differentiable.
+
+    It runs without recording; under create_graph=True its results get a history that raises
+    a clear error, naming the Function, if a second-order gradient reaches them.
+
+    Example:
+        >>> import tapegrad as tg
+        >>> from tapegrad.autograd.function import once_differentiable
+        >>> class Square(tg.autograd.Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x):
+        ...         ctx.save_for_backward(x)
+        ...         return x * x
+        ...     @staticmethod
+        ...     @once_differentiable
+        ...     def backward(ctx, g):
+        ...         return 2 * ctx.saved_tensors[0] * g
+        >>> x = tg.tensor(3.0, requires_grad=True); Square.apply(x).backward(); x.grad
+        tensor(6.)
+    """
+    @functools.wraps(fn)
+    def wrapper(ctx, *grad_outputs):
+        if not STATE.grad_enabled:            # the usual backward: nothing records anyway
+            return fn(ctx, *grad_outputs)
+        STATE.grad_enabled = False
+        try:
+            grads = fn(ctx, *grad_outputs)
+        finally:
+            STATE.grad_enabled = True
+        return _guard_second_order(ctx, grads, grad_outputs)
+    return wrapper
+
+
+def _guard_second_order(ctx, grads, grad_outputs):
+    """Give each gradient a history that leads to the Function's inputs (and to the output
+    gradients that require grad) through a node that raises when a backward reaches it."""
+    node = ctx._node() if ctx._node is not None else None
+    parents = [p for p in (node.parents if node is not None else ()) if p is not None]
+    parents += [g._node() for g in grad_outputs if isinstance(g, Tensor) and g._requires_grad]
+    if not parents:
+        return grads
+    name = node._forward_cls.__name__ if node is not None else "a custom Function"
+    single = type(grads) is not tuple
+    guarded = []
+    for g in ((grads,) if single else grads):
+        if isinstance(g, Tensor):
+            err = Node(_ONCE, {"function": name}, (True,) * len(parents), tuple(parents),
+                       g._data.shape, g._data.dtype, node.site if node is not None else None)
+            g = wrap(g._data, err)
+        guarded.append(g)
+    return guarded[0] if single else tuple(guarded)
+
+
+def _once_vjp(ctx, g):
+    raise GradError(
+        f"{ctx.function}: its backward is decorated with @once_differentiable, so it can't be "
+        "differentiated again, but a second-order gradient (create_graph=True) reached it. "
+        "Write the backward with tapegrad ops and drop the decorator to allow double backward.")
+
+
+_ONCE = OpDef("once_differentiable", None, _once_vjp)
