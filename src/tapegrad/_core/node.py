@@ -82,11 +82,13 @@ class Node:
     ``parents[i]`` is the node input i's gradient goes to (None: none). ``saved`` holds, for
     the version check, a flat run of (name, tensor or None for out, version counter, version
     at save) per kept value (see ``saved_entries``); it is None once a backward freed them.
+    ``out_fw``, set only on nodes whose output is a dual tensor, is that output's tangents, for
+    a recorded backward to see (the node keeps its output's array, not the tensor).
     """
     # NOTE: node and ctx are one object because a separate ctx cost an allocation and a
     # dozen attribute writes per recorded op, about a tenth of the per-op overhead.
     __slots__ = ("op", "parents", "shape", "dtype", "site", "hooks", "retained",
-                 "needs_input_grad", "params", "saved", "x", "y", "out", "__weakref__")
+                 "needs_input_grad", "params", "saved", "x", "y", "out", "out_fw", "__weakref__")
 
     def __init__(self, op, params, needs_input_grad, parents, shape, dtype, site):
         self.op = op

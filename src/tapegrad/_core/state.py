@@ -9,6 +9,7 @@ class _State(threading.local):
     inference = False        # inside inference_mode (which otherwise acts like no_grad)
     track_sites = True       # nodes remember the user's file:line (see Note [Creation sites])
     anomaly = False          # detect_anomaly: also check every cotangent for nan
+    fw_levels = ()           # forward mode's active level ids, innermost last (forward_ad.py)
 
 
 STATE = _State()

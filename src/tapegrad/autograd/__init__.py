@@ -1,4 +1,5 @@
 """Floor 3: the engine and PyTorch's ``torch.autograd`` API."""
+from . import forward_ad
 from .engine import backward, grad
 from .function import Function, FunctionCtx
 from .grad_mode import (detect_anomaly, enable_grad, inference_mode, is_anomaly_enabled,
@@ -7,4 +8,5 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
-           "gradcheck", "gradgradcheck", "GradcheckError", "Function", "FunctionCtx"]
+           "gradcheck", "gradgradcheck", "GradcheckError", "forward_ad", "Function",
+           "FunctionCtx"]

@@ -170,7 +170,13 @@ def _tensor_ctx(node):
         except AttributeError:
             pass
     for name, t, _, _ in node.saved_entries():
-        setattr(c, name, t if t is not None else wrap(node.out, node))
+        if t is None:                       # the output, kept as its array
+            t = wrap(node.out, node)
+            try:
+                t._fw = node.out_fw          # a dual output's tangents (Note [Forward mode])
+            except AttributeError:
+                pass
+        setattr(c, name, t)
     return c
 
 

@@ -283,8 +283,9 @@ def setitem(input, key, value, name="setitem"):
     split = _ints_first(key) if advanced else None
     if split is not None:
         return setitem(getitem(input, split[0]), split[1], value, name)   # through the view
-    involved = STATE.grad_enabled and (
-        input._requires_grad or (isinstance(value, Tensor) and value._requires_grad))
+    involved = (STATE.grad_enabled and (
+        input._requires_grad or (isinstance(value, Tensor) and value._requires_grad))) \
+        or input._fw is not None or (isinstance(value, Tensor) and value._fw is not None)
     try:
         if not involved and input._data.flags.writeable:
             # Fast path: nothing to record, so write straight into the storage.

@@ -14,12 +14,11 @@ from collections import namedtuple
 import numpy as np
 
 from .._core.errors import ArgumentError, DTypeError, ShapeError
-from .._core.state import STATE
 from .._core.tensor import Tensor, array_of, wrap
 from ._broadcast import cast_like
 from .elementwise import where
 from .reduction import numpy_names, one_dim, sum
-from .registry import OpDef, apply_unary, register
+from .registry import OpDef, apply_unary, register, tracked
 from .shape import clone, reshape
 
 _ndarray = np.ndarray
@@ -344,7 +343,9 @@ def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
 
 
 def _records(q):
-    return isinstance(q, Tensor) and q.requires_grad and STATE.grad_enabled
+    if isinstance(q, Tensor) and q._view is not None:
+        q._refresh()
+    return tracked(q)
 
 
 def _interpolated_in_q(input, data, q, has_dim, chosen, slope, d, keep, nq):

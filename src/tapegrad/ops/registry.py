@@ -28,6 +28,7 @@ from .._core.errors import DTypeError, GradError, ShapeError
 from .._core.node import Ctx, Node, capture_site
 from .._core.state import STATE
 from .._core.tensor import Tensor, Version, wrap
+from .forward_mode import propagate, refresh_view_tangent, set_written_tangent
 
 _ndarray = np.ndarray
 _EMPTY = {}
@@ -87,7 +88,7 @@ def apply(op, args, params=_EMPTY):
     Arrays only: returns ``op.forward``'s array. Otherwise returns a Tensor, and records a
     node when grad mode is on and some input requires grad.
     """
-    has_tensor = record = False
+    has_tensor = record = dual = False
     arrays = []
     for a in args:
         if isinstance(a, Tensor):
@@ -96,6 +97,8 @@ def apply(op, args, params=_EMPTY):
                 refresh_view(a)
             if a._requires_grad:
                 record = True
+            if a._fw is not None:
+                dual = True
             arrays.append(a._data)
         else:
             arrays.append(a)
@@ -111,6 +114,8 @@ def apply(op, args, params=_EMPTY):
         result = record_node(op, args, arrays, params, out)
     else:
         result = wrap(out)
+    if dual:
+        propagate(op, args, arrays, params, result)    # Note [Forward mode]
     if op.is_view:
         _track_view(result, args[0], op, params)
     return result
@@ -121,17 +126,17 @@ def apply_binary(op, x, y, params=_EMPTY):
     if isinstance(x, Tensor):
         if x._view is not None:
             refresh_view(x)
-        xd, record = x._data, x._requires_grad
+        xd, record, dual = x._data, x._requires_grad, x._fw is not None
         if isinstance(y, Tensor):
             if y._view is not None:
                 refresh_view(y)
-            yd, record = y._data, record or y._requires_grad
+            yd, record, dual = y._data, record or y._requires_grad, dual or y._fw is not None
         else:
             yd = y
     elif isinstance(y, Tensor):
         if y._view is not None:
             refresh_view(y)
-        xd, yd, record = x, y._data, y._requires_grad
+        xd, yd, record, dual = x, y._data, y._requires_grad, y._fw is not None
     else:
         return op.forward(x, y, **params)
     try:
@@ -141,8 +146,12 @@ def apply_binary(op, x, y, params=_EMPTY):
     if type(out) is not _ndarray:
         out = np.asarray(out)
     if record and STATE.grad_enabled and out.dtype.kind in "fc":
-        return record_node(op, (x, y), (xd, yd), params, out)
-    return wrap(out)
+        result = record_node(op, (x, y), (xd, yd), params, out)
+    else:
+        result = wrap(out)
+    if dual:
+        propagate(op, (x, y), (xd, yd), params, result)    # Note [Forward mode]
+    return result
 
 
 def apply_unary(op, x, params=_EMPTY):
@@ -159,9 +168,19 @@ def apply_unary(op, x, params=_EMPTY):
         result = record_node(op, (x,), (data,), params, out)
     else:
         result = wrap(out)
+    if x._fw is not None:
+        propagate(op, (x,), (data,), params, result)    # Note [Forward mode]
     if op.is_view:
         _track_view(result, x, op, params)
     return result
+
+
+def tracked(t):
+    """Whether an op on ``t`` must run through ``apply`` (so not a NumPy shortcut): it is a
+    Tensor that records (requires grad, grad mode on) or carries tangents (Note [Forward
+    mode] in forward_mode.py)."""
+    return isinstance(t, Tensor) and ((t._requires_grad and STATE.grad_enabled)
+                                      or t._fw is not None)
 
 
 def reraise_as_shape_error(name, arrays):
@@ -258,7 +277,11 @@ def refresh_view(t):
     A view made under no_grad stays out of autograd, as in PyTorch."""
     base, chain, version, differentiable = t._view
     vc = t._vc
-    if vc.value == version or not STATE.grad_enabled:
+    if vc.value == version:
+        return
+    if base._fw is not None or t._fw is not None:
+        refresh_view_tangent(t, base, chain)     # Note [Forward mode]
+    if not STATE.grad_enabled:
         return
     t._view = (base, chain, vc.value, differentiable)
     if differentiable and base._requires_grad:
@@ -300,12 +323,13 @@ def apply_inplace(op, args, params=_EMPTY, name=None):
     ``name`` is the user-facing method name for messages (default: the op's name + "_")."""
     name = name or op.name + "_"
     x = args[0]
-    recording = False
+    recording = dual = False
     for a in args:
         if isinstance(a, Tensor):
             if a._view is not None:
                 refresh_view(a)
             recording = recording or a._requires_grad
+            dual = dual or a._fw is not None
     recording = recording and STATE.grad_enabled
     view = x._view
     if recording:
@@ -323,6 +347,12 @@ def apply_inplace(op, args, params=_EMPTY, name=None):
         raise ShapeError(
             f"{name}: this tensor (shape {tuple(x.shape)}) is an expanded or read-only view in "
             "which several elements share one memory location; call .clone() before writing to it.")
+    if dual and not recording:          # tangents only (Note [Forward mode])
+        r = apply(op, args, params)
+        _write(x, r._data, name)
+        x._bump()
+        set_written_tangent(x, r, view)
+        return x
     if not recording:
         arrays = [a._data if isinstance(a, Tensor) else a for a in args]
         if not (type(op.forward) is np.ufunc and _ufunc_into(op.forward, arrays, params)):
@@ -339,6 +369,8 @@ def apply_inplace(op, args, params=_EMPTY, name=None):
     r = apply(op, (snap,) + tuple(args[1:]), params)
     _write(x, r._data, name)
     x._bump(site)
+    if dual:
+        set_written_tangent(x, r, view)
     rebase_history(x, r._grad_fn, site)
     return x
 
@@ -399,6 +431,7 @@ def _snapshot(x):
     """A copy of x's values with x's history: what an in-place op's rule must see as x."""
     t = wrap(x._data.copy(), x._grad_fn)
     t._requires_grad = x._requires_grad
+    t._fw = x._fw
     return t
 
 

@@ -6,10 +6,10 @@ done by the primitives of tapegrad.ops.nn.pooling (see Note [Pooling windows] th
 import numpy as np
 
 from ..._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
-from ..._core.state import STATE
 from ..._core.tensor import Tensor, array_of, wrap
 from ...ops import elementwise as E
 from ...ops.nn import pooling as P
+from ...ops.registry import tracked
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_unpool1d", "max_unpool2d",
            "max_unpool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
@@ -85,7 +85,9 @@ def _geometry(name, x, d, kernel_size, stride, padding, dilation, ceil_mode):
 
 
 def _recording(input):
-    return isinstance(input, Tensor) and input.requires_grad and STATE.grad_enabled
+    if isinstance(input, Tensor) and input._view is not None:
+        input._refresh()
+    return tracked(input)
 
 
 def _values(input, best, pos, plane, overlap):

@@ -57,12 +57,13 @@ def _safe_reciprocal(x):
 def _vector_term(g):
     """How a rule treats the cotangent g of eigen/singular vectors: "skip" where its term is
     exactly 0 and nothing differentiates it later (all zeros, and a plain array or a Tensor
-    that doesn't require grad); "zero" for zeros that require grad (create_graph=True and a
-    later derivative varies g: the term must stay in the graph, or every higher derivative
-    through the vectors is lost); "full" otherwise."""
+    that doesn't require grad); "zero" for zeros that require grad or carry a tangent
+    (create_graph=True and a later derivative varies g: the term must stay in the graph, or
+    every higher derivative through the vectors is lost); "full" otherwise."""
     if np.any(_data(g) != 0):
         return "full"
-    return "zero" if isinstance(g, Tensor) and g.requires_grad else "skip"
+    return "zero" if isinstance(g, Tensor) and (g.requires_grad or g._fw is not None) \
+        else "skip"
 
 
 # ---- eigh ----------------------------------------------------------------------------------

@@ -1,0 +1,177 @@
+"""Forward mode: the tangent of each op's output, through the op's own jvp rule.
+
+# Note [Forward mode]
+A dual tensor carries its tangents in ``Tensor._fw``, {level id: tangent Tensor}. Levels are
+entered and left through autograd.forward_ad (``dual_level``); ``STATE.fw_levels`` holds the
+active ids, innermost last. Ids are never reused, so a tensor outside its level is plain again
+without anyone visiting it: entries of levels that ended are ignored, and dropped when seen.
+
+When an input of an op carries a tangent at an active level, ``propagate`` gives the output
+``op.jvp(ctx, *tangents)`` at that level. An input without a tangent there contributes zero:
+``ctx.needs_input_grad`` is False for it, so rules that check it skip the term, and the others
+get a broadcast zero. Levels are kept apart as JAX keeps its traces apart: the tangent at
+level L is computed from the inputs as seen below L (their tangents at L and above stripped),
+so it is itself differentiable at the outer levels (jvp of jvp) and by reverse mode (backward
+through a tangent: the rule's ops record when an input requires grad), and a level's tangent
+never carries a perturbation of its own level (no perturbation confusion). When neither is
+needed (no outer level, nothing requiring grad) the rule runs on plain arrays: the cheap path
+(Note [One rule, two paths] in registry.py).
+
+Views and in-place ops: a view op's tangent is the view of the tangent (its jvp applies the
+view op to the tangent). An in-place op replaces the tangent of the tensor it writes, never
+writing into a tangent's memory (which may be the user's); on a view it also scatters the new
+tangent into its base's, and the other views of that base take theirs from the base's when
+their history is refreshed (``refresh_view``), as their values do.
+"""
+import numpy as np
+
+from .._core.node import Ctx
+from .._core.state import STATE
+from .._core.tensor import Tensor, wrap
+
+
+def tangent_levels(args):
+    """The active levels at which some Tensor in ``args`` carries a tangent, outer first.
+    Forgets tangents of levels that ended (a tensor outside its level is plain again)."""
+    active = STATE.fw_levels
+    found = set()
+    for a in args:
+        if isinstance(a, Tensor) and a._fw is not None:
+            live = [k for k in a._fw if k in active]
+            if len(live) != len(a._fw):
+                a._fw = {k: a._fw[k] for k in live} or None
+            found.update(live)
+    return sorted(found)
+
+
+def propagate(op, args, arrays, params, result):
+    """Give ``result`` (``op`` applied to ``args``, whose arrays are ``arrays``) its tangent at
+    every active level some input has one at (Note [Forward mode])."""
+    levels = tangent_levels(args)
+    if not levels or result._data.dtype.kind not in "fc":
+        return          # integer and bool results (argmax, comparisons) have no tangent
+    fw = result._fw = {}
+    for level in levels:          # outer first: the inner ones see the outer ones on `out`
+        fw[level] = _tangent_at(op, args, arrays, params, result, level)
+    if result._grad_fn is not None:
+        # A backward recorded through this node (create_graph=True) reads the output through
+        # the node; it must see the tangents too (forward-over-reverse).
+        result._grad_fn.out_fw = fw
+
+
+def _below(t, level):
+    """Whether tensor ``t`` carries a tangent at an active level outside ``level``."""
+    fw = t._fw
+    if fw is None:
+        return False
+    active = STATE.fw_levels
+    return any(k < level and k in active for k in fw)
+
+
+def _tangent_at(op, args, arrays, params, result, level):
+    record = STATE.grad_enabled
+    tangents, has = [], []
+    as_tensors = False     # whether the rule must run on Tensors (the differentiable path)
+    for a in args:
+        t = None
+        if isinstance(a, Tensor):
+            if a._fw is not None:
+                t = a._fw.get(level)
+            if (record and a._requires_grad) or _below(a, level):
+                as_tensors = True
+            if t is not None and ((record and t._requires_grad) or _below(t, level)):
+                as_tensors = True
+        tangents.append(t)
+        has.append(t is not None)
+    ctx = Ctx()
+    ctx.params = params
+    ctx.needs_input_grad = tuple(has)
+    if as_tensors:
+        seen = [strip(a, level) if isinstance(a, Tensor) else a for a in args]
+        ctx.x = seen[0]
+        if len(seen) > 1:
+            ctx.y = seen[1]
+        ctx.out = strip(result, level)
+        ts = [t if t is not None else _zero(a, wrap) for a, t in zip(args, tangents)]
+        tangent = op.jvp(ctx, *ts)
+        if not isinstance(tangent, Tensor):
+            tangent = wrap(np.asarray(tangent))      # a constant: nothing to record
+    else:
+        ctx.x = arrays[0]
+        if len(arrays) > 1:
+            ctx.y = arrays[1]
+        ctx.out = result._data
+        ts = [t._data if t is not None else _zero(a, None) for a, t in zip(args, tangents)]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            tangent = wrap(np.asarray(op.jvp(ctx, *ts)))
+    return _fit(tangent, result._data, op)
+
+
+def _zero(a, as_tensor):
+    """The tangent of an input that has none: a broadcast zero for a floating tensor or array
+    (rules that don't check ``needs_input_grad`` compute with it), 0.0 for anything else."""
+    data = a._data if isinstance(a, Tensor) else a
+    if type(data) is np.ndarray and data.dtype.kind in "fc":
+        z = np.broadcast_to(np.zeros((), data.dtype), data.shape)
+        return as_tensor(z) if as_tensor is not None else z
+    return 0.0
+
+
+def _fit(tangent, out, op):
+    """The tangent in the output's shape and dtype (a rule may return a broadcastable value,
+    e.g. a zero, for an output whose tangent does not depend on the input that has one)."""
+    data = tangent._data
+    if data.shape != out.shape:
+        if np.broadcast_shapes(data.shape, out.shape) != out.shape:
+            raise AssertionError(f"{op.name}_jvp returned shape {data.shape} for an output of "
+                                 f"shape {out.shape}; this is a bug in the rule")
+        tangent = tangent.expand(out.shape) if tangent._requires_grad or tangent._fw \
+            else wrap(np.broadcast_to(data, out.shape))
+        data = tangent._data
+    if data.dtype != out.dtype:
+        tangent = tangent.to(out.dtype) if tangent._requires_grad or tangent._fw \
+            else wrap(data.astype(out.dtype))
+    return tangent
+
+
+def strip(t, level):
+    """``t`` as seen below ``level``: the same data and reverse-mode history, without its
+    tangents at ``level`` and above (``t`` itself when it has none there)."""
+    fw = t._fw
+    if fw is None or all(k < level for k in fw):
+        return t
+    s = wrap(t._data, t._grad_fn)
+    s._requires_grad = t._requires_grad
+    if t._grad_fn is None and t._requires_grad:
+        s._accum = t._accumulator()     # gradients reaching the alias go to t's .grad
+    s._vc = t._counter()
+    active = STATE.fw_levels
+    s._fw = {k: v for k, v in fw.items() if k < level and k in active} or None
+    return s
+
+
+def set_written_tangent(x, r, view):
+    """After an in-place op wrote ``r``'s values into ``x``: ``x`` takes ``r``'s tangents; if
+    ``x`` is a view, its base's tangents take the new values in the view's region."""
+    x._fw = r._fw
+    if view is None or r._fw is None:
+        return
+    from .shape import view_scatter    # late: the view ops live with the shape ops
+    base, chain = view[0], view[1]
+    bfw = dict(base._fw or {})
+    for level, t in r._fw.items():
+        old = bfw.get(level)
+        if old is None:
+            old = wrap(np.zeros_like(base._data))
+        bfw[level] = view_scatter(old, t, chain)
+    base._fw = bfw
+
+
+def refresh_view_tangent(t, base, chain):
+    """A view's tangents, re-taken from its base's after the storage changed in place."""
+    from .shape import view_of                # late, as above
+    fw = base._fw
+    if fw is None:
+        t._fw = None
+        return
+    t._fw = {k: view_of(v, chain, base._data.shape) for k, v in fw.items()}
