@@ -943,3 +943,201 @@ def test_warning_free_use():
         warnings.simplefilter("error")
         x = _leaf([1.0])
         Cube.apply(x).backward()
+
+
+# ---- forward mode (jvp) --------------------------------------------------------------------------------
+import tapegrad.autograd.forward_ad as fwAD  # noqa: E402
+
+
+class CubeJvp(Cube):
+    @staticmethod
+    def jvp(ctx, t):
+        (x,) = ctx.saved_tensors
+        return 3 * x ** 2 * t
+
+
+class ExpJvp(Function):
+    """exp in the setup_context style, saving its output for both modes."""
+    @staticmethod
+    def forward(x):
+        return tg.exp(x)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(output)
+        ctx.save_for_forward(output)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.saved_tensors[0]
+
+    @staticmethod
+    def jvp(ctx, t):
+        return t * ctx.saved_tensors[0]
+
+
+class ScaledMulJvp(ScaledMul):
+    seen = []
+
+    @staticmethod
+    def jvp(ctx, tx, ty, tk):
+        ScaledMulJvp.seen.append((tx, ty, tk))
+        x, y = ctx.saved_tensors          # no save_for_forward: those of save_for_backward
+        return (tx * y + x * ty) * ctx.k
+
+
+def test_jvp_in_forward_mode():
+    x, y = tg.tensor([1.0, 2.0]), tg.tensor([3.0, 4.0])
+    with fwAD.dual_level():
+        xd = fwAD.make_dual(x, tg.tensor([1.0, 0.5]))
+        out = ScaledMulJvp.apply(xd, y)
+        np.testing.assert_allclose(fwAD.unpack_dual(out).tangent.numpy(), [6.0, 4.0])
+        tx, ty, tk = ScaledMulJvp.seen.pop()
+        assert tk is None and ty.tolist() == [0.0, 0.0]        # zeros for a plain tensor
+        assert fwAD.unpack_dual(xd).tangent.tolist() == [1.0, 0.5]     # the input kept its own
+        c = CubeJvp.apply(xd)
+        np.testing.assert_allclose(fwAD.unpack_dual(c).tangent.numpy(), [3.0, 6.0])
+    assert fwAD.unpack_dual(out).tangent is None     # plain again outside the level
+
+
+def test_jvp_sees_zeros_or_none_and_forward_sees_no_tangents():
+    seen = {}
+
+    class Probe(Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            seen["forward_tangent"] = fwAD.unpack_dual(x).tangent
+            ctx.set_materialize_grads(False)
+            return x * y
+
+        @staticmethod
+        def jvp(ctx, tx, ty):
+            seen["tangents"] = (tx is None, ty is None)
+            return tx * 2
+
+    with fwAD.dual_level():
+        xd = fwAD.make_dual(tg.tensor([1.0]), tg.tensor([1.0]))
+        out = Probe.apply(xd, tg.tensor([3.0]))
+        assert fwAD.unpack_dual(out).tangent.item() == 2.0
+    assert seen == {"forward_tangent": None, "tangents": (False, True)}
+
+
+def test_jvp_missing_raises_naming_the_function():
+    with fwAD.dual_level():
+        xd = fwAD.make_dual(tg.tensor([1.0]), tg.tensor([1.0]))
+        with pytest.raises(NotImplementedError, match=r"Cube does not implement jvp.*staticmethod "
+                                                      r"jvp\(ctx, \*tangents\)"):
+            Cube.apply(xd)
+        Cube.apply(fwAD.unpack_dual(xd).primal)    # a plain input: no jvp needed
+
+
+@pytest.mark.parametrize("ret, error, match", [
+    (lambda t: (t, t), tg.GradError, r"Bad\.jvp returned 2 tangents, but forward returned 1"),
+    (lambda t: t[:1], tg.ShapeError, r"tangent of shape \(1,\) for output 0, which has shape "
+                                     r"\(2,\)"),
+    (lambda t: 3.0, tg.GradError, "returned a float as the tangent of output 0"),
+    (lambda t: tg.tensor([1, 1]), tg.DTypeError, "tangents must be floating point"),
+])
+def test_jvp_results_are_checked(ret, error, match):
+    class Bad(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def jvp(ctx, t):
+            return ret(t)
+
+    with fwAD.dual_level():
+        xd = fwAD.make_dual(tg.tensor([1.0, 2.0]), tg.ones(2))
+        with pytest.raises(error, match=match):
+            Bad.apply(xd)
+
+
+def test_jvp_tangent_for_a_non_differentiable_output_raises_and_none_is_fine():
+    class TwoOut(Function):
+        @staticmethod
+        def forward(ctx, x):
+            idx = x * 0
+            ctx.mark_non_differentiable(idx)
+            return x * 2, idx
+
+        @staticmethod
+        def jvp(ctx, t):
+            return t * 2, ctx.extra
+
+    with fwAD.dual_level():
+        xd = fwAD.make_dual(tg.tensor([1.0]), tg.ones(1))
+        TwoOut.extra = None
+        with pytest.raises(AttributeError):
+            TwoOut.apply(xd)                     # (ctx.extra is not set: a plain error)
+
+    class TwoOutBad(TwoOut):
+        @staticmethod
+        def jvp(ctx, t):
+            return t * 2, t
+
+    class TwoOutGood(TwoOut):
+        @staticmethod
+        def jvp(ctx, t):
+            return t * 2, None
+
+    with fwAD.dual_level():
+        xd = fwAD.make_dual(tg.tensor([1.0]), tg.ones(1))
+        with pytest.raises(tg.GradError, match="output 1, which is not a differentiable"):
+            TwoOutBad.apply(xd)
+        a, b = TwoOutGood.apply(xd)
+        assert fwAD.unpack_dual(a).tangent.item() == 2.0 and fwAD.unpack_dual(b).tangent is None
+
+
+def test_jvp_agrees_with_backward_and_finite_differences():
+    rng = np.random.default_rng(1)
+    xv, v, u = rng.standard_normal(5), rng.standard_normal(5), rng.standard_normal(5)
+    with fwAD.dual_level():
+        jv = fwAD.unpack_dual(ExpJvp.apply(fwAD.make_dual(tg.tensor(xv), tg.tensor(v)))).tangent
+    x = tg.tensor(xv, requires_grad=True)
+    (uj,) = tg.autograd.grad(ExpJvp.apply(x), x, tg.tensor(u))
+    assert float(u @ jv.numpy()) == pytest.approx(float(uj.numpy() @ v), rel=1e-12)
+    eps = 1e-6
+    fd = (np.exp(xv + eps * v) - np.exp(xv - eps * v)) / (2 * eps)
+    np.testing.assert_allclose(jv.numpy(), fd, rtol=1e-6)
+
+
+@pytest.mark.parametrize("fn, second", [
+    (CubeJvp, lambda x: 6 * x), (ExpJvp, np.exp)], ids=["cube", "exp_saved_output"])
+def test_jvp_of_jvp_gives_second_derivatives(fn, second):
+    xv = np.array([0.5, -1.5])
+    with fwAD.dual_level():
+        outer = fwAD.make_dual(tg.tensor(xv), tg.ones(2, dtype=tg.float64))
+        with fwAD.dual_level():
+            inner = fwAD.make_dual(outer, tg.ones(2, dtype=tg.float64))
+            t_inner = fwAD.unpack_dual(fn.apply(inner)).tangent
+        d2 = fwAD.unpack_dual(t_inner).tangent
+    np.testing.assert_allclose(d2.numpy(), second(xv), rtol=1e-12)
+
+
+def test_forward_over_reverse_through_a_function():
+    # the tangent of the gradient 3x^2 along t is 6 x t: a Hessian-vector product
+    xv, tv = np.array([1.0, -2.0]), np.array([0.5, 1.0])
+    x = tg.tensor(xv, requires_grad=True)
+    with fwAD.dual_level():
+        xd = fwAD.make_dual(x, tg.tensor(tv))
+        (g,) = tg.autograd.grad(CubeJvp.apply(xd).sum(), xd, create_graph=True)
+        hv = fwAD.unpack_dual(g).tangent
+    np.testing.assert_allclose(hv.detach().numpy(), 6 * xv * tv)
+    with fwAD.dual_level():                         # a saved output carries its tangent too
+        xd = fwAD.make_dual(x, tg.tensor(tv))
+        (g,) = tg.autograd.grad(ExpJvp.apply(xd).sum(), xd, create_graph=True)
+        hv = fwAD.unpack_dual(g).tangent
+    np.testing.assert_allclose(hv.detach().numpy(), np.exp(xv) * tv)
+
+
+def test_reverse_over_forward_through_a_function():
+    # backward through the tangent 3 x^2 t: d/dx = 6 x t, d/dt = 3 x^2
+    x = tg.tensor([1.0, 2.0], dtype=tg.float64, requires_grad=True)
+    t = tg.tensor([0.5, 1.0], dtype=tg.float64, requires_grad=True)
+    with fwAD.dual_level():
+        tangent = fwAD.unpack_dual(CubeJvp.apply(fwAD.make_dual(x, t))).tangent
+        tangent.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 12.0])
+    np.testing.assert_allclose(t.grad.numpy(), [3.0, 12.0])

@@ -40,6 +40,7 @@ from .._core.node import Node, capture_site, format_site
 from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
 from ..ops._broadcast import sum_to_shape
+from ..ops.forward_mode import strip, tangent_levels
 from ..ops.registry import OpDef, _track_view, rebase_history, set_history
 from ..ops.shape import RESHAPE, clone
 from .engine import _check_versions, _freed_error
@@ -67,7 +68,7 @@ class FunctionCtx:
         self.materialize_grads = True
         self._node = self._to_save = self._saved = self._to_save_fw = None
         self._dirty = self._non_diff = ()
-        self._in_jvp = False
+        self._in_jvp = None         # the forward-AD level id while jvp runs
 
     def save_for_backward(self, *tensors):
         """Keep ``tensors`` (or None) for backward, where ``ctx.saved_tensors`` returns them.
@@ -99,8 +100,15 @@ class FunctionCtx:
     def saved_tensors(self):
         """The tensors given to :meth:`save_for_backward` (in jvp: :meth:`save_for_forward`,
         if it was called)."""
-        if self._in_jvp and self._to_save_fw is not None:
-            return self._to_save_fw
+        level = self._in_jvp
+        if level is not None:
+            # as seen below the level whose tangents jvp computes (Note [Forward mode])
+            self._in_jvp = None
+            try:
+                saved = self._to_save_fw if self._to_save_fw is not None else self.saved_tensors
+            finally:
+                self._in_jvp = level
+            return tuple(None if t is None else strip(t, level) for t in saved)
         node = self._node() if self._node is not None else None
         if node is None or self._saved is None:
             if node is not None and node.saved is None:
@@ -232,6 +240,7 @@ def _saved_output(node, alias, i):
     derivative flows through it)."""
     t = wrap(alias._data, _edge(node, i, alias))
     t._vc = alias._vc
+    t._fw = alias._fw          # its tangents, when forward mode gave it some
     return t
 
 
@@ -367,8 +376,13 @@ def _apply(cls, args, kwargs):
     site = capture_site(3)          # capture_site <- _apply <- Function.apply <- user
     node = _make_node(cls, ctx, args, needs, site) \
         if STATE.grad_enabled and True in needs else None
+    # forward runs without recording, and without forward mode (its inputs' tangents are
+    # set aside meanwhile), as in PyTorch: jvp gives the outputs' tangents.
+    duals = [(a, a._fw) for a in args if isinstance(a, Tensor) and a._fw is not None]
+    for a, _ in duals:
+        a._fw = None
     prev = STATE.grad_enabled
-    STATE.grad_enabled = False          # forward runs without recording, as in PyTorch
+    STATE.grad_enabled = False
     try:
         if setup:
             raw = cls.forward(*args)
@@ -377,8 +391,82 @@ def _apply(cls, args, kwargs):
             raw = cls.forward(ctx, *args, **kwargs)
     finally:
         STATE.grad_enabled = prev
+        for a, fw in duals:
+            a._fw = fw
     outs = _wrap_outputs(cls, ctx, node, args, raw, site)
+    if duals:
+        _forward_mode(cls, ctx, args, outs, raw)
     return tuple(outs) if type(raw) is tuple else outs[0]
+
+
+def _forward_mode(cls, ctx, args, outs, raw):
+    """Give the outputs their tangents from jvp, at each active level where an input has one,
+    outer levels first, so that jvp at an inner level sees the outer ones (on the outputs
+    and on the saved tensors) and its result carries them: a jvp of a jvp works as for
+    built-in ops (Note [Forward mode] in ops/forward_mode.py)."""
+    levels = tangent_levels(args)
+    if not levels:
+        return            # only tangents of levels that ended
+    name = cls.__name__
+    if cls.jvp is _BASE_JVP:
+        raise NotSupportedError(
+            f"{name} does not implement jvp, and forward mode reached it (an input is a dual "
+            "tensor); add a staticmethod jvp(ctx, *tangents) returning one tangent per forward "
+            "output, or make its inputs plain with forward_ad.unpack_dual(x).primal.")
+    for level in levels:
+        tangents = []
+        for a in args:
+            t = None
+            if isinstance(a, Tensor):
+                if a._fw is not None:
+                    t = a._fw.get(level)
+                if t is None and ctx.materialize_grads:
+                    t = wrap(np.zeros_like(a._data))
+            tangents.append(t)
+        ctx._in_jvp = level
+        try:
+            res = cls.jvp(ctx, *tangents)
+        finally:
+            ctx._in_jvp = None
+        res = res if type(res) is tuple else (res,)
+        if len(res) != len(outs):
+            raise GradError(f"{name}.jvp returned {len(res)} tangents, but forward returned "
+                            f"{len(outs)} outputs; return exactly one per output (None for "
+                            "an output without one).")
+        non_diff = {id(t) for t in ctx._non_diff}
+        for i, (o, r, t) in enumerate(zip(outs, raw if type(raw) is tuple else (raw,), res)):
+            if t is not None:
+                _set_tangent(name, i, o, t, level, id(r) in non_diff)
+    node = ctx._node() if ctx._node is not None else None
+    if node is not None and ctx._saved:
+        for alias, i in ctx._saved:
+            if i is not None:
+                alias._fw = outs[i]._fw    # a saved output's tangents (forward-over-reverse)
+
+
+def _set_tangent(name, i, o, t, level, non_differentiable):
+    if not isinstance(t, Tensor):
+        raise GradError(f"{name}.jvp returned a {type(t).__name__} as the tangent of output "
+                        f"{i}; return a Tensor or None.")
+    if not isinstance(o, Tensor) or not _floating(o) or non_differentiable:
+        raise GradError(f"{name}.jvp returned a tangent for output {i}, which is not a "
+                        "differentiable tensor; return None in that position.")
+    if t._data.shape != o._data.shape:
+        raise ShapeError(f"{name}.jvp returned a tangent of shape {t._data.shape} for output "
+                         f"{i}, which has shape {o._data.shape}; a tangent must have its "
+                         "output's shape.")
+    if not _floating(t):
+        raise DTypeError(f"{name}.jvp returned a tangent of dtype {t.dtype} for output {i} "
+                         f"(shape {o._data.shape}); tangents must be floating point.")
+    if t._data.dtype != o._data.dtype:
+        t = t.to(o._data.dtype)
+    fw = dict(o._fw) if o._fw else {}
+    fw[level] = t
+    o._fw = fw
+
+
+def _floating(t):
+    return t._data.dtype.kind in "fc"
 
 
 def _bind(cls, args, kwargs):
