@@ -88,7 +88,7 @@ class SinCos(Function):
         return gs * tg.cos(x) - gc * tg.sin(x)
 
 
-# ---- the basics ----------------------------------------------------------------------------------
+# ---- the basics ---------------------------------------------------------------------------------
 def test_forward_backward_and_grad_fn_name():
     x = _leaf([1.0, 2.0])
     y = Cube.apply(x)
@@ -151,6 +151,7 @@ def test_setup_context_style_binds_keywords_and_defaults():
     Probe.apply(x, y=y, k=3.0).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [9.0, 12.0])
     assert seen == [(3, 2.0, True), (3, 3.0, True)]
+    assert Probe.apply(x, y, 4.0).grad_fn.k == 4.0     # grad_fn reads through to the ctx
 
 
 def test_ctx_attributes_do_not_clash_with_the_nodes_fields():
@@ -195,7 +196,7 @@ def test_needs_input_grad():
     assert out.grad_fn.needs_input_grad == (True, False, False)
 
 
-# ---- saved tensors ----------------------------------------------------------------------------------
+# ---- saved tensors ------------------------------------------------------------------------------
 def test_saved_input_modified_in_place_raises_naming_both_lines():
     x = _leaf([1.0, 2.0])
     h = x * 1
@@ -413,9 +414,17 @@ def test_an_input_returned_unchanged_comes_back_as_a_new_view():
     np.testing.assert_allclose(x.grad.numpy(), [5.0, 5.0])
     z = Identity.apply(tg.tensor([1.0]))
     assert not z.requires_grad
+    # a view of the input: once the input changes in place, the view's history follows it
+    w = _leaf([1.0, 2.0])
+    h = w * 1
+    y = Identity.apply(h)
+    h.mul_(3)
+    np.testing.assert_allclose(y.detach().numpy(), [3.0, 6.0])
+    y.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), [3.0, 3.0])
 
 
-# ---- mark_dirty -----------------------------------------------------------------------------------
+# ---- mark_dirty ---------------------------------------------------------------------------------
 class DoubleInPlace(Function):
     @staticmethod
     def forward(ctx, x):
@@ -470,6 +479,26 @@ def test_mark_dirty_tensor_must_be_returned():
         Forgets.apply(_leaf([1.0]) * 1)
 
 
+def test_mark_dirty_of_a_tensor_that_is_not_an_input_warns():
+    class MarksOwn(Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x * 2
+            ctx.mark_dirty(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    x = _leaf([1.0])
+    with pytest.warns(UserWarning, match="MarksOwn: ctx.mark_dirty was given a tensor that "
+                                         "is not an input"):
+        y = MarksOwn.apply(x)
+    y.backward()
+    assert x.grad.item() == 2.0
+
+
 def test_mark_dirty_and_marks_only_accept_tensors():
     class Bad(Function):
         @staticmethod
@@ -502,7 +531,7 @@ def test_mark_dirty_saved_output_is_checked_against_later_changes():
         h.sum().backward()
 
 
-# ---- several outputs -----------------------------------------------------------------------------------
+# ---- several outputs ----------------------------------------------------------------------------
 def test_several_outputs_each_get_their_gradient_in_one_backward_call():
     calls = []
 
@@ -561,7 +590,7 @@ def test_several_outputs_double_backward():
     assert gradgradcheck(lambda t: SinCos.apply(t), (x,))
 
 
-# ---- double backward, gradcheck ------------------------------------------------------------------
+# ---- double backward, gradcheck -----------------------------------------------------------------
 def test_double_backward_through_a_function():
     x = _leaf([1.0, -2.0])
     (g,) = tg.autograd.grad(Cube.apply(x).sum(), x, create_graph=True)
@@ -588,7 +617,7 @@ def test_gradgradcheck_with_grad_outputs_that_require_grad():
     assert gradgradcheck(lambda t: SinCos.apply(t)[0] * Exp.apply(t), (x,))
 
 
-# ---- once_differentiable --------------------------------------------------------------------------
+# ---- once_differentiable ------------------------------------------------------------------------
 class OnceSquare(Function):
     @staticmethod
     def forward(ctx, x):
@@ -625,7 +654,7 @@ def test_once_differentiable_second_order_raises_naming_the_function():
         gradgradcheck(lambda t: OnceSquare.apply(t), (_leaf([1.0]),))
 
 
-# ---- what backward returns ------------------------------------------------------------------------
+# ---- what backward returns ----------------------------------------------------------------------
 def _returning(value_fn, n_inputs=1):
     """A Function of n_inputs tensors whose backward returns value_fn(g)."""
     class Returns(Function):
@@ -732,7 +761,7 @@ def test_backward_cannot_write_into_the_engines_gradient():
         Writes.apply(x).sum().backward()
 
 
-# ---- definitions --------------------------------------------------------------------------------------
+# ---- definitions --------------------------------------------------------------------------------
 def test_missing_forward_and_backward():
     class NoForward(Function):
         pass
@@ -799,7 +828,7 @@ def test_exports():
     assert callable(mod.once_differentiable)
 
 
-# ---- saved-tensor hooks: another helper's part -------------------------------------------------------
+# ---- saved-tensor hooks: another helper's part --------------------------------------------------
 def test_saved_tensors_hooks_see_what_save_for_backward_saves():
     """saved_tensors_hooks (tapegrad.autograd.graph) is built by another helper; once it is
     there, packing covers save_for_backward as well (FunctionCtx: see the NOTE in _save)."""
@@ -823,7 +852,7 @@ def test_saved_tensors_hooks_see_what_save_for_backward_saves():
     np.testing.assert_allclose(x.grad.numpy(), [3.0, 12.0])
 
 
-# ---- parity with PyTorch ------------------------------------------------------------------------------
+# ---- parity with PyTorch ------------------------------------------------------------------------
 def _torch_functions(torch):
     class TCube(torch.autograd.Function):
         @staticmethod
@@ -945,7 +974,7 @@ def test_warning_free_use():
         Cube.apply(x).backward()
 
 
-# ---- forward mode (jvp) --------------------------------------------------------------------------------
+# ---- forward mode (jvp) -------------------------------------------------------------------------
 import tapegrad.autograd.forward_ad as fwAD  # noqa: E402
 
 

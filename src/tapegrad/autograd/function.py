@@ -174,9 +174,6 @@ class _FunctionNode(Node):
         except AttributeError:
             raise AttributeError(f"{type(self).__name__} has no attribute {name!r}") from None
 
-    def __repr__(self):
-        return f"<{self.name()} at {format_site(self.site)}>"
-
 
 class _OutputNode(Node):
     """Output i of a Function with several differentiable outputs: passes its cotangent on
@@ -460,6 +457,9 @@ def _set_tangent(name, i, o, t, level, non_differentiable):
                          f"(shape {o._data.shape}); tangents must be floating point.")
     if t._data.dtype != o._data.dtype:
         t = t.to(o._data.dtype)
+    # NOTE: without this level's own tangents, which jvp may have picked up from a tensor it
+    # kept on ctx (saved_tensors are stripped already): no perturbation confusion.
+    t = strip(t, level)
     fw = dict(o._fw) if o._fw else {}
     fw[level] = t
     o._fw = fw
@@ -505,53 +505,42 @@ def _wrap_outputs(cls, ctx, node, args, raw, site):
     differentiable ones this node; dirty inputs rebased onto it; inputs returned unchanged
     as new views of themselves; non-differentiable ones none."""
     outs = list(raw) if type(raw) is tuple else [raw]
-    input_ids = {id(a) for a in args if isinstance(a, Tensor)}
-    dirty_ids = {id(t) for t in ctx._dirty}
-    for t in ctx._dirty:
-        if not any(o is t for o in outs):
-            raise GradError(
-                f"{cls.__name__}: a tensor of shape {tuple(t.shape)} was passed to "
-                "ctx.mark_dirty but not returned by forward; every input modified in place "
-                "must also be an output.")
-        if id(t) not in input_ids:
-            warnings.warn(f"{cls.__name__}: ctx.mark_dirty was given a tensor that is not an "
-                          "input; only inputs modified in place need marking.", stacklevel=3)
+    dirty = ctx._dirty
+    if dirty:
+        for t in dirty:
+            if not _among(t, outs):
+                raise GradError(
+                    f"{cls.__name__}: a tensor of shape {tuple(t.shape)} was passed to "
+                    "ctx.mark_dirty but not returned by forward; every input modified in "
+                    "place must also be an output.")
+            if not _among(t, args):
+                warnings.warn(f"{cls.__name__}: ctx.mark_dirty was given a tensor that is not "
+                              "an input; only inputs modified in place need marking.",
+                              stacklevel=4)
+            t._bump(site)
     diff = []
     if node is not None:
-        non_diff = {id(t) for t in ctx._non_diff}
-        diff = [i for i, o in enumerate(outs) if isinstance(o, Tensor)
-                and o._data.dtype.kind in "fc" and id(o) not in non_diff]
-        for i in diff:
-            t = outs[i]
-            if id(t) in dirty_ids and t._grad_fn is None and t._requires_grad:
-                raise GradError(
-                    f"{cls.__name__}: ctx.mark_dirty was given a leaf tensor that requires "
-                    f"grad (shape {tuple(t.shape)}); a leaf can't be modified in place, or its "
-                    "gradient would be lost. Pass a clone(), or apply the Function under "
-                    "tapegrad.no_grad().")
-            view = t._view
-            if id(t) in dirty_ids and view is not None and view[0]._grad_fn is None \
-                    and view[0]._requires_grad:
-                raise GradError(
-                    f"{cls.__name__}: ctx.mark_dirty was given a view (shape "
-                    f"{tuple(t.shape)}) of a leaf that requires grad (shape "
-                    f"{tuple(view[0].shape)}), which can't be modified in place. Clone the "
-                    "leaf first, or apply the Function under tapegrad.no_grad().")
-        node._outputs = tuple((o._data.shape, o._data.dtype) if isinstance(o, Tensor)
-                              else None for o in outs)
+        non_diff = ctx._non_diff
+        metas = []
+        for i, o in enumerate(outs):
+            if isinstance(o, Tensor):
+                data = o._data
+                metas.append((data.shape, data.dtype))
+                if data.dtype.kind in "fc" and not _among(o, non_diff):
+                    diff.append(i)
+            else:
+                metas.append(None)
+        node._outputs = tuple(metas)
         if len(diff) == 1:
             node._single = diff[0]
-            node.shape, node.dtype = outs[diff[0]]._data.shape, outs[diff[0]]._data.dtype
+            node.shape, node.dtype = metas[diff[0]]
         else:
             node.shape, node.dtype = (), _OBJECT     # Note [Functions with several outputs]
-    for t in ctx._dirty:
-        t._bump(site)
-    diff_set = set(diff)
     for i, o in enumerate(outs):
         if not isinstance(o, Tensor):
             continue
-        is_input, is_dirty = id(o) in input_ids, id(o) in dirty_ids
-        if i not in diff_set:
+        is_input, is_dirty = _among(o, args), _among(o, dirty)
+        if i not in diff:
             if o._requires_grad:        # a non-differentiable output must not require grad
                 outs[i] = o.detach() if is_input else o.detach_()
             elif is_input and not is_dirty:
@@ -559,6 +548,7 @@ def _wrap_outputs(cls, ctx, node, args, raw, site):
             continue
         edge = _edge(node, i, o)
         if is_dirty:
+            _check_dirty_leaf(cls, o)
             rebase_history(o, edge, site)
         else:
             if is_input:
@@ -567,6 +557,28 @@ def _wrap_outputs(cls, ctx, node, args, raw, site):
     if node is not None:
         _save(ctx, node, outs, diff)
     return outs
+
+
+def _among(t, items):
+    """Whether ``t`` is one of ``items`` (by identity: Tensor's == is elementwise)."""
+    for a in items:
+        if a is t:
+            return True
+    return False
+
+
+def _check_dirty_leaf(cls, t):
+    if t._grad_fn is None and t._requires_grad:
+        raise GradError(
+            f"{cls.__name__}: ctx.mark_dirty was given a leaf tensor that requires grad (shape "
+            f"{tuple(t.shape)}); a leaf can't be modified in place, or its gradient would be "
+            "lost. Pass a clone(), or apply the Function under tapegrad.no_grad().")
+    view = t._view
+    if view is not None and view[0]._grad_fn is None and view[0]._requires_grad:
+        raise GradError(
+            f"{cls.__name__}: ctx.mark_dirty was given a view (shape {tuple(t.shape)}) of a "
+            f"leaf that requires grad (shape {tuple(view[0].shape)}), which can't be modified "
+            "in place. Clone the leaf first, or apply the Function under tapegrad.no_grad().")
 
 
 def _alias(t):
@@ -605,7 +617,7 @@ def _save(ctx, node, outs, diff):
     ctx._saved = tuple(entries)
 
 
-# ---- the public classes ---------------------------------------------------------------------------
+# ---- the public classes -------------------------------------------------------------------------
 class Function:
     """Base class of custom autograd operations with hand-written derivatives.
 
