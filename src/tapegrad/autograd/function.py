@@ -58,7 +58,21 @@ class FunctionCtx:
 
     Set any attribute on it to pass values from forward to backward; save tensors with
     :meth:`save_for_backward` (they are guarded against in-place changes and freed after a
-    backward). ``needs_input_grad`` holds one bool per forward argument.
+    backward). ``needs_input_grad`` holds one bool per forward argument (whether it is a
+    tensor that requires grad).
+
+    Example:
+        >>> import tapegrad as tg
+        >>> class Scale(tg.autograd.Function):
+        ...     @staticmethod
+        ...     def forward(ctx, x, k):
+        ...         ctx.k = k                   # a plain value: an attribute
+        ...         return x * k
+        ...     @staticmethod
+        ...     def backward(ctx, g):
+        ...         return g * ctx.k, None      # None for the non-tensor k
+        >>> x = tg.ones(2, requires_grad=True); Scale.apply(x, 3.0).sum().backward(); x.grad
+        tensor([3., 3.])
     """
     __slots__ = ("needs_input_grad", "materialize_grads", "_node", "_to_save", "_saved",
                  "_to_save_fw", "_dirty", "_non_diff", "_in_jvp", "__dict__", "__weakref__")
@@ -73,33 +87,117 @@ class FunctionCtx:
     def save_for_backward(self, *tensors):
         """Keep ``tensors`` (or None) for backward, where ``ctx.saved_tensors`` returns them.
 
-        Call it once, from forward or setup_context. Inputs and outputs may be saved; an
-        in-place change to one of them before backward raises there.
+        Call it once, from forward or setup_context. Inputs, outputs and intermediate
+        tensors may be saved; an in-place change to one of them before backward raises
+        there, naming where it was saved and where it changed. See :class:`Function` for an
+        example.
+
+        Args:
+            *tensors: tensors or None.
         """
         self._to_save = _tensors_or_none("save_for_backward", tensors)
 
     def save_for_forward(self, *tensors):
-        """Keep ``tensors`` for ``jvp``, where ``ctx.saved_tensors`` returns them."""
+        """Keep ``tensors`` for ``jvp``, where ``ctx.saved_tensors`` returns them (without it,
+        jvp sees those of :meth:`save_for_backward`).
+
+        Args:
+            *tensors: tensors or None.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> import tapegrad.autograd.forward_ad as fwAD
+            >>> class Exp(tg.autograd.Function):
+            ...     @staticmethod
+            ...     def forward(ctx, x):
+            ...         y = x.exp(); ctx.save_for_forward(y); return y
+            ...     @staticmethod
+            ...     def jvp(ctx, t):
+            ...         return t * ctx.saved_tensors[0]
+            >>> with fwAD.dual_level():
+            ...     y = Exp.apply(fwAD.make_dual(tg.tensor(0.0), tg.tensor(2.0)))
+            ...     fwAD.unpack_dual(y).tangent
+            tensor(2.)
+        """
         self._to_save_fw = _tensors_or_none("save_for_forward", tensors)
 
     def mark_dirty(self, *tensors):
-        """Declare the inputs forward modified in place; forward must return them."""
+        """Declare the inputs forward modified in place; forward must return them.
+
+        Their version is bumped and their history becomes the Function's (for a view, its
+        base's too), as for tapegrad's own in-place ops; a leaf that requires grad can't be
+        marked (outside no_grad).
+
+        Args:
+            *tensors: input tensors.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> class Double_(tg.autograd.Function):
+            ...     @staticmethod
+            ...     def forward(ctx, x):
+            ...         x.mul_(2); ctx.mark_dirty(x); return x
+            ...     @staticmethod
+            ...     def backward(ctx, g):
+            ...         return 2 * g
+            >>> w = tg.ones(2, requires_grad=True); h = w + 1; Double_.apply(h) is h
+            True
+            >>> h.sum().backward(); h, w.grad
+            (tensor([4., 4.], grad_fn=<Double_Backward>), tensor([2., 2.]))
+        """
         self._dirty = _only_tensors("mark_dirty", tensors)
 
     def mark_non_differentiable(self, *tensors):
         """Declare outputs that get no gradient: they do not require grad, and backward
-        receives zeros (or None, see :meth:`set_materialize_grads`) for them."""
+        receives zeros (or None, see :meth:`set_materialize_grads`) for them.
+
+        Args:
+            *tensors: output tensors.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> class MaxWithIndex(tg.autograd.Function):
+            ...     @staticmethod
+            ...     def forward(ctx, x):
+            ...         i = x.argmax(); ctx.mark_non_differentiable(i); ctx.i = i
+            ...         return x.max(), i
+            ...     @staticmethod
+            ...     def backward(ctx, g, g_index):
+            ...         return tg.zeros(3).index_put((ctx.i,), g)
+            >>> x = tg.tensor([1.0, 5.0, 2.0], requires_grad=True)
+            >>> m, i = MaxWithIndex.apply(x); m.backward(); i.requires_grad, x.grad
+            (False, tensor([0., 1., 0.]))
+        """
         self._non_diff = _only_tensors("mark_non_differentiable", tensors)
 
     def set_materialize_grads(self, value):
         """Whether backward and jvp receive zeros (True, the default) or None for outputs
-        (inputs, in jvp) that got no gradient (tangent)."""
+        (inputs, in jvp) that got no gradient (tangent). Call it in forward/setup_context.
+
+        Args:
+            value: True for zeros, False for None.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> class Pair(tg.autograd.Function):
+            ...     @staticmethod
+            ...     def forward(ctx, x):
+            ...         ctx.set_materialize_grads(False); return x * 2, x * 3
+            ...     @staticmethod
+            ...     def backward(ctx, ga, gb):
+            ...         print(gb)
+            ...         return 2 * ga
+            >>> a, b = Pair.apply(tg.ones(1, requires_grad=True)); a.sum().backward()
+            None
+        """
         self.materialize_grads = bool(value)
 
     @property
     def saved_tensors(self):
         """The tensors given to :meth:`save_for_backward` (in jvp: :meth:`save_for_forward`,
-        if it was called)."""
+        if it was called), as a tuple. A saved output comes back with its history, so a
+        backward using it can be differentiated again. Raises if one was changed in place
+        since, or if a backward without retain_graph freed them. See :class:`Function`."""
         level = self._in_jvp
         if level is not None:
             # as seen below the level whose tangents jvp computes (Note [Forward mode])
@@ -700,8 +798,27 @@ class Function:
     def apply(cls, *args, **kwargs):
         """Run the Function on ``args`` and record it for autograd.
 
+        Args:
+            *args, **kwargs: forward's arguments (tensors or any other values; with
+                setup_context, keywords and defaults are bound to positions, and
+                setup_context receives them all as ``inputs``).
+
         Returns:
-            What forward returned, with its tensor outputs given the Function's history.
+            What forward returned, with its tensor outputs given the Function's history (and,
+            in forward mode, their tangents from jvp). An input returned unchanged comes
+            back as a new view of it.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> class Twice(tg.autograd.Function):
+            ...     @staticmethod
+            ...     def forward(ctx, x):
+            ...         return 2 * x
+            ...     @staticmethod
+            ...     def backward(ctx, g):
+            ...         return 2 * g
+            >>> Twice.apply(tg.ones(2, requires_grad=True))
+            tensor([2., 2.], grad_fn=<TwiceBackward>)
         """
         return _apply(cls, args, kwargs)
 
