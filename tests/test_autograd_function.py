@@ -590,6 +590,27 @@ def test_several_outputs_double_backward():
     assert gradgradcheck(lambda t: SinCos.apply(t), (x,))
 
 
+def test_several_outputs_saved_and_used_by_a_differentiable_backward():
+    class SinCosSavingOutputs(Function):
+        @staticmethod
+        def forward(ctx, x):
+            s, c = tg.sin(x), tg.cos(x)
+            ctx.save_for_backward(s, c)
+            return s, c
+
+        @staticmethod
+        def backward(ctx, gs, gc):
+            s, c = ctx.saved_tensors
+            return gs * c - gc * s
+
+    x = _leaf([0.3, 1.2])
+    assert gradgradcheck(lambda t: SinCosSavingOutputs.apply(t), (x,))
+    s, c = SinCosSavingOutputs.apply(x)
+    (g,) = tg.autograd.grad(s.sum(), x, create_graph=True)      # cos x, through saved c
+    (gg,) = tg.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(gg.numpy(), -np.sin([0.3, 1.2]))
+
+
 # ---- double backward, gradcheck -----------------------------------------------------------------
 def test_double_backward_through_a_function():
     x = _leaf([1.0, -2.0])
