@@ -298,13 +298,20 @@ def test_saved_output_keeps_its_history_for_double_backward():
     np.testing.assert_allclose(gg.numpy(), np.exp([0.5, -1.0]))
 
 
-def test_no_reference_cycle_through_a_saved_output():
+@pytest.mark.parametrize("make", [
+    lambda x: Exp.apply(x),
+    lambda x: ExpJvp.apply(x),                      # save_for_forward of the output
+    lambda x: DoubleInPlace.apply(x * 1),           # mark_dirty
+    lambda x: SortLike.apply(x)[0],                 # mark_non_differentiable
+    lambda x: SinCos.apply(x)[1],                   # several outputs
+], ids=["saved_output", "save_for_forward", "mark_dirty", "non_differentiable", "two_outputs"])
+def test_no_reference_cycle_keeps_the_graph_alive(make):
     import gc
     import weakref
     gc.collect()
     gc.disable()
     try:
-        y = Exp.apply(_leaf([1.0]))
+        y = make(_leaf([1.0]))
         ref = weakref.ref(y.grad_fn)
         del y
         assert ref() is None          # freed by reference counting alone

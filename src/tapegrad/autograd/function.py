@@ -491,6 +491,10 @@ def _apply(cls, args, kwargs):
     outs = _wrap_outputs(cls, ctx, node, args, raw, site)
     if duals:
         _forward_mode(cls, ctx, args, outs, raw)
+    # What only apply needed: kept, these would tie the outputs into a reference cycle
+    # (output -> its node -> ctx -> output), freed only by the cyclic GC.
+    ctx._dirty = ctx._non_diff = ()
+    ctx._to_save_fw = None
     return tuple(outs) if type(raw) is tuple else outs[0]
 
 
