@@ -190,6 +190,7 @@ def unpack_dual(tensor, *, level=None):
     if not STATE.fw_levels:
         return UnpackedDualTensor(tensor, None)
     lid = _level_id(level, "unpack_dual")
+    tensor._refresh()         # a view whose base changed in place takes its tangent from it
     fw = tensor._fw
     if fw is None or lid not in fw:
         return UnpackedDualTensor(tensor, None)

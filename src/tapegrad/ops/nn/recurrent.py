@@ -33,7 +33,10 @@ previous states of every row) in the ``Trace`` in the op's params (as normalizat
 runs the forward again. When the backward records itself (create_graph=True), the rule runs
 the recurrence again with tapegrad ops on the saved tensors and backpropagates through that
 with tapegrad ops (``_recorded_vjp``), so that second derivatives see how the activations
-depend on the inputs and weights.
+depend on the inputs and weights. Forward mode likewise: on arrays the jvp linearizes each
+step around the trace (kept, not taken); when the tangent must itself be differentiable
+(nested levels, forward-over-reverse) ``_recorded_jvp`` runs the recurrence again with
+tapegrad ops and linearizes each step with them.
 
 Gate orders are PyTorch's: LSTM (i, f, g, o), GRU (r, z, n) with
 n = tanh(W_in x + b_in + r * (W_hn h + b_hn)) and h' = (1 - z) * n + z * h. Inside the
@@ -43,10 +46,11 @@ so one tanh call covers all gates of a step.
 """
 import numpy as np
 
-from ..._core.tensor import array_of, wrap
+from ..._core.tensor import Tensor, array_of, wrap
+from ..elementwise import where
 from ..linalg.products import matmul
 from ..registry import OpDef, apply, register
-from ..shape import cat
+from ..shape import cast, cat
 
 __all__ = []        # names exported as tapegrad.<name> (PyTorch's torch.<name>)
 METHODS = {}        # Tensor methods this family binds
@@ -428,6 +432,9 @@ def recurrent_jvp(ctx, tx, tflat):
     """The recurrence linearized around the forward: the tangent of each step's gates from
     those of x, the weights and the previous state, carried through time."""
     x, flat = ctx.x, ctx.y
+    if (type(x) is not _ndarray or type(flat) is not _ndarray or isinstance(tx, Tensor)
+            or isinstance(tflat, Tensor)):
+        return _recorded_jvp(ctx, tx, tflat)
     half = x.dtype == _F16
     if half:
         x, flat = x.astype(_F32), flat.astype(_F32)
@@ -620,6 +627,94 @@ def _cell_backward(mode, acts, hw, hp, cp, dh, dc, hh):
     (h,) = acts
     dz = dh * ((h > 0).to(h.dtype) if mode == "rnn_relu" else 1 - h * h)
     return dz, dz, 0, None
+
+
+# ---- forward mode that records itself (nested levels, forward-over-reverse) ------------------
+def _recorded_jvp(ctx, tx, tflat):
+    """The same tangent written with tapegrad ops: the recurrence is run again (recorded) and
+    each step linearized around it, so the tangent is differentiable in x, the weights and
+    the tangents (a jvp of a jvp; reverse mode through a tangent)."""
+    p, need = ctx.params, ctx.needs_input_grad
+    x, flat = _as_tensor(ctx.x), _as_tensor(ctx.y)
+    half = x._data.dtype == _F16
+    dtype = _F32 if half else x._data.dtype
+    x, flat = cast(x, dtype), cast(flat, dtype)     # float16 runs in float32, as the arrays do
+    tx, tflat = _live_tangent(tx, need[0], dtype), _live_tangent(tflat, need[1], dtype)
+    w = _split(flat, p)
+    tw = dict.fromkeys(w) if tflat is None else _split(tflat, p)
+    mode, hh, batch = p["mode"], p["hidden"], p["batch"]
+    zeros = wrap(np.zeros((batch, hh), dtype))
+    h = w["h0"] if w["h0"] is not None else zeros
+    c = w["c0"] if w["c0"] is not None else zeros
+    th = tw["h0"] if tw["h0"] is not None else zeros
+    tc = tw["c0"] if tw["c0"] is not None else zeros
+    xp = matmul(x, w["w_ih"].T)
+    if w["b_ih"] is not None:
+        xp = xp + w["b_ih"]
+    # the input side's pre-activation tangent for all rows at once (None: zero)
+    txp = _sum(None if tx is None else matmul(tx, w["w_ih"].T),
+               None if tw["w_ih"] is None else matmul(x, tw["w_ih"].T), tw["b_ih"])
+    rows = {}
+    for start, b in _steps(p["batch_sizes"], p["reverse"]):
+        hp, cp, thp, tcp = h[:b], c[:b], th[:b], tc[:b]
+        hw = matmul(hp, w["w_hh"].T)
+        if w["b_hh"] is not None:
+            hw = hw + w["b_hh"]
+        acts, hb, cb = _cell(mode, xp[start:start + b], hw, hp, cp, hh)
+        thw = _sum(matmul(thp, w["w_hh"].T),
+                   None if tw["w_hh"] is None else matmul(hp, tw["w_hh"].T), tw["b_hh"])
+        txz = None if txp is None else txp[start:start + b]
+        thb, tcb = _cell_jvp(mode, acts, hw, hp, cp, txz, thw, thp, tcp, hh)
+        rows[start] = thb
+        h, th = _rows_replaced(h, hb, b), _rows_replaced(th, thb, b)
+        if cb is not None:
+            c, tc = _rows_replaced(c, cb, b), _rows_replaced(tc, tcb, b)
+    res = cat([rows[s] for s in sorted(rows)] + [th] + ([tc] if mode == "lstm" else []))
+    return cast(res, _F16) if half else res
+
+
+def _as_tensor(a):
+    return a if isinstance(a, Tensor) else wrap(np.asarray(a))
+
+
+def _live_tangent(t, needed, dtype):
+    """A tangent as a Tensor of ``dtype``, or None for an input that has none (it arrives as
+    0.0 or as a broadcast zero)."""
+    if not needed or np.ndim(t) == 0:
+        return None
+    return cast(_as_tensor(t), dtype)
+
+
+def _sum(*terms):
+    """The sum of the terms that are not None (None when all are)."""
+    total = None
+    for t in terms:
+        if t is not None:
+            total = t if total is None else total + t
+    return total
+
+
+def _cell_jvp(mode, acts, hw, hp, cp, txz, thw, thp, tcp, hh):
+    """One step's tangent with tapegrad ops (the step as ``_cell`` ran it), from the tangents
+    of the input side's pre-activations txz (None: zero), of the state side's thw, and of
+    the previous state thp, tcp: (tangent of h', tangent of c' or None)."""
+    if mode == "lstm":
+        i, f, g, o, tc = acts
+        tz = _sum(txz, thw)
+        ti, tf, tg, to = (tz[:, k * hh:(k + 1) * hh] for k in range(4))
+        tcn = tf * f * (1 - f) * cp + f * tcp + ti * i * (1 - i) * g + i * (1 - g * g) * tg
+        return to * o * (1 - o) * tc + o * (1 - tc * tc) * tcn, tcn
+    if mode == "gru":
+        r, z, n = acts
+        tx_r, tx_z, tx_n = (None if txz is None else txz[:, k * hh:(k + 1) * hh]
+                            for k in range(3))
+        tr = r * (1 - r) * _sum(tx_r, thw[:, :hh])
+        tz = z * (1 - z) * _sum(tx_z, thw[:, hh:2 * hh])
+        tn = (1 - n * n) * _sum(tx_n, tr * hw[:, 2 * hh:] + r * thw[:, 2 * hh:])
+        return tn + tz * (hp - n) + z * (thp - tn), None      # h' = n + z (h - n)
+    (h,) = acts
+    tz = _sum(txz, thw)
+    return (where(h > 0, tz, 0.0) if mode == "rnn_relu" else tz * (1 - h * h)), None
 
 
 # ---- registration and the caller's entry point ---------------------------------------------
