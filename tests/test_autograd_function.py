@@ -619,6 +619,25 @@ def test_several_outputs_saved_and_used_by_a_differentiable_backward():
 
 
 # ---- double backward, gradcheck -----------------------------------------------------------------
+def test_a_long_chain_of_functions_runs_and_frees_without_recursion():
+    class Half(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 0.5
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 0.5
+
+    x = _leaf(1.0)
+    y = x
+    for i in range(10_000):
+        y = Half.apply(y) * 2.0 if i % 2 else Half.apply(y)
+    y.backward()
+    assert x.grad.item() == pytest.approx(0.5 ** 5000)
+    del y                          # tearing the chain down must not recurse either
+
+
 def test_double_backward_through_a_function():
     x = _leaf([1.0, -2.0])
     (g,) = tg.autograd.grad(Cube.apply(x).sum(), x, create_graph=True)
