@@ -779,7 +779,11 @@ class Function:
 
     @staticmethod
     def backward(ctx, *grad_outputs):
-        """One gradient per forward input from one per output (alias: ``vjp``)."""
+        """One gradient per forward input from one per output (alias: ``vjp``).
+
+        Without create_graph the gradients it receives are read-only (the engine may share
+        them with another branch): clone one before writing into it.
+        """
         raise NotImplementedError("backward")
 
     @staticmethod
