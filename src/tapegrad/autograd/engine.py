@@ -10,7 +10,7 @@ import sys
 import numpy as np
 
 from .._core.errors import ArgumentError, GradError, ShapeError
-from .._core.node import AccumulateGrad, Ctx, format_site
+from .._core.node import AccumulateGrad, Ctx, Node, format_site
 from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
 from ..ops._broadcast import sum_to_shape
@@ -161,6 +161,8 @@ def _check_versions(node):
 
 def _tensor_ctx(node):
     """A ctx like ``node`` whose saved values are Tensors, so the rule records itself."""
+    if type(node) is not Node:
+        return node      # a custom Function's node: it keeps Tensors (autograd/function.py)
     c = Ctx()
     c.params = node.params
     c.needs_input_grad = node.needs_input_grad
@@ -403,7 +405,8 @@ def _fix_shape(node, parent, gi):
 
 def _check_finite(node, gi):
     data = gi._data if isinstance(gi, Tensor) else gi
-    if np.isnan(data).any():
+    # (object arrays carry a custom Function's per-output cotangents: checked one by one)
+    if data.dtype.kind in "fc" and np.isnan(data).any():
         raise GradError(
             f"detect_anomaly: '{node.op.name}' (created at {format_site(node.site)}) produced "
             "nan in the gradient of one of its inputs.")

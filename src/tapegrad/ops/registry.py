@@ -420,19 +420,27 @@ def apply_inplace(op, args, params=_EMPTY, name=None):
     x._bump(site)
     if dual:
         set_written_tangent(x, r, view)
+    rebase_history(x, r._grad_fn, site)
+    return x
+
+
+def rebase_history(x, node, site):
+    """Make ``node`` (whose output is x's new value) x's history after x changed in place;
+    when x is a view, its base is rebased too (Note [Views and in-place ops]). Also used by
+    custom Functions that mark an input dirty (autograd/function.py)."""
+    view = x._view
     if view is None:
-        set_history(x, r._grad_fn)
-        return x
+        set_history(x, node)
+        return
     base, chain, _, differentiable = view
     x._view = (base, chain, x._vc.value, differentiable)   # the history below describes this
     from .shape import VIEW_OF, VIEW_SCATTER   # the two generic view ops live with the others
     bnode = Node(VIEW_SCATTER, {"chain": chain}, (base._requires_grad, True),
-                 (base._node() if base._requires_grad else None, r._grad_fn),
+                 (base._node() if base._requires_grad else None, node),
                  base._data.shape, base._data.dtype, site)
     set_history(base, bnode)
     set_history(x, Node(VIEW_OF, {"chain": chain, "base_shape": base._data.shape}, (True,),
                         (bnode,), x._data.shape, x._data.dtype, site))
-    return x
 
 
 def _ufunc_into(ufunc, arrays, params):
