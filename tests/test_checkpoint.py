@@ -427,3 +427,38 @@ def test_every_op_checkpointed_gives_the_same_gradients(op):
         assert (r is None) == (g is None)
         if r is not None:
             np.testing.assert_array_equal(g, r)
+
+
+class _Square(tg.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2 * g * x
+
+
+def test_custom_functions_inside_a_checkpoint():
+    w = _params(2)
+    x = _input()
+    refs = []
+
+    def block(h):
+        a = F.linear(h, w[0]).tanh()
+        refs.append(weakref.ref(a._data))
+        return F.linear(_Square.apply(a), w[1]).sin()
+
+    def loss(ck):
+        return (checkpoint(block, x) if ck else block(x)).pow(2).sum()
+    plain = _grads(lambda: loss(False), w + [x])
+    y = loss(True)
+    gc.collect()
+    assert refs[-1]() is None          # what the Function saved is not kept either
+    for t in w + [x]:
+        t.grad = None
+    y.backward()
+    _assert_same(plain, [t.grad.numpy().copy() for t in w + [x]])
+    assert tg.autograd.gradgradcheck(lambda a: checkpoint(block, a), (x,))

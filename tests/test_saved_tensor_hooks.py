@@ -304,3 +304,51 @@ def test_every_op_saves_through_the_hooks(op):
         assert (r is None) == (g is None)
         if r is not None:
             np.testing.assert_array_equal(g, r)
+
+
+# ---- custom Functions: ctx.save_for_backward honours the hooks ------------------------------
+class _ScaledExp(tg.autograd.Function):
+    """exp(x) * w, saving an input, another input and its output."""
+
+    @staticmethod
+    def forward(ctx, x, w):
+        out = x.exp() * w
+        ctx.save_for_backward(x, w, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w, out = ctx.saved_tensors
+        return g * out, g * x.exp()
+
+
+def test_save_for_backward_packs_once_and_unpacks_on_each_read():
+    x, w = _leaf(4), _leaf(4, 1)
+    hooks = Counting()
+    with saved_tensors_hooks(hooks.pack, hooks.unpack):
+        y = _ScaledExp.apply(x, w)
+    assert len(hooks.packed) == 3 and hooks.packed[0] is x and hooks.packed[1] is w
+    y.sum().backward()
+    assert hooks.unpacked == 3
+    xv, wv = x.detach().numpy(), w.detach().numpy()
+    np.testing.assert_allclose(x.grad.numpy(), np.exp(xv) * wv, rtol=1e-12)
+    np.testing.assert_allclose(w.grad.numpy(), np.exp(xv), rtol=1e-12)
+
+
+def test_save_for_backward_through_hooks_at_second_order():
+    x, w = _leaf(3), _leaf(3, 1)
+
+    def hooked(a, b):
+        with saved_tensors_hooks(lambda t: t._data.copy(), lambda a: tg.tensor(a)):
+            return _ScaledExp.apply(a * a, b)
+    assert tg.autograd.gradcheck(hooked, (x, w))
+    assert tg.autograd.gradgradcheck(hooked, (x, w))
+
+
+def test_save_for_backward_unpack_checked_naming_the_function():
+    x, w = _leaf(4), _leaf(4, 1)
+    with saved_tensors_hooks(lambda t: t._data.copy(), lambda a: tg.tensor(a[:2])):
+        y = _ScaledExp.apply(x, w)
+    with pytest.raises(ValueError) as info:
+        y.sum().backward()
+    assert "_ScaledExp" in str(info.value) and "saved_tensors[0]" in str(info.value)

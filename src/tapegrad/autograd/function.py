@@ -44,6 +44,7 @@ from ..ops.forward_mode import strip, tangent_levels
 from ..ops.registry import OpDef, _track_view, rebase_history, set_history
 from ..ops.shape import RESHAPE, clone
 from .engine import _check_versions, _freed_error
+from .graph import SavedByFunction, pack_for_function, unpack_for_function
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -216,9 +217,8 @@ class FunctionCtx:
         for k in range(2, len(saved), 4):
             if saved[k].value != saved[k + 1]:
                 _check_versions(node)       # raises, naming the saving and mutating lines
-        # NOTE: saved_tensors_hooks (autograd/graph.py, issue 9) unpack here; see _save.
-        return tuple(None if t is None else t if i is None else _saved_output(node, t, i)
-                     for t, i in self._saved)
+        return tuple(None if t is None else _saved_value(node, k, t, i)
+                     for k, (t, i) in enumerate(self._saved))
 
     @property
     def saved_variables(self):
@@ -328,6 +328,14 @@ def _output_node(fn_node, i, t, site):
 def _edge(node, i, t):
     """The node output i's gradient enters at: the Function's node, or a selection node."""
     return node if node._single is not None else _output_node(node, i, t, node.site)
+
+
+def _saved_value(node, k, t, i):
+    """Saved tensor ``k`` as backward sees it: ``t`` itself, an output (index ``i``) with its
+    history, or what saved-tensor hooks unpack (Note [Saved-tensor hooks] in graph.py)."""
+    if type(t) is SavedByFunction:
+        t = unpack_for_function(t, f"saved_tensors[{k}]", node)
+    return t if i is None else _saved_output(node, t, i)
 
 
 def _saved_output(node, alias, i):
@@ -703,16 +711,20 @@ def _save(ctx, node, outs, diff):
         return
     out_index = {id(outs[i]): i for i in diff}
     flat, entries = (), []
-    # NOTE: saved_tensors_hooks (autograd/graph.py, issue 9) pack each tensor here, and
-    # FunctionCtx.saved_tensors unpacks; the entries below are what they would wrap.
+    hooked = STATE.saved_hooks is not None
     for k, t in enumerate(to_save):
         if t is None:
             entries.append((None, None))
             continue
         i = out_index.get(id(t))
-        vc = t._counter()
         if i is not None:
             t = t.detach()
+        if hooked:     # packed; saved_tensors unpacks (Note [Saved-tensor hooks] in graph.py)
+            entry = pack_for_function(f"saved_tensors[{k}]", t, node._forward_cls.__name__)
+            flat += entry
+            entries.append((entry[1], i))
+            continue
+        vc = t._counter()
         flat += (f"saved_tensors[{k}]", t, vc, vc.value)
         entries.append((t, i))
     node.saved = flat

@@ -21,6 +21,7 @@ from .._core.errors import DTypeError, GradError, ShapeError
 from .._core.node import AccumulateGrad, Ctx, format_site
 from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
+from ..ops.registry import UNVERSIONED, SavedPacked
 
 __all__ = ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"]
 
@@ -137,6 +138,48 @@ class disable_saved_tensors_hooks:
         return False
 
 
+class SavedByFunction(SavedPacked):
+    """A tensor a custom Function saved (``ctx.save_for_backward``) while hooks were active,
+    with the history to give it back: ``grad_fn``, or the leaf's accumulator ``accum``.
+    Its own type, so the engine leaves these to the Function's ``saved_tensors``."""
+    __slots__ = ("grad_fn", "accum")
+
+
+def pack_for_function(name, t, function_name):
+    """The flat saved entry (``name``, packed, counter, version) of ``t``, which a custom
+    Function named ``function_name`` saves (autograd/function.py), packed with the innermost
+    hooks (Note [Saved-tensor hooks]); grad mode off while the hook runs."""
+    pack, unpack = STATE.saved_hooks
+    e = SavedByFunction()
+    e.slot, e.unpack = None, unpack
+    e.shape, e.dtype, e.fw = t._data.shape, t._data.dtype, t._fw
+    e.grad_fn = t._grad_fn
+    e.accum = t._accumulator() if t._grad_fn is None and t._requires_grad else None
+    prev_mode, prev_op = STATE.grad_enabled, STATE.saving_op
+    STATE.grad_enabled, STATE.saving_op = False, function_name
+    try:
+        e.packed = pack(t)
+    finally:
+        STATE.grad_enabled, STATE.saving_op = prev_mode, prev_op
+    return (name, e, UNVERSIONED, 0)
+
+
+def unpack_for_function(e, name, node):
+    """A Function's saved value ``e`` (named ``name``) from its unpack_hook, as the tensor
+    that was saved: its history and tangents (an output's: the data only, its history is
+    the Function's to give)."""
+    arr = _unpacked_array(e, name, node)
+    if e.grad_fn is not None:
+        t = wrap(arr, e.grad_fn)
+    else:
+        t = wrap(arr)
+        if e.accum is not None:
+            t._requires_grad = True
+            t._accum = e.accum
+    t._fw = e.fw
+    return t
+
+
 def unpack_saved(node, create_graph):
     """A fresh ctx for ``node``'s rule whose saved values come from their unpack_hooks
     (Note [Saved-tensor hooks]): arrays in the fast path, Tensors carrying the original
@@ -150,23 +193,29 @@ def unpack_saved(node, create_graph):
         if e.unpack is None:              # a Python scalar, kept as is
             setattr(c, name, e.packed)
             continue
-        t = e.unpack(e.packed)
-        if not isinstance(t, Tensor):
-            raise TypeError(
-                f"saved_tensors_hooks: unpack_hook returned {type(t).__name__} for the value "
-                f"'{name}' that '{node.op.name}' (created at {format_site(node.site)}) saved; "
-                "it must return a Tensor (of the shape and dtype pack_hook was given).")
-        arr = t._data
-        if arr.shape != e.shape or arr.dtype != e.dtype:
-            cls = ShapeError if arr.shape != e.shape else DTypeError
-            raise cls(
-                f"saved_tensors_hooks: unpack_hook returned a tensor of shape {arr.shape} and "
-                f"dtype {arr.dtype} for the value '{name}' that '{node.op.name}' (created at "
-                f"{format_site(node.site)}) saved with shape {e.shape} and dtype {e.dtype}; it "
-                "must return the shape and dtype pack_hook was given (convert back, e.g. "
-                "t.to(original_dtype), in unpack_hook).")
+        arr = _unpacked_array(e, name, node)
         setattr(c, name, _with_history(arr, node, e) if create_graph else arr)
     return c
+
+
+def _unpacked_array(e, name, node):
+    """unpack_hook's result for saved value ``e`` (named ``name``, of ``node``), checked."""
+    t = e.unpack(e.packed)
+    if not isinstance(t, Tensor):
+        raise TypeError(
+            f"saved_tensors_hooks: unpack_hook returned {type(t).__name__} for the value "
+            f"'{name}' that '{node.op.name}' (created at {format_site(node.site)}) saved; "
+            "it must return a Tensor (of the shape and dtype pack_hook was given).")
+    arr = t._data
+    if arr.shape != e.shape or arr.dtype != e.dtype:
+        cls = ShapeError if arr.shape != e.shape else DTypeError
+        raise cls(
+            f"saved_tensors_hooks: unpack_hook returned a tensor of shape {arr.shape} and "
+            f"dtype {arr.dtype} for the value '{name}' that '{node.op.name}' (created at "
+            f"{format_site(node.site)}) saved with shape {e.shape} and dtype {e.dtype}; it "
+            "must return the shape and dtype pack_hook was given (convert back, e.g. "
+            "t.to(original_dtype), in unpack_hook).")
+    return arr
 
 
 def _with_history(arr, node, e):

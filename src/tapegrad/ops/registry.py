@@ -271,7 +271,7 @@ class SavedPacked:
 
 # The version "counter" of packed values: never bumped, so the engine's version check passes
 # (hooked values are not version-checked, as in PyTorch: a pack_hook may have copied them).
-_UNVERSIONED = Version()
+UNVERSIONED = Version()
 
 
 def _save_packed(node, op, args, out):
@@ -294,14 +294,14 @@ def _save_packed(node, op, args, out):
             if not isinstance(value, Tensor):
                 if type(value) is not _ndarray:
                     e.packed, e.unpack, e.shape, e.dtype = value, None, None, None
-                    saved += (name, e, _UNVERSIONED, 0)
+                    saved += (name, e, UNVERSIONED, 0)
                     continue
                 value = wrap(value)
             e.shape, e.dtype = value._data.shape, value._data.dtype
             e.fw = value._fw      # a dual input's tangents, for forward-over-reverse
             e.unpack = unpack
             e.packed = pack(value)
-            saved += (name, e, _UNVERSIONED, 0)
+            saved += (name, e, UNVERSIONED, 0)
     finally:
         STATE.grad_enabled, STATE.saving_op = prev_mode, prev_op
     return saved
