@@ -15,7 +15,10 @@ value it stands for (the input's grad_fn or leaf accumulator, or the node itself
 output), so higher derivatives flow through the original graph. As in PyTorch, the hooks run
 with grad mode off, hooked values are not version-checked (a pack_hook may have copied them),
 and the hooks in force when a value is saved are the ones used to unpack it, whatever is
-active during backward. Gradient checkpointing (utils/checkpoint.py) is built on these hooks.
+active during backward. A custom Function's ``ctx.save_for_backward`` packs the same way
+(``pack_for_function``: a ``SavedByFunction``, which the engine leaves alone) and its
+``saved_tensors`` unpacks on each read. Gradient checkpointing (utils/checkpoint.py) is built
+on these hooks.
 """
 from .._core.errors import DTypeError, GradError, ShapeError
 from .._core.node import AccumulateGrad, Ctx, format_site
