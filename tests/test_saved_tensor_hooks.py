@@ -116,6 +116,19 @@ def test_hooks_nest_innermost_wins_and_are_restored():
     assert outer.unpacked == 2 and inner.unpacked == 1
 
 
+def test_one_instance_entered_inside_itself():
+    outer, inner = Counting(), Counting()
+    a, b = saved_tensors_hooks(outer.pack, outer.unpack), saved_tensors_hooks(inner.pack,
+                                                                                inner.unpack)
+    with a:
+        with b:
+            with a:
+                pass
+            assert STATE.saved_hooks == (inner.pack, inner.unpack)
+        assert STATE.saved_hooks == (outer.pack, outer.unpack)
+    assert STATE.saved_hooks is None
+
+
 def test_hooks_are_restored_after_an_exception():
     with pytest.raises(KeyError):
         with saved_tensors_hooks(lambda t: t, lambda t: t):

@@ -59,16 +59,17 @@ class saved_tensors_hooks:
                 f"{type(pack_hook).__name__} and {type(unpack_hook).__name__}")
         self.pack_hook = pack_hook
         self.unpack_hook = unpack_hook
+        self._prev = []          # a stack: one instance may be entered again inside itself
 
     def __enter__(self):
         if STATE.saved_hooks_disabled is not None:
             raise GradError(STATE.saved_hooks_disabled)
-        self._prev = STATE.saved_hooks
+        self._prev.append(STATE.saved_hooks)
         STATE.saved_hooks = (self.pack_hook, self.unpack_hook)
         return self
 
     def __exit__(self, *exc):
-        STATE.saved_hooks = self._prev
+        STATE.saved_hooks = self._prev.pop()
         return False
 
 
@@ -128,16 +129,17 @@ class disable_saved_tensors_hooks:
 
     def __init__(self, error_message):
         self.error_message = str(error_message)
+        self._prev = []
 
     def __enter__(self):
         if STATE.saved_hooks is not None:
             raise GradError(self.error_message)
-        self._prev = STATE.saved_hooks_disabled
+        self._prev.append(STATE.saved_hooks_disabled)
         STATE.saved_hooks_disabled = self.error_message
         return self
 
     def __exit__(self, *exc):
-        STATE.saved_hooks_disabled = self._prev
+        STATE.saved_hooks_disabled = self._prev.pop()
         return False
 
 
