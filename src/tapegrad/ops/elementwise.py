@@ -93,8 +93,10 @@ def tanh_backward_jvp(ctx, tg, to):
     """t(g * (1 - o^2)) = tg * (1 - o^2) - 2 * g * o * to."""
     need = ctx.needs_input_grad
     g, o = ctx.x, ctx.y
-    return ((apply_binary(TANH_BACKWARD, tg, o) if need[0] else 0)
-            - (2 * g * o * to if need[1] else 0))
+    if not need[1]:
+        return apply_binary(TANH_BACKWARD, tg, o)
+    t = (-2 * g) * o * to
+    return apply_binary(TANH_BACKWARD, tg, o) + t if need[0] else t
 
 
 TANH_BACKWARD = register(OpDef("tanh_backward", _tanh_backward, tanh_backward_vjp,
@@ -332,7 +334,10 @@ def mul_vjp(ctx, g):
 def mul_jvp(ctx, tx, ty):
     """t(x*y) = tx*y + x*ty; an input without gradient has no tangent (and maybe no save)."""
     need = ctx.needs_input_grad
-    return (tx * ctx.y if need[0] else 0) + (ctx.x * ty if need[1] else 0)
+    # (one term alone when only one input has a tangent: adding 0 would record an op)
+    if not need[1]:
+        return tx * ctx.y
+    return tx * ctx.y + ctx.x * ty if need[0] else ctx.x * ty
 
 
 def _true_divide(x, y):
@@ -393,15 +398,18 @@ def pow_backward_vjp(ctx, gg):
     need = ctx.needs_input_grad
     g, x, p = ctx.x, ctx.y, ctx.exponent
     return (apply_binary(POW_BACKWARD, gg, x, ctx.params) if need[0] else None,
-            apply_binary(POW_BACKWARD, gg * g, x, {"exponent": p - 1}) * p if need[1] else None)
+            apply_binary(POW_BACKWARD, gg * (g * p), x, {"exponent": p - 1}) if need[1] else None)
 
 
 def pow_backward_jvp(ctx, tg, tx):
     """t(g * p * x^(p-1)) = tg * p * x^(p-1) + p * (g * tx) * (p-1) * x^(p-2)."""
     need = ctx.needs_input_grad
     g, x, p = ctx.x, ctx.y, ctx.exponent
-    return ((apply_binary(POW_BACKWARD, tg, x, ctx.params) if need[0] else 0)
-            + (apply_binary(POW_BACKWARD, g * tx, x, {"exponent": p - 1}) * p if need[1] else 0))
+    if not need[1]:
+        return apply_binary(POW_BACKWARD, tg, x, ctx.params)
+    # (g * p first: a constant g, as a recorded backward's seed often is, records nothing)
+    t = apply_binary(POW_BACKWARD, (g * p) * tx, x, {"exponent": p - 1})
+    return apply_binary(POW_BACKWARD, tg, x, ctx.params) + t if need[0] else t
 
 
 POW_BACKWARD = register(OpDef("pow_backward", _pow_backward, pow_backward_vjp,

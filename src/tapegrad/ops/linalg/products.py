@@ -110,7 +110,10 @@ def matmul_vjp(ctx, g):
 def matmul_jvp(ctx, tx, ty):
     """t(x@y) = tx@y + x@ty; an input without gradient has no tangent (and maybe no save)."""
     need = ctx.needs_input_grad
-    return (matmul(tx, ctx.y) if need[0] else 0) + (matmul(ctx.x, ty) if need[1] else 0)
+    # (one term alone when only one input has a tangent: adding 0 would record an op)
+    if not need[1]:
+        return matmul(tx, ctx.y)
+    return matmul(tx, ctx.y) + matmul(ctx.x, ty) if need[0] else matmul(ctx.x, ty)
 
 
 MATMUL = register(OpDef("matmul", _matmul_forward, matmul_vjp, matmul_jvp, save=("x", "y"),
