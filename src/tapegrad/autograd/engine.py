@@ -10,7 +10,7 @@ import sys
 import numpy as np
 
 from .._core.errors import ArgumentError, GradError, ShapeError
-from .._core.node import AccumulateGrad, Ctx, format_site
+from .._core.node import AccumulateGrad, Ctx, capture_site, format_site
 from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
 from ..ops._broadcast import sum_to_shape
@@ -254,8 +254,10 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
             buffers[node] = total if create_graph or type(total) is _ndarray else np.asarray(total)
             fresh.add(node)
 
-    prev_mode = STATE.grad_enabled
+    prev_mode, prev_site = STATE.grad_enabled, STATE.site
     STATE.grad_enabled = create_graph      # the recorded path records; the fast path can't
+    if create_graph and prev_site is None:
+        STATE.site = capture_site(2)       # the nodes it records (Note [Creation sites])
     anomaly = STATE.anomaly
     special = target_of is not None       # per-node extras beyond hooks: captures for grad()
     try:
@@ -327,7 +329,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
                         buffers[p] = total if type(total) is _ndarray else np.asarray(total)
                         fresh.add(p)
     finally:
-        STATE.grad_enabled = prev_mode
+        STATE.grad_enabled, STATE.site = prev_mode, prev_site
 
     if targets is None:
         return None
