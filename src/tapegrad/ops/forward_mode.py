@@ -34,14 +34,24 @@ def tangent_levels(args):
     """The active levels at which some Tensor in ``args`` carries a tangent, outer first.
     Forgets tangents of levels that ended (a tensor outside its level is plain again)."""
     active = STATE.fw_levels
-    found = set()
+    found = None
     for a in args:
         if isinstance(a, Tensor) and a._fw is not None:
-            live = [k for k in a._fw if k in active]
-            if len(live) != len(a._fw):
-                a._fw = {k: a._fw[k] for k in live} or None
-            found.update(live)
-    return sorted(found)
+            fw = a._fw
+            if len(fw) == 1 and len(active) == 1:       # the common case: one level
+                if active[0] not in fw:
+                    a._fw = None
+                    continue
+                live = active
+            else:
+                live = [k for k in fw if k in active]
+                if len(live) != len(fw):
+                    a._fw = {k: fw[k] for k in live} or None
+            if found is None:
+                found = set(live)
+            else:
+                found.update(live)
+    return sorted(found) if found else ()
 
 
 def propagate(op, args, arrays, params, result):
@@ -51,18 +61,25 @@ def propagate(op, args, arrays, params, result):
     if not levels or result._data.dtype.kind not in "fc":
         return          # integer and bool results (argmax, comparisons) have no tangent
     fw = result._fw = {}
-    for level in levels:          # outer first: the inner ones see the outer ones on `out`
-        fw[level] = _tangent_at(op, args, arrays, params, result, level)
-    if result._grad_fn is not None:
+    node = result._grad_fn
+    prev_site = STATE.site
+    if node is not None and prev_site is None:
+        STATE.site = node.site    # its ops come from that line too (Note [Creation sites])
+    try:
+        for level in levels:      # outer first: the inner ones see the outer ones on `out`
+            fw[level] = _tangent_at(op, args, arrays, params, result, level)
+    finally:
+        STATE.site = prev_site
+    if node is not None:
         # A backward recorded through this node (create_graph=True) reads the output through
         # the node; it must see the tangents too (forward-over-reverse).
-        result._grad_fn.out_fw = fw
+        node.out_fw = fw
 
 
 def _below(t, level):
     """Whether tensor ``t`` carries a tangent at an active level outside ``level``."""
     fw = t._fw
-    if fw is None:
+    if fw is None or level in fw and len(fw) == 1:    # (the common case, one level: cheap)
         return False
     active = STATE.fw_levels
     return any(k < level and k in active for k in fw)
@@ -138,15 +155,16 @@ def strip(t, level):
     """``t`` as seen below ``level``: the same data and reverse-mode history, without its
     tangents at ``level`` and above (``t`` itself when it has none there)."""
     fw = t._fw
-    if fw is None or all(k < level for k in fw):
+    if fw is None or (level not in fw and all(k < level for k in fw)):
         return t
     s = wrap(t._data, t._grad_fn)
     s._requires_grad = t._requires_grad
     if t._grad_fn is None and t._requires_grad:
         s._accum = t._accumulator()     # gradients reaching the alias go to t's .grad
     s._vc = t._counter()
-    active = STATE.fw_levels
-    s._fw = {k: v for k, v in fw.items() if k < level and k in active} or None
+    if len(fw) > 1:
+        active = STATE.fw_levels
+        s._fw = {k: v for k, v in fw.items() if k < level and k in active} or None
     return s
 
 
