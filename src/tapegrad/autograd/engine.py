@@ -131,8 +131,13 @@ def _leading_to(order, targets):
     """The nodes of ``order`` from which some target node can be reached."""
     leads = set()
     for node in reversed(order):              # producers before consumers
-        if node in targets or any(p in leads for p in node.parents):
+        if node in targets:
             leads.add(node)
+            continue
+        for p in node.parents:                # (a loop, not any(): this runs per node)
+            if p in leads:
+                leads.add(node)
+                break
     return leads
 
 
