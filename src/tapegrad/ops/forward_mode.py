@@ -23,6 +23,8 @@ writing into a tangent's memory (which may be the user's); on a view it also sca
 tangent into its base's, and the other views of that base take theirs from the base's when
 their history is refreshed (``refresh_view``), as their values do.
 """
+import functools
+
 import numpy as np
 
 from .._core.node import Ctx
@@ -129,9 +131,16 @@ def _zero(a, as_tensor):
     (rules that don't check ``needs_input_grad`` compute with it), 0.0 for anything else."""
     data = a._data if isinstance(a, Tensor) else a
     if type(data) is np.ndarray and data.dtype.kind in "fc":
-        z = np.broadcast_to(np.zeros((), data.dtype), data.shape)
+        z = _zeros(data.shape, data.dtype)
         return as_tensor(z) if as_tensor is not None else z
     return 0.0
+
+
+@functools.lru_cache(maxsize=256)
+def _zeros(shape, dtype):
+    """A read-only broadcast zero (shared: nothing can write to it; np.broadcast_to costs
+    more than the rest of a small op's tangent)."""
+    return np.broadcast_to(np.zeros((), dtype), shape)
 
 
 def _fit(tangent, out, op):
