@@ -95,10 +95,12 @@ def tanh_backward_jvp(ctx, tg, to):
     g, o = ctx.x, ctx.y
     if not need[1]:
         return apply_binary(TANH_BACKWARD, tg, o)
-    t = (-2 * g) * o * to
-    return apply_binary(TANH_BACKWARD, tg, o) + t if need[0] else t
+    # (2 * g * to * o as pow_backward(g * to, o, 2): two recorded ops, not three)
+    t = apply_binary(POW_BACKWARD, g * to, o, _SQUARE)
+    return apply_binary(TANH_BACKWARD, tg, o) - t if need[0] else -t
 
 
+_SQUARE = {"exponent": 2}
 TANH_BACKWARD = register(OpDef("tanh_backward", _tanh_backward, tanh_backward_vjp,
                                tanh_backward_jvp, save=("x", "y"), broadcasts=True,
                                save_for={"x": 1}))
