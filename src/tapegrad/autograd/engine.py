@@ -303,7 +303,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
                     if create_graph:
                         if not isinstance(gi, Tensor):
                             gi = wrap(np.asarray(gi))   # a constant cotangent: nothing to record
-                        if gi.shape != p.shape:
+                        if gi._data.shape != p.shape:     # (not .shape: it builds a Size)
                             gi = _fix_shape(node, p, gi)
                         if gi._data.dtype != p.dtype:
                             gi = gi.to(p.dtype)
