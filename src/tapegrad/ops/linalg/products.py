@@ -139,6 +139,8 @@ def _check(xs, ys, name):
             f"{name}: cannot contract {tuple(xs)} with {tuple(ys)}: last dim of the first "
             f"({k_x}) must equal {which} dim of the second ({k_y}).{hint}")
     bx, by = xs[:-2], ys[:-2]
+    if not (bx and by):           # at most one side has batch dims: they always broadcast
+        return
     try:
         np.broadcast_shapes(bx, by)
     except ValueError:
