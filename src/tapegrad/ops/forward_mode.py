@@ -89,6 +89,7 @@ def _below(t, level):
 
 def _tangent_at(op, args, arrays, params, result, level):
     record = STATE.grad_enabled
+    nested = len(STATE.fw_levels) > 1     # else no tangent is at a level below this one
     tangents, has = [], []
     as_tensors = False     # whether the rule must run on Tensors (the differentiable path)
     for a in args:
@@ -96,9 +97,10 @@ def _tangent_at(op, args, arrays, params, result, level):
         if isinstance(a, Tensor):
             if a._fw is not None:
                 t = a._fw.get(level)
-            if (record and a._requires_grad) or _below(a, level):
-                as_tensors = True
-            if t is not None and ((record and t._requires_grad) or _below(t, level)):
+            if not as_tensors and (
+                    (record and a._requires_grad) or (nested and _below(a, level))
+                    or t is not None and ((record and t._requires_grad)
+                                          or (nested and _below(t, level)))):
                 as_tensors = True
         tangents.append(t)
         has.append(t is not None)
@@ -106,10 +108,11 @@ def _tangent_at(op, args, arrays, params, result, level):
     ctx.params = params
     ctx.needs_input_grad = tuple(has)
     if as_tensors:
-        seen = [strip(a, level) if isinstance(a, Tensor) else a for a in args]
-        ctx.x = seen[0]
-        if len(seen) > 1:
-            ctx.y = seen[1]
+        x = args[0]
+        ctx.x = strip(x, level) if isinstance(x, Tensor) else x
+        if len(args) > 1:
+            y = args[1]
+            ctx.y = strip(y, level) if isinstance(y, Tensor) else y
         ctx.out = strip(result, level)
         ts = [t if t is not None else _zero(a, wrap) for a, t in zip(args, tangents)]
         tangent = op.jvp(ctx, *ts)
