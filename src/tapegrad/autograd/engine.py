@@ -450,7 +450,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         >>> x = tg.tensor(2.0, requires_grad=True)
         >>> (dy,) = tg.autograd.grad(x ** 3, x, create_graph=True)
         >>> dy, tg.autograd.grad(dy, x)[0]
-        (tensor(12., grad_fn=<MulBackward0>), tensor(12.))
+        (tensor(12., grad_fn=<PowBackwardBackward0>), tensor(12.))
     """
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
