@@ -10,7 +10,10 @@
    mode (one pass with a dual input) and by a reverse pass (the gradient dotted with the
    direction); both times reported, and PyTorch's forward mode beside them.
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/hvp_bench.py [--quick]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+        python benchmarks/hvp_bench.py [--quick] [--cpu-time] [--hvp-only]
+
+``--cpu-time`` times process CPU time (for a busy machine); ``--hvp-only`` skips part 2.
 
 Measured with engine_bench.py's helpers: medians over interleaved repeats, same-run ratios.
 """
@@ -74,8 +77,9 @@ def mlp_case(lib, fw, weights, x, v):
 
 
 def main():
-    args = parse_args(__doc__)
-    repeats = 10 if args.quick else 60
+    args = parse_args(__doc__, cpu_time=True, options=lambda p: p.add_argument(
+        "--hvp-only", action="store_true", help="skip the MLP directional derivative"))
+    repeats = args.repeats or (10 if args.quick else 60)
     rng = np.random.default_rng(0)
     W = (rng.standard_normal((N, N)) / np.sqrt(N)).astype(np.float32)
     x, v = rng.standard_normal(N).astype(np.float32), rng.standard_normal(N).astype(np.float32)
@@ -104,6 +108,8 @@ def main():
                          times["tapegrad grad"], times["torch grad"])
         else:
             print("torch comparisons: skipped (torch not installed)")
+        if args.hvp_only:
+            return
 
         section(f"Directional derivative of a {DEPTH}-layer tanh MLP (width {WIDTH}, batch "
                 f"{BATCH})")

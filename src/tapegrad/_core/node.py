@@ -6,6 +6,10 @@ Every node remembers the first frame outside the tapegrad package that led to it
 (code object, instruction offset); the line number is worked out only when an error or a
 repr needs it. Capturing is a short frame walk, cheap enough to stay on (the figure is in
 benchmarks/engine_bench.py); ``autograd.set_detect_anomaly`` does not gate it.
+Nodes recorded on the user's behalf deep inside tapegrad, where the walk would be long, take
+a site found once instead (``STATE.site``): those of a recorded backward (create_graph=True)
+take the site of the backward()/grad() call, the ops of a tangent (forward mode) take the
+site of the op whose tangent they compute.
 """
 import os
 import sys
@@ -27,6 +31,9 @@ def capture_site(depth=4):
     global _last_user_code
     if not STATE.track_sites:
         return None
+    site = STATE.site
+    if site is not None:
+        return site
     try:
         f = _getframe(depth)
     except ValueError:

@@ -8,6 +8,7 @@ class _State(threading.local):
     grad_enabled = True      # record nodes for ops on tensors that require grad
     inference = False        # inside inference_mode (which otherwise acts like no_grad)
     track_sites = True       # nodes remember the user's file:line (see Note [Creation sites])
+    site = None              # when set, the creation site of every node recorded now (ditto)
     anomaly = False          # detect_anomaly: also check every cotangent for nan
     fw_levels = ()           # forward mode's active level ids, innermost last (forward_ad.py)
     # saved_tensors_hooks: the innermost (pack, unpack) pair, or None (the common case: ops

@@ -218,7 +218,7 @@ class Tensor:
             >>> x = tg.tensor(2.0, requires_grad=True)
             >>> (x ** 3).backward(create_graph=True); g = x.grad; x.grad = None
             >>> g.backward(); g, x.grad
-            (tensor(12., grad_fn=<MulBackward0>), tensor(12.))
+            (tensor(12., grad_fn=<PowBackwardBackward0>), tensor(12.))
         """
         from ..autograd.engine import backward   # late import: the core sits below the engine
         backward((self,), None if gradient is None else (gradient,), retain_graph,

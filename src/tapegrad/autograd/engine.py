@@ -10,7 +10,7 @@ import sys
 import numpy as np
 
 from .._core.errors import ArgumentError, GradError, ShapeError
-from .._core.node import AccumulateGrad, Ctx, Node, format_site
+from .._core.node import AccumulateGrad, Ctx, Node, capture_site, format_site
 from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
 from ..ops._broadcast import sum_to_shape
@@ -133,8 +133,13 @@ def _leading_to(order, targets):
     """The nodes of ``order`` from which some target node can be reached."""
     leads = set()
     for node in reversed(order):              # producers before consumers
-        if node in targets or any(p in leads for p in node.parents):
+        if node in targets:
             leads.add(node)
+            continue
+        for p in node.parents:                # (a loop, not any(): this runs per node)
+            if p in leads:
+                leads.add(node)
+                break
     return leads
 
 
@@ -258,8 +263,10 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
             buffers[node] = total if create_graph or type(total) is _ndarray else np.asarray(total)
             fresh.add(node)
 
-    prev_mode, prev_partial = STATE.grad_enabled, STATE.partial_backward
+    prev_mode, prev_site, prev_partial = STATE.grad_enabled, STATE.site, STATE.partial_backward
     STATE.grad_enabled = create_graph      # the recorded path records; the fast path can't
+    if create_graph and prev_site is None:
+        STATE.site = capture_site(2)       # the nodes it records (Note [Creation sites])
     STATE.partial_backward = targets is not None   # (reentrant checkpoint refuses grad())
     anomaly = STATE.anomaly
     special = target_of is not None       # per-node extras beyond hooks: captures for grad()
@@ -303,7 +310,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
                     if create_graph:
                         if not isinstance(gi, Tensor):
                             gi = wrap(np.asarray(gi))   # a constant cotangent: nothing to record
-                        if gi.shape != p.shape:
+                        if gi._data.shape != p.shape:     # (not .shape: it builds a Size)
                             gi = _fix_shape(node, p, gi)
                         if gi._data.dtype != p.dtype:
                             gi = gi.to(p.dtype)
@@ -334,7 +341,8 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
                         buffers[p] = total if type(total) is _ndarray else np.asarray(total)
                         fresh.add(p)
     finally:
-        STATE.grad_enabled, STATE.partial_backward = prev_mode, prev_partial
+        STATE.grad_enabled, STATE.site = prev_mode, prev_site
+        STATE.partial_backward = prev_partial
 
     if targets is None:
         return None
@@ -451,7 +459,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         >>> x = tg.tensor(2.0, requires_grad=True)
         >>> (dy,) = tg.autograd.grad(x ** 3, x, create_graph=True)
         >>> dy, tg.autograd.grad(dy, x)[0]
-        (tensor(12., grad_fn=<MulBackward0>), tensor(12.))
+        (tensor(12., grad_fn=<PowBackwardBackward0>), tensor(12.))
     """
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)

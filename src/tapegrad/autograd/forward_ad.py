@@ -110,10 +110,18 @@ def _level_id(level, caller):
     return levels[level]
 
 
-def _alias(tensor):
-    """A view of ``tensor`` with all of its data, history and tangents (an identity reshape:
-    gradients reaching it flow back to ``tensor``, as PyTorch's make_dual view does)."""
-    return reshape(tensor, tuple(tensor._data.shape))
+def _alias(tensor, fw):
+    """A view of ``tensor`` with all of its data and history, carrying tangents ``fw`` (an
+    identity reshape: gradients reaching it flow back to ``tensor``, as PyTorch's make_dual
+    view does). The tangents are given, not propagated through the reshape: the view of a
+    tangent would be the same values, at the cost of recording its ops."""
+    own, tensor._fw = tensor._fw, None
+    try:
+        alias = reshape(tensor, tuple(tensor._data.shape))
+    finally:
+        tensor._fw = own
+    alias._fw = fw or None
+    return alias
 
 
 def make_dual(tensor, tangent, *, level=None):
@@ -158,11 +166,10 @@ def make_dual(tensor, tangent, *, level=None):
         raise GradError(f"make_dual: this tensor (shape {tuple(tensor.shape)}) already has a "
                         f"tangent at level {STATE.fw_levels.index(lid)}; unpack_dual(t).primal "
                         "gives it without one.")
-    dual = _alias(tensor)
-    fw = dict(dual._fw) if dual._fw else {}
+    tensor._refresh()         # a stale view takes its base's tangents first (as unpack_dual)
+    fw = dict(tensor._fw) if tensor._fw else {}
     fw[lid] = tangent
-    dual._fw = fw
-    return dual
+    return _alias(tensor, fw)
 
 
 def unpack_dual(tensor, *, level=None):
@@ -194,7 +201,5 @@ def unpack_dual(tensor, *, level=None):
     fw = tensor._fw
     if fw is None or lid not in fw:
         return UnpackedDualTensor(tensor, None)
-    primal = _alias(tensor)
-    rest = {k: v for k, v in (primal._fw or {}).items() if k != lid}
-    primal._fw = rest or None
+    primal = _alias(tensor, {k: v for k, v in fw.items() if k != lid})
     return UnpackedDualTensor(primal, fw[lid])

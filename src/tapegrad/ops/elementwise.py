@@ -52,7 +52,72 @@ RSQRT = _elementwise("rsqrt", lambda x: 1 / np.sqrt(x),
 SIN = _elementwise("sin", np.sin, lambda ctx: cos(ctx.x))
 COS = _elementwise("cos", np.cos, lambda ctx: -sin(ctx.x))
 TAN = _elementwise("tan", np.tan, lambda ctx: 1 + ctx.out * ctx.out, save=("out",))
-TANH = _elementwise("tanh", np.tanh, lambda ctx: 1 - ctx.out * ctx.out, save=("out",))
+
+
+# Note [Fused backward rules]
+# A rule written as several tapegrad ops records that many nodes when the engine records the
+# backward (create_graph=True), and each recorded node costs Python overhead far above the
+# arithmetic on small tensors. The backward of the most used ops (tanh, pow by a number) is
+# therefore one primitive of its own, ``tanh_backward(g, out) = g * (1 - out^2)`` and
+# ``pow_backward(g, x, exponent) = g * exponent * x^(exponent - 1)``, with its own vjp and
+# jvp (written with the same primitives, so every order stays one node per op); the forward
+# rule's jvp is the same primitive applied to the tangent. On arrays (the fast path) it is
+# one NumPy pass with a single temporary. They are covered through the tanh and pow rows of
+# the op database (gradgrad, forward-over-reverse).
+def _times_into(d, g):
+    """``g * d``, written into ``d`` (a temporary of the caller's) when that keeps the result
+    ``g * d`` would have."""
+    if type(g) is _ndarray and type(d) is _ndarray and g.dtype == d.dtype \
+            and g.shape == d.shape:
+        return np.multiply(d, g, out=d)
+    return g * d
+
+
+def _tanh_backward(g, out):
+    d = np.multiply(out, out)
+    if type(d) is not _ndarray:          # 0-d: NumPy gave a scalar
+        return g * (1 - d)
+    np.subtract(1, d, out=d)
+    return _times_into(d, g)
+
+
+def tanh_backward_vjp(ctx, gg):
+    """d(g * (1 - o^2)) = gg * (1 - o^2) for g; -2 * gg * g * o for o."""
+    need = ctx.needs_input_grad
+    g, o = ctx.x, ctx.y
+    return (apply_binary(TANH_BACKWARD, gg, o) if need[0] else None,
+            -2 * gg * g * o if need[1] else None)
+
+
+def tanh_backward_jvp(ctx, tg, to):
+    """t(g * (1 - o^2)) = tg * (1 - o^2) - 2 * g * o * to."""
+    need = ctx.needs_input_grad
+    g, o = ctx.x, ctx.y
+    if not need[1]:
+        return apply_binary(TANH_BACKWARD, tg, o)
+    # (2 * g * to * o as pow_backward(g * to, o, 2): two recorded ops, not three)
+    t = apply_binary(POW_BACKWARD, g * to, o, _SQUARE)
+    return apply_binary(TANH_BACKWARD, tg, o) - t if need[0] else -t
+
+
+_SQUARE = {"exponent": 2}
+TANH_BACKWARD = register(OpDef("tanh_backward", _tanh_backward, tanh_backward_vjp,
+                               tanh_backward_jvp, save=("x", "y"), broadcasts=True,
+                               save_for={"x": 1}))
+
+
+def tanh_vjp(ctx, g):
+    """d tanh = 1 - tanh^2 (uses out), as one op (Note [Fused backward rules])."""
+    if type(g) is _ndarray:               # the fast path: straight to NumPy
+        return (_tanh_backward(g, ctx.out),)
+    return (apply_binary(TANH_BACKWARD, g, ctx.out),)
+
+
+def tanh_jvp(ctx, t):
+    return apply_binary(TANH_BACKWARD, t, ctx.out)
+
+
+TANH = register(OpDef("tanh", np.tanh, tanh_vjp, tanh_jvp, save=("out",)))
 SIGMOID = _elementwise("sigmoid", lambda x: 1 / (1 + np.exp(-x)),
                        lambda ctx: ctx.out * (1 - ctx.out), save=("out",))
 # NOTE: relu and abs have derivative 0 at 0, as in PyTorch.
@@ -273,7 +338,10 @@ def mul_vjp(ctx, g):
 def mul_jvp(ctx, tx, ty):
     """t(x*y) = tx*y + x*ty; an input without gradient has no tangent (and maybe no save)."""
     need = ctx.needs_input_grad
-    return (tx * ctx.y if need[0] else 0) + (ctx.x * ty if need[1] else 0)
+    # (one term alone when only one input has a tangent: adding 0 would record an op)
+    if not need[1]:
+        return tx * ctx.y
+    return tx * ctx.y + ctx.x * ty if need[0] else ctx.x * ty
 
 
 def _true_divide(x, y):
@@ -304,8 +372,7 @@ def pow_vjp(ctx, g):
     gx = gy = None
     if need[0]:
         if isinstance(y, (int, float)):
-            # NOTE: PyTorch's gradient of x**0 is 0, even at x = 0 (where y*x**(y-1) is nan)
-            gx = g * 0 if y == 0 else g * y * x ** (y - 1)
+            gx = apply_binary(POW_BACKWARD, g, x, {"exponent": y})   # Note [Fused backward rules]
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
                 gx = g * where(y == 0, 0.0, y * x ** (y - 1))
@@ -316,8 +383,42 @@ def pow_vjp(ctx, g):
 
 
 def pow_jvp(ctx, tx, ty):
+    if isinstance(ctx.y, (int, float)):      # one op (Note [Fused backward rules])
+        return apply_binary(POW_BACKWARD, tx, ctx.x, {"exponent": ctx.y})
     gx, gy = pow_vjp(ctx, 1.0)  # the vjp with g = 1 gives the partial derivatives
     return (tx * gx if gx is not None else 0) + (ty * gy if gy is not None else 0)
+
+
+def _pow_backward(g, x, exponent):
+    # NOTE: PyTorch's gradient of x**0 is 0, even at x = 0 (where y*x**(y-1) is nan)
+    if exponent == 0:
+        return g * np.zeros_like(x)
+    d = np.multiply(x, 2) if exponent == 2 else np.power(x, exponent - 1) * exponent
+    return _times_into(d, g)
+
+
+def pow_backward_vjp(ctx, gg):
+    """d(g * p * x^(p-1)) = gg * p * x^(p-1) for g; p * (gg * g) * (p-1) * x^(p-2) for x."""
+    need = ctx.needs_input_grad
+    g, x, p = ctx.x, ctx.y, ctx.exponent
+    return (apply_binary(POW_BACKWARD, gg, x, ctx.params) if need[0] else None,
+            apply_binary(POW_BACKWARD, gg * (g * p), x, {"exponent": p - 1}) if need[1] else None)
+
+
+def pow_backward_jvp(ctx, tg, tx):
+    """t(g * p * x^(p-1)) = tg * p * x^(p-1) + p * (g * tx) * (p-1) * x^(p-2)."""
+    need = ctx.needs_input_grad
+    g, x, p = ctx.x, ctx.y, ctx.exponent
+    if not need[1]:
+        return apply_binary(POW_BACKWARD, tg, x, ctx.params)
+    # (g * p first: a constant g, as a recorded backward's seed often is, records nothing)
+    t = apply_binary(POW_BACKWARD, (g * p) * tx, x, {"exponent": p - 1})
+    return apply_binary(POW_BACKWARD, tg, x, ctx.params) + t if need[0] else t
+
+
+POW_BACKWARD = register(OpDef("pow_backward", _pow_backward, pow_backward_vjp,
+                              pow_backward_jvp, save=("x", "y"), broadcasts=True,
+                              save_for={"x": 1}))
 
 
 def _tie_split(ctx, g, first_wins, need=None):

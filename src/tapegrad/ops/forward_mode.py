@@ -23,6 +23,8 @@ writing into a tangent's memory (which may be the user's); on a view it also sca
 tangent into its base's, and the other views of that base take theirs from the base's when
 their history is refreshed (``refresh_view``), as their values do.
 """
+import functools
+
 import numpy as np
 
 from .._core.node import Ctx
@@ -34,14 +36,24 @@ def tangent_levels(args):
     """The active levels at which some Tensor in ``args`` carries a tangent, outer first.
     Forgets tangents of levels that ended (a tensor outside its level is plain again)."""
     active = STATE.fw_levels
-    found = set()
+    found = None
     for a in args:
         if isinstance(a, Tensor) and a._fw is not None:
-            live = [k for k in a._fw if k in active]
-            if len(live) != len(a._fw):
-                a._fw = {k: a._fw[k] for k in live} or None
-            found.update(live)
-    return sorted(found)
+            fw = a._fw
+            if len(fw) == 1 and len(active) == 1:       # the common case: one level
+                if active[0] not in fw:
+                    a._fw = None
+                    continue
+                live = active
+            else:
+                live = [k for k in fw if k in active]
+                if len(live) != len(fw):
+                    a._fw = {k: fw[k] for k in live} or None
+            if found is None:
+                found = set(live)
+            else:
+                found.update(live)
+    return sorted(found) if found else ()
 
 
 def propagate(op, args, arrays, params, result):
@@ -51,18 +63,25 @@ def propagate(op, args, arrays, params, result):
     if not levels or result._data.dtype.kind not in "fc":
         return          # integer and bool results (argmax, comparisons) have no tangent
     fw = result._fw = {}
-    for level in levels:          # outer first: the inner ones see the outer ones on `out`
-        fw[level] = _tangent_at(op, args, arrays, params, result, level)
-    if result._grad_fn is not None:
+    node = result._grad_fn
+    prev_site = STATE.site
+    if node is not None and prev_site is None:
+        STATE.site = node.site    # its ops come from that line too (Note [Creation sites])
+    try:
+        for level in levels:      # outer first: the inner ones see the outer ones on `out`
+            fw[level] = _tangent_at(op, args, arrays, params, result, level)
+    finally:
+        STATE.site = prev_site
+    if node is not None:
         # A backward recorded through this node (create_graph=True) reads the output through
         # the node; it must see the tangents too (forward-over-reverse).
-        result._grad_fn.out_fw = fw
+        node.out_fw = fw
 
 
 def _below(t, level):
     """Whether tensor ``t`` carries a tangent at an active level outside ``level``."""
     fw = t._fw
-    if fw is None:
+    if fw is None or level in fw and len(fw) == 1:    # (the common case, one level: cheap)
         return False
     active = STATE.fw_levels
     return any(k < level and k in active for k in fw)
@@ -70,6 +89,7 @@ def _below(t, level):
 
 def _tangent_at(op, args, arrays, params, result, level):
     record = STATE.grad_enabled
+    nested = len(STATE.fw_levels) > 1     # else no tangent is at a level below this one
     tangents, has = [], []
     as_tensors = False     # whether the rule must run on Tensors (the differentiable path)
     for a in args:
@@ -77,9 +97,10 @@ def _tangent_at(op, args, arrays, params, result, level):
         if isinstance(a, Tensor):
             if a._fw is not None:
                 t = a._fw.get(level)
-            if (record and a._requires_grad) or _below(a, level):
-                as_tensors = True
-            if t is not None and ((record and t._requires_grad) or _below(t, level)):
+            if not as_tensors and (
+                    (record and a._requires_grad) or (nested and _below(a, level))
+                    or t is not None and ((record and t._requires_grad)
+                                          or (nested and _below(t, level)))):
                 as_tensors = True
         tangents.append(t)
         has.append(t is not None)
@@ -87,10 +108,11 @@ def _tangent_at(op, args, arrays, params, result, level):
     ctx.params = params
     ctx.needs_input_grad = tuple(has)
     if as_tensors:
-        seen = [strip(a, level) if isinstance(a, Tensor) else a for a in args]
-        ctx.x = seen[0]
-        if len(seen) > 1:
-            ctx.y = seen[1]
+        x = args[0]
+        ctx.x = strip(x, level) if isinstance(x, Tensor) else x
+        if len(args) > 1:
+            y = args[1]
+            ctx.y = strip(y, level) if isinstance(y, Tensor) else y
         ctx.out = strip(result, level)
         ts = [t if t is not None else _zero(a, wrap) for a, t in zip(args, tangents)]
         tangent = op.jvp(ctx, *ts)
@@ -112,9 +134,16 @@ def _zero(a, as_tensor):
     (rules that don't check ``needs_input_grad`` compute with it), 0.0 for anything else."""
     data = a._data if isinstance(a, Tensor) else a
     if type(data) is np.ndarray and data.dtype.kind in "fc":
-        z = np.broadcast_to(np.zeros((), data.dtype), data.shape)
+        z = _zeros(data.shape, data.dtype)
         return as_tensor(z) if as_tensor is not None else z
     return 0.0
+
+
+@functools.lru_cache(maxsize=256)
+def _zeros(shape, dtype):
+    """A read-only broadcast zero (shared: nothing can write to it; np.broadcast_to costs
+    more than the rest of a small op's tangent)."""
+    return np.broadcast_to(np.zeros((), dtype), shape)
 
 
 def _fit(tangent, out, op):
@@ -138,15 +167,16 @@ def strip(t, level):
     """``t`` as seen below ``level``: the same data and reverse-mode history, without its
     tangents at ``level`` and above (``t`` itself when it has none there)."""
     fw = t._fw
-    if fw is None or all(k < level for k in fw):
+    if fw is None or (level not in fw and all(k < level for k in fw)):
         return t
     s = wrap(t._data, t._grad_fn)
     s._requires_grad = t._requires_grad
     if t._grad_fn is None and t._requires_grad:
         s._accum = t._accumulator()     # gradients reaching the alias go to t's .grad
     s._vc = t._counter()
-    active = STATE.fw_levels
-    s._fw = {k: v for k, v in fw.items() if k < level and k in active} or None
+    if len(fw) > 1:
+        active = STATE.fw_levels
+        s._fw = {k: v for k, v in fw.items() if k < level and k in active} or None
     return s
 
 

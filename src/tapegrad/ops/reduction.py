@@ -12,8 +12,10 @@ from .._core.errors import DTypeError, ShapeError
 from .._core.tensor import Tensor, wrap
 from ._broadcast import cast_like
 from .elementwise import maximum, minimum
-from .registry import OpDef, apply_unary, register
+from .registry import OpDef, apply_unary, register, tracked
 from .shape import clone, expand, normalize_dim, reshape
+
+_ndarray = np.ndarray
 
 values_indices = namedtuple("values_indices", ["values", "indices"])
 
@@ -83,6 +85,14 @@ def _unreduce(ctx, g):
 
 def sum_vjp(ctx, g):
     """d sum = g broadcast back over the reduced dims."""
+    if not tracked(g):
+        # NOTE: an array (the fast path) or a constant (a recorded backward's seed): nothing
+        # records, so NumPy's own views, without the shape checks of reshape and expand.
+        data = g._data if type(g) is Tensor else g
+        if type(data) is _ndarray:
+            r = data if ctx.keepdim else data.reshape(ctx.kshape)
+            r = r.view() if r.shape == ctx.in_shape else np.broadcast_to(r, ctx.in_shape)
+            return (r if data is g else wrap(r),)
     return (expand(_unreduce(ctx, g), ctx.in_shape),)
 
 

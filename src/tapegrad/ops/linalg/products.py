@@ -68,6 +68,12 @@ def _matmul_forward(x, y):
     return np.matmul(x, y)
 
 
+def _mm(x, y):
+    """The matmul primitive without matmul's shape checks: for rules, whose shapes are valid
+    by construction."""
+    return apply_binary(MATMUL, x, y)
+
+
 def matmul_vjp(ctx, g):
     """d(x@y) = g@y^T for x, x^T@g for y; 1-d operands are treated as a row (x) or a column
     (y) and squeezed back; batch broadcasting is undone by the engine."""
@@ -90,7 +96,7 @@ def matmul_vjp(ctx, g):
         g2 = unsqueeze(g, -2)
         if need[0]:
             # NOTE: a 2-d y needs no reshapes: one matrix-vector product, g shaped as it is.
-            gx = matmul(y, g) if y.ndim == 2 else squeeze(matmul(g2, mT(y)), -2)
+            gx = _mm(y, g) if y.ndim == 2 else squeeze(_mm(g2, mT(y)), -2)
         if need[1]:
             gy = unsqueeze(x, -1) * g2
     elif y_vec:                               # (..., n, k) @ (k) -> (..., n)
@@ -98,19 +104,22 @@ def matmul_vjp(ctx, g):
             gx = unsqueeze(g, -1) * y
         if need[1]:
             x = ctx.x
-            gy = matmul(g, x) if x.ndim == 2 else squeeze(matmul(mT(x), unsqueeze(g, -1)), -1)
+            gy = _mm(g, x) if x.ndim == 2 else squeeze(_mm(mT(x), unsqueeze(g, -1)), -1)
     else:
         if need[0]:
-            gx = matmul(g, mT(y))
+            gx = _mm(g, mT(y))
         if need[1]:
-            gy = matmul(mT(x), g)
+            gy = _mm(mT(x), g)
     return gx, gy
 
 
 def matmul_jvp(ctx, tx, ty):
     """t(x@y) = tx@y + x@ty; an input without gradient has no tangent (and maybe no save)."""
     need = ctx.needs_input_grad
-    return (matmul(tx, ctx.y) if need[0] else 0) + (matmul(ctx.x, ty) if need[1] else 0)
+    # (one term alone when only one input has a tangent: adding 0 would record an op)
+    if not need[1]:
+        return _mm(tx, ctx.y)
+    return _mm(tx, ctx.y) + _mm(ctx.x, ty) if need[0] else _mm(ctx.x, ty)
 
 
 MATMUL = register(OpDef("matmul", _matmul_forward, matmul_vjp, matmul_jvp, save=("x", "y"),
@@ -130,6 +139,8 @@ def _check(xs, ys, name):
             f"{name}: cannot contract {tuple(xs)} with {tuple(ys)}: last dim of the first "
             f"({k_x}) must equal {which} dim of the second ({k_y}).{hint}")
     bx, by = xs[:-2], ys[:-2]
+    if not (bx and by):           # at most one side has batch dims: they always broadcast
+        return
     try:
         np.broadcast_shapes(bx, by)
     except ValueError:
