@@ -240,3 +240,11 @@ def test_same_tangents_as_pytorch():
     ours = run(tg, fwAD, tg.tensor(a), tg.tensor(v), tg.tensor(w)).numpy()
     theirs = run(torch, tfw, torch.tensor(a), torch.tensor(v), torch.tensor(w)).numpy()
     np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_detach_in_place_drops_the_tangent_as_pytorch():
+    with fwAD.dual_level():
+        y = fwAD.make_dual(f64(1.0, 2.0), f64(5.0, 6.0)) * 1
+        assert y.detach_() is y
+        assert fwAD.unpack_dual(y).tangent is None
+        assert fwAD.unpack_dual(y * 2).tangent is None
