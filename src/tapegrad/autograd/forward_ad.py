@@ -23,7 +23,7 @@ from collections import namedtuple
 from .._core.errors import ArgumentError, DTypeError, GradError, ShapeError
 from .._core.state import STATE
 from .._core.tensor import Tensor
-from ..ops.shape import reshape
+from ..ops.shape import tangent_root
 
 __all__ = ["dual_level", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual",
            "UnpackedDualTensor"]
@@ -111,13 +111,13 @@ def _level_id(level, caller):
 
 
 def _alias(tensor, fw):
-    """A view of ``tensor`` with all of its data and history, carrying tangents ``fw`` (an
-    identity reshape: gradients reaching it flow back to ``tensor``, as PyTorch's make_dual
-    view does). The tangents are given, not propagated through the reshape: the view of a
-    tangent would be the same values, at the cost of recording its ops."""
+    """A view of ``tensor`` with all of its data and history, carrying tangents ``fw`` of its
+    own (a tangent root, Note [Forward mode]: gradients reaching it flow back to ``tensor``,
+    as PyTorch's make_dual view does). The tangents are given, not propagated through the
+    view: the view of a tangent would be the same values, at the cost of recording its ops."""
     own, tensor._fw = tensor._fw, None
     try:
-        alias = reshape(tensor, tuple(tensor._data.shape))
+        alias = tangent_root(tensor)
     finally:
         tensor._fw = own
     alias._fw = fw or None

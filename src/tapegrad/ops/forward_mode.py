@@ -21,7 +21,11 @@ Views and in-place ops: a view op's tangent is the view of the tangent (its jvp 
 view op to the tangent). An in-place op replaces the tangent of the tensor it writes, never
 writing into a tangent's memory (which may be the user's); on a view it also scatters the new
 tangent into its base's, and the other views of that base take theirs from the base's when
-their history is refreshed (``refresh_view``), as their values do.
+their history is refreshed (``refresh_view``), as their values do. What make_dual and
+unpack_dual return is a tangent root (``shape.tangent_root``): a view of its input in memory
+and for reverse mode, but with tangents of its own, as in PyTorch. Its views take their
+tangents from it (not from the memory base), an in-place op on one scatters into it, and an
+in-place change of its base, or of the base's other views, leaves its tangents alone.
 """
 import functools
 
@@ -187,7 +191,9 @@ def set_written_tangent(x, r, view):
     if view is None or r._fw is None:
         return
     from .shape import view_scatter    # late: the view ops live with the shape ops
-    base, chain = view[0], view[1]
+    base, chain = _tangent_base(view[0], view[1])
+    if base is None:
+        return
     bfw = dict(base._fw or {})
     for level, t in r._fw.items():
         old = bfw.get(level)
@@ -200,8 +206,24 @@ def set_written_tangent(x, r, view):
 def refresh_view_tangent(t, base, chain):
     """A view's tangents, re-taken from its base's after the storage changed in place."""
     from .shape import view_of                # late, as above
+    base, chain = _tangent_base(base, chain)
+    if base is None:
+        return
     fw = base._fw
     if fw is None:
         t._fw = None
         return
     t._fw = {k: view_of(v, chain, base._data.shape) for k, v in fw.items()}
+
+
+def _tangent_base(base, chain):
+    """The tensor a view's tangents are a region of, and the view chain from it: the memory
+    base, or the last tangent root (``shape.tangent_root``) on the way from it. (None, None)
+    when the view is a root itself, or its root is gone: then its own tangents stand."""
+    from .shape import ALIAS                  # late, as above
+    for k in range(len(chain) - 1, -1, -1):
+        op, params = chain[k]
+        if op is ALIAS:
+            root = params["root"]() if k < len(chain) - 1 else None
+            return (None, None) if root is None else (root, chain[k + 1:])
+    return base, chain

@@ -1,6 +1,8 @@
 """Shape primitives: reshape (which also serves view/flatten/squeeze/unsqueeze), transpose,
 permute, expand, cat, stack, clone/cast, and the two generic view ops used when an in-place
 op writes through a view (Note [Views and in-place ops] in registry.py)."""
+import weakref
+
 import numpy as np
 
 from .._core import dtypes
@@ -596,6 +598,26 @@ VIEW_OF = register(OpDef("view_of", _view_of_forward, view_of_vjp,
 VIEW_SCATTER = register(OpDef("view_scatter", _view_scatter_forward, view_scatter_vjp,
                               linear(lambda tb, tr, chain: view_scatter(tb, tr, chain)),
                               broadcasts=True))
+
+
+# ---- tangent roots (Note [Forward mode]) -------------------------------------------------------
+def _alias_forward(x, root):
+    return x.view()
+
+
+# NOTE: not registered (no public function of its own): only make_dual and unpack_dual make one.
+ALIAS = OpDef("alias", _alias_forward, lambda ctx, g: (g,), lambda ctx, t: t, is_view=True)
+
+
+def tangent_root(input):
+    """A view of all of ``input`` whose forward-AD tangents are its own, not its base's: views
+    of it take theirs from it, and in-place changes of its base leave them alone, as for
+    PyTorch's make_dual and unpack_dual (internal; Note [Forward mode]). Its chain entry holds
+    a weak reference to it (a strong one would be a cycle through its own view chain)."""
+    params = {"root": None}
+    out = apply_unary(ALIAS, input, params)
+    params["root"] = weakref.ref(out)
+    return out
 
 
 def view_of(base, chain, base_shape):
