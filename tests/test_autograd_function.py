@@ -1217,3 +1217,20 @@ def test_reverse_over_forward_through_a_function():
         tangent.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [3.0, 12.0])
     np.testing.assert_allclose(t.grad.numpy(), [3.0, 12.0])
+
+
+def test_next_functions_has_one_entry_per_tensor_argument():
+    class MulK(Function):
+        @staticmethod
+        def forward(ctx, x, k, y, nothing):
+            return x * y * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, None, g, None
+    x = _leaf([1.0, 2.0])
+    fns = MulK.apply(x, 2.0, tg.ones(2, dtype=tg.float64), None).grad_fn.next_functions
+    assert len(fns) == 2 and fns[1] == (None, 0)
+    assert fns[0][0] is MulK.apply(x, 2.0, x * 2, None).grad_fn.next_functions[0][0]
+    (mul_fn, _), = [f for f in MulK.apply(x, 2.0, x * 2, None).grad_fn.next_functions[1:]]
+    assert mul_fn.name() == "MulBackward0"
