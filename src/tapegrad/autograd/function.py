@@ -526,8 +526,8 @@ def _forward_mode(cls, ctx, args, outs, raw):
             if isinstance(a, Tensor):
                 if a._fw is not None:
                     t = a._fw.get(level)
-                if t is None and ctx.materialize_grads:
-                    t = wrap(np.zeros_like(a._data))
+                if t is None and ctx.materialize_grads and _floating(a):
+                    t = wrap(np.zeros_like(a._data))    # (an integer input gets None)
             tangents.append(t)
         ctx._in_jvp = level
         try:
