@@ -291,3 +291,23 @@ def test_dual_views_match_pytorch_after_in_place_ops():
             p[2] = 4.0
             return [fw.unpack_dual(z).tangent.tolist() for z in (d, v, w)] + [d.tolist()]
     assert run(tg, fwAD) == run(torch, tfw)
+
+
+def test_tangent_roots_are_per_level_and_outlive_the_dual():
+    """A view of a dual keeps sharing the dual's tangent after the dual itself is dropped,
+    and a make_dual at an inner level is a plain view at the outer ones."""
+    with fwAD.dual_level():
+        x = f64(1.0, 2.0, 3.0)
+        v = fwAD.make_dual(x, f64(4.0, 5.0, 6.0))[1:]     # the dual itself is dropped
+        w = v[:1]
+        x.mul_(2)                                           # the memory base: no effect
+        v.mul_(3)
+        assert fwAD.unpack_dual(w).tangent.tolist() == [15.0]
+        assert fwAD.unpack_dual(x).tangent is None
+        with fwAD.dual_level():
+            d = fwAD.make_dual(v, f64(1.0, 1.0))
+            d[0].mul_(2)
+            assert fwAD.unpack_dual(d).tangent.tolist() == [2.0, 1.0]
+            assert fwAD.unpack_dual(d, level=0).tangent.tolist() == [30.0, 18.0]
+            assert fwAD.unpack_dual(v, level=0).tangent.tolist() == [30.0, 18.0]
+            assert fwAD.unpack_dual(v).tangent is None

@@ -110,14 +110,15 @@ def _level_id(level, caller):
     return levels[level]
 
 
-def _alias(tensor, fw):
-    """A view of ``tensor`` with all of its data and history, carrying tangents ``fw`` of its
-    own (a tangent root, Note [Forward mode]: gradients reaching it flow back to ``tensor``,
-    as PyTorch's make_dual view does). The tangents are given, not propagated through the
-    view: the view of a tangent would be the same values, at the cost of recording its ops."""
+def _alias(tensor, fw, lid):
+    """A view of ``tensor`` with all of its data and history, carrying tangents ``fw``, its
+    own at level id ``lid`` (a tangent root, Note [Forward mode]; gradients reaching it flow
+    back to ``tensor``, as through PyTorch's make_dual view). The tangents are given, not
+    propagated through the view: the view of a tangent would be the same values, at the cost
+    of recording its ops."""
     own, tensor._fw = tensor._fw, None
     try:
-        alias = tangent_root(tensor)
+        alias = tangent_root(tensor, lid, fw.get(lid) if fw else None)
     finally:
         tensor._fw = own
     alias._fw = fw or None
@@ -169,7 +170,7 @@ def make_dual(tensor, tangent, *, level=None):
     tensor._refresh()         # a stale view takes its base's tangents first (as unpack_dual)
     fw = dict(tensor._fw) if tensor._fw else {}
     fw[lid] = tangent
-    return _alias(tensor, fw)
+    return _alias(tensor, fw, lid)
 
 
 def unpack_dual(tensor, *, level=None):
@@ -201,5 +202,5 @@ def unpack_dual(tensor, *, level=None):
     fw = tensor._fw
     if fw is None or lid not in fw:
         return UnpackedDualTensor(tensor, None)
-    primal = _alias(tensor, {k: v for k, v in fw.items() if k != lid})
+    primal = _alias(tensor, {k: v for k, v in fw.items() if k != lid}, lid)
     return UnpackedDualTensor(primal, fw[lid])

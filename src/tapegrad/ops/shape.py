@@ -1,8 +1,6 @@
 """Shape primitives: reshape (which also serves view/flatten/squeeze/unsqueeze), transpose,
 permute, expand, cat, stack, clone/cast, and the two generic view ops used when an in-place
 op writes through a view (Note [Views and in-place ops] in registry.py)."""
-import weakref
-
 import numpy as np
 
 from .._core import dtypes
@@ -601,7 +599,7 @@ VIEW_SCATTER = register(OpDef("view_scatter", _view_scatter_forward, view_scatte
 
 
 # ---- tangent roots (Note [Forward mode]) -------------------------------------------------------
-def _alias_forward(x, root):
+def _alias_forward(x, level, box, shape):
     return x.view()
 
 
@@ -609,15 +607,13 @@ def _alias_forward(x, root):
 ALIAS = OpDef("alias", _alias_forward, lambda ctx, g: (g,), lambda ctx, t: t, is_view=True)
 
 
-def tangent_root(input):
-    """A view of all of ``input`` whose forward-AD tangents are its own, not its base's: views
-    of it take theirs from it, and in-place changes of its base leave them alone, as for
-    PyTorch's make_dual and unpack_dual (internal; Note [Forward mode]). Its chain entry holds
-    a weak reference to it (a strong one would be a cycle through its own view chain)."""
-    params = {"root": None}
-    out = apply_unary(ALIAS, input, params)
-    params["root"] = weakref.ref(out)
-    return out
+def tangent_root(input, level, tangent):
+    """A view of all of ``input`` whose forward-AD tangent at ``level`` (a level id) is its
+    own (``tangent``, or None), not its base's: views of it take theirs from it, and in-place
+    changes of its base leave it alone, as for PyTorch's make_dual and unpack_dual (internal;
+    Note [Forward mode]). The caller sets the result's ``_fw``."""
+    return apply_unary(ALIAS, input, {"level": level, "box": [tangent],
+                                      "shape": input._data.shape})
 
 
 def view_of(base, chain, base_shape):
