@@ -311,3 +311,14 @@ def test_tangent_roots_are_per_level_and_outlive_the_dual():
             assert fwAD.unpack_dual(d, level=0).tangent.tolist() == [30.0, 18.0]
             assert fwAD.unpack_dual(v, level=0).tangent.tolist() == [30.0, 18.0]
             assert fwAD.unpack_dual(v).tangent is None
+
+
+def test_dual_level_decorates_a_function_as_in_pytorch():
+    @fwAD.dual_level()
+    def jvp_of_square(x, t):
+        return fwAD.unpack_dual(fwAD.make_dual(x, t) ** 2).tangent
+
+    assert jvp_of_square(f64(1.0, 3.0), f64(1.0, 1.0)).tolist() == [2.0, 6.0]
+    assert jvp_of_square.__name__ == "jvp_of_square"
+    with pytest.raises(GradError, match="no forward-AD level"):    # left after the call
+        fwAD.make_dual(f64(1.0), f64(1.0))

@@ -17,6 +17,7 @@ Example:
     ...     fwAD.unpack_dual(y).tangent
     tensor([2., 0.])
 """
+import functools
 import itertools
 from collections import namedtuple
 
@@ -76,7 +77,8 @@ def exit_dual_level(*, level=None):
 
 class dual_level:
     """Context manager for a forward-AD level: ``with dual_level():`` enters one (its
-    ``as`` value is the level's index) and leaves it on exit, even on error.
+    ``as`` value is the level's index) and leaves it on exit, even on error. As a decorator
+    (``@dual_level()``, as in PyTorch), each call of the function runs in a level of its own.
 
     Example:
         >>> import tapegrad as tg
@@ -94,6 +96,13 @@ class dual_level:
     def __exit__(self, *exc):
         exit_dual_level(level=self.level)
         return False
+
+    def __call__(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with dual_level():
+                return func(*args, **kwargs)
+        return wrapper
 
 
 def _level_id(level, caller):
