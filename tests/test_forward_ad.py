@@ -322,3 +322,14 @@ def test_dual_level_decorates_a_function_as_in_pytorch():
     assert jvp_of_square.__name__ == "jvp_of_square"
     with pytest.raises(GradError, match="no forward-AD level"):    # left after the call
         fwAD.make_dual(f64(1.0), f64(1.0))
+
+
+def test_a_write_through_a_view_of_an_unpacked_primal_gives_the_primal_a_tangent():
+    with fwAD.dual_level():
+        y = fwAD.make_dual(f64(1.0, 2.0), f64(1.0, 1.0)) * 2
+        p, _ = fwAD.unpack_dual(y)
+        v = p[0]
+        v.add_(fwAD.make_dual(f64(0.0)[0], f64(5.0)[0]))
+        assert fwAD.unpack_dual(p).tangent.tolist() == [5.0, 0.0]      # as PyTorch
+        assert fwAD.unpack_dual(y).tangent.tolist() == [2.0, 2.0]
+        assert fwAD.unpack_dual(v).tangent.item() == 5.0

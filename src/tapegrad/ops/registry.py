@@ -279,7 +279,7 @@ def refresh_view(t):
     vc = t._vc
     if vc.value == version:
         return
-    if base._fw is not None or t._fw is not None or STATE.fw_levels and len(chain) > 1:
+    if base._fw is not None or t._fw is not None or STATE.fw_levels:
         # (a view of a tangent root takes its tangents from the root: Note [Forward mode])
         refresh_view_tangent(t, base, chain)
     if not STATE.grad_enabled:
