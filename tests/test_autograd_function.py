@@ -1217,3 +1217,41 @@ def test_reverse_over_forward_through_a_function():
         tangent.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [3.0, 12.0])
     np.testing.assert_allclose(t.grad.numpy(), [3.0, 12.0])
+
+
+def test_next_functions_has_one_entry_per_tensor_argument():
+    class MulK(Function):
+        @staticmethod
+        def forward(ctx, x, k, y, nothing):
+            return x * y * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, None, g, None
+    x = _leaf([1.0, 2.0])
+    fns = MulK.apply(x, 2.0, tg.ones(2, dtype=tg.float64), None).grad_fn.next_functions
+    assert len(fns) == 2 and fns[1] == (None, 0)
+    assert fns[0][0] is MulK.apply(x, 2.0, x * 2, None).grad_fn.next_functions[0][0]
+    (mul_fn, _), = [f for f in MulK.apply(x, 2.0, x * 2, None).grad_fn.next_functions[1:]]
+    assert mul_fn.name() == "MulBackward0"
+
+
+def test_jvp_gets_none_for_an_integer_input_even_with_materialized_zeros():
+    import tapegrad.autograd.forward_ad as fwAD
+    seen = []
+
+    class Take(Function):
+        @staticmethod
+        def forward(ctx, x, y, index):
+            return x * y
+
+        @staticmethod
+        def jvp(ctx, tx, ty, t_index):
+            seen.append((tx.tolist(), ty.tolist(), t_index))   # PyTorch: None for integers
+            return tx * 2
+
+    with fwAD.dual_level():
+        x = fwAD.make_dual(tg.tensor([1.0, 2.0]), tg.tensor([1.0, 1.0]))
+        out = Take.apply(x, tg.tensor([3.0, 4.0]), tg.tensor([1, 0]))
+        assert fwAD.unpack_dual(out).tangent.tolist() == [2.0, 2.0]
+    assert seen == [([1.0, 1.0], [0.0, 0.0], None)]

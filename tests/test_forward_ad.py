@@ -240,3 +240,96 @@ def test_same_tangents_as_pytorch():
     ours = run(tg, fwAD, tg.tensor(a), tg.tensor(v), tg.tensor(w)).numpy()
     theirs = run(torch, tfw, torch.tensor(a), torch.tensor(v), torch.tensor(w)).numpy()
     np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_detach_in_place_drops_the_tangent_as_pytorch():
+    with fwAD.dual_level():
+        y = fwAD.make_dual(f64(1.0, 2.0), f64(5.0, 6.0)) * 1
+        assert y.detach_() is y
+        assert fwAD.unpack_dual(y).tangent is None
+        assert fwAD.unpack_dual(y * 2).tangent is None
+
+
+def test_make_dual_and_unpack_dual_results_have_tangents_of_their_own():
+    """They are views of their input in memory, but their tangents are not its (as PyTorch):
+    an in-place op on a view of the dual scatters into the dual's tangent, and in-place
+    changes of the memory base or of the unpacked primal leave it alone."""
+    tangent = lambda z: None if fwAD.unpack_dual(z).tangent is None \
+        else fwAD.unpack_dual(z).tangent.tolist()
+    with fwAD.dual_level():
+        x = f64(1.0, 2.0)
+        d = fwAD.make_dual(x, f64(5.0, 6.0))
+        v = d[0]
+        v.mul_(2)
+        assert (tangent(v), tangent(d), tangent(x), d.tolist()) == (10.0, [10.0, 6.0], None,
+                                                                    [2.0, 2.0])
+        x.mul_(3)                                     # the base changes: d's tangent stays
+        assert (tangent(d), tangent(v), d.tolist()) == ([10.0, 6.0], 10.0, [6.0, 6.0])
+        x.add_(fwAD.make_dual(f64(0.0, 0.0), f64(1.0, 1.0)))
+        assert (tangent(x), tangent(d), tangent(v)) == ([1.0, 1.0], [10.0, 6.0], 10.0)
+        p, _ = fwAD.unpack_dual(d)
+        p.mul_(2)
+        assert (tangent(d), tangent(p), d.tolist()) == ([10.0, 6.0], None, [12.0, 12.0])
+        w = f64(1.0, 2.0, 3.0)
+        e = fwAD.make_dual(w[1:], f64(7.0, 8.0))       # a dual of a view
+        w.mul_(2)
+        assert (tangent(e), e.tolist()) == ([7.0, 8.0], [4.0, 6.0])
+
+
+def test_dual_views_match_pytorch_after_in_place_ops():
+    torch = pytest.importorskip("torch")
+    import torch.autograd.forward_ad as tfw
+
+    def run(lib, fw):
+        with fw.dual_level():
+            x = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64)
+            d = fw.make_dual(x, lib.tensor([5.0, 6.0, 7.0], dtype=lib.float64))
+            v, w = d[:2], d[1:]
+            v.mul_(d[1:] * 2)
+            x.add_(1)
+            p, _ = fw.unpack_dual(d)
+            p[2] = 4.0
+            return [fw.unpack_dual(z).tangent.tolist() for z in (d, v, w)] + [d.tolist()]
+    assert run(tg, fwAD) == run(torch, tfw)
+
+
+def test_tangent_roots_are_per_level_and_outlive_the_dual():
+    """A view of a dual keeps sharing the dual's tangent after the dual itself is dropped,
+    and a make_dual at an inner level is a plain view at the outer ones."""
+    with fwAD.dual_level():
+        x = f64(1.0, 2.0, 3.0)
+        v = fwAD.make_dual(x, f64(4.0, 5.0, 6.0))[1:]     # the dual itself is dropped
+        w = v[:1]
+        x.mul_(2)                                           # the memory base: no effect
+        v.mul_(3)
+        assert fwAD.unpack_dual(w).tangent.tolist() == [15.0]
+        assert fwAD.unpack_dual(x).tangent is None
+        with fwAD.dual_level():
+            d = fwAD.make_dual(v, f64(1.0, 1.0))
+            d[0].mul_(2)
+            assert fwAD.unpack_dual(d).tangent.tolist() == [2.0, 1.0]
+            assert fwAD.unpack_dual(d, level=0).tangent.tolist() == [30.0, 18.0]
+            assert fwAD.unpack_dual(v, level=0).tangent.tolist() == [30.0, 18.0]
+            assert fwAD.unpack_dual(v).tangent is None
+
+
+def test_dual_level_decorates_a_function_as_in_pytorch():
+    @fwAD.dual_level()
+    def jvp_of_square(x, t):
+        return fwAD.unpack_dual(fwAD.make_dual(x, t) ** 2).tangent
+
+    assert jvp_of_square(f64(1.0, 3.0), f64(1.0, 1.0)).tolist() == [2.0, 6.0]
+    assert jvp_of_square.__name__ == "jvp_of_square"
+    with pytest.raises(GradError, match="no forward-AD level"):    # left after the call
+        fwAD.make_dual(f64(1.0), f64(1.0))
+
+
+def test_a_write_through_a_view_of_an_unpacked_primal_gives_the_primal_a_tangent():
+    with fwAD.dual_level():
+        y = fwAD.make_dual(f64(1.0, 2.0), f64(1.0, 1.0)) * 2
+        p, _ = fwAD.unpack_dual(y)
+        v = p[0]
+        v.add_(fwAD.make_dual(f64(0.0)[0], f64(5.0)[0]))
+        assert fwAD.unpack_dual(p).tangent.tolist() == [5.0, 0.0]      # as PyTorch
+        assert fwAD.unpack_dual(y).tangent.tolist() == [2.0, 2.0]
+        assert fwAD.unpack_dual(v).tangent.item() == 5.0

@@ -257,6 +257,7 @@ class Tensor:
         self._grad_fn = None
         self._view = None
         self._requires_grad = False
+        self._fw = None            # its forward-AD tangents too, as detach() and PyTorch's detach_
         return self
 
     @property

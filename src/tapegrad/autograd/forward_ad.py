@@ -17,13 +17,14 @@ Example:
     ...     fwAD.unpack_dual(y).tangent
     tensor([2., 0.])
 """
+import functools
 import itertools
 from collections import namedtuple
 
 from .._core.errors import ArgumentError, DTypeError, GradError, ShapeError
 from .._core.state import STATE
 from .._core.tensor import Tensor
-from ..ops.shape import reshape
+from ..ops.shape import tangent_root
 
 __all__ = ["dual_level", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual",
            "UnpackedDualTensor"]
@@ -76,7 +77,8 @@ def exit_dual_level(*, level=None):
 
 class dual_level:
     """Context manager for a forward-AD level: ``with dual_level():`` enters one (its
-    ``as`` value is the level's index) and leaves it on exit, even on error.
+    ``as`` value is the level's index) and leaves it on exit, even on error. As a decorator
+    (``@dual_level()``, as in PyTorch), each call of the function runs in a level of its own.
 
     Example:
         >>> import tapegrad as tg
@@ -95,6 +97,13 @@ class dual_level:
         exit_dual_level(level=self.level)
         return False
 
+    def __call__(self, func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with dual_level():
+                return func(*args, **kwargs)
+        return wrapper
+
 
 def _level_id(level, caller):
     levels = STATE.fw_levels
@@ -110,14 +119,15 @@ def _level_id(level, caller):
     return levels[level]
 
 
-def _alias(tensor, fw):
-    """A view of ``tensor`` with all of its data and history, carrying tangents ``fw`` (an
-    identity reshape: gradients reaching it flow back to ``tensor``, as PyTorch's make_dual
-    view does). The tangents are given, not propagated through the reshape: the view of a
-    tangent would be the same values, at the cost of recording its ops."""
+def _alias(tensor, fw, lid):
+    """A view of ``tensor`` with all of its data and history, carrying tangents ``fw``, its
+    own at level id ``lid`` (a tangent root, Note [Forward mode]; gradients reaching it flow
+    back to ``tensor``, as through PyTorch's make_dual view). The tangents are given, not
+    propagated through the view: the view of a tangent would be the same values, at the cost
+    of recording its ops."""
     own, tensor._fw = tensor._fw, None
     try:
-        alias = reshape(tensor, tuple(tensor._data.shape))
+        alias = tangent_root(tensor, lid, fw.get(lid) if fw else None)
     finally:
         tensor._fw = own
     alias._fw = fw or None
@@ -169,7 +179,7 @@ def make_dual(tensor, tangent, *, level=None):
     tensor._refresh()         # a stale view takes its base's tangents first (as unpack_dual)
     fw = dict(tensor._fw) if tensor._fw else {}
     fw[lid] = tangent
-    return _alias(tensor, fw)
+    return _alias(tensor, fw, lid)
 
 
 def unpack_dual(tensor, *, level=None):
@@ -201,5 +211,5 @@ def unpack_dual(tensor, *, level=None):
     fw = tensor._fw
     if fw is None or lid not in fw:
         return UnpackedDualTensor(tensor, None)
-    primal = _alias(tensor, {k: v for k, v in fw.items() if k != lid})
+    primal = _alias(tensor, {k: v for k, v in fw.items() if k != lid}, lid)
     return UnpackedDualTensor(primal, fw[lid])

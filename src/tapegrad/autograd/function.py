@@ -264,6 +264,13 @@ class _FunctionNode(Node):
         """``ctx.saved_tensors`` of this node's Function (PyTorch's grad_fn has it too)."""
         return self._ctx.saved_tensors
 
+    @property
+    def next_functions(self):
+        """((node, 0), ...) for each tensor argument, as in PyTorch: other arguments (a
+        number, None) have no entry; ``(None, 0)`` for a tensor that does not require grad."""
+        return tuple((p, 0) for p, is_tensor in zip(self.parents, self._tensor_inputs)
+                     if is_tensor)
+
     def __getattr__(self, name):
         # Only reached for names that are not slots: the ctx's attributes, as grad_fn is
         # the ctx in PyTorch (``y.grad_fn.needs_input_grad``, ``y.grad_fn.k``).
@@ -527,8 +534,8 @@ def _forward_mode(cls, ctx, args, outs, raw):
             if isinstance(a, Tensor):
                 if a._fw is not None:
                     t = a._fw.get(level)
-                if t is None and ctx.materialize_grads:
-                    t = wrap(np.zeros_like(a._data))
+                if t is None and ctx.materialize_grads and _floating(a):
+                    t = wrap(np.zeros_like(a._data))    # (an integer input gets None)
             tangents.append(t)
         ctx._in_jvp = level
         try:

@@ -21,7 +21,14 @@ Views and in-place ops: a view op's tangent is the view of the tangent (its jvp 
 view op to the tangent). An in-place op replaces the tangent of the tensor it writes, never
 writing into a tangent's memory (which may be the user's); on a view it also scatters the new
 tangent into its base's, and the other views of that base take theirs from the base's when
-their history is refreshed (``refresh_view``), as their values do.
+their history is refreshed (``refresh_view``), as their values do. What make_dual and
+unpack_dual return at level L is a tangent root of L (``shape.tangent_root``): a view of its
+input in memory, for reverse mode and at the other levels, but with a tangent of its own at
+L, as in PyTorch. At L, its views take their tangents from it (not from the memory base), an
+in-place op on one scatters into it, and an in-place change of its base, or of the base's
+other views, leaves its tangent alone. That tangent lives in a box in the root's view-chain
+entry, which its views share (and keep alive, without a reference cycle through the root);
+the root's ``_fw`` takes it from there when the root is refreshed.
 """
 import functools
 
@@ -182,26 +189,62 @@ def strip(t, level):
 
 def set_written_tangent(x, r, view):
     """After an in-place op wrote ``r``'s values into ``x``: ``x`` takes ``r``'s tangents; if
-    ``x`` is a view, its base's tangents take the new values in the view's region."""
+    ``x`` is a view, what each tangent of it is a region of (its base's, or a tangent root's)
+    takes the new values in the view's region."""
     x._fw = r._fw
     if view is None or r._fw is None:
         return
     from .shape import view_scatter    # late: the view ops live with the shape ops
-    base, chain = view[0], view[1]
-    bfw = dict(base._fw or {})
+    base = view[0]
     for level, t in r._fw.items():
-        old = bfw.get(level)
+        box, chain, shape = _tangent_source(base, view[1], level)
+        if box is None:
+            old = base._fw.get(level) if base._fw else None
+        elif not chain:
+            box[0] = t                 # x is this level's root: its tangent is its own
+            continue
+        else:
+            old = box[0]
         if old is None:
-            old = wrap(np.zeros_like(base._data))
-        bfw[level] = view_scatter(old, t, chain)
-    base._fw = bfw
+            old = wrap(np.zeros(shape, t._data.dtype))
+        new = view_scatter(old, t, chain)
+        if box is None:
+            fw = dict(base._fw or {})
+            fw[level] = new
+            base._fw = fw
+        else:
+            box[0] = new
 
 
 def refresh_view_tangent(t, base, chain):
-    """A view's tangents, re-taken from its base's after the storage changed in place."""
+    """A view's tangents, re-taken after the storage changed in place: at each level, the
+    view of its base's tangent, or of its tangent root's (Note [Forward mode])."""
     from .shape import view_of                # late, as above
-    fw = base._fw
-    if fw is None:
-        t._fw = None
-        return
-    t._fw = {k: view_of(v, chain, base._data.shape) for k, v in fw.items()}
+    levels = set(base._fw or ()) | set(t._fw or ()) | _root_levels(chain)
+    fw = {}
+    for level in levels:
+        box, sub, shape = _tangent_source(base, chain, level)
+        v = (base._fw.get(level) if base._fw else None) if box is None else box[0]
+        if v is not None and sub:
+            v = view_of(v, sub, shape)
+        if v is not None:
+            fw[level] = v
+    t._fw = fw or None
+
+
+def _root_levels(chain):
+    from .shape import ALIAS                  # late, as above
+    return {params["level"] for op, params in chain if op is ALIAS}
+
+
+def _tangent_source(base, chain, level):
+    """Where a view's tangent at ``level`` is a region of: (None, chain, base's shape) for its
+    memory base's tangent, or (box, the chain from the root, the root's shape) for the box
+    holding the tangent of the last tangent root of that level on the way (shape.tangent_root;
+    an empty chain when the view is that root)."""
+    from .shape import ALIAS                  # late, as above
+    for k in range(len(chain) - 1, -1, -1):
+        op, params = chain[k]
+        if op is ALIAS and params["level"] == level:
+            return params["box"], chain[k + 1:], params["shape"]
+    return None, chain, base._data.shape

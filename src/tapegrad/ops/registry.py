@@ -328,8 +328,9 @@ def refresh_view(t):
     vc = t._vc
     if vc.value == version:
         return
-    if base._fw is not None or t._fw is not None:
-        refresh_view_tangent(t, base, chain)     # Note [Forward mode]
+    if base._fw is not None or t._fw is not None or STATE.fw_levels:
+        # (a view of a tangent root takes its tangents from the root: Note [Forward mode])
+        refresh_view_tangent(t, base, chain)
     if not STATE.grad_enabled:
         return
     t._view = (base, chain, vc.value, differentiable)

@@ -598,6 +598,24 @@ VIEW_SCATTER = register(OpDef("view_scatter", _view_scatter_forward, view_scatte
                               broadcasts=True))
 
 
+# ---- tangent roots (Note [Forward mode]) -------------------------------------------------------
+def _alias_forward(x, level, box, shape):
+    return x.view()
+
+
+# NOTE: not registered (no public function of its own): only make_dual and unpack_dual make one.
+ALIAS = OpDef("alias", _alias_forward, lambda ctx, g: (g,), lambda ctx, t: t, is_view=True)
+
+
+def tangent_root(input, level, tangent):
+    """A view of all of ``input`` whose forward-AD tangent at ``level`` (a level id) is its
+    own (``tangent``, or None), not its base's: views of it take theirs from it, and in-place
+    changes of its base leave it alone, as for PyTorch's make_dual and unpack_dual (internal;
+    Note [Forward mode]). The caller sets the result's ``_fw``."""
+    return apply_unary(ALIAS, input, {"level": level, "box": [tangent],
+                                      "shape": input._data.shape})
+
+
 def view_of(base, chain, base_shape):
     """The region of ``base`` that a view chain selects, as a copy (internal)."""
     return apply_unary(VIEW_OF, base, {"chain": chain, "base_shape": base_shape})
