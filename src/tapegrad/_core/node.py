@@ -89,7 +89,7 @@ class Node:
     ``parents[i]`` is the node input i's gradient goes to (None: none). ``saved`` holds, for
     the version check, a flat run of (name, tensor or None for out, version counter, version
     at save) per kept value (see ``saved_entries``); it is None once a backward freed them.
-    ``out_fw``, set only on nodes whose output is a dual tensor, is that output's tangents, for
+    ``out_fw``, None unless the node's output is a dual tensor, is that output's tangents, for
     a recorded backward to see (the node keeps its output's array, not the tensor).
     """
     # NOTE: node and ctx are one object because a separate ctx cost an allocation and a
@@ -108,6 +108,7 @@ class Node:
         self.saved = ()
         self.hooks = None        # tensor hooks of the output, run on its gradient
         self.retained = None     # weakref to the output tensor when retain_grad() was called
+        self.out_fw = None
 
     __getattr__ = Ctx.__getattr__
 

@@ -20,6 +20,7 @@ from .graph import unpack_saved
 
 _ndarray = np.ndarray
 _getrefcount = sys.getrefcount
+_new = object.__new__
 
 
 def _base_holders(a):
@@ -168,23 +169,36 @@ def _tensor_ctx(node):
     """A ctx like ``node`` whose saved values are Tensors, so the rule records itself."""
     if type(node) is not Node:
         return node      # a custom Function's node: it keeps Tensors (autograd/function.py)
-    c = Ctx()
+    c = _new(Ctx)
     c.params = node.params
     c.needs_input_grad = node.needs_input_grad
-    for slot in ("x", "y", "out"):
-        try:
-            setattr(c, slot, object.__getattribute__(node, slot))
-        except AttributeError:
-            pass
-    for name, t, _, _ in node.saved_entries():
-        if t is None:                       # the output, kept as its array
+    saved = node.saved
+    if len(saved) != 4 * len(node.op.save_slots):
+        _copy_constants(node, c)        # some saved input is an array or a scalar, or unsaved
+    # NOTE: straight from the flat saved run (name, tensor or None for out, ...): every entry
+    # is x, y or out, and out is kept as its array (record_node).
+    for k in range(0, len(saved), 4):
+        t = saved[k + 1]
+        if t is None:
             t = wrap(node.out, node)
-            try:
-                t._fw = node.out_fw          # a dual output's tangents (Note [Forward mode])
-            except AttributeError:
-                pass
-        setattr(c, name, t)
+            t._fw = node.out_fw          # a dual output's tangents (Note [Forward mode])
+            c.out = t
+        elif saved[k] == "x":
+            c.x = t
+        else:
+            c.y = t
     return c
+
+
+def _copy_constants(node, c):
+    """Give ctx ``c`` the input values ``node`` saved as they are (arrays, scalars: inputs
+    that were not Tensors); those saved as Tensors are set by the caller."""
+    for name, i, _ in node.op.save_slots:
+        if i >= 0:
+            try:
+                setattr(c, name, object.__getattribute__(node, name))
+            except AttributeError:       # not saved: only an unneeded gradient reads it
+                pass
 
 
 def _run_hooks(hooks, g, create_graph):

@@ -229,7 +229,7 @@ def record_node(op, args, arrays, params, out):
     node.shape = out.shape
     node.dtype = out.dtype
     node.site = capture_site()
-    node.hooks = node.retained = None
+    node.hooks = node.retained = node.out_fw = None
     result = wrap(out, node)
     if op.save_slots:
         if STATE.saved_hooks is not None:      # rare: a saved_tensors_hooks context is active
