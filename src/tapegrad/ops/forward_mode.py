@@ -31,6 +31,8 @@ from .._core.node import Ctx
 from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
 
+_new = object.__new__
+
 
 def tangent_levels(args):
     """The active levels at which some Tensor in ``args`` carries a tangent, outer first.
@@ -104,16 +106,23 @@ def _tangent_at(op, args, arrays, params, result, level):
                 as_tensors = True
         tangents.append(t)
         has.append(t is not None)
-    ctx = Ctx()
+    ctx = _new(Ctx)
     ctx.params = params
     ctx.needs_input_grad = tuple(has)
     if as_tensors:
-        x = args[0]
-        ctx.x = strip(x, level) if isinstance(x, Tensor) else x
-        if len(args) > 1:
-            y = args[1]
-            ctx.y = strip(y, level) if isinstance(y, Tensor) else y
-        ctx.out = strip(result, level)
+        # NOTE: only the values the op saves, which are all its rules read: stripping a dual
+        # input makes an alias, wasted on a value the jvp never reads (tanh's x).
+        for _, i, _ in op.save_slots:
+            if i < 0:
+                ctx.out = strip(result, level)
+            elif i < len(args):
+                a = args[i]
+                if isinstance(a, Tensor):
+                    a = strip(a, level)
+                if i == 0:
+                    ctx.x = a
+                else:
+                    ctx.y = a
         ts = [t if t is not None else _zero(a, wrap) for a, t in zip(args, tangents)]
         tangent = op.jvp(ctx, *ts)
         if not isinstance(tangent, Tensor):
@@ -167,7 +176,7 @@ def strip(t, level):
     """``t`` as seen below ``level``: the same data and reverse-mode history, without its
     tangents at ``level`` and above (``t`` itself when it has none there)."""
     fw = t._fw
-    if fw is None or (level not in fw and all(k < level for k in fw)):
+    if fw is None or (level not in fw and max(fw, default=level) <= level):
         return t
     s = wrap(t._data, t._grad_fn)
     s._requires_grad = t._requires_grad
