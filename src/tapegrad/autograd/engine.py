@@ -192,13 +192,12 @@ def _tensor_ctx(node):
 
 def _copy_constants(node, c):
     """Give ctx ``c`` the input values ``node`` saved as they are (arrays, scalars: inputs
-    that were not Tensors); those saved as Tensors are set by the caller."""
-    for name, i, _ in node.op.save_slots:
-        if i >= 0:
-            try:
-                setattr(c, name, object.__getattribute__(node, name))
-            except AttributeError:       # not saved: only an unneeded gradient reads it
-                pass
+    that were not Tensors); those saved as Tensors are set by the caller. A value kept only
+    for a gradient nobody needs was not saved (record_node's save_for) and is not copied."""
+    needs = node.needs_input_grad
+    for name, i, needed_by in node.op.save_slots:
+        if i >= 0 and (needed_by is None or needs[needed_by]):
+            setattr(c, name, node.x if i == 0 else node.y)
 
 
 def _run_hooks(hooks, g, create_graph):
