@@ -64,7 +64,7 @@ def propagate(op, args, arrays, params, result):
     levels = tangent_levels(args)
     if not levels or result._data.dtype.kind not in "fc":
         return          # integer and bool results (argmax, comparisons) have no tangent
-    fw = result._fw = {}
+    fw = {}
     node = result._grad_fn
     prev_site = STATE.site
     if node is not None and prev_site is None:
@@ -72,6 +72,9 @@ def propagate(op, args, arrays, params, result):
     try:
         for level in levels:      # outer first: the inner ones see the outer ones on `out`
             fw[level] = _tangent_at(op, args, arrays, params, result, level)
+            # NOTE: given only now: an empty dict on `out` while its first tangent is computed
+            # would make every op of the rule that reads `out` look for tangents on it.
+            result._fw = fw
     finally:
         STATE.site = prev_site
     if node is not None:
