@@ -282,7 +282,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
         STATE.site = capture_site(2)       # the nodes it records (Note [Creation sites])
     STATE.partial_backward = targets is not None   # (reentrant checkpoint refuses grad())
     anomaly = STATE.anomaly
-    special = target_of is not None       # per-node extras beyond hooks: captures for grad()
+    special = target_of is not None       # grad(): its targets' gradients are captured
     try:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             while ready:
@@ -297,8 +297,8 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
                 g = buffers.pop(node, None)
                 if g is None or (leads is not None and node not in leads):
                     continue
-                if node.hooks or node.retained is not None or special \
-                        or type(node) is AccumulateGrad:
+                if node.hooks or node.retained is not None or type(node) is AccumulateGrad \
+                        or special and node in target_of:
                     g = _node_extras(node, g, fresh, create_graph, target_of, captured, leads)
                     if g is None:
                         continue
