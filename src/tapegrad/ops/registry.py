@@ -228,7 +228,8 @@ def record_node(op, args, arrays, params, out):
     node.params = params
     node.shape = out.shape
     node.dtype = out.dtype
-    node.site = capture_site()
+    site = STATE.site      # set while a backward records or a tangent is computed
+    node.site = site if site is not None and STATE.track_sites else capture_site()
     node.hooks = node.retained = node.out_fw = None
     result = wrap(out, node)
     if op.save_slots:
