@@ -23,7 +23,8 @@ from collections import namedtuple
 from .._core.errors import ArgumentError, DTypeError, GradError, ShapeError
 from .._core.state import STATE
 from .._core.tensor import Tensor
-from ..ops.shape import reshape
+from ..ops.registry import apply_unary
+from ..ops.shape import RESHAPE
 
 __all__ = ["dual_level", "enter_dual_level", "exit_dual_level", "make_dual", "unpack_dual",
            "UnpackedDualTensor"]
@@ -116,8 +117,10 @@ def _alias(tensor, fw):
     view does). The tangents are given, not propagated through the reshape: the view of a
     tangent would be the same values, at the cost of recording its ops."""
     own, tensor._fw = tensor._fw, None
+    shape = tensor._data.shape
     try:
-        alias = reshape(tensor, tuple(tensor._data.shape))
+        # (the reshape primitive itself: its shape is known valid, so without reshape's checks)
+        alias = apply_unary(RESHAPE, tensor, {"shape": shape, "in_shape": shape})
     finally:
         tensor._fw = own
     alias._fw = fw or None
