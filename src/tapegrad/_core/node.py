@@ -69,11 +69,12 @@ def format_site(site):
 
 
 class Ctx:
-    """What a rule sees: saved values as ``x``, ``y``, ``out``, ``needs_input_grad``, and the
+    """What a rule sees: saved values as ``x``, ``y``, ``z`` (inputs 0-2), ``out``,
+    ``needs_input_grad``, and the
     op's parameters (axis, shape, ...) as attributes. A Node is its own ctx in the fast
     path (arrays); the engine builds a Ctx holding Tensors when it records the backward
     (create_graph=True)."""
-    __slots__ = ("needs_input_grad", "params", "x", "y", "out")
+    __slots__ = ("needs_input_grad", "params", "x", "y", "z", "out")
 
     def __getattr__(self, name):
         # Only reached for names that are not set slots: the op's parameters.
@@ -95,7 +96,8 @@ class Node:
     # NOTE: node and ctx are one object because a separate ctx cost an allocation and a
     # dozen attribute writes per recorded op, about a tenth of the per-op overhead.
     __slots__ = ("op", "parents", "shape", "dtype", "site", "hooks", "retained",
-                 "needs_input_grad", "params", "saved", "x", "y", "out", "out_fw", "__weakref__")
+                 "needs_input_grad", "params", "saved", "x", "y", "z", "out", "out_fw",
+                 "__weakref__")
 
     def __init__(self, op, params, needs_input_grad, parents, shape, dtype, site):
         self.op = op
@@ -125,7 +127,7 @@ class Node:
     def free_saved(self):
         """Drop the saved values (after a backward without retain_graph)."""
         self.saved = None
-        self.x = self.y = self.out = None
+        self.x = self.y = self.z = self.out = None
 
     def name(self):
         """PyTorch-style node name, e.g. ``MulBackward0``."""

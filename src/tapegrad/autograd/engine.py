@@ -176,7 +176,7 @@ def _tensor_ctx(node):
     if len(saved) != 4 * len(node.op.save_slots):
         _copy_constants(node, c)        # some saved input is an array or a scalar, or unsaved
     # NOTE: straight from the flat saved run (name, tensor or None for out, ...): every entry
-    # is x, y or out, and out is kept as its array (record_node).
+    # is x, y, z or out, and out is kept as its array (record_node).
     for k in range(0, len(saved), 4):
         t = saved[k + 1]
         if t is None:
@@ -185,8 +185,10 @@ def _tensor_ctx(node):
             c.out = t
         elif saved[k] == "x":
             c.x = t
-        else:
+        elif saved[k] == "y":
             c.y = t
+        else:
+            c.z = t
     return c
 
 
@@ -197,7 +199,7 @@ def _copy_constants(node, c):
     needs = node.needs_input_grad
     for name, i, needed_by in node.op.save_slots:
         if i >= 0 and (needed_by is None or needs[needed_by]):
-            setattr(c, name, node.x if i == 0 else node.y)
+            setattr(c, name, node.x if i == 0 else node.y if i == 1 else node.z)
 
 
 def _run_hooks(hooks, g, create_graph):

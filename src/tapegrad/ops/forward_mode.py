@@ -124,8 +124,10 @@ def _tangent_at(op, args, arrays, params, result, level):
                     a = strip(a, level)
                 if i == 0:
                     ctx.x = a
-                else:
+                elif i == 1:
                     ctx.y = a
+                else:
+                    ctx.z = a
         ts = [t if t is not None else _zero(a, wrap) for a, t in zip(args, tangents)]
         tangent = op.jvp(ctx, *ts)
         if not isinstance(tangent, Tensor):
@@ -134,6 +136,8 @@ def _tangent_at(op, args, arrays, params, result, level):
         ctx.x = arrays[0]
         if len(arrays) > 1:
             ctx.y = arrays[1]
+            if len(arrays) > 2:
+                ctx.z = arrays[2]
         ctx.out = result._data
         ts = [t._data if t is not None else _zero(a, None) for a, t in zip(args, tangents)]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
