@@ -128,8 +128,11 @@ def _tangent_at(op, args, arrays, params, result, level):
                     ctx.y = a
                 else:
                     ctx.z = a
-        ts = [t if t is not None else _zero(a, wrap) for a, t in zip(args, tangents)]
-        tangent = op.jvp(ctx, *ts)
+        if all(has):
+            tangent = op.jvp(ctx, *tangents)
+        else:
+            tangent = op.jvp(ctx, *[t if t is not None else _zero(a, wrap)
+                                    for a, t in zip(args, tangents)])
         if not isinstance(tangent, Tensor):
             tangent = wrap(np.asarray(tangent))      # a constant: nothing to record
     else:
@@ -142,7 +145,10 @@ def _tangent_at(op, args, arrays, params, result, level):
         ts = [t._data if t is not None else _zero(a, None) for a, t in zip(args, tangents)]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             tangent = wrap(np.asarray(op.jvp(ctx, *ts)))
-    return _fit(tangent, result._data, op)
+    data, out = tangent._data, result._data
+    if data.shape == out.shape and data.dtype == out.dtype:    # (the common case: no call)
+        return tangent
+    return _fit(tangent, out, op)
 
 
 def _zero(a, as_tensor):
