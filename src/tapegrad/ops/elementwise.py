@@ -64,7 +64,9 @@ TAN = _elementwise("tan", np.tan, lambda ctx: 1 + ctx.out * ctx.out, save=("out"
 # jvp (written with the same primitives, so every order stays one node per op); the forward
 # rule's jvp is the same primitive applied to the tangent. On arrays (the fast path) it is
 # one NumPy pass with a single temporary. They are covered through the tanh and pow rows of
-# the op database (gradgrad, forward-over-reverse).
+# the op database (gradgrad, forward-over-reverse). Forward-over-reverse through tanh also
+# takes the tangent of tanh_backward with both inputs dual: ``tanh_double_backward(a, o, u)
+# = a * (1 - o^2) - 2 * o * u`` (a the tangent of g, u = g * to) is that one primitive too.
 def _times_into(d, g):
     """``g * d``, written into ``d`` (a temporary of the caller's) when that keeps the result
     ``g * d`` would have."""
