@@ -599,6 +599,21 @@ def _flatten_ref(x, start_dim=0, end_dim=-1):
 # dtypes of the forward check: ints where PyTorch's op accepts them
 INTS = (F32, F64, I64)
 UNARY_FLOAT_MATH = dict(dtypes=INTS, result_dtype=to_float32_if_int)
+
+
+def _tanh_double_backward(a, o, u):
+    """tanh_backward's fused tangent, applied directly: only forward-over-reverse records it,
+    which the generic row checks don't do."""
+    from tapegrad.ops.elementwise import TANH_DOUBLE_BACKWARD
+    from tapegrad.ops.registry import apply
+    return apply(TANH_DOUBLE_BACKWARD, (a, o, u))
+
+
+def _three_broadcasting(op, dtype, rng):
+    return [Sample(tuple(uniform(rng, s, dtype, op.domain) for s in shapes), desc=f"{shapes}")
+            for shapes in (((3, 4), (3, 4), (3, 4)), ((3, 1), (4,), (1, 4)), ((), (), ()))]
+
+
 ZERO_AVOIDING = unary(nonzero)
 
 OP_DB = [
@@ -635,6 +650,8 @@ OP_DB = [
     OpInfo("tan", tg.tan, np.tan, unary(), domain=(-1.2, 1.2), **UNARY_FLOAT_MATH),
     OpInfo("tanh", tg.tanh, np.tanh, unary(), covers=("tanh", "tanh_backward"),
            **UNARY_FLOAT_MATH),
+    OpInfo("tanh_double_backward", _tanh_double_backward,
+           lambda a, o, u: a * (1 - o * o) - 2 * o * u, _three_broadcasting),
     OpInfo("sigmoid", tg.sigmoid, lambda x: 1 / (1 + np.exp(-x)), unary(), domain=(-4.0, 4.0),
            **UNARY_FLOAT_MATH),
     OpInfo("relu", tg.relu, lambda x: np.maximum(x, 0), ZERO_AVOIDING, dtypes=INTS),

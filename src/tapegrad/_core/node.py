@@ -69,11 +69,12 @@ def format_site(site):
 
 
 class Ctx:
-    """What a rule sees: saved values as ``x``, ``y``, ``out``, ``needs_input_grad``, and the
+    """What a rule sees: saved values as ``x``, ``y``, ``z`` (inputs 0-2), ``out``,
+    ``needs_input_grad``, and the
     op's parameters (axis, shape, ...) as attributes. A Node is its own ctx in the fast
     path (arrays); the engine builds a Ctx holding Tensors when it records the backward
     (create_graph=True)."""
-    __slots__ = ("needs_input_grad", "params", "x", "y", "out")
+    __slots__ = ("needs_input_grad", "params", "x", "y", "z", "out")
 
     def __getattr__(self, name):
         # Only reached for names that are not set slots: the op's parameters.
@@ -89,13 +90,14 @@ class Node:
     ``parents[i]`` is the node input i's gradient goes to (None: none). ``saved`` holds, for
     the version check, a flat run of (name, tensor or None for out, version counter, version
     at save) per kept value (see ``saved_entries``); it is None once a backward freed them.
-    ``out_fw``, set only on nodes whose output is a dual tensor, is that output's tangents, for
+    ``out_fw``, None unless the node's output is a dual tensor, is that output's tangents, for
     a recorded backward to see (the node keeps its output's array, not the tensor).
     """
     # NOTE: node and ctx are one object because a separate ctx cost an allocation and a
     # dozen attribute writes per recorded op, about a tenth of the per-op overhead.
     __slots__ = ("op", "parents", "shape", "dtype", "site", "hooks", "retained",
-                 "needs_input_grad", "params", "saved", "x", "y", "out", "out_fw", "__weakref__")
+                 "needs_input_grad", "params", "saved", "x", "y", "z", "out", "out_fw",
+                 "__weakref__")
 
     def __init__(self, op, params, needs_input_grad, parents, shape, dtype, site):
         self.op = op
@@ -108,6 +110,7 @@ class Node:
         self.saved = ()
         self.hooks = None        # tensor hooks of the output, run on its gradient
         self.retained = None     # weakref to the output tensor when retain_grad() was called
+        self.out_fw = None
 
     __getattr__ = Ctx.__getattr__
 
@@ -124,7 +127,7 @@ class Node:
     def free_saved(self):
         """Drop the saved values (after a backward without retain_graph)."""
         self.saved = None
-        self.x = self.y = self.out = None
+        self.x = self.y = self.z = self.out = None
 
     def name(self):
         """PyTorch-style node name, e.g. ``MulBackward0``."""

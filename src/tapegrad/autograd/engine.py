@@ -20,6 +20,7 @@ from .graph import unpack_saved
 
 _ndarray = np.ndarray
 _getrefcount = sys.getrefcount
+_new = object.__new__
 
 
 def _base_holders(a):
@@ -168,23 +169,37 @@ def _tensor_ctx(node):
     """A ctx like ``node`` whose saved values are Tensors, so the rule records itself."""
     if type(node) is not Node:
         return node      # a custom Function's node: it keeps Tensors (autograd/function.py)
-    c = Ctx()
+    c = _new(Ctx)
     c.params = node.params
     c.needs_input_grad = node.needs_input_grad
-    for slot in ("x", "y", "out"):
-        try:
-            setattr(c, slot, object.__getattribute__(node, slot))
-        except AttributeError:
-            pass
-    for name, t, _, _ in node.saved_entries():
-        if t is None:                       # the output, kept as its array
+    saved = node.saved
+    if len(saved) != 4 * len(node.op.save_slots):
+        _copy_constants(node, c)        # some saved input is an array or a scalar, or unsaved
+    # NOTE: straight from the flat saved run (name, tensor or None for out, ...): every entry
+    # is x, y, z or out, and out is kept as its array (record_node).
+    for k in range(0, len(saved), 4):
+        t = saved[k + 1]
+        if t is None:
             t = wrap(node.out, node)
-            try:
-                t._fw = node.out_fw          # a dual output's tangents (Note [Forward mode])
-            except AttributeError:
-                pass
-        setattr(c, name, t)
+            t._fw = node.out_fw          # a dual output's tangents (Note [Forward mode])
+            c.out = t
+        elif saved[k] == "x":
+            c.x = t
+        elif saved[k] == "y":
+            c.y = t
+        else:
+            c.z = t
     return c
+
+
+def _copy_constants(node, c):
+    """Give ctx ``c`` the input values ``node`` saved as they are (arrays, scalars: inputs
+    that were not Tensors); those saved as Tensors are set by the caller. A value kept only
+    for a gradient nobody needs was not saved (record_node's save_for) and is not copied."""
+    needs = node.needs_input_grad
+    for name, i, needed_by in node.op.save_slots:
+        if i >= 0 and (needed_by is None or needs[needed_by]):
+            setattr(c, name, node.x if i == 0 else node.y if i == 1 else node.z)
 
 
 def _run_hooks(hooks, g, create_graph):
@@ -269,7 +284,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
         STATE.site = capture_site(2)       # the nodes it records (Note [Creation sites])
     STATE.partial_backward = targets is not None   # (reentrant checkpoint refuses grad())
     anomaly = STATE.anomaly
-    special = target_of is not None       # per-node extras beyond hooks: captures for grad()
+    special = target_of is not None       # grad(): its targets' gradients are captured
     try:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             while ready:
@@ -284,8 +299,8 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
                 g = buffers.pop(node, None)
                 if g is None or (leads is not None and node not in leads):
                     continue
-                if node.hooks or node.retained is not None or special \
-                        or type(node) is AccumulateGrad:
+                if node.hooks or node.retained is not None or type(node) is AccumulateGrad \
+                        or special and node in target_of:
                     g = _node_extras(node, g, fresh, create_graph, target_of, captured, leads)
                     if g is None:
                         continue

@@ -5,7 +5,8 @@ import numpy as np
 from .._core.errors import ArgumentError, DTypeError
 from .._core.tensor import Tensor, wrap
 from . import creation
-from .registry import OpDef, apply_binary, apply_unary, register, reraise_as_shape_error
+from .registry import (OpDef, apply, apply_binary, apply_unary, register,
+                       reraise_as_shape_error)
 
 _ndarray = np.ndarray
 _BOOL = np.dtype(bool)
@@ -63,7 +64,9 @@ TAN = _elementwise("tan", np.tan, lambda ctx: 1 + ctx.out * ctx.out, save=("out"
 # jvp (written with the same primitives, so every order stays one node per op); the forward
 # rule's jvp is the same primitive applied to the tangent. On arrays (the fast path) it is
 # one NumPy pass with a single temporary. They are covered through the tanh and pow rows of
-# the op database (gradgrad, forward-over-reverse).
+# the op database (gradgrad, forward-over-reverse). Forward-over-reverse through tanh also
+# takes the tangent of tanh_backward with both inputs dual: ``tanh_double_backward(a, o, u)
+# = a * (1 - o^2) - 2 * o * u`` (a the tangent of g, u = g * to) is that one primitive too.
 def _times_into(d, g):
     """``g * d``, written into ``d`` (a temporary of the caller's) when that keeps the result
     ``g * d`` would have."""
@@ -95,15 +98,49 @@ def tanh_backward_jvp(ctx, tg, to):
     g, o = ctx.x, ctx.y
     if not need[1]:
         return apply_binary(TANH_BACKWARD, tg, o)
+    if need[0]:       # (the HVP's case, forward-over-reverse: two recorded ops, not four)
+        return apply(TANH_DOUBLE_BACKWARD, (tg, o, g * to))
     # (2 * g * to * o as pow_backward(g * to, o, 2): two recorded ops, not three)
-    t = apply_binary(POW_BACKWARD, g * to, o, _SQUARE)
-    return apply_binary(TANH_BACKWARD, tg, o) - t if need[0] else -t
+    return -apply_binary(POW_BACKWARD, g * to, o, _SQUARE)
 
 
 _SQUARE = {"exponent": 2}
 TANH_BACKWARD = register(OpDef("tanh_backward", _tanh_backward, tanh_backward_vjp,
                                tanh_backward_jvp, save=("x", "y"), broadcasts=True,
                                save_for={"x": 1}))
+
+
+def _tanh_double_backward(a, o, u):
+    return a * (1 - o * o) - 2 * o * u
+
+
+def tanh_double_backward_vjp(ctx, gg):
+    """d(a * (1 - o^2) - 2 * o * u) = gg * (1 - o^2) for a; -2 * gg * (o * a + u) for o;
+    -2 * gg * o for u."""
+    need = ctx.needs_input_grad
+    o = ctx.y
+    return (apply_binary(TANH_BACKWARD, gg, o) if need[0] else None,
+            -2 * gg * (o * ctx.x + ctx.z) if need[1] else None,
+            -apply_binary(POW_BACKWARD, gg, o, _SQUARE) if need[2] else None)
+
+
+def tanh_double_backward_jvp(ctx, ta, to, tu):
+    """t(a * (1 - o^2) - 2 * o * u) = ta * (1 - o^2) - 2 * o * tu - 2 * to * (o * a + u)."""
+    need = ctx.needs_input_grad
+    o = ctx.y
+    t = apply(TANH_DOUBLE_BACKWARD, (ta, o, tu)) if need[0] or need[2] else None
+    if not need[1]:
+        return t
+    s = -2 * to * (o * ctx.x + ctx.z)
+    return s if t is None else t + s
+
+
+# NOTE: tanh_backward's tangent when both of its inputs have one, as one primitive (Note
+# [Fused backward rules]): a * (1 - o^2) - 2 * o * u, with a the tangent of g and u = g * to.
+TANH_DOUBLE_BACKWARD = register(OpDef(
+    "tanh_double_backward", _tanh_double_backward, tanh_double_backward_vjp,
+    tanh_double_backward_jvp, save=("x", "y", "z"), broadcasts=True,
+    save_for={"x": 1, "z": 1}))
 
 
 def tanh_vjp(ctx, g):

@@ -38,6 +38,8 @@ from .._core.node import Ctx
 from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
 
+_new = object.__new__
+
 
 def tangent_levels(args):
     """The active levels at which some Tensor in ``args`` carries a tangent, outer first.
@@ -69,7 +71,7 @@ def propagate(op, args, arrays, params, result):
     levels = tangent_levels(args)
     if not levels or result._data.dtype.kind not in "fc":
         return          # integer and bool results (argmax, comparisons) have no tangent
-    fw = result._fw = {}
+    fw = {}
     node = result._grad_fn
     prev_site = STATE.site
     if node is not None and prev_site is None:
@@ -77,6 +79,9 @@ def propagate(op, args, arrays, params, result):
     try:
         for level in levels:      # outer first: the inner ones see the outer ones on `out`
             fw[level] = _tangent_at(op, args, arrays, params, result, level)
+            # NOTE: given only now: an empty dict on `out` while its first tangent is computed
+            # would make every op of the rule that reads `out` look for tangents on it.
+            result._fw = fw
     finally:
         STATE.site = prev_site
     if node is not None:
@@ -111,29 +116,46 @@ def _tangent_at(op, args, arrays, params, result, level):
                 as_tensors = True
         tangents.append(t)
         has.append(t is not None)
-    ctx = Ctx()
+    ctx = _new(Ctx)
     ctx.params = params
     ctx.needs_input_grad = tuple(has)
     if as_tensors:
-        x = args[0]
-        ctx.x = strip(x, level) if isinstance(x, Tensor) else x
-        if len(args) > 1:
-            y = args[1]
-            ctx.y = strip(y, level) if isinstance(y, Tensor) else y
-        ctx.out = strip(result, level)
-        ts = [t if t is not None else _zero(a, wrap) for a, t in zip(args, tangents)]
-        tangent = op.jvp(ctx, *ts)
+        # NOTE: only the values the op saves, which are all its rules read: stripping a dual
+        # input makes an alias, wasted on a value the jvp never reads (tanh's x).
+        for _, i, _ in op.save_slots:
+            if i < 0:
+                ctx.out = strip(result, level)
+            elif i < len(args):
+                a = args[i]
+                if isinstance(a, Tensor):
+                    a = strip(a, level)
+                if i == 0:
+                    ctx.x = a
+                elif i == 1:
+                    ctx.y = a
+                else:
+                    ctx.z = a
+        if all(has):
+            tangent = op.jvp(ctx, *tangents)
+        else:
+            tangent = op.jvp(ctx, *[t if t is not None else _zero(a, wrap)
+                                    for a, t in zip(args, tangents)])
         if not isinstance(tangent, Tensor):
             tangent = wrap(np.asarray(tangent))      # a constant: nothing to record
     else:
         ctx.x = arrays[0]
         if len(arrays) > 1:
             ctx.y = arrays[1]
+            if len(arrays) > 2:
+                ctx.z = arrays[2]
         ctx.out = result._data
         ts = [t._data if t is not None else _zero(a, None) for a, t in zip(args, tangents)]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             tangent = wrap(np.asarray(op.jvp(ctx, *ts)))
-    return _fit(tangent, result._data, op)
+    data, out = tangent._data, result._data
+    if data.shape == out.shape and data.dtype == out.dtype:    # (the common case: no call)
+        return tangent
+    return _fit(tangent, out, op)
 
 
 def _zero(a, as_tensor):
@@ -174,7 +196,7 @@ def strip(t, level):
     """``t`` as seen below ``level``: the same data and reverse-mode history, without its
     tangents at ``level`` and above (``t`` itself when it has none there)."""
     fw = t._fw
-    if fw is None or (level not in fw and all(k < level for k in fw)):
+    if fw is None or (level not in fw and max(fw, default=level) <= level):
         return t
     s = wrap(t._data, t._grad_fn)
     s._requires_grad = t._requires_grad

@@ -169,7 +169,13 @@ def half_in_float32(forward):
     return wrapped
 
 
-SUM = register(OpDef("sum", _np_sum, sum_vjp, lambda ctx, t: sum(t, ctx.axes, ctx.keepdim)))
+def sum_jvp(ctx, t):
+    """t(sum) = sum(t): the primitive with the forward's own params (the tangent has the
+    input's shape), without sum's argument checks."""
+    return apply_unary(SUM, t, ctx.params)
+
+
+SUM = register(OpDef("sum", _np_sum, sum_vjp, sum_jvp))
 MEAN = register(OpDef("mean", _np_mean, mean_vjp,
                       lambda ctx, t: sum(t, ctx.axes, ctx.keepdim) / ctx.count))
 def _weights_jvp(vjp):

@@ -35,7 +35,7 @@ _EMPTY = {}
 _ONE_NEEDED = (True,)
 _BOTH_NEEDED, _FIRST_NEEDED, _SECOND_NEEDED = (True, True), (True, False), (False, True)
 _new = object.__new__
-_SAVE_INDEX = {"x": 0, "y": 1, "out": -1}
+_SAVE_INDEX = {"x": 0, "y": 1, "z": 2, "out": -1}
 
 
 class OpDef:
@@ -43,7 +43,8 @@ class OpDef:
     cotangent per input (None where not needed); ``jvp(ctx, *tangents)`` returns the output
     tangent (filled in for forward mode; None until an op has one).
 
-    Fields: ``save`` names what ctx keeps: "x" (input 0), "y" (input 1), "out";
+    Fields: ``save`` names what ctx keeps: "x" (input 0), "y" (input 1), "z" (input 2),
+    "out";
     ``save_for`` maps a saved name to the one input whose gradient needs it (default: always
     kept), so nothing is saved, and so no in-place change is refused, for a gradient nobody
     asks for, as in PyTorch; a rule reads such a value only when that input needs grad;
@@ -228,8 +229,9 @@ def record_node(op, args, arrays, params, out):
     node.params = params
     node.shape = out.shape
     node.dtype = out.dtype
-    node.site = capture_site()
-    node.hooks = node.retained = None
+    site = STATE.site      # set while a backward records or a tangent is computed
+    node.site = site if site is not None and STATE.track_sites else capture_site()
+    node.hooks = node.retained = node.out_fw = None
     result = wrap(out, node)
     if op.save_slots:
         if STATE.saved_hooks is not None:      # rare: a saved_tensors_hooks context is active
@@ -248,8 +250,10 @@ def record_node(op, args, arrays, params, out):
                 a = args[i]
                 if i == 0:
                     node.x = arrays[0]
-                else:
+                elif i == 1:
                     node.y = arrays[1]
+                else:
+                    node.z = arrays[2]
                 if isinstance(a, Tensor):
                     vc = a._vc or a._counter()
                     saved += (name, a, vc, vc.value)
