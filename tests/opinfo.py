@@ -604,7 +604,7 @@ UNARY_FLOAT_MATH = dict(dtypes=INTS, result_dtype=to_float32_if_int)
 def _tanh_double_backward(a, o, u):
     """tanh_backward's fused tangent, applied directly: only forward-over-reverse records it,
     which the generic row checks don't do."""
-    from tapegrad.ops.elementwise import TANH_DOUBLE_BACKWARD
+    from tapegrad.ops.fused_backward import TANH_DOUBLE_BACKWARD
     from tapegrad.ops.registry import apply
     return apply(TANH_DOUBLE_BACKWARD, (a, o, u))
 

@@ -7,7 +7,7 @@ import pytest
 
 import tapegrad as tg
 import tapegrad.autograd.forward_ad as fwAD
-from tapegrad.ops.elementwise import TANH_DOUBLE_BACKWARD
+from tapegrad.ops.fused_backward import TANH_DOUBLE_BACKWARD
 from tapegrad.ops.registry import apply
 
 
