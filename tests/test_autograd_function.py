@@ -30,17 +30,61 @@ def _leaf(values, dtype=tg.float64):
     return tg.tensor(values, dtype=dtype, requires_grad=True)
 
 
-class Cube(Function):
-    """x**3, saving its input: backward 3 x^2 g, written with tapegrad ops."""
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
+def _functions(lib):
+    """Cube, SinCos, RowBias and DoubleInPlace as custom Functions of ``lib`` (tapegrad, or
+    torch for the parity tests): one source for both libraries."""
+    class Cube(lib.autograd.Function):
+        """x**3, saving its input: backward 3 x^2 g, written with the library's ops."""
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
 
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return 3 * x ** 2 * g
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 3 * x ** 2 * g
+
+    class SinCos(lib.autograd.Function):
+        """Two outputs, sin x and cos x."""
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return lib.sin(x), lib.cos(x)
+
+        @staticmethod
+        def backward(ctx, gs, gc):
+            (x,) = ctx.saved_tensors
+            return gs * lib.cos(x) - gc * lib.sin(x)
+
+    class RowBias(lib.autograd.Function):      # gradient summed down by broadcasting
+        @staticmethod
+        def forward(x, b):
+            return x + b
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            pass
+
+        @staticmethod
+        def backward(ctx, g):
+            return g, g
+
+    class DoubleInPlace(lib.autograd.Function):
+        """2 x, written into x (mark_dirty)."""
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return 2 * g
+    return Cube, SinCos, RowBias, DoubleInPlace
+
+
+Cube, SinCos, RowBias, DoubleInPlace = _functions(tg)
 
 
 class Exp(Function):
@@ -73,19 +117,6 @@ class ScaledMul(Function):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         return g * y * ctx.k, g * x * ctx.k, None
-
-
-class SinCos(Function):
-    """Two outputs, sin x and cos x."""
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return tg.sin(x), tg.cos(x)
-
-    @staticmethod
-    def backward(ctx, gs, gc):
-        (x,) = ctx.saved_tensors
-        return gs * tg.cos(x) - gc * tg.sin(x)
 
 
 # ---- the basics ---------------------------------------------------------------------------------
@@ -432,18 +463,6 @@ def test_an_input_returned_unchanged_comes_back_as_a_new_view():
 
 
 # ---- mark_dirty ---------------------------------------------------------------------------------
-class DoubleInPlace(Function):
-    @staticmethod
-    def forward(ctx, x):
-        x.mul_(2)
-        ctx.mark_dirty(x)
-        return x
-
-    @staticmethod
-    def backward(ctx, g):
-        return 2 * g
-
-
 def test_mark_dirty_rebases_history_and_bumps_version():
     w = _leaf([1.0, 2.0])
     h = w * 3
@@ -900,72 +919,9 @@ def test_saved_tensors_hooks_see_what_save_for_backward_saves():
 
 
 # ---- parity with PyTorch ------------------------------------------------------------------------
-def _torch_functions(torch):
-    class TCube(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x ** 3
-
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return 3 * x ** 2 * g
-
-    class TSinCos(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return torch.sin(x), torch.cos(x)
-
-        @staticmethod
-        def backward(ctx, gs, gc):
-            (x,) = ctx.saved_tensors
-            return gs * torch.cos(x) - gc * torch.sin(x)
-
-    class TRowBias(torch.autograd.Function):      # gradient summed down by broadcasting
-        @staticmethod
-        def forward(x, b):
-            return x + b
-
-        @staticmethod
-        def setup_context(ctx, inputs, output):
-            pass
-
-        @staticmethod
-        def backward(ctx, g):
-            return g, g
-
-    class TDouble(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            x.mul_(2)
-            ctx.mark_dirty(x)
-            return x
-
-        @staticmethod
-        def backward(ctx, g):
-            return 2 * g
-    return TCube, TSinCos, TRowBias, TDouble
-
-
-class RowBias(Function):
-    @staticmethod
-    def forward(x, b):
-        return x + b
-
-    @staticmethod
-    def setup_context(ctx, inputs, output):
-        pass
-
-    @staticmethod
-    def backward(ctx, g):
-        return g, g
-
-
 def test_torch_parity_of_gradients():
     torch = pytest.importorskip("torch")
-    TCube, TSinCos, TRowBias, TDouble = _torch_functions(torch)
+    TCube, TSinCos, TRowBias, TDouble = _functions(torch)
     rng = np.random.default_rng(0)
     xv, bv = rng.standard_normal((3, 4)), rng.standard_normal(4)
 
