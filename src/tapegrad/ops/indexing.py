@@ -3,9 +3,9 @@
 import numpy as np
 
 from .._core.errors import IndexRangeError, ShapeError
-from .._core.state import STATE
 from .._core.tensor import Tensor, shape_of
-from .registry import OpDef, apply_binary, apply_inplace, apply_unary, linear, register
+from .registry import (OpDef, apply_binary, apply_inplace, apply_unary, linear, register,
+                       tracked)
 from .shape import view_scatter
 
 
@@ -283,9 +283,7 @@ def setitem(input, key, value, name="setitem"):
     split = _ints_first(key) if advanced else None
     if split is not None:
         return setitem(getitem(input, split[0]), split[1], value, name)   # through the view
-    involved = (STATE.grad_enabled and (
-        input._requires_grad or (isinstance(value, Tensor) and value._requires_grad))) \
-        or input._fw is not None or (isinstance(value, Tensor) and value._fw is not None)
+    involved = tracked(input) or tracked(value)
     try:
         if not involved and input._data.flags.writeable:
             # Fast path: nothing to record, so write straight into the storage.
