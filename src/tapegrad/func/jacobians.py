@@ -18,7 +18,7 @@ from ..ops.shape import cat, stack
 from ._pytree import tree_flatten, tree_unflatten
 from .transforms import (_as_input, _check_outputs, _detach_tree, _differentiable_input,
                          _grads, _needs_graph, _normalize_argnums, _prepare_args, _rebuild,
-                         _split_aux)
+                         _running, _split_aux)
 
 __all__ = ["jacrev", "jacfwd", "hessian"]
 
@@ -100,7 +100,8 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
         nums = _normalize_argnums(argnums, len(args), "jacrev")
         with enable_grad():
             new_args, aliases, specs = _prepare_args(args, nums, "jacrev")
-            out, aux = _split_aux(func(*new_args, **kwargs), has_aux, "jacrev")
+            with _running(aliases):
+                out, aux = _split_aux(func(*new_args, **kwargs), has_aux, "jacrev")
         outs, out_spec = tree_flatten(out)
         _check_outputs(outs, "jacrev")
         keep = _needs_graph(outs, aliases)
@@ -198,11 +199,10 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
                 k += s
             blocks.append(_rebuild(per_input, specs, as_tuple))
         jac = tree_unflatten(blocks, first["spec"])
-        if not has_aux:
-            return jac
-        aux_leaves, aux_spec = tree_flatten(first["aux"])
-        return jac, tree_unflatten([a.detach() if isinstance(a, Tensor) and not _needs_graph(
-            [a], []) else a for a in aux_leaves], aux_spec)
+        aux_leaves = [a for a in tree_flatten(first["aux"])[0] if isinstance(a, Tensor)]
+        keep = _needs_graph(tree_flatten(jac)[0] + aux_leaves, [])
+        jac = _detach_tree(jac, keep)
+        return (jac, _detach_tree(first["aux"], keep)) if has_aux else jac
     return wrapper
 
 

@@ -17,13 +17,18 @@ apart (no "perturbation confusion", Siskind and Pearlmutter's classic bug):
 - composition: the backward pass is recorded (``create_graph=True``) only when something
   outside the transform can still differentiate the result (``_needs_graph``): a forward-AD
   level is active, or the graph reaches a tensor requiring grad that is not this transform's
-  own alias (the caller's tensor, an outer transform's alias, a closure's parameter).
+  own alias (the caller's tensor, a running outer transform's alias, a closure's parameter).
   Otherwise the rules run on plain arrays (the fast path) and results come back detached.
+  The alias leaves of transforms that have returned don't count: nobody can ask for a
+  gradient with respect to them any more (``_made`` holds every alias leaf, ``_LIVE`` those of
+  the transforms still running).
 The transforms run ``f`` under ``enable_grad``: a transform's result does not depend on a
 ``no_grad`` around the call (as torch.func), while ``no_grad`` inside ``f`` is respected.
 """
 import functools
 import numbers
+import threading
+import weakref
 
 import numpy as np
 
@@ -43,6 +48,31 @@ __all__ = ["grad", "grad_and_value", "vjp", "jvp", "linearize"]
 
 # ---- shared helpers (jacobians.py uses them too) ---------------------------------------------
 
+# every alias leaf a transform made, by id (Note [Transform levels]). NOTE: not a WeakSet:
+# weak references compare their tensors with the elementwise ==.
+_made = weakref.WeakValueDictionary()
+
+
+class _Live(threading.local):
+    ids = frozenset()          # ids of the alias leaves of the transforms now running
+
+
+_LIVE = _Live()
+
+
+class _running:
+    """While a transform runs, its alias leaves count as outside for inner transforms."""
+
+    def __init__(self, aliases):
+        self.ids = {id(a) for a in aliases if _made.get(id(a)) is a}
+
+    def __enter__(self):
+        self.prev = _LIVE.ids
+        _LIVE.ids = self.prev | self.ids
+
+    def __exit__(self, *exc):
+        _LIVE.ids = self.prev
+
 def _differentiable_input(x, tangent=None):
     """The tensor a transform hands to ``f`` in place of the caller's ``x``.
 
@@ -59,6 +89,7 @@ def _differentiable_input(x, tangent=None):
         alias = x.view_as(x)
     if not alias.requires_grad:
         alias.requires_grad_()
+        _made[id(alias)] = alias
     return alias
 
 
@@ -74,9 +105,12 @@ def _needs_graph(outputs, own):
     if not roots:
         return False
     own_ids = {id(a) for a in own}
+    live = _LIVE.ids
     for node in engine.count_consumers(roots):
-        if type(node) is AccumulateGrad and id(node.variable) not in own_ids:
-            return True
+        if type(node) is AccumulateGrad:
+            v = node.variable
+            if id(v) not in own_ids and (id(v) in live or _made.get(id(v)) is not v):
+                return True
     return False
 
 
@@ -199,7 +233,8 @@ def _grad_and_value(f, argnums, has_aux, args, kwargs, caller):
     nums = _normalize_argnums(argnums, len(args), caller)
     with enable_grad():
         new_args, aliases, specs = _prepare_args(args, nums, caller)
-        out, aux = _split_aux(f(*new_args, **kwargs), has_aux, caller)
+        with _running(aliases):
+            out, aux = _split_aux(f(*new_args, **kwargs), has_aux, caller)
     if not isinstance(out, Tensor):
         raise TypeError(f"{caller}: the function must return a scalar tensor, got a "
                         f"{type(out).__name__}.")
@@ -303,7 +338,8 @@ def vjp(func, *primals, has_aux=False):
     nums = (tuple(range(len(primals))), True)
     with enable_grad():
         new_args, aliases, specs = _prepare_args(primals, nums, "vjp")
-        out, aux = _split_aux(func(*new_args), has_aux, "vjp")
+        with _running(aliases):
+            out, aux = _split_aux(func(*new_args), has_aux, "vjp")
     outs, out_spec = tree_flatten(out)
     _check_outputs(outs, "vjp")
     keep = _needs_graph(outs, aliases)
@@ -382,7 +418,12 @@ def _jvp(func, ps, ts, pspec, has_aux, caller):
         if has_aux:
             aux = tree_unflatten([fwAD.unpack_dual(a).primal if isinstance(a, Tensor) else a
                                   for a in tree_flatten(aux)[0]], tree_flatten(aux)[1])
-    return tree_unflatten(primal, out_spec), tree_unflatten(tangent, out_spec), aux
+    # Only the caller's own history (or an outer level) can make the results differentiable
+    # (Note [Transform levels]); a grad inside func may have recorded its backward.
+    keep = _needs_graph(primal + tangent + [a for a in tree_flatten(aux)[0]
+                                            if isinstance(a, Tensor)], [])
+    return (_detach_tree(tree_unflatten(primal, out_spec), keep),
+            _detach_tree(tree_unflatten(tangent, out_spec), keep), _detach_tree(aux, keep))
 
 
 def jvp(func, primals, tangents, *, has_aux=False):
