@@ -194,7 +194,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
         for c, o in zip(cols, first["outs"]):
             per_input, k = [], 0
             for p, s in zip(primals, sizes):
-                block = c[k:k + s].reshape((s, -1)).transpose(0, 1)
+                block = c[k:k + s].reshape((s, o.numel())).transpose(0, 1)
                 per_input.append(block.reshape(tuple(o.shape) + tuple(p.shape)))
                 k += s
             blocks.append(_rebuild(per_input, specs, as_tuple))
