@@ -416,7 +416,7 @@ def test_values_match_torch_func():
     mlp, two, vec, aux = _fns(tg)
     tmlp, ttwo, tvec, taux = _fns(torch)
     p = {"w1": rand(3, 4, seed=1), "b1": rand(4, seed=2), "w2": rand(4, 2, seed=3)}
-    x, y = rand(5, 3, seed=4), rand(3, seed=5)
+    x = rand(5, 3, seed=4)
     a, b = rand(3, seed=6), rand(3, seed=7)
     tp, tx, ta, tb = (_to_torch(torch, v) for v in (p, x, a, b))
     close(func.grad(mlp)(p, x), tf.grad(tmlp)(tp, tx))

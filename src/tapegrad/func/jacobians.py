@@ -16,9 +16,9 @@ from ..autograd.grad_mode import enable_grad
 from ..ops.creation import eye, zeros, zeros_like
 from ..ops.shape import cat, stack
 from ._pytree import tree_flatten, tree_unflatten
-from .transforms import (_as_input, _check_outputs, _detach_tree, _differentiable_input,
-                         _grads, _needs_graph, _normalize_argnums, _prepare_args, _rebuild,
-                         _running, _split_aux)
+from .transforms import (_check_outputs, _detach_tree, _differentiable_input, _grads,
+                         _input_leaves, _needs_graph, _normalize_argnums, _prepare_args,
+                         _rebuild, _running, _split_aux)
 
 __all__ = ["jacrev", "jacfwd", "hessian"]
 
@@ -155,9 +155,8 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
         nums, as_tuple = _normalize_argnums(argnums, len(args), "jacfwd")
         primals, specs = [], []
         for n in nums:
-            leaves, spec = tree_flatten(args[n])
-            primals.extend(_as_input(x, "jacfwd", f"leaf {k} of argument {n}")
-                           for k, x in enumerate(leaves))
+            leaves, spec = _input_leaves(args[n], n, "jacfwd")
+            primals.extend(leaves)
             specs.append(spec)
         # NOTE: the value, aux and output structure come from the first JVP of the basis (all
         # JVPs share them), so the function runs once per basis vector and no more.

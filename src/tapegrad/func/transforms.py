@@ -30,8 +30,6 @@ import numbers
 import threading
 import weakref
 
-import numpy as np
-
 from .._core.errors import ArgumentError, DTypeError, ShapeError
 from .._core.node import AccumulateGrad
 from .._core.state import STATE
@@ -133,6 +131,14 @@ def _as_input(x, caller, what):
     raise DTypeError(f"{caller}: {what} is a {kind}, which can't be differentiated.{hint}")
 
 
+def _input_leaves(arg, n, caller):
+    """The leaves of positional argument ``n`` as tensors to differentiate, and its spec."""
+    leaves, spec = tree_flatten(arg)
+    if spec.kind == "leaf":
+        return [_as_input(arg, caller, f"argument {n}")], spec
+    return [_as_input(x, caller, f"leaf {k} of argument {n}") for k, x in enumerate(leaves)], spec
+
+
 def _normalize_argnums(argnums, nargs, caller):
     """``argnums`` as a tuple of non-negative ints, checked against ``nargs`` arguments."""
     as_tuple = isinstance(argnums, tuple)
@@ -159,15 +165,10 @@ def _prepare_args(args, argnums, caller):
 
     Returns (new_args, aliases, specs): the flat list of aliases and, per argnum, the tree
     spec of that argument (to rebuild the gradients in the caller's structure)."""
-    nums, _ = argnums
     new_args, aliases, specs = list(args), [], []
-    for n in nums:
-        leaves, spec = tree_flatten(args[n])
-        what = f"argument {n}" if spec.num_leaves == 1 and spec.kind == "leaf" else None
-        made = []
-        for k, leaf in enumerate(leaves):
-            w = what or f"leaf {k} of argument {n}"
-            made.append(_differentiable_input(_as_input(leaf, caller, w)))
+    for n in argnums[0]:
+        leaves, spec = _input_leaves(args[n], n, caller)
+        made = [_differentiable_input(x) for x in leaves]
         aliases.extend(made)
         specs.append(spec)
         new_args[n] = tree_unflatten(made, spec)
