@@ -212,3 +212,14 @@ def test_functional_call_matches_torch():
     got = func.grad(loss)({k: tg.tensor(v) for k, v in params.items()}, tg.tensor(x))
     for k in params:
         np.testing.assert_allclose(got[k].numpy(), want[k].numpy(), rtol=1e-10)
+
+
+def test_training_mode_updates_the_given_buffers_not_the_module():
+    bn = nn.BatchNorm1d(2)
+    snap = snapshot(bn)
+    params = dict(bn.named_parameters())
+    buffers = {k: v.clone() for k, v in bn.named_buffers()}
+    func.functional_call(bn, (params, buffers), tg.tensor([[1.0, 2.0], [3.0, 6.0]]))
+    np.testing.assert_allclose(buffers["running_mean"].numpy(), [0.2, 0.4], rtol=1e-6)
+    assert buffers["num_batches_tracked"].item() == 1
+    assert_unchanged(bn, snap)

@@ -463,3 +463,50 @@ def test_jacobians_match_torch_on_several_functions():
         close(func.jacrev(f)(x), want, 1e-10)
         close(func.jacfwd(f)(x), want, 1e-10)
         close(func.jacfwd(f)(x), func.jacrev(f)(x), 1e-10)
+
+
+# ---- composition details ---------------------------------------------------------------------
+
+def test_inner_transform_closing_over_outer_input():
+    """The inner grad sees the outer x only through its closure: its result must stay
+    differentiable for the outer grad (d/dx [d/dy x y^2 at y0] = 2 y0)."""
+    y0 = f64(1.5)
+    for outer in (func.grad, func.jacrev, func.jacfwd):
+        d = outer(lambda x: func.grad(lambda y: x * y ** 2)(y0))(f64(0.7))
+        assert math.isclose(d.item(), 3.0, abs_tol=1e-12), outer.__name__
+    d = func.grad(lambda x: func.jacrev(lambda y: x * y ** 2)(y0))(f64(0.7))
+    assert math.isclose(d.item(), 3.0, abs_tol=1e-12)
+    d = func.grad(lambda x: func.vjp(lambda y: x * y ** 2, y0)[1](f64(1.0))[0])(f64(0.7))
+    assert math.isclose(d.item(), 3.0, abs_tol=1e-12)
+
+
+def test_results_of_nested_transforms_hold_no_inner_graph():
+    x = rand(3)
+    for r in (func.hessian(lambda x: (x ** 3).sum())(x), func.grad(func.grad(tg.sin))(x[0]),
+              func.jvp(func.grad(lambda x: (x ** 3).sum()), (x,), (x,))[1],
+              func.jacfwd(func.jacrev(tg.sin))(x)):
+        assert not r.requires_grad and r.grad_fn is None
+
+
+def test_no_grad_inside_the_function_is_respected():
+    def f(x):
+        with tg.no_grad():
+            c = x * 3
+        return (x * c).sum()
+    x = rand(3)
+    close(func.grad(f)(x), 3 * x)
+
+
+def test_jacobians_with_aux_and_python_float_inputs():
+    x = rand(3)
+    J, aux = func.jacrev(lambda x: (x ** 2, {"s": x.sum()}), has_aux=True)(x)
+    close(J, np.diag(2 * x.numpy()))
+    close(aux["s"], x.sum())
+    assert not aux["s"].requires_grad
+    J, aux = func.jacfwd(lambda x: (x ** 2, {"s": x.sum()}), has_aux=True)(x)
+    close(J, np.diag(2 * x.numpy()))
+    close(aux["s"], x.sum())
+    assert math.isclose(func.jacrev(lambda x: x ** 3)(2.0).item(), 12.0)
+    assert math.isclose(func.jacfwd(lambda x: x ** 3)(2.0).item(), 12.0)
+    assert math.isclose(func.hessian(lambda x: x ** 3)(2.0).item(), 12.0)
+    assert math.isclose(func.jvp(lambda x: x ** 3, (2.0,), (1.0,))[1].item(), 12.0)
