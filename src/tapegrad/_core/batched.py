@@ -43,28 +43,80 @@ BATCHED = _BatchedMark()
 # NumPy functions that only read metadata, allowed on a LogicalArray.
 _METADATA = {np.shape, np.ndim, np.size, np.result_type, np.may_share_memory,
              np.shares_memory, np.iscomplexobj, np.isrealobj, np.can_cast}
+# ndarray attributes that describe the array without reading its values.
+_METADATA_ATTRS = frozenset({
+    "shape", "dtype", "ndim", "size", "strides", "flags", "itemsize", "nbytes", "base",
+    "reshape", "transpose", "T", "squeeze", "swapaxes", "_level",
+    "__class__", "__array_finalize__", "__array_priority__", "__array_interface__",
+    "__array_struct__", "__array_ufunc__", "__array_function__", "__dict__", "__reduce__",
+    "__reduce_ex__", "__getstate__", "__setstate__", "__len__", "__getitem__", "__repr__",
+    "__str__", "__sizeof__", "__copy__", "__deepcopy__", "__setattr__"})
+
+
+class BatchedDataAccess(Exception):
+    """Code read a batched tensor's values directly (not through an op with a batching
+    rule). vmap catches it and runs the function example by example instead; ``level`` is
+    the vmap the tensor belongs to, ``what`` names the access.
+
+    # NOTE: not a ValueError or TypeError: the ops catch those to re-raise with their own
+    # message, and this one must reach vmap unchanged."""
+
+    def __init__(self, what, level):
+        super().__init__(
+            f"vmap: {what} read a batched tensor's values directly (outside the ops' batching "
+            "rules), which would compute one example only.")
+        self.what, self.level = what, level
 
 
 class LogicalArray(np.ndarray):
-    """The per-example stand-in array of a batched tensor: metadata reads work, computing
-    with it raises (Note [Batched tensors])."""
+    """The per-example stand-in array of a batched tensor: metadata reads work, reading its
+    values raises BatchedDataAccess (Note [Batched tensors])."""
+
+    def __array_finalize__(self, obj):
+        if obj is not None:
+            object.__setattr__(self, "_level", getattr(obj, "_level", None))
+
+    def __getattribute__(self, name):
+        if name in _METADATA_ATTRS:
+            return super().__getattribute__(name)
+        raise BatchedDataAccess(f"ndarray.{name}", super().__getattribute__("_level"))
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        raise _direct_use(f"numpy.{ufunc.__name__}")
+        raise BatchedDataAccess(f"numpy.{ufunc.__name__}", _level_of(inputs))
 
     def __array_function__(self, func, types, args, kwargs):
         if func in _METADATA:
             return super().__array_function__(func, tuple(t for t in types
                                                           if t is not LogicalArray) or
                                               (np.ndarray,), args, kwargs)
-        raise _direct_use(f"numpy.{func.__name__}")
+        raise BatchedDataAccess(f"numpy.{func.__name__}", _level_of(args))
+
+    def __bool__(self):
+        raise BatchedDataAccess("bool()", np.ndarray.__getattribute__(self, "_level"))
+
+    def __float__(self):
+        raise BatchedDataAccess("float()", np.ndarray.__getattribute__(self, "_level"))
+
+    def __int__(self):
+        raise BatchedDataAccess("int()", np.ndarray.__getattribute__(self, "_level"))
+
+    def __index__(self):
+        raise BatchedDataAccess("an index", np.ndarray.__getattribute__(self, "_level"))
+
+    def __iter__(self):
+        raise BatchedDataAccess("iteration", np.ndarray.__getattribute__(self, "_level"))
 
 
-def _direct_use(what):
-    return NotSupportedError(
-        f"vmap: {what} was applied directly to a batched tensor's data, which would compute "
-        "only one example. This op has no batching rule that sees its data: please report it; "
-        "meanwhile compute it outside vmap or loop over the batch.")
+def _level_of(values):
+    """The vmap level of the first LogicalArray among ``values`` (nested in tuples too)."""
+    for v in values:
+        if isinstance(v, LogicalArray):
+            return np.ndarray.__getattribute__(v, "_level")
+        if isinstance(v, (tuple, list)):
+            lv = _level_of(v)
+            if lv is not None:
+                return lv
+    return None
 
 
 class VmapLevel:
@@ -122,6 +174,9 @@ class Batched(Tensor):
     def detach(self):
         return make_batched(self._phys.detach(), self._level)
 
+    def _refresh(self):
+        pass           # the physical tensor refreshes itself when an op reads it
+
     @property
     def data(self):
         return make_batched(self._phys.data, self._level)
@@ -131,13 +186,13 @@ class Batched(Tensor):
         raise _control_flow("item()")
 
     def tolist(self):
-        raise _control_flow("tolist()")
+        raise BatchedDataAccess("tolist()", self._level)
 
     def numpy(self, force=False):
-        raise _control_flow("numpy()")
+        raise BatchedDataAccess("numpy()", self._level)
 
     def __array__(self, dtype=None, copy=None):
-        raise _control_flow("a conversion to a NumPy array")
+        raise BatchedDataAccess("a conversion to a NumPy array", self._level)
 
     def __bool__(self):
         raise _control_flow("bool() (an if or while on a tensor)")
@@ -173,9 +228,11 @@ def make_batched(phys, level):
     b._phys, b._level = phys, level
     d = phys._data
     if d.shape[0]:
-        b._data = d[0].view(LogicalArray)
+        d = np.ndarray.view(np.ndarray.__getitem__(d, (0, Ellipsis)), LogicalArray)
     else:
-        b._data = np.empty(d.shape[1:], d.dtype).view(LogicalArray)
+        d = np.ndarray.view(np.empty(d.shape[1:], d.dtype), LogicalArray)
+    object.__setattr__(d, "_level", level)
+    b._data = d
     b._grad = b._grad_fn = b._vc = b._accum = b._fw = None
     b._requires_grad = False
     b._view = BATCHED
@@ -187,3 +244,11 @@ def physical(t):
     while type(t) is Batched:
         t = t._phys
     return t
+
+
+def readable(arr):
+    """``arr``, checked not to be a batched tensor's stand-in: for code that reads values
+    through routes NumPy can't intercept (as_strided windows, np.array copies)."""
+    if isinstance(arr, LogicalArray):
+        raise BatchedDataAccess("a strided window", np.ndarray.__getattribute__(arr, "_level"))
+    return arr

@@ -4,12 +4,13 @@ See Note [Batched tensors] in _core/batched.py for how ops run batched (one call
 physical tensors, through per-op batching rules in func/batching).
 """
 import functools
+import warnings
 
-from .._core.batched import Batched, VmapLevel, make_batched
+from .._core.batched import Batched, BatchedDataAccess, VmapLevel, make_batched
 from .._core.errors import ArgumentError, NotSupportedError
 from .._core.state import STATE
 from .._core.tensor import Tensor
-from . import batching  # noqa: F401  (installs the batching dispatcher)
+from .batching import FALLBACKS, FallbackWarning  # (importing batching installs its dispatcher)
 from ._pytree import broadcast_prefix, tree_flatten, tree_unflatten
 
 _RANDOMNESS = ("error", "different", "same")
@@ -122,12 +123,76 @@ def _run(func, leaves, dims, spec, kwargs, size, out_dims, randomness):
     STATE.vmap_levels = STATE.vmap_levels + (level,)
     try:
         out = func(*tree_unflatten(batched, spec), **kwargs)
+    except BatchedDataAccess as e:
+        if e.level is not level:
+            raise                   # an outer vmap's tensor: that vmap loops
+        failed = e
+    else:
+        failed = None
     finally:
         STATE.vmap_levels = STATE.vmap_levels[:-1]
         level.active = False
+    if failed is not None:
+        return _loop(func, leaves, dims, spec, kwargs, size, out_dims, failed)
     outs, ospec = tree_flatten(out)
     odims = _out_dims(out_dims, out)
     return tree_unflatten([_unbatch(o, d, level, func) for o, d in zip(outs, odims)], ospec)
+
+
+_warned = set()
+
+
+def _loop(func, leaves, dims, spec, kwargs, size, out_dims, error):
+    """The function run example by example (Note [Batched tensors]: an op read a batched
+    tensor's values directly, so it has no batching rule that could run it at once)."""
+    FALLBACKS["count"] += 1
+    where = _culprit(error)
+    if where not in _warned:
+        _warned.add(where)
+        warnings.warn(f"vmap: {where} has no batching rule for batched values ({error.what} "
+                      "read them), so the vmapped function runs example by example (a Python "
+                      "loop over the batch): correct, but slow.", FallbackWarning, stacklevel=4)
+    from ..ops.shape import stack
+    results = []
+    for i in range(size):
+        example = [x if d is None else x.movedim(d, 0)[i] for x, d in zip(leaves, dims)]
+        results.append(func(*tree_unflatten(example, spec), **kwargs))
+    outs0, ospec = tree_flatten(results[0])
+    odims = _out_dims(out_dims, results[0])
+    columns = list(zip(*[tree_flatten(r)[0] for r in results]))
+    return tree_unflatten([_stack(list(col), d, stack, func) for col, d in zip(columns, odims)],
+                          ospec)
+
+
+def _stack(col, d, stack, func):
+    name = getattr(func, "__name__", "the function")
+    if not all(isinstance(o, Tensor) for o in col):
+        raise NotSupportedError(f"vmap({name}): the function must return tensors (or "
+                                "containers of them).")
+    shapes = {tuple(o.shape) for o in col}
+    if len(shapes) > 1:
+        raise NotSupportedError(
+            f"vmap({name}): the examples' outputs have different shapes ({sorted(shapes)[:2]}): "
+            "the output's shape depends on the values (as with nonzero, unique or "
+            "masked_select), so the examples can't be stacked into one tensor. Loop over the "
+            "batch instead, as PyTorch's vmap also refuses these.")
+    return col[0] if d is None else stack(col, d)
+
+
+_WRAPPERS = {"with_numpy_names", "wrapper", "wrapped", "method"}
+
+
+def _culprit(error):
+    """The tapegrad function (called from outside tapegrad) in which ``error`` was raised."""
+    tb, name = error.__traceback__, None
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        path = code.co_filename.replace("\\", "/")
+        if "/tapegrad/" in path and "/tapegrad/func/" not in path and "/_core/" not in path \
+                and code.co_name not in _WRAPPERS:
+            return f"tapegrad's {code.co_name}"
+        tb = tb.tb_next
+    return name or "an op"
 
 
 def _out_dims(out_dims, out):

@@ -18,7 +18,7 @@ matrix functions), nn.py (the nn.functional primitives).
 """
 import warnings
 
-from ..._core.batched import Batched, make_batched
+from ..._core.batched import Batched, BatchedDataAccess, make_batched
 from ..._core.errors import NotSupportedError
 from ...ops.registry import apply, apply_inplace, install_batching
 
@@ -51,6 +51,9 @@ class FallbackWarning(UserWarning):
 
 
 _warned = set()
+# how many times an op (or a whole function) ran example by example: tests read it to list
+# which ops still fall back
+FALLBACKS = {"count": 0}
 
 
 def dispatch(op, args, params, inplace):
@@ -100,8 +103,8 @@ def _inplace(op, phys, batched, params, name, target):
             "its memory by the batch dim. Use the out-of-place op instead (x = x.op(...)).")
     rule_fn = RULES.get(op.name)
     if rule_fn is None or getattr(rule_fn, "inplace_ok", False) is False:
-        raise NotSupportedError(f"vmap: in-place {name} on a batched tensor has no batching rule "
-                                "yet; use the out-of-place op.")
+        # no in-place layout: vmap runs the function example by example
+        raise BatchedDataAccess(f"in-place {name}", target._level)
     new_args, new_params, post = rule_fn(op, phys, batched, params, phys[0].shape[0])
     assert post is None
     apply_inplace(op, new_args, new_params, name)
@@ -110,6 +113,7 @@ def _inplace(op, phys, batched, params, name, target):
 
 def fallback(op, args, batched, params, size):
     """Run ``op`` example by example and stack the results (recorded like any ops)."""
+    FALLBACKS["count"] += 1
     if op.name not in _warned:
         _warned.add(op.name)
         warnings.warn(f"vmap: {op.name} has no batching rule yet, so it runs example by example "
