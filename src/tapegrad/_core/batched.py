@@ -252,3 +252,42 @@ def readable(arr):
     if isinstance(arr, LogicalArray):
         raise BatchedDataAccess("a strided window", np.ndarray.__getattribute__(arr, "_level"))
     return arr
+
+
+def levels_of(t):
+    """The vmap levels ``t`` is batched at, outermost first (the order of its physical
+    tensor's leading dims)."""
+    levels = []
+    while type(t) is Batched:
+        levels.append(t._level)
+        t = t._phys
+    levels.reverse()
+    return levels
+
+
+def rewrap(plain, levels):
+    """``plain`` (leading dims: one per level, outermost first) batched at ``levels``."""
+    for lv in levels:
+        plain = make_batched(plain, lv)
+    return plain
+
+
+def batched_at(t, levels):
+    """``t`` batched at every level of ``levels`` (sorted outermost first; a superset of
+    t's own), as the physical broadcast of ``t`` over the levels it lacks (a view, no copy).
+    Returns the plain physical tensor; ``rewrap(result, levels)`` is the batched one."""
+    have = levels_of(t)
+    p = physical(t)
+    if len(have) == len(levels):
+        return p
+    for i, lv in enumerate(levels):
+        if lv not in have:
+            p = p.unsqueeze(i)
+            p = p.expand(p.shape[:i] + (lv.size,) + p.shape[i + 1:])
+    return p
+
+
+def active_levels():
+    """The running vmaps' levels, outermost first."""
+    from .state import STATE
+    return list(STATE.vmap_levels)
