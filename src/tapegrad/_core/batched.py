@@ -121,11 +121,13 @@ def _level_of(values):
 
 class VmapLevel:
     """One running vmap: its batch ``size``, its ``randomness`` mode, its nesting ``depth``
-    (0 outermost) and ``active`` (False once the vmap has returned)."""
-    __slots__ = ("size", "randomness", "depth", "active")
+    (0 outermost), ``active`` (False once the vmap has returned) and ``looping`` (True while
+    it runs its function example by example)."""
+    __slots__ = ("size", "randomness", "depth", "active", "looping")
 
     def __init__(self, size, randomness, depth):
         self.size, self.randomness, self.depth, self.active = size, randomness, depth, True
+        self.looping = False
 
     def __repr__(self):
         return f"VmapLevel(depth={self.depth}, size={self.size})"
@@ -291,3 +293,22 @@ def active_levels():
     """The running vmaps' levels, outermost first."""
     from .state import STATE
     return list(STATE.vmap_levels)
+
+
+def vmap_randomness():
+    """Called before every random draw while a vmap runs: 'error' refuses it; 'different'
+    needs each example to draw its own, so a vectorized vmap runs example by example instead
+    (a looping one draws per example already); 'same' draws once for all (the vectorized
+    path does; a looping vmap replays the generator's state per example)."""
+    from .state import STATE
+    different = None
+    for lv in STATE.vmap_levels:
+        if lv.randomness == "error":
+            raise NotSupportedError(
+                "vmap: a random op was called inside vmap with randomness='error' (the "
+                "default). Pass randomness='different' (each example draws its own values) or "
+                "'same' (one draw shared by all examples) to vmap, or draw outside vmap.")
+        if lv.randomness == "different" and not lv.looping:
+            different = lv
+    if different is not None:
+        raise BatchedDataAccess("a random op with randomness='different'", different)
