@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 
+from .._core.batched import Batched, active_levels, batched_at, levels_of, physical, rewrap
 from .._core.errors import ArgumentError, GradError, ShapeError
 from .._core.node import AccumulateGrad, Ctx, Node, capture_site, format_site
 from .._core.state import STATE
@@ -478,6 +479,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
+    if STATE.vmap_levels and any(type(t) is Batched for t in outputs + inputs):
+        return _batched_grad(outputs, inputs, _as_tuple(grad_outputs), retain_graph,
+                             create_graph, allow_unused, materialize_grads)
     for t in inputs:
         _check_input(t, "grad")
     if allow_unused is None:
@@ -494,3 +498,35 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                     "it has no gradient. Pass allow_unused=True to get None for it (or "
                     "materialize_grads=True for zeros).")
     return tuple(results)
+
+
+def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                  materialize_grads):
+    """``grad`` inside vmap (Note [Batched tensors]): on the physical tensors, each example's
+    output seeded with its own cotangent, so each example's input gets its own gradient. That
+    holds only for inputs batched at every running vmap (func.grad makes its inputs so); an
+    input shared by the examples would get the sum of their gradients, so it is refused."""
+    levels = active_levels()
+    for i, t in enumerate(inputs):
+        if len(levels_of(t)) != len(levels):
+            raise GradError(
+                f"grad: inside vmap, input {i} (example shape {tuple(t.shape)}) is the same for "
+                "every example, so autograd.grad would give the sum of the examples' gradients "
+                "instead of each one's. Use tapegrad.func.grad (or func.vjp) inside vmap: it "
+                "gives every example its own gradient.")
+    phys_out, phys_go = [], []
+    for j, o in enumerate(outputs):
+        phys_out.append(physical(o))
+        g = grad_outputs[j] if grad_outputs and j < len(grad_outputs) else None
+        if g is None:
+            if o.numel() != 1:
+                raise GradError(f"grad: grad can be implicitly created only for outputs with "
+                                f"one element per example; output {j} has example shape "
+                                f"{tuple(o.shape)}. Pass grad_outputs.")
+            g = wrap(np.ones(physical(o)._data.shape, physical(o)._data.dtype))
+        else:
+            g = batched_at(g, levels_of(o)) if isinstance(g, Tensor) else g
+        phys_go.append(g)
+    results = grad(tuple(phys_out), tuple(physical(t) for t in inputs), tuple(phys_go),
+                   retain_graph, create_graph, allow_unused, materialize_grads)
+    return tuple(None if r is None else rewrap(r, levels) for r in results)

@@ -21,6 +21,7 @@ import functools
 import itertools
 from collections import namedtuple
 
+from .._core.batched import Batched, active_levels, batched_at, levels_of, physical, rewrap
 from .._core.errors import ArgumentError, DTypeError, GradError, ShapeError
 from .._core.state import STATE
 from .._core.tensor import Tensor
@@ -156,6 +157,11 @@ def make_dual(tensor, tangent, *, level=None):
         ...     fwAD.unpack_dual(y).tangent
         tensor([1.0000, 0.5403])
     """
+    if type(tensor) is Batched or type(tangent) is Batched:
+        # inside vmap: each example's primal with its own tangent, on the physical tensors
+        levels = active_levels()
+        return rewrap(make_dual(batched_at(tensor, levels), batched_at(tangent, levels),
+                                level=level), levels)
     lid = _level_id(level, "make_dual")
     if not isinstance(tensor, Tensor) or not isinstance(tangent, Tensor):
         raise TypeError(f"make_dual: expected tensors, got {type(tensor).__name__} and "
@@ -206,6 +212,11 @@ def unpack_dual(tensor, *, level=None):
         raise TypeError(f"unpack_dual: expected a tensor, got {type(tensor).__name__}")
     if not STATE.fw_levels:
         return UnpackedDualTensor(tensor, None)
+    if type(tensor) is Batched:
+        levels = levels_of(tensor)
+        primal, tangent = unpack_dual(physical(tensor), level=level)
+        return UnpackedDualTensor(rewrap(primal, levels),
+                                  None if tangent is None else rewrap(tangent, levels))
     lid = _level_id(level, "unpack_dual")
     tensor._refresh()         # a view whose base changed in place takes its tangent from it
     fw = tensor._fw
