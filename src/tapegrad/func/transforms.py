@@ -22,6 +22,13 @@ apart (no "perturbation confusion", Siskind and Pearlmutter's classic bug):
   The alias leaves of transforms that have returned don't count: nobody can ask for a
   gradient with respect to them any more (``_made`` holds every alias leaf, ``_LIVE`` those of
   the transforms still running).
+# Note [Transforms inside vmap]
+Inside vmap an input of a reverse-mode transform is made batched at every running vmap
+(``batched_at``: an input shared by the examples is broadcast over the batch, a view), so the
+engine's batched ``grad`` seeds each example separately and every example gets its own
+gradient: ``vmap(grad(f), in_dims=(None, 0))(w, xs)`` gives per-example gradients with
+respect to ``w``. Aliases are keyed by their physical tensor, the one the graph records.
+
 The transforms run ``f`` under ``enable_grad``: a transform's result does not depend on a
 ``no_grad`` around the call (as torch.func), while ``no_grad`` inside ``f`` is respected.
 """
@@ -30,6 +37,7 @@ import numbers
 import threading
 import weakref
 
+from .._core.batched import batched_at, physical, rewrap
 from .._core.errors import ArgumentError, DTypeError, ShapeError
 from .._core.node import AccumulateGrad
 from .._core.state import STATE
@@ -62,7 +70,8 @@ class _running:
     """While a transform runs, its alias leaves count as outside for inner transforms."""
 
     def __init__(self, aliases):
-        self.ids = {id(a) for a in aliases if _made.get(id(a)) is a}
+        phys = [physical(a) for a in aliases]
+        self.ids = {id(p) for p in phys if _made.get(id(p)) is p}
 
     def __enter__(self):
         self.prev = _LIVE.ids
@@ -80,10 +89,21 @@ def _differentiable_input(x, tangent=None):
     differentiates through it; otherwise it is a fresh leaf sharing ``x``'s memory.
     ``requires_grad`` is set on the alias, never on ``x``. Forward mode: ``x`` made dual with
     ``tangent`` at the innermost (this call's) level. Every transform makes its inputs here
-    (Note [Transform levels]); vmap extends it for inputs batched inside vmap.
+    (Note [Transform levels]). Inside vmap the alias is batched at every running vmap (Note
+    [Transforms inside vmap]).
     """
     if tangent is not None:
         return fwAD.make_dual(x, tangent)
+    # Note [Transforms inside vmap]: batched at every running vmap (not one that runs its
+    # function example by example), so each example has an input of its own and its gradient.
+    levels = [lv for lv in STATE.vmap_levels if lv.active] if STATE.vmap_levels else None
+    if not levels:
+        return _alias(x)
+    return rewrap(_alias(batched_at(x, levels)), levels)
+
+
+def _alias(x):
+    """The reverse-mode alias of a plain (physical) tensor (see _differentiable_input)."""
     if x._fw is None and not x.requires_grad:
         # NOTE: nothing to stay connected to, so a fresh leaf sharing x's memory: a detach
         # costs a tenth of a recorded view (the common case, grad of a plain tensor).
@@ -106,10 +126,10 @@ def _needs_graph(outputs, own):
         return True
     if not STATE.grad_enabled:
         return False
-    roots = [t._node() for t in outputs if isinstance(t, Tensor) and t.requires_grad]
+    roots = [physical(t)._node() for t in outputs if isinstance(t, Tensor) and t.requires_grad]
     if not roots:
         return False
-    own_ids = {id(a) for a in own}
+    own_ids = {id(physical(a)) for a in own}
     live = _LIVE.ids
     for node in engine.count_consumers(roots):
         if type(node) is AccumulateGrad:
