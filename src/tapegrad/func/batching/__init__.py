@@ -24,6 +24,17 @@ from ...ops.registry import apply, apply_inplace, install_batching
 
 RULES = {}
 DECOMPOSITIONS = {}
+PUBLIC_RULES = {}
+
+
+def public_rule(name):
+    """Register ``fn(args, batched, kwargs, size)`` as the batching rule of public function
+    ``name`` (see registry.batched_call): it returns the physical result, or None to let the
+    function run as usual."""
+    def register(fn):
+        PUBLIC_RULES[name] = fn
+        return fn
+    return register
 
 
 def decomposition(name):
@@ -92,6 +103,21 @@ def dispatch(op, args, params, inplace):
     return make_batched(out, level)
 
 
+def public_dispatch(name, args, kwargs):
+    """registry.batched_call's answer for public function ``name`` (None: no rule applies)."""
+    level = None
+    for a in args:
+        if type(a) is Batched and (level is None or a._level.depth > level.depth):
+            level = a._level
+    rule_fn = PUBLIC_RULES.get(name)
+    if level is None or rule_fn is None:
+        return None
+    phys = [a._phys if type(a) is Batched and a._level is level else a for a in args]
+    batched = [type(a) is Batched and a._level is level for a in args]
+    out = rule_fn(phys, batched, kwargs, level.size)
+    return None if out is None else make_batched(out, level)
+
+
 def _inplace(op, phys, batched, params, name, target):
     """An in-place op inside vmap: the written tensor must be batched when any operand is
     (its memory can't grow a batch dim); then the op's own rule gives the layout."""
@@ -134,6 +160,6 @@ def ops_without_rules():
     return sorted(n for n in REGISTRY if n not in RULES)
 
 
-install_batching(dispatch)
+install_batching(dispatch, public_dispatch)
 
-from . import elementwise, reductions, shapes, linalg, nn  # noqa: E402,F401  (register rules)
+from . import elementwise, reductions, shapes, linalg, nn, losses  # noqa: E402,F401  (register rules)
