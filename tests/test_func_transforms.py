@@ -510,3 +510,35 @@ def test_jacobians_with_aux_and_python_float_inputs():
     assert math.isclose(func.jacfwd(lambda x: x ** 3)(2.0).item(), 12.0)
     assert math.isclose(func.hessian(lambda x: x ** 3)(2.0).item(), 12.0)
     assert math.isclose(func.jvp(lambda x: x ** 3, (2.0,), (1.0,))[1].item(), 12.0)
+
+
+# ---- with vmap -------------------------------------------------------------------------------
+
+def test_vmap_of_grad_gives_per_example_gradients_of_shared_weights():
+    w, b, xs = rand(3, 2, seed=1), rand(2, seed=2), rand(5, 3, seed=3)
+
+    def loss(w, b, x):
+        return (tg.tanh(x @ w + b) ** 2).sum()
+    gw, gb = func.vmap(func.grad(loss, argnums=(0, 1)), in_dims=(None, None, 0))(w, b, xs)
+    loop = [func.grad(loss, argnums=(0, 1))(w, b, xs[i]) for i in range(5)]
+    close(gw, tg.stack([g[0] for g in loop]), 1e-12)
+    close(gb, tg.stack([g[1] for g in loop]), 1e-12)
+    assert not gw.requires_grad and w.grad is None
+
+
+def test_vmap_composes_with_every_transform():
+    xs = rand(4, 3, seed=5)
+
+    def f(x):
+        return (x.sin() * x).sum()
+
+    def g(x):
+        return x.sin() * x.sum()
+    loop = lambda t: tg.stack([t(xs[i]) for i in range(4)])  # noqa: E731
+    for t in (func.grad(f), func.jacrev(g), func.jacfwd(g), func.hessian(f),
+              lambda x: func.jvp(g, (x,), (tg.ones_like(x),))[1],
+              lambda x: func.vjp(g, x)[1](tg.ones_like(x))[0]):
+        close(func.vmap(t)(xs), loop(t), 1e-12)
+    close(func.grad(lambda x: func.vmap(f)(x).sum())(xs), func.vmap(func.grad(f))(xs), 1e-12)
+    close(func.vmap(func.vmap(func.grad(tg.sin)))(xs), xs.cos(), 1e-12)
+    close(func.jacrev(func.vmap(g))(xs), func.jacfwd(func.vmap(g))(xs), 1e-12)
