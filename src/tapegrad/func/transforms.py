@@ -7,10 +7,11 @@ function (or values) with no side effects on the tensors the caller holds.
 Each call of a transform is a level of its own, so nested transforms keep their perturbations
 apart (no "perturbation confusion", Siskind and Pearlmutter's classic bug):
 - reverse mode (grad, vjp and jacrev): every differentiated input becomes a fresh alias
-  (``_differentiable_input``), a view that requires grad and stays connected to the caller's
-  tensor. The transform asks the engine for gradients with respect to that alias only
-  (``autograd.grad``, never ``backward``), so an inner transform's gradient never reaches an
-  outer one's inputs, and nothing is added into the ``.grad`` of any tensor the caller holds.
+  (``_differentiable_input``) that requires grad and stays connected to the caller's tensor
+  (a view of it; a fresh leaf sharing its memory when it has no history). The transform asks
+  the engine for gradients with respect to that alias only (``autograd.grad``, never
+  ``backward``), so an inner transform's gradient never reaches an outer one's inputs, and
+  nothing is added into the ``.grad`` of any tensor the caller holds.
   Tensors made outside the transform are constants inside it: they are not its aliases.
 - forward mode (jvp, linearize and jacfwd): every call enters a fresh
   ``forward_ad.dual_level``, whose id is never reused, so tangents of different calls never mix.
@@ -22,15 +23,15 @@ apart (no "perturbation confusion", Siskind and Pearlmutter's classic bug):
   The alias leaves of transforms that have returned don't count: nobody can ask for a
   gradient with respect to them any more (``_made`` holds every alias leaf, ``_LIVE`` those of
   the transforms still running).
+- grad mode: ``f`` runs under ``enable_grad``, so a transform's result does not depend on a
+  ``no_grad`` around the call (as torch.func), while a ``no_grad`` inside ``f`` is respected.
+
 # Note [Transforms inside vmap]
 Inside vmap an input of a reverse-mode transform is made batched at every running vmap
 (``batched_at``: an input shared by the examples is broadcast over the batch, a view), so the
 engine's batched ``grad`` seeds each example separately and every example gets its own
 gradient: ``vmap(grad(f), in_dims=(None, 0))(w, xs)`` gives per-example gradients with
 respect to ``w``. Aliases are keyed by their physical tensor, the one the graph records.
-
-The transforms run ``f`` under ``enable_grad``: a transform's result does not depend on a
-``no_grad`` around the call (as torch.func), while ``no_grad`` inside ``f`` is respected.
 """
 import functools
 import numbers
