@@ -542,3 +542,14 @@ def test_vmap_composes_with_every_transform():
     close(func.grad(lambda x: func.vmap(f)(x).sum())(xs), func.vmap(func.grad(f))(xs), 1e-12)
     close(func.vmap(func.vmap(func.grad(tg.sin)))(xs), xs.cos(), 1e-12)
     close(func.jacrev(func.vmap(g))(xs), func.jacfwd(func.vmap(g))(xs), 1e-12)
+
+
+def test_jacobians_of_mixed_dtypes_and_integer_outputs():
+    x32, x64 = tg.tensor([1.0, 2.0]), f64([3.0])
+    for jac in (func.jacrev, func.jacfwd):
+        J = jac(lambda a, b: (a * 2, b.double() ** 2), argnums=(0, 1))(x32, x64)
+        assert J[0][0].dtype == tg.float32 and J[1][1].dtype == tg.float64
+        close(J[1][1], np.array([[6.0]]))
+        with pytest.raises(DTypeError, match=f"{jac.__name__}: output 1 has dtype "
+                                             "tapegrad.int64 .*only floating-point outputs"):
+            jac(lambda a: (a, a.argmax()))(x64)

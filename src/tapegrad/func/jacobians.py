@@ -9,7 +9,7 @@ input's structure.
 """
 import functools
 
-from .._core.errors import ArgumentError
+from .._core.errors import ArgumentError, DTypeError
 from .._core.tensor import Tensor
 from ..autograd import forward_ad as fwAD
 from ..autograd.grad_mode import enable_grad
@@ -44,23 +44,27 @@ def _batched(fn, basis, chunk_size=None, randomness="error"):
     return [cat([c[j] for c in chunks]) for j in range(len(chunks[0]))]
 
 
-def _one_hot_basis(like, caller):
+def _one_hot_basis(like):
     """One identity matrix over all elements of the tensors ``like``, cut into one block per
-    tensor: block k has shape (N, *like[k].shape), N the total number of elements."""
+    tensor: block k has shape (N, *like[k].shape) and like[k]'s dtype, N the total number of
+    elements."""
     sizes = [t.numel() for t in like]
     n = sum(sizes)
-    dtype = like[0].dtype
-    for t in like[1:]:
-        if t.dtype != dtype:
-            raise ArgumentError(
-                f"{caller}: the tensors to build a basis for have different dtypes ({dtype} and "
-                f"{t.dtype}); convert them to one dtype first.")
-    ident = eye(n, dtype=dtype)
+    ident = eye(n, dtype=like[0].dtype)
     blocks, k = [], 0
     for t, s in zip(like, sizes):
-        blocks.append(ident[:, k:k + s].reshape((n,) + tuple(t.shape)))
+        block = ident[:, k:k + s].reshape((n,) + tuple(t.shape))
+        blocks.append(block if t.dtype == ident.dtype else block.to(t.dtype))
         k += s
     return blocks, sizes
+
+
+def _check_floating(outs, caller):
+    for k, o in enumerate(outs):
+        if o._data.dtype.kind not in "fc":
+            raise DTypeError(f"{caller}: output {k} has dtype {o.dtype} (shape "
+                             f"{tuple(o.shape)}); only floating-point outputs have a Jacobian. "
+                             "Return it as aux (has_aux=True) or convert it with .float().")
 
 
 def _check_chunk_size(chunk_size, caller):
@@ -104,12 +108,13 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
                 out, aux = _split_aux(func(*new_args, **kwargs), has_aux, "jacrev")
         outs, out_spec = tree_flatten(out)
         _check_outputs(outs, "jacrev")
+        _check_floating(outs, "jacrev")
         keep = _needs_graph(outs, aliases)
         if sum(o.numel() for o in outs) == 0:
             rows = [zeros((0,) + tuple(a.shape), dtype=a.dtype) for a in aliases]
             sizes = [0] * len(outs)
         else:
-            basis, sizes = _one_hot_basis(outs, "jacrev")
+            basis, sizes = _one_hot_basis(outs)
             rows = _batched(lambda *cots: _grads(outs, aliases, cots, keep), basis,
                             chunk_size=chunk_size)
         blocks, k = [], 0
@@ -172,6 +177,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
                 out, aux = _split_aux(func(*new_args, **kwargs), has_aux, "jacfwd")
                 outs, out_spec = tree_flatten(out)
                 _check_outputs(outs, "jacfwd")
+                _check_floating(outs, "jacfwd")
                 tans = [fwAD.unpack_dual(o).tangent for o in outs]
                 tans = [zeros_like(o) if t is None else t for o, t in zip(outs, tans)]
                 if not first:
@@ -187,7 +193,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
             cols, sizes = [zeros((0,) + tuple(o.shape), dtype=o.dtype)
                            for o in first["outs"]], [0] * len(primals)
         else:
-            basis, sizes = _one_hot_basis(primals, "jacfwd")
+            basis, sizes = _one_hot_basis(primals)
             cols = _batched(push, basis, randomness=randomness)
         blocks = []
         for c, o in zip(cols, first["outs"]):
