@@ -81,6 +81,7 @@ class _running:
     def __exit__(self, *exc):
         _LIVE.ids = self.prev
 
+
 def _differentiable_input(x, tangent=None):
     """The tensor a transform hands to ``f`` in place of the caller's ``x``.
 
@@ -237,19 +238,21 @@ def _detach_tree(tree, keep):
     levels]: nothing outside the transform can differentiate it)."""
     if keep:
         return tree
-    return tree_unflatten([t.detach() if isinstance(t, Tensor) else t
-                           for t in tree_flatten(tree)[0]], tree_flatten(tree)[1])
+    leaves, spec = tree_flatten(tree)
+    return tree_unflatten([t.detach() if isinstance(t, Tensor) else t for t in leaves], spec)
 
 
-def _grads(outputs, inputs, cotangents, create_graph):
+def _grads(outputs, inputs, cotangents, create_graph, retain_graph=True):
     """d outputs / d inputs against cotangents (zeros where an input is unused), through
-    autograd.grad, so no ``.grad`` is touched; the graph is kept for another call."""
+    autograd.grad, so no ``.grad`` is touched; by default the graph is kept for another call
+    (vjp_fn and jacrev's rows)."""
     pairs = [(o, g) for o, g in zip(outputs, cotangents) if o.requires_grad]
     if not pairs:
         return [zeros_like(x) for x in inputs]
     with enable_grad():
         got = engine.grad([o for o, _ in pairs], inputs, [g for _, g in pairs],
-                          retain_graph=True, create_graph=create_graph, allow_unused=True)
+                          retain_graph=retain_graph, create_graph=create_graph,
+                          allow_unused=True)
     return [zeros_like(x) if g is None else g for x, g in zip(inputs, got)]
 
 
@@ -276,7 +279,7 @@ def _grad_and_value(f, argnums, has_aux, args, kwargs, caller):
         raise DTypeError(f"{caller}: the function must return a floating-point scalar, got "
                          f"dtype {out.dtype}.")
     keep = _needs_graph([out], aliases)
-    g = _grads([out], aliases, [None], keep)
+    g = _grads([out], aliases, [None], keep, retain_graph=keep)
     grads = _rebuild(g, specs, nums[1])
     value = out if keep else out.detach()
     if has_aux:
