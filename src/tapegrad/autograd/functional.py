@@ -394,9 +394,12 @@ def _jacobian_rows_batched(outputs, inputs, create_graph):
 
 def _jacobian_forward(func, inputs):
     """jacobian with strategy='forward-mode': a jvp per column of the identity over the flattened
-    inputs, batched (``_batched``)."""
+    inputs, batched (``_batched``).
+
+    NOTE: as in PyTorch, the inputs are made dual as they are, not detached, and the result is
+    not detached: with inputs that require grad it stays connected to them (make_dual's alias
+    passes gradients back; the caller's tensors themselves are not changed)."""
     in_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
-    inputs = tuple(t.detach() for t in inputs)
     basis, numels = _standard_basis(inputs)
     seen = {}       # the outputs' structure and shapes, from the calls
 
@@ -422,7 +425,7 @@ def _jacobian_forward(func, inputs):
         for inp, n in zip(inputs, numels):
             block = cols[start:start + n]              # (n,) + out.shape: columns first
             block = block.permute(*range(1, block.ndim), 0).reshape(shape + inp.shape)
-            row.append(block.detach())
+            row.append(block)
             start += n
         jac.append(tuple(row))
     return _unpack(tuple(jac), seen["tuple"], in_tuple)
@@ -466,9 +469,9 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
 
     def gradient(*xs):
         if outer_jacobian_strategy == "forward-mode":
-            # NOTE: forward over reverse: xs are _jacobian_forward's own dual aliases of detached
-            # inputs (never the caller's tensors), made leaves that require grad here so the
-            # inner reverse pass starts from them, tangents and all.
+            # NOTE: forward over reverse: xs are _jacobian_forward's dual aliases (never the
+            # caller's tensors); one that does not require grad yet is a leaf, made to require
+            # it here so the inner reverse pass starts from it, tangents and all.
             xs = tuple(x if x.requires_grad else x.requires_grad_() for x in xs)
         jac = jacobian(scalar, xs, create_graph=True)
         _check_jacobian(jac, strict, "hessian")
