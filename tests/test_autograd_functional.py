@@ -103,7 +103,7 @@ _FORWARD_RG_SKIP = False
 FLAGS2 = list(itertools.product([False, True], repeat=2))      # create_graph, strict
 
 
-# ---- torch parity ---------------------------------------------------------------------------------
+# ---- torch parity --------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", list(_vector_fns(tg)))
 @pytest.mark.parametrize("requires_grad", [False, True])
 def test_jacobian_matches_torch_for_every_flag_combination(name, requires_grad):
@@ -219,7 +219,7 @@ def test_gradients_through_create_graph_results_match_torch():
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-9)
 
 
-# ---- hand-worked values (no torch) ------------------------------------------------------------------
+# ---- hand-worked values (no torch) ---------------------------------------------------------------
 @pytest.mark.parametrize("vectorize, strategy", [(False, "reverse-mode"), (True, "reverse-mode"),
                                                  (True, "forward-mode")])
 def test_hessian_of_a_quadratic_form_is_a_plus_a_transpose(vectorize, strategy):
@@ -359,7 +359,7 @@ def test_empty_input_and_output_give_empty_blocks():
         assert tuple(J.shape) == (0, 0)
 
 
-# ---- errors ---------------------------------------------------------------------------------------
+# ---- errors --------------------------------------------------------------------------------------
 def _square(x):
     return x * x
 
@@ -448,8 +448,9 @@ def test_strict_errors():
     with pytest.raises(GradError, match=r"jacobian: strict=True, and output 1 of the function "
                                         r"does not require grad"):
         F.jacobian(lambda a: (a * 2, tg.ones(2)), x, strict=True)
-    with pytest.raises(GradError, match=r"strict=True with create_graph=True, and the Jacobian "
-                                        r"of output 0 with respect to input 0 does not depend"):
+    with pytest.raises(GradError, match=r"strict=True with create_graph=True, and the "
+                                        r"derivative of output 0 with respect to input 0 does "
+                                        r"not depend"):
         F.jacobian(lambda a: a * 2, x, strict=True, create_graph=True)
     with pytest.raises(GradError, match=r"vjp: strict=True, and the outputs do not depend on "
                                         r"input 1"):
@@ -464,6 +465,12 @@ def test_strict_errors():
                                         r"hessian, the gradient with respect to input 0 does "
                                         r"not depend on the inputs"):
         F.hessian(lambda a: (a * 3).sum(), x, strict=True)
+    with pytest.raises(GradError, match=r"hessian: strict=True, and the gradient with respect "
+                                        r"to input 0 does not depend on input 1"):
+        F.hessian(lambda a, b: (a ** 3).sum() + (b ** 3).sum(), (x, y), strict=True)
+    with pytest.raises(GradError, match=r"hessian: strict=True, and output 0 of the function "
+                                        r"does not require grad"):
+        F.hessian(lambda a: tg.ones(()), x, strict=True)
     with pytest.raises(GradError, match=r"hvp: strict=True, and the output of the function does "
                                         r"not depend on input 1"):
         F.hvp(lambda a, b: (a ** 3).sum(), (x, y), (tg.ones(2), tg.ones(1)), strict=True)

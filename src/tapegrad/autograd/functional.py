@@ -1,10 +1,11 @@
-"""Jacobians, Hessians and their products for a function of tensors (``torch.autograd.functional``).
+"""Jacobians, Hessians and their products for functions of tensors (torch.autograd.functional).
 
 Each function calls ``func`` on stand-ins for the caller's inputs and differentiates through the
 one engine (``engine.grad``, ``forward_ad``); the caller's tensors are never changed and their
 ``.grad`` never touched. The stand-ins are fresh leaves (``detach().requires_grad_()``), except
 that with ``create_graph=True`` an input that already requires grad is passed as a view of itself,
-so the results stay connected to the caller's graph and can be differentiated again.
+so the results stay connected to the caller's graph and can be differentiated again (and, as in
+PyTorch, ``jacobian``'s forward mode makes the inputs dual as they are).
 
 Conventions, as in PyTorch: ``inputs`` is a Tensor or a tuple of Tensors, and ``func`` returns a
 Tensor or a tuple of Tensors; results follow that nesting (a tuple level only where the caller
@@ -33,7 +34,7 @@ __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
 _STRATEGIES = ("reverse-mode", "forward-mode")
 
 
-# ---- argument handling ----------------------------------------------------------------------------
+# ---- argument handling ---------------------------------------------------------------------------
 def _as_tuple(x, what, fn):
     """``(was_tuple, tensors)``: ``x`` as a tuple of Tensors, checked (a list is refused, as in
     PyTorch: only a tuple means several tensors)."""
@@ -197,7 +198,7 @@ def _standard_basis(tensors):
     return tuple(blocks), numels
 
 
-# ---- public API -----------------------------------------------------------------------------------
+# ---- public API ----------------------------------------------------------------------------------
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
     """The function's outputs and the vector-Jacobian product ``v^T J`` at ``inputs``.
 
@@ -299,6 +300,9 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
     Returns:
         ``J[i][j]`` of shape ``outputs[i].shape + inputs[j].shape``: a Tensor for one input and
         one output, a tuple over the inputs or outputs, or a tuple (outputs) of tuples (inputs).
+        With forward mode, as in PyTorch, the inputs are not detached: for inputs that require
+        grad the result stays connected to them. (PyTorch's forward mode nests in lists;
+        tapegrad's in tuples, as documented for both modes.)
 
     Example:
         >>> import tapegrad as tg
@@ -308,42 +312,49 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
         (tensor([[3., 0.],
                 [0., 3.]]), tensor([1., 2.]))
     """
+    return _jacobian(func, inputs, create_graph, strict, vectorize, strategy, "jacobian")
+
+
+def _jacobian(func, inputs, create_graph, strict, vectorize, strategy, fn):
+    """jacobian, with errors naming ``fn`` (hessian's outer Jacobian is one of these)."""
     if strategy not in _STRATEGIES:
-        raise ArgumentError(f"jacobian: strategy={strategy!r}; it must be 'reverse-mode' or "
+        raise ArgumentError(f"{fn}: strategy={strategy!r}; it must be 'reverse-mode' or "
                             "'forward-mode' (forward mode is faster when the function has more "
                             "outputs than inputs; otherwise use reverse mode).")
     if strategy == "forward-mode":
         if create_graph:
-            raise NotSupportedError("jacobian: create_graph=True with strategy='forward-mode' "
+            raise NotSupportedError(f"{fn}: create_graph=True with strategy='forward-mode' "
                                     "is not supported (as in PyTorch); pass create_graph=False "
                                     "or use strategy='reverse-mode'.")
         if strict:
-            raise GradError("jacobian: strict=True with strategy='forward-mode' is not "
+            raise GradError(f"{fn}: strict=True with strategy='forward-mode' is not "
                             "supported (as in PyTorch); pass strict=False or use "
                             "strategy='reverse-mode'.")
         if not vectorize:
-            raise NotSupportedError("jacobian: strategy='forward-mode' needs vectorize=True (as "
+            raise NotSupportedError(f"{fn}: strategy='forward-mode' needs vectorize=True (as "
                                     "in PyTorch); pass vectorize=True.")
-        return _jacobian_forward(func, inputs)
-    in_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
+        return _jacobian_forward(func, inputs, fn)
+    in_tuple, inputs = _as_tuple(inputs, "inputs", fn)
     inputs = _stand_ins(inputs, create_graph, need_graph=True)
-    out_tuple, outputs = _call(func, inputs, "jacobian")
-    _check_outputs(outputs, strict, "jacobian")
+    out_tuple, outputs = _call(func, inputs, fn)
+    _check_outputs(outputs, strict, fn)
     if vectorize:
         if strict:
-            raise GradError("jacobian: strict=True with vectorize=True is not supported (as in "
+            raise GradError(f"{fn}: strict=True with vectorize=True is not supported (as in "
                             "PyTorch); pass strict=False or vectorize=False.")
         jac = _jacobian_rows_batched(outputs, inputs, create_graph)
     else:
-        jac = tuple(_jacobian_rows(i, out, inputs, create_graph, strict)
+        jac = tuple(_jacobian_rows(i, out, inputs, create_graph, strict, fn)
                     for i, out in enumerate(outputs))
     jac = tuple(_finish(row, create_graph) for row in jac)
     return _unpack(jac, out_tuple, in_tuple)
 
 
-def _jacobian_rows(i, out, inputs, create_graph, strict):
+def _jacobian_rows(i, out, inputs, create_graph, strict, fn):
     """The Jacobian blocks of output ``i`` (one per input), a vjp per element of ``out``."""
     rows = [[] for _ in inputs]
+    # (hessian's outer Jacobian: its outputs are the entries of the gradient)
+    what = f"the gradient with respect to input {i}" if fn == "hessian" else f"output {i}"
     seed = np.zeros(out.numel(), dtype=out._data.dtype)
     for k in range(out.numel()):
         seed[k] = 1
@@ -353,12 +364,12 @@ def _jacobian_rows(i, out, inputs, create_graph, strict):
                                                 retain_graph=True), inputs)):
             if g is None:
                 if strict:
-                    raise GradError(f"jacobian: strict=True, and output {i} does not depend on "
+                    raise GradError(f"{fn}: strict=True, and {what} does not depend on "
                                     f"input {j}. Pass strict=False to get zeros for it.")
                 g = zeros_like(inp)
             elif strict and create_graph and not g.requires_grad:
-                raise GradError(f"jacobian: strict=True with create_graph=True, and the "
-                                f"Jacobian of output {i} with respect to input {j} does not "
+                raise GradError(f"{fn}: strict=True with create_graph=True, and the "
+                                f"derivative of {what} with respect to input {j} does not "
                                 "depend on the inputs, so it can't be differentiated further. "
                                 "Pass strict=False or create_graph=False.")
             rows[j].append(g)
@@ -392,21 +403,21 @@ def _jacobian_rows_batched(outputs, inputs, create_graph):
     return tuple(tuple(r) for r in jac)
 
 
-def _jacobian_forward(func, inputs):
+def _jacobian_forward(func, inputs, fn):
     """jacobian with strategy='forward-mode': a jvp per column of the identity over the flattened
     inputs, batched (``_batched``).
 
     NOTE: as in PyTorch, the inputs are made dual as they are, not detached, and the result is
     not detached: with inputs that require grad it stays connected to them (make_dual's alias
     passes gradients back; the caller's tensors themselves are not changed)."""
-    in_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
+    in_tuple, inputs = _as_tuple(inputs, "inputs", fn)
     basis, numels = _standard_basis(inputs)
     seen = {}       # the outputs' structure and shapes, from the calls
 
     def jvp_column(tangents):
         with fwAD.dual_level():
             duals = tuple(fwAD.make_dual(x, t.reshape(x.shape)) for x, t in zip(inputs, tangents))
-            out_tuple, outs = _call(func, duals, "jacobian")
+            out_tuple, outs = _call(func, duals, fn)
             seen["tuple"], seen["shapes"] = out_tuple, [o.shape for o in outs]
             cols = []
             for out in outs:
@@ -477,8 +488,8 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
         _check_jacobian(jac, strict, "hessian")
         return jac
 
-    res = jacobian(gradient, inputs, create_graph=create_graph, strict=strict,
-                   vectorize=vectorize, strategy=outer_jacobian_strategy)
+    res = _jacobian(gradient, inputs, create_graph, strict, vectorize, outer_jacobian_strategy,
+                    "hessian")
     return _unpack(res, in_tuple, in_tuple)
 
 
