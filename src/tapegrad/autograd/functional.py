@@ -67,7 +67,7 @@ def _check_v(v, refs, refs_are_tuple, ref_name, fn):
         if a.shape != b.shape:
             which = f"entry {i} of v" if refs_are_tuple else "v"
             raise ShapeError(f"{fn}: {which} has shape {tuple(a.shape)} but {ref_name[:-1]} "
-                                f"{i} has shape {tuple(b.shape)}; they must match.")
+                             f"{i} has shape {tuple(b.shape)}; they must match.")
 
 
 def _take_v(v, refs, refs_are_tuple, ref_name, create_graph, fn, none_message):
