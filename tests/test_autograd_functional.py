@@ -30,6 +30,7 @@ def _vector_fns(lib):
         "unused_input": (lambda x, y: x ** 2, [(4,), (3,)]),
         "linear": (lambda x: a @ x, [(4,)]),
         "one_of_two_outputs_constant": (lambda x: (x * 2, a.sum() * lib.ones(2)), [(3,)]),
+        "zero_dim": (lambda x, y: (lib.exp(x) * y, x * y.sum()), [(), (2,)]),
     }
 
 
@@ -46,6 +47,7 @@ def _scalar_fns(lib):
         "unused_input": (lambda x, y: (x ** 4).sum(), [(4,), (2,)]),
         "linear": (lambda x: (m @ x).sum(), [(4,)]),
         "one_element": (lambda x: (x ** 3).sum(), [(1,)]),
+        "zero_dim": (lambda x, y: lib.exp(x * y).sum() * x, [(), (3,)]),
     }
 
 
@@ -201,6 +203,26 @@ def test_v_none_for_a_one_element_function_matches_torch(fn):
     expected = getattr(torch.autograd.functional, fn)(lambda t: torch.exp(t) * 3,
                                                       torch.tensor(x))
     _same_tree(got, expected)
+
+
+@pytest.mark.parametrize("vectorize, strategy", [(False, "reverse-mode"), (True, "reverse-mode"),
+                                                 (True, "forward-mode")])
+def test_float32_jacobian_and_hessian_match_torch(vectorize, strategy):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(8).uniform(0.5, 1.5, (2, 3)).astype(np.float32)
+    got_j = F.jacobian(lambda t: tg.tanh(t) * t, tg.tensor(x), vectorize=vectorize,
+                       strategy=strategy)
+    got_h = F.hessian(lambda t: (tg.tanh(t) * t).sum(), tg.tensor(x), vectorize=vectorize,
+                      outer_jacobian_strategy=strategy)
+    exp_j = torch.autograd.functional.jacobian(lambda t: torch.tanh(t) * t, torch.tensor(x),
+                                               vectorize=vectorize, strategy=strategy)
+    exp_h = torch.autograd.functional.hessian(lambda t: (torch.tanh(t) * t).sum(),
+                                              torch.tensor(x), vectorize=vectorize,
+                                              outer_jacobian_strategy=strategy)
+    for got, exp in ((got_j, exp_j), (got_h, exp_h)):
+        assert got.dtype == tg.float32 and tuple(got.shape) == (2, 3, 2, 3)
+        np.testing.assert_allclose(got.detach().numpy(), exp.detach().numpy(), rtol=1e-5,
+                                   atol=1e-6)
 
 
 def test_gradients_through_create_graph_results_match_torch():
