@@ -384,6 +384,8 @@ def test_empty_input_and_output_give_empty_blocks():
     for vec, strat in [(False, "reverse-mode"), (True, "reverse-mode"), (True, "forward-mode")]:
         J = F.jacobian(lambda t: t * 2, x, vectorize=vec, strategy=strat)
         assert tuple(J.shape) == (0, 0)
+        J = F.jacobian(lambda t: (t.sum() + 1) * tg.ones(2), x, vectorize=vec, strategy=strat)
+        assert tuple(J.shape) == (2, 0)
 
 
 # ---- errors --------------------------------------------------------------------------------------

@@ -428,8 +428,9 @@ def _jacobian_forward(func, inputs, fn):
     if sum(numels):
         per_output = _batched(jvp_column, basis)
     else:          # no input elements: call once (for the outputs' shapes), no columns
-        per_output = tuple(c.reshape((0,) + tuple(c.shape)) for c in jvp_column(
-            tuple(wrap(np.zeros(0, x._data.dtype)).reshape(x.shape) for x in inputs)))
+        per_output = tuple(wrap(np.zeros((0,) + tuple(c.shape), c._data.dtype)) for c in
+                           jvp_column(tuple(wrap(np.zeros(x.shape, x._data.dtype))
+                                            for x in inputs)))
     jac = []
     for cols, shape in zip(per_output, seen["shapes"]):
         row, start = [], 0
