@@ -177,13 +177,10 @@ def _grads(outputs, inputs, grad_outputs, create_graph, retain_graph=None):
 def _batched(fn, basis):
     """``fn`` mapped over dim 0 of the tensors in ``basis`` (a tuple, all of one leading size):
     ``fn`` takes a tuple of one slice of each and returns a tuple of tensors, which come back
-    stacked along a new dim 0. This is ``vmap(fn)(basis)``, the one place ``vectorize=True``
-    batches; for now a loop over the batch, which gives vmap's results.
-
-    TODO(issue 10): switch to tapegrad.func.vmap once it lands.
+    stacked along a new dim 0: ``vmap(fn)(basis)``, the one place ``vectorize=True`` batches.
     """
-    rows = [fn(tuple(b[k] for b in basis)) for k in range(basis[0].shape[0])]
-    return tuple(stack([r[i] for r in rows]) for i in range(len(rows[0])))
+    from ..func.vmap import vmap    # late import: func is the floor above autograd
+    return tuple(vmap(lambda *b: tuple(fn(b)))(*basis))
 
 
 def _standard_basis(tensors):
