@@ -46,7 +46,7 @@ _METADATA = {np.shape, np.ndim, np.size, np.result_type, np.may_share_memory,
 # ndarray attributes that describe the array without reading its values.
 _METADATA_ATTRS = frozenset({
     "shape", "dtype", "ndim", "size", "strides", "flags", "itemsize", "nbytes", "base",
-    "reshape", "transpose", "T", "squeeze", "swapaxes", "_level",
+    "_level",
     "__class__", "__array_finalize__", "__array_priority__", "__array_interface__",
     "__array_struct__", "__array_ufunc__", "__array_function__", "__dict__", "__reduce__",
     "__reduce_ex__", "__getstate__", "__setstate__", "__len__", "__getitem__", "__repr__",

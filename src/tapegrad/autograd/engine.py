@@ -239,10 +239,11 @@ def _add_into_grad(t, g, is_fresh, create_graph):
 
 
 def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None,
-                 accumulate=True, caller="backward"):
+                 accumulate=True, caller="backward", record=None):
     """Walk back from ``outputs``. With ``targets`` (a list of tensors), return their
     gradients in order (None where none arrived) and, if ``accumulate``, add them into their
-    ``.grad``; without, add into every reached leaf's ``.grad``."""
+    ``.grad``; without, add into every reached leaf's ``.grad``. ``create_graph`` runs the
+    rules on Tensors; ``record`` (default: create_graph) whether they record."""
     grad_outputs = grad_outputs or (None,) * len(outputs)
     if len(grad_outputs) != len(outputs):
         raise ArgumentError(f"{caller}: got {len(grad_outputs)} gradients for {len(outputs)} "
@@ -280,7 +281,8 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
             fresh.add(node)
 
     prev_mode, prev_site, prev_partial = STATE.grad_enabled, STATE.site, STATE.partial_backward
-    STATE.grad_enabled = create_graph      # the recorded path records; the fast path can't
+    # the recorded path records; the fast path can't
+    STATE.grad_enabled = create_graph if record is None else record
     if create_graph and prev_site is None:
         STATE.site = capture_site(2)       # the nodes it records (Note [Creation sites])
     STATE.partial_backward = targets is not None   # (reentrant checkpoint refuses grad())
@@ -479,15 +481,30 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
-    if STATE.vmap_levels and any(type(t) is Batched for t in outputs + inputs):
-        return _batched_grad(outputs, inputs, _as_tuple(grad_outputs), retain_graph,
-                             create_graph, allow_unused, materialize_grads)
+    if STATE.vmap_levels:
+        if any(type(t) is Batched for t in outputs + inputs):
+            return _batched_grad(outputs, inputs, _as_tuple(grad_outputs), retain_graph,
+                                 create_graph, allow_unused, materialize_grads)
+        if grad_outputs is not None and any(type(g) is Batched for g in _as_tuple(grad_outputs)):
+            for t in inputs:
+                _check_input(t, "grad")
+            # vmap over cotangents (a vjp_fn inside vmap: jacrev's rows): the rules run on
+            # Tensors, so each runs batched through its ops' batching rules
+            results = run_backward(outputs, _as_tuple(grad_outputs), retain_graph, True,
+                                   targets=inputs, accumulate=False, caller="grad",
+                                   record=create_graph)
+            return _check_unused(inputs, results, allow_unused, materialize_grads)
     for t in inputs:
         _check_input(t, "grad")
-    if allow_unused is None:
-        allow_unused = materialize_grads
     results = run_backward(outputs, _as_tuple(grad_outputs), retain_graph, create_graph,
                            targets=inputs, accumulate=False, caller="grad")
+    return _check_unused(inputs, results, allow_unused, materialize_grads)
+
+
+def _check_unused(inputs, results, allow_unused, materialize_grads):
+    """grad()'s results, with None for unused inputs replaced by zeros or refused."""
+    if allow_unused is None:
+        allow_unused = materialize_grads
     for i, (t, g) in enumerate(zip(inputs, results)):
         if g is None:
             if materialize_grads:

@@ -8,7 +8,8 @@ they are: at this level they are the same for every example), and asks the op's 
 run it physically. A rule is ``rule(op, args, batched, params, size)`` returning
 ``(args, params, post)``: the physical arguments (dims moved past the batch dim, operands
 padded so they broadcast as the examples do), the physical params and an optional function
-applied to the physical result; the op then runs once, through ``apply``, so it is recorded
+applied to the physical result (or None when it has no layout for these arguments); the op
+then runs once, through ``apply``, so it is recorded
 (and carries tangents) like any op. Ops without a rule run example by example (``fallback``),
 with a one-time warning naming the op: slow, but never wrong or refused.
 
@@ -94,9 +95,10 @@ def dispatch(op, args, params, inplace):
     if inplace is not None:
         return _inplace(op, phys, batched, params, inplace, args[0])
     rule_fn = RULES.get(op.name)
-    if rule_fn is None:
+    planned = None if rule_fn is None else rule_fn(op, phys, batched, params, level.size)
+    if planned is None:            # no rule, or none for this layout
         return make_batched(fallback(op, phys, batched, params, level.size), level)
-    new_args, new_params, post = rule_fn(op, phys, batched, params, level.size)
+    new_args, new_params, post = planned
     out = apply(op, new_args, new_params)
     if post is not None:
         out = post(out)

@@ -61,11 +61,23 @@ def _matmul_forward(x, y):
         dtype = np.result_type(x, y)
         if dtype.char == "e":
             return np.matmul(x.astype(_F32), y.astype(_F32)).astype(dtype)
+    if not y.flags.c_contiguous:
+        if y.ndim > 2 and x.ndim == y.ndim and x.shape[:-2] == y.shape[:-2] \
+                and not any(y.strides[:-2]):
+            return _shared_right(x, y)
+        y = blas_ready(y)
     if not x.flags.c_contiguous:          # the common case skips the call
         x = blas_ready(x)
-    if not y.flags.c_contiguous:
-        y = blas_ready(y)
     return np.matmul(x, y)
+
+
+def _shared_right(x, y):
+    """x @ y for a y that is one matrix broadcast over x's batch dims (stride 0: an expanded
+    weight, as vmap(grad(f)) gives every example): one GEMM over all of x's rows, instead of
+    one small GEMM per batch index on a materialized copy of y."""
+    m = blas_ready(y[(0,) * (y.ndim - 2)])
+    rows = blas_ready(x).reshape(-1, x.shape[-1])
+    return (rows @ m).reshape(x.shape[:-1] + (m.shape[1],))
 
 
 def _mm(x, y):
