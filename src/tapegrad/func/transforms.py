@@ -333,8 +333,8 @@ def grad(func, argnums=0, has_aux=False):
         >>> import tapegrad as tg
         >>> tg.func.grad(lambda x: x ** 2)(1.0)
         tensor(2.)
-        >>> tg.func.grad(tg.func.grad(tg.sin))(tg.tensor(0.0))
-        tensor(-0.)
+        >>> tg.func.grad(tg.func.grad(lambda x: x ** 3))(2.0)
+        tensor(12.)
     """
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
