@@ -521,18 +521,23 @@ def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, all
                   materialize_grads):
     """``grad`` inside vmap (Note [Batched tensors]): on the physical tensors, each example's
     output seeded with its own cotangent, so each example's input gets its own gradient. That
-    holds only for inputs batched at every running vmap (func.grad makes its inputs so); an
-    input shared by the examples would get the sum of their gradients, so it is refused."""
-    levels = active_levels()
+    holds only for inputs batched at every level their outputs are (func.grad makes its
+    inputs so); an input shared by the examples would get the sum of their gradients, so it
+    is refused. Cotangents may be batched at further, inner levels (a vmap over vjp_fn inside
+    another transform's vmap): those stay batched through the rules."""
+    out_levels = {lv for o in outputs for lv in levels_of(o)}
     for i, t in enumerate(inputs):
-        if len(levels_of(t)) != len(levels):
+        if not out_levels <= set(levels_of(t)):
             raise GradError(
                 f"grad: inside vmap, input {i} (example shape {tuple(t.shape)}) is the same for "
                 "every example, so autograd.grad would give the sum of the examples' gradients "
                 "instead of each one's. Use tapegrad.func.grad (or func.vjp) inside vmap: it "
                 "gives every example its own gradient.")
-    phys_out, phys_go = [], []
+    depth = _depth
+    primal = out_levels | {lv for t in inputs for lv in levels_of(t)}
+    phys_out, phys_go, extra = [], [], set()
     for j, o in enumerate(outputs):
+        own = levels_of(o)
         phys_out.append(physical(o))
         g = grad_outputs[j] if grad_outputs and j < len(grad_outputs) else None
         if g is None:
@@ -541,9 +546,37 @@ def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, all
                                 f"one element per example; output {j} has example shape "
                                 f"{tuple(o.shape)}. Pass grad_outputs.")
             g = wrap(np.ones(physical(o)._data.shape, physical(o)._data.dtype))
-        else:
-            g = batched_at(g, levels_of(o)) if isinstance(g, Tensor) else g
+        elif isinstance(g, Tensor):
+            more = [lv for lv in levels_of(g) if lv not in own]
+            if more and min(map(depth, more)) < max(map(depth, primal), default=-1):
+                raise GradError("grad: inside vmap, a cotangent is batched at an outer vmap "
+                                "its output is not batched at; this layout isn't supported.")
+            full = batched_at(g, sorted(set(own) | set(more), key=depth))
+            if more:     # (own..., more..., out) -> batched at `more` over (own..., out)
+                k, m = len(own), len(more)
+                full = rewrap(full.permute(tuple(range(k, k + m)) + tuple(range(k))
+                                           + tuple(range(k + m, full.ndim))), more)
+                extra.update(more)
+            g = full
         phys_go.append(g)
     results = grad(tuple(phys_out), tuple(physical(t) for t in inputs), tuple(phys_go),
                    retain_graph, create_graph, allow_unused, materialize_grads)
-    return tuple(None if r is None else rewrap(r, levels) for r in results)
+    out = []
+    for t, r in zip(inputs, results):
+        own = levels_of(t)
+        if r is None:
+            out.append(None)
+            continue
+        more = levels_of(r)
+        if more:        # batched at cotangent levels over (own..., in): interleave by depth
+            plain, k, m = physical(r), len(own), len(more)
+            plain = plain.permute(tuple(range(m, m + k)) + tuple(range(m))
+                                  + tuple(range(m + k, plain.ndim)))
+            out.append(rewrap(plain, own + more))
+        else:
+            out.append(rewrap(r, own))
+    return tuple(out)
+
+
+def _depth(level):
+    return level.depth
