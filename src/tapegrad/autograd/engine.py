@@ -9,7 +9,8 @@ import sys
 
 import numpy as np
 
-from .._core.batched import Batched, active_levels, batched_at, levels_of, physical, rewrap
+from .._core.batched import (Batched, active_levels, levels_of, merge_levels, physical,
+                             split_levels)
 from .._core.errors import ArgumentError, GradError, ShapeError
 from .._core.node import AccumulateGrad, Ctx, Node, capture_site, format_site
 from .._core.state import STATE
@@ -533,9 +534,7 @@ def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, all
                 "every example, so autograd.grad would give the sum of the examples' gradients "
                 "instead of each one's. Use tapegrad.func.grad (or func.vjp) inside vmap: it "
                 "gives every example its own gradient.")
-    depth = _depth
-    primal = out_levels | {lv for t in inputs for lv in levels_of(t)}
-    phys_out, phys_go, extra = [], [], set()
+    phys_out, phys_go = [], []
     for j, o in enumerate(outputs):
         own = levels_of(o)
         phys_out.append(physical(o))
@@ -547,36 +546,13 @@ def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, all
                                 f"{tuple(o.shape)}. Pass grad_outputs.")
             g = wrap(np.ones(physical(o)._data.shape, physical(o)._data.dtype))
         elif isinstance(g, Tensor):
-            more = [lv for lv in levels_of(g) if lv not in own]
-            if more and min(map(depth, more)) < max(map(depth, primal), default=-1):
+            g = split_levels(g, own)
+            if g is None:
                 raise GradError("grad: inside vmap, a cotangent is batched at an outer vmap "
                                 "its output is not batched at; this layout isn't supported.")
-            full = batched_at(g, sorted(set(own) | set(more), key=depth))
-            if more:     # (own..., more..., out) -> batched at `more` over (own..., out)
-                k, m = len(own), len(more)
-                full = rewrap(full.permute(tuple(range(k, k + m)) + tuple(range(k))
-                                           + tuple(range(k + m, full.ndim))), more)
-                extra.update(more)
-            g = full
         phys_go.append(g)
     results = grad(tuple(phys_out), tuple(physical(t) for t in inputs), tuple(phys_go),
                    retain_graph, create_graph, allow_unused, materialize_grads)
-    out = []
-    for t, r in zip(inputs, results):
-        own = levels_of(t)
-        if r is None:
-            out.append(None)
-            continue
-        more = levels_of(r)
-        if more:        # batched at cotangent levels over (own..., in): interleave by depth
-            plain, k, m = physical(r), len(own), len(more)
-            plain = plain.permute(tuple(range(m, m + k)) + tuple(range(m))
-                                  + tuple(range(m + k, plain.ndim)))
-            out.append(rewrap(plain, own + more))
-        else:
-            out.append(rewrap(r, own))
-    return tuple(out)
+    return tuple(None if r is None else merge_levels(r, levels_of(t))
+                 for t, r in zip(inputs, results))
 
-
-def _depth(level):
-    return level.depth
