@@ -164,7 +164,9 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
             primals.extend(leaves)
             specs.append(spec)
         # NOTE: the value, aux and output structure come from the first JVP of the basis (all
-        # JVPs share them), so the function runs once per basis vector and no more.
+        # JVPs share them), so the function runs once per basis vector and no more. Under a
+        # batched _batched they are read inside it: only their shapes and structure may be
+        # used outside (the value and aux would have to come back as unbatched outputs).
         first = {}
 
         def push(*tangents):
