@@ -553,3 +553,15 @@ def test_jacobians_of_mixed_dtypes_and_integer_outputs():
         with pytest.raises(DTypeError, match=f"{jac.__name__}: output 1 has dtype "
                                              "tapegrad.int64 .*only floating-point outputs"):
             jac(lambda a: (a, a.argmax()))(x64)
+
+
+def test_grad_inside_vmap_over_tangents_of_a_shared_primal():
+    """jvp of grad inside vmap over the tangents (jacfwd's columns batched): the primal is the
+    same for every example, its tangent is each example's own."""
+    x = rand(3, seed=8)
+    f = lambda x: (x ** 3).sum()  # noqa: E731
+    basis = tg.eye(3, dtype=tg.float64)
+    H = func.vmap(lambda t: func.jvp(func.grad(f), (x,), (t,))[1])(basis)
+    close(H, np.diag(6 * x.numpy()), 1e-12)
+    J = func.vmap(lambda t: func.jvp(func.jacrev(tg.sin), (x,), (t,))[1])(basis)
+    close(J, func.jacfwd(func.jacrev(tg.sin))(x), 1e-12)

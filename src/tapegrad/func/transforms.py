@@ -38,7 +38,7 @@ import numbers
 import threading
 import weakref
 
-from .._core.batched import batched_at, physical, rewrap
+from .._core.batched import batched_at, levels_of, physical, rewrap
 from .._core.errors import ArgumentError, DTypeError, ShapeError
 from .._core.node import AccumulateGrad
 from .._core.state import STATE
@@ -101,7 +101,28 @@ def _differentiable_input(x, tangent=None):
     levels = [lv for lv in STATE.vmap_levels if lv.active] if STATE.vmap_levels else None
     if not levels:
         return _alias(x)
-    return rewrap(_alias(batched_at(x, levels)), levels)
+    return rewrap(_alias(_batched_everywhere(x, levels)), levels)
+
+
+def _batched_everywhere(x, levels):
+    """The physical tensor of ``x`` batched at every level of ``levels`` (Note [Transforms
+    inside vmap]), its forward-AD tangents too.
+
+    NOTE: broadcasting a dual ``x`` with ops would run their tangent rules on its tangents,
+    which may be batched where ``x`` is not (jvp inside vmap over the tangents, as jacfwd's
+    columns): the broadcast of such a tangent would be batched twice. So the primal and each
+    tangent are broadcast apart, and the tangents put back on the physical result."""
+    if len(levels_of(x)) == len(levels) or physical(x)._fw is None:
+        return batched_at(x, levels)
+    tangents = []
+    for i in range(len(STATE.fw_levels)):
+        x, t = fwAD.unpack_dual(x, level=i)
+        if t is not None:
+            tangents.append((i, t))
+    p = batched_at(x, levels)
+    for i, t in tangents:
+        p = fwAD.make_dual(p, batched_at(t, levels), level=i)
+    return p
 
 
 def _alias(x):
