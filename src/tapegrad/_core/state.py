@@ -17,6 +17,7 @@ class _State(threading.local):
     saved_hooks_disabled = None   # disable_saved_tensors_hooks's error message, or None
     saving_op = None              # the op whose values are being packed (for the hooks' errors)
     partial_backward = False      # the running backward is grad() or backward(inputs=...)
+    tapes = ()                    # GradientTapes recording now, innermost last (autograd/tape.py)
 
 
 STATE = _State()
