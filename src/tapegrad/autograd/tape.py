@@ -290,11 +290,12 @@ class GradientTape:
             (tensor(3.), tensor(2., requires_grad=True))
         """
         seen = list(self._watched)
-        if self._watch_accessed and self._roots:
-            for node in count_consumers(list(self._roots)):
-                if type(node) is AccumulateGrad and type(node.variable) is not _Alias \
-                        and not any(v is node.variable for v in seen):
-                    seen.append(node.variable)
+        if self._watch_accessed:
+            for root in self._roots:           # targets in the order they were given
+                for node in count_consumers([root]):
+                    if type(node) is AccumulateGrad and type(node.variable) is not _Alias \
+                            and not any(v is node.variable for v in seen):
+                        seen.append(node.variable)
         return tuple(seen)
 
     # ---- differentiation ---------------------------------------------------------------------
