@@ -47,7 +47,7 @@ def test_requires_grad_tensors_need_no_watch():
     assert w.grad is None                    # the tape returns gradients, never accumulates
 
 
-# ---- nested tapes: higher derivatives -------------------------------------------------------------
+# ---- nested tapes: higher derivatives ------------------------------------------------------------
 def test_nested_tapes_give_second_and_third_derivatives_of_sin():
     pts = np.array([-1.3, 0.0, 0.5, 2.0])
     x = tg.tensor(pts)
@@ -151,8 +151,9 @@ def test_non_persistent_gradient_inside_the_block_stops_recording():
         assert not x.requires_grad          # the tape stopped: x is a constant again
         z = x * 5
     assert not z.requires_grad
-    with pytest.raises(GradError):
-        tape.stop_recording().__enter__()
+    with pytest.raises(GradError, match="not recording"):
+        with tape.stop_recording():
+            pass
 
 
 def test_reentering_a_recording_tape_is_an_error():
@@ -162,7 +163,7 @@ def test_reentering_a_recording_tape_is_an_error():
             tape.__enter__()
 
 
-# ---- stop_recording and reset ---------------------------------------------------------------------
+# ---- stop_recording and reset --------------------------------------------------------------------
 def test_stop_recording():
     x = tg.tensor(4.0)
     w = tg.tensor(1.5, requires_grad=True)
@@ -221,7 +222,7 @@ def test_reset_makes_a_used_tape_usable_again():
     _close(tape.gradient(y, x), 3.0)
 
 
-# ---- watching leaves the user's tensors alone -------------------------------------------------------
+# ---- watching leaves the user's tensors alone ----------------------------------------------------
 def test_watch_leaves_a_constant_unchanged():
     x = tg.tensor([1.0, 2.0])
     data, accum, version = x.numpy().copy(), x._accum, x._version
@@ -283,7 +284,7 @@ def test_target_that_is_the_watched_tensor_itself():
     _close(tape.gradient(x, x), np.ones(3))
 
 
-# ---- sources, targets and output gradients -------------------------------------------------------------
+# ---- sources, targets and output gradients -------------------------------------------------------
 def test_nested_sources_keep_their_structure():
     Pair = collections.namedtuple("Pair", "first second")
     a, b, c = tg.tensor(2.0), tg.tensor([1.0, 3.0]), tg.tensor(5.0, requires_grad=True)
@@ -402,7 +403,7 @@ def test_watch_and_sources_reject_non_tensors():
         tape.gradient(y, [x, 1.0])
 
 
-# ---- watched_variables ----------------------------------------------------------------------------
+# ---- watched_variables ---------------------------------------------------------------------------
 def test_watched_variables_lists_watched_then_accessed():
     a, b = tg.tensor(1.0), tg.tensor(2.0)
     w1, w2 = tg.tensor(3.0, requires_grad=True), tg.tensor(4.0, requires_grad=True)
@@ -512,7 +513,7 @@ def test_batch_jacobian_golden_and_errors():
         tape.batch_jacobian(y, c.T)
 
 
-# ---- an MLP: the tape and backward agree ---------------------------------------------------------------
+# ---- an MLP: the tape and backward agree ---------------------------------------------------------
 def test_mlp_parameters_get_the_same_gradients_as_backward():
     tg.manual_seed(0)
     model = tg.nn.Sequential(tg.nn.Linear(5, 8), tg.nn.Tanh(), tg.nn.Linear(8, 3))

@@ -70,8 +70,8 @@ class _Watch:
         self.holders -= 1
         if self.holders == 0:
             t = self.tensor
-            # NOTE: a leaf still (the tape only flipped the flag of a leaf); the user may have
-            # computed nothing from it in place, so its history is as it was.
+            # NOTE: still a leaf with no history: while it required grad, in-place ops on it
+            # were refused (as for any such leaf), so nothing could give it a grad_fn.
             t._requires_grad, t._accum = False, self.prev_accum
             self.prev_accum = None
 
@@ -130,7 +130,8 @@ class GradientTape:
         self._used = False          # a non-persistent tape gave its one set of gradients
         self._watched = []          # explicitly watched tensors, in watch order
         self._watches = {}          # id -> _Watch, for watched tensors that need an alias
-        self._roots = {}            # the target nodes seen so far (for watched_variables)
+        self._roots = {}            # target nodes so far, for watched_variables (kept, as TF's
+        #                             tape keeps its record, until the tape goes or is reset)
 
     # ---- recording ---------------------------------------------------------------------------
     def __enter__(self):
@@ -162,8 +163,9 @@ class GradientTape:
 
         Ops on it that run while the tape records are differentiable with ``gradient``. A
         tensor that does not require grad gets ``requires_grad=True`` until the tape stops,
-        and its previous state back after; integer and bool tensors are not differentiable
-        (a warning says so, and their gradient is None).
+        and its previous state back after (meanwhile it is a leaf that requires grad, so
+        in-place ops on it raise, as TensorFlow's constants can't be changed either); integer
+        and bool tensors are not differentiable (a warning says so; their gradient is None).
 
         Args:
             tensor: a Tensor or a nested container of Tensors.
@@ -362,7 +364,8 @@ class GradientTape:
         recorded op links to the target, that aren't watched, or that are not floating point
         are unconnected. Called inside the with-block of a persistent tape, or while any other
         tape records, the gradient computation is itself recorded (Note [GradientTape over
-        the one graph]).
+        the one graph]); a non-persistent tape called inside its with-block stops recording
+        first, as in TensorFlow.
 
         Args:
             target: a Tensor, or a nested list/tuple/dict of Tensors.
