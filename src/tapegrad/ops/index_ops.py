@@ -26,7 +26,9 @@ def as_index(index, name, int64_only=False, what="index", error=DTypeError):
         want = "int64" if int64_only else "int64 or int32"
         raise error(f"{name}: {what} must have dtype {want}, got {dt}; convert it with "
                     f"{what}.long()")
-    return np.array(array_of(index), dtype=np.int64)
+    # astype, not np.array: a batched index's stand-in array refuses it (Note [Batched
+    # tensors]), where np.array would quietly copy one example's values
+    return array_of(index).astype(np.int64)
 
 
 def check_range(idx, size, name, dim, negative=False):

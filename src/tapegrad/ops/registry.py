@@ -24,6 +24,7 @@ region replaced), and the view onto a ``view_of`` node of the new base.
 """
 import numpy as np
 
+from .._core.batched import BATCHED
 from .._core.errors import DTypeError, GradError, ShapeError
 from .._core.node import Ctx, Node, capture_site
 from .._core.state import STATE
@@ -76,6 +77,17 @@ def register(op):
     return op
 
 
+# The batching dispatcher (Note [Batched tensors] in _core/batched.py): installed by
+# tapegrad.func when it is imported, since the ops floor can't import the floor above it.
+_batching = [None]
+
+
+def install_batching(dispatch):
+    """Route every op with a batched (vmap) input to ``dispatch(op, args, params,
+    inplace_name)``."""
+    _batching[0] = dispatch
+
+
 def linear(fn):
     """The JVP of an op linear in its inputs is the op applied to the tangents."""
     def jvp(ctx, *tangents):
@@ -95,6 +107,8 @@ def apply(op, args, params=_EMPTY):
         if isinstance(a, Tensor):
             has_tensor = True
             if a._view is not None:
+                if a._view is BATCHED:
+                    return _batching[0](op, args, params, None)
                 refresh_view(a)
             if a._requires_grad:
                 record = True
@@ -126,16 +140,22 @@ def apply_binary(op, x, y, params=_EMPTY):
     """``apply(op, (x, y), params)``, unrolled for two inputs (arithmetic, matmul)."""
     if isinstance(x, Tensor):
         if x._view is not None:
+            if x._view is BATCHED:
+                return _batching[0](op, (x, y), params, None)
             refresh_view(x)
         xd, record, dual = x._data, x._requires_grad, x._fw is not None
         if isinstance(y, Tensor):
             if y._view is not None:
+                if y._view is BATCHED:
+                    return _batching[0](op, (x, y), params, None)
                 refresh_view(y)
             yd, record, dual = y._data, record or y._requires_grad, dual or y._fw is not None
         else:
             yd = y
     elif isinstance(y, Tensor):
         if y._view is not None:
+            if y._view is BATCHED:
+                return _batching[0](op, (x, y), params, None)
             refresh_view(y)
         xd, yd, record, dual = x, y._data, y._requires_grad, y._fw is not None
     else:
@@ -160,6 +180,8 @@ def apply_unary(op, x, params=_EMPTY):
     if not isinstance(x, Tensor):
         return op.forward(x, **params)
     if x._view is not None:
+        if x._view is BATCHED:
+            return _batching[0](op, (x,), params, None)
         refresh_view(x)
     data = x._data
     out = op.forward(data, **params) if params else op.forward(data)
@@ -181,7 +203,7 @@ def tracked(t):
     Tensor that records (requires grad, grad mode on) or carries tangents (Note [Forward
     mode] in forward_mode.py)."""
     return isinstance(t, Tensor) and ((t._requires_grad and STATE.grad_enabled)
-                                      or t._fw is not None)
+                                      or t._fw is not None or t._view is BATCHED)
 
 
 def reraise_as_shape_error(name, arrays):
@@ -381,6 +403,8 @@ def apply_inplace(op, args, params=_EMPTY, name=None):
     for a in args:
         if isinstance(a, Tensor):
             if a._view is not None:
+                if a._view is BATCHED:
+                    return _batching[0](op, args, params, name)
                 refresh_view(a)
             recording = recording or a._requires_grad
             dual = dual or a._fw is not None

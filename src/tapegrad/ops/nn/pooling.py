@@ -24,6 +24,7 @@ The pair makes every derivative order work, as tg.max(dim) does with its indices
 """
 import numpy as np
 
+from ..._core.batched import readable
 from ..reduction import half_in_float32
 from ..registry import OpDef, apply_unary, register
 
@@ -120,6 +121,7 @@ def max_pool_argmax(x, kernel, stride, padding, dilation, ceil_mode):
     """(values, positions) of the max of each window of x's last d dims (Note [Max pooling as
     a gather]); positions are int64 flat indices into each input plane, as PyTorch's."""
     d = len(kernel)
+    x = readable(x)       # windows are as_strided views, which a batched stand-in can't refuse
     lead, spatial = x.shape[:x.ndim - d], x.shape[x.ndim - d:]
     outs = tuple(pool_out_size(*a, ceil_mode) for a in zip(spatial, kernel, stride, padding,
                                                           dilation))

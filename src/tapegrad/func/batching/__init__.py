@@ -1,0 +1,139 @@
+"""Batching rules: how each primitive runs on a whole batch at once (Note [Batched tensors]
+in _core/batched.py).
+
+``dispatch`` is what ``registry.apply`` calls for an op with a batched input. It picks the
+innermost vmap level among the inputs, unwraps the inputs batched at that level to their
+physical tensors (batch dim 0; inputs batched only at outer levels, or not at all, stay as
+they are: at this level they are the same for every example), and asks the op's rule how to
+run it physically. A rule is ``rule(op, args, batched, params, size)`` returning
+``(args, params, post)``: the physical arguments (dims moved past the batch dim, operands
+padded so they broadcast as the examples do), the physical params and an optional function
+applied to the physical result; the op then runs once, through ``apply``, so it is recorded
+(and carries tangents) like any op. Ops without a rule run example by example (``fallback``),
+with a one-time warning naming the op: slow, but never wrong or refused.
+
+The rules live by family: elementwise.py (pointwise and broadcasting ops), reductions.py
+(ops over dims), shapes.py (views, reshapes, joins, indexing), linalg.py (matmul and the
+matrix functions), nn.py (the nn.functional primitives).
+"""
+import warnings
+
+from ..._core.batched import Batched, BatchedDataAccess, make_batched
+from ..._core.errors import NotSupportedError
+from ...ops.registry import apply, apply_inplace, install_batching
+
+RULES = {}
+DECOMPOSITIONS = {}
+
+
+def decomposition(name):
+    """Register ``fn(args, batched, params)`` to run op ``name`` as other ops on its batched
+    (logical) arguments when it returns a result (None: use the op's rule). For layouts a
+    rule can't give the op in one call (linear with a per-example weight is a matmul)."""
+    def register(fn):
+        DECOMPOSITIONS[name] = fn
+        return fn
+    return register
+
+
+def rule(*names):
+    """Register the decorated function as the batching rule of the primitives ``names``."""
+    def register(fn):
+        for n in names:
+            assert n not in RULES, f"batching rule for {n!r} registered twice"
+            RULES[n] = fn
+        return fn
+    return register
+
+
+class FallbackWarning(UserWarning):
+    """An op ran example by example inside vmap: correct, but as slow as a Python loop."""
+
+
+_warned = set()
+# how many times an op (or a whole function) ran example by example: tests read it to list
+# which ops still fall back
+FALLBACKS = {"count": 0}
+
+
+def dispatch(op, args, params, inplace):
+    """Run ``op`` on ``args`` of which some are batched (see the module docstring)."""
+    level = None
+    for a in args:
+        if type(a) is Batched and (level is None or a._level.depth > level.depth):
+            level = a._level
+    if not level.active:
+        raise NotSupportedError(
+            f"vmap: {op.name} got a batched tensor whose vmap has already returned (it escaped, "
+            "e.g. through a global, a closure or a list kept outside). Return it from the "
+            "vmapped function instead, so vmap gives back the stacked result.")
+    phys, batched = [], []
+    for a in args:
+        if type(a) is Batched and a._level is level:
+            phys.append(a._phys)
+            batched.append(True)
+        else:
+            phys.append(a)
+            batched.append(False)
+    decompose = DECOMPOSITIONS.get(op.name)
+    if decompose is not None and inplace is None:
+        out = decompose(args, batched, params)
+        if out is not None:
+            return out
+    if inplace is not None:
+        return _inplace(op, phys, batched, params, inplace, args[0])
+    rule_fn = RULES.get(op.name)
+    if rule_fn is None:
+        return make_batched(fallback(op, phys, batched, params, level.size), level)
+    new_args, new_params, post = rule_fn(op, phys, batched, params, level.size)
+    out = apply(op, new_args, new_params)
+    if post is not None:
+        out = post(out)
+    return make_batched(out, level)
+
+
+def _inplace(op, phys, batched, params, name, target):
+    """An in-place op inside vmap: the written tensor must be batched when any operand is
+    (its memory can't grow a batch dim); then the op's own rule gives the layout."""
+    if not batched[0]:
+        other = next(i for i, b in enumerate(batched) if b)
+        raise NotSupportedError(
+            f"vmap: {name} writes into a tensor that is not batched (the same for every example) "
+            f"a value computed from a batched one (argument {other}), which would need to grow "
+            "its memory by the batch dim. Use the out-of-place op instead (x = x.op(...)).")
+    rule_fn = RULES.get(op.name)
+    if rule_fn is None or getattr(rule_fn, "inplace_ok", False) is False:
+        # no in-place layout: vmap runs the function example by example
+        raise BatchedDataAccess(f"in-place {name}", target._level)
+    new_args, new_params, post = rule_fn(op, phys, batched, params, phys[0].shape[0])
+    assert post is None
+    apply_inplace(op, new_args, new_params, name)
+    return target
+
+
+def fallback(op, args, batched, params, size):
+    """Run ``op`` example by example and stack the results (recorded like any ops)."""
+    FALLBACKS["count"] += 1
+    if op.name not in _warned:
+        _warned.add(op.name)
+        warnings.warn(f"vmap: {op.name} has no batching rule yet, so it runs example by example "
+                      "(a Python loop over the batch): correct, but slow.", FallbackWarning,
+                      stacklevel=4)
+    if size == 0:
+        raise NotSupportedError(f"vmap: {op.name} has no batching rule, and an empty batch "
+                                "gives no example to run it on.")
+    from ...ops.shape import stack
+    outs = [apply(op, [a[i] if b else a for a, b in zip(args, batched)], params)
+            for i in range(size)]
+    return stack(outs)
+
+
+def ops_without_rules():
+    """The registered primitives that would run example by example inside vmap."""
+    from ...ops.registry import REGISTRY
+    return sorted(n for n in REGISTRY if n not in RULES)
+
+
+install_batching(dispatch)
+
+from . import elementwise, reductions, shapes, linalg, nn  # noqa: E402,F401  (register rules)

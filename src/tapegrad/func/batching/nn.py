@@ -1,0 +1,30 @@
+"""Batching rules of the nn.functional primitives. Convolutions fold the batch into N when
+only the input is per-example, and into the channels (as groups) when the weight is too, so
+each is still one call."""
+from . import rule
+from ._layout import expand_batch
+
+
+@rule("conv", "conv_transpose")
+def conv(op, args, batched, params, size):
+    x, w, b = args
+    bx, bw, bb = batched
+    if not (bw or bb):             # the examples' N images side by side: one conv
+        shape = tuple(x.shape)
+        x = x.reshape((shape[0] * shape[1],) + shape[2:])
+        return [x, w, b], params, lambda out: out.reshape(shape[:2] + tuple(out.shape[1:]))
+    # a per-example weight: each example's channels are a group of their own
+    if not bx:
+        x = expand_batch(x, size)
+    if not bw:
+        w = expand_batch(w, size)
+    xs, ws = tuple(x.shape), tuple(w.shape)       # (B, N, C, ...), (B, O, C/g, ...)
+    x = x.movedim(0, 1).reshape((xs[1], size * xs[2]) + xs[3:])
+    w = w.reshape((size * ws[1],) + ws[2:])
+    if b is not None:
+        b = (b if bb else expand_batch(b, size)).reshape(-1)
+
+    def back(out):
+        os_ = tuple(out.shape)                     # (N, B * O, ...)
+        return out.reshape((os_[0], size, os_[1] // size) + os_[2:]).movedim(1, 0)
+    return [x, w, b], dict(params, groups=params["groups"] * size), back
