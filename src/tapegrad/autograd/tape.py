@@ -301,9 +301,8 @@ class GradientTape:
         return tuple(seen)
 
     # ---- differentiation ---------------------------------------------------------------------
-    def _begin(self, caller):
-        """Check that a differentiation call may run; a non-persistent tape stops recording
-        (its gradient ops aren't recorded on itself) and is used up. Returns create_graph."""
+    def _check_usable(self, caller):
+        """First thing in a differentiation call: a used-up tape refuses it."""
         if self._used:
             raise GradError(
                 f"GradientTape.{caller}: this tape is not persistent and already gave its one "
@@ -311,6 +310,11 @@ class GradientTape:
                 "gradient/jacobian call. Create it with GradientTape(persistent=True) to call "
                 "it several times, or differentiate all targets in one call (target and "
                 "sources may be lists).")
+
+    def _begin(self):
+        """Once a differentiation call's arguments are checked: a non-persistent tape stops
+        recording (its gradient ops aren't recorded on itself) and is used up. Returns
+        whether the call records (create_graph)."""
         if not self._persistent:
             if self._recording:
                 self._stop()
@@ -388,6 +392,7 @@ class GradientTape:
             >>> tape.gradient(y, x), tape.gradient(y, x, output_gradients=tg.tensor([1., 0.]))
             (tensor([2., 4.]), tensor([2., 0.]))
         """
+        self._check_usable("gradient")
         tree_flatten, tree_unflatten = _tree()
         mode = _check_unconnected(unconnected_gradients, "gradient")
         flat_targets = tree_flatten(target)[0]
@@ -408,7 +413,7 @@ class GradientTape:
                 outs.append(tt)
                 seeds.append(seed)
         inputs = [self._input_for(s, "gradient", i) for i, s in enumerate(flat_sources)]
-        create_graph = self._begin("gradient")
+        create_graph = self._begin()
         results = [None] * len(inputs)
         live = [k for k, x in enumerate(inputs) if x is not None]
         if outs and live:
@@ -452,6 +457,7 @@ class GradientTape:
             tensor([[2., 0.],
                     [0., 4.]])
         """
+        self._check_usable("jacobian")
         tree_flatten, tree_unflatten = _tree()
         mode = _check_unconnected(unconnected_gradients, "jacobian")
         self._check_loop_options("jacobian", parallel_iterations, experimental_use_pfor)
@@ -461,7 +467,7 @@ class GradientTape:
         flat_sources, spec = tree_flatten(_as_tree(sources))
         out = self._target_for(target, "jacobian", 0)
         inputs = [self._input_for(s, "jacobian", i) for i, s in enumerate(flat_sources)]
-        create_graph = self._begin("jacobian")
+        create_graph = self._begin()
         shape = tuple(target._data.shape)
         n = int(np.prod(shape, dtype=np.int64))
         results = [None] * len(inputs)
@@ -511,6 +517,7 @@ class GradientTape:
                     [[6., 0.],
                      [0., 8.]]])
         """
+        self._check_usable("batch_jacobian")
         _check_unconnected(unconnected_gradients, "batch_jacobian")
         self._check_loop_options("batch_jacobian", parallel_iterations, experimental_use_pfor)
         for name, t in (("target", target), ("source", source)):
@@ -525,7 +532,7 @@ class GradientTape:
                 "jacobian, or add a batch dim with unsqueeze(0).")
         out = self._target_for(target, "batch_jacobian", 0)
         inp = self._input_for(source, "batch_jacobian", 0)
-        create_graph = self._begin("batch_jacobian")
+        create_graph = self._begin()
         b, m = ts[0], int(np.prod(ts[1:], dtype=np.int64))
         result = None
         if out is not None and inp is not None and m > 0:
