@@ -97,6 +97,20 @@ def test_hessian_of_a_quadratic_form_from_nested_tapes():
     _close(outer.jacobian(g, x), a + a.T, rtol=1e-12)
 
 
+def test_an_inner_jacobian_is_recorded_for_the_outer_tape():
+    xv = np.array([0.5, -1.0, 2.0])
+    x = tg.tensor(xv)
+    with tg.GradientTape() as outer:
+        outer.watch(x)
+        with tg.GradientTape() as inner:
+            inner.watch(x)
+            y = x ** 3
+        jac = inner.jacobian(y, x)                      # diag(3 x^2)
+        assert jac.requires_grad
+    _close(jac, np.diag(3 * xv ** 2))
+    _close(outer.gradient(jac, x), 6 * xv)             # d/dx_j of sum_i 3 x_i^2
+
+
 def test_gradient_inside_a_persistent_tape_is_recorded():
     x = tg.tensor(2.0)
     with tg.GradientTape(persistent=True) as tape:
