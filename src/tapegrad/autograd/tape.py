@@ -21,6 +21,8 @@ the tensors carry, and the tape only decides what that graph leads to.
   an outer tape can differentiate an inner tape's gradient: nested tapes give higher
   derivatives. The graph belongs to the tensors, so it is kept (``retain_graph=True``): it goes
   away with them, and another tape or a later ``backward`` may still need it.
+- Integer and bool tensors are not differentiable: watching one warns (as TensorFlow does), and
+  as a source its gradient is None (zeros of its dtype with ``unconnected_gradients='zero'``).
 """
 import contextlib
 import warnings
