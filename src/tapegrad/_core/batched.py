@@ -46,7 +46,7 @@ _METADATA = {np.shape, np.ndim, np.size, np.result_type, np.may_share_memory,
 # ndarray attributes that describe the array without reading its values.
 _METADATA_ATTRS = frozenset({
     "shape", "dtype", "ndim", "size", "strides", "flags", "itemsize", "nbytes", "base",
-    "reshape", "transpose", "T", "squeeze", "swapaxes", "_level",
+    "_level",
     "__class__", "__array_finalize__", "__array_priority__", "__array_interface__",
     "__array_struct__", "__array_ufunc__", "__array_function__", "__dict__", "__reduce__",
     "__reduce_ex__", "__getstate__", "__setstate__", "__len__", "__getitem__", "__repr__",
@@ -121,11 +121,13 @@ def _level_of(values):
 
 class VmapLevel:
     """One running vmap: its batch ``size``, its ``randomness`` mode, its nesting ``depth``
-    (0 outermost) and ``active`` (False once the vmap has returned)."""
-    __slots__ = ("size", "randomness", "depth", "active")
+    (0 outermost), ``active`` (False once the vmap has returned) and ``looping`` (True while
+    it runs its function example by example)."""
+    __slots__ = ("size", "randomness", "depth", "active", "looping")
 
     def __init__(self, size, randomness, depth):
         self.size, self.randomness, self.depth, self.active = size, randomness, depth, True
+        self.looping = False
 
     def __repr__(self):
         return f"VmapLevel(depth={self.depth}, size={self.size})"
@@ -252,3 +254,93 @@ def readable(arr):
     if isinstance(arr, LogicalArray):
         raise BatchedDataAccess("a strided window", np.ndarray.__getattribute__(arr, "_level"))
     return arr
+
+
+def levels_of(t):
+    """The vmap levels ``t`` is batched at, outermost first (the order of its physical
+    tensor's leading dims)."""
+    levels = []
+    while type(t) is Batched:
+        levels.append(t._level)
+        t = t._phys
+    levels.reverse()
+    return levels
+
+
+def rewrap(plain, levels):
+    """``plain`` (leading dims: one per level, outermost first) batched at ``levels``."""
+    for lv in levels:
+        plain = make_batched(plain, lv)
+    return plain
+
+
+def batched_at(t, levels):
+    """``t`` batched at every level of ``levels`` (sorted outermost first; a superset of
+    t's own), as the physical broadcast of ``t`` over the levels it lacks (a view, no copy).
+    Returns the plain physical tensor; ``rewrap(result, levels)`` is the batched one."""
+    have = levels_of(t)
+    p = physical(t)
+    if len(have) == len(levels):
+        return p
+    for i, lv in enumerate(levels):
+        if lv not in have:
+            p = p.unsqueeze(i)
+            p = p.expand(p.shape[:i] + (lv.size,) + p.shape[i + 1:])
+    return p
+
+
+def active_levels():
+    """The running vmaps' levels, outermost first."""
+    from .state import STATE
+    return list(STATE.vmap_levels)
+
+
+def vmap_randomness():
+    """Called before every random draw while a vmap runs: 'error' refuses it; 'different'
+    needs each example to draw its own, so a vectorized vmap runs example by example instead
+    (a looping one draws per example already); 'same' draws once for all (the vectorized
+    path does; a looping vmap replays the generator's state per example)."""
+    from .state import STATE
+    different = None
+    for lv in STATE.vmap_levels:
+        if lv.randomness == "error":
+            raise NotSupportedError(
+                "vmap: a random op was called inside vmap with randomness='error' (the "
+                "default). Pass randomness='different' (each example draws its own values) or "
+                "'same' (one draw shared by all examples) to vmap, or draw outside vmap.")
+        if lv.randomness == "different" and not lv.looping:
+            different = lv
+    if different is not None:
+        raise BatchedDataAccess("a random op with randomness='different'", different)
+
+
+def split_levels(t, own):
+    """``t`` seen physically at the levels ``own`` (sorted outermost first) and batched at
+    its other levels, which must all run inside ``own``'s: the plain dims of ``own`` lead
+    its logical shape. For a cotangent or tangent batched beyond its primal (a vmap over
+    vjp_fn or over tangents inside another vmap). Returns None if an extra level is outer."""
+    have = levels_of(t)
+    more = [lv for lv in have if lv not in own]
+    if more and own and min(lv.depth for lv in more) < max(lv.depth for lv in own):
+        return None
+    full = batched_at(t, sorted(set(own) | set(more), key=_depth))
+    if not more:
+        return full
+    k, m = len(own), len(more)
+    order = tuple(range(k, k + m)) + tuple(range(k)) + tuple(range(k + m, full.ndim))
+    return rewrap(full.permute(order), more)
+
+
+def merge_levels(r, own):
+    """Inverse of ``split_levels``: ``r`` (batched at inner levels over logical dims that
+    start with one dim per level of ``own``) as a tensor batched at ``own`` and those."""
+    more = levels_of(r)
+    if not more:
+        return rewrap(r, own)
+    plain, k, m = physical(r), len(own), len(more)
+    order = tuple(range(m, m + k)) + tuple(range(m)) + tuple(range(m + k, plain.ndim))
+    return rewrap(plain.permute(order), list(own) + more)
+
+
+def _depth(level):
+    return level.depth

@@ -1,5 +1,5 @@
 """Floor 3: the engine and PyTorch's ``torch.autograd`` API."""
-from . import forward_ad, graph  # noqa: F401  (graph: saved-tensor hooks)
+from . import forward_ad, functional, graph  # noqa: F401  (graph: saved-tensor hooks)
 from .engine import backward, grad
 from .function import Function, FunctionCtx
 from .grad_mode import (detect_anomaly, enable_grad, inference_mode, is_anomaly_enabled,

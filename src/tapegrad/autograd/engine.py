@@ -9,6 +9,8 @@ import sys
 
 import numpy as np
 
+from .._core.batched import (Batched, active_levels, levels_of, merge_levels, physical,
+                             split_levels)
 from .._core.errors import ArgumentError, GradError, ShapeError
 from .._core.node import AccumulateGrad, Ctx, Node, capture_site, format_site
 from .._core.state import STATE
@@ -238,10 +240,11 @@ def _add_into_grad(t, g, is_fresh, create_graph):
 
 
 def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None,
-                 accumulate=True, caller="backward"):
+                 accumulate=True, caller="backward", record=None):
     """Walk back from ``outputs``. With ``targets`` (a list of tensors), return their
     gradients in order (None where none arrived) and, if ``accumulate``, add them into their
-    ``.grad``; without, add into every reached leaf's ``.grad``."""
+    ``.grad``; without, add into every reached leaf's ``.grad``. ``create_graph`` runs the
+    rules on Tensors; ``record`` (default: create_graph) whether they record."""
     grad_outputs = grad_outputs or (None,) * len(outputs)
     if len(grad_outputs) != len(outputs):
         raise ArgumentError(f"{caller}: got {len(grad_outputs)} gradients for {len(outputs)} "
@@ -279,7 +282,8 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
             fresh.add(node)
 
     prev_mode, prev_site, prev_partial = STATE.grad_enabled, STATE.site, STATE.partial_backward
-    STATE.grad_enabled = create_graph      # the recorded path records; the fast path can't
+    # the recorded path records; the fast path can't
+    STATE.grad_enabled = create_graph if record is None else record
     if create_graph and prev_site is None:
         STATE.site = capture_site(2)       # the nodes it records (Note [Creation sites])
     STATE.partial_backward = targets is not None   # (reentrant checkpoint refuses grad())
@@ -478,12 +482,30 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
+    if STATE.vmap_levels:
+        if any(type(t) is Batched for t in outputs + inputs):
+            return _batched_grad(outputs, inputs, _as_tuple(grad_outputs), retain_graph,
+                                 create_graph, allow_unused, materialize_grads)
+        if grad_outputs is not None and any(type(g) is Batched for g in _as_tuple(grad_outputs)):
+            for t in inputs:
+                _check_input(t, "grad")
+            # vmap over cotangents (a vjp_fn inside vmap: jacrev's rows): the rules run on
+            # Tensors, so each runs batched through its ops' batching rules
+            results = run_backward(outputs, _as_tuple(grad_outputs), retain_graph, True,
+                                   targets=inputs, accumulate=False, caller="grad",
+                                   record=create_graph)
+            return _check_unused(inputs, results, allow_unused, materialize_grads)
     for t in inputs:
         _check_input(t, "grad")
-    if allow_unused is None:
-        allow_unused = materialize_grads
     results = run_backward(outputs, _as_tuple(grad_outputs), retain_graph, create_graph,
                            targets=inputs, accumulate=False, caller="grad")
+    return _check_unused(inputs, results, allow_unused, materialize_grads)
+
+
+def _check_unused(inputs, results, allow_unused, materialize_grads):
+    """grad()'s results, with None for unused inputs replaced by zeros or refused."""
+    if allow_unused is None:
+        allow_unused = materialize_grads
     for i, (t, g) in enumerate(zip(inputs, results)):
         if g is None:
             if materialize_grads:
@@ -494,3 +516,43 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                     "it has no gradient. Pass allow_unused=True to get None for it (or "
                     "materialize_grads=True for zeros).")
     return tuple(results)
+
+
+def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                  materialize_grads):
+    """``grad`` inside vmap (Note [Batched tensors]): on the physical tensors, each example's
+    output seeded with its own cotangent, so each example's input gets its own gradient. That
+    holds only for inputs batched at every level their outputs are (func.grad makes its
+    inputs so); an input shared by the examples would get the sum of their gradients, so it
+    is refused. Cotangents may be batched at further, inner levels (a vmap over vjp_fn inside
+    another transform's vmap): those stay batched through the rules."""
+    out_levels = {lv for o in outputs for lv in levels_of(o)}
+    for i, t in enumerate(inputs):
+        if not out_levels <= set(levels_of(t)):
+            raise GradError(
+                f"grad: inside vmap, input {i} (example shape {tuple(t.shape)}) is the same for "
+                "every example, so autograd.grad would give the sum of the examples' gradients "
+                "instead of each one's. Use tapegrad.func.grad (or func.vjp) inside vmap: it "
+                "gives every example its own gradient.")
+    phys_out, phys_go = [], []
+    for j, o in enumerate(outputs):
+        own = levels_of(o)
+        phys_out.append(physical(o))
+        g = grad_outputs[j] if grad_outputs and j < len(grad_outputs) else None
+        if g is None:
+            if o.numel() != 1:
+                raise GradError(f"grad: grad can be implicitly created only for outputs with "
+                                f"one element per example; output {j} has example shape "
+                                f"{tuple(o.shape)}. Pass grad_outputs.")
+            g = wrap(np.ones(physical(o)._data.shape, physical(o)._data.dtype))
+        elif isinstance(g, Tensor):
+            g = split_levels(g, own)
+            if g is None:
+                raise GradError("grad: inside vmap, a cotangent is batched at an outer vmap "
+                                "its output is not batched at; this layout isn't supported.")
+        phys_go.append(g)
+    results = grad(tuple(phys_out), tuple(physical(t) for t in inputs), tuple(phys_go),
+                   retain_graph, create_graph, allow_unused, materialize_grads)
+    return tuple(None if r is None else merge_levels(r, levels_of(t))
+                 for t, r in zip(inputs, results))
+

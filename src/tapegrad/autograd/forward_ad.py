@@ -21,6 +21,8 @@ import functools
 import itertools
 from collections import namedtuple
 
+from .._core.batched import (Batched, levels_of, merge_levels, physical, rewrap,
+                             split_levels)
 from .._core.errors import ArgumentError, DTypeError, GradError, ShapeError
 from .._core.state import STATE
 from .._core.tensor import Tensor
@@ -156,6 +158,13 @@ def make_dual(tensor, tangent, *, level=None):
         ...     fwAD.unpack_dual(y).tangent
         tensor([1.0000, 0.5403])
     """
+    if type(tensor) is Batched:
+        # inside vmap: each example's primal with its own tangent, on the physical tensors
+        # (a tangent batched at further inner levels stays batched there: jacfwd's columns)
+        own = levels_of(tensor)
+        t = split_levels(tangent, own) if isinstance(tangent, Tensor) else None
+        if t is not None:
+            return rewrap(make_dual(physical(tensor), t, level=level), own)
     lid = _level_id(level, "make_dual")
     if not isinstance(tensor, Tensor) or not isinstance(tangent, Tensor):
         raise TypeError(f"make_dual: expected tensors, got {type(tensor).__name__} and "
@@ -206,6 +215,11 @@ def unpack_dual(tensor, *, level=None):
         raise TypeError(f"unpack_dual: expected a tensor, got {type(tensor).__name__}")
     if not STATE.fw_levels:
         return UnpackedDualTensor(tensor, None)
+    if type(tensor) is Batched:
+        own = levels_of(tensor)
+        primal, tangent = unpack_dual(physical(tensor), level=level)
+        return UnpackedDualTensor(rewrap(primal, own),
+                                  None if tangent is None else merge_levels(tangent, own))
     lid = _level_id(level, "unpack_dual")
     tensor._refresh()         # a view whose base changed in place takes its tangent from it
     fw = tensor._fw

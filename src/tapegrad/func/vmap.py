@@ -133,7 +133,7 @@ def _run(func, leaves, dims, spec, kwargs, size, out_dims, randomness):
         STATE.vmap_levels = STATE.vmap_levels[:-1]
         level.active = False
     if failed is not None:
-        return _loop(func, leaves, dims, spec, kwargs, size, out_dims, failed)
+        return _loop(func, leaves, dims, spec, kwargs, size, out_dims, failed, randomness)
     outs, ospec = tree_flatten(out)
     odims = _out_dims(out_dims, out)
     return tree_unflatten([_unbatch(o, d, level, func) for o, d in zip(outs, odims)], ospec)
@@ -142,7 +142,7 @@ def _run(func, leaves, dims, spec, kwargs, size, out_dims, randomness):
 _warned = set()
 
 
-def _loop(func, leaves, dims, spec, kwargs, size, out_dims, error):
+def _loop(func, leaves, dims, spec, kwargs, size, out_dims, error, randomness):
     """The function run example by example (Note [Batched tensors]: an op read a batched
     tensor's values directly, so it has no batching rule that could run it at once)."""
     FALLBACKS["count"] += 1
@@ -152,11 +152,22 @@ def _loop(func, leaves, dims, spec, kwargs, size, out_dims, error):
         warnings.warn(f"vmap: {where} has no batching rule for batched values ({error.what} "
                       "read them), so the vmapped function runs example by example (a Python "
                       "loop over the batch): correct, but slow.", FallbackWarning, stacklevel=4)
+    from ..ops.creation import default_generator
     from ..ops.shape import stack
+    # the running level stays visible to the random ops (its randomness mode still holds)
+    level = VmapLevel(size, randomness, len(STATE.vmap_levels))
+    level.active, level.looping = False, True
+    rng_state = default_generator.get_state() if randomness == "same" else None
     results = []
-    for i in range(size):
-        example = [x if d is None else x.movedim(d, 0)[i] for x, d in zip(leaves, dims)]
-        results.append(func(*tree_unflatten(example, spec), **kwargs))
+    STATE.vmap_levels = STATE.vmap_levels + (level,)
+    try:
+        for i in range(size):
+            if rng_state is not None:
+                default_generator.set_state(rng_state)    # every example draws the same
+            example = [x if d is None else x.movedim(d, 0)[i] for x, d in zip(leaves, dims)]
+            results.append(func(*tree_unflatten(example, spec), **kwargs))
+    finally:
+        STATE.vmap_levels = STATE.vmap_levels[:-1]
     outs0, ospec = tree_flatten(results[0])
     odims = _out_dims(out_dims, results[0])
     columns = list(zip(*[tree_flatten(r)[0] for r in results]))

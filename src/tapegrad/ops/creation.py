@@ -5,7 +5,9 @@ import numbers
 import numpy as np
 
 from .._core import dtypes
+from .._core.batched import vmap_randomness
 from .._core.errors import ArgumentError, DTypeError
+from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
 from .shape import cast
 
@@ -377,6 +379,8 @@ class Generator:
 
     @property
     def _rng(self):
+        if STATE.vmap_levels:
+            vmap_randomness()       # Note [Batched tensors]: vmap's randomness modes
         if self._state is None:
             if self._seed is None:
                 self._seed = int(np.random.SeedSequence().entropy % (2 ** 63))

@@ -2,11 +2,13 @@
 and the non-differentiable comparisons."""
 import numpy as np
 
+from .._core.batched import BATCHED
 from .._core.errors import ArgumentError, DTypeError
 from .._core.tensor import Tensor, wrap
 from . import creation
 from .fused_backward import POW_BACKWARD, TANH_BACKWARD, _tanh_backward
-from .registry import OpDef, apply_binary, apply_unary, register, reraise_as_shape_error
+from .registry import (OpDef, apply_binary, apply_unary, batched_call, register,
+                       reraise_as_shape_error)
 
 _ndarray = np.ndarray
 _BOOL = np.dtype(bool)
@@ -699,6 +701,8 @@ def _nondiff(np_fn, name, doc):
         arrays = []
         for a in args:
             if isinstance(a, Tensor):
+                if a._view is BATCHED:     # vmap: Note [Batched tensors]
+                    return batched_call("pointwise", args, {"fn": fn})
                 tensor_in = True
                 arrays.append(a._data)
             else:

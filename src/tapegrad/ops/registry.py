@@ -82,10 +82,22 @@ def register(op):
 _batching = [None]
 
 
-def install_batching(dispatch):
+_public_batching = [None]
+
+
+def install_batching(dispatch, public_dispatch):
     """Route every op with a batched (vmap) input to ``dispatch(op, args, params,
-    inplace_name)``."""
+    inplace_name)``, and ``batched_call`` to ``public_dispatch``."""
     _batching[0] = dispatch
+    _public_batching[0] = public_dispatch
+
+
+def batched_call(name, args, kwargs):
+    """Inside vmap (call it only when ``STATE.vmap_levels``): the result of public function
+    ``name``'s batching rule on ``args`` (some batched), or None to run the function as
+    usual. For functions that read their arguments' values before their primitive runs (a
+    loss reading class indices), which the primitive's own rule can't see."""
+    return _public_batching[0](name, args, kwargs)
 
 
 def linear(fn):

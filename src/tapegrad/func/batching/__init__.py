@@ -8,7 +8,8 @@ they are: at this level they are the same for every example), and asks the op's 
 run it physically. A rule is ``rule(op, args, batched, params, size)`` returning
 ``(args, params, post)``: the physical arguments (dims moved past the batch dim, operands
 padded so they broadcast as the examples do), the physical params and an optional function
-applied to the physical result; the op then runs once, through ``apply``, so it is recorded
+applied to the physical result (or None when it has no layout for these arguments); the op
+then runs once, through ``apply``, so it is recorded
 (and carries tangents) like any op. Ops without a rule run example by example (``fallback``),
 with a one-time warning naming the op: slow, but never wrong or refused.
 
@@ -24,6 +25,17 @@ from ...ops.registry import apply, apply_inplace, install_batching
 
 RULES = {}
 DECOMPOSITIONS = {}
+PUBLIC_RULES = {}
+
+
+def public_rule(name):
+    """Register ``fn(args, batched, kwargs, size)`` as the batching rule of public function
+    ``name`` (see registry.batched_call): it returns the physical result, or None to let the
+    function run as usual."""
+    def register(fn):
+        PUBLIC_RULES[name] = fn
+        return fn
+    return register
 
 
 def decomposition(name):
@@ -83,13 +95,29 @@ def dispatch(op, args, params, inplace):
     if inplace is not None:
         return _inplace(op, phys, batched, params, inplace, args[0])
     rule_fn = RULES.get(op.name)
-    if rule_fn is None:
+    planned = None if rule_fn is None else rule_fn(op, phys, batched, params, level.size)
+    if planned is None:            # no rule, or none for this layout
         return make_batched(fallback(op, phys, batched, params, level.size), level)
-    new_args, new_params, post = rule_fn(op, phys, batched, params, level.size)
+    new_args, new_params, post = planned
     out = apply(op, new_args, new_params)
     if post is not None:
         out = post(out)
     return make_batched(out, level)
+
+
+def public_dispatch(name, args, kwargs):
+    """registry.batched_call's answer for public function ``name`` (None: no rule applies)."""
+    level = None
+    for a in args:
+        if type(a) is Batched and (level is None or a._level.depth > level.depth):
+            level = a._level
+    rule_fn = PUBLIC_RULES.get(name)
+    if level is None or rule_fn is None:
+        return None
+    phys = [a._phys if type(a) is Batched and a._level is level else a for a in args]
+    batched = [type(a) is Batched and a._level is level for a in args]
+    out = rule_fn(phys, batched, kwargs, level.size)
+    return None if out is None else make_batched(out, level)
 
 
 def _inplace(op, phys, batched, params, name, target):
@@ -134,6 +162,6 @@ def ops_without_rules():
     return sorted(n for n in REGISTRY if n not in RULES)
 
 
-install_batching(dispatch)
+install_batching(dispatch, public_dispatch)
 
-from . import elementwise, reductions, shapes, linalg, nn  # noqa: E402,F401  (register rules)
+from . import elementwise, reductions, shapes, linalg, nn, losses  # noqa: E402,F401  (register rules)

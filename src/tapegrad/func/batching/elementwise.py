@@ -3,7 +3,7 @@ a common example rank (so NumPy's trailing alignment matches the examples'), the
 Unary ops need nothing at all: the batch dim is one more dim to map over."""
 import numpy as np
 
-from . import rule
+from . import public_rule, rule
 from ._layout import align, check_no_batched_data, pad
 
 UNARY = ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "abs", "sign", "log1p", "expm1",
@@ -40,3 +40,9 @@ def where(op, args, batched, params, size):
 
 
 unary.inplace_ok = broadcasting.inplace_ok = True    # x.add_(y): the same layout in place
+
+
+@public_rule("pointwise")
+def pointwise(args, batched, kw, size):
+    """The comparisons and logical ops (not recorded: they compute on arrays directly)."""
+    return kw["fn"](*align(args, batched))

@@ -1,6 +1,8 @@
 """Batching rules of the nn.functional primitives. Convolutions fold the batch into N when
 only the input is per-example, and into the channels (as groups) when the weight is too, so
 each is still one call."""
+import math
+
 from . import rule
 from ._layout import expand_batch
 
@@ -28,3 +30,17 @@ def conv(op, args, batched, params, size):
         os_ = tuple(out.shape)                     # (N, B * O, ...)
         return out.reshape((os_[0], size, os_[1] // size) + os_[2:]).movedim(1, 0)
     return [x, w, b], dict(params, groups=params["groups"] * size), back
+
+
+@rule("standardize", "rms_normalize")
+def normalize(op, args, batched, params, size):
+    """layer_norm's and rms_norm's layout (only trailing dims normalized, each row on its
+    own): the batch joins the kept rows. A leading reduced block (batch_norm's N) would need
+    per-example statistics over it: that runs example by example."""
+    shape, axes = tuple(params["in_shape"]), tuple(params["axes"])
+    n, k = len(shape), len(axes)
+    if params["moments"].read or axes != tuple(range(n - k, n)):
+        return None
+    rows, row = math.prod(shape[:n - k]), math.prod(shape[n - k:])
+    return args, dict(params, axes=tuple(d + 1 for d in axes), view=(1, size * rows, row),
+                      in_shape=(size,) + shape), None

@@ -3,7 +3,7 @@ flips and rolls. Their public functions already turned the user's dims into non-
 example dims and recorded the example shapes the backward needs, so each rule moves the dims
 past the batch dim and puts the batch size in front of each recorded shape."""
 from . import rule
-from ._layout import align, shift
+from ._layout import align, expand_batch, shift
 
 
 def _batch_shapes(params, size, *names):
@@ -34,7 +34,9 @@ def scan(op, args, batched, params, size):
 
 @rule("cross")
 def cross(op, args, batched, params, size):
-    return align(args, batched), dict(params, dim=shift(params["dim"])), None
+    # NumPy's cross takes the dim in both operands: both get the batch dim
+    args = [a if b else expand_batch(a, size) for a, b in zip(args, batched)]
+    return align(args, [True] * len(args)), dict(params, dim=shift(params["dim"])), None
 
 
 @rule("softmax", "log_softmax")

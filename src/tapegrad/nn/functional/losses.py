@@ -10,11 +10,13 @@ import warnings
 import numpy as np
 
 from ..._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
+from ..._core.state import STATE
 from ..._core.tensor import Tensor, array_of, shape_of
 from ...ops.binary_math import logaddexp, xlogy
 from ...ops.creation import zeros_like
 from ...ops.elementwise import abs, clamp, exp, log, where
 from ...ops.nn.loss import cross_entropy_indices
+from ...ops.registry import batched_call
 from ...ops.reduction import mean, sum
 from ...ops.scatter import gather
 from ...ops.shape import squeeze
@@ -282,6 +284,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     """
     name = "cross_entropy"
     reduction = reduction_of(name, reduction, size_average, reduce)
+    if STATE.vmap_levels:       # Note [Batched tensors]: class indices are read below
+        out = batched_call(name, (input, target), {
+            "weight": weight, "ignore_index": ignore_index, "reduction": reduction,
+            "label_smoothing": label_smoothing})
+        if out is not None:
+            return out
     dtype = _float_input(name, input)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ArgumentError(f"{name}: label_smoothing must be in [0, 1], got {label_smoothing}.")

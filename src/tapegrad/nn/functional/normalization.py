@@ -282,7 +282,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     shape = _channel_shape(input)
     if not training:
         return _finish(_scale_shift(input, running_mean, running_var, weight, bias, eps), dtype)
-    moments = Moments()
+    moments = Moments(read=True)
     dims = (0,) + tuple(range(2, input.ndim))
     y = standardize(_compute(input), dims, eps, moments)
     if running_mean is not None and count > 0:
@@ -328,7 +328,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     _check_dtypes("instance_norm", dtype, weight=weight, bias=bias)
     if not use_input_stats:
         return _finish(_scale_shift(input, running_mean, running_var, weight, bias, eps), dtype)
-    moments = Moments()
+    moments = Moments(read=True)
     y = standardize(_compute(input), tuple(range(2, input.ndim)), eps, moments)
     if running_mean is not None and input.numel() > 0:
         n = input.shape[0]

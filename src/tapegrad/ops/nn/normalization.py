@@ -34,11 +34,14 @@ _ndarray = np.ndarray
 class Moments:
     """The statistics a normalization's forward computed, shaped (1, C, 1) over the (P, C, L)
     view of its input: ``mean`` (None for rms_normalize), ``var`` (the biased variance, or
-    the mean square) and ``rstd`` = 1 / sqrt(var + eps) (Note [Normalization statistics])."""
-    __slots__ = ("mean", "var", "rstd")
+    the mean square) and ``rstd`` = 1 / sqrt(var + eps) (Note [Normalization statistics]).
+    ``read``: the caller reads them after the op (running statistics), so vmap can't merge
+    the examples' statistics into one array."""
+    __slots__ = ("mean", "var", "rstd", "read")
 
-    def __init__(self):
+    def __init__(self, read=False):
         self.mean = self.var = self.rstd = None
+        self.read = read
 
 
 def _np_normalize(x, view, eps, center, moments, **_):

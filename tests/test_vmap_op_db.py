@@ -1,0 +1,170 @@
+"""vmap through every row of the op database (tests/opinfo.py): ``vmap(row)`` over a batch of
+three different samples equals the loop of the row over them, with every array argument
+batched and with only the first one batched (the rest shared by all examples). The rows whose
+ops still run example by example (no batching rule yet: a Python loop under the hood) are
+listed below, so the list shrinks as rules land and can't grow unnoticed."""
+import warnings
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad._core.errors import NotSupportedError
+from tapegrad.func import vmap
+from tapegrad.func.batching import FALLBACKS, ops_without_rules
+
+from opinfo import F64, OP_DB
+
+B = 3
+
+# Rows whose output shape depends on the values: the examples can't be stacked (PyTorch's
+# vmap refuses them too); vmap raises a clear error.
+DATA_DEPENDENT_SHAPES = {"unique", "bincount", "masked_select", "nonzero", "nonzero_tuple",
+                         "argwhere"}
+
+# Rows that still run example by example (an op with no batching rule, or one that reads a
+# batched tensor's values directly). Correct, but as slow as a loop.
+FALLBACK_ROWS = {
+    "F.adaptive_avg_pool1d", "F.adaptive_avg_pool2d", "F.adaptive_avg_pool3d",
+    "F.adaptive_max_pool1d", "F.adaptive_max_pool2d", "F.adaptive_max_pool3d", "F.affine_grid",
+    "F.avg_pool1d", "F.avg_pool2d", "F.avg_pool3d", "F.batch_norm", "F.binary_cross_entropy",
+    "F.cosine_embedding_loss", "F.cross_entropy", "F.ctc_loss", "F.embedding", "F.embedding_bag",
+    "F.fold", "F.gaussian_nll_loss", "F.grid_sample",
+    "F.gumbel_softmax(hard=True)", "F.hinge_embedding_loss", "F.huber_loss", "F.instance_norm",
+    "F.interpolate", "F.local_response_norm", "F.lp_pool1d", "F.lp_pool2d",
+    "F.lp_pool3d", "F.max_pool1d", "F.max_pool2d", "F.max_pool3d", "F.max_unpool1d",
+    "F.max_unpool2d", "F.max_unpool3d", "F.multi_margin_loss", "F.nll_loss", "F.one_hot", "F.pad",
+    "F.poisson_nll_loss", "F.scaled_dot_product_attention",
+    "F.scaled_dot_product_attention(dropout_p)", "F.smooth_l1_loss", "F.unfold", "F.upsample",
+    "F.upsample_bilinear", "F.upsample_nearest", "Tensor.sort", "addbmm_", "addcdiv_", "addcmul_",
+    "addmm_", "addmv_", "all", "allclose", "any", "argsort", "as_strided",
+    "as_strided_of_transpose", "attention_softmax", "baddbmm_", "bincount_counts", "bucketize",
+    "cdist", "cholesky_inverse", "cholesky_solve", "clamp_tensor", "count_nonzero", "cummax",
+    "cummin", "cumprod_", "cumsum_", "diag", "diagonal", "diagonal_of_transpose", "equal",
+    "gather", "getitem_advanced", "gru_layer", "heaviside", "heaviside_", "histc", "index_add",
+    "index_add_int", "index_add_key", "index_copy", "index_fill", "index_put", "index_put_key",
+    "index_select", "isclose", "isneginf", "isposinf", "kthvalue", "lerp_tensor_weight_",
+    "linalg.cholesky_ex", "linalg.cond", "linalg.diagonal", "linalg.inv_ex", "linalg.lstsq",
+    "linalg.lu_factor", "linalg.lu_factor_ex", "linalg.lu_solve", "linalg.matrix_rank",
+    "linalg.pinv", "linalg.solve", "linalg.solve_ex", "linalg.solve_triangular",
+    "linalg.tensorsolve", "logdet", "lstm_layer", "lstsq_rank_deficient", "lu_solve", "lu_unpack",
+    "masked_fill", "masked_fill_tensor", "masked_scatter", "max_dim", "median", "median_dim",
+    "min_dim", "mode", "msort", "nanmean", "nanmedian", "nanquantile", "nansum", "pinv_hermitian",
+    "quantile", "repeat_interleave_tensor", "rnn_relu_layer", "rnn_tanh_layer", "scatter",
+    "scatter_add", "scatter_reduce", "scatter_reduce_add", "scatter_reduce_dtypes",
+    "scatter_reduce_extremes", "scatter_reduce_multiply", "scatter_reduce_prod",
+    "scatter_reduce_prod_zeros", "scatter_value", "searchsorted", "setitem", "setitem_on_view",
+    "signbit", "sort", "take", "take_along_dim", "topk", "trace", "triangular_solve", "tril_",
+    "triu_", "unfold", "vector_norm_zero", "view_dtype", "where",
+}
+
+
+# Rows that draw random numbers (each seeds the generator itself).
+RANDOM_ROWS = {"F.dropout", "F.dropout1d", "F.dropout1d(unbatched)", "F.dropout2d", "F.dropout3d",
+               "F.dropout3d(unbatched)", "F.alpha_dropout", "F.feature_alpha_dropout",
+               "F.gumbel_softmax", "F.gumbel_softmax(hard=True)", "F.rrelu(training=True)",
+               "F.scaled_dot_product_attention(dropout_p)"}
+
+
+def _dtype(row):
+    dts = [np.dtype(d) for d in row.dtypes]
+    return F64 if F64 in dts else dts[0]
+
+
+def _examples(row):
+    """For each sample of the row, B versions of it with the same shapes (different seeds when
+    the seeds keep the shapes, else the same sample B times)."""
+    dt = _dtype(row)
+    sets = [row.sample_inputs(dt, seed=k) for k in range(B)]
+    for j, s0 in enumerate(sets[0]):
+        group = [st[j] for st in sets]
+        if not all(len(s.args) == len(s0.args)
+                   and all(np.shape(a) == np.shape(b) for a, b in zip(s.args, s0.args))
+                   for s in group):
+            group = [s0] * B
+        yield s0, group
+
+
+def _leaves(o):
+    if isinstance(o, (tuple, list)):
+        return [x for v in o for x in _leaves(v)]
+    return [o]
+
+
+def _value(t):
+    return t.detach().numpy() if isinstance(t, tg.Tensor) else np.asarray(t)
+
+
+def _check(row, s0, group, batch_only_first, randomness="error"):
+    arrays = [i for i, a in enumerate(s0.args) if isinstance(a, np.ndarray)]
+    if not arrays:
+        return
+    mapped = arrays[:1] if batch_only_first else arrays
+    args = [tg.tensor(np.stack([s.args[i] for s in group])) if i in mapped
+            else tg.tensor(s0.args[i]) if i in arrays else s0.args[i]
+            for i in range(len(s0.args))]
+    in_dims = tuple(0 if i in mapped else None for i in range(len(s0.args)))
+    got = vmap(lambda *a: row.fn(*a, **s0.kwargs), in_dims=in_dims,
+               randomness=randomness)(*args)
+    want = []
+    for s in group:
+        ex = [tg.tensor(s.args[i] if i in mapped else s0.args[i]) if i in arrays else s0.args[i]
+              for i in range(len(s0.args))]
+        want.append(_leaves(row.fn(*ex, **s0.kwargs)))
+    got = _leaves(got)
+    assert len(got) == len(want[0])
+    for k, g in enumerate(got):
+        w = np.stack([_value(x[k]) for x in want])
+        gv = _value(g)
+        assert gv.shape == w.shape, f"output {k}: shape {gv.shape}, loop gives {w.shape}"
+        assert gv.dtype == w.dtype, f"output {k}: dtype {gv.dtype}, loop gives {w.dtype}"
+        np.testing.assert_allclose(gv, w, rtol=1e-6, atol=1e-8, equal_nan=True,
+                                   err_msg=f"output {k}")
+
+
+@pytest.mark.parametrize("row", OP_DB, ids=str)
+def test_vmap_matches_loop(row):
+    """vmap of the row equals the loop over the examples; fallback rows are exactly those
+    listed in FALLBACK_ROWS."""
+    before = FALLBACKS["count"]
+    for s0, group in _examples(row):
+        for only_first in (False, True):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    try:
+                        _check(row, s0, group, only_first)
+                    except NotSupportedError as e:
+                        if "random op" not in str(e):
+                            raise
+                        # a random row (it seeds itself, so every example draws the same):
+                        # refused by default, the loop's values with randomness='same'
+                        assert row.name in RANDOM_ROWS, e
+                        _check(row, s0, group, only_first, randomness="same")
+            except tg.ArgumentError as e:
+                if row.name in DATA_DEPENDENT_SHAPES and "different shapes" in str(e):
+                    continue
+                e.add_note(f"on {s0!r}, {'first argument' if only_first else 'all'} batched")
+                raise
+            except BaseException as e:
+                e.add_note(f"on {s0!r}, {'first argument' if only_first else 'all'} batched")
+                raise
+    fell_back = FALLBACKS["count"] > before
+    if row.name in DATA_DEPENDENT_SHAPES:
+        return
+    if row.name in FALLBACK_ROWS:
+        assert fell_back, f"{row.name} no longer falls back: remove it from FALLBACK_ROWS"
+    else:
+        assert not fell_back, f"{row.name} ran example by example: give its op a batching rule"
+
+
+def test_fallback_lists_name_real_rows():
+    names = {row.name for row in OP_DB}
+    assert FALLBACK_ROWS <= names and DATA_DEPENDENT_SHAPES <= names
+
+
+def test_primitives_without_rules_are_few():
+    """The registered primitives with no batching rule (each runs example by example)."""
+    missing = set(ops_without_rules())
+    assert "add" not in missing and "matmul" not in missing and "conv" not in missing
+    assert len(missing) < 60, sorted(missing)
