@@ -593,20 +593,23 @@ def _stacked_vjps(output, inputs, basis, create_graph):
     VJP of ``output`` with respect to each of ``inputs``, stacked: per input a Tensor of shape
     (n, *input.shape), or None when no row reaches it (rows that miss it are zeros).
 
-    The one place the tape's jacobians loop over rows, one ``autograd.grad`` call each;
-    TODO(issue 10): vectorize through vmap over ``basis`` once it lands.
+    The one place the tape's jacobians batch their rows: one ``autograd.grad`` through
+    ``func.vmap`` over the basis (the rules run once on all rows), after one row to learn
+    which inputs the output reaches.
     """
-    rows = [[] for _ in inputs]
-    for c in basis:
-        gs = _grad([output], inputs, grad_outputs=[wrap(c)], retain_graph=True,
-                   create_graph=create_graph, allow_unused=True)
-        for r, g in zip(rows, gs):
-            r.append(g)
-    stacked = []
-    for x, r in zip(inputs, rows):
-        if all(g is None for g in r):
-            stacked.append(None)
-            continue
-        zeros = wrap(np.zeros(x._data.shape, dtype=x._data.dtype))
-        stacked.append(stack([zeros if g is None else g for g in r]))
+    from ..func.vmap import vmap      # late import: func is the floor above autograd
+    if len(basis) == 0:
+        return [None] * len(inputs)
+    first = _grad([output], inputs, grad_outputs=[wrap(basis[0])], retain_graph=True,
+                  allow_unused=True)
+    reached = [x for x, g in zip(inputs, first) if g is not None]
+    if not reached:
+        return [None] * len(inputs)
+
+    def row(c):
+        return tuple(_grad([output], reached, grad_outputs=[c], retain_graph=True,
+                           create_graph=create_graph))
+
+    rows = iter(vmap(row)(wrap(np.ascontiguousarray(basis))))
+    stacked = [next(rows) if g is not None else None for g in first]
     return stacked
