@@ -45,6 +45,7 @@ from . import autograd, func, linalg, nn, optim, special, utils
 from .autograd import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                        set_grad_enabled)
 from .autograd.grad_mode import is_inference_mode_enabled
+from .autograd.tape import GradientTape
 from .serialization import load, load_file, save, save_file
 
 __version__ = "0.1.0"

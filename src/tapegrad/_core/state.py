@@ -18,6 +18,7 @@ class _State(threading.local):
     saving_op = None              # the op whose values are being packed (for the hooks' errors)
     vmap_levels = ()              # running vmaps' VmapLevels, innermost last (_core/batched.py)
     partial_backward = False      # the running backward is grad() or backward(inputs=...)
+    tapes = ()                    # GradientTapes recording now, innermost last (autograd/tape.py)
 
 
 STATE = _State()
