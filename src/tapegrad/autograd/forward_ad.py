@@ -227,3 +227,32 @@ def unpack_dual(tensor, *, level=None):
         return UnpackedDualTensor(tensor, None)
     primal = _alias(tensor, {k: v for k, v in fw.items() if k != lid}, lid)
     return UnpackedDualTensor(primal, fw[lid])
+
+
+def lift_batched_tangents(tensor, level):
+    """``tensor`` (not batched at vmap ``level``) whose tangent at some forward level is
+    batched there, as a tensor batched at ``level``: its primal broadcast over the batch, each
+    tangent physical at ``level`` (Note [Batched tensors]). Without this, an op mixing it with
+    a batched tensor would run on the physical layout with a still-batched tangent, and its
+    result's tangent would be batched twice. None if a tangent is batched at a level outside
+    ``level`` (a layout vmap doesn't handle)."""
+    from ..ops.forward_mode import strip
+    from ..ops.shape import expand
+    size = level.size
+
+    def broadcast(t):
+        return expand(t.unsqueeze(0), (size,) + tuple(t.shape))
+
+    active = [k for k in tensor._fw if k in STATE.fw_levels]
+    primal = strip(tensor, min(active)) if active else tensor
+    fw = {}
+    for k in active:
+        t = tensor._fw[k]
+        if type(t) is Batched and level in levels_of(t):
+            t = split_levels(t, [level])
+            if t is None:
+                return None
+        else:
+            t = broadcast(t)
+        fw[k] = t
+    return rewrap(_alias(broadcast(primal), fw, max(fw)), [level])

@@ -28,20 +28,11 @@ _RANDOMNESS = ("error", "different", "same")
 def _batched(fn, basis, chunk_size=None, randomness="error"):
     """``fn`` applied to every row of the basis: ``basis`` is a list of tensors sharing a
     leading dim B, ``fn(*rows)`` returns a list of tensors, and the result is the list of
-    those stacked along a new dim 0 (each (B, ...)). Rows go ``chunk_size`` at a time.
-
-    # NOTE: a Python loop over the rows for now; vmap replaces the body (with ``chunk_size``
-    # and ``randomness`` passed through), which is why both are parameters here.
-    """
-    n = basis[0].shape[0]
-    step = n if chunk_size is None else chunk_size
-    chunks = []
-    for start in range(0, n, step):
-        rows = [fn(*(b[k] for b in basis)) for k in range(start, min(start + step, n))]
-        chunks.append([stack([r[j] for r in rows]) for j in range(len(rows[0]))])
-    if len(chunks) == 1:
-        return chunks[0]
-    return [cat([c[j] for c in chunks]) for j in range(len(chunks[0]))]
+    those stacked along a new dim 0 (each (B, ...)): ``vmap(fn)``, ``chunk_size`` rows at a
+    time."""
+    from .vmap import vmap
+    return list(vmap(lambda *rows: tuple(fn(*rows)), chunk_size=chunk_size,
+                     randomness=randomness)(*basis))
 
 
 def _one_hot_basis(like):
@@ -163,10 +154,9 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
             leaves, spec = _input_leaves(args[n], n, "jacfwd")
             primals.extend(leaves)
             specs.append(spec)
-        # NOTE: the value, aux and output structure come from the first JVP of the basis (all
-        # JVPs share them), so the function runs once per basis vector and no more. Under a
-        # batched _batched they are read inside it: only their shapes and structure may be
-        # used outside (the value and aux would have to come back as unbatched outputs).
+        # NOTE: every JVP of the basis gives the value and aux too (all the same); they come
+        # back through _batched's outputs (taken from its first row), never read from inside
+        # it: under vmap they are batched, and would escape it. The structures are kept.
         first = {}
 
         def push(*tangents):
@@ -182,21 +172,31 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
                 _check_floating(outs, "jacfwd")
                 tans = [fwAD.unpack_dual(o).tangent for o in outs]
                 tans = [zeros_like(o) if t is None else t for o, t in zip(outs, tans)]
+                values = [fwAD.unpack_dual(o).primal for o in outs]
+                aux_leaves, aux_spec = tree_flatten(aux)
+                aux_tensors = [fwAD.unpack_dual(a).primal for a in aux_leaves
+                               if isinstance(a, Tensor)]
                 if not first:
-                    aux_leaves, aux_spec = tree_flatten(aux)
-                    aux = tree_unflatten([fwAD.unpack_dual(a).primal if isinstance(a, Tensor)
-                                          else a for a in aux_leaves], aux_spec)
-                    first.update(outs=[fwAD.unpack_dual(o).primal for o in outs],
-                                 spec=out_spec, aux=aux)
-            return tans
+                    first.update(spec=out_spec, n=len(outs), aux_spec=aux_spec,
+                                 aux_leaves=aux_leaves)
+            return tans + values + aux_tensors
 
         if sum(p.numel() for p in primals) == 0:
-            push(*[zeros_like(p) for p in primals])
+            res = push(*[zeros_like(p) for p in primals])
+            n = first["n"]
+            values, aux_tensors = res[n:2 * n], res[2 * n:]
             cols, sizes = [zeros((0,) + tuple(o.shape), dtype=o.dtype)
-                           for o in first["outs"]], [0] * len(primals)
+                           for o in values], [0] * len(primals)
         else:
             basis, sizes = _one_hot_basis(primals)
-            cols = _batched(push, basis, randomness=randomness)
+            res = _batched(push, basis, randomness=randomness)
+            n = first["n"]
+            cols, values, aux_tensors = res[:n], [r[0] for r in res[n:2 * n]], \
+                [r[0] for r in res[2 * n:]]
+        it = iter(aux_tensors)
+        first["outs"] = values
+        first["aux"] = tree_unflatten([next(it) if isinstance(a, Tensor) else a
+                                       for a in first["aux_leaves"]], first["aux_spec"])
         blocks = []
         for c, o in zip(cols, first["outs"]):
             per_input, k = [], 0
