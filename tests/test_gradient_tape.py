@@ -560,3 +560,19 @@ def test_tapes_and_math_agree_on_a_chain():
         d *= math.cos(v)
         v = math.sin(v) + 0.01
     assert abs(g - d) <= 1e-9 * abs(d)
+
+
+def test_tape_inside_func_grad_records_for_the_transform():
+    """A tape used inside func.grad records its gradient, so the transform differentiates it
+    (d/dx of d/dx (x sin x) = 2 cos x - x sin x)."""
+    import tapegrad.func as func
+
+    def f(x):
+        with tg.GradientTape() as t:
+            t.watch(x)
+            y = x.sin() * x
+        return t.gradient(y, x)
+
+    x = 0.5
+    np.testing.assert_allclose(float(func.grad(f)(x)), 2 * np.cos(x) - x * np.sin(x),
+                               rtol=1e-6)

@@ -17,9 +17,9 @@ the tensors carry, and the tape only decides what that graph leads to.
   every such leaf counts as watched; without, only those passed to ``watch``. Since recording
   is the engine's, ops on such a leaf count even when run before the tape was entered or
   before ``reset()``: make such a value a constant with ``detach()`` if it must not.
-- A gradient call records (``create_graph=True``) when some tape is recording at the time, so
-  an outer tape can differentiate an inner tape's gradient: nested tapes give higher
-  derivatives. The graph belongs to the tensors, so it is kept (``retain_graph=True``): it goes
+- A gradient call records (``create_graph=True``) when some tape is recording at the time, a
+  ``tapegrad.func`` transform runs or forward mode is on, so an outer tape (or transform) can
+  differentiate an inner tape's gradient: nested tapes give higher derivatives. The graph belongs to the tensors, so it is kept (``retain_graph=True``): it goes
   away with them, and another tape or a later ``backward`` may still need it.
 - Integer and bool tensors are not differentiable: watching one warns (as TensorFlow does), and
   as a source its gradient is None (zeros of its dtype with ``unconnected_gradients='zero'``).
@@ -321,9 +321,11 @@ class GradientTape:
             if self._recording:
                 self._stop()
             self._used = True
-        # Record when a tape records now: an outer tape (or this persistent one) can then
+        # Record when a tape records now, a func transform runs or forward mode is on: an
+        # outer tape (or this persistent one), the transform or a tangent can then
         # differentiate the result (Note [GradientTape over the one graph]).
-        return bool(STATE.tapes) and STATE.grad_enabled
+        return STATE.grad_enabled and bool(STATE.tapes or STATE.transform_aliases
+                                           or STATE.fw_levels)
 
     def _input_for(self, s, caller, i):
         """The tensor ``autograd.grad`` differentiates for source ``s``; None if unconnected."""

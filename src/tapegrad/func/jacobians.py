@@ -14,7 +14,6 @@ from .._core.tensor import Tensor
 from ..autograd import forward_ad as fwAD
 from ..autograd.grad_mode import enable_grad
 from ..ops.creation import eye, zeros, zeros_like
-from ..ops.shape import cat, stack
 from ._pytree import tree_flatten, tree_unflatten
 from .transforms import (_check_outputs, _detach_tree, _differentiable_input, _grads,
                          _input_leaves, _needs_graph, _normalize_argnums, _prepare_args,

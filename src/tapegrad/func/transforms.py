@@ -21,7 +21,7 @@ apart (no "perturbation confusion", Siskind and Pearlmutter's classic bug):
   own alias (the caller's tensor, a running outer transform's alias, a closure's parameter).
   Otherwise the rules run on plain arrays (the fast path) and results come back detached.
   The alias leaves of transforms that have returned don't count: nobody can ask for a
-  gradient with respect to them any more (``_made`` holds every alias leaf, ``_LIVE`` those of
+  gradient with respect to them any more (``_made`` holds every alias leaf, ``STATE.transform_aliases`` those of
   the transforms still running).
 - grad mode: ``f`` runs under ``enable_grad``, so a transform's result does not depend on a
   ``no_grad`` around the call (as torch.func), while a ``no_grad`` inside ``f`` is respected.
@@ -35,7 +35,6 @@ respect to ``w``. Aliases are keyed by their physical tensor, the one the graph 
 """
 import functools
 import numbers
-import threading
 import weakref
 
 from .._core.batched import batched_at, levels_of, physical, rewrap
@@ -60,13 +59,6 @@ __all__ = ["grad", "grad_and_value", "vjp", "jvp", "linearize"]
 _made = weakref.WeakValueDictionary()
 
 
-class _Live(threading.local):
-    ids = frozenset()          # ids of the alias leaves of the transforms now running
-
-
-_LIVE = _Live()
-
-
 class _running:
     """While a transform runs, its alias leaves count as outside for inner transforms."""
 
@@ -75,11 +67,11 @@ class _running:
         self.ids = {id(p) for p in phys if _made.get(id(p)) is p}
 
     def __enter__(self):
-        self.prev = _LIVE.ids
-        _LIVE.ids = self.prev | self.ids
+        self.prev = STATE.transform_aliases
+        STATE.transform_aliases = self.prev | self.ids
 
     def __exit__(self, *exc):
-        _LIVE.ids = self.prev
+        STATE.transform_aliases = self.prev
 
 
 def _differentiable_input(x, tangent=None):
@@ -153,7 +145,7 @@ def _needs_graph(outputs, own):
     if not roots:
         return False
     own_ids = {id(physical(a)) for a in own}
-    live = _LIVE.ids
+    live = STATE.transform_aliases
     for node in engine.count_consumers(roots):
         if type(node) is AccumulateGrad:
             v = node.variable
