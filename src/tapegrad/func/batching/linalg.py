@@ -36,6 +36,8 @@ def matmul(op, args, batched, params, size):
     # One GEMM where NumPy's broadcasting matmul would run one small product per example:
     if not bx and len(xs) == 2 and len(ys) == 1:       # a matrix times each example's vector
         return [y, x.transpose(-1, -2)], params, None   # (jacfwd's columns, jacrev's rows)
+    if bx and not by and len(ys) == 2 and len(xs) == 1:      # each example's vector times y
+        return [x, y], params, None
     if bx and not by and len(ys) == 2 and len(xs) >= 2:      # each example's rows times y
         lead = tuple(x.shape[:-1])
         rows = x.reshape(math.prod(lead), xs[-1])
