@@ -25,15 +25,13 @@ DATA_DEPENDENT_SHAPES = {"unique", "bincount", "masked_select", "nonzero", "nonz
 # Rows that still run example by example (an op with no batching rule, or one that reads a
 # batched tensor's values directly). Correct, but as slow as a loop.
 FALLBACK_ROWS = {
-    "F.adaptive_avg_pool1d", "F.adaptive_avg_pool2d", "F.adaptive_avg_pool3d",
-    "F.adaptive_max_pool1d", "F.adaptive_max_pool2d", "F.adaptive_max_pool3d", "F.affine_grid",
-    "F.avg_pool1d", "F.avg_pool2d", "F.avg_pool3d", "F.batch_norm", "F.binary_cross_entropy",
+    "F.affine_grid",
+    "F.batch_norm", "F.binary_cross_entropy",
     "F.cosine_embedding_loss", "F.cross_entropy", "F.ctc_loss", "F.embedding", "F.embedding_bag",
     "F.fold", "F.gaussian_nll_loss", "F.grid_sample",
     "F.gumbel_softmax(hard=True)", "F.hinge_embedding_loss", "F.huber_loss", "F.instance_norm",
-    "F.interpolate", "F.local_response_norm", "F.lp_pool1d", "F.lp_pool2d",
-    "F.lp_pool3d", "F.max_pool1d", "F.max_pool2d", "F.max_pool3d", "F.max_unpool1d",
-    "F.max_unpool2d", "F.max_unpool3d", "F.multi_margin_loss", "F.nll_loss", "F.one_hot", "F.pad",
+    "F.interpolate", "F.local_response_norm",
+    "F.multi_margin_loss", "F.nll_loss", "F.one_hot", "F.pad",
     "F.poisson_nll_loss", "F.scaled_dot_product_attention",
     "F.scaled_dot_product_attention(dropout_p)", "F.smooth_l1_loss", "F.unfold", "F.upsample",
     "F.upsample_bilinear", "F.upsample_nearest", "Tensor.sort", "addbmm_", "addcdiv_", "addcmul_",

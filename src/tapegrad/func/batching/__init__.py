@@ -117,7 +117,11 @@ def public_dispatch(name, args, kwargs):
     phys = [a._phys if type(a) is Batched and a._level is level else a for a in args]
     batched = [type(a) is Batched and a._level is level for a in args]
     out = rule_fn(phys, batched, kwargs, level.size)
-    return None if out is None else make_batched(out, level)
+    if out is None:
+        return None
+    if isinstance(out, tuple):      # (values, indices) of the pools: each batched
+        return tuple(make_batched(o, level) for o in out)
+    return make_batched(out, level)
 
 
 def _inplace(op, phys, batched, params, name, target):
@@ -165,3 +169,4 @@ def ops_without_rules():
 install_batching(dispatch, public_dispatch)
 
 from . import elementwise, reductions, shapes, linalg, nn, losses  # noqa: E402,F401  (register rules)
+from . import nn_pooling  # noqa: E402,F401
