@@ -116,3 +116,98 @@ def test_pool_input_shared_with_a_batched_unpool_target():
                               for _ in range(8)]).reshape(4, 2, 3, 3))
     f = lambda i: F.max_unpool2d(x, i, 2)                     # noqa: E731
     _close(_batched(f, idx), _loop(f, idx))
+
+
+# ---- losses -----------------------------------------------------------------------------------
+def _probs(*shape, seed=0):
+    return tg.tensor(np.random.default_rng(seed).uniform(0.05, 0.95, shape))
+
+
+def _classes(*shape, c=4, seed=0):
+    return tg.tensor(np.random.default_rng(seed).integers(0, c, shape))
+
+
+W4 = tg.tensor([0.5, 1.0, 2.0, 1.5], dtype=tg.float64)
+LOSSES = [  # (loss, example arguments with a batch of 3 in front)
+    (lambda x, t, w: F.huber_loss(x, t, weight=w, delta=0.5),
+     (_rand(3, 2, 4), _rand(3, 2, 4, seed=1), _probs(3, 4))),
+    (lambda x, t: F.smooth_l1_loss(x, t, beta=0.3, reduction="sum"),
+     (_rand(3, 2, 4), _rand(3, 4, seed=1))),                   # the target broadcasts
+    (lambda x, t, w: F.binary_cross_entropy(x, t, w), (_probs(3, 2, 4), _probs(3, 2, 4, seed=1),
+                                                       _probs(3, 4, seed=2))),
+    (lambda x, t: F.hinge_embedding_loss(x, t, margin=0.7),
+     (_rand(3, 5), tg.tensor(np.sign(np.random.default_rng(1).standard_normal((3, 5)))))),
+    (lambda x, t: F.poisson_nll_loss(x, t, full=True), (_rand(3, 2, 3), _probs(3, 2, 3) * 3)),
+    (lambda x, t, v: F.gaussian_nll_loss(x, t, v), (_rand(3, 4, 2), _rand(3, 4, 2, seed=1),
+                                                    _probs(3, 4, seed=2))),
+    (lambda x, t: F.gaussian_nll_loss(x, t, 0.5, reduction="sum"),
+     (_rand(3, 4, 2), _rand(3, 4, 2, seed=1))),
+    (lambda x, t: F.cross_entropy(x, t, weight=W4, ignore_index=1,
+                                  label_smoothing=0.1), (_rand(3, 5, 4, 2), _classes(3, 5, 2))),
+    (lambda x, t: F.cross_entropy(x, t, ignore_index=2), (_rand(3, 4), _classes(3))),
+    (lambda x, t: F.nll_loss(x, t, weight=W4, ignore_index=0),
+     (_rand(3, 6, 4), _classes(3, 6))),
+    (lambda x, t: F.multi_margin_loss(x, t, p=2, weight=W4),
+     (_rand(3, 5, 4), _classes(3, 5))),
+    (lambda a, b, t: F.cosine_embedding_loss(a, b, t, margin=0.1),
+     (_rand(3, 5, 2), _rand(3, 5, 2, seed=1), _classes(3, 5, c=2) * 2 - 1)),
+]
+
+
+@pytest.mark.filterwarnings("ignore:smooth_l1_loss. using a target shape")
+@pytest.mark.parametrize("k", range(len(LOSSES)))
+def test_losses_match_loop_with_each_argument_shared(k):
+    f, args = LOSSES[k]
+    for shared in range(-1, len(args)):       # -1: every argument batched
+        dims = tuple(None if i == shared else 0 for i in range(len(args)))
+        xs = [a[0] if i == shared else a for i, a in enumerate(args)]
+        _close(_batched(f, *xs, in_dims=dims), _loop(f, *xs, in_dims=dims))
+
+
+@pytest.mark.filterwarnings("ignore:smooth_l1_loss. using a target shape")
+@pytest.mark.parametrize("k", range(len(LOSSES)))
+def test_losses_per_example_gradients(k):
+    f, args = LOSSES[k]
+    rest = args[1:]
+
+    def grad_of(x, *r):
+        x = x.detach().requires_grad_()
+        return tg.autograd.grad(f(x, *r), x)[0]
+    _close(_batched(grad_of, args[0], *rest), _loop(grad_of, args[0], *rest))
+
+
+def test_nested_vmap_of_cross_entropy_with_samples():
+    x, t = _rand(2, 3, 5, 4), _classes(2, 3, 5)
+    f = lambda a, b: F.cross_entropy(a, b, reduction="none", label_smoothing=0.2)  # noqa: E731
+    _close(_batched(vmap(f), x, t), _stack([_loop(f, xi, ti) for xi, ti in zip(x, t)]))
+
+
+def test_nll_loss_mean_with_every_target_ignored_is_nan_for_that_example():
+    x, t = _rand(3, 2, 4), tg.tensor([[1, 1], [0, 1], [1, 1]])
+    f = lambda a, b: F.nll_loss(a, b, ignore_index=1)          # noqa: E731
+    got = _batched(f, x, t)
+    _close(got, _loop(f, x, t))
+    assert np.isnan(got.numpy()[[0, 2]]).all() and np.isfinite(got.numpy()[1])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("layout", ["padded", "concatenated", "unbatched"])
+def test_ctc_loss_layouts(reduction, layout):
+    rng = np.random.default_rng(0)
+    lp = tg.tensor(rng.standard_normal((4, 6, 2, 5))).log_softmax(-1)    # B=4, (T, N, C)
+    tl = tg.tensor([[3, 2], [2, 2], [1, 3], [3, 3]])
+    il = tg.tensor([[6, 5], [6, 6], [4, 6], [6, 5]])
+    if layout == "padded":
+        tg_ = tg.tensor(rng.integers(1, 5, (4, 2, 3)))
+    elif layout == "concatenated":
+        tg_ = tg.tensor(rng.integers(1, 5, (4, 5)))       # each example's lengths sum to 5
+        tl = tg.tensor([[3, 2], [2, 3], [1, 4], [4, 1]])
+    else:
+        lp, tg_, il, tl = lp[:, :, 0], tg.tensor(rng.integers(1, 5, (4, 3))), il[:, 0], tl[:, 0]
+    f = lambda a, b, c, d: F.ctc_loss(a, b, c, d, reduction=reduction)    # noqa: E731
+    _close(_batched(f, lp, tg_, il, tl), _loop(f, lp, tg_, il, tl))
+    # targets and lengths shared by the batch (Python lists for the lengths)
+    g = lambda a: F.ctc_loss(a, tg_[0], il[0].tolist() if layout != "unbatched" else  # noqa
+                             int(il[0]), tl[0].tolist() if layout != "unbatched" else int(tl[0]),
+                             reduction=reduction)
+    _close(_batched(g, lp), _loop(g, lp))
