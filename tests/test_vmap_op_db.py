@@ -27,11 +27,10 @@ DATA_DEPENDENT_SHAPES = {"unique", "bincount", "masked_select", "nonzero", "nonz
 FALLBACK_ROWS = {
     "F.affine_grid",
     "F.batch_norm",
-    "F.embedding", "F.embedding_bag",
     "F.fold", "F.grid_sample",
     "F.gumbel_softmax(hard=True)", "F.instance_norm",
     "F.interpolate", "F.local_response_norm",
-    "F.one_hot", "F.pad",
+    "F.pad",
     "F.scaled_dot_product_attention",
     "F.scaled_dot_product_attention(dropout_p)", "F.unfold", "F.upsample",
     "F.upsample_bilinear", "F.upsample_nearest", "Tensor.sort", "addbmm_", "addcdiv_", "addcmul_",

@@ -9,7 +9,8 @@ import pytest
 import tapegrad as tg
 import tapegrad.nn.functional as F
 from tapegrad.func import vmap
-from tapegrad.func.batching import FALLBACKS
+from tapegrad._core.errors import NotSupportedError
+from tapegrad.func.batching import FALLBACKS, FallbackWarning
 
 
 def _rand(*shape, seed=0):
@@ -211,3 +212,53 @@ def test_ctc_loss_layouts(reduction, layout):
                              int(il[0]), tl[0].tolist() if layout != "unbatched" else int(tl[0]),
                              reduction=reduction)
     _close(_batched(g, lp), _loop(g, lp))
+
+
+# ---- one_hot, embedding, embedding_bag ------------------------------------------------------
+def test_one_hot_infers_the_shared_class_count_and_refuses_differing_ones():
+    t = tg.tensor([[0, 3], [3, 1]])
+    _close(_batched(F.one_hot, t), _loop(F.one_hot, t))
+    with pytest.raises(NotSupportedError, match="different shapes"), \
+            pytest.warns(FallbackWarning, match="one_hot"):
+        vmap(F.one_hot)(tg.tensor([[0, 3], [2, 1]]))
+
+
+EMB_KW = [{}, {"padding_idx": 2}, {"scale_grad_by_freq": True, "padding_idx": -1}]
+
+
+@pytest.mark.parametrize("kw", EMB_KW, ids=str)
+@pytest.mark.parametrize("in_dims", [(0, None), (None, 0), (0, 0)])
+def test_embedding_with_shared_or_per_example_weight_and_its_gradient(kw, in_dims):
+    idx = _classes(3, 2, 4, c=5)
+    w = _rand(3, 5, 2)
+    xs = (idx if in_dims[0] == 0 else idx[0], w if in_dims[1] == 0 else w[0])
+    f = lambda i, v: F.embedding(i, v, **kw)                 # noqa: E731
+    _close(_batched(f, *xs, in_dims=in_dims), _loop(f, *xs, in_dims=in_dims))
+    if in_dims[1] == 0:             # per-example gradients of the weight (padding row: 0)
+        def grad_w(i, v):
+            v = v.detach().requires_grad_()
+            return tg.autograd.grad((f(i, v) ** 2).sum(), v)[0]
+        _close(_batched(grad_w, *xs, in_dims=in_dims), _loop(grad_w, *xs, in_dims=in_dims))
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("layout", ["fixed", "offsets", "last_offset"])
+def test_embedding_bag_layouts_with_a_per_example_weight(mode, layout):
+    w = _rand(3, 6, 2)
+    if layout == "fixed":
+        idx, off = _classes(3, 2, 3, c=6), None
+    else:
+        idx = _classes(3, 7, c=6)
+        off = tg.tensor([[0, 2, 2, 5], [0, 3, 3, 7], [0, 1, 4, 6]] if layout == "offsets"
+                        else [[0, 2, 5, 7], [0, 3, 3, 7], [0, 1, 4, 7]])
+    kw = {"mode": mode, "padding_idx": 1, "include_last_offset": layout == "last_offset"}
+    if off is None:
+        f = lambda i, v: F.embedding_bag(i, v, **kw)          # noqa: E731
+        args, dims = (idx, w), (0, 0)
+    else:
+        f = lambda i, v, o: F.embedding_bag(i, v, o, **kw)    # noqa: E731
+        args, dims = (idx, w, off), (0, 0, 0)
+    _close(_batched(f, *args, in_dims=dims), _loop(f, *args, in_dims=dims))
+    shared = tuple(None if k == 1 else d for k, d in enumerate(dims))
+    args = tuple(w[0] if k == 1 else a for k, a in enumerate(args))
+    _close(_batched(f, *args, in_dims=shared), _loop(f, *args, in_dims=shared))
