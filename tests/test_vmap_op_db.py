@@ -25,15 +25,13 @@ DATA_DEPENDENT_SHAPES = {"unique", "bincount", "masked_select", "nonzero", "nonz
 # Rows that still run example by example (an op with no batching rule, or one that reads a
 # batched tensor's values directly). Correct, but as slow as a loop.
 FALLBACK_ROWS = {
-    "F.affine_grid",
     "F.batch_norm",
-    "F.fold", "F.grid_sample",
+    "F.fold",
     "F.gumbel_softmax(hard=True)", "F.instance_norm",
-    "F.interpolate", "F.local_response_norm",
-    "F.pad",
+    "F.local_response_norm",
     "F.scaled_dot_product_attention",
-    "F.scaled_dot_product_attention(dropout_p)", "F.unfold", "F.upsample",
-    "F.upsample_bilinear", "F.upsample_nearest", "Tensor.sort", "addbmm_", "addcdiv_", "addcmul_",
+    "F.scaled_dot_product_attention(dropout_p)", "F.unfold",
+    "Tensor.sort", "addbmm_", "addcdiv_", "addcmul_",
     "addmm_", "addmv_", "all", "allclose", "any", "argsort", "as_strided",
     "as_strided_of_transpose", "attention_softmax", "baddbmm_", "bincount_counts", "bucketize",
     "cdist", "cholesky_inverse", "cholesky_solve", "clamp_tensor", "count_nonzero", "cummax",

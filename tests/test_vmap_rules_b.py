@@ -262,3 +262,55 @@ def test_embedding_bag_layouts_with_a_per_example_weight(mode, layout):
     shared = tuple(None if k == 1 else d for k, d in enumerate(dims))
     args = tuple(w[0] if k == 1 else a for k, a in enumerate(args))
     _close(_batched(f, *args, in_dims=shared), _loop(f, *args, in_dims=shared))
+
+
+# ---- pad, interpolate, grid_sample, affine_grid ------------------------------------------------
+VISION = [
+    lambda x: F.pad(x, (1, 2, 0, 1), value=0.5),
+    lambda x: F.pad(x, (2, 1, 1, 0), mode="reflect"),
+    lambda x: F.pad(x, (1, 1, 2, 0), mode="circular"),
+    lambda x: F.pad(x, (-1, 2, 1, 1), mode="replicate"),
+    lambda x: F.interpolate(x, scale_factor=(1.5, 2), mode="bilinear"),
+    lambda x: F.interpolate(x, size=(3, 7), mode="bicubic", align_corners=True),
+    lambda x: F.interpolate(x, size=(4, 3), mode="area"),
+    lambda x: F.interpolate(x, scale_factor=2, mode="nearest"),
+    lambda x: F.upsample_bilinear(x, size=(3, 5)),
+]
+
+
+@pytest.mark.parametrize("k", range(len(VISION)))
+def test_pad_and_interpolate_with_a_batch_dim_anywhere_and_gradients(k):
+    f = VISION[k]
+    x = _rand(2, 3, 4, 5, 6)                   # batch dim at 2: examples (2, 3, 5, 6)
+    _close(_batched(f, x, in_dims=2), _loop(f, x, in_dims=2))
+    loss = lambda a: (f(a) ** 2).sum()         # noqa: E731
+    _close(_batched(_per_example_grad(loss), x, in_dims=2),
+           _loop(_per_example_grad(loss), x, in_dims=2))
+
+
+@pytest.mark.parametrize("k", range(1, len(VISION)))
+def test_pad_and_interpolate_vmap_of_a_vjp(k):
+    # (constant padding's backward crops through view_scatter, which has no rule yet)
+    x = _rand(2, 3, 5, 6).requires_grad_()
+    y = VISION[k](x)
+    vs = _rand(4, *y.shape, seed=1)
+    vjp = lambda v: tg.autograd.grad(y, x, v, retain_graph=True)[0]   # noqa: E731
+    _close(_batched(vjp, vs), _loop(vjp, vs))
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+@pytest.mark.parametrize("in_dims", [(0, 0), (0, None), (None, 0)])
+def test_grid_sample_with_image_or_grid_shared(padding_mode, in_dims):
+    img = _rand(3, 2, 2, 4, 5)
+    grid = tg.tensor(np.random.default_rng(1).uniform(-1.2, 1.2, (3, 2, 3, 4, 2)))
+    xs = (img if in_dims[0] == 0 else img[0], grid if in_dims[1] == 0 else grid[0])
+    f = lambda a, g: F.grid_sample(a, g, padding_mode=padding_mode,      # noqa: E731
+                                   align_corners=False)
+    _close(_batched(f, *xs, in_dims=in_dims), _loop(f, *xs, in_dims=in_dims))
+
+
+def test_affine_grid_per_example_thetas_and_nested():
+    theta = _rand(2, 3, 4, 2, 3)
+    f = lambda t: F.affine_grid(t, (4, 1, 3, 5), align_corners=False)   # noqa: E731
+    _close(_batched(f, theta[0]), _loop(f, theta[0]))
+    _close(_batched(vmap(f), theta), _stack([_loop(f, t) for t in theta]))

@@ -1,0 +1,32 @@
+"""Batching rules of nn.functional's resampling family (pad, interpolate, grid_sample,
+affine_grid) and of its ``resample`` primitive (a constant sparse map along one dim: the batch
+dim is one more dim it maps over, so only the dim moves). interpolate, the non-constant pads
+and affine_grid then batch op by op; constant padding (an index_put into a new array) runs on
+the physical tensor, whose padded dims are the same last dims; grid_sample reads the grid's
+values to build its taps, so the batch folds into its N (input and grid alike)."""
+from . import public_rule, rule
+from ._layout import expand_batch, shift
+
+
+@rule("resample")
+def resample(op, args, batched, params, size):
+    return args, dict(params, dim=shift(params["dim"])), None
+
+
+@public_rule("pad")
+def pad(args, batched, kw, size):
+    if kw["mode"] != "constant":
+        return None                  # gathers along the padded dims: resample's rule
+    from ...nn.functional import pad as pad_
+    return pad_(args[0], **kw)       # the last dims, which the batch dim leaves in place
+
+
+@public_rule("grid_sample")
+def grid_sample(args, batched, kw, size):
+    """(N, C, H, W) images and (N, H_out, W_out, 2) grids: B * N of each."""
+    from ...nn.functional import grid_sample as gs
+    x, g = (a if b else expand_batch(a, size) for a, b in zip(args, batched))
+    xs, gs_ = tuple(x.shape), tuple(g.shape)
+    out = gs(x.reshape((xs[0] * xs[1],) + xs[2:]), g.reshape((gs_[0] * gs_[1],) + gs_[2:]),
+             **kw)
+    return out.reshape(xs[:2] + tuple(out.shape[1:]))
