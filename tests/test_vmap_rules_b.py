@@ -314,3 +314,30 @@ def test_affine_grid_per_example_thetas_and_nested():
     f = lambda t: F.affine_grid(t, (4, 1, 3, 5), align_corners=False)   # noqa: E731
     _close(_batched(f, theta[0]), _loop(f, theta[0]))
     _close(_batched(vmap(f), theta), _stack([_loop(f, t) for t in theta]))
+
+
+# ---- attention ----------------------------------------------------------------------------------
+def _mask(*shape, seed=3):
+    m = np.random.default_rng(seed).uniform(size=shape) < 0.7
+    m[..., 0] = True
+    return tg.tensor(m)
+
+
+@pytest.mark.parametrize("in_dims", [(0, 0, 0), (0, None, None), (None, 0, None),
+                                     (None, None, 0), (0, 0, None)])
+@pytest.mark.parametrize("mask", [None, "bool", "float"])
+def test_attention_with_operands_and_masks_shared_or_batched(in_dims, mask):
+    q, k, v = _rand(3, 2, 4, 5), _rand(3, 2, 6, 5, seed=1), _rand(3, 2, 6, 3, seed=2)
+    args = [a if d == 0 else a[0] for a, d in zip((q, k, v), in_dims)]
+    dims = in_dims
+    if mask is not None:       # a per-example mask (broadcast over the heads)
+        m = _mask(3, 4, 6) if mask == "bool" else _rand(3, 1, 4, 6, seed=4)
+        args, dims = args + [m], in_dims + (0,)
+    f = lambda *a: F.scaled_dot_product_attention(*a[:3], attn_mask=a[3] if len(a) > 3  # noqa
+                                                   else None, is_causal=mask is None)
+    _close(_batched(f, *args, in_dims=dims), _loop(f, *args, in_dims=dims))
+    if in_dims[0] == 0:
+        def grad_q(*a):
+            qq = a[0].detach().requires_grad_()
+            return tg.autograd.grad((f(qq, *a[1:]) ** 2).sum(), qq)[0]
+        _close(_batched(grad_q, *args, in_dims=dims), _loop(grad_q, *args, in_dims=dims))

@@ -5,7 +5,7 @@ and affine_grid then batch op by op; constant padding (an index_put into a new a
 the physical tensor, whose padded dims are the same last dims; grid_sample reads the grid's
 values to build its taps, so the batch folds into its N (input and grid alike)."""
 from . import public_rule, rule
-from ._layout import expand_batch, shift
+from ._layout import align, expand_batch, shift
 
 
 @rule("resample")
@@ -30,3 +30,20 @@ def grid_sample(args, batched, kw, size):
     out = gs(x.reshape((xs[0] * xs[1],) + xs[2:]), g.reshape((gs_[0] * gs_[1],) + gs_[2:]),
              **kw)
     return out.reshape(xs[:2] + tuple(out.shape[1:]))
+
+
+@public_rule("scaled_dot_product_attention")
+def scaled_dot_product_attention(args, batched, kw, size):
+    """A per-example attn_mask (a bool mask becomes the bias by value): the whole attention
+    on the physical tensors, whose leading dims broadcast as the examples' do once padded to
+    one example rank (q is expanded, so the scores carry the batch dim the mask has).
+    Otherwise (or with dropout, whose mask follows vmap's randomness) it batches op by op."""
+    if not batched[3] or kw["dropout_p"] > 0.0:
+        return None
+    from ...nn.functional import scaled_dot_product_attention as sdpa
+    q, k, v, mask = args
+    batched = list(batched)
+    if not batched[0]:
+        q, batched[0] = expand_batch(q, size), True
+    q, k, v, mask = align([q, k, v, mask], batched)
+    return sdpa(q, k, v, mask, **kw)

@@ -5,10 +5,12 @@ import math
 import numpy as np
 
 from ..._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
+from ..._core.state import STATE
 from ..._core.tensor import Tensor
 from ...ops import elementwise as ew
 from ...ops.linalg.products import matmul
 from ...ops.nn.attention import attention_softmax
+from ...ops.registry import batched_call
 from ...ops.shape import cast, reshape, unsqueeze
 from .dropout import keep_mask
 
@@ -155,6 +157,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         tensor([[1.0000],
                 [2.3395]])
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: a bool mask is read by value
+        out = batched_call(_NAME, (query, key, value, attn_mask), {
+            "dropout_p": dropout_p, "is_causal": is_causal, "scale": scale,
+            "enable_gqa": enable_gqa})
+        if out is not None:
+            return out
     qs, ks, vs = _check_inputs(query, key, value)
     if not isinstance(dropout_p, (int, float, np.number)) or not 0.0 <= dropout_p <= 1.0:
         raise ArgumentError(f"{_NAME}: dropout probability has to be between 0 and 1, but got "
