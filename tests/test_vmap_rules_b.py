@@ -341,3 +341,60 @@ def test_attention_with_operands_and_masks_shared_or_batched(in_dims, mask):
             qq = a[0].detach().requires_grad_()
             return tg.autograd.grad((f(qq, *a[1:]) ** 2).sum(), qq)[0]
         _close(_batched(grad_q, *args, in_dims=dims), _loop(grad_q, *args, in_dims=dims))
+
+
+# ---- batch_norm, instance_norm, local_response_norm -------------------------------------------
+def _stats(batched, seed):
+    rm, rv = _rand(3, 2, seed=seed) * 0.1, _probs(3, 2, seed=seed) + 0.5
+    return (rm, rv) if batched else (rm[0], rv[0])
+
+
+@pytest.mark.parametrize("fn", ["batch_norm", "instance_norm"])
+@pytest.mark.parametrize("stats", [None, "shared", "batched"])
+@pytest.mark.parametrize("example", [(4, 2), (3, 2, 5), (2, 2, 2, 3)], ids=str)
+def test_norm_training_matches_loop_and_updates_running_stats_as_it(fn, stats, example):
+    if fn == "instance_norm" and len(example) == 2:
+        return
+    x, w, b = _rand(3, *example), _probs(3, 2, seed=1) + 0.5, _rand(2, seed=2)
+    norm = getattr(F, fn)
+    kw = {"training": True} if fn == "batch_norm" else {}
+
+    def f(a, rm, rv, ww):
+        return norm(a, rm, rv, ww, b, momentum=0.3, eps=1e-3, **kw)
+    got_stats = _stats(stats == "batched", 5) if stats else (None, None)
+    want_stats = tuple(None if s is None else s.clone() for s in got_stats)
+    dims = (0, 0 if stats == "batched" else None, 0 if stats == "batched" else None, 0)
+    got = _batched(f, x, *got_stats, w, in_dims=dims)
+    want = _loop(f, x, *want_stats, w, in_dims=dims)
+    _close(got, want)
+    for g, s in zip(got_stats, want_stats):
+        if g is not None:
+            np.testing.assert_allclose(g.numpy(), s.numpy(), rtol=1e-12)
+
+    def grad_x(a, rm, rv, ww):
+        a = a.detach().requires_grad_()
+        return tg.autograd.grad((f(a, rm, rv, ww) ** 2).sum(), a)[0]
+    if stats is None:
+        _close(_batched(grad_x, x, None, None, w, in_dims=dims),
+               _loop(grad_x, x, None, None, w, in_dims=dims))
+
+
+@pytest.mark.parametrize("fn", ["batch_norm", "instance_norm"])
+def test_norm_evaluation_with_per_example_running_stats(fn):
+    x, w = _rand(3, 4, 2, 3), _probs(3, 2, seed=1) + 0.5
+    rm, rv = _stats(True, 5)
+    if fn == "batch_norm":
+        f = lambda a, m, v, ww: F.batch_norm(a, m, v, ww, None, eps=1e-3)  # noqa: E731
+    else:
+        f = lambda a, m, v, ww: F.instance_norm(a, m, v, ww, None,         # noqa: E731
+                                                use_input_stats=False, eps=1e-3)
+    for dims in [(0, 0, 0, 0), (None, 0, 0, None), (0, 0, None, None)]:
+        args = [a if d == 0 else a[0] for a, d in zip((x, rm, rv, w), dims)]
+        _close(_batched(f, *args, in_dims=dims), _loop(f, *args, in_dims=dims))
+
+
+def test_local_response_norm_and_nested_vmap():
+    x = _rand(2, 3, 2, 5, 4)
+    f = lambda a: F.local_response_norm(a, 3, alpha=0.5, k=2.0)    # noqa: E731
+    _close(_batched(f, x[0]), _loop(f, x[0]))
+    _close(_batched(vmap(f), x), _stack([_loop(f, xi) for xi in x]))
