@@ -398,3 +398,20 @@ def test_local_response_norm_and_nested_vmap():
     f = lambda a: F.local_response_norm(a, 3, alpha=0.5, k=2.0)    # noqa: E731
     _close(_batched(f, x[0]), _loop(f, x[0]))
     _close(_batched(vmap(f), x), _stack([_loop(f, xi) for xi in x]))
+
+
+# ---- unfold / fold ------------------------------------------------------------------------------
+@pytest.mark.parametrize("example", [(2, 3, 5, 6), (3, 5, 6)], ids=["NCHW", "CHW"])
+def test_unfold_fold_round_trip_and_vjp(example):
+    x = _rand(4, *example)
+    u = lambda a: F.unfold(a, (2, 3), dilation=(1, 2), padding=1, stride=(2, 1))    # noqa
+    f = lambda c: F.fold(c, (5, 6), (2, 3), dilation=(1, 2), padding=1,              # noqa
+                         stride=(2, 1))
+    _close(_batched(u, x), _loop(u, x))
+    cols = u(x.reshape(-1, *example[-3:])).reshape(4, *example[:-3], -1, u(x[0]).shape[-1])
+    _close(_batched(f, cols), _loop(f, cols))
+    x0 = x[0].detach().requires_grad_()
+    y = u(x0)
+    vs = _rand(3, *y.shape, seed=1)
+    vjp = lambda v: tg.autograd.grad(y, x0, v, retain_graph=True)[0]   # noqa: E731
+    _close(_batched(vjp, vs), _loop(vjp, vs))

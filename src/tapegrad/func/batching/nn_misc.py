@@ -47,3 +47,12 @@ def scaled_dot_product_attention(args, batched, kw, size):
         q, batched[0] = expand_batch(q, size), True
     q, k, v, mask = align([q, k, v, mask], batched)
     return sdpa(q, k, v, mask, **kw)
+
+
+@rule("unfold", "fold")
+def unfold(op, args, batched, params, size):
+    """im2col (N, C, H, W) -> (N, C * K, L) and col2im back: the examples' N images (or
+    block matrices) side by side, B * N of them in one call."""
+    shape = tuple(args[0].shape)
+    x = args[0].reshape((shape[0] * shape[1],) + shape[2:])
+    return [x], params, lambda out: out.reshape(shape[:2] + tuple(out.shape[1:]))
