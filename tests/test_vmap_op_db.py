@@ -25,7 +25,6 @@ DATA_DEPENDENT_SHAPES = {"unique", "bincount", "masked_select", "nonzero", "nonz
 # Rows that still run example by example (an op with no batching rule, or one that reads a
 # batched tensor's values directly). Correct, but as slow as a loop.
 FALLBACK_ROWS = {
-    "F.gumbel_softmax(hard=True)",
     "Tensor.sort", "addbmm_", "addcdiv_", "addcmul_",
     "addmm_", "addmv_", "all", "allclose", "any", "argsort", "as_strided",
     "as_strided_of_transpose", "baddbmm_", "bincount_counts", "bucketize",

@@ -415,3 +415,18 @@ def test_unfold_fold_round_trip_and_vjp(example):
     vs = _rand(3, *y.shape, seed=1)
     vjp = lambda v: tg.autograd.grad(y, x0, v, retain_graph=True)[0]   # noqa: E731
     _close(_batched(vjp, vs), _loop(vjp, vs))
+
+
+# ---- gumbel_softmax(hard=True) ------------------------------------------------------------------
+@pytest.mark.parametrize("dim", [-1, 0])
+def test_gumbel_softmax_hard_with_shared_noise_matches_loop(dim):
+    x = _rand(4, 3, 5)
+
+    def f(a):
+        tg.manual_seed(7)           # every example draws the same noise (randomness='same')
+        return F.gumbel_softmax(a, tau=0.5, hard=True, dim=dim)
+    before = FALLBACKS["count"]
+    got = vmap(f, randomness="same")(x)
+    assert FALLBACKS["count"] == before
+    _close(got, _loop(f, x))
+    assert np.all(got.numpy().sum(dim if dim < 0 else dim + 1) == 1)

@@ -56,3 +56,11 @@ def unfold(op, args, batched, params, size):
     shape = tuple(args[0].shape)
     x = args[0].reshape((shape[0] * shape[1],) + shape[2:])
     return [x], params, lambda out: out.reshape(shape[:2] + tuple(out.shape[1:]))
+
+
+@public_rule("gumbel_softmax_hard")
+def gumbel_softmax_hard(args, batched, kw, size):
+    """The argmax one-hot of each example's soft sample: the same along the shifted dim."""
+    from ...nn.functional.activations_softmax import hard_sample
+    d = kw["dim"]
+    return hard_sample(args[0], None if d is None else d + 1)

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 
 from ..._core.errors import DTypeError, ShapeError
+from ..._core.state import STATE
 from ..._core.tensor import Tensor
 from ...ops import creation
 from ...ops.elementwise import clamp, sigmoid
@@ -12,7 +13,7 @@ from ...ops.linalg.norms import vector_norm
 from ...ops.nn.activation import LOG_SOFTMAX, SOFTMAX, softmax_args
 from ...ops.rearrange import narrow
 from ...ops.reduction import sum
-from ...ops.registry import apply_unary
+from ...ops.registry import apply_unary, batched_call
 from ...ops.shape import normalize_dim
 from .activations_common import check_floating
 
@@ -125,8 +126,19 @@ def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
     y = apply_unary(SOFTMAX, (logits + noise.astype(data.dtype)) / tau, params)
     if not hard:
         return y
-    soft = y._data
     d = params["dim"]
+    if STATE.vmap_levels:       # Note [Batched tensors]: the argmax is read by value
+        # (after the draw, so vmap's randomness modes apply to the noise as without hard)
+        out = batched_call("gumbel_softmax_hard", (y,), {"dim": d})
+        if out is not None:
+            return out
+    return hard_sample(y, d)
+
+
+def hard_sample(y, d):
+    """gumbel_softmax's hard sample of the soft sample ``y``: the one-hot of its argmax along
+    dim ``d`` (None: a 0-d sample), with y's gradient (straight-through)."""
+    soft = y._data
     if d is None or soft.size == 0:
         one_hot = np.ones_like(soft)
     else:
