@@ -430,3 +430,42 @@ def test_gumbel_softmax_hard_with_shared_noise_matches_loop(dim):
     assert FALLBACKS["count"] == before
     _close(got, _loop(f, x))
     assert np.all(got.numpy().sum(dim if dim < 0 else dim + 1) == 1)
+
+
+# ---- recurrent layers ---------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["rnn_tanh", "rnn_relu", "lstm", "gru"])
+@pytest.mark.parametrize("packed", [False, True])
+def test_recurrent_layer_with_shared_or_per_example_weights(mode, packed):
+    from tapegrad.ops.nn.recurrent import recurrent_layer
+    g, hid, n_in = {"lstm": 4, "gru": 3}.get(mode, 1), 3, 2
+    bs = (3, 2, 2, 1) if packed else (3, 3, 3)
+    x = _rand(4, sum(bs), n_in)
+    w_ih, w_hh = _rand(4, g * hid, n_in, seed=1), _rand(4, g * hid, hid, seed=2)
+    b_ih, b_hh = _rand(4, g * hid, seed=3), _rand(4, g * hid, seed=4)
+    h0 = _rand(4, 3, hid, seed=5)
+    c0 = _rand(4, 3, hid, seed=6) if mode == "lstm" else None
+
+    def f(x, w_ih, w_hh, b_ih, b_hh, h0, *c0):
+        out, h_n, c_n = recurrent_layer(mode, x, w_ih, w_hh, b_ih, b_hh, h0,
+                                        c0[0] if c0 else None, bs, packed)
+        return (out, h_n) if c_n is None else (out, h_n, c_n)
+    args = (x, w_ih, w_hh, b_ih, b_hh, h0) + ((c0,) if c0 is not None else ())
+    for dims in [(0,) + (None,) * (len(args) - 1), (0,) * len(args),
+                 (None, 0) + (None,) * (len(args) - 2)]:
+        xs = [a if d == 0 else a[0] for a, d in zip(args, dims)]
+        _close(_batched(f, *xs, in_dims=dims), _loop(f, *xs, in_dims=dims))
+
+        def grads(*a):           # per-example gradients of x and the input weights
+            xx, ww = a[0].detach().requires_grad_(), a[1].detach().requires_grad_()
+            outs = f(xx, ww, *a[2:])
+            return tg.autograd.grad(sum((o ** 2).sum() for o in outs), (xx, ww))
+        if dims[0] == 0 and dims[1] == 0:
+            _close(_batched(grads, *xs, in_dims=dims), _loop(grads, *xs, in_dims=dims))
+
+
+def test_lstm_module_over_a_batch_of_sequence_batches():
+    tg.manual_seed(0)
+    lstm = tg.nn.LSTM(2, 3, num_layers=2, batch_first=True).double()
+    x = _rand(4, 5, 6, 2)                       # 4 examples of (N=5, T=6, 2)
+    f = lambda a: lstm(a)[0]                    # noqa: E731
+    _close(_batched(f, x), _loop(f, x))

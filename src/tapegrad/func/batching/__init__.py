@@ -169,4 +169,4 @@ def ops_without_rules():
 install_batching(dispatch, public_dispatch)
 
 from . import elementwise, reductions, shapes, linalg, nn, losses  # noqa: E402,F401  (register rules)
-from . import nn_misc, nn_norm, nn_pooling, nn_sparse  # noqa: E402,F401
+from . import nn_misc, nn_norm, nn_pooling, nn_recurrent, nn_sparse  # noqa: E402,F401
