@@ -469,3 +469,63 @@ def test_lstm_module_over_a_batch_of_sequence_batches():
     x = _rand(4, 5, 6, 2)                       # 4 examples of (N=5, T=6, 2)
     f = lambda a: lstm(a)[0]                    # noqa: E731
     _close(_batched(f, x), _loop(f, x))
+
+
+# ---- randomness='different' without a loop --------------------------------------------------
+@pytest.mark.parametrize("fn", [lambda a: F.dropout(a, 0.4),
+                                lambda a: F.alpha_dropout(a, 0.3, training=True),
+                                lambda a: F.dropout2d(a, 0.5),
+                                lambda a: F.feature_alpha_dropout(a, 0.5, training=True)])
+def test_dropouts_draw_one_mask_per_example_for_the_whole_batch(fn):
+    x = _rand(5, 3, 4, 2, 2)                    # 5 examples of (N=3, C=4, 2, 2)
+    tg.manual_seed(3)
+    before = FALLBACKS["count"]
+    got = vmap(fn, randomness="different")(x)
+    assert FALLBACKS["count"] == before
+    tg.manual_seed(3)                           # the same draw: the mask of the whole batch,
+    want = fn(x.reshape(15, 4, 2, 2)).reshape(x.shape)   # one (N, C) mask per example
+    _close(got, want)
+    assert any(not np.array_equal(got[0].numpy(), got[i].numpy()) for i in range(1, 5))
+
+
+def test_dropout_different_for_unbatched_channel_examples_and_nested():
+    x = tg.ones(6, 4, 3)                         # examples (C=4, L=3): one mask per channel
+    tg.manual_seed(0)
+    y = vmap(lambda a: F.dropout1d(a, 0.5), randomness="different")(x)
+    assert (y.amax(-1) == y.amin(-1)).all() and not np.array_equal(y[0].numpy(), y[1].numpy())
+    before = FALLBACKS["count"]
+    z = vmap(vmap(lambda a: F.dropout(a, 0.5), randomness="different"),
+             randomness="different")(tg.ones(3, 4, 50))
+    assert FALLBACKS["count"] == before
+    flat = z.reshape(12, 50).numpy()
+    assert len({row.tobytes() for row in flat}) == 12
+
+
+def test_attention_dropout_different_per_example():
+    q = _rand(4, 3, 5)
+    tg.manual_seed(1)
+    before = FALLBACKS["count"]
+    got = vmap(lambda a: F.scaled_dot_product_attention(a, a, a, dropout_p=0.5),
+               randomness="different")(q)
+    assert FALLBACKS["count"] == before
+    tg.manual_seed(1)
+    want = F.scaled_dot_product_attention(q, q, q, dropout_p=0.5)   # the batch's own draw
+    _close(got, want)
+
+
+def test_dropout_randomness_error_and_same_are_unchanged():
+    x = _rand(3, 8)
+    with pytest.raises(NotSupportedError, match="randomness"):
+        vmap(lambda a: F.dropout(a, 0.5))(x)
+    y = vmap(lambda a: F.dropout(a * 0 + 1, 0.5), randomness="same")(x)
+    assert all(np.array_equal(y[0].numpy(), y[i].numpy()) for i in range(3))
+
+
+def test_dropout_nested_same_outside_different_inside():
+    before = FALLBACKS["count"]
+    z = vmap(vmap(lambda a: F.dropout(a, 0.5), randomness="different"),
+             randomness="same")(tg.ones(3, 4, 50))
+    assert FALLBACKS["count"] == before
+    z = z.numpy()
+    assert all(np.array_equal(z[0], z[i]) for i in range(3))          # shared by the outer
+    assert len({row.tobytes() for row in z[0]}) == 4                   # own per inner example

@@ -116,6 +116,8 @@ def public_dispatch(name, args, kwargs):
         return None
     phys = [a._phys if type(a) is Batched and a._level is level else a for a in args]
     batched = [type(a) is Batched and a._level is level for a in args]
+    if getattr(rule_fn, "takes_level", False):   # (the random ops: the level's randomness)
+        kwargs = dict(kwargs, level=level)
     out = rule_fn(phys, batched, kwargs, level.size)
     if out is None:
         return None
@@ -169,4 +171,4 @@ def ops_without_rules():
 install_batching(dispatch, public_dispatch)
 
 from . import elementwise, reductions, shapes, linalg, nn, losses  # noqa: E402,F401  (register rules)
-from . import nn_misc, nn_norm, nn_pooling, nn_recurrent, nn_sparse  # noqa: E402,F401
+from . import nn_misc, nn_norm, nn_pooling, nn_random, nn_recurrent, nn_sparse  # noqa: E402,F401

@@ -12,7 +12,7 @@ from ...ops.linalg.products import matmul
 from ...ops.nn.attention import attention_softmax
 from ...ops.registry import batched_call
 from ...ops.shape import cast, reshape, unsqueeze
-from .dropout import keep_mask
+from .dropout import _per_example, _same, keep_mask
 
 __all__ = ["scaled_dot_product_attention"]
 
@@ -184,9 +184,15 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             bias = _split_heads(bias, gk)
     weights = attention_softmax(query, key, bias, scale)
     if dropout_p > 0.0:
-        drop = (np.zeros((), dtype) if dropout_p == 1.0
-                else keep_mask(weights.shape, dropout_p, dtype))
-        weights = ew.mul(weights, drop)
+        # randomness='different' inside vmap: one mask per example (Note [Batched tensors])
+        dropped = None if dropout_p == 1.0 else _per_example(
+            weights, float(dropout_p), np.dtype(dtype), _same, False, False, _NAME)
+        if dropped is not None:
+            weights = dropped
+        else:
+            drop = (np.zeros((), dtype) if dropout_p == 1.0
+                    else keep_mask(weights.shape, dropout_p, dtype))
+            weights = ew.mul(weights, drop)
     if not gqa:
         return matmul(weights, value)
     if gv != gk:        # regroup the query heads by value head
