@@ -529,3 +529,27 @@ def test_dropout_nested_same_outside_different_inside():
     z = z.numpy()
     assert all(np.array_equal(z[0], z[i]) for i in range(3))          # shared by the outer
     assert len({row.tobytes() for row in z[0]}) == 4                   # own per inner example
+
+
+RANDOM = [  # (per example, the same on the whole batch)
+    (lambda a: F.rrelu(a, 0.1, 0.4, training=True), lambda a: F.rrelu(a, 0.1, 0.4, training=True)),
+    (lambda a: F.gumbel_softmax(a, tau=0.7), lambda a: F.gumbel_softmax(a, tau=0.7)),
+    (lambda a: F.gumbel_softmax(a, hard=True, dim=0),
+     lambda a: F.gumbel_softmax(a, hard=True, dim=1)),
+]
+
+
+@pytest.mark.parametrize("k", range(len(RANDOM)))
+def test_rrelu_and_gumbel_draw_per_example_values_for_the_whole_batch(k):
+    fn, whole = RANDOM[k]
+    x = _rand(4, 3, 5)
+    tg.manual_seed(2)
+    before = FALLBACKS["count"]
+    got = vmap(fn, randomness="different")(x)
+    tg.manual_seed(2)
+    nested = vmap(vmap(fn, randomness="different"), randomness="different")(
+        x.reshape(2, 2, 3, 5))
+    assert FALLBACKS["count"] == before
+    tg.manual_seed(2)
+    _close(got, whole(x))
+    _close(nested.reshape(4, 3, 5), got)

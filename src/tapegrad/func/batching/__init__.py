@@ -171,4 +171,5 @@ def ops_without_rules():
 install_batching(dispatch, public_dispatch)
 
 from . import elementwise, reductions, shapes, linalg, nn, losses  # noqa: E402,F401  (register rules)
-from . import nn_misc, nn_norm, nn_pooling, nn_random, nn_recurrent, nn_sparse  # noqa: E402,F401
+from . import (nn_misc, nn_norm, nn_pooling, nn_random, nn_recurrent,  # noqa: E402,F401
+               nn_sparse)

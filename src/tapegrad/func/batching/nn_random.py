@@ -1,7 +1,8 @@
 """vmap's randomness='different' for the dropouts (dropout, dropout1d/2d/3d, alpha and
-feature alpha dropout, scaled_dot_product_attention's dropout_p) without a loop: the mask is
-drawn once for the whole batch, shape (B,) + the example's mask shape, so every example gets
-its own; it broadcasts against the physical tensor as each example's mask against it.
+feature alpha dropout, scaled_dot_product_attention's dropout_p), rrelu's slopes and
+gumbel_softmax's noise without a loop: the values are drawn once for the whole batch, shape
+(B,) + the example's, so every example gets its own; they broadcast against the physical
+tensor as each example's against it.
 
 The random ops ask vmap's randomness mode before every draw (_core/batched.py
 vmap_randomness), which sends 'different' to the loop; the draw here is the batch's own, so
@@ -10,6 +11,7 @@ theirs). 'same' and 'error' are left to the functions: one draw shared by all, o
 import contextlib
 
 from ..._core.state import STATE
+from ..._core.tensor import Tensor
 from . import public_rule
 
 
@@ -45,3 +47,19 @@ def dropout_mask(args, batched, kw, size):
 
 
 dropout_mask.takes_level = True
+
+
+@public_rule("random_draw")
+def random_draw(args, batched, kw, size):
+    """rrelu's slopes and gumbel_softmax's noise: ``draw`` for the physical shape."""
+    level = kw["level"]
+    if level.randomness != "different":
+        return None
+    from ...nn.functional.dropout import per_example_draw
+    from ...ops.creation import as_tensor
+    with drawing_for(level):
+        out = per_example_draw(args[0], kw["draw"])     # an outer vmap's level next
+    return out if isinstance(out, Tensor) else as_tensor(out)
+
+
+random_draw.takes_level = True

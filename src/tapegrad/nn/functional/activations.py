@@ -19,6 +19,7 @@ from ...ops.elementwise import relu as _relu
 from ...ops.nn.activation import (HARDSHRINK, HARDSIGMOID, HARDSWISH, HARDTANH, LEAKY_RELU,
                                   SOFTSHRINK, THRESHOLD)
 from .activations_common import check_floating, check_not_bool, in_place, one_node
+from .dropout import per_example_draw
 from .activations_smooth import (celu, elu, elu_, gelu, logsigmoid, mish, selu, sigmoid, silu,
                                  softplus, softsign, tanh, tanhshrink)
 from .activations_softmax import (cosine_similarity, glu, gumbel_softmax, log_softmax,
@@ -305,8 +306,9 @@ def _leaky(input, slopes):
 def _rrelu_train(input, lower, upper):
     # NOTE: one slope per element from tapegrad's generator (manual_seed reproduces them);
     # drawn for every element so the stream does not depend on the signs of input.
-    data = input._data
-    return _leaky(input, creation._rng(None).uniform(lower, upper, data.shape).astype(data.dtype))
+    dtype = input._data.dtype
+    return _leaky(input, per_example_draw(
+        input, lambda shape: creation._rng(None).uniform(lower, upper, shape).astype(dtype)))
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):

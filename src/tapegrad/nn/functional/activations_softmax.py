@@ -16,6 +16,7 @@ from ...ops.reduction import sum
 from ...ops.registry import apply_unary, batched_call
 from ...ops.shape import normalize_dim
 from .activations_common import check_floating
+from .dropout import per_example_draw
 
 __all__ = ["softmax", "log_softmax", "softmin", "gumbel_softmax", "glu", "normalize",
            "cosine_similarity", "pairwise_distance"]
@@ -122,22 +123,21 @@ def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
     data = logits._data
     # NOTE: drawn in float64 and cast: a float32 uniform can round to 0 or 1, whose Gumbel
     # noise is infinite.
-    noise = -np.log(creation._rng(None).standard_exponential(data.shape))
-    y = apply_unary(SOFTMAX, (logits + noise.astype(data.dtype)) / tau, params)
+    noise = per_example_draw(logits, lambda shape: (
+        -np.log(creation._rng(None).standard_exponential(shape))).astype(data.dtype))
+    y = apply_unary(SOFTMAX, (logits + noise) / tau, params)
     if not hard:
         return y
-    d = params["dim"]
-    if STATE.vmap_levels:       # Note [Batched tensors]: the argmax is read by value
-        # (after the draw, so vmap's randomness modes apply to the noise as without hard)
-        out = batched_call("gumbel_softmax_hard", (y,), {"dim": d})
-        if out is not None:
-            return out
-    return hard_sample(y, d)
+    return hard_sample(y, params["dim"])
 
 
 def hard_sample(y, d):
     """gumbel_softmax's hard sample of the soft sample ``y``: the one-hot of its argmax along
     dim ``d`` (None: a 0-d sample), with y's gradient (straight-through)."""
+    if STATE.vmap_levels:       # Note [Batched tensors]: the argmax is read by value
+        out = batched_call("gumbel_softmax_hard", (y,), {"dim": d})
+        if out is not None:
+            return out
     soft = y._data
     if d is None or soft.size == 0:
         one_hot = np.ones_like(soft)

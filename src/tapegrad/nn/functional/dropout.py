@@ -75,6 +75,17 @@ def _per_example(input, p, dtype, noise_shape, alpha, inplace, name):
         "p": p, "dtype": dtype, "noise_shape": noise_shape, "alpha": alpha, "name": name})
 
 
+def per_example_draw(input, draw):
+    """``draw(shape)`` (random values, a NumPy array) for ``input``'s shape; inside vmap with
+    randomness='different', one draw for the whole batch, as a batched tensor (each example
+    its own values). Note [Batched tensors]."""
+    if STATE.vmap_levels:
+        out = batched_call("random_draw", (input,), {"draw": draw})
+        if out is not None:
+            return out
+    return draw(tuple(input.shape))
+
+
 def _tensor(input, name):
     if not isinstance(input, Tensor):
         raise DTypeError(f"{name}: input must be a tensor, got {type(input).__name__}.")
