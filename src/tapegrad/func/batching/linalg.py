@@ -59,5 +59,7 @@ def linear_batched_weight(args, batched, params):
         return None
     from ...ops.linalg import matmul as mm
     x, w = args[0], args[1]
-    out = mm(x, w.transpose(-1, -2))
+    # w @ x as columns, not x @ w^T: the weight's per-example gradient g x^T then comes out
+    # contiguous (no transposed copy), and a shared weight is one GEMM either way
+    out = mm(w, x.unsqueeze(-1)).squeeze(-1)
     return out + args[2] if len(args) > 2 and args[2] is not None else out
