@@ -39,7 +39,8 @@ def dropout_mask(args, batched, kw, size):
     p, dtype, alpha, name = kw["p"], kw["dtype"], kw["alpha"], kw["name"]
     with drawing_for(level):
         # an outer vmap's tensor (nested vmaps): that vmap's randomness decides next
-        out = _per_example(x, p, dtype, physical_noise, alpha, False, name)
+        out = _per_example(x, p, dtype, physical_noise, alpha, False, name) \
+            if STATE.vmap_levels else None
         if out is None:
             factor, shift = dropout_factors(physical_noise(tuple(x.shape)), p, dtype, alpha)
             out = _scale_by(x, factor, False, name, shift)

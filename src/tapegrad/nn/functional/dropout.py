@@ -68,8 +68,9 @@ def dropout_factors(shape, p, dtype, alpha):
 def _per_example(input, p, dtype, noise_shape, alpha, inplace, name):
     """Inside vmap with randomness='different': the dropout with one mask per example, drawn
     for the whole batch at once (None where vmap's randomness mode is another: the caller
-    then draws one mask, or refuses). Note [Batched tensors]."""
-    if not STATE.vmap_levels or inplace:
+    then draws one mask, or refuses). Note [Batched tensors]. Call it only while a vmap runs
+    (``STATE.vmap_levels``)."""
+    if inplace:
         return None
     return batched_call("dropout_mask", (input,), {
         "p": p, "dtype": dtype, "noise_shape": noise_shape, "alpha": alpha, "name": name})
@@ -122,9 +123,10 @@ def _mask_dropout(input, p, training, inplace, name, noise_shape):
     if p == 1.0:
         factor = np.zeros((), dt)
     else:
-        out = _per_example(input, p, dt, noise_shape, False, inplace, name)
-        if out is not None:
-            return out
+        if STATE.vmap_levels:
+            out = _per_example(input, p, dt, noise_shape, False, inplace, name)
+            if out is not None:
+                return out
         factor = keep_mask(noise_shape(tuple(input.shape)), p, dt)
     return _scale_by(input, factor, inplace, name)
 
@@ -280,9 +282,10 @@ def _alpha(input, p, training, inplace, name, noise_shape):
     dt = _float_input(input, name)
     if p == 1.0:
         return _scale_by(input, np.zeros((), dt), inplace, name)
-    out = _per_example(input, p, dt, noise_shape, True, inplace, name)
-    if out is not None:
-        return out
+    if STATE.vmap_levels:
+        out = _per_example(input, p, dt, noise_shape, True, inplace, name)
+        if out is not None:
+            return out
     factor, shift = dropout_factors(noise_shape(tuple(input.shape)), p, dt, True)
     return _scale_by(input, factor, inplace, name, shift)
 
