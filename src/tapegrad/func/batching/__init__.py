@@ -15,7 +15,10 @@ with a one-time warning naming the op: slow, but never wrong or refused.
 
 The rules live by family: elementwise.py (pointwise and broadcasting ops), reductions.py
 (ops over dims), shapes.py (views, reshapes, joins, indexing), linalg.py (matmul and the
-matrix functions), nn.py (the nn.functional primitives).
+matrix functions), nn.py (convolutions, layer norms, attention weights), losses.py,
+nn_pooling.py, nn_norm.py (batch/instance/local response norm), nn_sparse.py (one_hot,
+embeddings), nn_recurrent.py (the RNN layers), nn_misc.py (resampling, unfold/fold) and
+nn_random.py (randomness='different' without a loop).
 """
 import warnings
 

@@ -1,9 +1,11 @@
-"""Batching rules of nn.functional's resampling family (pad, interpolate, grid_sample,
-affine_grid) and of its ``resample`` primitive (a constant sparse map along one dim: the batch
-dim is one more dim it maps over, so only the dim moves). interpolate, the non-constant pads
-and affine_grid then batch op by op; constant padding (an index_put into a new array) runs on
-the physical tensor, whose padded dims are the same last dims; grid_sample reads the grid's
-values to build its taps, so the batch folds into its N (input and grid alike)."""
+"""Batching rules of the rest of nn.functional: resampling (pad, interpolate, grid_sample,
+affine_grid), attention with a per-example mask, unfold/fold and gumbel_softmax's hard step.
+
+The ``resample`` primitive (a constant sparse map along one dim) sees the batch dim as one
+more dim it maps over, so only the dim moves: interpolate, the non-constant pads and
+affine_grid then batch op by op. Constant padding (an index_put into a new array) runs on the
+physical tensor, whose padded dims are the same last dims; grid_sample reads the grid's values
+to build its taps, and unfold/fold take (N, C, ...) images, so the batch folds into their N."""
 from . import public_rule, rule
 from ._layout import align, expand_batch, shift
 
