@@ -31,7 +31,7 @@ def dropout_mask(args, batched, kw, size):
     level = kw["level"]
     if level.randomness != "different":
         return None
-    from ...nn.functional.dropout import _per_example, _scale_by, dropout_factors
+    from ...nn.functional.dropout import _scale_by, dropout_factors, per_example_dropout
     x, noise = args[0], kw["noise_shape"]
 
     def physical_noise(shape):          # the example's mask shape behind the batch dim
@@ -39,7 +39,7 @@ def dropout_mask(args, batched, kw, size):
     p, dtype, alpha, name = kw["p"], kw["dtype"], kw["alpha"], kw["name"]
     with drawing_for(level):
         # an outer vmap's tensor (nested vmaps): that vmap's randomness decides next
-        out = _per_example(x, p, dtype, physical_noise, alpha, False, name) \
+        out = per_example_dropout(x, p, dtype, physical_noise, alpha, False, name) \
             if STATE.vmap_levels else None
         if out is None:
             factor, shift = dropout_factors(physical_noise(tuple(x.shape)), p, dtype, alpha)

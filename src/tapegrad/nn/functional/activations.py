@@ -19,11 +19,11 @@ from ...ops.elementwise import relu as _relu
 from ...ops.nn.activation import (HARDSHRINK, HARDSIGMOID, HARDSWISH, HARDTANH, LEAKY_RELU,
                                   SOFTSHRINK, THRESHOLD)
 from .activations_common import check_floating, check_not_bool, in_place, one_node
-from .dropout import per_example_draw
 from .activations_smooth import (celu, elu, elu_, gelu, logsigmoid, mish, selu, sigmoid, silu,
                                  softplus, softsign, tanh, tanhshrink)
 from .activations_softmax import (cosine_similarity, glu, gumbel_softmax, log_softmax,
                                   normalize, pairwise_distance, softmax, softmin)
+from .dropout import per_example_draw
 
 __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu",
            "celu", "gelu", "silu", "mish", "softplus", "softsign", "hardtanh", "hardtanh_",

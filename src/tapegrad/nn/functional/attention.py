@@ -12,7 +12,7 @@ from ...ops.linalg.products import matmul
 from ...ops.nn.attention import attention_softmax
 from ...ops.registry import batched_call
 from ...ops.shape import cast, reshape, unsqueeze
-from .dropout import _per_example, _same, keep_mask
+from .dropout import _same, keep_mask, per_example_dropout
 
 __all__ = ["scaled_dot_product_attention"]
 
@@ -185,7 +185,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     weights = attention_softmax(query, key, bias, scale)
     if dropout_p > 0.0:
         # randomness='different' inside vmap: one mask per example (Note [Batched tensors])
-        dropped = None if dropout_p == 1.0 or not STATE.vmap_levels else _per_example(
+        dropped = None if dropout_p == 1.0 or not STATE.vmap_levels else per_example_dropout(
             weights, float(dropout_p), np.dtype(dtype), _same, False, False, _NAME)
         if dropped is not None:
             weights = dropped

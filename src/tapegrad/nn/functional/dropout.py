@@ -65,7 +65,7 @@ def dropout_factors(shape, p, dtype, alpha):
     return factor, shift
 
 
-def _per_example(input, p, dtype, noise_shape, alpha, inplace, name):
+def per_example_dropout(input, p, dtype, noise_shape, alpha, inplace, name):
     """Inside vmap with randomness='different': the dropout with one mask per example, drawn
     for the whole batch at once (None where vmap's randomness mode is another: the caller
     then draws one mask, or refuses). Note [Batched tensors]. Call it only while a vmap runs
@@ -124,7 +124,7 @@ def _mask_dropout(input, p, training, inplace, name, noise_shape):
         factor = np.zeros((), dt)
     else:
         if STATE.vmap_levels:
-            out = _per_example(input, p, dt, noise_shape, False, inplace, name)
+            out = per_example_dropout(input, p, dt, noise_shape, False, inplace, name)
             if out is not None:
                 return out
         factor = keep_mask(noise_shape(tuple(input.shape)), p, dt)
@@ -283,7 +283,7 @@ def _alpha(input, p, training, inplace, name, noise_shape):
     if p == 1.0:
         return _scale_by(input, np.zeros((), dt), inplace, name)
     if STATE.vmap_levels:
-        out = _per_example(input, p, dt, noise_shape, True, inplace, name)
+        out = per_example_dropout(input, p, dt, noise_shape, True, inplace, name)
         if out is not None:
             return out
     factor, shift = dropout_factors(noise_shape(tuple(input.shape)), p, dt, True)
