@@ -553,3 +553,22 @@ def test_rrelu_and_gumbel_draw_per_example_values_for_the_whole_batch(k):
     tg.manual_seed(2)
     _close(got, whole(x))
     _close(nested.reshape(4, 3, 5), got)
+
+
+@pytest.mark.parametrize("fn", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("example", [(4,), (5, 4), (5, 4, 2)], ids=str)
+def test_class_losses_with_per_example_class_weights(fn, reduction, example):
+    x = _rand(3, *example)
+    t = _classes(3, *example[:1], *example[2:]) if len(example) > 1 else _classes(3)
+    w = _probs(3, 4, seed=7)
+    f = lambda a, b, v: getattr(F, fn)(a, b, weight=v, ignore_index=1,   # noqa: E731
+                                       reduction=reduction)
+    _close(_batched(f, x, t, w), _loop(f, x, t, w))
+    shared_x = (None, 0, 0)
+    _close(_batched(f, x[0], t, w, in_dims=shared_x), _loop(f, x[0], t, w, in_dims=shared_x))
+
+    def grad_x(a, b, v):
+        a = a.detach().requires_grad_()
+        return tg.autograd.grad(f(a, b, v).sum(), a)[0]
+    _close(_batched(grad_x, x, t, w), _loop(grad_x, x, t, w))

@@ -72,18 +72,33 @@ for _name in ELEMENTWISE:
 # ---- class-index losses -------------------------------------------------------------------------
 def _class_loss(name, args, batched, kw, size):
     """cross_entropy / nll_loss with class indices: input (C,), (N, C) or (N, C, d1, ...)
-    per example; the examples' samples as one batch (a (C,) example is one sample)."""
+    per example; the examples' samples as one batch (a (C,) example is one sample). Class
+    weights of each example weigh its samples' unweighted losses by w[t]."""
     from ...nn import functional as F
+    from ...ops.creation import ones_like
     x, t, w = args
-    if batched[2] or t.is_floating_point():
-        return None      # per-example class weights; or probabilities (a composite: batches)
+    if t.is_floating_point():
+        return None      # probabilities: a composite, which batches op by op
     x, t = _all_batched((x, t), batched[:2], size)
+    samples = x.ndim > 2                          # the examples have an N dim
+    per_weight = batched[2]
+    if per_weight and (w.requires_grad or kw.get("label_smoothing") or w.dtype != x.dtype
+                       or tuple(w.shape[1:]) != (x.shape[1 + samples],)):
+        return None      # (smoothing weighs every class; the others are the loop's errors)
     fn = getattr(F, name)
     kw = dict(kw)
-    reduction = kw.pop("reduction")
-    samples = x.ndim > 2                          # the examples have an N dim
+    reduction, ignore = kw.pop("reduction"), kw["ignore_index"]
     xf, tf = (_fold(x), _fold(t)) if samples else (x, t)
-    out = fn(xf, tf, weight=w, reduction="none", **kw)
+    out = fn(xf, tf, weight=None if per_weight else w, reduction="none", **kw)
+    if per_weight:       # w[t] of every sample, 0 where ignored: the NLL of -w laid out as x
+        trail = (1,) * (x.ndim - 2 - samples)
+        wx = w.reshape((size,) + (1,) * samples + (w.shape[1],) + trail).expand(x.shape)
+        picked = -F.nll_loss(_fold(wx) if samples else wx, tf, ignore_index=ignore,
+                             reduction="none")
+        out = out * picked
+    else:                # the same from the shared weights (1 each without weights)
+        picked = -F.nll_loss(ones_like(xf), tf, weight=w, ignore_index=ignore,
+                             reduction="none") if reduction == "mean" else None
     if samples:
         out = out.reshape(tuple(t.shape[:2]) + tuple(out.shape[1:]))
     if reduction == "none":
@@ -91,11 +106,7 @@ def _class_loss(name, args, batched, kw, size):
     total = per_example(out, "sum")
     if reduction == "sum":
         return total
-    # 'mean': each example's sum over its weight total (w[t] of its kept targets): the NLL
-    # of log-probabilities 1 is exactly -w[t], 0 where ignored
-    ignore = kw["ignore_index"]
-    from ...ops.creation import ones_like
-    picked = -F.nll_loss(ones_like(xf), tf, weight=w, ignore_index=ignore, reduction="none")
+    # 'mean': each example's sum over its weight total (w[t] of its kept targets)
     if samples:
         picked = picked.reshape(tuple(t.shape[:2]) + tuple(picked.shape[1:]))
     denom = per_example(picked, "sum")
