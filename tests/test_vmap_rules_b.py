@@ -572,3 +572,18 @@ def test_class_losses_with_per_example_class_weights(fn, reduction, example):
         a = a.detach().requires_grad_()
         return tg.autograd.grad(f(a, b, v).sum(), a)[0]
     _close(_batched(grad_x, x, t, w), _loop(grad_x, x, t, w))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("example", [(4,), (5, 4)], ids=str)
+def test_multi_margin_loss_with_per_example_class_weights(reduction, example):
+    x, w = _rand(3, *example), _probs(3, 4, seed=7)
+    t = _classes(3, *example[:-1])
+    f = lambda a, b, v: F.multi_margin_loss(a, b, p=2, weight=v,      # noqa: E731
+                                            reduction=reduction)
+    _close(_batched(f, x, t, w), _loop(f, x, t, w))
+
+    def grad_x(a, b, v):
+        a = a.detach().requires_grad_()
+        return tg.autograd.grad(f(a, b, v).sum(), a)[0]
+    _close(_batched(grad_x, x, t, w), _loop(grad_x, x, t, w))

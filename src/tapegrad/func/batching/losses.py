@@ -131,20 +131,31 @@ def nll_loss(args, batched, kw, size):
 # ---- losses over (N, D) samples -----------------------------------------------------------------
 def _sample_rule(name, n_inputs):
     """multi_margin_loss (input, target; weight) and cosine_embedding_loss (input1, input2,
-    target): (N, D) or (D,) inputs with one target per sample; the weight is shared."""
+    target): (N, D) or (D,) inputs with one target per sample. Per-example class weights of
+    multi_margin_loss weigh each sample's unweighted loss by w[y] (as its formula does; no
+    gradient reaches them, as without vmap)."""
     def sample_loss_batch(args, batched, kw, size):
         from ...nn import functional as F
-        if any(batched[n_inputs:]):
-            return None                            # per-example class weights
         lead = _all_batched(args[:n_inputs], batched[:n_inputs], size)
         samples = lead[0].ndim > 2
+        w = args[n_inputs] if len(args) > n_inputs else None
+        per_weight = w is not None and batched[n_inputs]
+        wx = None
+        if per_weight:      # w laid out as the input, to read w[y] as an NLL below
+            if tuple(w.shape[1:]) != (lead[0].shape[-1],) or not w.is_floating_point():
+                return None                        # (the function's own errors)
+            w = w.detach()
+            wx = w.unsqueeze(1).expand(lead[0].shape) if samples else w
         if samples:
             lead = [_fold(a) for a in lead]
+            wx = None if wx is None else _fold(wx)
         kw = dict(kw)
         reduction = kw.pop("reduction")
-        if len(args) > n_inputs:
-            kw["weight"] = args[n_inputs]
+        if w is not None and not per_weight:
+            kw["weight"] = w
         out = getattr(F, name)(*lead, reduction="none", **kw)
+        if per_weight:
+            out = out * -F.nll_loss(wx.to(out.dtype), lead[1], reduction="none")
         if samples:
             out = out.reshape(size, -1)
         return per_example(out, reduction)
