@@ -587,3 +587,28 @@ def test_multi_margin_loss_with_per_example_class_weights(reduction, example):
         a = a.detach().requires_grad_()
         return tg.autograd.grad(f(a, b, v).sum(), a)[0]
     _close(_batched(grad_x, x, t, w), _loop(grad_x, x, t, w))
+
+
+# ---- conv_weight (conv's weight adjoint) ------------------------------------------------------
+@pytest.mark.parametrize("groups", [1, 2])
+def test_vmap_of_a_vjp_of_conv_weights(groups):
+    x = _rand(2, 4, 7, 6)
+    w = _rand(6, 4 // groups, 3, 2, seed=1).requires_grad_()
+    y = F.conv2d(x, w, stride=(2, 1), padding=1, groups=groups)
+    vs = _rand(5, *y.shape, seed=2)
+    vjp = lambda v: tg.autograd.grad(y, w, v, retain_graph=True)[0]    # noqa: E731
+    _close(_batched(vjp, vs), _loop(vjp, vs))
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+@pytest.mark.parametrize("in_dims", [(0, 0), (0, None), (None, 0)])
+def test_conv_weight_primitive_with_inputs_or_cotangents_per_example(groups, in_dims):
+    from tapegrad.ops.nn.conv import CONV_WEIGHT
+    from tapegrad.ops.registry import apply
+    x, g = _rand(3, 2, 4, 5, 5), _rand(3, 2, 6, 3, 3, seed=1)
+    params = {"stride": (1, 1), "padding": ((0, 0), (0, 0)), "dilation": (1, 1),
+              "groups": groups,
+              "kernel": (3, 3), "in_size": (5, 5), "out_size": (3, 3)}
+    f = lambda a, b: apply(CONV_WEIGHT, (a, b), params)               # noqa: E731
+    xs = [a if d == 0 else a[0] for a, d in zip((x, g), in_dims)]
+    _close(_batched(f, *xs, in_dims=in_dims), _loop(f, *xs, in_dims=in_dims))

@@ -5,7 +5,9 @@ The ``resample`` primitive (a constant sparse map along one dim) sees the batch 
 more dim it maps over, so only the dim moves: interpolate, the non-constant pads and
 affine_grid then batch op by op. Constant padding (an index_put into a new array) runs on the
 physical tensor, whose padded dims are the same last dims; grid_sample reads the grid's values
-to build its taps, and unfold/fold take (N, C, ...) images, so the batch folds into their N."""
+to build its taps, and unfold/fold take (N, C, ...) images, so the batch folds into their N.
+conv_weight (conv's weight adjoint, batched by vmap of a vjp) puts each example's gradient
+in output channels of its own."""
 from . import public_rule, rule
 from ._layout import align, expand_batch, shift
 
@@ -66,3 +68,32 @@ def gumbel_softmax_hard(args, batched, kw, size):
     from ...nn.functional.activations_softmax import hard_sample
     d = kw["dim"]
     return hard_sample(args[0], None if d is None else d + 1)
+
+
+@rule("conv_weight")
+def conv_weight(op, args, batched, params, size):
+    """conv's adjoint in its weight, conv_weight(x, g) -> (O, C / groups, *kernel) summed
+    over the samples N (the weight gradient, batched by vmap of a vjp: jacrev's rows). Each
+    example's gradient is one more block of output channels: with x shared, the examples'
+    cotangents join each group's output channels (group-major, so groups stay contiguous);
+    with x per example too, every example's channels are groups of their own."""
+    x, g = args
+    groups = params["groups"]
+    if not batched[0]:
+        gs = tuple(g.shape)                       # (B, N, O, *So)
+        og = gs[2] // groups
+        g = g.reshape((size, gs[1], groups, og) + gs[3:]).movedim(0, 2)
+        g = g.reshape((gs[1], groups * size * og) + gs[3:])
+
+        def back(out):                            # (groups * B * og, C / groups, *kernel)
+            os_ = tuple(out.shape)
+            out = out.reshape((groups, size, og) + os_[1:]).movedim(1, 0)
+            return out.reshape((size, groups * og) + os_[1:])
+        return [x, g], params, back
+    if not batched[1]:
+        g = expand_batch(g, size)
+    xs, gs = tuple(x.shape), tuple(g.shape)       # (B, N, C, *S), (B, N, O, *So)
+    x = x.movedim(0, 1).reshape((xs[1], size * xs[2]) + xs[3:])
+    g = g.movedim(0, 1).reshape((gs[1], size * gs[2]) + gs[3:])
+    return [x, g], dict(params, groups=groups * size), \
+        lambda out: out.reshape((size, gs[2]) + tuple(out.shape[1:]))
