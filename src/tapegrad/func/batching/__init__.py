@@ -15,7 +15,10 @@ with a one-time warning naming the op: slow, but never wrong or refused.
 
 The rules live by family: elementwise.py (pointwise and broadcasting ops), reductions.py
 (ops over dims), shapes.py (views, reshapes, joins, indexing), linalg.py (matmul and the
-matrix functions), nn.py (the nn.functional primitives).
+matrix functions), nn.py (convolutions, layer norms, attention weights), losses.py,
+nn_pooling.py, nn_norm.py (batch/instance/local response norm), nn_sparse.py (one_hot,
+embeddings), nn_recurrent.py (the RNN layers), nn_misc.py (resampling, unfold/fold) and
+nn_random.py (randomness='different' without a loop).
 """
 import warnings
 
@@ -139,8 +142,14 @@ def public_dispatch(name, args, kwargs):
         return None
     phys = [a._phys if type(a) is Batched and a._level is level else a for a in args]
     batched = [type(a) is Batched and a._level is level for a in args]
+    if getattr(rule_fn, "takes_level", False):   # (the random ops: the level's randomness)
+        kwargs = dict(kwargs, level=level)
     out = rule_fn(phys, batched, kwargs, level.size)
-    return None if out is None else make_batched(out, level)
+    if out is None:
+        return None
+    if isinstance(out, tuple):      # (values, indices) of the pools: each batched
+        return tuple(make_batched(o, level) for o in out)
+    return make_batched(out, level)
 
 
 def _inplace(op, phys, batched, params, name, target):
@@ -188,3 +197,5 @@ def ops_without_rules():
 install_batching(dispatch, public_dispatch)
 
 from . import elementwise, reductions, shapes, linalg, nn, losses  # noqa: E402,F401  (register rules)
+from . import (nn_misc, nn_norm, nn_pooling, nn_random, nn_recurrent,  # noqa: E402,F401
+               nn_sparse)

@@ -4,7 +4,7 @@ each is still one call."""
 import math
 
 from . import rule
-from ._layout import expand_batch
+from ._layout import align, expand_batch
 
 
 @rule("conv", "conv_transpose")
@@ -44,3 +44,15 @@ def normalize(op, args, batched, params, size):
     rows, row = math.prod(shape[:n - k]), math.prod(shape[n - k:])
     return args, dict(params, axes=tuple(d + 1 for d in axes), view=(1, size * rows, row),
                       in_shape=(size,) + shape), None
+
+
+@rule("attention_softmax")
+def attention_softmax(op, args, batched, params, size):
+    """q (..., L, E), k (..., S, E), bias onto (..., L, S): the batch dim is one more leading
+    dim of the scores (operands padded to one example rank). The scores are made from q and
+    k and the bias added in place, so a batched bias needs batched scores: q is expanded."""
+    q, k, bias = args
+    batched = list(batched)
+    if batched[2] and not (batched[0] or batched[1]):
+        q, batched[0] = expand_batch(q, size), True
+    return align([q, k, bias], batched), params, None

@@ -23,6 +23,7 @@ from .activations_smooth import (celu, elu, elu_, gelu, logsigmoid, mish, selu, 
                                  softplus, softsign, tanh, tanhshrink)
 from .activations_softmax import (cosine_similarity, glu, gumbel_softmax, log_softmax,
                                   normalize, pairwise_distance, softmax, softmin)
+from .dropout import per_example_draw
 
 __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_", "selu",
            "celu", "gelu", "silu", "mish", "softplus", "softsign", "hardtanh", "hardtanh_",
@@ -305,8 +306,9 @@ def _leaky(input, slopes):
 def _rrelu_train(input, lower, upper):
     # NOTE: one slope per element from tapegrad's generator (manual_seed reproduces them);
     # drawn for every element so the stream does not depend on the signs of input.
-    data = input._data
-    return _leaky(input, creation._rng(None).uniform(lower, upper, data.shape).astype(data.dtype))
+    dtype = input._data.dtype
+    return _leaky(input, per_example_draw(
+        input, lambda shape: creation._rng(None).uniform(lower, upper, shape).astype(dtype)))
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 
 from ..._core.errors import DTypeError, ShapeError
+from ..._core.state import STATE
 from ..._core.tensor import Tensor
 from ...ops import creation
 from ...ops.elementwise import clamp, sigmoid
@@ -12,9 +13,10 @@ from ...ops.linalg.norms import vector_norm
 from ...ops.nn.activation import LOG_SOFTMAX, SOFTMAX, softmax_args
 from ...ops.rearrange import narrow
 from ...ops.reduction import sum
-from ...ops.registry import apply_unary
+from ...ops.registry import apply_unary, batched_call
 from ...ops.shape import normalize_dim
 from .activations_common import check_floating
+from .dropout import per_example_draw
 
 __all__ = ["softmax", "log_softmax", "softmin", "gumbel_softmax", "glu", "normalize",
            "cosine_similarity", "pairwise_distance"]
@@ -121,12 +123,22 @@ def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
     data = logits._data
     # NOTE: drawn in float64 and cast: a float32 uniform can round to 0 or 1, whose Gumbel
     # noise is infinite.
-    noise = -np.log(creation._rng(None).standard_exponential(data.shape))
-    y = apply_unary(SOFTMAX, (logits + noise.astype(data.dtype)) / tau, params)
+    noise = per_example_draw(logits, lambda shape: (
+        -np.log(creation._rng(None).standard_exponential(shape))).astype(data.dtype))
+    y = apply_unary(SOFTMAX, (logits + noise) / tau, params)
     if not hard:
         return y
+    return hard_sample(y, params["dim"])
+
+
+def hard_sample(y, d):
+    """gumbel_softmax's hard sample of the soft sample ``y``: the one-hot of its argmax along
+    dim ``d`` (None: a 0-d sample), with y's gradient (straight-through)."""
+    if STATE.vmap_levels:       # Note [Batched tensors]: the argmax is read by value
+        out = batched_call("gumbel_softmax_hard", (y,), {"dim": d})
+        if out is not None:
+            return out
     soft = y._data
-    d = params["dim"]
     if d is None or soft.size == 0:
         one_hot = np.ones_like(soft)
     else:

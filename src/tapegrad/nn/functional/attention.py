@@ -5,12 +5,14 @@ import math
 import numpy as np
 
 from ..._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
+from ..._core.state import STATE
 from ..._core.tensor import Tensor
 from ...ops import elementwise as ew
 from ...ops.linalg.products import matmul
 from ...ops.nn.attention import attention_softmax
+from ...ops.registry import batched_call
 from ...ops.shape import cast, reshape, unsqueeze
-from .dropout import keep_mask
+from .dropout import _same, keep_mask, per_example_dropout
 
 __all__ = ["scaled_dot_product_attention"]
 
@@ -155,6 +157,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         tensor([[1.0000],
                 [2.3395]])
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: a bool mask is read by value
+        out = batched_call(_NAME, (query, key, value, attn_mask), {
+            "dropout_p": dropout_p, "is_causal": is_causal, "scale": scale,
+            "enable_gqa": enable_gqa})
+        if out is not None:
+            return out
     qs, ks, vs = _check_inputs(query, key, value)
     if not isinstance(dropout_p, (int, float, np.number)) or not 0.0 <= dropout_p <= 1.0:
         raise ArgumentError(f"{_NAME}: dropout probability has to be between 0 and 1, but got "
@@ -176,9 +184,15 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             bias = _split_heads(bias, gk)
     weights = attention_softmax(query, key, bias, scale)
     if dropout_p > 0.0:
-        drop = (np.zeros((), dtype) if dropout_p == 1.0
-                else keep_mask(weights.shape, dropout_p, dtype))
-        weights = ew.mul(weights, drop)
+        # randomness='different' inside vmap: one mask per example (Note [Batched tensors])
+        dropped = None if dropout_p == 1.0 or not STATE.vmap_levels else per_example_dropout(
+            weights, float(dropout_p), np.dtype(dtype), _same, False, False, _NAME)
+        if dropped is not None:
+            weights = dropped
+        else:
+            drop = (np.zeros((), dtype) if dropout_p == 1.0
+                    else keep_mask(weights.shape, dropout_p, dtype))
+            weights = ew.mul(weights, drop)
     if not gqa:
         return matmul(weights, value)
     if gv != gk:        # regroup the query heads by value head

@@ -15,10 +15,11 @@ import warnings
 import numpy as np
 
 from ..._core.errors import ArgumentError, DTypeError, ShapeError
+from ..._core.state import STATE
 from ..._core.tensor import Tensor
 from ...ops import elementwise as ew
 from ...ops.creation import default_generator
-from ...ops.registry import apply_inplace
+from ...ops.registry import apply_inplace, batched_call
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
            "feature_alpha_dropout"]
@@ -47,6 +48,43 @@ def keep_mask(shape, p, dtype):
     mask = _kept(shape, p, dtype).astype(dtype)
     mask *= mask.dtype.type(1.0 / (1.0 - p))
     return mask
+
+
+def dropout_factors(shape, p, dtype, alpha):
+    """(factor, shift) of a dropout whose mask has ``shape``, drawn here: the kept mask
+    scaled by 1 / (1 - p) and no shift, or for alpha dropout the affine map a * x + b of the
+    kept elements and a * saturation + b of the dropped ones (0 < p < 1)."""
+    if not alpha:
+        return keep_mask(shape, p, dtype), None
+    kept = _kept(shape, p, dtype)
+    a = 1.0 / math.sqrt((_SELU_SATURATION ** 2 * p + 1.0) * (1.0 - p))
+    factor = kept.astype(dtype)
+    factor *= dtype.type(a)
+    shift = np.where(kept, dtype.type(-a * _SELU_SATURATION * p),
+                     dtype.type(a * _SELU_SATURATION * (1 - p)))
+    return factor, shift
+
+
+def per_example_dropout(input, p, dtype, noise_shape, alpha, inplace, name):
+    """Inside vmap with randomness='different': the dropout with one mask per example, drawn
+    for the whole batch at once (None where vmap's randomness mode is another: the caller
+    then draws one mask, or refuses). Note [Batched tensors]. Call it only while a vmap runs
+    (``STATE.vmap_levels``)."""
+    if inplace:
+        return None
+    return batched_call("dropout_mask", (input,), {
+        "p": p, "dtype": dtype, "noise_shape": noise_shape, "alpha": alpha, "name": name})
+
+
+def per_example_draw(input, draw):
+    """``draw(shape)`` (random values, a NumPy array) for ``input``'s shape; inside vmap with
+    randomness='different', one draw for the whole batch, as a batched tensor (each example
+    its own values). Note [Batched tensors]."""
+    if STATE.vmap_levels:
+        out = batched_call("random_draw", (input,), {"draw": draw})
+        if out is not None:
+            return out
+    return draw(tuple(input.shape))
 
 
 def _tensor(input, name):
@@ -85,6 +123,10 @@ def _mask_dropout(input, p, training, inplace, name, noise_shape):
     if p == 1.0:
         factor = np.zeros((), dt)
     else:
+        if STATE.vmap_levels:
+            out = per_example_dropout(input, p, dt, noise_shape, False, inplace, name)
+            if out is not None:
+                return out
         factor = keep_mask(noise_shape(tuple(input.shape)), p, dt)
     return _scale_by(input, factor, inplace, name)
 
@@ -240,12 +282,11 @@ def _alpha(input, p, training, inplace, name, noise_shape):
     dt = _float_input(input, name)
     if p == 1.0:
         return _scale_by(input, np.zeros((), dt), inplace, name)
-    kept = _kept(noise_shape(tuple(input.shape)), p, dt)
-    a = 1.0 / math.sqrt((_SELU_SATURATION ** 2 * p + 1.0) * (1.0 - p))
-    factor = kept.astype(dt)
-    factor *= dt.type(a)
-    shift = np.where(kept, dt.type(-a * _SELU_SATURATION * p),
-                     dt.type(a * _SELU_SATURATION * (1 - p)))
+    if STATE.vmap_levels:
+        out = per_example_dropout(input, p, dt, noise_shape, True, inplace, name)
+        if out is not None:
+            return out
+    factor, shift = dropout_factors(noise_shape(tuple(input.shape)), p, dt, True)
     return _scale_by(input, factor, inplace, name, shift)
 
 

@@ -148,6 +148,11 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
         tensor([0.1250, 2.5000])
     """
     reduction = reduction_of("smooth_l1_loss", reduction, size_average, reduce)
+    if STATE.vmap_levels:       # Note [Batched tensors]: a select on |d| < beta
+        out = batched_call("smooth_l1_loss", (input, target),
+                           {"reduction": reduction, "beta": beta})
+        if out is not None:
+            return out
     if beta < 0:
         raise ArgumentError(f"smooth_l1_loss: beta must be >= 0, got {beta}.")
     require_float_result("smooth_l1_loss", input, target)
@@ -169,6 +174,11 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
         tensor([0.1250, 4.0000])
     """
     reduction = reduction_of("huber_loss", reduction)
+    if STATE.vmap_levels:       # Note [Batched tensors]: a select on |d| < delta
+        out = batched_call("huber_loss", (input, target, weight),
+                           {"reduction": reduction, "delta": delta})
+        if out is not None:
+            return out
     if not delta > 0:
         raise ArgumentError(f"huber_loss: delta must be > 0, got {delta}.")
     require_float_result("huber_loss", input, target)
@@ -285,8 +295,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     name = "cross_entropy"
     reduction = reduction_of(name, reduction, size_average, reduce)
     if STATE.vmap_levels:       # Note [Batched tensors]: class indices are read below
-        out = batched_call(name, (input, target), {
-            "weight": weight, "ignore_index": ignore_index, "reduction": reduction,
+        out = batched_call(name, (input, target, weight), {
+            "ignore_index": ignore_index, "reduction": reduction,
             "label_smoothing": label_smoothing})
         if out is not None:
             return out
@@ -336,6 +346,11 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """
     name = "nll_loss"
     reduction = reduction_of(name, reduction, size_average, reduce)
+    if STATE.vmap_levels:       # Note [Batched tensors]: class indices are read below
+        out = batched_call(name, (input, target, weight),
+                           {"ignore_index": ignore_index, "reduction": reduction})
+        if out is not None:
+            return out
     dtype = _float_input(name, input)
     axis, t, _ = _index_target(name, input, target, ignore_index)
     w = _class_weight(name, weight, shape_of(input)[axis], dtype)
@@ -377,6 +392,10 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     """
     name = "binary_cross_entropy"
     reduction = reduction_of(name, reduction, size_average, reduce)
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are range-checked
+        out = batched_call(name, (input, target, weight), {"reduction": reduction})
+        if out is not None:
+            return out
     _float_input(name, input)
     same_or_broadcast(name, input, target, broadcast=False)
     x, t = array_of(input), array_of(target)

@@ -3,8 +3,10 @@ ctc_loss primitive of tapegrad.ops.nn.loss."""
 import numpy as np
 
 from ..._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
+from ..._core.state import STATE
 from ..._core.tensor import Tensor, array_of, shape_of
 from ...ops.nn.loss import ctc_nll
+from ...ops.registry import batched_call
 from ...ops.reduction import mean, sum
 from ...ops.shape import squeeze, unsqueeze
 from .losses import reduction_of
@@ -53,6 +55,12 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     """
     name = "ctc_loss"
     reduction = reduction_of(name, reduction)
+    if STATE.vmap_levels:       # Note [Batched tensors]: targets and lengths are read
+        out = batched_call(name, (log_probs, targets, input_lengths, target_lengths),
+                           {"blank": blank, "reduction": reduction,
+                            "zero_infinity": zero_infinity})
+        if out is not None:
+            return out
     if not isinstance(log_probs, Tensor):
         raise TypeError(f"{name}: log_probs must be a Tensor, got {type(log_probs).__name__}.")
     lp_shape = tuple(shape_of(log_probs))

@@ -5,12 +5,14 @@ import math
 import numpy as np
 
 from ..._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
+from ..._core.state import STATE
 from ..._core.tensor import Tensor, array_of, shape_of
 from ...ops.binary_math import logaddexp
 from ...ops.creation import zeros_like
 from ...ops.elementwise import clamp, exp, log, minimum, sqrt, where
 from ...ops.linalg.norms import vector_norm
 from ...ops.reduction import sum
+from ...ops.registry import batched_call
 from ...ops.scatter import gather
 from ...ops.shape import unsqueeze
 from .losses import (check_broadcast, reduce_loss, reduction_of, require_float,
@@ -62,6 +64,11 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
         tensor([0.3000, 0.6000])
     """
     reduction = reduction_of("hinge_embedding_loss", reduction, size_average, reduce)
+    if STATE.vmap_levels:       # Note [Batched tensors]: selects on the target's values
+        out = batched_call("hinge_embedding_loss", (input, target),
+                           {"margin": margin, "reduction": reduction})
+        if out is not None:
+            return out
     check_broadcast("hinge_embedding_loss", input=input, target=target)
     t = _array_or_scalar(target)
     hinge = where(t != 1, clamp(margin - input, min=0), 0.0)
@@ -120,6 +127,11 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     """
     name = "multi_margin_loss"
     reduction = reduction_of(name, reduction, size_average, reduce)
+    if STATE.vmap_levels:       # Note [Batched tensors]: class indices are read below
+        out = batched_call(name, (input, target, weight),
+                           {"p": p, "margin": margin, "reduction": reduction})
+        if out is not None:
+            return out
     if p not in (1, 2):
         raise ArgumentError(f"{name}: only p == 1 and p == 2 are supported, got p={p}.")
     xs = tuple(shape_of(input))
@@ -171,6 +183,11 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     """
     name = "cosine_embedding_loss"
     reduction = reduction_of(name, reduction, size_average, reduce)
+    if STATE.vmap_levels:       # Note [Batched tensors]: selects on the target's values
+        out = batched_call(name, (input1, input2, target),
+                           {"margin": margin, "reduction": reduction})
+        if out is not None:
+            return out
     s1, s2, st = (tuple(shape_of(t)) for t in (input1, input2, target))
     if len(s1) not in (1, 2) or s1 != s2 or st != s1[:-1]:
         raise ShapeError(f"{name}: input1 and input2 must both be (N, D) or (D,) with target "
@@ -226,6 +243,12 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
         tensor([1.0000, 0.7183])
     """
     reduction = reduction_of("poisson_nll_loss", reduction, size_average, reduce)
+    if STATE.vmap_levels:       # Note [Batched tensors]: a select on target > 1
+        out = batched_call("poisson_nll_loss", (input, target),
+                           {"log_input": log_input, "full": full, "eps": eps,
+                            "reduction": reduction})
+        if out is not None:
+            return out
     check_broadcast("poisson_nll_loss", input=input, target=target)
     if log_input:
         loss = exp(input) - target * input
@@ -255,6 +278,11 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     """
     name = "gaussian_nll_loss"
     reduction = reduction_of(name, reduction)
+    if STATE.vmap_levels:       # Note [Batched tensors]: var is clamped by value
+        out = batched_call(name, (input, target, var),
+                           {"full": full, "eps": eps, "reduction": reduction})
+        if out is not None:
+            return out
     require_float(name, input=input, var=var)       # PyTorch clamps var in place: no ints
     xs = tuple(shape_of(input))
     if isinstance(var, (int, float)):

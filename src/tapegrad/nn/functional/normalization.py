@@ -15,6 +15,7 @@ from ..._core.state import STATE
 from ..._core.tensor import Tensor, array_of, shape_of
 from ...ops.creation import zeros
 from ...ops.nn.normalization import Moments, rms_normalize, standardize
+from ...ops.registry import batched_call
 from ...ops.shape import cat
 
 __all__ = ["layer_norm", "batch_norm", "group_norm", "instance_norm", "rms_norm",
@@ -263,6 +264,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         >>> rm, rv
         (tensor([0.2000]), tensor([1.1000]))
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: per-example statistics
+        out = batched_call("batch_norm", (input, running_mean, running_var, weight, bias), {
+            "training": training, "momentum": momentum, "eps": eps})
+        if out is not None:
+            return out
     dtype = _floating(input, "batch_norm", min_dim=2)
     channels = input.shape[1]
     _check_running(running_mean, running_var, channels, "batch_norm",
@@ -314,6 +320,11 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         tensor([[[-1.,  1.],
                  [-1.,  1.]]])
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: per-example running statistics
+        out = batched_call("instance_norm", (input, running_mean, running_var, weight, bias), {
+            "use_input_stats": use_input_stats, "momentum": momentum, "eps": eps})
+        if out is not None:
+            return out
     dtype = _floating(input, "instance_norm", min_dim=2)
     channels = input.shape[1]
     _check_running(running_mean, running_var, channels, "instance_norm",
@@ -328,7 +339,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     _check_dtypes("instance_norm", dtype, weight=weight, bias=bias)
     if not use_input_stats:
         return _finish(_scale_shift(input, running_mean, running_var, weight, bias, eps), dtype)
-    moments = Moments(read=True)
+    # the statistics are read only for running statistics (unread, vmap can batch the op)
+    moments = Moments(read=running_mean is not None)
     y = standardize(_compute(input), tuple(range(2, input.ndim)), eps, moments)
     if running_mean is not None and input.numel() > 0:
         n = input.shape[0]
@@ -395,6 +407,11 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
         tensor([[[0.5000],
                  [0.3333]]])
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the window is a strided view
+        out = batched_call("local_response_norm", (input,),
+                           {"size": size, "alpha": alpha, "beta": beta, "k": k})
+        if out is not None:
+            return out
     dtype = _floating(input, "local_response_norm")
     if input.ndim < 3:
         raise ShapeError(f"local_response_norm: expected an input of 3 or more dims (N, C, *), "

@@ -9,7 +9,8 @@ from ..._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeErr
 from ..._core.tensor import Tensor, array_of, wrap
 from ...ops import elementwise as E
 from ...ops.nn import pooling as P
-from ...ops.registry import tracked
+from ..._core.state import STATE
+from ...ops.registry import batched_call, tracked
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_unpool1d", "max_unpool2d",
            "max_unpool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d",
@@ -100,6 +101,12 @@ def _values(input, best, pos, plane, overlap):
 # ---- max pooling ------------------------------------------------------------------------------
 def _max_pool(input, d, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
               name):
+    if STATE.vmap_levels:       # Note [Batched tensors]: the window search reads the values
+        out = batched_call(f"max_pool{d}d", (input,), {
+            "kernel_size": kernel_size, "stride": stride, "padding": padding,
+            "dilation": dilation, "ceil_mode": ceil_mode, "return_indices": return_indices})
+        if out is not None:
+            return out
     x = _input(input, d, name, dtypes="fiu")
     kernel, stride, padding, dilation, outs = _geometry(name, x, d, kernel_size, stride,
                                                         padding, dilation, ceil_mode)
@@ -177,6 +184,12 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 # ---- max unpooling ----------------------------------------------------------------------------
 def _max_unpool(input, indices, d, kernel_size, stride, padding, output_size, name):
+    if STATE.vmap_levels:       # Note [Batched tensors]: the indices are checked by value
+        out = batched_call(name, (input, indices), {
+            "kernel_size": kernel_size, "stride": stride, "padding": padding,
+            "output_size": output_size})
+        if out is not None:
+            return out
     x = _input(input, d, name, dtypes="fiu")
     kernel = _ints(kernel_size, d, "kernel_size", name)
     stride = kernel if stride is None else _ints(stride, d, "stride", name)
@@ -427,6 +440,11 @@ def adaptive_avg_pool3d(input, output_size):
 
 
 def _adaptive_max(input, output_size, return_indices, d, name):
+    if STATE.vmap_levels:       # Note [Batched tensors]: the window search reads the values
+        out = batched_call(name, (input,), {"output_size": output_size,
+                                            "return_indices": return_indices})
+        if out is not None:
+            return out
     x = _input(input, d, name, adaptive=True)
     outs = _adaptive_sizes(output_size, x, d, name)
     spatial = x.shape[x.ndim - d:]
@@ -482,6 +500,11 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
 
 # ---- power-average pooling --------------------------------------------------------------------
 def _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, d, name):
+    if STATE.vmap_levels:       # Note [Batched tensors]: a select on the window sums below
+        out = batched_call(name, (input,), {"norm_type": norm_type, "kernel_size": kernel_size,
+                                            "stride": stride, "ceil_mode": ceil_mode})
+        if out is not None:
+            return out
     if not isinstance(norm_type, (int, float, np.integer, np.floating)) or \
             isinstance(norm_type, bool):
         raise TypeError(f"{name}: norm_type must be a number, got {norm_type!r}")

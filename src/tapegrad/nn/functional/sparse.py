@@ -11,11 +11,13 @@ import numpy as np
 
 from ..._core.errors import (ArgumentError, DTypeError, IndexRangeError, NotSupportedError,
                              ShapeError)
+from ..._core.state import STATE
 from ..._core.tensor import Tensor
 from ...autograd.grad_mode import no_grad
 from ...ops.creation import tensor as _tensor
 from ...ops.elementwise import where
 from ...ops.nn.resample import csr_rows, resample, select
+from ...ops.registry import batched_call
 
 __all__ = ["one_hot", "embedding", "embedding_bag"]
 
@@ -51,6 +53,10 @@ def one_hot(tensor, num_classes=-1):
         tensor([[1, 0, 0],
                 [0, 0, 1]])
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the indices are read
+        out = batched_call("one_hot", (tensor,), {"num_classes": num_classes})
+        if out is not None:
+            return out
     idx = _indices("one_hot", "the input", tensor, (np.int64,))
     if idx.size == 0 and num_classes <= 0:     # PyTorch refuses 0 classes here too
         raise ArgumentError("one_hot: can not infer the number of classes from an empty "
@@ -146,6 +152,12 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         tensor([[4., 5.],
                 [0., 1.]])
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the indices are read
+        out = batched_call("embedding", (input, weight), {
+            "padding_idx": padding_idx, "max_norm": max_norm, "norm_type": norm_type,
+            "scale_grad_by_freq": scale_grad_by_freq, "sparse": sparse})
+        if out is not None:
+            return out
     idx = _indices("embedding", "the input", input)
     _check_weight("embedding", weight)
     num = weight.shape[0]
@@ -235,6 +247,13 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
                 [2., 3.]])
     """
     name = "embedding_bag"
+    if STATE.vmap_levels:       # Note [Batched tensors]: the indices and offsets are read
+        out = batched_call(name, (input, weight, offsets, per_sample_weights), {
+            "max_norm": max_norm, "norm_type": norm_type,
+            "scale_grad_by_freq": scale_grad_by_freq, "mode": mode, "sparse": sparse,
+            "include_last_offset": include_last_offset, "padding_idx": padding_idx})
+        if out is not None:
+            return out
     idx_all = _indices(name, "the input", input)
     _check_weight(name, weight)
     _check_bag_args(name, mode, per_sample_weights, input, scale_grad_by_freq)

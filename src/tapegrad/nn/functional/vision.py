@@ -10,9 +10,12 @@ from functools import lru_cache
 import numpy as np
 
 from ..._core.errors import ArgumentError, DTypeError, NotSupportedError, ShapeError
+from ..._core.state import STATE
+from ..._core.tensor import array_of
 from ...ops.indexing import index_put
 from ...ops.linalg import matmul
 from ...ops.nn.resample import one_hot_rows, resample
+from ...ops.registry import batched_call
 from .vision_sampling import grid_sample, interpolate, upsample, upsample_bilinear, \
     upsample_nearest
 
@@ -59,6 +62,10 @@ def pad(input, pad, mode="constant", value=None):
         >>> F.pad(tg.tensor([[1.0, 2.0, 3.0]]), (1, 2), mode="reflect")
         tensor([[2., 1., 2., 3., 2., 1.]])
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: constant padding fills a new array
+        out = batched_call("pad", (input,), {"pad": pad, "mode": mode, "value": value})
+        if out is not None:
+            return out
     _check_pad(input, pad, mode)
     shape, k = tuple(input.shape), len(pad) // 2
     pairs = [(input.ndim - 1 - i, int(pad[2 * i]), int(pad[2 * i + 1])) for i in range(k)]
@@ -97,7 +104,7 @@ def _pad_constant(input, shape, pairs, value):
         start, stop = max(-lo, 0), shape[d] - max(-hi, 0)
         crop[d] = slice(start, max(stop, start))
         place[d] = slice(max(lo, 0), max(lo, 0) + max(stop - start, 0))
-    base = np.full(out_shape, value, dtype=input.detach().numpy().dtype)
+    base = np.full(out_shape, value, dtype=array_of(input).dtype)
     return index_put(base, tuple(place), input[tuple(crop)])
 
 
@@ -250,7 +257,7 @@ def affine_grid(theta, size, align_corners=None):
     if theta.shape[0] != size[0]:
         raise ShapeError(f"affine_grid: theta holds {theta.shape[0]} matrices but size {size} "
                          f"asks for a batch of {size[0]}")
-    dtype = theta.detach().numpy().dtype
+    dtype = array_of(theta).dtype       # (metadata only: theta may be batched by vmap)
     spatial = size[2:]
     # (x, y[, z]) run along the last, second-to-last[, third-to-last] dims
     coords = [_base_coords(s, bool(align_corners), dtype) for s in spatial[::-1]]

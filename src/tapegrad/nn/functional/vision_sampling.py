@@ -19,8 +19,11 @@ from functools import lru_cache
 import numpy as np
 
 from ..._core.errors import ArgumentError, DTypeError, ShapeError
+from ..._core.state import STATE
+from ..._core.tensor import array_of
 from ...ops.elementwise import abs as _abs, clamp, where
 from ...ops.nn.resample import csr_rows, one_hot_rows, resample, select, taps
+from ...ops.registry import batched_call
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "grid_sample"]
 
@@ -189,7 +192,7 @@ def _check_interpolate(input, size, scale_factor, mode, align_corners, recompute
     if input.shape[1] == 0:
         raise ShapeError(f"interpolate: expected a non-empty input (batch dim aside), got "
                          f"shape {tuple(input.shape)}")
-    kind = input.detach().numpy().dtype
+    kind = array_of(input).dtype          # (metadata only: input may be batched by vmap)
     if kind.kind != "f" and not (kind == np.uint8 and mode.startswith("nearest")):
         raise UnsupportedDTypeError(
             f"interpolate: mode {mode!r} needs a floating point input (uint8 works with "
@@ -240,7 +243,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if min(n_in) <= 0 or min(n_out) < (0 if mode == "area" else 1):
         raise ShapeError(f"interpolate: input and output sizes should be greater than 0, but "
                          f"got input {tuple(n_in)} and output {tuple(n_out)}")
-    kind = input.detach().numpy().dtype
+    kind = array_of(input).dtype
     dt = _opmath(kind)
     x = input.float() if kind == np.float16 else input   # float32 weights and sums
     # PyTorch's forward copies a dim whose size is unchanged in the (bi/tri)linear, area,
@@ -374,6 +377,11 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         >>> F.grid_sample(img, tg.tensor([[[[0.0, 0.0]]]]), align_corners=True)
         tensor([[[[1.]]]])
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the grid's values place the taps
+        out = batched_call("grid_sample", (input, grid), {
+            "mode": mode, "padding_mode": padding_mode, "align_corners": align_corners})
+        if out is not None:
+            return out
     _check_grid_sample(input, grid, mode, padding_mode)
     half = input.dtype == grid.dtype and input.detach().numpy().dtype == np.float16
     x, g = (input.float(), grid.float()) if half else (input, grid)
