@@ -252,3 +252,20 @@ def test_user_inputs_are_not_mutated():
     before = x.numpy().copy()
     vmap(lambda a: a.exp().sum())(x)
     assert np.array_equal(x.numpy(), before) and not x.requires_grad
+
+
+def test_slicing_backward_batches_without_fallback():
+    """jacrev of a function that slices: the slice's backward (view_scatter) runs batched over
+    the cotangents, without a fallback, and gives the Jacobian the loop does."""
+    from tapegrad.func import jacrev
+    from tapegrad.func.batching import FALLBACKS
+    x = _rand(4, 5)
+    f = lambda z: (z[1:3, ::2] ** 2).sum(0) # noqa: E731
+    before = FALLBACKS["count"]
+    got = jacrev(f)(x)
+    assert FALLBACKS["count"] == before
+    want = np.zeros((3, 4, 5))
+    for j in range(3):
+        for i in (1, 2):
+            want[j, i, 2 * j] = 2 * x[i, 2 * j].item()
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)

@@ -70,3 +70,50 @@ def index(op, args, batched, params, size):
     if split:     # the index dims went first, the batch dim after them: bring it back
         return args, p, lambda out: out.movedim(rank, 0)
     return args, p, None
+
+
+# ---- view chains (Note [Views and in-place ops] in ops/registry.py) ---------------------------
+# How each view op's params move past the batch dim, for the view chains that view_of (a view
+# re-taken from its base) and view_scatter (a region of the base replaced: basic slicing's
+# backward) record.
+_CHAIN_PARAMS = {
+    "getitem": lambda p, size: {"key": (slice(None),) + tuple(p["key"]),
+                                "in_shape": (size,) + tuple(p["in_shape"])},
+    "reshape": lambda p, size: {"shape": (size,) + tuple(p["shape"]),
+                                "in_shape": (size,) + tuple(p["in_shape"])},
+    "permute": lambda p, size: {"dims": (0,) + tuple(d + 1 for d in p["dims"])},
+}
+
+
+def _batched_chain(chain, size):
+    """The chain for the physical base, or None when a view op in it has no translation."""
+    out = []
+    for op, p in chain:
+        move = _CHAIN_PARAMS.get(op.name)
+        if move is None:
+            return None
+        out.append((op, move(p, size)))
+    return tuple(out)
+
+
+@rule("view_of")
+def view_of(op, args, batched, params, size):
+    chain = _batched_chain(params["chain"], size)
+    if chain is None:
+        return None
+    return args, {"chain": chain, "base_shape": (size,) + tuple(params["base_shape"])}, None
+
+
+@rule("view_scatter")
+def view_scatter(op, args, batched, params, size):
+    chain = _batched_chain(params["chain"], size)
+    if chain is None:
+        return None
+    (b, r), (bb, br) = args, batched
+    if not bb:
+        b = expand_batch(b, size)       # the forward copies it: every example its own base
+    if br:                              # pad r to the region's example rank
+        from ...ops.registry import apply_chain
+        region = apply_chain(np.broadcast_to(np.zeros((), np.int8), tuple(b.shape)), chain)
+        r = pad(r, region.ndim - 1)
+    return [b, r], {"chain": chain}, None
