@@ -35,6 +35,7 @@ import weakref
 
 import numpy as np
 
+from .._core.batched import Batched, BatchedDataAccess
 from .._core.errors import DTypeError, GradError, NotSupportedError, ShapeError
 from .._core.node import Node, capture_site, format_site
 from .._core.state import STATE
@@ -472,6 +473,18 @@ def _expands_to(shape, target):
 
 
 # ---- apply --------------------------------------------------------------------------------------
+def _refuse_batched(cls, args, kwargs):
+    """Inside vmap: a custom Function's node must connect physical tensors, and its forward
+    and backward see arrays, so a batched input makes vmap run the function example by
+    example (BatchedDataAccess; Note [Batched tensors])."""
+    level = None
+    for a in list(args) + list(kwargs.values()):
+        if type(a) is Batched and (level is None or a._level.depth > level.depth):
+            level = a._level
+    if level is not None:
+        raise BatchedDataAccess(f"the custom Function {cls.__name__}", level)
+
+
 def _apply(cls, args, kwargs):
     if cls.forward is _BASE_FORWARD:
         raise NotSupportedError(f"{cls.__name__}: a custom Function must implement forward as "
@@ -480,6 +493,8 @@ def _apply(cls, args, kwargs):
     setup = cls.setup_context is not _BASE_SETUP
     if setup:
         args = _bind(cls, args, kwargs)
+    if STATE.vmap_levels:
+        _refuse_batched(cls, args, kwargs)
     needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
     ctx = FunctionCtx()
     ctx.needs_input_grad = needs
