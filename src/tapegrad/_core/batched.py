@@ -176,6 +176,15 @@ class Batched(Tensor):
     def detach(self):
         return make_batched(self._phys.detach(), self._level)
 
+    def register_hook(self, hook):
+        raise NotSupportedError("vmap: register_hook on a batched tensor isn't supported (the "
+                                "hook would see the whole batch's gradient); register it "
+                                "outside vmap.")
+
+    def retain_grad(self):
+        raise NotSupportedError("vmap: retain_grad on a batched tensor isn't supported; use "
+                                "tapegrad.func.grad (or vjp) inside vmap to get gradients.")
+
     def _refresh(self):
         pass           # the physical tensor refreshes itself when an op reads it
 
