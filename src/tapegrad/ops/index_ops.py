@@ -10,9 +10,11 @@ the input and for the values written, at any order, and JVPs, with no rule of it
 import numpy as np
 
 from .._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
+from .._core.state import STATE
 from .._core.tensor import Tensor, array_of
 from . import indexing
 from .elementwise import mul, where
+from .registry import batched_call
 from .shape import cast, expand, normalize_dim, reshape
 
 
@@ -315,6 +317,10 @@ def masked_fill(input, mask, value):
         >>> y = tg.masked_fill(x, x > 1.5, 0.0); y.sum().backward(); y, x.grad
         (tensor([1., 0., 0.], grad_fn=<WhereBackward0>), tensor([1., 0., 0.]))
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the mask is read below
+        out = batched_call("masked_fill", (input, mask, value), {})
+        if out is not None:
+            return out
     _mask_broadcast(input, mask, "masked_fill")
     value = _fill_value(input, value, "masked_fill")
     out = where(mask, value, input)
@@ -365,6 +371,10 @@ def masked_scatter(input, mask, source):
         (tensor([10.,  0., 20.], grad_fn=<IndexPutBackward0>), tensor([1., 1., 0.]))
     """
     name = "masked_scatter"
+    if STATE.vmap_levels:       # Note [Batched tensors]: the mask is read below
+        out = batched_call(name, (input, mask, source), {})
+        if out is not None:
+            return out
     if not isinstance(source, Tensor):
         raise TypeError(f"{name}: source must be a tensor, got {type(source).__name__}")
     check_same_dtype(input, source, name, "source")

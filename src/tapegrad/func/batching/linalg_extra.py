@@ -1,0 +1,1 @@
+"""Batching rules of the linear-algebra primitives and functions beyond linalg.py."""

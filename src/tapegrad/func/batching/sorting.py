@@ -1,0 +1,1 @@
+"""Batching rules of sorts, order statistics and value-reading reductions along dims."""

