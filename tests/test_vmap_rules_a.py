@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import tapegrad as tg
+from tapegrad._core.errors import NotSupportedError
 from tapegrad.func import vmap
 from tapegrad.func.batching import FALLBACKS
 
@@ -87,3 +88,66 @@ def test_isclose_and_heaviside_one_side_batched():
     a = _t(4, 3)
     _same(*_no_fallback(lambda u: tg.isclose(u, a[0], atol=0.5), a))
     _same(*_no_fallback(lambda u: tg.heaviside(u, tg.tensor(0.5, dtype=tg.float64)), a))
+
+
+def test_getitem_batched_index_unbatched_input_negative():
+    x = _t(3, 4)
+    idx = tg.tensor([[0, -1], [2, 1], [-3, 0], [1, 1]])
+    _same(*_no_fallback(lambda i: x[i], idx))
+    _same(*_no_fallback(lambda i: x[:, i], idx))
+    _same(*_no_fallback(lambda i: x[1:, i], idx))
+    _same(*_no_fallback(lambda i: x[i, 1:], idx))
+
+
+def test_getitem_batched_index_split_by_slice_and_ints():
+    x = _t(4, 2, 3, 5)
+    i, j = tg.tensor([[0, 1], [1, 1], [1, 0], [0, -1]]), tg.tensor([1, 4])
+    _same(*_no_fallback(lambda x_, i_: x_[i_, :, j], x, i))        # split: index dims first
+    _same(*_no_fallback(lambda x_, i_: x_[1, :, i_], x, i))        # the int selects first
+    _same(*_no_fallback(lambda x_, i_: x_[..., i_, 1:], x, i))
+
+
+def test_getitem_grad_accumulates_per_example():
+    x = _t(2, 4)
+    idx = tg.tensor([[0, 0, 3], [1, 2, 1]])
+    got = _grad_of(lambda v, i: v[i] * 2, x, idx)
+    want = np.zeros((2, 4))
+    for b in range(2):
+        np.add.at(want[b], idx.numpy()[b], 2.0)
+    np.testing.assert_allclose(got, want)
+
+
+def test_getitem_nested_vmap():
+    x = _t(2, 3, 5)
+    idx = tg.tensor([[1, 4], [0, 0], [3, 2]])
+    got = vmap(vmap(lambda v, i: v[i], in_dims=(0, 0)), in_dims=(0, None))(x, idx)
+    want = np.stack([[x.numpy()[a, b][idx.numpy()[b]] for b in range(3)] for a in range(2)])
+    np.testing.assert_allclose(got.numpy(), want)
+
+
+def test_batched_bool_mask_counts_differ():
+    m = tg.tensor([[True, False, True], [False, False, False], [True, True, True]])
+    with pytest.raises(NotSupportedError, match="different shapes"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            vmap(lambda m_: tg.ones(3)[m_])(m)
+
+    def fill(z, m_, v):
+        z = z.clone()
+        z[m_] = v
+        return z
+    _same(*_no_fallback(fill, _t(3, 3), m, _t(3)))
+    _same(*_no_fallback(fill, _t(3, 3), m, tg.tensor(2.0, dtype=tg.float64),
+                        in_dims=(0, 0, None)))
+
+
+def test_setitem_batched_index_and_value():
+    idx = tg.tensor([[0, 2], [1, 1], [3, 0]])
+    vals = _t(3, 2)
+
+    def write(z, i, v):
+        z = z.clone()
+        z[i, 1] = v
+        return z
+    _same(*_no_fallback(write, _t(3, 4, 2), idx, vals))
+    _same(*_no_fallback(write, _t(3, 4, 2), idx, vals[0], in_dims=(0, 0, None)))

@@ -11,8 +11,8 @@ the function needs every operand to have the batch dim. An index tensor that is 
 batched (a different index per example) becomes a gather or scatter along ``dim + 1``, whose
 index already addresses each example's row.
 """
-from . import public_rule
-from ._layout import align, expand_batch, ndim_of, pad
+from . import public_rule, rule
+from ._layout import align, check_no_batched_data, expand_batch, ndim_of, pad
 
 
 def _batched_all(args, batched, size):
@@ -91,3 +91,177 @@ def masked_scatter(args, batched, kw, size):
         return x.clone()
     pos = (flat.long().cumsum(1) - 1).clamp(0, n - 1)
     return where_(m, gather(src, 1, pos).reshape(full), x)
+
+
+def _values(t):
+    """The values of a physical index or mask (None when it is batched at an outer level
+    too: reading them would take one outer example, so that vmap loops instead)."""
+    from ..._core.batched import Batched
+    from ..._core.tensor import Tensor
+    if type(t) is Batched:
+        return None
+    return t._data if isinstance(t, Tensor) else t
+
+
+def _key_arrays(parts, batched, size):
+    """The key's parts with every index tensor as an array (batched ones (size, ...)) and
+    boolean masks as the integer arrays of their True positions; None when a batched mask's
+    examples differ in their count of True values (then the results' shapes differ too)."""
+    import numpy as np
+    from ..._core.tensor import Tensor
+    out, bout = [], []
+    for p, b in zip(parts, batched):
+        if isinstance(p, (Tensor, list)) or (isinstance(p, np.ndarray)):
+            a = _values(p) if isinstance(p, Tensor) else np.asarray(p)
+            if a is None:
+                return None
+            if a.dtype == np.bool_:
+                if a.ndim == (1 if b else 0):
+                    return None               # x[True]: NumPy's scalar mask
+                if b:
+                    nz = np.nonzero(a)
+                    k, rem = divmod(len(nz[0]), size)
+                    if rem or size and np.any(np.bincount(nz[0], minlength=size) != k):
+                        return None
+                    out.extend(i.reshape(size, k) for i in nz[1:])
+                    bout.extend([True] * (a.ndim - 1))
+                else:
+                    out.extend(np.nonzero(a))
+                    bout.extend([False] * a.ndim)
+                continue
+            if a.dtype.kind not in "iu":
+                return None
+            out.append(a)
+            bout.append(b)
+        else:
+            out.append(p)
+            bout.append(False)
+    return out, bout
+
+
+def _physical_key(x, parts, batched, size):
+    """(view, key, p0) so that ``view[key]`` is the physical result of ``x[parts]`` (x
+    physical and batched, some parts batched index tensors) with the batch dim at p0 (move
+    it to the front); None for keys this layout doesn't handle.
+
+    A batch index (arange) joins the key, put next to the other index arrays so NumPy keeps
+    their dims where the example has them: just before them, with the batch dim of ``x``
+    moved there too, when they are adjacent after p0 slices (NumPy's rule otherwise moves
+    the index dims first, the batch dim among them)."""
+    import numpy as np
+    if any(p is None for p in parts) or any(type(p) in (bool, np.bool_) for p in parts):
+        return None
+    if any(type(p) is int or isinstance(p, np.integer) for p in parts):
+        # integers select first (PyTorch's order; see ops/indexing._ints_first)
+        first = tuple(p if type(p) is int or isinstance(p, np.integer) or p is Ellipsis
+                      else slice(None) for p in parts)
+        keep = [i for i, p in enumerate(parts)
+                if not (type(p) is int or isinstance(p, np.integer))]
+        x = x[(slice(None),) + first]
+        parts, batched = [parts[i] for i in keep], [batched[i] for i in keep]
+    nd = x.ndim - 1
+    got = _key_arrays(parts, batched, size)
+    if got is None:
+        return None
+    parts, bparts = got
+    ell = [i for i, p in enumerate(parts) if p is Ellipsis]
+    if ell:
+        i = ell[0]
+        parts[i:i + 1] = [slice(None)] * (nd - (len(parts) - 1))
+        bparts[i:i + 1] = [False] * (nd - (len(bparts) - 1))
+    if len(parts) > nd:
+        return None                       # too many indices: the function's own error
+    arrays = [i for i, p in enumerate(parts) if isinstance(p, np.ndarray)]
+    if not arrays:
+        return x, (slice(None),) + tuple(parts), 0
+    shapes = [p.shape[1:] if b else p.shape for p, b in zip(parts, bparts)
+              if isinstance(p, np.ndarray)]
+    try:
+        r = len(np.broadcast_shapes(*shapes))
+    except ValueError:
+        return None
+    parts = [p.reshape((size,) + (1,) * (r - p.ndim + 1) + p.shape[1:])
+             if isinstance(p, np.ndarray) and b else p for p, b in zip(parts, bparts)]
+    rows = np.arange(size).reshape((size,) + (1,) * r)
+    p0 = arrays[0]
+    if arrays == list(range(p0, arrays[-1] + 1)) and p0:
+        return x.movedim(0, p0), tuple(parts[:p0]) + (rows,) + tuple(parts[p0:]), p0
+    return x, (rows,) + tuple(parts), 0
+
+
+@public_rule("getitem")
+def getitem(args, batched, kw, size):
+    """An index tensor that differs per example (see _physical_key)."""
+    from ...ops.indexing import take_key
+    x = args[0]
+    if not any(batched[1:]):
+        return None                       # the primitives' own rules
+    got = _physical_key(x if batched[0] else expand_batch(x, size), list(args[1:]),
+                        list(batched[1:]), size)
+    if got is None:
+        return None
+    view, key, p0 = got
+    out = take_key(view, key)
+    return out.movedim(p0, 0) if p0 else out
+
+
+@public_rule("setitem")
+def setitem(args, batched, kw, size):
+    """``x[key] = value`` with ``x`` batched: the write goes to the physical tensor at the
+    physical key (see _physical_key), the value padded to the region's example rank."""
+    import numpy as np
+    from ...ops.indexing import setitem as setitem_
+    x, value, parts = args[0], args[1], list(args[2:])
+    if not batched[0]:
+        return None                       # vmap's own error: an unbatched tensor written
+    if len(parts) == 1 and batched[2] and parts[0].dtype == np.bool_:
+        return _set_masked(x, value, parts[0], batched[1], size, kw["name"])
+    got = _physical_key(x, parts, list(batched[2:]), size)
+    if got is None:
+        return None
+    view, key, p0 = got
+    if batched[1]:
+        region = np.empty(tuple(view.shape), dtype=np.bool_)[key].shape
+        value = pad(value, len(region) - 1)
+        if p0:
+            value = value.movedim(0, p0)
+    setitem_(view, key, value, kw["name"])
+    return x
+
+
+def _set_masked(x, value, m, bv, size, name):
+    """``x[mask] = value`` with a mask per example (their counts of True values may differ):
+    a value that broadcasts to one masked element is ``where(mask, value, x)`` written back."""
+    from ...ops.elementwise import where as where_
+    from ...ops.indexing import setitem as setitem_
+    from ...ops.shape import cast
+    nd, mr = x.ndim - 1, m.ndim - 1
+    if tuple(m.shape[1:]) != tuple(x.shape[1:1 + mr]) or ndim_of(value, bv) > nd - mr:
+        return None
+    m = m.reshape(tuple(m.shape) + (1,) * (nd - mr))
+    new = where_(m, pad(value, nd) if bv else value, x)
+    setitem_(x, Ellipsis, new if new.dtype == x.dtype else cast(new, x.dtype), name)
+    return x
+
+
+@rule("index_put", "index_add")
+def index_write(op, args, batched, params, size):
+    """The key-based writes (scatter's and index_put's primitives): the key gets a leading
+    full slice for the batch dim (index arrays that NumPy moves to the front are left to
+    the loop), the value padded to the region's example rank."""
+    import numpy as np
+    from .shapes import _advanced_split
+    check_no_batched_data(op.name, params)
+    key, shape = tuple(params["key"]), tuple(params["in_shape"])
+    if _advanced_split(key)[0]:
+        return None
+    x, v = args
+    if not batched[0]:
+        x = expand_batch(x, size)
+    if batched[1]:
+        region = np.broadcast_to(np.empty((), np.bool_), shape)[key].shape
+        v = pad(v, len(region))
+    return [x, v], dict(params, key=(slice(None),) + key, in_shape=(size,) + shape), None
+
+
+index_write.inplace_ok = True      # setitem's write: the same layout in place
