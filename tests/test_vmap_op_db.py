@@ -41,20 +41,20 @@ FALLBACK_ROWS = {
     "as_strided_of_transpose", "attention_softmax", "bincount_counts", "bucketize",
     "cdist", "cholesky_inverse", "cholesky_solve", "count_nonzero", "cummax",
     "cummin", "cumprod_", "cumsum_", "diag", "diagonal", "diagonal_of_transpose", "equal",
-    "gather", "gru_layer", "histc", "index_add",
-    "index_add_int", "index_copy", "index_fill", "index_put",
-    "index_select", "kthvalue",
+    "gru_layer", "histc",
+   
+    "kthvalue",
     "linalg.cholesky_ex", "linalg.cond", "linalg.diagonal", "linalg.inv_ex", "linalg.lstsq",
     "linalg.lu_factor", "linalg.lu_factor_ex", "linalg.lu_solve", "linalg.matrix_rank",
     "linalg.pinv", "linalg.solve", "linalg.solve_ex", "linalg.solve_triangular",
     "linalg.tensorsolve", "lstm_layer", "lstsq_rank_deficient", "lu_solve", "lu_unpack",
     "max_dim", "median", "median_dim",
     "min_dim", "mode", "msort", "nanmean", "nanmedian", "nanquantile", "pinv_hermitian",
-    "quantile", "repeat_interleave_tensor", "rnn_relu_layer", "rnn_tanh_layer", "scatter",
-    "scatter_add", "scatter_reduce", "scatter_reduce_add", "scatter_reduce_dtypes",
-    "scatter_reduce_extremes", "scatter_reduce_multiply", "scatter_reduce_prod",
-    "scatter_reduce_prod_zeros", "scatter_value", "searchsorted",
-    "sort", "take", "take_along_dim", "topk", "trace", "triangular_solve",
+    "quantile", "repeat_interleave_tensor", "rnn_relu_layer", "rnn_tanh_layer",
+   
+   
+    "searchsorted",
+    "sort", "topk", "trace", "triangular_solve",
     "unfold", "vector_norm_zero", "view_dtype",
 }
 

@@ -151,3 +151,43 @@ def test_setitem_batched_index_and_value():
         return z
     _same(*_no_fallback(write, _t(3, 4, 2), idx, vals))
     _same(*_no_fallback(write, _t(3, 4, 2), idx, vals[0], in_dims=(0, 0, None)))
+
+
+def test_gather_and_scatter_batched_index_unbatched_input_negative_dim():
+    x = _t(3, 4)
+    idx = tg.tensor(RNG.integers(0, 4, (5, 3, 2)))
+    src = _t(5, 3, 2)
+    _same(*_no_fallback(lambda i: tg.gather(x, -1, i), idx))
+    _same(*_no_fallback(lambda i, s: tg.scatter(x, -1, i, s), idx, src))
+    _same(*_no_fallback(lambda i, s: tg.scatter_add(x, 1, i, s), idx, src))
+    _same(*_no_fallback(lambda i, s: tg.scatter_reduce(x, 1, i, s, "amax", include_self=False),
+                        idx, src))
+    _same(*_no_fallback(lambda i: tg.take_along_dim(x, i, dim=-1), idx))
+    _same(*_no_fallback(lambda i: tg.take(x, i - 6), idx))
+
+
+def test_index_functions_batched_index():
+    x = _t(3, 4)
+    idx = tg.tensor([[0, 3], [2, 2], [1, 0]])
+    src = _t(3, 3, 2)
+    _same(*_no_fallback(lambda i: tg.index_select(x, 1, i), idx))
+    _same(*_no_fallback(lambda i, s: tg.index_add(x, 1, i, s, alpha=2), idx, src))
+    _same(*_no_fallback(lambda i, s: tg.index_copy(x, -1, i, s), tg.tensor([[0, 3], [2, 1],
+                                                                             [1, 0]]), src))
+    _same(*_no_fallback(lambda i, v: tg.index_fill(x, 1, i - 4, v), idx, _t(3)))
+    _same(*_no_fallback(lambda i: tg.index_put(x, (i,), tg.tensor(1.5, dtype=tg.float64),
+                                               accumulate=True),
+                        tg.tensor([[0, 0], [2, 1], [1, 2]])))
+
+
+def test_gather_grad_and_nested():
+    x = _t(2, 3, 4)
+    idx = tg.tensor(RNG.integers(0, 4, (3, 2)))
+    got = vmap(vmap(lambda v, i: tg.gather(v, 0, i)), in_dims=(0, None))(x, idx)
+    want = np.take_along_axis(x.numpy(), idx.numpy()[None], axis=2)
+    np.testing.assert_allclose(got.numpy(), want)
+    g = _grad_of(lambda v, i: tg.gather(v, 0, i) * 3, x[0], idx)
+    want = np.zeros((3, 4))
+    for b in range(3):
+        np.add.at(want[b], idx.numpy()[b], 3.0)
+    np.testing.assert_allclose(g, want)

@@ -117,6 +117,11 @@ def index_select(input, dim, index):
                 [6., 4., 6.]], grad_fn=<IndexBackward0>), tensor([[1., 0., 2.],
                 [1., 0., 2.]]))
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the index is read below
+        out = batched_call("index_select", (input, index),
+                           {"dim": dim})
+        if out is not None:
+            return out
     shape = array_of(input).shape
     x = _as_vector(input)
     d, idx = _vector_index(index, array_of(x), dim, "index_select")
@@ -162,6 +167,11 @@ def index_add(input, dim, index, source, *, alpha=1):
         >>> y.sum().backward(); y, s.grad
         (tensor([[0., 0., 9.]], grad_fn=<IndexAddBackward0>), tensor([[3., 3.]]))
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the index is read below
+        out = batched_call("index_add", (input, index, source),
+                           {"dim": dim, "alpha": alpha})
+        if out is not None:
+            return out
     key, src = _source_checked(input, dim, index, source, "index_add")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)):
         raise TypeError(f"index_add: alpha must be a number, got {type(alpha).__name__}")
@@ -194,6 +204,11 @@ def index_copy(input, dim, index, source):
         >>> tg.index_copy(tg.zeros(1, 3), 1, tg.tensor([2, 0]), s)
         tensor([[8., 0., 7.]], grad_fn=<IndexPutBackward0>)
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the index is read below
+        out = batched_call("index_copy", (input, index, source),
+                           {"dim": dim})
+        if out is not None:
+            return out
     key, src = _source_checked(input, dim, index, source, "index_copy", int64_only=True)
     return restore_0d(indexing.index_put(_as_vector(input), key, src), array_of(input).shape)
 
@@ -232,6 +247,11 @@ def index_fill(input, dim, index, value):
         (tensor([[5., 0., 5.],
                 [5., 0., 5.]], grad_fn=<IndexPutBackward0>), tensor(4.))
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the index is read below
+        out = batched_call("index_fill", (input, index, value),
+                           {"dim": dim})
+        if out is not None:
+            return out
     shape = array_of(input).shape
     x = _as_vector(input)
     d, idx = _vector_index(index, array_of(x), dim, "index_fill", int64_only=True, negative=True,
@@ -258,6 +278,11 @@ def index_put(input, indices, values, accumulate=False):
         >>> y.sum().backward(); y, v.grad
         (tensor([3., 0., 0.], grad_fn=<IndexAddBackward0>), tensor([1., 1.]))
     """
+    if STATE.vmap_levels and isinstance(indices, (tuple, list)):   # Note [Batched tensors]
+        out = batched_call("index_put", (input, values) + tuple(indices),
+                           {"accumulate": accumulate})
+        if out is not None:
+            return out
     name = "index_put"
     shape = array_of(input).shape
     if not isinstance(indices, (tuple, list)) or not indices:

@@ -165,4 +165,4 @@ def ops_without_rules():
 install_batching(dispatch, public_dispatch)
 
 from . import elementwise, reductions, shapes, linalg, nn, losses  # noqa: E402,F401  (register rules)
-from . import indexing, sorting, linalg_extra  # noqa: E402,F401  (register rules)
+from . import indexing, scatter, sorting, linalg_extra  # noqa: E402,F401  (register rules)
