@@ -36,25 +36,25 @@ FALLBACK_ROWS = {
     "F.max_unpool2d", "F.max_unpool3d", "F.multi_margin_loss", "F.nll_loss", "F.one_hot", "F.pad",
     "F.poisson_nll_loss", "F.scaled_dot_product_attention",
     "F.scaled_dot_product_attention(dropout_p)", "F.unfold", "F.upsample",
-    "F.upsample_bilinear", "F.upsample_nearest", "Tensor.sort",
-    "all", "allclose", "any", "argsort", "as_strided",
+    "F.upsample_bilinear", "F.upsample_nearest",
+    "allclose", "as_strided",
     "as_strided_of_transpose", "attention_softmax", "bincount_counts", "bucketize",
-    "cdist", "cholesky_inverse", "cholesky_solve", "count_nonzero", "cummax",
-    "cummin", "cumprod_", "cumsum_", "diag", "diagonal", "diagonal_of_transpose", "equal",
+    "cdist", "cholesky_inverse", "cholesky_solve",
+    "cumprod_", "cumsum_", "diag", "diagonal", "diagonal_of_transpose", "equal",
     "gru_layer", "histc",
    
-    "kthvalue",
+   
     "linalg.cholesky_ex", "linalg.cond", "linalg.diagonal", "linalg.inv_ex", "linalg.lstsq",
     "linalg.lu_factor", "linalg.lu_factor_ex", "linalg.lu_solve", "linalg.matrix_rank",
     "linalg.pinv", "linalg.solve", "linalg.solve_ex", "linalg.solve_triangular",
     "linalg.tensorsolve", "lstm_layer", "lstsq_rank_deficient", "lu_solve", "lu_unpack",
-    "max_dim", "median", "median_dim",
-    "min_dim", "mode", "msort", "nanmean", "nanmedian", "nanquantile", "pinv_hermitian",
-    "quantile", "repeat_interleave_tensor", "rnn_relu_layer", "rnn_tanh_layer",
+   
+    "pinv_hermitian",
+    "repeat_interleave_tensor", "rnn_relu_layer", "rnn_tanh_layer",
    
    
     "searchsorted",
-    "sort", "topk", "trace", "triangular_solve",
+    "trace", "triangular_solve",
     "unfold", "vector_norm_zero", "view_dtype",
 }
 

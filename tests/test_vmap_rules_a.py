@@ -191,3 +191,36 @@ def test_gather_grad_and_nested():
     for b in range(3):
         np.add.at(want[b], idx.numpy()[b], 3.0)
     np.testing.assert_allclose(g, want)
+
+
+def test_sorts_and_order_statistics_negative_dims():
+    x = _t(3, 2, 5)
+    _same(*_no_fallback(lambda v: tg.sort(v, -2, descending=True), x))
+    _same(*_no_fallback(lambda v: tg.topk(v, 2, dim=-1, largest=False), x))
+    _same(*_no_fallback(lambda v: tg.kthvalue(v, 2, -1, keepdim=True), x))
+    _same(*_no_fallback(lambda v: tg.max(v, -2), x))
+    _same(*_no_fallback(lambda v: tg.cummin(v, -1), x))
+    _same(*_no_fallback(lambda v: tg.quantile(v, tg.tensor([0.2, 0.9], dtype=tg.float64),
+                                              dim=-1, keepdim=True), x))
+    _same(*_no_fallback(lambda v: tg.quantile(v, tg.tensor([0.5, 0.1], dtype=tg.float64),
+                                              keepdim=True), x))
+    _same(*_no_fallback(lambda v: tg.all(v > -1, (0, -1), keepdim=True), x))
+    _same(*_no_fallback(lambda v: tg.count_nonzero(v > 0, ()), x))
+
+
+def test_sort_nested_vmap():
+    x = _t(2, 3, 4)
+    got = vmap(vmap(lambda v: tg.sort(v).values))(x)
+    np.testing.assert_allclose(got.numpy(), np.sort(x.numpy(), -1))
+
+
+def test_median_of_all_shares_gradient_at_ties_per_example():
+    x = tg.tensor([[1.0, 2.0, 2.0, 5.0, 0.0], [3.0, 1.0, 2.0, 4.0, 5.0]], dtype=tg.float64)
+    _same(*_no_fallback(tg.median, x))
+    got = _grad_of(lambda v: tg.median(v), x)
+    want = np.array([[0, 0.5, 0.5, 0, 0], [0, 0, 0, 0, 0]], dtype=float)
+    want[1, 0] = 1.0
+    np.testing.assert_allclose(got, want)
+    nan = float("nan")
+    y = tg.tensor([[nan, nan, nan], [1.0, nan, 3.0]], dtype=tg.float64)
+    _same(*_no_fallback(tg.nanmedian, y))

@@ -9,6 +9,7 @@ arguments may be Python numbers, which dtypes an op accepts, what it promotes to
 import numpy as np
 
 from .._core.errors import ArgumentError, DTypeError, ShapeError
+from .._core.state import STATE
 from .._core.tensor import wrap
 from . import shape, ternary_math
 from ._pointwise_args import (data_of, inplace, is_array, kind, require_number,
@@ -16,7 +17,6 @@ from ._pointwise_args import (data_of, inplace, is_array, kind, require_number,
 from .elementwise import (POW, _float_scalar_promotion, _integer_division, sigmoid, sign,
                           where)
 from .elementwise import pow as _pow
-from .._core.state import STATE
 from .registry import (OpDef, apply_binary, batched_call, register,
                        reraise_as_shape_error)
 from .ternary_math import addcdiv, addcmul, lerp  # noqa: F401  (exported here)

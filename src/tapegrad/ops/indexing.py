@@ -3,8 +3,8 @@
 import numpy as np
 
 from .._core.errors import IndexRangeError, ShapeError
-from .._core.tensor import Tensor, shape_of
 from .._core.state import STATE
+from .._core.tensor import Tensor, shape_of
 from .registry import (OpDef, apply_binary, apply_inplace, apply_unary, batched_call, linear,
                        register, tracked)
 from .shape import view_scatter

@@ -5,11 +5,11 @@ import numbers
 
 import numpy as np
 
+from .._core.batched import BATCHED
 from .._core.errors import DTypeError
 from .._core.tensor import Tensor, wrap
 from .elementary import in_place, public_unary
 from .elementwise import isfinite
-from .._core.batched import BATCHED
 from .registry import OpDef, apply_inplace, apply_unary, batched_call, register
 
 __all__ = ["floor", "ceil", "round", "trunc", "fix", "frac", "nan_to_num", "signbit",

@@ -13,13 +13,13 @@ The index-wise and mask-wise ops live in ops/index_ops.py and are re-exported he
 import numpy as np
 
 from .._core.errors import ArgumentError, ShapeError
+from .._core.state import STATE
 from .._core.tensor import Tensor, array_of, wrap
 from . import indexing
 from .elementwise import _floor_divide, where
 from .index_ops import (IndexRangeError, as_index, check_range, check_same_dtype,
                         index_add, index_copy, index_fill, index_put, index_select, masked_fill,
                         masked_scatter, masked_select, restore_0d, write_back)
-from .._core.state import STATE
 from .registry import OpDef, apply_binary, batched_call, register
 from .shape import clone, expand, normalize_dim, reshape
 

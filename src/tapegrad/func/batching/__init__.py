@@ -117,6 +117,9 @@ def public_dispatch(name, args, kwargs):
     phys = [a._phys if type(a) is Batched and a._level is level else a for a in args]
     batched = [type(a) is Batched and a._level is level for a in args]
     out = rule_fn(phys, batched, kwargs, level.size)
+    if isinstance(out, tuple):     # (values, indices) and other named tuples: each batched
+        items = [make_batched(o, level) for o in out]
+        return type(out)(*items) if hasattr(out, "_fields") else tuple(items)
     return None if out is None else make_batched(out, level)
 
 

@@ -1,1 +1,205 @@
-"""Batching rules of sorts, order statistics and value-reading reductions along dims."""
+"""Batching rules of the public functions that order or count values along dims: sort,
+argsort, topk, kthvalue, max/min along a dim, median, mode, quantile, cummax, cummin, and
+the reductions that read values first (all, any, count_nonzero, nanmean). They compute
+indices from the values before their primitives run, so the rules work on the public
+functions (Note [Batched tensors]).
+
+Layout trick: the function runs once on the physical tensor along the example's dim moved
+past the batch dim (a negative dim names the same trailing dim in both). A 0-d example (which
+these functions treat as one element along dim 0) runs as a (batch, 1) matrix along dim 1;
+dim=None (every element of the example) runs along dim 1 of the (batch, numel) flattening.
+quantile's 1-d ``q`` puts its dim before the batch dim; it is moved back behind it.
+"""
+import math
+
+from . import decomposition, public_rule
+
+
+def _example_ndim(x):
+    return x.ndim - 1
+
+
+def _each(out, fn):
+    return type(out)(*map(fn, out)) if isinstance(out, tuple) else fn(out)
+
+
+def _along(call, x, dim, size):
+    """call(physical, physical dim) for the example's one ``dim``; None when ``dim`` is out
+    of range (the function's own error, through the loop)."""
+    nd = _example_ndim(x)
+    if not isinstance(dim, int) or isinstance(dim, bool):
+        return None
+    if nd == 0:
+        if dim not in (0, -1):
+            return None
+        return _each(call(x.reshape(size, 1), 1), lambda o: o.reshape(size))
+    if not -nd <= dim < nd:
+        return None
+    return call(x, dim % nd + 1)
+
+
+def _reduce(call, x, dim, keepdim, size, none_for_empty_dims=False):
+    """call(physical, physical dims) for reductions over ``dim`` (None, an int or a tuple);
+    ``call`` keeps the dims when asked. dim=None: over the flattened example."""
+    nd = _example_ndim(x)
+    if dim is None or (none_for_empty_dims and isinstance(dim, (tuple, list)) and not dim):
+        out = call(x.reshape(size, math.prod(x.shape[1:])), 1, False)
+        return out.reshape((size,) + (1,) * nd) if keepdim else out
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    if not all(isinstance(d, int) and -max(nd, 1) <= d < max(nd, 1) for d in dims):
+        return None
+    if nd == 0:          # 0-d: reduces over nothing (one element along dim 0)
+        return call(x.reshape(size, 1), (1,) * bool(dims), False).reshape(size)
+    phys = tuple(d % nd + 1 for d in dims)
+    return call(x, phys if isinstance(dim, (tuple, list)) else phys[0], keepdim)
+
+
+@public_rule("sort")
+def sort(args, batched, kw, size):
+    from ...ops.sort import sort as sort_
+    return _along(lambda x, d: sort_(x, d, kw["descending"], stable=kw["stable"]), args[0],
+                  kw["dim"], size)
+
+
+@public_rule("argsort")
+def argsort(args, batched, kw, size):
+    from ...ops.sort import argsort as argsort_
+    return _along(lambda x, d: argsort_(x, d, kw["descending"], stable=kw["stable"]), args[0],
+                  kw["dim"], size)
+
+
+@public_rule("topk")
+def topk(args, batched, kw, size):
+    from ...ops.sort import topk as topk_
+    if _example_ndim(args[0]) == 0 and kw["k"] != 1:
+        return None        # a 0-d example's k=0 is the element itself
+    return _along(lambda x, d: topk_(x, kw["k"], d, kw["largest"], kw["sorted"]), args[0],
+                  kw["dim"], size)
+
+
+@public_rule("kthvalue")
+def kthvalue(args, batched, kw, size):
+    from ...ops.sort import kthvalue as kthvalue_
+    return _along(lambda x, d: kthvalue_(x, kw["k"], d, kw["keepdim"]), args[0], kw["dim"],
+                  size)
+
+
+def _extreme(name):
+    def run(args, batched, kw, size):
+        from ...ops import reduction
+        fn = getattr(reduction, name)
+        return _along(lambda x, d: fn(x, d, kw["keepdim"]), args[0], kw["dim"], size)
+    return run
+
+
+public_rule("max")(_extreme("max"))
+public_rule("min")(_extreme("min"))
+
+
+def _median(name):
+    def run(args, batched, kw, size):
+        from ...ops import order_statistics
+        fn = getattr(order_statistics, name)
+        if kw["dim"] is None:
+            return None    # the all-elements median: its primitive's rule
+        return _along(lambda x, d: fn(x, d, kw["keepdim"]), args[0], kw["dim"], size)
+    return run
+
+
+public_rule("median")(_median("median"))
+public_rule("nanmedian")(_median("nanmedian"))
+
+
+@public_rule("mode")
+def mode(args, batched, kw, size):
+    from ...ops.order_statistics import mode as mode_
+    return _along(lambda x, d: mode_(x, d, kw["keepdim"]), args[0], kw["dim"], size)
+
+
+def _running(name):
+    def run(args, batched, kw, size):
+        from ...ops import scan
+        return _along(getattr(scan, name), args[0], kw["dim"], size)
+    return run
+
+
+public_rule("cummax")(_running("cummax"))
+public_rule("cummin")(_running("cummin"))
+
+
+def _quantile(name):
+    def run(args, batched, kw, size):
+        """quantile along the example's dim; a 1-d q's dim comes out in front of the batch
+        dim and is moved behind it."""
+        import numpy as np
+        from ...ops import order_statistics
+        fn = getattr(order_statistics, name)
+        x, q = args
+        if batched[1]:
+            return None
+        qdim = np.ndim(q) == 1 or (hasattr(q, "ndim") and q.ndim == 1)
+        dim, keepdim, how = kw["dim"], kw["keepdim"], kw["interpolation"]
+        nd = _example_ndim(x)
+
+        def call(p, d, keep):
+            out = fn(p, q, d, keep, interpolation=how)
+            return out.movedim(1, 0) if qdim else out
+        if dim is None:
+            out = call(x.reshape(size, math.prod(x.shape[1:])), 1, False)
+            if keepdim:
+                out = out.reshape(tuple(out.shape) + (1,) * nd)
+            return out
+        return _along(lambda p, d: call(p, d, keepdim if nd else False), x, dim, size) \
+            if not (nd == 0 and qdim) else call(x.reshape(size, 1), 1, False)
+    return run
+
+
+public_rule("quantile")(_quantile("quantile"))
+public_rule("nanquantile")(_quantile("nanquantile"))
+
+
+def _logical(name):
+    def run(args, batched, kw, size):
+        from ...ops import statistics
+        fn = getattr(statistics, name)
+        return _reduce(lambda x, d, keep: fn(x, d, keep), args[0], kw["dim"], kw["keepdim"],
+                       size)
+    return run
+
+
+public_rule("all")(_logical("all"))
+public_rule("any")(_logical("any"))
+
+
+@public_rule("count_nonzero")
+def count_nonzero(args, batched, kw, size):
+    from ...ops.statistics import count_nonzero as count_nonzero_
+    return _reduce(lambda x, d, keep: count_nonzero_(x, d), args[0], kw["dim"], False, size,
+                   none_for_empty_dims=True)
+
+
+@public_rule("nanmean")
+def nanmean(args, batched, kw, size):
+    from ...ops.statistics import nanmean as nanmean_
+    return _reduce(lambda x, d, keep: nanmean_(x, d, keep), args[0], kw["dim"], kw["keepdim"],
+                   size)
+
+
+@decomposition("median")
+def median_all(args, batched, params):
+    """The median of all of an example's elements: its lower median along the flattened
+    example picks the value; the result is that value's copies averaged, so the gradient
+    is shared evenly among the elements equal to it (the primitive's rule at ties; exact
+    value where it is unique, within rounding at ties)."""
+    from ...ops.elementwise import isnan, where
+    from ...ops.order_statistics import median, nanmedian
+    x = args[0]
+    if not batched[0] or math.prod(x.shape) == 0 or x._data.dtype.kind == "b":
+        return None
+    flat = x.reshape(-1)
+    vals = (nanmedian if params["ignore_nan"] else median)(flat.detach(), 0).values
+    if x._data.dtype.kind != "f":
+        return vals
+    plain = flat.detach()
+    mask = (plain == vals) | (isnan(plain) & isnan(vals))
+    return (where(mask, flat, 0.0) / mask.sum().to(flat.dtype)).sum()
