@@ -31,20 +31,20 @@ FALLBACK_ROWS = {
     "F.cosine_embedding_loss", "F.cross_entropy", "F.ctc_loss", "F.embedding", "F.embedding_bag",
     "F.fold", "F.gaussian_nll_loss", "F.grid_sample",
     "F.gumbel_softmax(hard=True)", "F.hinge_embedding_loss", "F.instance_norm",
-    "F.interpolate", "F.local_response_norm", "F.lp_pool1d", "F.lp_pool2d",
+    "F.interpolate", "F.lp_pool1d", "F.lp_pool2d",
     "F.lp_pool3d", "F.max_pool1d", "F.max_pool2d", "F.max_pool3d", "F.max_unpool1d",
     "F.max_unpool2d", "F.max_unpool3d", "F.multi_margin_loss", "F.nll_loss", "F.one_hot", "F.pad",
     "F.poisson_nll_loss", "F.scaled_dot_product_attention",
     "F.scaled_dot_product_attention(dropout_p)", "F.unfold", "F.upsample",
     "F.upsample_bilinear", "F.upsample_nearest",
-    "allclose", "as_strided",
-    "as_strided_of_transpose", "attention_softmax", "bincount_counts", "bucketize",
+    "allclose",
+    "attention_softmax", "bincount_counts", "bucketize",
     "cdist", "cholesky_inverse", "cholesky_solve",
-    "cumprod_", "cumsum_", "diag", "diagonal", "diagonal_of_transpose", "equal",
+    "cumprod_", "cumsum_", "equal",
     "gru_layer", "histc",
    
    
-    "linalg.cholesky_ex", "linalg.cond", "linalg.diagonal", "linalg.inv_ex", "linalg.lstsq",
+    "linalg.cholesky_ex", "linalg.cond", "linalg.inv_ex", "linalg.lstsq",
     "linalg.lu_factor", "linalg.lu_factor_ex", "linalg.lu_solve", "linalg.matrix_rank",
     "linalg.pinv", "linalg.solve", "linalg.solve_ex", "linalg.solve_triangular",
     "linalg.tensorsolve", "lstm_layer", "lstsq_rank_deficient", "lu_solve", "lu_unpack",
@@ -54,8 +54,8 @@ FALLBACK_ROWS = {
    
    
     "searchsorted",
-    "trace", "triangular_solve",
-    "unfold", "vector_norm_zero", "view_dtype",
+    "triangular_solve",
+    "vector_norm_zero", "view_dtype",
 }
 
 

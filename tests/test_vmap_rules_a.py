@@ -224,3 +224,12 @@ def test_median_of_all_shares_gradient_at_ties_per_example():
     nan = float("nan")
     y = tg.tensor([[nan, nan, nan], [1.0, nan, 3.0]], dtype=tg.float64)
     _same(*_no_fallback(tg.nanmedian, y))
+
+
+def test_strided_views_batch_and_write_through():
+    x = _t(3, 4, 4)
+    _same(*_no_fallback(lambda v: tg.diagonal(v, 1, -1, -2), x))
+    _same(*_no_fallback(lambda v: v.unfold(-1, 2, 1), x))
+    _same(*_no_fallback(lambda v: tg.as_strided(v, (2, 2), (1, 4), 1), x))
+    got = _grad_of(lambda v: tg.trace(v) * 2, x)
+    np.testing.assert_allclose(got, np.broadcast_to(2 * np.eye(4), (3, 4, 4)))

@@ -265,3 +265,15 @@ def index_write(op, args, batched, params, size):
 
 
 index_write.inplace_ok = True      # setitem's write: the same layout in place
+
+
+@rule("strided")
+def strided(op, args, batched, params, size):
+    """Note [Strided views]: the batch dim is one more output dim that walks the physical
+    tensor's batch dim (coefficient 1 on it, 0 on the example's dims)."""
+    n = len(params["in_shape"])
+    batch = (1,) + (0,) * n
+    return args, {"size": (size,) + tuple(params["size"]),
+                  "coeffs": (batch,) + tuple((0,) + tuple(c) for c in params["coeffs"]),
+                  "origin": (0,) + tuple(params["origin"]),
+                  "in_shape": (size,) + tuple(params["in_shape"])}, None
