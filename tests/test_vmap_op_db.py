@@ -39,22 +39,22 @@ FALLBACK_ROWS = {
     "F.upsample_bilinear", "F.upsample_nearest",
     "allclose",
     "attention_softmax", "bincount_counts", "bucketize",
-    "cdist", "cholesky_inverse", "cholesky_solve",
+   
     "cumprod_", "cumsum_", "equal",
     "gru_layer", "histc",
    
    
-    "linalg.cholesky_ex", "linalg.cond", "linalg.inv_ex", "linalg.lstsq",
+    "linalg.cond", "linalg.lstsq",
     "linalg.lu_factor", "linalg.lu_factor_ex", "linalg.lu_solve", "linalg.matrix_rank",
-    "linalg.pinv", "linalg.solve", "linalg.solve_ex", "linalg.solve_triangular",
-    "linalg.tensorsolve", "lstm_layer", "lstsq_rank_deficient", "lu_solve", "lu_unpack",
+    "linalg.pinv",
+    "lstm_layer", "lstsq_rank_deficient", "lu_solve", "lu_unpack",
    
     "pinv_hermitian",
     "repeat_interleave_tensor", "rnn_relu_layer", "rnn_tanh_layer",
    
    
     "searchsorted",
-    "triangular_solve",
+   
     "vector_norm_zero", "view_dtype",
 }
 

@@ -233,3 +233,23 @@ def test_strided_views_batch_and_write_through():
     _same(*_no_fallback(lambda v: tg.as_strided(v, (2, 2), (1, 4), 1), x))
     got = _grad_of(lambda v: tg.trace(v) * 2, x)
     np.testing.assert_allclose(got, np.broadcast_to(2 * np.eye(4), (3, 4, 4)))
+
+
+def test_solves_one_side_batched():
+    a = tg.tensor(RNG.standard_normal((3, 3)) + 3 * np.eye(3))
+    b = _t(4, 3, 2)
+    _same(*_no_fallback(lambda b_: tg.linalg.solve(a, b_), b))
+    _same(*_no_fallback(lambda b_: tg.linalg.solve(a, b_[:, 0]), b))
+    _same(*_no_fallback(lambda b_: tg.linalg.solve_triangular(a, b_, upper=True), b))
+    _same(*_no_fallback(lambda x: tg.cdist(x, a), b.transpose(-1, -2)))
+
+
+def test_ex_info_per_example():
+    good = np.eye(2) * 2
+    sing = np.array([[1.0, 2.0], [2.0, 4.0]])
+    a = tg.tensor(np.stack([good, sing, good]))
+    _same(*_no_fallback(tg.linalg.inv_ex, a))
+    got = vmap(tg.linalg.inv_ex)(a)
+    np.testing.assert_array_equal(got.info.numpy(), [0, 2, 0])
+    got = vmap(tg.linalg.cholesky_ex)(tg.tensor(np.stack([good, -good, good])))
+    np.testing.assert_array_equal(got.info.numpy(), [0, 1, 0])

@@ -1,1 +1,40 @@
-"""Batching rules of the linear-algebra primitives and functions beyond linalg.py."""
+"""Batching rules of the linear-algebra primitives beyond linalg.py: the solves and cdist.
+
+Layout trick: these primitives already broadcast their operands' leading (batch) dims as
+NumPy's matrix functions do, so a batched operand only needs padding to the other's example
+rank (size-1 dims after its batch dim); the batch dim is then one more broadcast dim.
+"""
+from . import public_rule, rule
+from ._layout import align
+
+
+@rule("solve", "solve_triangular", "cdist")
+def broadcast_matrices(op, args, batched, params, size):
+    return align(args, batched), params, None
+
+
+@public_rule("ex_info")
+def ex_info(args, batched, kw, size):
+    """The info of the _ex functions, per example: LAPACK's factorization (getrf, or potrf
+    for cholesky_ex) of the example's matrices where its result came out nan."""
+    import numpy as np
+    from scipy.linalg import lapack
+    from ..._core.batched import Batched
+    from ..._core.tensor import wrap
+    a, r = args
+    if type(a) is Batched or type(r) is Batched:
+        return None          # batched at an outer vmap too: that one loops
+    av = a._data if batched[0] else np.broadcast_to(a._data, (size,) + a._data.shape)
+    rv = r._data if batched[1] else np.broadcast_to(r._data, (size,) + r._data.shape)
+    info = np.zeros(av.shape[:-2], dtype=np.int32)
+    failed = np.isnan(rv.reshape(size, -1)).any(1)
+    if failed.any():
+        fn = lapack.get_lapack_funcs(kw["kind"], (av,))
+        for b in np.flatnonzero(failed):
+            flat = info[b].reshape(-1)
+            mats = av[b].reshape((-1,) + av.shape[-2:])
+            for i, m in enumerate(mats):
+                res = fn(m, lower=True) if kw["kind"] == "potrf" else fn(m)
+                flat[i] = max(int(res[-1]), 0)
+            info[b] = flat.reshape(info[b].shape)
+    return wrap(info)

@@ -20,10 +20,11 @@ from collections import namedtuple
 import numpy as np
 
 from ..._core.errors import ArgumentError
+from ..._core.state import STATE
 from ..._core.tensor import Tensor, wrap
 from .. import shape
 from ..indexing import getitem
-from ..registry import OpDef, apply_unary, register
+from ..registry import OpDef, apply_unary, batched_call, register
 from ._common import (LinAlgError, batch_items, batch_prefix, check_float, check_matrix, diag,
                       diag_embed, dtype_of, mm, mT, shape_of, sym, tri)
 from .solve import _solve_tri
@@ -137,6 +138,10 @@ def cholesky_ex(input, *, upper=False, check_errors=False):
     check_float("linalg.cholesky_ex", input)
     source = mT(input) if upper else input       # as in linalg_cholesky
     L = apply_unary(CHOLESKY, source, {"check": bool(check_errors)})
+    if STATE.vmap_levels:       # Note [Batched tensors]: the factor is read below
+        info = batched_call("ex_info", (source, L), {"kind": "potrf"})
+        if info is not None:
+            return cholesky_ex_result(mT(L) if upper else L, info)
     a = np.asarray(_data(source))
     info = np.zeros(a.shape[:-2], dtype=np.int32)
     if np.isnan(_data(L)).any():
