@@ -38,10 +38,10 @@ FALLBACK_ROWS = {
     "F.scaled_dot_product_attention(dropout_p)", "F.unfold", "F.upsample",
     "F.upsample_bilinear", "F.upsample_nearest",
     "allclose",
-    "attention_softmax", "bincount_counts", "bucketize",
+    "attention_softmax", "bincount_counts",
    
     "cumprod_", "cumsum_", "equal",
-    "gru_layer", "histc",
+    "gru_layer",
    
    
     "linalg.cond", "linalg.lstsq",
@@ -50,10 +50,10 @@ FALLBACK_ROWS = {
     "lstm_layer", "lstsq_rank_deficient", "lu_solve", "lu_unpack",
    
     "pinv_hermitian",
-    "repeat_interleave_tensor", "rnn_relu_layer", "rnn_tanh_layer",
+    "rnn_relu_layer", "rnn_tanh_layer",
    
    
-    "searchsorted",
+   
    
     "vector_norm_zero", "view_dtype",
 }

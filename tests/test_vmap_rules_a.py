@@ -253,3 +253,25 @@ def test_ex_info_per_example():
     np.testing.assert_array_equal(got.info.numpy(), [0, 2, 0])
     got = vmap(tg.linalg.cholesky_ex)(tg.tensor(np.stack([good, -good, good])))
     np.testing.assert_array_equal(got.info.numpy(), [0, 1, 0])
+
+
+def test_searching_and_counting_per_example():
+    seq = tg.tensor(np.sort(RNG.standard_normal((3, 6)), -1))
+    vals = _t(3, 2, 2)
+    _same(*_no_fallback(lambda s, v: tg.searchsorted(s, v, right=True), seq, vals))
+    _same(*_no_fallback(lambda s: tg.searchsorted(s, 0.25), seq))
+    _same(*_no_fallback(lambda v: tg.bucketize(v, seq[0]), vals))
+    x = tg.tensor([[0.0, 1.0, 1.0, 3.0], [5.0, 5.0, 5.0, 5.0], [-1.0, 0.0, 2.0, 9.0]])
+    _same(*_no_fallback(lambda v: tg.histc(v, bins=3), x))
+    _same(*_no_fallback(lambda v: tg.histc(v, bins=4, min=-1, max=4), x))
+
+
+def test_repeat_interleave_per_example_counts():
+    x = _t(3, 2, 3)
+    reps = tg.tensor([[1, 0, 2], [0, 3, 0], [1, 1, 1]])
+    _same(*_no_fallback(lambda v, r: tg.repeat_interleave(v, r, dim=-1), x, reps))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(NotSupportedError, match="different shapes"):
+            vmap(lambda r: tg.repeat_interleave(tg.ones(3), r, dim=0))(
+                tg.tensor([[1, 1, 1], [2, 2, 2]]))

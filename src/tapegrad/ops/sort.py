@@ -392,6 +392,10 @@ def histc(input, bins=100, min=0, max=0):
         >>> tg.histc(tg.tensor([1.0, 2.0, 1.0, 5.0]), bins=4, min=0, max=4)
         tensor([0., 2., 1., 0.])
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call("histc", (input,), {"bins": bins, "min": min, "max": max})
+        if out is not None:
+            return out
     data = array_of(input)
     if data.dtype.kind != "f":
         raise DTypeError(f"histc: input must be a floating tensor, got {data.dtype}; convert "
@@ -468,6 +472,11 @@ def searchsorted(sorted_sequence, input=None, *, out_int32=False, right=False, s
     if side == "left" and right:
         raise ArgumentError(f"{name}: side='left' and right=True disagree; pass one of them.")
     side = side or ("right" if right else "left")
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call(name, (sorted_sequence, values, sorter),
+                           {"out_int32": out_int32, "side": side})
+        if out is not None:
+            return out
     scalar = _scalar_value(values)
     if not scalar and not isinstance(values, (Tensor, np.ndarray)):
         raise TypeError(f"{name}: values must be a tensor or a number, got "

@@ -12,6 +12,8 @@ The index_* functions take a vector index: with an unbatched index they run once
 ``dim + 1``; a per-example index (batch, k) becomes gather's or scatter's index, shaped
 (batch, 1, .., k, .., 1) and expanded over the other dims.
 """
+import math
+
 from . import public_rule
 from ._layout import expand_batch, ndim_of
 
@@ -266,3 +268,42 @@ def index_put(args, batched, kw, size):
         return op(view, key, values)
     except (IndexError, ValueError):
         return None                      # the function's own error, through the loop
+
+
+@public_rule("repeat_interleave")
+def repeat_interleave(args, batched, kw, size):
+    """Per-example counts: each example's repeated positions (np.repeat of its counts) as a
+    gather index, when every example's counts add up to one total (else the results'
+    shapes differ: the loop's error)."""
+    import numpy as np
+    from ...ops.scatter import gather
+    from ..._core.tensor import wrap
+    x, reps = args
+    if not batched[1] or not _is_array(x):
+        return None                       # an unbatched count: the ops' own rules
+    counts = _values(reps)
+    if counts is None or counts.dtype.kind not in "iu" or counts.ndim > 2:
+        return None
+    x = x if batched[0] else expand_batch(x, size)
+    dim = kw["dim"]
+    if dim is None:
+        x, d = x.reshape(size, math.prod(x.shape[1:])), 0
+    elif x.ndim == 1:
+        return None                       # a 0-d example has no dim: the function's error
+    else:
+        nd = x.ndim - 1
+        if not isinstance(dim, int) or not -nd <= dim < nd:
+            return None
+        d = dim % nd
+    n = x.shape[d + 1]
+    counts = counts.reshape(size, -1)
+    if counts.shape[1] == 1:
+        counts = np.broadcast_to(counts, (size, n))
+    if counts.shape[1] != n or (counts < 0).any():
+        return None
+    totals = counts.sum(1)
+    if size and ((totals != totals[0]).any() or kw["output_size"] not in (None, totals[0])):
+        return None
+    index = np.stack([np.repeat(np.arange(n), c) for c in counts]) if size else \
+        np.zeros((0, 0), np.int64)
+    return gather(x, d + 1, _spread(wrap(index.astype(np.int64)), x, d))

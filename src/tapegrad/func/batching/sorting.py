@@ -203,3 +203,66 @@ def median_all(args, batched, params):
     plain = flat.detach()
     mask = (plain == vals) | (isnan(plain) & isnan(vals))
     return (where(mask, flat, 0.0) / mask.sum().to(flat.dtype)).sum()
+
+
+@public_rule("searchsorted")
+def searchsorted(args, batched, kw, size):
+    """A 1-d sequence per example becomes a (batch, n) sequence searched by the examples'
+    flattened values, row by row; an N-d one already shares the values' leading dims."""
+    import numpy as np
+    from ...ops.sort import searchsorted as searchsorted_
+    from ._layout import expand_batch, ndim_of
+    seq, vals, sorter = args
+    bs, bv, bo = batched
+    if isinstance(vals, (int, float, np.number)):
+        if not bs:
+            return None
+        vals, bv, scalar = np.full((size,), vals), True, True
+    else:
+        scalar = False
+    if ndim_of(seq, bs) < 1:
+        return None
+    call = dict(out_int32=kw["out_int32"], side=kw["side"])
+    if ndim_of(seq, bs) == 1 and not bs and not bo:
+        return searchsorted_(seq, vals, sorter=sorter, **call)
+    seq = seq if bs else expand_batch(seq, size)
+    vals = vals if bv else expand_batch(vals, size)
+    if sorter is not None and not bo:
+        sorter = expand_batch(sorter, size)
+    if seq.ndim > 2:
+        return searchsorted_(seq, vals, sorter=sorter, **call)
+    shape = tuple(vals.shape)
+    out = searchsorted_(seq, vals.reshape(size, math.prod(shape[1:])), sorter=sorter, **call)
+    return out.reshape(shape if not scalar else (size,))
+
+
+@public_rule("histc")
+def histc(args, batched, kw, size):
+    """Each example's histogram (its own range when min == max) as one bincount of the
+    bins offset by the example's index."""
+    import numpy as np
+    from ..._core.batched import Batched
+    from ..._core.tensor import wrap
+    x = args[0]
+    if type(x) is Batched or x._data.dtype.kind != "f":
+        return None
+    bins, lo, hi = kw["bins"], kw["min"], kw["max"]
+    if not isinstance(bins, int) or isinstance(bins, bool) or bins <= 0:
+        return None
+    data = x._data.reshape(size, -1)
+    dtype = data.dtype.type
+    lo = np.full((size, 1), dtype(lo))
+    hi = np.full((size, 1), dtype(hi))
+    if lo[0, 0] == hi[0, 0] and data.shape[1]:
+        lo, hi = data.min(1, keepdims=True), data.max(1, keepdims=True)
+    same = lo == hi
+    lo, hi = np.where(same, lo - dtype(1), lo), np.where(same, hi + dtype(1), hi)
+    if (lo > hi).any() or not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+        return None                       # the function's own error, through the loop
+    inside = (data >= lo) & (data <= hi)
+    with np.errstate(invalid="ignore"):
+        pos = ((data - lo) * dtype(bins) / (hi - lo)).astype(np.intp)
+    np.clip(pos, 0, bins - 1, out=pos)
+    pos = pos + bins * np.arange(size)[:, None]
+    counts = np.bincount(pos[inside], minlength=size * bins)
+    return wrap(counts.reshape(size, bins).astype(data.dtype))
