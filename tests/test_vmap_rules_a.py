@@ -275,3 +275,18 @@ def test_repeat_interleave_per_example_counts():
         with pytest.raises(NotSupportedError, match="different shapes"):
             vmap(lambda r: tg.repeat_interleave(tg.ones(3), r, dim=0))(
                 tg.tensor([[1, 1, 1], [2, 2, 2]]))
+
+
+def test_lu_family_per_example_pivots():
+    a = _t(3, 4, 4)
+    _same(*_no_fallback(tg.linalg.lu_factor, a))
+    LU, piv = tg.linalg.lu_factor(a)
+    b = _t(3, 4, 2)
+    _same(*_no_fallback(tg.linalg.lu_solve, LU, piv, b))
+    _same(*_no_fallback(lambda lu, p: tg.lu_unpack(lu, p), LU, piv))
+    sing = a.clone()
+    sing[1] = 0.0
+    got = vmap(tg.linalg.lu_factor_ex)(sing)
+    np.testing.assert_array_equal(got.info.numpy() > 0, [False, True, False])
+    with pytest.raises(tg.linalg.LinAlgError, match="lu_factor"):
+        vmap(tg.linalg.lu_factor)(sing)

@@ -38,3 +38,36 @@ def ex_info(args, batched, kw, size):
                 flat[i] = max(int(res[-1]), 0)
             info[b] = flat.reshape(info[b].shape)
     return wrap(info)
+
+
+def _plain(t, batched, size):
+    """A physical operand's values with the batch dim (None when it is batched at an outer
+    vmap too: that vmap loops)."""
+    import numpy as np
+    from ..._core.batched import Batched
+    if type(t) is Batched:
+        return None
+    return t._data if batched else np.broadcast_to(t._data, (size,) + t._data.shape)
+
+
+@public_rule("zero_pivots")
+def zero_pivots(args, batched, kw, size):
+    """lu_factor's info: the diagonal of each U read on the physical LU (the batch dim is
+    one more batch dim of zero_pivots)."""
+    from ..._core.tensor import wrap
+    from ...ops.linalg.decomp import zero_pivots as zero_pivots_
+    lu = _plain(args[0], batched[0], size)
+    return None if lu is None else wrap(zero_pivots_(lu))
+
+
+@public_rule("lu_permutation")
+def lu_permutation(args, batched, kw, size):
+    """The permutation matrices of the examples' 1-based pivots (each row of pivots is one
+    more batch element of _permutation)."""
+    from ..._core.tensor import wrap
+    from ...ops.linalg.decomp import _permutation
+    piv = _plain(args[0], batched[0], size)
+    m = kw["m"]
+    if piv is None or (piv.size and (piv.min() < 1 or piv.max() > m)):
+        return None          # the function's own error, through the loop
+    return wrap(_permutation(piv, m, kw["dtype"]))
