@@ -290,3 +290,17 @@ def test_lu_family_per_example_pivots():
     np.testing.assert_array_equal(got.info.numpy() > 0, [False, True, False])
     with pytest.raises(tg.linalg.LinAlgError, match="lu_factor"):
         vmap(tg.linalg.lu_factor)(sing)
+
+
+def test_rank_pinv_cond_lstsq_per_example():
+    a = _t(3, 4, 3)
+    a[1, :, 2] = a[1, :, 0]                       # example 1 has rank 2
+    _same(*_no_fallback(tg.linalg.matrix_rank, a))
+    assert vmap(tg.linalg.matrix_rank)(a).tolist() == [3, 2, 3]
+    _same(*_no_fallback(tg.linalg.pinv, a))
+    _same(*_no_fallback(lambda m: tg.linalg.cond(m[:3]), a))
+    b = _t(4)
+    _same(*_no_fallback(lambda m: tg.linalg.lstsq(m, b, driver="gelsy"), a))
+    full = _t(3, 4, 3)
+    _same(*_no_fallback(lambda m: tg.linalg.lstsq(m, b, driver="gelsd"), full))
+    _same(*_no_fallback(lambda m: tg.linalg.lstsq(m, b[:, None], driver="gels"), full))

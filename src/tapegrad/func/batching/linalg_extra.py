@@ -71,3 +71,44 @@ def lu_permutation(args, batched, kw, size):
     if piv is None or (piv.size and (piv.min() < 1 or piv.max() > m)):
         return None          # the function's own error, through the loop
     return wrap(_permutation(piv, m, kw["dtype"]))
+
+
+def _whole_batch(name):
+    """A function that maps over its input's leading (batch) dims already and reads values
+    only per matrix: it runs once on the physical tensor, whose batch dim is one more batch
+    dim (tolerance tensors shared by the examples broadcast as before)."""
+    def run(args, batched, kw, size):
+        from ...ops.linalg import norms
+        if any(batched[1:]):
+            return None                   # per-example tolerances: the loop
+        return getattr(norms, name)(args[0], **kw)
+    return run
+
+
+public_rule("matrix_rank")(_whole_batch("matrix_rank"))
+public_rule("pinv")(_whole_batch("pinv"))
+public_rule("cond")(_whole_batch("cond"))
+
+
+@public_rule("lstsq")
+def lstsq(args, batched, kw, size):
+    """lstsq of the physical tensors: b's vector form decided on the example's ranks (then
+    made a column), both given the batch dim (so rank and singular values are per example,
+    and b is never taken for a batch of vectors), and the outputs a driver leaves empty
+    given the batch dim too."""
+    from ...ops.linalg.factored import lstsq as lstsq_
+    from ._layout import expand_batch, ndim_of, pad
+    A, b = args
+    nda, ndb = ndim_of(A, batched[0]), ndim_of(b, batched[1])
+    vector = ndb == nda - 1
+    A = A if batched[0] else expand_batch(A, size)
+    b = b if batched[1] else expand_batch(b, size)
+    if vector:
+        b = b.unsqueeze(-1)
+    b = pad(b, nda)
+    out = lstsq_(A, b, kw["rcond"], driver=kw["driver"])
+
+    def fill(o):
+        return o.reshape(1, 0).expand(size, 0) if tuple(o.shape) == (0,) else o
+    solution = out[0].squeeze(-1) if vector else out[0]
+    return type(out)(solution, *[fill(o) for o in out[1:]])

@@ -77,6 +77,10 @@ def lstsq(input, b, rcond=None, *, driver=None):
                 [0.2400]])
     """
     name = "linalg.lstsq"
+    if STATE.vmap_levels:       # Note [Batched tensors]: the singular values are read below
+        out = batched_call("lstsq", (input, b), {"rcond": rcond, "driver": driver})
+        if out is not None:
+            return out
     if driver is None:
         driver = "gelsy"
     if rcond is not None and not isinstance(rcond, (int, float, np.integer, np.floating)):
