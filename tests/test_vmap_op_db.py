@@ -55,7 +55,7 @@ FALLBACK_ROWS = {
    
    
    
-    "vector_norm_zero", "view_dtype",
+    "view_dtype",
 }
 
 

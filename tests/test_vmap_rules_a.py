@@ -304,3 +304,36 @@ def test_rank_pinv_cond_lstsq_per_example():
     full = _t(3, 4, 3)
     _same(*_no_fallback(lambda m: tg.linalg.lstsq(m, b, driver="gelsd"), full))
     _same(*_no_fallback(lambda m: tg.linalg.lstsq(m, b[:, None], driver="gels"), full))
+
+
+def test_getitem_batched_scalar_index_and_list_key():
+    x = _t(4, 5, 3)
+    i = tg.tensor([4, 0, -1, 2])
+    _same(*_no_fallback(lambda v, k: v[k], x, i))
+    _same(*_no_fallback(lambda v, k: v[:, k], x, tg.tensor([0, 2, 1, 1])))
+    _same(*_no_fallback(lambda v, k: v[k, [0, 2]], x, i))
+
+
+def test_setitem_batched_value_basic_key_and_grad():
+    x, v = _t(3, 4), _t(3, 2)
+
+    def write(z, val):
+        z = z * 1.0
+        z[1:3] = val * 2
+        return z
+    _same(*_no_fallback(write, x, v))
+    got = _grad_of(lambda val, z: write(z, val), v, x)
+    np.testing.assert_allclose(got, np.full((3, 2), 2.0))
+
+
+def test_index_put_batched_mask_and_values():
+    x = _t(3, 4)
+    mask = tg.tensor([[True, False, True, False], [False, True, True, False],
+                      [True, True, False, False]])
+    vals = _t(3, 2)
+    _same(*_no_fallback(lambda z, m, v: tg.index_put(z, (m,), v), x, mask, vals))
+
+
+def test_vector_norm_zero_counts_per_example():
+    x = tg.tensor([[0.0, 1.0, 2.0], [0.0, 0.0, 3.0]])
+    _same(*_no_fallback(lambda v: tg.linalg.vector_norm(v, 0), x))

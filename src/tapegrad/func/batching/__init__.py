@@ -15,7 +15,12 @@ with a one-time warning naming the op: slow, but never wrong or refused.
 
 The rules live by family: elementwise.py (pointwise and broadcasting ops), reductions.py
 (ops over dims), shapes.py (views, reshapes, joins, indexing), linalg.py (matmul and the
-matrix functions), nn.py (the nn.functional primitives).
+matrix functions), nn.py (the nn.functional primitives), indexing.py (selection by
+condition, mask or index tensor; setitem; strided views), scatter.py (gather, the scatters
+and the index_* functions), sorting.py (sorts, order statistics, searches and the
+reductions that read values), linalg_extra.py (solves, cdist, the LU family, lstsq, rank,
+pinv). Public functions that read values before their primitive runs get public rules
+(``public_rule``); a tuple result (values, indices) comes back with each element batched.
 """
 import warnings
 

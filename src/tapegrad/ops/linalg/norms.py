@@ -118,6 +118,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     if ord == 0:
         # NOTE: the count has gradient 0 everywhere; x * 0 keeps the result in the graph, as
         # PyTorch's does (a caller's backward then reaches x with zeros).
+        if STATE.vmap_levels:   # Note [Batched tensors]: the count by ops, not by a read
+            return sum(x * 0.0, dim, keepdim) + sum((x.detach() != 0).to(x.dtype), dim, keepdim)
         count = sum(array_of(x) != 0, dim, keepdim).astype(array_of(x).dtype)
         return sum(x * 0.0, dim, keepdim) + wrap(count)
     params["ord"] = ord
