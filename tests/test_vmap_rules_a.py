@@ -80,7 +80,8 @@ def test_masked_scatter_counts_differ_per_example():
     src = _t(3, 3)
     x = tg.zeros(3, dtype=tg.float64)
     _same(*_no_fallback(lambda m_, s: tg.masked_scatter(x, m_, s), m, src))
-    with pytest.raises(tg.ShapeError):
+    with pytest.raises(tg.ShapeError), warnings.catch_warnings():
+        warnings.simplefilter("ignore")       # the error comes from the loop, per example
         vmap(lambda m_: tg.masked_scatter(x, m_, tg.ones(2, dtype=tg.float64)))(m)
 
 
@@ -337,3 +338,13 @@ def test_index_put_batched_mask_and_values():
 def test_vector_norm_zero_counts_per_example():
     x = tg.tensor([[0.0, 1.0, 2.0], [0.0, 0.0, 3.0]])
     _same(*_no_fallback(lambda v: tg.linalg.vector_norm(v, 0), x))
+
+
+def test_argument_errors_name_the_example():
+    x = _t(3, 4)
+    idx = tg.tensor([[0, 1], [2, 9], [1, 1]])
+    with pytest.raises(IndexError, match=r"shape \(4,\)|size 4"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vmap(lambda i: tg.gather(x[0], 0, i))(idx)
+    with pytest.raises(tg.ShapeError, match=r"\(4, 2\)"):
+        vmap(lambda v: tg.gather(v, 0, tg.zeros(4, 2, dtype=tg.int64)))(x)

@@ -11,8 +11,31 @@ the function needs every operand to have the batch dim. An index tensor that is 
 batched (a different index per example) becomes a gather or scatter along ``dim + 1``, whose
 index already addresses each example's row.
 """
-from . import public_rule, rule
+import functools
+
+from . import PUBLIC_RULES, rule
 from ._layout import align, check_no_batched_data, expand_batch, ndim_of, pad
+
+
+def public_rule(name):
+    """``batching.public_rule``, with the function's own argument errors raised per example:
+    a rule that meets one (an index out of range, a bad shape) answers None, so the function
+    runs as usual and raises with the example's shapes and dims (through vmap's loop when it
+    reads batched values), not with the physical ones."""
+    from ..._core.errors import NotSupportedError
+
+    def register(fn):
+        @functools.wraps(fn)
+        def guarded(args, batched, kw, size):
+            try:
+                return fn(args, batched, kw, size)
+            except NotSupportedError:
+                raise
+            except (ValueError, TypeError, IndexError):
+                return None
+        PUBLIC_RULES[name] = guarded
+        return fn
+    return register
 
 
 def _batched_all(args, batched, size):

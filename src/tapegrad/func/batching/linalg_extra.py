@@ -4,7 +4,8 @@ Layout trick: these primitives already broadcast their operands' leading (batch)
 NumPy's matrix functions do, so a batched operand only needs padding to the other's example
 rank (size-1 dims after its batch dim); the batch dim is then one more broadcast dim.
 """
-from . import public_rule, rule
+from . import rule
+from .indexing import public_rule
 from ._layout import align
 
 

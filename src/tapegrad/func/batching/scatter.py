@@ -14,7 +14,7 @@ The index_* functions take a vector index: with an unbatched index they run once
 """
 import math
 
-from . import public_rule
+from .indexing import public_rule
 from ._layout import expand_batch, ndim_of
 
 

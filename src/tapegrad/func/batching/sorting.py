@@ -12,7 +12,8 @@ quantile's 1-d ``q`` puts its dim before the batch dim; it is moved back behind 
 """
 import math
 
-from . import decomposition, public_rule
+from . import decomposition
+from .indexing import public_rule
 
 
 def _example_ndim(x):
