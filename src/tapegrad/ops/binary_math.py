@@ -410,8 +410,8 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         tensor([ True, False, False])
     """
     if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
-        out = batched_call("isclose", (input, other), {"rtol": rtol, "atol": atol,
-                                                       "equal_nan": equal_nan})
+        out = batched_call("isclose", (input, other),
+                           {"rtol": rtol, "atol": atol, "equal_nan": equal_nan})
         if out is not None:
             return out
     out = _isclose("isclose", input, other, rtol, atol, equal_nan)

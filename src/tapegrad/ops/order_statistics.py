@@ -288,8 +288,8 @@ def _q_values(q, dtype, name):
 
 def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
     if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
-        out = batched_call(name, (input, q), {"dim": dim, "keepdim": keepdim,
-                                                "interpolation": interpolation})
+        out = batched_call(name, (input, q),
+                           {"dim": dim, "keepdim": keepdim, "interpolation": interpolation})
         if out is not None:
             return out
     data = array_of(input)

@@ -133,8 +133,8 @@ def sort(input, dim=-1, descending=False, *, stable=False):
         values_indices(values=tensor([3., 2., 1., 1.]), indices=tensor([0, 2, 1, 3]))
     """
     if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
-        out = batched_call("sort", (input,), {"dim": dim, "descending": descending,
-                                                  "stable": stable})
+        out = batched_call("sort", (input,),
+                           {"dim": dim, "descending": descending, "stable": stable})
         if out is not None:
             return out
     data = array_of(input)
@@ -156,8 +156,8 @@ def argsort(input, dim=-1, descending=False, *, stable=False):
                 [1, 2, 0]])
     """
     if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
-        out = batched_call("argsort", (input,), {"dim": dim, "descending": descending,
-                                                     "stable": stable})
+        out = batched_call("argsort", (input,),
+                           {"dim": dim, "descending": descending, "stable": stable})
         if out is not None:
             return out
     data = array_of(input)
@@ -208,8 +208,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         (tensor([4., 3.], grad_fn=<TopkBackward0>), tensor([1, 3]), tensor([0., 1., 0., 1.]))
     """
     if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
-        out = batched_call("topk", (input,), {"k": k, "dim": dim, "largest": largest,
-                                                  "sorted": sorted})
+        out = batched_call("topk", (input,),
+                           {"k": k, "dim": dim, "largest": largest, "sorted": sorted})
         if out is not None:
             return out
     data = array_of(input)

@@ -318,8 +318,8 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
         (tensor(1), tensor(3))
     """
     if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
-        out = batched_call("matrix_rank", (A, atol, rtol), {"atol": atol, "rtol": rtol,
-                                                                "hermitian": hermitian})
+        out = batched_call("matrix_rank", (A, atol, rtol),
+                           {"atol": atol, "rtol": rtol, "hermitian": hermitian})
         if out is not None:
             return out
     _check_float(A, "linalg.matrix_rank")
@@ -351,8 +351,8 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
                 [0.0000, 0.2500, 0.0000]])
     """
     if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
-        out = batched_call("pinv", (A, atol, rtol), {"atol": atol, "rtol": rtol,
-                                                         "hermitian": hermitian})
+        out = batched_call("pinv", (A, atol, rtol),
+                           {"atol": atol, "rtol": rtol, "hermitian": hermitian})
         if out is not None:
             return out
     _check_float(A, "linalg.pinv")
