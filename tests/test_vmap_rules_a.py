@@ -348,3 +348,18 @@ def test_argument_errors_name_the_example():
         vmap(lambda i: tg.gather(x[0], 0, i))(idx)
     with pytest.raises(tg.ShapeError, match=r"\(4, 2\)"):
         vmap(lambda v: tg.gather(v, 0, tg.zeros(4, 2, dtype=tg.int64)))(x)
+
+
+def test_setitem_index_after_slices_unbatched_value():
+    # the batch dim sits after the leading slice's dim in the physical region: an unbatched
+    # value covering that dim needs a size-1 dim there (3 examples and 3 rows: no accident)
+    x = _t(3, 3, 2, 1)
+    idx = tg.tensor([[1], [0], [1]])
+    v = _t(3, 1, 1)
+
+    def write(z, i):
+        z = z.clone()
+        z[:, i] = v
+        return z
+    _same(*_no_fallback(write, x, idx))
+    _same(*_no_fallback(lambda z, i: write(z, i[0]), x, tg.tensor([[1], [0], [1]])[:, None]))

@@ -234,6 +234,7 @@ def setitem(args, batched, kw, size):
     physical key (see _physical_key), the value padded to the region's example rank."""
     import numpy as np
     from ...ops.indexing import setitem as setitem_
+    from ..._core.tensor import Tensor
     x, value, parts = args[0], args[1], list(args[2:])
     if not batched[0]:
         return None                       # vmap's own error: an unbatched tensor written
@@ -243,11 +244,18 @@ def setitem(args, batched, kw, size):
     if got is None:
         return None
     view, key, p0 = got
+    if batched[1] or p0:
+        # the region's example rank; its batch dim sits at p0 (see _physical_key)
+        rank = np.broadcast_to(np.empty((), np.bool_), tuple(view.shape))[key].ndim - 1
     if batched[1]:
-        region = np.empty(tuple(view.shape), dtype=np.bool_)[key].shape
-        value = pad(value, len(region) - 1)
+        value = pad(value, rank)
         if p0:
             value = value.movedim(0, p0)
+    elif p0 and np.ndim(value) > rank - p0:
+        # an unbatched value reaching into the dims before p0: a size-1 dim where the
+        # batch dim sits, so it broadcasts over the examples
+        at = np.ndim(value) - (rank - p0)
+        value = value.unsqueeze(at) if isinstance(value, Tensor) else np.expand_dims(value, at)
     setitem_(view, key, value, kw["name"])
     return x
 
