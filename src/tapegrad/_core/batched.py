@@ -312,3 +312,35 @@ def vmap_randomness():
             different = lv
     if different is not None:
         raise BatchedDataAccess("a random op with randomness='different'", different)
+
+
+def split_levels(t, own):
+    """``t`` seen physically at the levels ``own`` (sorted outermost first) and batched at
+    its other levels, which must all run inside ``own``'s: the plain dims of ``own`` lead
+    its logical shape. For a cotangent or tangent batched beyond its primal (a vmap over
+    vjp_fn or over tangents inside another vmap). Returns None if an extra level is outer."""
+    have = levels_of(t)
+    more = [lv for lv in have if lv not in own]
+    if more and own and min(lv.depth for lv in more) < max(lv.depth for lv in own):
+        return None
+    full = batched_at(t, sorted(set(own) | set(more), key=_depth))
+    if not more:
+        return full
+    k, m = len(own), len(more)
+    order = tuple(range(k, k + m)) + tuple(range(k)) + tuple(range(k + m, full.ndim))
+    return rewrap(full.permute(order), more)
+
+
+def merge_levels(r, own):
+    """Inverse of ``split_levels``: ``r`` (batched at inner levels over logical dims that
+    start with one dim per level of ``own``) as a tensor batched at ``own`` and those."""
+    more = levels_of(r)
+    if not more:
+        return rewrap(r, own)
+    plain, k, m = physical(r), len(own), len(more)
+    order = tuple(range(m, m + k)) + tuple(range(m)) + tuple(range(m + k, plain.ndim))
+    return rewrap(plain.permute(order), list(own) + more)
+
+
+def _depth(level):
+    return level.depth

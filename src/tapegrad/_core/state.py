@@ -16,8 +16,10 @@ class _State(threading.local):
     saved_hooks = None
     saved_hooks_disabled = None   # disable_saved_tensors_hooks's error message, or None
     saving_op = None              # the op whose values are being packed (for the hooks' errors)
+    transform_aliases = frozenset()   # ids of running func transforms' inputs (func/transforms.py)
     vmap_levels = ()              # running vmaps' VmapLevels, innermost last (_core/batched.py)
     partial_backward = False      # the running backward is grad() or backward(inputs=...)
+    tapes = ()                    # GradientTapes recording now, innermost last (autograd/tape.py)
 
 
 STATE = _State()

@@ -9,7 +9,8 @@ import sys
 
 import numpy as np
 
-from .._core.batched import Batched, active_levels, batched_at, levels_of, physical, rewrap
+from .._core.batched import (Batched, active_levels, levels_of, merge_levels, physical,
+                             split_levels)
 from .._core.errors import ArgumentError, GradError, ShapeError
 from .._core.node import AccumulateGrad, Ctx, Node, capture_site, format_site
 from .._core.state import STATE
@@ -521,11 +522,13 @@ def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, all
                   materialize_grads):
     """``grad`` inside vmap (Note [Batched tensors]): on the physical tensors, each example's
     output seeded with its own cotangent, so each example's input gets its own gradient. That
-    holds only for inputs batched at every running vmap (func.grad makes its inputs so); an
-    input shared by the examples would get the sum of their gradients, so it is refused."""
-    levels = active_levels()
+    holds only for inputs batched at every level their outputs are (func.grad makes its
+    inputs so); an input shared by the examples would get the sum of their gradients, so it
+    is refused. Cotangents may be batched at further, inner levels (a vmap over vjp_fn inside
+    another transform's vmap): those stay batched through the rules."""
+    out_levels = {lv for o in outputs for lv in levels_of(o)}
     for i, t in enumerate(inputs):
-        if len(levels_of(t)) != len(levels):
+        if not out_levels <= set(levels_of(t)):
             raise GradError(
                 f"grad: inside vmap, input {i} (example shape {tuple(t.shape)}) is the same for "
                 "every example, so autograd.grad would give the sum of the examples' gradients "
@@ -533,6 +536,7 @@ def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, all
                 "gives every example its own gradient.")
     phys_out, phys_go = [], []
     for j, o in enumerate(outputs):
+        own = levels_of(o)
         phys_out.append(physical(o))
         g = grad_outputs[j] if grad_outputs and j < len(grad_outputs) else None
         if g is None:
@@ -541,9 +545,14 @@ def _batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, all
                                 f"one element per example; output {j} has example shape "
                                 f"{tuple(o.shape)}. Pass grad_outputs.")
             g = wrap(np.ones(physical(o)._data.shape, physical(o)._data.dtype))
-        else:
-            g = batched_at(g, levels_of(o)) if isinstance(g, Tensor) else g
+        elif isinstance(g, Tensor):
+            g = split_levels(g, own)
+            if g is None:
+                raise GradError("grad: inside vmap, a cotangent is batched at an outer vmap "
+                                "its output is not batched at; this layout isn't supported.")
         phys_go.append(g)
     results = grad(tuple(phys_out), tuple(physical(t) for t in inputs), tuple(phys_go),
                    retain_graph, create_graph, allow_unused, materialize_grads)
-    return tuple(None if r is None else rewrap(r, levels) for r in results)
+    return tuple(None if r is None else merge_levels(r, levels_of(t))
+                 for t, r in zip(inputs, results))
+

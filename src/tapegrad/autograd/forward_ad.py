@@ -21,7 +21,8 @@ import functools
 import itertools
 from collections import namedtuple
 
-from .._core.batched import Batched, active_levels, batched_at, levels_of, physical, rewrap
+from .._core.batched import (Batched, levels_of, merge_levels, physical, rewrap,
+                             split_levels)
 from .._core.errors import ArgumentError, DTypeError, GradError, ShapeError
 from .._core.state import STATE
 from .._core.tensor import Tensor
@@ -157,11 +158,13 @@ def make_dual(tensor, tangent, *, level=None):
         ...     fwAD.unpack_dual(y).tangent
         tensor([1.0000, 0.5403])
     """
-    if type(tensor) is Batched or type(tangent) is Batched:
+    if type(tensor) is Batched:
         # inside vmap: each example's primal with its own tangent, on the physical tensors
-        levels = active_levels()
-        return rewrap(make_dual(batched_at(tensor, levels), batched_at(tangent, levels),
-                                level=level), levels)
+        # (a tangent batched at further inner levels stays batched there: jacfwd's columns)
+        own = levels_of(tensor)
+        t = split_levels(tangent, own) if isinstance(tangent, Tensor) else None
+        if t is not None:
+            return rewrap(make_dual(physical(tensor), t, level=level), own)
     lid = _level_id(level, "make_dual")
     if not isinstance(tensor, Tensor) or not isinstance(tangent, Tensor):
         raise TypeError(f"make_dual: expected tensors, got {type(tensor).__name__} and "
@@ -213,10 +216,10 @@ def unpack_dual(tensor, *, level=None):
     if not STATE.fw_levels:
         return UnpackedDualTensor(tensor, None)
     if type(tensor) is Batched:
-        levels = levels_of(tensor)
+        own = levels_of(tensor)
         primal, tangent = unpack_dual(physical(tensor), level=level)
-        return UnpackedDualTensor(rewrap(primal, levels),
-                                  None if tangent is None else rewrap(tangent, levels))
+        return UnpackedDualTensor(rewrap(primal, own),
+                                  None if tangent is None else merge_levels(tangent, own))
     lid = _level_id(level, "unpack_dual")
     tensor._refresh()         # a view whose base changed in place takes its tangent from it
     fw = tensor._fw
@@ -224,3 +227,32 @@ def unpack_dual(tensor, *, level=None):
         return UnpackedDualTensor(tensor, None)
     primal = _alias(tensor, {k: v for k, v in fw.items() if k != lid}, lid)
     return UnpackedDualTensor(primal, fw[lid])
+
+
+def lift_batched_tangents(tensor, level):
+    """``tensor`` (not batched at vmap ``level``) whose tangent at some forward level is
+    batched there, as a tensor batched at ``level``: its primal broadcast over the batch, each
+    tangent physical at ``level`` (Note [Batched tensors]). Without this, an op mixing it with
+    a batched tensor would run on the physical layout with a still-batched tangent, and its
+    result's tangent would be batched twice. None if a tangent is batched at a level outside
+    ``level`` (a layout vmap doesn't handle)."""
+    from ..ops.forward_mode import strip
+    from ..ops.shape import expand
+    size = level.size
+
+    def broadcast(t):
+        return expand(t.unsqueeze(0), (size,) + tuple(t.shape))
+
+    active = [k for k in tensor._fw if k in STATE.fw_levels]
+    primal = strip(tensor, min(active)) if active else tensor
+    fw = {}
+    for k in active:
+        t = tensor._fw[k]
+        if type(t) is Batched and level in levels_of(t):
+            t = split_levels(t, [level])
+            if t is None:
+                return None
+        else:
+            t = broadcast(t)
+        fw[k] = t
+    return rewrap(_alias(broadcast(primal), fw, max(fw)), [level])

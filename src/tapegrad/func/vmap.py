@@ -64,7 +64,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
             sliced = [_slice(x, d, start, stop) for x, d in zip(leaves, dims)]
             parts.append(_run(func, sliced, dims, spec, kwargs, stop - start, out_dims,
                               randomness))
-        outs0, ospec = tree_flatten(parts[0])
+        ospec = tree_flatten(parts[0])[1]
         odims = _out_dims(out_dims, parts[0])
         columns = zip(*[tree_flatten(p)[0] for p in parts])
         return tree_unflatten([cat(list(col), d) if d is not None else col[0]
@@ -168,7 +168,7 @@ def _loop(func, leaves, dims, spec, kwargs, size, out_dims, error, randomness):
             results.append(func(*tree_unflatten(example, spec), **kwargs))
     finally:
         STATE.vmap_levels = STATE.vmap_levels[:-1]
-    outs0, ospec = tree_flatten(results[0])
+    ospec = tree_flatten(results[0])[1]
     odims = _out_dims(out_dims, results[0])
     columns = list(zip(*[tree_flatten(r)[0] for r in results]))
     return tree_unflatten([_stack(list(col), d, stack, func) for col, d in zip(columns, odims)],

@@ -34,6 +34,7 @@ import functools
 
 import numpy as np
 
+from .._core.batched import BATCHED
 from .._core.node import Ctx
 from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
@@ -112,7 +113,8 @@ def _tangent_at(op, args, arrays, params, result, level):
             if not as_tensors and (
                     (record and a._requires_grad) or (nested and _below(a, level))
                     or t is not None and ((record and t._requires_grad)
-                                          or (nested and _below(t, level)))):
+                                          or (nested and _below(t, level))
+                                          or t._view is BATCHED)):   # a tangent per example
                 as_tensors = True
         tangents.append(t)
         has.append(t is not None)

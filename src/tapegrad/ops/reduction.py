@@ -123,6 +123,10 @@ def prod_vjp(ctx, g):
             return (g * out / x,)
         return (g * _prod_others(x, ctx.axes),)
     if not x._data.all():
+        if not (STATE.grad_enabled and x._requires_grad):
+            # nothing differentiates through x (rules run on Tensors for batched cotangents
+            # or tangents): the other elements' product is a constant
+            return (g * wrap(_prod_others(x._data, ctx.axes)),)
         raise NotImplementedError(
             "prod: differentiating the gradient of prod at inputs containing zeros is not "
             "supported yet; first derivatives (create_graph=False) are exact.")

@@ -24,7 +24,10 @@ pinv). Public functions that read values before their primitive runs get public 
 """
 import warnings
 
-from ..._core.batched import Batched, BatchedDataAccess, make_batched
+from ..._core.batched import Batched, BatchedDataAccess, levels_of, make_batched
+from ..._core.state import STATE
+from ..._core.tensor import Tensor
+from ...autograd.forward_ad import lift_batched_tangents
 from ..._core.errors import NotSupportedError
 from ...ops.registry import apply, apply_inplace, install_batching
 
@@ -84,6 +87,8 @@ def dispatch(op, args, params, inplace):
             f"vmap: {op.name} got a batched tensor whose vmap has already returned (it escaped, "
             "e.g. through a global, a closure or a list kept outside). Return it from the "
             "vmapped function instead, so vmap gives back the stacked result.")
+    if STATE.fw_levels:
+        args = _lift_duals(args, level)
     phys, batched = [], []
     for a in args:
         if type(a) is Batched and a._level is level:
@@ -108,6 +113,24 @@ def dispatch(op, args, params, inplace):
     if post is not None:
         out = post(out)
     return make_batched(out, level)
+
+
+def _lift_duals(args, level):
+    """``args`` with every plain dual tensor whose tangent is batched at ``level`` made
+    batched there (forward_ad.lift_batched_tangents): a primal shared by the examples whose
+    tangents differ (jacfwd's basis, a jvp inside vmap)."""
+    out = None
+    for i, a in enumerate(args):
+        if isinstance(a, Tensor) and type(a) is not Batched and a._fw is not None and any(
+                type(t) is Batched and level in levels_of(t) for t in a._fw.values()):
+            lifted = lift_batched_tangents(a, level)
+            if lifted is None:
+                raise NotSupportedError("vmap: a tangent batched at an outer vmap than its "
+                                        "primal's isn't supported.")
+            if out is None:
+                out = list(args)
+            out[i] = lifted
+    return args if out is None else tuple(out)
 
 
 def public_dispatch(name, args, kwargs):

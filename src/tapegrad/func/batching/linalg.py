@@ -2,6 +2,8 @@
 map over leading dims, so the batch dim is one more of those; matmul needs its 1-D operands
 made matrices first (NumPy's promotion of a 1-D operand would otherwise take the batch dim
 for a matrix dim)."""
+import math
+
 from . import decomposition, rule
 from ._layout import ndim_of, pad
 
@@ -31,6 +33,15 @@ def matmul(op, args, batched, params, size):
     (x, y), (bx, by) = args, batched
     xs = tuple(x.shape[1:] if bx else x.shape)
     ys = tuple(y.shape[1:] if by else y.shape)
+    # One GEMM where NumPy's broadcasting matmul would run one small product per example:
+    if not bx and len(xs) == 2 and len(ys) == 1:       # a matrix times each example's vector
+        return [y, x.transpose(-1, -2)], params, None   # (jacfwd's columns, jacrev's rows)
+    if bx and not by and len(ys) == 2 and len(xs) == 1:      # each example's vector times y
+        return [x, y], params, None
+    if bx and not by and len(ys) == 2 and len(xs) >= 2:      # each example's rows times y
+        lead = tuple(x.shape[:-1])
+        rows = x.reshape(math.prod(lead), xs[-1])
+        return [rows, y], params, lambda out: out.reshape(lead + (ys[-1],))
     if bx and len(xs) == 1:
         x = x.unsqueeze(-2)          # a row vector per example
     if by and len(ys) == 1:
@@ -59,5 +70,7 @@ def linear_batched_weight(args, batched, params):
         return None
     from ...ops.linalg import matmul as mm
     x, w = args[0], args[1]
-    out = mm(x, w.transpose(-1, -2))
+    # w @ x as columns, not x @ w^T: the weight's per-example gradient g x^T then comes out
+    # contiguous (no transposed copy), and a shared weight is one GEMM either way
+    out = mm(w, x.unsqueeze(-1)).squeeze(-1)
     return out + args[2] if len(args) > 2 and args[2] is not None else out

@@ -61,13 +61,18 @@ def _matmul_forward(x, y):
         dtype = np.result_type(x, y)
         if dtype.char == "e":
             return np.matmul(x.astype(_F32), y.astype(_F32)).astype(dtype)
-    if not y.flags.c_contiguous:
-        if y.ndim > 2 and x.ndim == y.ndim and x.shape[:-2] == y.shape[:-2] \
-                and not any(y.strides[:-2]):
+    if x.ndim > 2 and x.ndim == y.ndim and x.shape[:-2] == y.shape[:-2] and x.size and y.size:
+        # stacks of matrices, as vmap gives per-example products (Note [Batched tensors])
+        if not any(y.strides[:-2]):
             return _shared_right(x, y)
-        y = blas_ready(y)
+        if not any(x.strides[:-2]):
+            return _shared_left(x, y)
+        if x.shape[-1] == 1:  # outer products: NumPy's matmul runs one tiny GEMM each
+            return np.multiply(x, y)
     if not x.flags.c_contiguous:          # the common case skips the call
         x = blas_ready(x)
+    if not y.flags.c_contiguous:
+        y = blas_ready(y)
     return np.matmul(x, y)
 
 
@@ -78,6 +83,15 @@ def _shared_right(x, y):
     m = blas_ready(y[(0,) * (y.ndim - 2)])
     rows = blas_ready(x).reshape(-1, x.shape[-1])
     return (rows @ m).reshape(x.shape[:-1] + (m.shape[1],))
+
+
+def _shared_left(x, y):
+    """x @ y for an x that is one matrix broadcast over y's batch dims: as (y^T @ x^T)^T,
+    one GEMM over all of y's columns."""
+    m = blas_ready(x[(0,) * (x.ndim - 2)])
+    cols = blas_ready(np.swapaxes(y, -1, -2)).reshape(-1, y.shape[-2])
+    out = (cols @ m.T).reshape(y.shape[:-2] + (y.shape[-1], m.shape[0]))
+    return np.swapaxes(out, -1, -2)
 
 
 def _mm(x, y):
