@@ -363,3 +363,22 @@ def test_setitem_index_after_slices_unbatched_value():
         return z
     _same(*_no_fallback(write, x, idx))
     _same(*_no_fallback(lambda z, i: write(z, i[0]), x, tg.tensor([[1], [0], [1]])[:, None]))
+
+
+def test_index_batched_only_at_outer_vmap():
+    c = _t(2, 4) > 0
+    x = _t(3, 4)
+    idx = tg.tensor(RNG.integers(0, 4, (2, 5)))
+    y = _t(3, 2, 4, 2)
+    before = FALLBACKS["count"]
+    got = vmap(lambda cc, ii: vmap(lambda xx: tg.where(cc, xx, -xx)[ii])(x))(c, idx)
+    want = np.stack([np.stack([np.where(c.numpy()[a], x.numpy()[b], -x.numpy()[b])[
+        idx.numpy()[a]] for b in range(3)]) for a in range(2)])
+    np.testing.assert_allclose(got.numpy(), want)
+    i, j = idx % 2, (idx + 1) % 2                # apart by a slice: index dims first
+    got = vmap(lambda ii, jj: vmap(lambda yy: yy[jj, :, ii])(y))(i, j)
+    want = np.stack([np.stack([y.numpy()[b][j.numpy()[a], :, i.numpy()[a]]
+                               for b in range(3)]) for a in range(2)])
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got.numpy(), want)
+    assert FALLBACKS["count"] == before

@@ -212,13 +212,36 @@ def _physical_key(x, parts, batched, size):
     return x, (rows,) + tuple(parts), 0
 
 
+def _outer_index(x, parts):
+    """x[parts] for x batched here and index tensors batched only at outer vmaps (the same
+    for every example at this level): the physical x indexed past its batch dim, which
+    the outer levels' rules then batch. None when no part is such an index (the primitives'
+    own rules), and for the keys left to the loop (masks, 0-d indices, None, ...)."""
+    import numpy as np
+    from ..._core.batched import Batched
+    from ...ops.indexing import getitem as getitem_
+    outer = [p for p in parts if type(p) is Batched]
+    if not outer or any(p.dtype == "bool" or p.ndim == 0 for p in outer) or \
+            any(p is None or p is Ellipsis or isinstance(p, (list, np.ndarray)) or
+                getattr(p, "dtype", None) == "bool" for p in parts):
+        return None
+    rest = [p for p in parts if not (type(p) is int or isinstance(p, np.integer))]
+    arrays = [i for i, p in enumerate(rest) if hasattr(p, "shape")]
+    out = getitem_(x, (slice(None),) + tuple(parts))
+    if arrays and arrays != list(range(arrays[0], arrays[-1] + 1)):
+        # index arrays apart: NumPy puts their dims first, the batch dim after them
+        r = len(np.broadcast_shapes(*[tuple(rest[i].shape) for i in arrays]))
+        return out.movedim(r, 0)
+    return out
+
+
 @public_rule("getitem")
 def getitem(args, batched, kw, size):
     """An index tensor that differs per example (see _physical_key)."""
     from ...ops.indexing import take_key
     x = args[0]
     if not any(batched[1:]):
-        return None                       # the primitives' own rules
+        return _outer_index(x, args[1:])
     got = _physical_key(x if batched[0] else expand_batch(x, size), list(args[1:]),
                         list(batched[1:]), size)
     if got is None:
