@@ -382,3 +382,17 @@ def test_index_batched_only_at_outer_vmap():
     assert got.shape == want.shape
     np.testing.assert_allclose(got.numpy(), want)
     assert FALLBACKS["count"] == before
+
+
+def test_vector_index_batched_only_at_outer_vmap():
+    x = _t(3, 4, 5)
+    idx = tg.tensor(RNG.integers(-5, 5, (2, 3)))
+    before = FALLBACKS["count"]
+    got = vmap(lambda ii: vmap(lambda xx: tg.index_fill(xx, 1, ii, 0.5))(x))(idx)
+    want = np.stack([np.stack([tg.index_fill(x[b], 1, idx[a], 0.5).numpy() for b in range(3)])
+                     for a in range(2)])
+    np.testing.assert_allclose(got.numpy(), want)
+    assert FALLBACKS["count"] == before
+    with pytest.raises(IndexError), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        vmap(lambda ii: vmap(lambda xx: tg.index_select(xx, 1, ii))(x))(idx + 10)

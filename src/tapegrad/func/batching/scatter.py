@@ -47,10 +47,13 @@ def _values(t):
 
 
 def _in_range(idx, n, negative):
-    """Whether a physical index's values all address one of n positions (else None: the
-    function's own per-example error, through the loop)."""
+    """Whether a physical index's values all address one of n positions (else the rule
+    answers None: the function's own per-example error). An index batched at an outer vmap
+    too is checked there, when that level's rule runs the function."""
     v = _values(idx)
-    if v is None or v.dtype.kind not in "iu":
+    if v is None:
+        return True
+    if v.dtype.kind not in "iu":
         return False
     return not v.size or (v.min() >= (-n if negative else 0) and v.max() < n)
 
