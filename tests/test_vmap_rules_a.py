@@ -396,3 +396,25 @@ def test_vector_index_batched_only_at_outer_vmap():
     with pytest.raises(IndexError), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         vmap(lambda ii: vmap(lambda xx: tg.index_select(xx, 1, ii))(x))(idx + 10)
+
+
+def test_view_backward_batches_in_jacobians():
+    """getitem's backward (view_scatter) and a write through a view (view_of) under the
+    vmap of jacrev's rows: the view chain in the physical layout, no loop."""
+    from tapegrad.func import jacrev
+    x = _t(3, 4)
+
+    def f(v):
+        z = v * 1.0
+        z[1:, 0] = v[0, 1:3] * 2               # a write through a view of z
+        return z.transpose(0, 1)[::2, 1:].reshape(-1)
+    before = FALLBACKS["count"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = jacrev(f)(x)
+    assert FALLBACKS["count"] == before
+    xr = x.detach().requires_grad_()
+    y = f(xr)
+    want = np.stack([tg.autograd.grad(y[k], xr, retain_graph=True)[0].numpy()
+                     for k in range(y.shape[0])])
+    np.testing.assert_allclose(got.numpy(), want)

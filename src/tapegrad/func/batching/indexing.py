@@ -331,3 +331,56 @@ def strided(op, args, batched, params, size):
                   "coeffs": (batch,) + tuple((0,) + tuple(c) for c in params["coeffs"]),
                   "origin": (0,) + tuple(params["origin"]),
                   "in_shape": (size,) + tuple(params["in_shape"])}, None
+
+
+def _dtype_of(a):
+    import numpy as np
+    from ..._core.tensor import Tensor
+    return a._data.dtype if isinstance(a, Tensor) else np.asarray(a).dtype
+
+
+def _physical_chain(chain, shape, dtype, size):
+    """A view chain ((op, params), ...) recorded on an example of ``shape``, translated by
+    each view op's own rule to the physical layout, and the region's example shape; None
+    when some step has no rule that keeps its input as it is."""
+    import numpy as np
+    from . import RULES
+    stand_in = np.broadcast_to(np.empty((), dtype), (size,) + tuple(shape))   # no memory
+    out = []
+    for op, params in chain:
+        rule_fn = RULES.get(op.name)
+        planned = None if rule_fn is None else rule_fn(op, [stand_in], [True], params, size)
+        if planned is None or planned[2] is not None or planned[0][0] is not stand_in:
+            return None
+        out.append((op, planned[1]))
+        stand_in = op.forward(stand_in, **planned[1])
+    return tuple(out), stand_in.shape[1:]
+
+
+@rule("view_scatter")
+def view_scatter(op, args, batched, params, size):
+    """A base with a view's region replaced (the backward of basic indexing and of writes
+    through views): the chain of view ops in the physical layout, the replacement padded
+    to the region's example rank."""
+    base, src = args
+    shape = tuple(base.shape[1:] if batched[0] else base.shape)
+    got = _physical_chain(params["chain"], shape, _dtype_of(base), size)
+    if got is None:
+        return None
+    chain, region = got
+    if not batched[0]:
+        base = expand_batch(base, size)
+    if batched[1]:
+        src = pad(src, len(region))
+    return [base, src], {"chain": chain}, None
+
+
+@rule("view_of")
+def view_of(op, args, batched, params, size):
+    """A copy of a view's region of a base (the gradient of a tensor read through a view):
+    the chain of view ops in the physical layout."""
+    got = _physical_chain(params["chain"], tuple(params["base_shape"]), _dtype_of(args[0]),
+                          size)
+    if got is None:
+        return None
+    return args, {"chain": got[0], "base_shape": (size,) + tuple(params["base_shape"])}, None
