@@ -418,3 +418,27 @@ def test_view_backward_batches_in_jacobians():
     want = np.stack([tg.autograd.grad(y[k], xr, retain_graph=True)[0].numpy()
                      for k in range(y.shape[0])])
     np.testing.assert_allclose(got.numpy(), want)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda v: tg.sort(v, 0).values, lambda v: tg.topk(v, 2).values,
+    lambda v: tg.kthvalue(v, 2, 0).values, lambda v: tg.max(v, -1).values,
+    lambda v: tg.cummin(v, 1).values, lambda v: tg.median(v, 0).values,
+    lambda v: tg.mode(v.round(), 1).values, lambda v: tg.linalg.svdvals(v)],
+    ids=["sort", "topk", "kthvalue", "max", "cummin", "median", "mode", "svdvals"])
+def test_jacobians_pick_at_the_forward_indices(fn):
+    """jacrev's rows and jacfwd's columns (vmaps over cotangents and tangents) pick at the
+    indices the forward chose, broadcast over the batch: no loop."""
+    from tapegrad.func import jacfwd, jacrev
+    x = _t(3, 4)
+    before = FALLBACKS["count"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        jr, jf = jacrev(fn)(x), jacfwd(fn)(x)
+    assert FALLBACKS["count"] == before
+    xr = x.detach().requires_grad_()
+    y = fn(xr).reshape(-1)
+    want = np.stack([tg.autograd.grad(y[k], xr, retain_graph=True, allow_unused=True)[0].numpy()
+                     for k in range(y.shape[0])]).reshape(tuple(jr.shape))
+    np.testing.assert_allclose(jr.numpy(), want, atol=1e-12)
+    np.testing.assert_allclose(jf.numpy(), want, atol=1e-10)

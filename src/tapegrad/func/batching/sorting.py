@@ -12,7 +12,8 @@ quantile's 1-d ``q`` puts its dim before the batch dim; it is moved back behind 
 """
 import math
 
-from . import decomposition
+from . import decomposition, rule
+from ._layout import check_no_batched_data
 from .indexing import public_rule
 
 
@@ -267,3 +268,34 @@ def histc(args, batched, kw, size):
     pos = pos + bins * np.arange(size)[:, None]
     counts = np.bincount(pos[inside], minlength=size * bins)
     return wrap(counts.reshape(size, bins).astype(data.dtype))
+
+
+# ---- the primitives that pick values at fixed indices ------------------------------------------
+# Their indices come from the forward (computed by the public rules above on the physical
+# tensors, or outside vmap): inside a vmap over tangents or cotangents (jacfwd's columns,
+# jacrev's rows) every example picks at the same indices, so they are broadcast over the
+# batch (a stride-0 view) and the pick runs along dim + 1.
+
+def _over_batch(a, size):
+    import numpy as np
+    return None if a is None else np.broadcast_to(a, (size,) + np.shape(a))
+
+
+@rule("sort", "topk", "kthvalue", "sort_scatter", "cummax", "cummin")
+def picked(op, args, batched, params, size):
+    check_no_batched_data(op.name, params)
+    return args, dict(params, idx=_over_batch(params["idx"], size), dim=params["dim"] + 1), None
+
+
+@rule("max", "min", "median_dim", "mode", "quantile")
+def selected(op, args, batched, params, size):
+    check_no_batched_data(op.name, params)
+    if params.get("nq"):
+        return None        # quantile's own leading dim: example by example
+    p = dict(params, dim=params["dim"] + 1, in_shape=(size,) + tuple(params["in_shape"]))
+    if isinstance(p["idx"], tuple):
+        p["idx"] = tuple(_over_batch(i, size) for i in p["idx"])
+        p["w"] = _over_batch(p["w"], size)
+    else:
+        p["idx"] = _over_batch(p["idx"], size)
+    return args, p, None
