@@ -442,3 +442,13 @@ def test_jacobians_pick_at_the_forward_indices(fn):
                      for k in range(y.shape[0])]).reshape(tuple(jr.shape))
     np.testing.assert_allclose(jr.numpy(), want, atol=1e-12)
     np.testing.assert_allclose(jf.numpy(), want, atol=1e-10)
+
+
+def test_lstsq_full_rank_beside_rank_deficient_examples():
+    a = _t(3, 4, 3)
+    a[1, :, 2] = a[1, :, 0]
+    b = _t(4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(NotSupportedError, match="different shapes"):
+            vmap(lambda m: tg.linalg.lstsq(m, b, driver="gelsd"))(a)

@@ -97,6 +97,7 @@ def lstsq(args, batched, kw, size):
     made a column), both given the batch dim (so rank and singular values are per example,
     and b is never taken for a batch of vectors), and the outputs a driver leaves empty
     given the batch dim too."""
+    from ..._core.batched import Batched
     from ...ops.linalg.factored import lstsq as lstsq_
     from ._layout import expand_batch, ndim_of, pad
     A, b = args
@@ -108,6 +109,13 @@ def lstsq(args, batched, kw, size):
         b = b.unsqueeze(-1)
     b = pad(b, nda)
     out = lstsq_(A, b, kw["rcond"], driver=kw["driver"])
+    m, n = A.shape[-2:]
+    if m > n and kw["driver"] in ("gelsd", "gelss") and type(out.rank) is not Batched:
+        # residuals come only with every matrix of full rank: an example's own rule, so
+        # examples of full rank beside rank-deficient ones give results of two shapes
+        full = (out.rank._data == min(m, n)).reshape(size, -1).all(1)
+        if full.any() and not full.all():
+            return None
 
     def fill(o):
         return o.reshape(1, 0).expand(size, 0) if tuple(o.shape) == (0,) else o
