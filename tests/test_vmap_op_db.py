@@ -25,26 +25,7 @@ DATA_DEPENDENT_SHAPES = {"unique", "bincount", "masked_select", "nonzero", "nonz
 # Rows that still run example by example (an op with no batching rule, or one that reads a
 # batched tensor's values directly). Correct, but as slow as a loop.
 FALLBACK_ROWS = {
-    "Tensor.sort", "addbmm_", "addcdiv_", "addcmul_",
-    "addmm_", "addmv_", "all", "allclose", "any", "argsort", "as_strided",
-    "as_strided_of_transpose", "baddbmm_", "bincount_counts", "bucketize",
-    "cdist", "cholesky_inverse", "cholesky_solve", "clamp_tensor", "count_nonzero", "cummax",
-    "cummin", "cumprod_", "cumsum_", "diag", "diagonal", "diagonal_of_transpose", "equal",
-    "gather", "getitem_advanced", "heaviside", "heaviside_", "histc", "index_add",
-    "index_add_int", "index_add_key", "index_copy", "index_fill", "index_put", "index_put_key",
-    "index_select", "isclose", "isneginf", "isposinf", "kthvalue", "lerp_tensor_weight_",
-    "linalg.cholesky_ex", "linalg.cond", "linalg.diagonal", "linalg.inv_ex", "linalg.lstsq",
-    "linalg.lu_factor", "linalg.lu_factor_ex", "linalg.lu_solve", "linalg.matrix_rank",
-    "linalg.pinv", "linalg.solve", "linalg.solve_ex", "linalg.solve_triangular",
-    "linalg.tensorsolve", "logdet", "lstsq_rank_deficient", "lu_solve", "lu_unpack",
-    "masked_fill", "masked_fill_tensor", "masked_scatter", "max_dim", "median", "median_dim",
-    "min_dim", "mode", "msort", "nanmean", "nanmedian", "nanquantile", "nansum", "pinv_hermitian",
-    "quantile", "repeat_interleave_tensor", "scatter",
-    "scatter_add", "scatter_reduce", "scatter_reduce_add", "scatter_reduce_dtypes",
-    "scatter_reduce_extremes", "scatter_reduce_multiply", "scatter_reduce_prod",
-    "scatter_reduce_prod_zeros", "scatter_value", "searchsorted", "setitem", "setitem_on_view",
-    "signbit", "sort", "take", "take_along_dim", "topk", "trace", "triangular_solve", "tril_",
-    "triu_", "unfold", "vector_norm_zero", "view_dtype", "where",
+    "allclose", "bincount_counts", "cumprod_", "cumsum_", "equal", "view_dtype",
 }
 
 

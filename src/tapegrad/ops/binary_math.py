@@ -9,6 +9,7 @@ arguments may be Python numbers, which dtypes an op accepts, what it promotes to
 import numpy as np
 
 from .._core.errors import ArgumentError, DTypeError, ShapeError
+from .._core.state import STATE
 from .._core.tensor import wrap
 from . import shape, ternary_math
 from ._pointwise_args import (data_of, inplace, is_array, kind, require_number,
@@ -16,7 +17,8 @@ from ._pointwise_args import (data_of, inplace, is_array, kind, require_number,
 from .elementwise import (POW, _float_scalar_promotion, _integer_division, sigmoid, sign,
                           where)
 from .elementwise import pow as _pow
-from .registry import OpDef, apply_binary, register, reraise_as_shape_error
+from .registry import (OpDef, apply_binary, batched_call, register,
+                       reraise_as_shape_error)
 from .ternary_math import addcdiv, addcmul, lerp  # noqa: F401  (exported here)
 
 __all__ = ["atan2", "arctan2", "fmod", "hypot", "logaddexp", "logaddexp2", "xlogy", "copysign",
@@ -375,6 +377,10 @@ def heaviside(input, values):
         >>> tg.heaviside(tg.tensor([-1.5, 0.0, 2.0]), tg.tensor(0.5))
         tensor([0.0000, 0.5000, 1.0000])
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call("heaviside", (input, values), {})
+        if out is not None:
+            return out
     require_tensor("heaviside", "input", input)
     require_tensor("heaviside", "values", values)
     x, v = data_of(input), data_of(values)
@@ -403,6 +409,11 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         >>> tg.isclose(tg.tensor([1.0, 1.1, nan]), tg.tensor([1.0 + 1e-6, 1.0, nan]))
         tensor([ True, False, False])
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call("isclose", (input, other),
+                           {"rtol": rtol, "atol": atol, "equal_nan": equal_nan})
+        if out is not None:
+            return out
     out = _isclose("isclose", input, other, rtol, atol, equal_nan)
     return out if type(input) is _ndarray else wrap(out)
 

@@ -4,6 +4,7 @@ import numpy as np
 
 from .._core.batched import BATCHED
 from .._core.errors import ArgumentError, DTypeError
+from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
 from . import creation
 from .fused_backward import POW_BACKWARD, TANH_BACKWARD, _tanh_backward
@@ -602,6 +603,10 @@ def where(condition, input, other):
         >>> tg.where(x > 0, x, 0.0).sum().backward(); x.grad
         tensor([1., 0.])
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the condition is read below
+        out = batched_call("where", (condition, input, other), {})
+        if out is not None:
+            return out
     # NOTE: a copy of a tensor condition: the rule reads it at backward time, after the
     # caller may have changed the mask in place.
     cond = condition._data.copy() if isinstance(condition, Tensor) else np.asarray(condition)

@@ -10,9 +10,11 @@ the input and for the values written, at any order, and JVPs, with no rule of it
 import numpy as np
 
 from .._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
+from .._core.state import STATE
 from .._core.tensor import Tensor, array_of
 from . import indexing
 from .elementwise import mul, where
+from .registry import batched_call
 from .shape import cast, expand, normalize_dim, reshape
 
 
@@ -115,6 +117,11 @@ def index_select(input, dim, index):
                 [6., 4., 6.]], grad_fn=<IndexBackward0>), tensor([[1., 0., 2.],
                 [1., 0., 2.]]))
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the index is read below
+        out = batched_call("index_select", (input, index),
+                           {"dim": dim})
+        if out is not None:
+            return out
     shape = array_of(input).shape
     x = _as_vector(input)
     d, idx = _vector_index(index, array_of(x), dim, "index_select")
@@ -160,6 +167,11 @@ def index_add(input, dim, index, source, *, alpha=1):
         >>> y.sum().backward(); y, s.grad
         (tensor([[0., 0., 9.]], grad_fn=<IndexAddBackward0>), tensor([[3., 3.]]))
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the index is read below
+        out = batched_call("index_add", (input, index, source),
+                           {"dim": dim, "alpha": alpha})
+        if out is not None:
+            return out
     key, src = _source_checked(input, dim, index, source, "index_add")
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)):
         raise TypeError(f"index_add: alpha must be a number, got {type(alpha).__name__}")
@@ -192,6 +204,11 @@ def index_copy(input, dim, index, source):
         >>> tg.index_copy(tg.zeros(1, 3), 1, tg.tensor([2, 0]), s)
         tensor([[8., 0., 7.]], grad_fn=<IndexPutBackward0>)
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the index is read below
+        out = batched_call("index_copy", (input, index, source),
+                           {"dim": dim})
+        if out is not None:
+            return out
     key, src = _source_checked(input, dim, index, source, "index_copy", int64_only=True)
     return restore_0d(indexing.index_put(_as_vector(input), key, src), array_of(input).shape)
 
@@ -230,6 +247,11 @@ def index_fill(input, dim, index, value):
         (tensor([[5., 0., 5.],
                 [5., 0., 5.]], grad_fn=<IndexPutBackward0>), tensor(4.))
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the index is read below
+        out = batched_call("index_fill", (input, index, value),
+                           {"dim": dim})
+        if out is not None:
+            return out
     shape = array_of(input).shape
     x = _as_vector(input)
     d, idx = _vector_index(index, array_of(x), dim, "index_fill", int64_only=True, negative=True,
@@ -256,6 +278,11 @@ def index_put(input, indices, values, accumulate=False):
         >>> y.sum().backward(); y, v.grad
         (tensor([3., 0., 0.], grad_fn=<IndexAddBackward0>), tensor([1., 1.]))
     """
+    if STATE.vmap_levels and isinstance(indices, (tuple, list)):   # Note [Batched tensors]
+        out = batched_call("index_put", (input, values) + tuple(indices),
+                           {"accumulate": accumulate})
+        if out is not None:
+            return out
     name = "index_put"
     shape = array_of(input).shape
     if not isinstance(indices, (tuple, list)) or not indices:
@@ -315,6 +342,10 @@ def masked_fill(input, mask, value):
         >>> y = tg.masked_fill(x, x > 1.5, 0.0); y.sum().backward(); y, x.grad
         (tensor([1., 0., 0.], grad_fn=<WhereBackward0>), tensor([1., 0., 0.]))
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the mask is read below
+        out = batched_call("masked_fill", (input, mask, value), {})
+        if out is not None:
+            return out
     _mask_broadcast(input, mask, "masked_fill")
     value = _fill_value(input, value, "masked_fill")
     out = where(mask, value, input)
@@ -365,6 +396,10 @@ def masked_scatter(input, mask, source):
         (tensor([10.,  0., 20.], grad_fn=<IndexPutBackward0>), tensor([1., 1., 0.]))
     """
     name = "masked_scatter"
+    if STATE.vmap_levels:       # Note [Batched tensors]: the mask is read below
+        out = batched_call(name, (input, mask, source), {})
+        if out is not None:
+            return out
     if not isinstance(source, Tensor):
         raise TypeError(f"{name}: source must be a tensor, got {type(source).__name__}")
     check_same_dtype(input, source, name, "source")

@@ -3,9 +3,10 @@
 import numpy as np
 
 from .._core.errors import IndexRangeError, ShapeError
+from .._core.state import STATE
 from .._core.tensor import Tensor, shape_of
-from .registry import (OpDef, apply_binary, apply_inplace, apply_unary, linear, register,
-                       tracked)
+from .registry import (OpDef, apply_binary, apply_inplace, apply_unary, batched_call, linear,
+                       register, tracked)
 from .shape import view_scatter
 
 
@@ -242,6 +243,10 @@ def getitem(input, key):
         >>> x[tg.tensor([0, 0, 2])].sum().backward(); x.grad
         tensor([2., 0., 1.])
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: index tensors are read below
+        out = batched_call("getitem", (input,) + (key if type(key) is tuple else (key,)), {})
+        if out is not None:
+            return out
     shape = input._data.shape if isinstance(input, Tensor) else np.shape(input)
     key, advanced = _normalize_key(key, shape)
     split = _ints_first(key) if advanced else None
@@ -279,6 +284,10 @@ def setitem(input, key, value, name="setitem"):
         >>> x.sum().backward(); x, v.grad
         (tensor([ 0., 10.,  0.], grad_fn=<IndexPutBackward0>), tensor(2.))
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: index tensors are read below
+        parts = key if type(key) is tuple else (key,)
+        if batched_call("setitem", (input, value) + parts, {"name": name}) is not None:
+            return
     key, advanced = _normalize_key(key, input._data.shape, name)
     split = _ints_first(key) if advanced else None
     if split is not None:

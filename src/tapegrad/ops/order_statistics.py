@@ -14,11 +14,12 @@ from collections import namedtuple
 import numpy as np
 
 from .._core.errors import ArgumentError, DTypeError, ShapeError
+from .._core.state import STATE
 from .._core.tensor import Tensor, array_of, wrap
 from ._broadcast import cast_like
 from .elementwise import where
 from .reduction import numpy_names, one_dim, sum
-from .registry import OpDef, apply_unary, register, tracked
+from .registry import OpDef, apply_unary, batched_call, register, tracked
 from .shape import clone, reshape
 
 _ndarray = np.ndarray
@@ -121,6 +122,10 @@ def _check_dim(data, dim, name):
 
 
 def _median(input, dim, keepdim, ignore_nan, name, result):
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call(name, (input,), {"dim": dim, "keepdim": keepdim})
+        if out is not None:
+            return out
     data = array_of(input)
     if data.dtype.kind == "b":
         raise DTypeError(f"{name}: not implemented for bool tensors, as in PyTorch; convert "
@@ -242,6 +247,10 @@ def mode(input, dim=-1, keepdim=False):
         >>> tg.mode(tg.tensor([[1.0, 3.0, 3.0, 2.0, 2.0]]))
         mode(values=tensor([2.]), indices=tensor([4]))
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call("mode", (input,), {"dim": dim, "keepdim": keepdim})
+        if out is not None:
+            return out
     data = array_of(input)
     d = _check_dim(data, dim, "mode")
     if data.ndim == 0:
@@ -278,6 +287,11 @@ def _q_values(q, dtype, name):
 
 
 def _quantile(input, q, dim, keepdim, interpolation, ignore_nan, name):
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call(name, (input, q),
+                           {"dim": dim, "keepdim": keepdim, "interpolation": interpolation})
+        if out is not None:
+            return out
     data = array_of(input)
     if data.dtype.kind != "f" or data.dtype == np.float16:
         raise DTypeError(f"{name}: input dtype must be float32 or float64, got {data.dtype}; "

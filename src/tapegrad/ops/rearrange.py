@@ -10,9 +10,10 @@ rot90, repeat, tile and repeat_interleave copy, as in PyTorch.
 import numpy as np
 
 from .._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
+from .._core.state import STATE
 from .._core.tensor import Tensor, shape_of
 from .indexing import getitem
-from .registry import OpDef, apply_unary, linear, register
+from .registry import OpDef, apply_unary, batched_call, linear, register
 from .shape import broadcast_to, clone, expand, normalize_dim, permute, reshape
 from .stacking import (atleast_1d, atleast_2d, atleast_3d, broadcast_shapes, broadcast_tensors,
                        cartesian_prod, column_stack, combinations, dstack, hstack, meshgrid,
@@ -520,6 +521,11 @@ def repeat_interleave(input=None, repeats=None, dim=None, *, output_size=None):
         if input is None and repeats is None:
             raise TypeError("repeat_interleave: missing the tensor to repeat and repeats")
         return _repeat_counts(repeats if input is None else input, output_size)
+    if STATE.vmap_levels:       # Note [Batched tensors]: the counts are read below
+        out = batched_call("repeat_interleave", (input, repeats),
+                           {"dim": dim, "output_size": output_size})
+        if out is not None:
+            return out
     x = input
     if dim is None:
         x = reshape(input, (-1,))

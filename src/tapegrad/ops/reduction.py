@@ -13,7 +13,7 @@ from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
 from ._broadcast import cast_like
 from .elementwise import maximum, minimum
-from .registry import OpDef, apply_unary, register, tracked
+from .registry import OpDef, apply_unary, batched_call, register, tracked
 from .shape import clone, expand, normalize_dim, reshape
 
 _ndarray = np.ndarray
@@ -380,6 +380,10 @@ def _extreme_dim(input, dim, keepdim, argfn, name):
     if isinstance(dim, (tuple, list)):
         raise TypeError(f"{name}: dim must be one int to get (values, indices); got {dim!r}. "
                         f"Use a{name}(x, dim) for several dims.")
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call(name, (input,), {"dim": dim, "keepdim": keepdim})
+        if out is not None:
+            return out
     data = input._data if isinstance(input, Tensor) else np.asarray(input)
     d = one_dim(dim, data.ndim, name)
     if data.ndim == 0:       # a 0-d tensor is its own max along dim 0 (or -1)

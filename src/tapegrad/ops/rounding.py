@@ -5,11 +5,12 @@ import numbers
 
 import numpy as np
 
+from .._core.batched import BATCHED
 from .._core.errors import DTypeError
 from .._core.tensor import Tensor, wrap
 from .elementary import in_place, public_unary
 from .elementwise import isfinite
-from .registry import OpDef, apply_inplace, apply_unary, register
+from .registry import OpDef, apply_inplace, apply_unary, batched_call, register
 
 __all__ = ["floor", "ceil", "round", "trunc", "fix", "frac", "nan_to_num", "signbit",
            "isneginf", "isposinf", "isreal"]
@@ -209,6 +210,8 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 def _classify(np_fn, name, doc):
     def fn(input):
         if isinstance(input, Tensor):
+            if input._view is BATCHED:     # vmap: Note [Batched tensors]
+                return batched_call("pointwise", (input,), {"fn": fn})
             return wrap(np.asarray(np_fn(input._data)))
         return np_fn(input)
     fn.__name__ = fn.__qualname__ = name

@@ -12,12 +12,13 @@ import numpy as np
 
 from .._core.dtypes import to_numpy_dtype
 from .._core.errors import DTypeError
+from .._core.state import STATE
 from .._core.tensor import Tensor, array_of, wrap
 from ._broadcast import cast_like
 from .elementwise import exp, where
 from .indexing import index_add
 from .reduction import numpy_names, one_dim, sum
-from .registry import OpDef, apply_inplace, apply_unary, register
+from .registry import OpDef, apply_inplace, apply_unary, batched_call, register
 from .shape import clone, reshape
 
 __all__ = ["cumsum", "cumprod", "cummax", "cummin", "logcumsumexp"]
@@ -298,6 +299,10 @@ CUMMIN = register(OpDef("cummin", _take_forward, running_extreme_vjp,
 
 
 def _running_extreme(input, dim, ufunc, op, result, name):
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call(name, (input,), {"dim": dim})
+        if out is not None:
+            return out
     data = array_of(input)
     d = _dim(input, dim, name)
     if data.ndim == 0:

@@ -13,13 +13,14 @@ The index-wise and mask-wise ops live in ops/index_ops.py and are re-exported he
 import numpy as np
 
 from .._core.errors import ArgumentError, ShapeError
+from .._core.state import STATE
 from .._core.tensor import Tensor, array_of, wrap
 from . import indexing
 from .elementwise import _floor_divide, where
 from .index_ops import (IndexRangeError, as_index, check_range, check_same_dtype,
                         index_add, index_copy, index_fill, index_put, index_select, masked_fill,
                         masked_scatter, masked_select, restore_0d, write_back)
-from .registry import OpDef, apply_binary, register
+from .registry import OpDef, apply_binary, batched_call, register
 from .shape import clone, expand, normalize_dim, reshape
 
 __all__ = ["index_select", "gather", "scatter", "scatter_add", "scatter_reduce", "index_add",
@@ -94,6 +95,10 @@ def gather(input, dim, index, *, sparse_grad=False):
                 [3., 4.]], grad_fn=<IndexBackward0>), tensor([[0., 2.],
                 [1., 1.]]))
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the index is read below
+        out = batched_call("gather", (input, index), {"dim": dim})
+        if out is not None:
+            return out
     shape = np.shape(array_of(index))
     key, input, _, _ = _checked(input, dim, index, None, "gather")
     out = indexing.take_key(input, key)
@@ -139,6 +144,11 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
         tensor([[6., 0., 5.],
                 [0., 0., 0.]], grad_fn=<IndexPutBackward0>)
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the index is read below
+        out = batched_call("scatter", (input, index, src),
+                           {"dim": dim, "value": value, "reduce": reduce})
+        if out is not None:
+            return out
     src = _src_or_value(src, value, "scatter")
     if reduce is not None and reduce not in ("add", "multiply"):
         raise ArgumentError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r} "
@@ -327,6 +337,11 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     if reduce not in ("sum", "prod", "mean", "amax", "amin"):
         raise ArgumentError(f"scatter_reduce: reduce must be one of 'sum', 'prod', 'mean', "
                             f"'amax', 'amin'; got {reduce!r}")
+    if STATE.vmap_levels:       # Note [Batched tensors]: the index is read below
+        out = batched_call("scatter_reduce", (input, index, src),
+                           {"dim": dim, "reduce": reduce, "include_self": include_self})
+        if out is not None:
+            return out
     if not isinstance(src, Tensor):
         raise TypeError(f"scatter_reduce: src must be a tensor, got {type(src).__name__}")
     check_same_dtype(input, src, "scatter_reduce", "src")
@@ -350,6 +365,11 @@ def take(input, index):
         >>> tg.take(tg.tensor([[1.0, 2.0], [3.0, 4.0]]), tg.tensor([[0, -1]]))
         tensor([[1., 4.]])
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the index is read below
+        out = batched_call("take", (input, index),
+                           {})
+        if out is not None:
+            return out
     idx = as_index(index, "take", int64_only=True)
     n = array_of(input).size
     bad = (idx < -n) | (idx >= n)
@@ -378,6 +398,11 @@ def take_along_dim(input, indices, dim=None):
         tensor([[3.],
                 [4.]])
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: indices are read below
+        out = batched_call("take_along_dim", (input, indices),
+                           {"dim": dim})
+        if out is not None:
+            return out
     name = "take_along_dim"
     if dim is None:
         return take(input, reshape(indices, (-1,)) if isinstance(indices, Tensor) else indices)

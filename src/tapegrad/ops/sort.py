@@ -13,9 +13,10 @@ Ties are broken by position (a stable sort), and the gradient goes to the return
 import numpy as np
 
 from .._core.errors import ArgumentError, DTypeError, IndexRangeError, ShapeError
+from .._core.state import STATE
 from .._core.tensor import Tensor, array_of, wrap
 from .reduction import numpy_names, one_dim, values_indices
-from .registry import OpDef, apply_unary, register
+from .registry import OpDef, apply_unary, batched_call, register
 from .shape import clone, reshape
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "unique", "bincount", "histc",
@@ -131,6 +132,11 @@ def sort(input, dim=-1, descending=False, *, stable=False):
         >>> tg.sort(tg.tensor([3.0, 1.0, 2.0, 1.0]), descending=True)
         values_indices(values=tensor([3., 2., 1., 1.]), indices=tensor([0, 2, 1, 3]))
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call("sort", (input,),
+                           {"dim": dim, "descending": descending, "stable": stable})
+        if out is not None:
+            return out
     data = array_of(input)
     d = one_dim(dim, data.ndim, "sort")
     if data.ndim == 0:
@@ -149,6 +155,11 @@ def argsort(input, dim=-1, descending=False, *, stable=False):
         tensor([[0, 2, 1],
                 [1, 2, 0]])
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call("argsort", (input,),
+                           {"dim": dim, "descending": descending, "stable": stable})
+        if out is not None:
+            return out
     data = array_of(input)
     d = one_dim(dim, data.ndim, "argsort")
     if data.ndim == 0:
@@ -196,6 +207,11 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         >>> values, indices, x.grad
         (tensor([4., 3.], grad_fn=<TopkBackward0>), tensor([1, 3]), tensor([0., 1., 0., 1.]))
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call("topk", (input,),
+                           {"k": k, "dim": dim, "largest": largest, "sorted": sorted})
+        if out is not None:
+            return out
     data = array_of(input)
     k = _check_int(k, "topk")
     d = one_dim(dim, data.ndim, "topk")
@@ -230,6 +246,10 @@ def kthvalue(input, k, dim=-1, keepdim=False):
         >>> tg.kthvalue(tg.tensor([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]]), 2)
         values_indices(values=tensor([2., 4.]), indices=tensor([2, 2]))
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call("kthvalue", (input,), {"k": k, "dim": dim, "keepdim": keepdim})
+        if out is not None:
+            return out
     data = array_of(input)
     k = _check_int(k, "kthvalue")
     d = one_dim(dim, data.ndim, "kthvalue")
@@ -372,6 +392,10 @@ def histc(input, bins=100, min=0, max=0):
         >>> tg.histc(tg.tensor([1.0, 2.0, 1.0, 5.0]), bins=4, min=0, max=4)
         tensor([0., 2., 1., 0.])
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call("histc", (input,), {"bins": bins, "min": min, "max": max})
+        if out is not None:
+            return out
     data = array_of(input)
     if data.dtype.kind != "f":
         raise DTypeError(f"histc: input must be a floating tensor, got {data.dtype}; convert "
@@ -448,6 +472,11 @@ def searchsorted(sorted_sequence, input=None, *, out_int32=False, right=False, s
     if side == "left" and right:
         raise ArgumentError(f"{name}: side='left' and right=True disagree; pass one of them.")
     side = side or ("right" if right else "left")
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call(name, (sorted_sequence, values, sorter),
+                           {"out_int32": out_int32, "side": side})
+        if out is not None:
+            return out
     scalar = _scalar_value(values)
     if not scalar and not isinstance(values, (Tensor, np.ndarray)):
         raise TypeError(f"{name}: values must be a tensor or a number, got "

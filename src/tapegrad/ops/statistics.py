@@ -5,12 +5,13 @@ nanquantile.
 import numpy as np
 
 from .._core.errors import DTypeError
+from .._core.state import STATE
 from .._core.tensor import Tensor, array_of, wrap
 from .elementwise import exp, isnan, where
 from .order_statistics import median, mode, nanmedian, nanquantile, quantile
 from .reduction import (SUM, _reduce_params, _unreduce, half_in_float32, mean, normalize_dims,
                         numpy_names, sum)
-from .registry import OpDef, apply_unary, register
+from .registry import OpDef, apply_unary, batched_call, register
 
 __all__ = ["var", "std", "var_mean", "std_mean", "logsumexp", "nansum", "nanmean", "all",
            "any", "count_nonzero", "median", "nanmedian", "mode", "quantile", "nanquantile"]
@@ -277,6 +278,10 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     """
     if dtype is not None:
         input = input.to(dtype)
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call("nanmean", (input,), {"dim": dim, "keepdim": keepdim})
+        if out is not None:
+            return out
     data = array_of(input)
     if data.dtype.kind not in "fc":
         raise DTypeError(f"nanmean: input dtype must be floating point, got {data.dtype}; "
@@ -298,6 +303,10 @@ def _axis(data, dim, name):
 
 
 def _logical(np_fn, input, dim, keepdim, name):
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call(name, (input,), {"dim": dim, "keepdim": keepdim})
+        if out is not None:
+            return out
     data = array_of(input)
     # NOTE: dim=() reduces over no dim here, as PyTorch's all/any (unlike sum and
     # count_nonzero, where () means every dim).
@@ -352,6 +361,10 @@ def count_nonzero(input, dim=None):
         >>> tg.count_nonzero(x), x.count_nonzero(dim=0)
         (tensor(3), tensor([2, 1]))
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call("count_nonzero", (input,), {"dim": dim})
+        if out is not None:
+            return out
     data = array_of(input)
     axis = _axis(data, None if isinstance(dim, (tuple, list)) and not dim else dim,
                  "count_nonzero")

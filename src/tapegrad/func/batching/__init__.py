@@ -17,8 +17,13 @@ The rules live by family: elementwise.py (pointwise and broadcasting ops), reduc
 (ops over dims), shapes.py (views, reshapes, joins, indexing), linalg.py (matmul and the
 matrix functions), nn.py (convolutions, layer norms, attention weights), losses.py,
 nn_pooling.py, nn_norm.py (batch/instance/local response norm), nn_sparse.py (one_hot,
-embeddings), nn_recurrent.py (the RNN layers), nn_misc.py (resampling, unfold/fold) and
-nn_random.py (randomness='different' without a loop).
+embeddings), nn_recurrent.py (the RNN layers), nn_misc.py (resampling, unfold/fold),
+nn_random.py (randomness='different' without a loop), indexing.py (selection by condition,
+mask or index tensor; setitem; strided views), scatter.py (gather, the scatters and the
+index_* functions), sorting.py (sorts, order statistics, searches and the reductions that
+read values), linalg_extra.py (solves, cdist, the LU family, lstsq, rank, pinv). Public
+functions that read values before their primitive runs get public rules (``public_rule``); a
+tuple result (values, indices) comes back with each element batched.
 """
 import warnings
 
@@ -147,8 +152,9 @@ def public_dispatch(name, args, kwargs):
     out = rule_fn(phys, batched, kwargs, level.size)
     if out is None:
         return None
-    if isinstance(out, tuple):      # (values, indices) of the pools: each batched
-        return tuple(make_batched(o, level) for o in out)
+    if isinstance(out, tuple):     # (values, indices) and other named tuples: each batched
+        items = [make_batched(o, level) for o in out]
+        return type(out)(*items) if hasattr(out, "_fields") else tuple(items)
     return make_batched(out, level)
 
 
@@ -199,3 +205,4 @@ install_batching(dispatch, public_dispatch)
 from . import elementwise, reductions, shapes, linalg, nn, losses  # noqa: E402,F401  (register rules)
 from . import (nn_misc, nn_norm, nn_pooling, nn_random, nn_recurrent,  # noqa: E402,F401
                nn_sparse)
+from . import indexing, scatter, sorting, linalg_extra  # noqa: E402,F401  (register rules)

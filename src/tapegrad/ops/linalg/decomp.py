@@ -20,10 +20,11 @@ from collections import namedtuple
 import numpy as np
 
 from ..._core.errors import ArgumentError
+from ..._core.state import STATE
 from ..._core.tensor import Tensor, wrap
 from .. import shape
 from ..indexing import getitem
-from ..registry import OpDef, apply_unary, register
+from ..registry import OpDef, apply_unary, batched_call, register
 from ._common import (LinAlgError, batch_items, batch_prefix, check_float, check_matrix, diag,
                       diag_embed, dtype_of, mm, mT, shape_of, sym, tri)
 from .solve import _solve_tri
@@ -137,6 +138,10 @@ def cholesky_ex(input, *, upper=False, check_errors=False):
     check_float("linalg.cholesky_ex", input)
     source = mT(input) if upper else input       # as in linalg_cholesky
     L = apply_unary(CHOLESKY, source, {"check": bool(check_errors)})
+    if STATE.vmap_levels:       # Note [Batched tensors]: the factor is read below
+        info = batched_call("ex_info", (source, L), {"kind": "potrf"})
+        if info is not None:
+            return cholesky_ex_result(mT(L) if upper else L, info)
     a = np.asarray(_data(source))
     info = np.zeros(a.shape[:-2], dtype=np.int32)
     if np.isnan(_data(L)).any():
@@ -366,6 +371,18 @@ def zero_pivots(lu):
     return np.where(zero.any(-1), zero.argmax(-1) + 1, 0).astype(np.int32)
 
 
+def batched_zero_pivots(LU, name, check=True):
+    """zero_pivots of a batched LU inside vmap (None when no vmap rule applies); with
+    ``check``, raises LinAlgError when some example's U has a zero on its diagonal."""
+    from ..._core.batched import physical
+    info = batched_call("zero_pivots", (LU,), {})
+    if info is not None and check and physical(info)._data.any():
+        raise LinAlgError(f"{name}: some example's U has a zero on its diagonal: the matrix is "
+                          "singular, and using it on lu_solve would divide by zero. Consider "
+                          "linalg.lu_factor_ex(A), which returns the info instead.")
+    return info
+
+
 def lu_factor_unchecked(A, pivot, name):
     """``(LU, pivots)`` also for singular A (lu_factor_ex)."""
     if not pivot:
@@ -373,6 +390,9 @@ def lu_factor_unchecked(A, pivot, name):
                             "either)")
     packed = _lu_packed(A, name)
     m, n = shape_of(A)[-2:]
+    if STATE.vmap_levels:       # Note [Batched tensors]: the pivots' row, by ops (no read)
+        piv = getitem(packed.detach(), (Ellipsis, m, slice(0, min(m, n)))).to(np.int32)
+        return lu_factor_result(_rows(packed, 0, m), piv)
     piv = _data(packed)[..., m, :min(m, n)].astype(np.int32)
     return lu_factor_result(_rows(packed, 0, m), wrap(piv))
 
@@ -388,6 +408,9 @@ def lu_factor(A, *, pivot=True):
         tensor([2, 2], dtype=tapegrad.int32)
     """
     out = lu_factor_unchecked(A, pivot, "linalg.lu_factor")
+    if STATE.vmap_levels:       # Note [Batched tensors]: U's diagonal is read below
+        if batched_zero_pivots(out.LU, "linalg.lu_factor") is not None:
+            return out
     lu = _data(out.LU)
     info = zero_pivots(lu)
     if info.any():

@@ -7,12 +7,15 @@ from collections import namedtuple
 import numpy as np
 
 from ..._core.errors import ArgumentError, ShapeError
-from ..._core.tensor import array_of, wrap
+from ..._core.state import STATE
+from ..._core.tensor import Tensor, array_of, wrap
 from .. import reduction, shape
 from ..indexing import getitem
 from ._common import (LinAlgError, batch_prefix, batch_shape, check_float, check_matrix,
                       dtype_of, mm, mT, np_svd, shape_of, tri, unsqueeze)
-from .decomp import _permutation, linalg_qr, lu_factor_unchecked, zero_pivots
+from ..registry import batched_call
+from .decomp import (_permutation, batched_zero_pivots, linalg_qr, lu_factor_unchecked,
+                     zero_pivots)
 from .solve import _solve_tri, cholesky_solve, inv, solve
 
 lstsq_result = namedtuple("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
@@ -74,6 +77,10 @@ def lstsq(input, b, rcond=None, *, driver=None):
                 [0.2400]])
     """
     name = "linalg.lstsq"
+    if STATE.vmap_levels:       # Note [Batched tensors]: the singular values are read below
+        out = batched_call("lstsq", (input, b), {"rcond": rcond, "driver": driver})
+        if out is not None:
+            return out
     if driver is None:
         driver = "gelsy"
     if rcond is not None and not isinstance(rcond, (int, float, np.integer, np.floating)):
@@ -162,6 +169,10 @@ def lu_factor_ex(A, *, pivot=True, check_errors=False):
         tensor(2, dtype=tapegrad.int32)
     """
     LU, piv = lu_factor_unchecked(A, pivot, "linalg.lu_factor_ex")
+    if STATE.vmap_levels:       # Note [Batched tensors]: U's diagonal is read below
+        info = batched_zero_pivots(LU, "linalg.lu_factor_ex", check_errors)
+        if info is not None:
+            return lu_factor_ex_result(LU, piv, info)
     lu = array_of(LU)
     info = zero_pivots(lu)
     if check_errors and info.any():
@@ -180,13 +191,21 @@ def _unpack(LU, pivots, name):
     if piv.dtype.kind not in "iu" or piv.shape != tuple(sl[:-2]) + (k,):
         raise ShapeError(f"{name}: pivots must be integers of shape {tuple(sl[:-2]) + (k,)} "
                          f"for LU of shape {tuple(sl)}, got {piv.dtype} {piv.shape}")
+    if STATE.vmap_levels:       # Note [Batched tensors]: the pivots are read below
+        P = batched_call("lu_permutation", (pivots,), {"m": m, "dtype": dtype_of(LU)})
+        if P is not None:
+            return (P,) + _unpack_LU(LU, m, k)
     if piv.size and (piv.min() < 1 or piv.max() > m):
         raise ArgumentError(f"{name}: pivots must be 1-based row indices in [1, {m}]")
     P = _permutation(piv, m, dtype_of(LU))
+    return (P,) + _unpack_LU(LU, m, k)
+
+
+def _unpack_LU(LU, m, k):
     L = getitem(tri(LU, lower=True, k=-1), (Ellipsis, slice(None), slice(0, k))) + np.eye(
         m, k, dtype=dtype_of(LU))
     U = getitem(tri(LU, lower=False), (Ellipsis, slice(0, k), slice(None)))
-    return P, L, U
+    return L, U
 
 
 def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
@@ -203,7 +222,8 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):
     dt = dtype_of(LU_data)
     if not unpack_data:
         L, U = wrap(np.zeros(0, dtype=dt)), wrap(np.zeros(0, dtype=dt))
-    return lu_unpack_result(wrap(P) if unpack_pivots else wrap(np.zeros(0, dtype=dt)), L, U)
+    P = P if isinstance(P, Tensor) else wrap(P)       # (a tensor already inside vmap)
+    return lu_unpack_result(P if unpack_pivots else wrap(np.zeros(0, dtype=dt)), L, U)
 
 
 def linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False):

@@ -12,10 +12,11 @@ import numpy as np
 
 from ..._core.dtypes import to_numpy_dtype
 from ..._core.errors import ArgumentError, DTypeError, ShapeError
+from ..._core.state import STATE
 from ..._core.tensor import array_of, wrap
 from ..elementwise import abs, sign, where
 from ..reduction import _reduce_params, _unreduce, _weights_jvp, amax, amin, sum
-from ..registry import OpDef, apply_unary, register
+from ..registry import OpDef, apply_unary, batched_call, register
 from ..shape import normalize_dim, permute, unsqueeze
 from ._common import np_svd
 
@@ -117,6 +118,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     if ord == 0:
         # NOTE: the count has gradient 0 everywhere; x * 0 keeps the result in the graph, as
         # PyTorch's does (a caller's backward then reaches x with zeros).
+        if STATE.vmap_levels:   # Note [Batched tensors]: the count by ops, not by a read
+            return sum(x * 0.0, dim, keepdim) + sum((x.detach() != 0).to(x.dtype), dim, keepdim)
         count = sum(array_of(x) != 0, dim, keepdim).astype(array_of(x).dtype)
         return sum(x * 0.0, dim, keepdim) + wrap(count)
     params["ord"] = ord
@@ -268,6 +271,10 @@ def cond(A, p=None):
         >>> tg.linalg.cond(tg.tensor([[2.0, 0.0], [0.0, 0.5]]))
         tensor(4.)
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call("cond", (A,), {"p": p})
+        if out is not None:
+            return out
     _check_float(A, "linalg.cond")
     shape = array_of(A).shape
     if len(shape) < 2:
@@ -310,6 +317,11 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
         >>> tg.linalg.matrix_rank(tg.ones(3, 3)), tg.linalg.matrix_rank(tg.eye(3))
         (tensor(1), tensor(3))
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call("matrix_rank", (A, atol, rtol),
+                           {"atol": atol, "rtol": rtol, "hermitian": hermitian})
+        if out is not None:
+            return out
     _check_float(A, "linalg.matrix_rank")
     a = array_of(A)
     if a.ndim < 2:
@@ -338,6 +350,11 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
         tensor([[0.5000, 0.0000, 0.0000],
                 [0.0000, 0.2500, 0.0000]])
     """
+    if STATE.vmap_levels:       # Note [Batched tensors]: the values are read below
+        out = batched_call("pinv", (A, atol, rtol),
+                           {"atol": atol, "rtol": rtol, "hermitian": hermitian})
+        if out is not None:
+            return out
     _check_float(A, "linalg.pinv")
     a = array_of(A)
     if a.ndim < 2:

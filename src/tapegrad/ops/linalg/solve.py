@@ -11,11 +11,12 @@ from collections import namedtuple
 import numpy as np
 
 from ..._core.errors import ArgumentError, ShapeError
+from ..._core.state import STATE
 from ..._core.tensor import Tensor, wrap
 from .. import elementwise as ew
 from .. import shape
 from ..indexing import getitem
-from ..registry import OpDef, apply_binary, apply_unary, register
+from ..registry import OpDef, apply_binary, apply_unary, batched_call, register
 from ._common import (LinAlgError, batch_items, batch_prefix, batch_shape, check_float,
                       check_matrix, dtype_of, mm, mT, shape_of, tri, unsqueeze)
 
@@ -53,6 +54,10 @@ def _singular(name, a, what):
 def _ex_info(A, result):
     """The info of an _ex function (int32, A's batch shape): the zero pivots where the result
     came out nan, zeros everywhere else."""
+    if STATE.vmap_levels:       # Note [Batched tensors]: the result is read below
+        out = batched_call("ex_info", (A, result), {"kind": "getrf"})
+        if out is not None:
+            return out
     a = A._data if isinstance(A, Tensor) else np.asarray(A)
     if np.isnan(result._data if isinstance(result, Tensor) else result).any():
         return wrap(_pivot_infos(a))

@@ -4,6 +4,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..._core.batched import physical
 from ..._core.errors import ArgumentError
 from ..._core.tensor import Tensor, wrap
 from .. import shape
@@ -60,7 +61,8 @@ def _vector_term(g):
     that doesn't require grad); "zero" for zeros that require grad or carry a tangent
     (create_graph=True and a later derivative varies g: the term must stay in the graph, or
     every higher derivative through the vectors is lost); "full" otherwise."""
-    if np.any(_data(g) != 0):
+    # (inside vmap: the whole batch's cotangents, so one example's nonzero ones count for all)
+    if np.any(_data(physical(g)) != 0):
         return "full"
     return "zero" if isinstance(g, Tensor) and (g.requires_grad or g._fw is not None) \
         else "skip"
