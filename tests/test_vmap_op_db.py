@@ -133,8 +133,10 @@ def test_fallback_lists_name_real_rows():
     assert FALLBACK_ROWS <= names and DATA_DEPENDENT_SHAPES <= names
 
 
-def test_primitives_without_rules_are_few():
-    """The registered primitives with no batching rule (each runs example by example)."""
-    missing = set(ops_without_rules())
-    assert "add" not in missing and "matmul" not in missing and "conv" not in missing
-    assert len(missing) < 60, sorted(missing)
+def test_primitives_without_rules():
+    """The registered primitives with no batching rule of their own: each is reached inside
+    vmap only through its public function's rule (cross_entropy, ctc_loss, median,
+    scatter_reduce), has a value-dependent output shape (bincount), or isn't run through
+    apply (view_dtype); anything else falls back to running example by example."""
+    assert set(ops_without_rules()) == {"bincount", "cross_entropy", "ctc_loss", "median",
+                                        "scatter_reduce", "view_dtype"}
