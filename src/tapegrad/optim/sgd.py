@@ -3,7 +3,6 @@ import numpy as np
 
 from .._core.errors import ArgumentError
 from .._core.tensor import wrap
-from ._blas import axpy
 from .optimizer import Optimizer, check_arg, check_common
 
 
@@ -81,7 +80,6 @@ class SGD(Optimizer):
                     g = np.add(g, np.multiply(b, momentum, out=bufs[1]), out=bufs[1])
                 else:
                     g = b
-            if not axpy(-lr, g, p._data):        # one pass where BLAS can (optim/_blas.py)
-                np.multiply(g, lr, out=tmp)
-                np.subtract(p._data, tmp, out=p._data)
+            np.multiply(g, lr, out=tmp)
+            np.subtract(p._data, tmp, out=p._data)
             p._bump()
