@@ -275,17 +275,8 @@ def test_custom_function_inside_vmap_runs_per_example():
     """A custom Function sees arrays, so vmap runs the function example by example: values
     and per-example gradients (vmap of func.grad) equal the loop's."""
     from tapegrad.func import grad
-
-    class Cube(tg.autograd.Function):
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x ** 3
-
-        @staticmethod
-        def backward(ctx, g):
-            (x,) = ctx.saved_tensors
-            return 3 * x ** 2 * g
+    from test_autograd_function import _functions
+    Cube = _functions(tg)[0]
 
     x = _rand(4, 3)
     with warnings.catch_warnings(record=True) as caught:
