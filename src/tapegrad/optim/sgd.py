@@ -3,7 +3,7 @@ import numpy as np
 
 from .._core.errors import ArgumentError
 from .._core.tensor import wrap
-from .optimizer import Optimizer, check_arg, check_common
+from .optimizer import Optimizer, add_scaled, check_arg, check_common
 
 
 class SGD(Optimizer):
@@ -80,6 +80,5 @@ class SGD(Optimizer):
                     g = np.add(g, np.multiply(b, momentum, out=bufs[1]), out=bufs[1])
                 else:
                     g = b
-            np.multiply(g, lr, out=tmp)
-            np.subtract(p._data, tmp, out=p._data)
+            add_scaled(p._data, g, -lr, tmp)
             p._bump()
