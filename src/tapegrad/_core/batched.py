@@ -27,6 +27,7 @@ instead of silently computing one example.
 import numpy as np
 
 from .errors import NotSupportedError
+from .state import STATE
 from .tensor import Tensor
 
 
@@ -300,7 +301,6 @@ def batched_at(t, levels):
 
 def active_levels():
     """The running vmaps' levels, outermost first."""
-    from .state import STATE
     return list(STATE.vmap_levels)
 
 
@@ -309,7 +309,6 @@ def vmap_randomness():
     needs each example to draw its own, so a vectorized vmap runs example by example instead
     (a looping one draws per example already); 'same' draws once for all (the vectorized
     path does; a looping vmap replays the generator's state per example)."""
-    from .state import STATE
     different = None
     for lv in STATE.vmap_levels:
         if lv.randomness == "error":

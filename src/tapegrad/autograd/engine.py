@@ -9,8 +9,7 @@ import sys
 
 import numpy as np
 
-from .._core.batched import (Batched, active_levels, levels_of, merge_levels, physical,
-                             split_levels)
+from .._core.batched import Batched, levels_of, merge_levels, physical, split_levels
 from .._core.errors import ArgumentError, GradError, ShapeError
 from .._core.node import AccumulateGrad, Ctx, Node, capture_site, format_site
 from .._core.state import STATE

@@ -34,7 +34,6 @@ from .._core.errors import ArgumentError, GradError, ShapeError
 from .._core.node import AccumulateGrad
 from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
-from ..ops.shape import stack
 from .engine import count_consumers
 from .engine import grad as _grad
 from .grad_mode import no_grad

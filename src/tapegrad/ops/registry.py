@@ -77,11 +77,10 @@ def register(op):
     return op
 
 
-# The batching dispatcher (Note [Batched tensors] in _core/batched.py): installed by
-# tapegrad.func when it is imported, since the ops floor can't import the floor above it.
+# The batching dispatchers (Note [Batched tensors] in _core/batched.py), for primitives and
+# for public functions: installed by tapegrad.func when it is imported, since the ops floor
+# can't import the floor above it.
 _batching = [None]
-
-
 _public_batching = [None]
 
 
@@ -212,8 +211,8 @@ def apply_unary(op, x, params=_EMPTY):
 
 def tracked(t):
     """Whether an op on ``t`` must run through ``apply`` (so not a NumPy shortcut): it is a
-    Tensor that records (requires grad, grad mode on) or carries tangents (Note [Forward
-    mode] in forward_mode.py)."""
+    Tensor that records (requires grad, grad mode on), carries tangents (Note [Forward
+    mode] in forward_mode.py) or is batched by vmap (Note [Batched tensors])."""
     return isinstance(t, Tensor) and ((t._requires_grad and STATE.grad_enabled)
                                       or t._fw is not None or t._view is BATCHED)
 

@@ -31,7 +31,7 @@ def broadcasting(op, args, batched, params, size):
 @rule("where")
 def where(op, args, batched, params, size):
     # the condition is a param (an array): a batched condition arrives through
-    # batching.public's rule for where(), never here
+    # the public rule for where() in indexing.py, never here
     check_no_batched_data("where", params)
     cond = params["cond"]
     rank = max(a.ndim - 1 if b else np.ndim(a) for a, b in zip(args, batched))
