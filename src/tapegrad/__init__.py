@@ -7,6 +7,7 @@ Example:
     >>> loss.backward(); w.grad
     tensor(8.)
 """
+from ._core import floating as _floating
 from ._core.device import device
 from ._core.dtypes import (bool, double, dtype, float, float16, float32, float64, half, int,
                            int8, int16, int32, int64, long, short, uint8)
@@ -49,6 +50,7 @@ from .autograd.tape import GradientTape
 from .serialization import load, load_file, save, save_file
 
 __version__ = "0.1.0"
+_floating.quiet_floating_point_warnings()   # Note [Quiet floating-point warnings]
 
 
 def is_tensor(obj):
