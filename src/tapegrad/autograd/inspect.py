@@ -61,9 +61,9 @@ def inspect(output, model=None):
     Example:
         >>> import tapegrad as tg
         >>> x = tg.ones(3, requires_grad=True)
-        >>> r = tg.autograd.graph.inspect((x * x).sum())
+        >>> r = tg.autograd.graph.inspect((x * x).sum())   # mul saves x twice: counted once
         >>> r.nodes, r.saved_bytes, sorted(r.by_op)
-        (3, 24, ['AccumulateGrad', 'MulBackward0', 'SumBackward0'])
+        (3, 12, ['AccumulateGrad', 'MulBackward0', 'SumBackward0'])
     """
     outputs = list(output) if isinstance(output, (tuple, list)) else [output]
     for i, t in enumerate(outputs):
