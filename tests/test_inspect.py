@@ -200,3 +200,24 @@ def test_saved_tensors_hooks_count_the_packed_values():
         z = x.exp()
     r = inspect(z)
     assert r.opaque_saved == 1 and r.saved_bytes == 0 and "unknown size" in str(r)
+
+
+def test_function_with_several_outputs():
+    class SinCos(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return tg.sin(x), tg.cos(x)
+
+        @staticmethod
+        def backward(ctx, gs, gc):
+            (x,) = ctx.saved_tensors
+            return gs * tg.cos(x) - gc * tg.sin(x)
+
+    x = tg.ones(4, requires_grad=True)
+    s, c = SinCos.apply(x)
+    r = inspect((s * c).sum())
+    # its two outputs' shapes, both (4,), listed once: shapes are the distinct ones seen
+    assert r.by_op["SinCosBackward"] == {"count": 1, "saved_bytes": _nbytes(x),
+                                         "shapes": [(4,)]}
+    assert r.by_op["SinCosBackward (output)"]["count"] == 2

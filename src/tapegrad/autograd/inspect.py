@@ -178,6 +178,11 @@ def _build(order, model):
     for node in order:
         leaf = type(node) is AccumulateGrad
         name = node.name()
+        shapes = _shapes(node)
+        if getattr(node.op, "name", None) == "function_output":
+            # (one of a several-output Function's outputs: a pass-through node of its own,
+            # named after the Function as in PyTorch, where the Function is one node)
+            name += " (output)"
         if leaf:
             leaves += 1
             a = _as_array(node.variable)
@@ -209,9 +214,9 @@ def _build(order, model):
             groups.append(group(by_module, module))
         for g in groups:
             g["count"] += 1
-            shape = tuple(int(s) for s in node.shape) if node.shape is not None else None
-            if shape not in g["shapes"]:
-                g["shapes"].append(shape)
+            for shape in shapes:
+                if shape not in g["shapes"]:
+                    g["shapes"].append(shape)
             for a, k in zip(arrays, keys):
                 if k not in g["_seen"]:
                     g["_seen"].add(k)
@@ -226,6 +231,15 @@ def _build(order, model):
         kept_alive_bytes=sum(int(b.nbytes) for b in alive.values()),
         freed_nodes=freed_nodes, opaque_saved=opaque,
         by_op=by_op, by_site=by_site, by_module=by_module)
+
+
+def _shapes(node):
+    """The output shapes of ``node``: a custom Function's node has one per tensor output."""
+    outs = getattr(node, "_outputs", None) if hasattr(type(node), "_outputs") else None
+    if outs:
+        return [tuple(int(d) for d in o[0]) for o in outs if o is not None]
+    shape = getattr(node, "shape", None)      # (unset on some Function nodes)
+    return [None if shape is None else tuple(int(d) for d in shape)]
 
 
 class GraphReport:
