@@ -221,3 +221,20 @@ def test_function_with_several_outputs():
     assert r.by_op["SinCosBackward"] == {"count": 1, "saved_bytes": _nbytes(x),
                                          "shapes": [(4,)]}
     assert r.by_op["SinCosBackward (output)"]["count"] == 2
+
+
+def test_long_tables_are_cut_in_print_but_not_in_data():
+    x = tg.ones(2, requires_grad=True)
+    y = x
+    for _ in range(30):
+        y = y * 1.5; line = _line()  # noqa: E702  (one site, 30 nodes)
+    h = x
+    for k in range(25):          # 25 sites: one per line of a generated function
+        exec(f"def f{k}(h):\n" + "\n" * k + "    return h.sin()", globals())
+        h = globals()[f"f{k}"](h)
+    r = inspect((y.sum(), h.sum()))
+    assert r.by_site[f"{__file__}:{line}"]["count"] == 30
+    assert len(r.by_site) == 28           # 25 generated lines, two here, the leaf
+    text = str(r)
+    assert "... 8 more site rows in to_dict()" in text
+    assert len(r.to_dict()["by_site"]) == 28

@@ -20,7 +20,7 @@ tables; ``report.to_dict()`` gives the same numbers as plain, JSON-serializable 
   Counted per underlying buffer (a view keeps its whole base array alive, so the base's
   ``nbytes`` is counted, once). Node outputs that were not saved are not held by the graph
   (a node keeps its output's shape and dtype only), so they are not counted; neither are
-  ``.grad`` arrays or a custom Function's other ``ctx`` attributes.
+  ``.grad`` arrays, forward-mode tangents, or a custom Function's other ``ctx`` attributes.
 - after a backward without ``retain_graph=True`` the nodes' saved values are freed: saved
   bytes are 0 and ``freed`` is True (the leaves are still held, and still counted).
 
@@ -172,7 +172,8 @@ def _build(order, model):
     def group(table, key):
         g = table.get(key)
         if g is None:
-            g = table[key] = {"count": 0, "saved_bytes": 0, "_seen": set(), "shapes": []}
+            # (shapes: a dict used as an ordered set; large graphs see many)
+            g = table[key] = {"count": 0, "saved_bytes": 0, "_seen": set(), "shapes": {}}
         return g
 
     for node in order:
@@ -194,6 +195,10 @@ def _build(order, model):
             module = owner.get(id(node.variable), _NO_PARAM) if owner is not None else None
         else:
             arrays, n_opaque, freed = _saved_arrays(node)
+            for k in range(1, len(node.saved or ()), 4):
+                t = node.saved[k]      # the saved input tensors are held too (version check)
+                if isinstance(t, Tensor):
+                    alive[id(_base(t._data))] = _base(t._data)
             freed_nodes += freed
             opaque += n_opaque
             site = format_site(node.site)
@@ -215,8 +220,7 @@ def _build(order, model):
         for g in groups:
             g["count"] += 1
             for shape in shapes:
-                if shape not in g["shapes"]:
-                    g["shapes"].append(shape)
+                g["shapes"][shape] = None
             for a, k in zip(arrays, keys):
                 if k not in g["_seen"]:
                     g["_seen"].add(k)
@@ -224,6 +228,7 @@ def _build(order, model):
     for table in (by_op, by_site, by_module or {}):
         for g in table.values():
             del g["_seen"]
+            g["shapes"] = list(g["shapes"])
     return GraphReport(
         nodes=len(order), leaves=leaves,
         saved_bytes=sum(int(a.nbytes) for a in all_saved.values()),
@@ -338,11 +343,15 @@ def _fmt_bytes(n):
         n /= 1024
 
 
+_ROW_LIMIT = 20
+
+
 def _table(title, table, shapes=False):
-    """Aligned rows of one grouping, most saved bytes first."""
+    """Aligned rows of one grouping, most saved bytes first (at most _ROW_LIMIT of them)."""
     head = ["", f"by {title}", title, "count", "saved"] + (["output shapes"] if shapes else [])
     rows = []
-    for key, g in sorted(table.items(), key=lambda kv: (-kv[1]["saved_bytes"], kv[0])):
+    ranked = sorted(table.items(), key=lambda kv: (-kv[1]["saved_bytes"], kv[0]))
+    for key, g in ranked[:_ROW_LIMIT]:
         row = [key, str(g["count"]), _fmt_bytes(g["saved_bytes"])]
         if shapes:
             row.append(" ".join(_fmt_shape(s) for s in g["shapes"][:4])
@@ -355,7 +364,10 @@ def _table(title, table, shapes=False):
     def fmt(r):
         cells = [r[0].ljust(w[0])] + [r[i].rjust(w[i]) for i in (1, 2)] + r[3:]
         return "  ".join(cells).rstrip()
-    return [head[0], head[1], fmt(cols), fmt(["-" * x for x in w])] + [fmt(r) for r in rows]
+    more = [f"... {len(ranked) - _ROW_LIMIT} more {title} rows in to_dict()"] * (
+        len(ranked) > _ROW_LIMIT)
+    return [head[0], head[1], fmt(cols), fmt(["-" * x for x in w])] + [
+        fmt(r) for r in rows] + more
 
 
 def _fmt_shape(s):
