@@ -168,6 +168,7 @@ def _build(order, model):
     by_op, by_site, by_module = {}, {}, ({} if owner is not None else None)
     all_saved, alive = {}, {}
     leaves = freed_nodes = opaque = 0
+    sites = {}
 
     def group(table, key):
         g = table.get(key)
@@ -201,7 +202,9 @@ def _build(order, model):
                     alive[id(_base(t._data))] = _base(t._data)
             freed_nodes += freed
             opaque += n_opaque
-            site = format_site(node.site)
+            site = sites.get(node.site)
+            if site is None:       # (a loop's nodes share few sites; formatting walks lines)
+                site = sites[node.site] = format_site(node.site)
             module = None
             if owner is not None:
                 module = _NO_PARAM
