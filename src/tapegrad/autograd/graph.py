@@ -245,3 +245,8 @@ def _with_history(arr, node, e):
         t = wrap(arr, parent)
     t._fw = e.fw
     return t
+
+
+# At the end: the inspector reads nodes only, and importing it last keeps this module's names
+# defined before anything it pulls in runs.
+from .inspect import inspect  # noqa: E402,F401
