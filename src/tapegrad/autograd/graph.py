@@ -26,7 +26,7 @@ from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
 from ..ops.registry import UNVERSIONED, SavedPacked
 
-__all__ = ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"]
+__all__ = ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks", "inspect"]
 
 
 class saved_tensors_hooks:
