@@ -1,4 +1,4 @@
-"""Pictures of autograd graphs: Graphviz DOT text with no dependency, rendered when graphviz is there.
+"""Pictures of autograd graphs: Graphviz DOT text with no dependency, drawn when graphviz is here.
 
 ``to_dot(output)`` walks the graph that already exists behind ``output`` (nothing is recorded
 for it) and writes one DOT node per graph node: the op as PyTorch's grad_fn names it
