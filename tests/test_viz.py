@@ -189,3 +189,14 @@ def test_missing_dot_program(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="apt-get install graphviz"):
         viz.render(tg.ones(1, requires_grad=True) * 2, format="png")
+
+
+def test_import_stays_light():
+    import os
+    import subprocess
+    import sys
+    src = os.path.dirname(os.path.dirname(tg.__file__))
+    code = "import sys, tapegrad; print(tapegrad.viz.__name__, 'graphviz' in sys.modules)"
+    env = dict(os.environ, PYTHONPATH=src)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.split() == ["tapegrad.viz", "False"], out.stderr
