@@ -12,12 +12,15 @@ from inputs to the ops that use them, as in torchviz.
 A deep stack of identical layers would make a picture nobody can read, so ``to_dot`` collapses
 repetition along the graph's spine. The rule:
 
-1. The spine starts at each output's node and goes, at each step, to the parent with the
-   longest path to a leaf (ties: the first input), ending at a leaf.
+1. A spine starts at each output's node and goes, at each step, to the parent with the
+   longest path to a leaf (ties: the first input), ending at a leaf or at a node already on a
+   spine. Side branches at least ``collapse`` nodes tall start spines of their own.
 2. Each spine node makes a *unit*: itself plus the side nodes reachable from it without passing
    another spine node (weights, their transposes, biases). The unit's signature is the structure
    of that piece: op names, shapes, dtypes, hook marks, and which spine nodes it points to (by
-   offset, so a residual ``x + f(x)`` has the same signature in every block). Parameter names
+   offset, so a residual ``x + f(x)`` has the same signature in every block; a spine leaf other
+   than the next spine node, or a node more than 32 units down, counts by its kind alone, so
+   ``s = s + f(x)`` in a loop repeats). Parameter names
    and user lines are not part of it: layer 3 and layer 700 look alike.
 3. Along the spine, a block of ``p`` consecutive units (``p`` <= 16) that repeats ``k`` times in a
    row, ``k >= collapse``, becomes one group: the first block is drawn inside a box labelled
@@ -103,20 +106,27 @@ def _retains(node):
     return node.retained is not None and node.retained() is not None
 
 
-def _spines(roots, order):
-    """The spine of each root (Note [Collapsing repeated layers], step 1), no node twice."""
+def _spines(roots, order, min_len):
+    """The spines (Note [Collapsing repeated layers], step 1), no node on two: one from each
+    root, then one from each side branch tall enough to hold a run (two towers joined by an
+    add: the second tower collapses too)."""
     height = {}
     for n in order:
         height[id(n)] = 1 + max((height[id(p)] for p in _parents(n)), default=-1)
-    on_spine, spines = set(), []
-    for root in roots:
-        spine, n = [], root
+    on_spine, spines, heads = set(), [], list(roots)
+    while heads:
+        head = heads.pop(0)
+        spine, n = [], head
         while n is not None and id(n) not in on_spine:
             on_spine.add(id(n))
             spine.append(n)
             ps = _parents(n)
             n = max(ps, key=lambda p: height[id(p)]) if ps else None
-        spines.append(spine)
+        if spine:
+            spines.append(spine)
+        side = [p for m in spine for p in _parents(m)
+                if id(p) not in on_spine and height[id(p)] >= min_len]
+        heads.extend(sorted(side, key=lambda p: -height[id(p)]))
     return spines
 
 
@@ -129,14 +139,15 @@ def _unit_sigs(spine):
 
         def sig(n):
             j = index.get(id(n))
-            if j is not None and n is not top:
-                return ("spine", j - i)
+            if j is not None and n is not top and (j == i + 1 or not isinstance(n, AccumulateGrad)):
+                # near: by offset (a residual's skip); far: only that it is the spine's
+                return ("spine", j - i) if j - i <= 2 * _MAX_PERIOD else ("spine", "far")
             if id(n) in memo:
                 return memo[id(n)]
             if len(memo) > _MAX_UNIT:
                 raise _TooBig
             memo[id(n)] = ("cycle",)        # placeholder; graphs are acyclic
-            if n is not top:
+            if n is not top and j is None:
                 side.append(n)
             s = (_node_sig(n), tuple(sig(p) if p is not None else None for p in n.parents))
             memo[id(n)] = s
@@ -295,7 +306,7 @@ def to_dot(output, params=None, show_saved=False, collapse=3):
         if not isinstance(collapse, int) or collapse < 2:
             raise ArgumentError(f"viz.to_dot: collapse={collapse!r}; give an int >= 2 (the least "
                                 "repeat count to collapse) or None to draw every node.")
-        for spine in _spines(root_nodes, order):
+        for spine in _spines(root_nodes, order, collapse):
             sigs, sides = _unit_sigs(spine)
             for start, p, k in _runs(sigs, collapse):
                 shift = (k - 1) * p
