@@ -20,6 +20,12 @@ def _edges(dot):
     return re.findall(r"^\s*(\w+) -> (\w+)", dot, re.M)
 
 
+def _all_reach_an_output(dot):
+    """Every drawn node feeds something: collapsing dropped no edge it needed."""
+    sources = {a for a, _ in _edges(dot)}
+    return all(k in sources for k in _nodes(dot) if not k.startswith("out"))
+
+
 def _by_label(dot, text):
     return [k for k, v in _nodes(dot).items() if text in v]
 
@@ -142,6 +148,7 @@ def test_long_chain_collapses():
     assert "repeated 999 times (2 ops each)" in dot
     assert _by_label(dot, "2.weight .. 1998.weight")
     assert _by_label(dot, "0.weight")
+    assert _all_reach_an_output(dot)
     full = viz.to_dot(loss, collapse=None)
     assert len(_by_label(full, "LinearBackward0")) == 1000
 
@@ -153,7 +160,7 @@ def test_residual_blocks_collapse_and_short_runs_stay():
         y = y + tg.relu(y * 2)
     dot = viz.to_dot(y)
     # the first block reads the leaf x instead of the previous block: 49 collapse, 1 drawn
-    assert "repeated 49 times (3 ops each)" in dot
+    assert "repeated 49 times (3 ops each)" in dot and _all_reach_an_output(dot)
     assert len(_nodes(dot)) <= 9
     y2 = x * 2 * 2                  # two repeats: under the default threshold of 3
     assert "repeated" not in viz.to_dot(y2)
@@ -212,6 +219,7 @@ def test_two_towers_both_collapse():
     dot = viz.to_dot(a.sum() + b.sum())
     assert len(_nodes(dot)) <= 12
     assert dot.count("repeated 300 times (2 ops each)") == 2
+    assert _all_reach_an_output(dot)
 
 
 def test_accumulating_loop_collapses():
@@ -223,3 +231,19 @@ def test_accumulating_loop_collapses():
     # the last term meets s = x * 0, which is shorter, so the spine turns there: 499 or 500
     assert re.search(r"repeated (499|500) times \(1 op each\)", dot)
     assert len(_nodes(dot)) <= 10
+
+
+def test_run_that_ends_on_another_spine_stays_connected():
+    x = tg.ones(3, requires_grad=True)
+    c = tg.tanh(tg.tanh(x))
+    long, short = c, c
+    for _ in range(50):
+        long = tg.cos(long)
+    for _ in range(30):
+        short = tg.sin(short)          # its spine stops at c, already on long's spine
+    dot = viz.to_dot((long, short))
+    assert "repeated 50 times" in dot and "repeated 30 times" in dot
+    [sin] = _by_label(dot, "SinBackward0")
+    tanhs = [k for k, v in _nodes(dot).items() if v.startswith("TanhBackward0")]
+    assert _all_reach_an_output(dot)
+    assert any(a in tanhs and b == sin for a, b in _edges(dot))   # sin reads c

@@ -123,30 +123,34 @@ def _spines(roots, order, min_len):
             ps = _parents(n)
             n = max(ps, key=lambda p: height[id(p)]) if ps else None
         if spine:
-            spines.append(spine)
+            spines.append((spine, n))   # n: where it stopped (a node on another spine, or None)
         side = [p for m in spine for p in _parents(m)
                 if id(p) not in on_spine and height[id(p)] >= min_len]
         heads.extend(sorted(side, key=lambda p: -height[id(p)]))
     return spines
 
 
-def _unit_sigs(spine):
-    """One hashable signature per spine unit (step 2), and each unit's side nodes."""
+def _unit_sigs(spine, end):
+    """One hashable signature per spine unit (step 2), and each unit's side nodes; ``end``
+    (the node the spine stopped at) counts as the spine's next step."""
     index = {id(n): i for i, n in enumerate(spine)}
+    if end is not None:
+        index[id(end)] = len(spine)
     sigs, sides = [], []
     for i, top in enumerate(spine):
         memo, side = {}, []
 
         def sig(n):
             j = index.get(id(n))
-            if j is not None and n is not top and (j == i + 1 or not isinstance(n, AccumulateGrad)):
-                # near: by offset (a residual's skip); far: only that it is the spine's
+            if j is not None and n is not top and (
+                    j == i + 1 or not isinstance(n, AccumulateGrad)):
+                # near: by offset (a residual's skip); far: only that it is on the spine
                 return ("spine", j - i) if j - i <= 2 * _MAX_PERIOD else ("spine", "far")
             if id(n) in memo:
                 return memo[id(n)]
             if len(memo) > _MAX_UNIT:
                 raise _TooBig
-            memo[id(n)] = ("cycle",)        # placeholder; graphs are acyclic
+            memo[id(n)] = None              # visited (counts toward the size cap)
             if n is not top and j is None:
                 side.append(n)
             s = (_node_sig(n), tuple(sig(p) if p is not None else None for p in n.parents))
@@ -243,7 +247,8 @@ def _node_attrs(node, names, show_saved, last_twin):
         twin = last_twin.get(id(node))
         if name and twin is not None and names.get(id(twin), name) != name:
             name = f"{names[id(twin)]} .. {name}"      # the same leaf of each repeated block
-        lines = ([name] if name else []) + [f"{_shape_str(node.shape)} {_short_dtype(node.dtype)}"]
+        lines = [name] if name else []
+        lines.append(f"{_shape_str(node.shape)} {_short_dtype(node.dtype)}")
         if getattr(node, "post_hooks", None):
             marks.append("post-accumulate hook")
         if marks:
@@ -306,8 +311,9 @@ def to_dot(output, params=None, show_saved=False, collapse=3):
         if not isinstance(collapse, int) or collapse < 2:
             raise ArgumentError(f"viz.to_dot: collapse={collapse!r}; give an int >= 2 (the least "
                                 "repeat count to collapse) or None to draw every node.")
-        for spine in _spines(root_nodes, order, collapse):
-            sigs, sides = _unit_sigs(spine)
+        for spine, end in _spines(root_nodes, order, collapse):
+            sigs, sides = _unit_sigs(spine, end)
+            spine = spine + [end]       # a jump past the last unit lands on end
             for start, p, k in _runs(sigs, collapse):
                 shift = (k - 1) * p
                 for j in range(start + p, start + k * p):
@@ -326,7 +332,7 @@ def to_dot(output, params=None, show_saved=False, collapse=3):
         while id(n) in redirect:
             spine, j = redirect[id(n)]
             n = spine[j] if j < len(spine) else None
-            if n is None:
+            if n is None:       # the run went down to the last leaf: nothing below it
                 return None
         return n
 
@@ -456,7 +462,12 @@ class _Picture:
         self.source = source
 
     def _repr_svg_(self):
-        return _graphviz().Source(self.source).pipe(format="svg").decode("utf-8")
+        # None tells Jupyter to show the text repr instead when graphviz is missing
+        try:
+            graphviz = _graphviz()
+        except (ImportError, RuntimeError):
+            return None
+        return graphviz.Source(self.source).pipe(format="svg").decode("utf-8")
 
     def __repr__(self):
         return self.source
