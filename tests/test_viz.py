@@ -247,3 +247,10 @@ def test_run_that_ends_on_another_spine_stays_connected():
     tanhs = [k for k, v in _nodes(dot).items() if v.startswith("TanhBackward0")]
     assert _all_reach_an_output(dot)
     assert any(a in tanhs and b == sin for a, b in _edges(dot))   # sin reads c
+
+
+def test_show_falls_back_to_text_without_graphviz(monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)      # no dot program
+    pic = viz.show(tg.ones(2, requires_grad=True) * 2, show_saved=True)
+    assert pic._repr_svg_() is None
+    assert repr(pic).startswith("digraph") and "saved" in pic.source
