@@ -42,7 +42,7 @@ from .ops.statistics import *  # noqa: F401,F403
 from .ops.reduction import amax, amin, argmax, argmin, max, mean, min, prod, sum
 from .ops.shape import (broadcast_to, cat, clone, concat, concatenate, expand, flatten, permute,
                         reshape, squeeze, stack, swapaxes, swapdims, t, transpose, unsqueeze)
-from . import autograd, func, linalg, nn, optim, special, utils
+from . import autograd, func, linalg, nn, optim, special, utils, viz
 from .autograd import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                        set_grad_enabled)
 from .autograd.grad_mode import is_inference_mode_enabled
