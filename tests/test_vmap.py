@@ -97,11 +97,12 @@ def test_gradient_flows_through_vmap():
 
 
 def test_per_example_gradients_with_autograd_grad_on_batched_inputs():
-    from tapegrad._core.batched import active_levels, batched_at, rewrap
+    from tapegrad._core.batched import batched_at, rewrap
+    from tapegrad._core.state import STATE
     w, x = _rand(3, 2), _rand(6, 3, seed=1)
 
     def per_example(w, x):
-        levels = active_levels()
+        levels = list(STATE.vmap_levels)
         wi = rewrap(batched_at(w, levels).detach().requires_grad_(), levels)
         return tg.autograd.grad((x @ wi).tanh().sum(), wi)[0]
 

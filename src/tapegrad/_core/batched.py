@@ -299,11 +299,6 @@ def batched_at(t, levels):
     return p
 
 
-def active_levels():
-    """The running vmaps' levels, outermost first."""
-    return list(STATE.vmap_levels)
-
-
 def vmap_randomness():
     """Called before every random draw while a vmap runs: 'error' refuses it; 'different'
     needs each example to draw its own, so a vectorized vmap runs example by example instead
