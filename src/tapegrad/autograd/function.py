@@ -43,6 +43,7 @@ from .._core.tensor import Tensor, wrap
 from ..ops._broadcast import sum_to_shape
 from ..ops.forward_mode import strip, tangent_levels
 from ..ops.registry import OpDef, _track_view, rebase_history, set_history
+from ..ops.instrument import track
 from ..ops.shape import RESHAPE, clone
 from .engine import _check_versions, _freed_error
 from .graph import SavedByFunction, pack_for_function, unpack_for_function
@@ -317,7 +318,7 @@ def _select_vjp(ctx, g):
     return (box,)
 
 
-_SELECT = OpDef("function_output", None, _select_vjp)
+_SELECT = track(OpDef("function_output", None, _select_vjp))
 
 
 def _output_node(fn_node, i, t, site):
@@ -787,7 +788,7 @@ class Function:
         # The per-class node type: its name is the grad_fn's name (``CubeBackward``).
         cls._backward_cls = type(f"{cls.__name__}Backward", (_FunctionNode,), {
             "__slots__": (), "__module__": cls.__module__, "_forward_cls": cls,
-            "_op": OpDef(cls.__name__, None, _function_vjp)})
+            "_op": track(OpDef(cls.__name__, None, _function_vjp))})
         cls._signature = None
 
     def __init__(self, *args, **kwargs):
@@ -933,4 +934,4 @@ def _once_vjp(ctx, g):
         "Write the backward with tapegrad ops and drop the decorator to allow double backward.")
 
 
-_ONCE = OpDef("once_differentiable", None, _once_vjp)
+_ONCE = track(OpDef("once_differentiable", None, _once_vjp))

@@ -54,7 +54,8 @@ class OpDef:
     """
     # NOTE: a plain slotted class rather than a dataclass: dataclasses imports inspect,
     # a measurable share of `import tapegrad`.
-    __slots__ = ("name", "forward", "vjp", "jvp", "save", "broadcasts", "is_view", "save_slots")
+    __slots__ = ("name", "forward", "vjp", "jvp", "save", "broadcasts", "is_view", "save_slots",
+                 "__weakref__")
 
     def __init__(self, name, forward, vjp, jvp=None, save=(), broadcasts=False, is_view=False,
                  save_for=None):
@@ -68,12 +69,15 @@ class OpDef:
 
 
 REGISTRY = {}
+ON_REGISTER = []      # called with each new op (ops/instrument.py: Note [Instruments])
 
 
 def register(op):
     """Add a primitive to the table (import time only) and return it."""
     assert op.name not in REGISTRY, f"op {op.name!r} registered twice"
     REGISTRY[op.name] = op
+    for hook in ON_REGISTER:
+        hook(op)
     return op
 
 

@@ -7,6 +7,7 @@ from .._core import dtypes
 from .._core.errors import ArgumentError, IndexRangeError, ShapeError
 from .._core.tensor import Tensor, shape_of
 from ._broadcast import sum_to_shape
+from .instrument import track
 from .registry import (OpDef, apply, apply_binary, apply_chain, apply_unary, chain_adjoint,
                        linear, register)
 
@@ -604,7 +605,8 @@ def _alias_forward(x, level, box, shape):
 
 
 # NOTE: not registered (no public function of its own): only make_dual and unpack_dual make one.
-ALIAS = OpDef("alias", _alias_forward, lambda ctx, g: (g,), lambda ctx, t: t, is_view=True)
+ALIAS = track(OpDef("alias", _alias_forward, lambda ctx, g: (g,), lambda ctx, t: t,
+                    is_view=True))
 
 
 def tangent_root(input, level, tangent):

@@ -36,6 +36,7 @@ from ..autograd.grad_mode import enable_grad, no_grad
 from ..autograd.graph import saved_tensors_hooks
 from ..ops.creation import default_generator
 from ..ops.registry import OpDef
+from ..ops.instrument import track
 
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "noop_context_fn"]
 
@@ -321,8 +322,8 @@ def _reentrant_vjp(ctx, _):
                  and d._grad is not None else None for d in detached)
 
 
-_REENTRANT = OpDef("checkpoint_function", None, _reentrant_vjp)
-_OUTPUT = OpDef("checkpoint_output", None, _output_vjp)
+_REENTRANT = track(OpDef("checkpoint_function", None, _reentrant_vjp))
+_OUTPUT = track(OpDef("checkpoint_output", None, _output_vjp))
 
 
 # ---- checkpoint_sequential ---------------------------------------------------------------
