@@ -576,6 +576,16 @@ class Tensor:
     def __repr__(self):
         return _format(self)
 
+    def _repr_svg_(self):
+        # Jupyter's rich display: a tensor with a graph behind it shows the picture of that
+        # graph (its values in the caption) when graphviz is installed, else None, which
+        # tells Jupyter to use the text repr. Imported late: the core can't import the viz
+        # floor above it, and nothing is imported until a notebook asks.
+        if self._grad_fn is None:
+            return None
+        from ..viz import tensor_svg
+        return tensor_svg(self)
+
 
 _new = object.__new__
 

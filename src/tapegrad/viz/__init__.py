@@ -47,7 +47,7 @@ from .._core.errors import ArgumentError, GradError
 from .._core.node import AccumulateGrad, format_site
 from .._core.tensor import Tensor
 
-__all__ = ["to_dot", "render", "show"]
+__all__ = ["to_dot", "render", "show", "notebook_display"]
 
 _MAX_PERIOD = 16        # longest repeating block (in spine units) looked for
 _MAX_UNIT = 64          # side nodes a unit may hold before it counts as unique
@@ -484,3 +484,44 @@ def show(output, **kwargs):
         True
     """
     return _Picture(to_dot(output, **kwargs))
+
+
+# Whether Jupyter shows a tensor with a graph as its picture (Tensor._repr_svg_). A display
+# preference for the whole process, not a mode of autograd, so not on the thread-local STATE.
+_NOTEBOOK = {"enabled": True}
+
+
+def notebook_display(enabled=True):
+    """Turn on or off Jupyter's picture display of tensors that have a graph.
+
+    With graphviz installed, a notebook shows a tensor that has a ``grad_fn`` as the picture of
+    its graph, with its values as the caption (``Tensor._repr_svg_``); ``notebook_display(False)``
+    goes back to the text repr. Returns the previous setting.
+
+    Example:
+        >>> from tapegrad import viz
+        >>> previous = viz.notebook_display(False); viz.notebook_display(previous)
+        False
+    """
+    previous = _NOTEBOOK["enabled"]
+    _NOTEBOOK["enabled"] = bool(enabled)
+    return previous
+
+
+def tensor_svg(t, max_caption_lines=6):
+    """The SVG Jupyter shows for tensor ``t`` (see :func:`notebook_display`), or None when the
+    display is off or graphviz (package or ``dot``) is missing: Jupyter then shows the text."""
+    if not _NOTEBOOK["enabled"]:
+        return None
+    try:
+        graphviz = _graphviz()
+    except (ImportError, RuntimeError):
+        return None
+    lines = repr(t).splitlines()
+    if len(lines) > max_caption_lines:
+        lines = lines[:max_caption_lines - 1] + ["..."]
+    # Graphviz's "\l" ends a left-justified line; the caption goes above the graph.
+    caption = "".join(_esc(line) + "\\l" for line in lines)
+    dot = to_dot(t).replace(
+        "{\n", f'{{\n  graph [label="{caption}", labelloc=t, labeljust=l];\n', 1)
+    return graphviz.Source(dot).pipe(format="svg").decode("utf-8")
