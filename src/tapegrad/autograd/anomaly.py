@@ -220,19 +220,23 @@ _INSTRUMENT = _AnomalyInstrument()
 
 
 # ---- judging and reporting (only after a flag, or for always-scanned ops) ----------------
+def _float_array(v):
+    """``v`` (array, Tensor, NumPy or Python number) as a float array, or None."""
+    a = v._data if isinstance(v, Tensor) else v
+    if type(a) is not _ndarray:
+        if not isinstance(a, (float, complex, np.inexact)):
+            return None
+        a = np.asarray(a)
+    return a if a.dtype.kind in "fc" else None
+
+
 def _arrays(value):
     """The float arrays in an op's result: (index, array) for each (None: a single one)."""
     if isinstance(value, (tuple, list)):
-        found = []
-        for i, v in enumerate(value):
-            a = v._data if isinstance(v, Tensor) else v
-            if type(a) is _ndarray and a.dtype.kind in "fc":
-                found.append((i, a))
-        return found
-    a = value._data if isinstance(value, Tensor) else value
-    if type(a) is not _ndarray:
-        a = np.asarray(a) if isinstance(a, (float, complex, np.floating)) else None
-    return [] if a is None or a.dtype.kind not in "fc" else [(None, a)]
+        found = ((i, _float_array(v)) for i, v in enumerate(value))
+        return [(i, a) for i, a in found if a is not None]
+    a = _float_array(value)
+    return [] if a is None else [(None, a)]
 
 
 def _forward_inputs(args):
@@ -321,8 +325,8 @@ def _judge(op, phase, out, inputs, site, flags):
         return              # a flag that ended in finite values (np.where guards), or none
     in_nan = in_nonfinite = False
     for _, v in inputs:
-        a = v._data if isinstance(v, Tensor) else v
-        if type(a) is _ndarray and a.dtype.kind in "fc" and not _finite(a):
+        a = _float_array(v)
+        if a is not None and not _finite(a):
             in_nonfinite = True
             in_nan = in_nan or bool(np.isnan(a).any())
     made_nan = any(nan for _, _, nan, _, _ in bad)
