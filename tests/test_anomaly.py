@@ -90,7 +90,7 @@ def test_a_nan_from_a_leaf_is_named_where_it_meets_a_check():
     w = _leaf(np.ones((3, 2)))
     x = tg.tensor([[1.0, float("nan")]])
     msg = _raised(lambda: F.linear(x, w))
-    assert "'linear' (forward" in msg and "already held non-finite" in msg
+    assert "'linear' (forward" in msg and "already held nan" in msg
     assert "input 0: shape (1, 2)" in msg and "non-finite: 1 nan" in msg
     # in backward, the gradient headed into the leaf is scanned
     v = _leaf([float("nan"), 1.0])
@@ -112,6 +112,17 @@ def test_an_inf_that_an_input_already_held_passes_through():
     assert np.isneginf(y.numpy()[0]) and z.numpy()[0] == 0
 
 
+def test_a_nan_made_from_an_inf_that_passed_through():
+    x = tg.tensor([float("inf"), 1.0])        # an inf from a leaf passes arithmetic quietly
+    with pytest.raises(AnomalyError) as info:
+        with detect_anomaly():
+            y = x * 2
+            y - x
+    msg = str(info.value)
+    assert "'sub' (forward" in msg and "1 nan" in msg and "from an inf its inputs held" in msg
+    assert "non-finite: 1 +inf" in msg
+
+
 # ---- backward origins -----------------------------------------------------------------------
 def test_sqrt_at_zero_in_backward():
     x = _leaf([0.0, 4.0])
@@ -122,7 +133,7 @@ def test_sqrt_at_zero_in_backward():
     msg = str(info.value)
     assert "'sqrt' (backward, created at" in msg and f"{HERE}:{line}" in msg
     assert "1 +inf in the gradient of input 0" in msg and "divide by zero" in msg
-    assert "the derivative of 'sqrt' is not finite" in msg
+    assert "The derivative of 'sqrt' is not finite" in msg
     assert "grad_output: shape (2,)" in msg and "saved 'out'" in msg and "min 0, max 2" in msg
     assert x.grad is None
     # the nan a zero cotangent makes of that inf is caught too, at the same rule

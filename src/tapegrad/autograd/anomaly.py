@@ -341,26 +341,33 @@ def _judge(op, phase, out, inputs, site, flags):
         where = ("its output" if phase == "forward" else "the gradient") if i is None else (
             f"output {i}" if phase == "forward" else f"the gradient of input {i}")
         what.append(f"{held} in {where} (shape {a.shape})")
-    flagged = f" (NumPy flagged: {_flag_names(flags)})" if flags else ""
-    if made_nan and in_nan or not made_nan and in_nonfinite:
-        origin = ("from inputs that already held non-finite values that no watched op "
-                  "made: they came from outside (a leaf or data tensor holding nan/inf, or a "
-                  "tensor changed in place outside the watched ops); look at where it came "
-                  "from.")
+    if in_nan:
+        lead = "from inputs that already held nan"
+        advice = ("No watched op made it: it came from outside (a leaf or data tensor "
+                  "holding nan, or a tensor changed in place outside the watched ops); "
+                  "look at where that input came from.")
+    elif in_nonfinite:
+        lead = "from an inf its inputs held"
+        advice = ("This op is where the nan starts (inf - inf, 0 * inf); the inf passed "
+                  "through earlier ops (a -inf mask, a leaf); keep it out of this op.")
     elif phase == "forward":
-        origin = ("from finite inputs: this op is where it starts. Keep its inputs in its "
-                  "domain (clamp, tapegrad.where on the input rather than the output, a "
-                  "smaller scale or a wider dtype for overflow).")
+        lead = "from finite inputs"
+        advice = ("This op is where it starts. Keep its inputs in its domain (clamp, "
+                  "tapegrad.where on the input rather than the output, a smaller scale or "
+                  "a wider dtype for overflow).")
     else:
-        origin = (f"from finite values: the derivative of '{op.name}' is not finite at "
-                  "these inputs (sqrt or log at 0, a division by 0, an overflow). Keep the "
-                  "inputs away from that point (add an epsilon, clamp), or guard the input "
-                  "with tapegrad.where rather than the output.")
+        lead = "from finite values"
+        advice = (f"The derivative of '{op.name}' is not finite at these inputs (sqrt or "
+                  "log at 0, a division by 0, an overflow). Keep the inputs away from that "
+                  "point (add an epsilon, clamp), or guard the input with tapegrad.where "
+                  "rather than the output.")
+    if flags:
+        lead += f" (NumPy flagged: {_flag_names(flags)})"
     where_made = ("ran at" if phase == "forward" else "created at")
     stats = "\n".join(_describe(name, v) for name, v in inputs)
     raise AnomalyError(
         f"detect_anomaly: '{op.name}' ({phase}, {where_made} {format_site(site)}) produced "
-        f"{'; '.join(what)}{flagged} {origin}\nits inputs:\n{stats}")
+        f"{'; '.join(what)} {lead}. {advice}\nits inputs:\n{stats}")
 
 
 # ---- the public API ------------------------------------------------------------------------
