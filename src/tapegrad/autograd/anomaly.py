@@ -161,6 +161,19 @@ class _AnomalyInstrument(instrument.Instrument):
     def __init__(self):
         self.users = 0
         self.lock = threading.Lock()
+        # Wrappers made for the table's ops, reused while the function they wrap is the same:
+        # entering the mode rewraps every op, and building ~300 closures was half its cost.
+        # (Ops outside the table, custom Functions' own, are not kept alive by it.)
+        self.made = {}
+
+    def _reuse(self, kind, op, fn):
+        hit = self.made.get((kind, op))
+        return hit[1] if hit is not None and hit[0] is fn else None
+
+    def _keep(self, kind, op, fn, wrapper):
+        if REGISTRY.get(op.name) is op:
+            self.made[(kind, op)] = (fn, wrapper)
+        return wrapper
 
     def use(self, watch):
         with self.lock:
@@ -179,6 +192,9 @@ class _AnomalyInstrument(instrument.Instrument):
                 instrument.remove(self)
 
     def wrap_forward(self, op, fn):
+        made = self._reuse("forward", op, fn)
+        if made is not None:
+            return made
         always = _always_scanned(op)
 
         def forward(*args, **kwargs):
@@ -194,9 +210,12 @@ class _AnomalyInstrument(instrument.Instrument):
                 w.depth = 0
             return out
         forward.__name__ = f"{op.name}_forward_anomaly"
-        return forward
+        return self._keep("forward", op, fn, forward)
 
     def wrap_vjp(self, op, fn):
+        made = self._reuse("vjp", op, fn)
+        if made is not None:
+            return made
         always = _always_scanned(op)
 
         def vjp(ctx, g):
@@ -213,7 +232,7 @@ class _AnomalyInstrument(instrument.Instrument):
                 w.depth = 0
             return grads
         vjp.__name__ = f"{op.name}_vjp_anomaly"
-        return vjp
+        return self._keep("vjp", op, fn, vjp)
 
 
 _INSTRUMENT = _AnomalyInstrument()
