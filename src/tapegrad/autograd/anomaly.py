@@ -23,11 +23,13 @@ scanned:
 - Products done by BLAS or LAPACK (matmul, linear, conv, the RNN layers, the linalg ops)
   can overflow without a flag reaching NumPy (the work runs on BLAS's threads), and a
   custom Function's backward is arbitrary code; those outputs are always scanned. The scan
-  is one ``sum`` (a finite sum means finite values; only a non-finite one is looked into).
+  is one BLAS sum of squares (finite only if every value is; only a non-finite one is
+  looked into value by value).
 - Deciding: an output holding nan raises; one holding +-inf raises unless an input already
   held a non-finite value (a ``-inf`` attention mask passing through softmax or
   log_softmax is not an anomaly). The message says whether the op made the value from
-  finite inputs (the origin) or an input already held it.
+  finite inputs (the origin), made a nan from an inf it was given (inf - inf), or an input
+  already held the nan.
 - Values from outside: a nan already in a leaf (data, a parameter) passes through
   arithmetic without a flag. It is not looked for at every op (that is the scan avoided);
   it is named where it first meets a check: an always-scanned op in forward, a flagged op,
@@ -35,8 +37,15 @@ scanned:
   scans. The message then says the op's input already held it and that no watched op made
   it: look at where that tensor came from.
 - The user's own NumPy calls in the region (depth 0) get what they had before the mode: a
-  RuntimeWarning, an error, nothing, their own callback. The backward loop runs with its
-  own callback that ignores flags outside rules, as the engine's ``errstate`` always did.
+  RuntimeWarning, an error, nothing, their own callback (NumPy doesn't tell a callback
+  which function flagged, so the warning says "divide by zero encountered" without "in
+  log"). The backward loop runs with its own callback that ignores flags outside rules, as
+  the engine's ``errstate`` always did.
+
+Cost (benchmarks/anomaly_bench.py): entering and leaving rewraps every op (about 0.25 ms);
+inside, a wrapper costs a flag check per op, plus the scans of BLAS outputs and of leaves'
+gradients. The MLP step of benchmarks/mlp_step.py in ``with detect_anomaly():`` takes about
+1.12x its plain time (PyTorch's ``detect_anomaly(check_nan=True)``: about 1.9x).
 
 Ops that deliberately compute a nan or inf under their own ``np.errstate(... 'ignore')``
 (a guarded corner PyTorch also returns nan for) don't flag; what they return is judged at
