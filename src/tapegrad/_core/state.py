@@ -9,7 +9,7 @@ class _State(threading.local):
     inference = False        # inside inference_mode (which otherwise acts like no_grad)
     track_sites = True       # nodes remember the user's file:line (see Note [Creation sites])
     site = None              # when set, the creation site of every node recorded now (ditto)
-    anomaly = False          # detect_anomaly: also check every cotangent for nan
+    anomaly = False          # detect_anomaly: False, or this thread's watch (autograd/anomaly.py)
     fw_levels = ()           # forward mode's active level ids, innermost last (forward_ad.py)
     # saved_tensors_hooks: the innermost (pack, unpack) pair, or None (the common case: ops
     # save arrays on their node). See Note [Saved-tensor hooks] in autograd/graph.py.

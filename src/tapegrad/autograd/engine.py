@@ -289,7 +289,9 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
     anomaly = STATE.anomaly
     special = target_of is not None       # grad(): its targets' gradients are captured
     try:
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # (anomaly mode: rules' flags go to the watch; Note [Anomaly detection])
+        with (np.errstate(divide="ignore", invalid="ignore", over="ignore") if not anomaly
+              else anomaly.errstate()):
             while ready:
                 node = ready.pop()
                 parents = node.parents
@@ -320,6 +322,8 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
                     elif create_graph:
                         ctx = _tensor_ctx(node)
                 grads = node.op.vjp(ctx, g)
+                if anomaly:           # the gradients leaving the engine (leaves, grad() inputs)
+                    anomaly.check_grads(node, g, grads, target_of)
                 if saved and not retain_graph:
                     node.free_saved()
                 for p, gi in zip(parents, grads):
@@ -339,8 +343,6 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
                             gi = _fix_shape(node, p, gi)
                         if gi.dtype != p.dtype:
                             gi = gi.astype(p.dtype)
-                    if anomaly:
-                        _check_finite(node, gi)
                     prev = buffers.get(p)
                     if prev is None:
                         buffers[p] = gi
@@ -427,15 +429,6 @@ def _fix_shape(node, parent, gi):
     raise ShapeError(
         f"engine: {node.op.name}_vjp returned shape {tuple(gi.shape)} for an input of shape "
         f"{tuple(parent.shape)}; this is a bug in the rule (created at {format_site(node.site)}).")
-
-
-def _check_finite(node, gi):
-    data = gi._data if isinstance(gi, Tensor) else gi
-    # (object arrays carry a custom Function's per-output cotangents: checked one by one)
-    if data.dtype.kind in "fc" and np.isnan(data).any():
-        raise GradError(
-            f"detect_anomaly: '{node.op.name}' (created at {format_site(node.site)}) produced "
-            "nan in the gradient of one of its inputs.")
 
 
 # ---- public API ---------------------------------------------------------------------------------

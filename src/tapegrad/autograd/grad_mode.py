@@ -1,5 +1,6 @@
 """Grad modes: context managers that are also decorators. All state is in _core.state.STATE
-(thread-local, as in PyTorch)."""
+(thread-local, as in PyTorch). Anomaly detection, a mode built on the same base, lives in
+anomaly.py."""
 import functools
 
 from .._core.state import STATE
@@ -209,57 +210,3 @@ def is_inference_mode_enabled():
         False
     """
     return STATE.inference
-
-
-class detect_anomaly(_Mode):
-    """Inside, backward checks every gradient for nan and names the op that produced it.
-
-    The error also gives the line of your code where that op was created. A context manager
-    or decorator; costs time, so use it for debugging.
-
-    Args:
-        check_nan: whether to check (default True).
-
-    Example:
-        >>> import tapegrad as tg
-        >>> x = tg.tensor([float("nan")], requires_grad=True)
-        >>> with tg.autograd.detect_anomaly():  # doctest: +ELLIPSIS
-        ...     (x * x).sum().backward()
-        Traceback (most recent call last):
-        tapegrad._core.errors.GradError: detect_anomaly: 'mul' (created at ...) produced nan ...
-    """
-
-    def __init__(self, check_nan=True):
-        self.check_nan = check_nan
-
-    def _fresh(self):
-        return detect_anomaly(self.check_nan)
-
-    def _enter(self):
-        self.prev, STATE.anomaly = STATE.anomaly, bool(self.check_nan)
-
-    def _exit(self):
-        STATE.anomaly = self.prev
-
-
-def set_detect_anomaly(mode):
-    """Turn anomaly detection (see :class:`detect_anomaly`) on or off for this thread.
-
-    Example:
-        >>> import tapegrad as tg
-        >>> tg.autograd.set_detect_anomaly(True); tg.autograd.is_anomaly_enabled()
-        True
-        >>> tg.autograd.set_detect_anomaly(False)
-    """
-    STATE.anomaly = bool(mode)
-
-
-def is_anomaly_enabled():
-    """True when anomaly detection (see :class:`detect_anomaly`) is on.
-
-    Example:
-        >>> import tapegrad as tg
-        >>> tg.autograd.is_anomaly_enabled()
-        False
-    """
-    return STATE.anomaly
