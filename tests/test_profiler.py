@@ -8,6 +8,7 @@ import pytest
 
 import tapegrad as tg
 import tapegrad.nn as nn
+from tapegrad.autograd import engine
 from tapegrad.autograd.function import Function
 from tapegrad.nn.modules.module import Module
 from tapegrad.ops import instrument, registry
@@ -24,7 +25,8 @@ def _line():
 
 def _table_state():
     return ({name: (op.forward, op.vjp) for name, op in REGISTRY.items()},
-            Module.__dict__["__call__"], Function.__dict__["apply"], registry.record_node)
+            Module.__dict__["__call__"], Function.__dict__["apply"], registry.record_node,
+            engine.run_backward)
 
 
 def _rows(prof, **kw):
@@ -45,17 +47,22 @@ def test_table_lists_the_ops_with_forward_and_backward_call_counts():
             (x.tanh() * x).sum().backward()
     rows = _rows(prof)
     assert {k: r.count for k, r in rows.items()} == {
-        "tanh": 3, "mul": 3, "sum": 3,
+        "tanh": 3, "mul": 3, "sum": 3, "backward()": 3,
         "SumBackward0": 3, "MulBackward0": 3, "TanhBackward0": 3}
     assert (rows["mul"].forward_calls, rows["mul"].backward_calls) == (3, 0)
     assert (rows["MulBackward0"].forward_calls, rows["MulBackward0"].backward_calls) == (0, 3)
-    for r in rows.values():           # nothing nests here: total == self, avg == total/count
+    walk = rows.pop("backward()")     # the engine's walk holds the rules
+    assert walk.backward_calls == 3
+    rules = sum(rows[k].cpu_time_total for k in ("SumBackward0", "MulBackward0",
+                                                 "TanhBackward0"))
+    assert walk.cpu_time_total == pytest.approx(walk.self_cpu_time_total + rules)
+    for r in rows.values():           # nothing else nests: total == self, avg == total/count
         assert r.cpu_time_total == pytest.approx(r.self_cpu_time_total)
         assert r.cpu_time == pytest.approx(r.cpu_time_total / 3)
         assert r.cpu_time_total > 0
     table = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=10)
     names = _data_lines(table)
-    by_self = sorted(rows.values(), key=lambda r: r.self_cpu_time_total, reverse=True)
+    by_self = sorted(prof.key_averages(), key=lambda r: r.self_cpu_time_total, reverse=True)
     assert names == [r.key for r in by_self]
     header = table.splitlines()[1]
     for column in ("Name", "Self CPU %", "Self CPU", "CPU total %", "CPU total",
@@ -73,7 +80,7 @@ def test_row_limit_and_sorting_by_count():
             y = y * 2.0
         y.sum().backward()
     assert _data_lines(prof.table(sort_by="count", row_limit=2)) == ["mul", "MulBackward0"]
-    assert len(_data_lines(prof.table(row_limit=-1))) == 6
+    assert len(_data_lines(prof.table(row_limit=-1))) == 7     # 3 ops, 3 rules, backward()
     with pytest.raises(ValueError, match="can't sort by 'bogus'"):
         prof.table(sort_by="bogus")
 
@@ -85,11 +92,13 @@ def test_group_by_line_names_this_files_lines_and_charges_backward_to_the_creati
         loss = (h * h).sum(); second = _line()     # noqa: E702
         loss.backward(); third = _line()           # noqa: E702
     rows = _rows(prof, group_by="line")
-    assert set(rows) == {f"{HERE}:{first}", f"{HERE}:{second}"}   # rules: the creating line
-    r1, r2 = rows[f"{HERE}:{first}"], rows[f"{HERE}:{second}"]
+    assert set(rows) == {f"{HERE}:{n}" for n in (first, second, third)}
+    r1, r2, r3 = (rows[f"{HERE}:{n}"] for n in (first, second, third))
     assert (r1.forward_calls, r1.backward_calls) == (1, 1)         # sin, SinBackward0
     assert (r2.forward_calls, r2.backward_calls) == (2, 2)         # mul, sum and their rules
-    assert third not in (first, second)
+    assert (r3.forward_calls, r3.backward_calls) == (0, 1)         # the walk: backward()
+    # the walk's line holds the rules' time (charged to their own lines too)
+    assert r3.cpu_time_total > r3.self_cpu_time_total
     table = prof.table(group_by="line", max_name_column_width=30)
     assert any(line.endswith(f"test_profiler.py:{second}") for line in _data_lines(table))
 
@@ -105,7 +114,7 @@ def test_group_by_module_names_the_paths_of_a_sequential():
                          "(no module)"}
     # Linear: its module call, its op, and its op's rule (charged to the module that made it)
     assert (rows["Sequential.0"].forward_calls, rows["Sequential.0"].backward_calls) == (2, 1)
-    assert rows["(no module)"].count == 2                  # sum and SumBackward0
+    assert rows["(no module)"].count == 3          # sum, SumBackward0 and the walk
     seq = rows["Sequential"]         # the outer call's total holds its children's
     assert seq.cpu_time_total >= rows["Sequential.0"].cpu_time_total
     events = prof.events()

@@ -2,9 +2,10 @@
 
 # Note [Profiler recording]
 Entering a ``profile`` adds an instrument (Note [Instruments] in ops/instrument.py) that wraps
-every op's forward and every rule's vjp, and, for as long as it is active, swaps three
-attributes for wrappers: ``nn.Module.__call__`` (which module is running),
-``autograd.Function.apply`` (a custom Function's forward runs outside any op's forward) and
+every op's forward and every rule's vjp, and, for as long as it is active, swaps four
+attributes for wrappers: ``autograd.engine.run_backward`` (the walk itself: what backward
+spends between rules), ``autograd.Function.apply`` (a custom Function's forward runs outside
+any op's forward), ``nn.Module.__call__`` (which module is running) and
 ``ops.registry.record_node`` (which module made each node, so that its backward can be
 charged to that module). Leaving puts every original back, even on an exception, so while no
 profile is active nothing of the profiler is on any path an op takes.
@@ -12,9 +13,11 @@ profile is active nothing of the profiler is on any path an op takes.
 Each call becomes an ``Event`` with its start and end (``perf_counter_ns``), its parent (the
 event open on the same thread when it started) and what the tables group by:
 - kind: "op" (a primitive's forward), "backward" (a rule, named as PyTorch names grad_fns,
-  ``MulBackward0``), "function" (a custom Function's apply), "range" (``record_function``)
+  ``MulBackward0``), "engine" (one backward()/grad() walk, named so: its self time is the
+  engine's own work), "function" (a custom Function's apply), "range" (``record_function``)
   and "module" (an ``nn.Module`` call; in the trace and the by-module table only);
-- phase: backward for a rule and everything under it, else the parent's, else forward;
+- phase: backward for a rule, a walk and everything under them, else the parent's, else
+  forward;
   the Chrome trace draws each phase on its own track;
 - site: the user's line (``format_site``). An event under an op, a rule or a Function
   inherits its parent's: the primitives of a composite op belong to the line that called
@@ -40,6 +43,7 @@ from ..ops import instrument, registry
 
 _getframe = sys._getframe
 _OP, _BACKWARD, _FUNCTION, _RANGE, _MODULE = "op", "backward", "function", "range", "module"
+_ENGINE = "engine"
 _INHERITS = frozenset((_OP, _BACKWARD, _FUNCTION))   # children take these events' site
 FORWARD, BACKWARD = 0, 1
 NO_MODULE = "(no module)"
@@ -158,7 +162,8 @@ class _Session(instrument.Instrument):
         parent = stack[-1] if stack else None
         ev = Event()
         ev.name, ev.kind, ev.parent, ev.thread = name, kind, parent, self.local.thread
-        ev.phase = BACKWARD if kind is _BACKWARD else (parent.phase if parent else FORWARD)
+        ev.phase = (BACKWARD if kind is _BACKWARD or kind is _ENGINE
+                    else parent.phase if parent else FORWARD)
         inherit = parent is not None and parent.kind in _INHERITS
         if site is False:
             site = parent.site if inherit else (_user_site() if self.with_stack else None)
@@ -208,7 +213,8 @@ class _Session(instrument.Instrument):
 
         def vjp(ctx, *grads):
             if isinstance(ctx, Node):        # a recorded backward's Ctx knows no site
-                site, module = ctx.site, session.node_module.get(ctx, None)
+                site = ctx.site
+                module = session.node_module.get(ctx) if session.node_module else None
             else:
                 site = module = False
             ev = session.open(name, _BACKWARD, site, module,
@@ -229,11 +235,22 @@ class _Session(instrument.Instrument):
         setattr(owner, attr, replacement)
 
     def install(self):
+        from ..autograd import engine
         from ..autograd.function import Function
         from ..nn.modules.module import Module
         instrument.add(self)
         self.patches.append((None, None, None))       # marks the instrument as added
         session = self
+
+        run_backward = engine.run_backward
+
+        def run_backward_profiled(*args, caller="backward", **kwargs):
+            ev = session.open(f"{caller}()", _ENGINE)
+            try:
+                return run_backward(*args, caller=caller, **kwargs)
+            finally:
+                session.close(ev)
+        self._patch(engine, "run_backward", run_backward_profiled)
 
         apply = Function.__dict__["apply"].__func__
 

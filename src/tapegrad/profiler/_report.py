@@ -186,7 +186,7 @@ def _table(rows, sort_by, row_limit, name_width, shapes_width, header, memory, s
         cells.append(str(r.count))
         cells_of.append(cells)
     if shapes:
-        shape_cells = [_shorten(str(r.input_shapes), shapes_width, False) for r in rows]
+        shape_cells = [_shorten(str(r.input_shapes or []), shapes_width, False) for r in rows]
         widths.append(max([len(c) for c in shape_cells] + [len("Input Shapes")]) + 2)
         heads.append("Input Shapes")
         for cells, c in zip(cells_of, shape_cells):
