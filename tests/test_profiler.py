@@ -156,6 +156,9 @@ def test_profile_memory_counts_the_outputs_nbytes():
     assert rows["reshape"].self_cpu_memory_usage == 0
     assert rows["sum"].self_cpu_memory_usage == 8
     assert rows["ExpBackward0"].self_cpu_memory_usage == 800     # the gradient it returns
+    with profile(profile_memory=True) as prof:
+        (x + 1.0).sum().backward()
+    assert _rows(prof)["AddBackward0"].self_cpu_memory_usage == 0   # passes g through
     header = prof.table().splitlines()[1]
     assert "CPU Mem" in header and "Self CPU Mem" in header
 
@@ -217,6 +220,14 @@ def test_chrome_trace_has_forward_and_backward_tracks_ranges_and_metadata(tmp_pa
     step = next(e for e in complete if e["name"] == "step")
     for e in complete:                 # every event lies inside the range
         assert step["ts"] <= e["ts"] and e["ts"] + e["dur"] <= step["ts"] + step["dur"] + 1e-3
+    for t in set(tid.values()):        # each track's events nest (as Perfetto draws them)
+        open_ends = []
+        for e in sorted((e for e in complete if e["tid"] == t),
+                        key=lambda e: (e["ts"], -e["dur"])):
+            while open_ends and open_ends[-1] <= e["ts"]:
+                open_ends.pop()
+            assert not open_ends or e["ts"] + e["dur"] <= open_ends[-1] + 1e-3
+            open_ends.append(e["ts"] + e["dur"])
     mul = next(e for e in complete if e["name"] == "mul")
     assert mul["args"]["Input Dims"] == [[3], [3]]
     assert mul["args"]["line"].startswith(HERE)
@@ -293,3 +304,28 @@ def test_results_are_unchanged_and_double_backward_works_under_the_profiler():
     later = [e for e in events if e.start_ns > second.end_ns]
     assert later and all(e.phase == 1 for e in later)   # the second backward's rules
     assert any(e.kind == "backward" and e.name != "SumBackward0" for e in later)
+
+
+def test_each_thread_gets_its_own_tracks(tmp_path):
+    import threading
+    x = tg.randn(3, requires_grad=True)
+
+    def work():
+        with record_function("worker"):
+            x.sin().sum().backward()
+    with profile() as prof:
+        x.cos()
+        t = threading.Thread(target=work)
+        t.start()
+        t.join()
+    worker = next(e for e in prof.events() if e.name == "worker")
+    assert worker.thread == 1 and worker.parent is None          # its own stack
+    assert next(e for e in prof.events() if e.name == "sin").parent is worker
+    path = tmp_path / "trace.json"
+    prof.export_chrome_trace(str(path))
+    with open(path) as f:
+        events = json.load(f)["traceEvents"]
+    names = {e["tid"]: e["args"]["name"] for e in events if e["name"] == "thread_name"}
+    tid = {e["name"]: e["tid"] for e in events if e["ph"] == "X"}
+    assert names[tid["cos"]] == "forward" and names[tid["sin"]] == "forward (thread 1)"
+    assert names[tid["SinBackward0"]] == "backward (thread 1)"

@@ -116,11 +116,16 @@ def _shape(a):
     return []
 
 
-def _nbytes(out):
+def _nbytes(out, inputs=()):
+    """The bytes of ``out`` (an array, a Tensor, a tuple of them), less what is one of
+    ``inputs`` handed back (a rule passing its cotangent through allocates nothing)."""
+    if isinstance(out, (tuple, list)):
+        return sum(_nbytes(o, inputs) for o in out)
+    for a in inputs:
+        if out is a:
+            return 0
     if isinstance(out, Tensor):
         return out._data.nbytes
-    if isinstance(out, (tuple, list)):
-        return sum(_nbytes(o) for o in out)
     return getattr(out, "nbytes", 0)
 
 
@@ -200,7 +205,7 @@ class _Session(instrument.Instrument):
             try:
                 out = fn(*args, **params)
                 if session.profile_memory and not is_view:
-                    ev.self_bytes = _nbytes(out)
+                    ev.self_bytes = _nbytes(out, args)
             finally:
                 session.close(ev)
             return out
@@ -222,7 +227,7 @@ class _Session(instrument.Instrument):
             try:
                 out = fn(ctx, *grads)
                 if session.profile_memory:
-                    ev.self_bytes = _nbytes(out)
+                    ev.self_bytes = _nbytes(out, grads)
             finally:
                 session.close(ev)
             return out
