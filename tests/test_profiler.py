@@ -124,6 +124,14 @@ def test_group_by_module_names_the_paths_of_a_sequential():
     assert sorted(names) == ["Sequential", "Sequential.0 (Linear)", "Sequential.1 (ReLU)",
                              "Sequential.2 (Linear)"]
     assert "Sequential.0" not in _rows(prof)               # by op, module calls are not rows
+    with profile() as prof:
+        with record_function("all"):
+            model(x).sum().backward()
+    for group_by in ("op", "line", "module"):    # self times add up to the outermost event
+        rows = prof.key_averages(group_by=group_by)
+        top = max(r.cpu_time_total for r in rows)
+        assert top == pytest.approx(prof.events()[-1].cpu_time_total)
+        assert rows.self_cpu_time_total == pytest.approx(top)
 
 
 def test_record_shapes_groups_by_input_shape():

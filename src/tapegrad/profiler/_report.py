@@ -6,6 +6,9 @@ sums only the events of the group that are not inside another event of the same 
 the primitives a composite op calls and what a rule computes share their parent's line,
 so adding their totals to the parent's would count the same time twice. By op this is
 PyTorch's sum (an op rarely contains itself).
+Module calls are rows only by module; by op and by line their own time (the Python of
+their forward between ops) is added to the self time of the event they ran in, so that
+the self times still add up to the time the outermost events took.
 """
 from .._core.errors import ArgumentError
 from .._core.node import format_site
@@ -94,10 +97,18 @@ def key_averages(events, group_by="op", group_by_input_shape=False, profile_memo
                             "'module' (the nn module that ran).")
     events = sorted(events, key=lambda e: e.start_ns)      # rows in order of first call
     rows = {}
+    extra_ns = {}    # id(event) -> self time of module calls directly inside it
     keys = {}        # id(event) -> its group key, for the nesting test of Note [Profiler totals]
     for ev in events:
         if ev.kind is _MODULE and group_by != "module":
-            continue        # module calls are drawn in the trace; by op and line, skipped
+            # Module calls are drawn in the trace; by op and by line they are not rows, and
+            # their own time counts as their parent's, as if they were not events at all.
+            p = ev.parent
+            while p is not None and p.kind is _MODULE:
+                p = p.parent
+            if p is not None:
+                extra_ns[id(p)] = extra_ns.get(id(p), 0) + ev.end_ns - ev.start_ns - ev.child_ns
+            continue
         key = key_of(ev, group_by)
         shapes = ev.input_shapes if group_by_input_shape else None
         full = (key, _hashable(shapes))
@@ -112,6 +123,9 @@ def key_averages(events, group_by="op", group_by_input_shape=False, profile_memo
             row.forward_calls += 1
         row.self_cpu_time_total += ev.self_cpu_time_total
         row.self_cpu_memory_usage += ev.self_bytes
+    for ev in events:               # (a module call ends before its parent: all are known now)
+        if id(ev) in extra_ns:
+            rows[keys[id(ev)]].self_cpu_time_total += extra_ns[id(ev)] / 1e3
     for ev in events:                       # totals: outermost event of each group only
         full = keys.get(id(ev))
         if full is None:
