@@ -163,17 +163,24 @@ class _Session(instrument.Instrument):
 
     def open(self, name, kind, site=False, module=False, shapes=None):
         """Start an event; ``site``/``module`` False: take the parent's or find them."""
-        stack = self._stack()
-        parent = stack[-1] if stack else None
+        loc = self.local
+        stack = getattr(loc, "stack", None)
+        if stack is None:
+            stack = self._stack()
         ev = Event()
-        ev.name, ev.kind, ev.parent, ev.thread = name, kind, parent, self.local.thread
-        ev.phase = (BACKWARD if kind is _BACKWARD or kind is _ENGINE
-                    else parent.phase if parent else FORWARD)
-        inherit = parent is not None and parent.kind in _INHERITS
+        if stack:
+            parent = stack[-1]
+            phase = parent.phase
+            inherit = parent.kind in _INHERITS
+        else:
+            parent, phase, inherit = None, FORWARD, False
+        if kind is _BACKWARD or kind is _ENGINE:
+            phase = BACKWARD
         if site is False:
             site = parent.site if inherit else (_user_site() if self.with_stack else None)
         if module is False:
-            module = parent.module if inherit else self.local.module
+            module = parent.module if inherit else loc.module
+        ev.name, ev.kind, ev.parent, ev.thread, ev.phase = name, kind, parent, loc.thread, phase
         ev.site, ev.module, ev.input_shapes = site, module, shapes
         ev.child_ns = ev.self_bytes = ev.child_bytes = 0
         stack.append(ev)
@@ -182,7 +189,7 @@ class _Session(instrument.Instrument):
 
     def close(self, ev):
         ev.end_ns = end = perf_counter_ns()
-        stack = self._stack()
+        stack = self.local.stack      # (open made it, on this thread)
         if stack and stack[-1] is ev:
             stack.pop()
         elif ev in stack:          # closed out of order (a range left open inside an op)
@@ -196,25 +203,24 @@ class _Session(instrument.Instrument):
     # ---- the instrument (Note [Instruments]) ------------------------------------------------
     def wrap_forward(self, op, fn):
         name, is_view = op.name, op.is_view
-        session = self
+        session, open_, close = self, self.open, self.close
 
         def forward(*args, **params):
-            ev = session.open(name, _OP,
-                              shapes=[_shape(a) for a in args] if session.record_shapes
-                              else None)
+            ev = open_(name, _OP, shapes=[_shape(a) for a in args] if session.record_shapes
+                       else None)
             try:
                 out = fn(*args, **params)
                 if session.profile_memory and not is_view:
                     ev.self_bytes = _nbytes(out, args)
             finally:
-                session.close(ev)
+                close(ev)
             return out
         forward.__name__ = f"{name}_forward_profiled"
         return forward
 
     def wrap_vjp(self, op, fn):
         name = _backward_name(op)
-        session = self
+        session, open_, close = self, self.open, self.close
 
         def vjp(ctx, *grads):
             if isinstance(ctx, Node):        # a recorded backward's Ctx knows no site
@@ -222,14 +228,14 @@ class _Session(instrument.Instrument):
                 module = session.node_module.get(ctx) if session.node_module else None
             else:
                 site = module = False
-            ev = session.open(name, _BACKWARD, site, module,
-                              [_shape(g) for g in grads] if session.record_shapes else None)
+            ev = open_(name, _BACKWARD, site, module,
+                       [_shape(g) for g in grads] if session.record_shapes else None)
             try:
                 out = fn(ctx, *grads)
                 if session.profile_memory:
                     ev.self_bytes = _nbytes(out, grads)
             finally:
-                session.close(ev)
+                close(ev)
             return out
         vjp.__name__ = f"{name}_profiled"
         return vjp
