@@ -128,6 +128,16 @@ class profile:
 
         Returns:
             EventList of rows in the order of their first calls; ``.table()`` formats them.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> from tapegrad.profiler import profile
+            >>> with profile() as prof:
+            ...     y = tg.ones(3).exp(); z = tg.ones(3).exp()
+            >>> [(r.key, r.count) for r in prof.key_averages()]
+            [('exp', 2)]
+            >>> [r.count for r in prof.key_averages(group_by="line")]   # both on one line
+            [2]
         """
         if group_by_input_shape and not self.record_shapes:
             raise ArgumentError("key_averages: group_by_input_shape=True needs the shapes; "
@@ -137,7 +147,16 @@ class profile:
                             self.profile_memory, self.record_shapes)
 
     def table(self, sort_by=None, row_limit=100, group_by="op", **kwargs):
-        """``self.key_averages(group_by=...).table(sort_by, row_limit, ...)``."""
+        """``self.key_averages(group_by=...).table(sort_by, row_limit, ...)``.
+
+        Example:
+            >>> import tapegrad as tg
+            >>> from tapegrad.profiler import profile
+            >>> with profile() as prof:
+            ...     _ = tg.ones(3).exp()
+            >>> prof.table().splitlines()[1].split()[-3:]
+            ['#', 'of', 'Calls']
+        """
         return self.key_averages(group_by=group_by).table(sort_by, row_limit, **kwargs)
 
     @property
@@ -147,7 +166,19 @@ class profile:
 
     def export_chrome_trace(self, path):
         """Write the events to ``path`` as Chrome trace JSON (chrome://tracing, Perfetto):
-        forward events on one track, backward on another, ranges and modules nested."""
+        forward events on one track, backward on another, ranges and modules nested.
+
+        Example:
+            >>> import json, os, tempfile
+            >>> import tapegrad as tg
+            >>> from tapegrad.profiler import profile
+            >>> with profile() as prof:
+            ...     tg.ones(2, requires_grad=True).exp().sum().backward()
+            >>> path = os.path.join(tempfile.mkdtemp(), "trace.json")
+            >>> prof.export_chrome_trace(path)
+            >>> sorted({e["tid"] for e in json.load(open(path))["traceEvents"] if e["ph"] == "X"})
+            [1, 2]
+        """
         import json
         self._require_done("export_chrome_trace")
         s = self._session
