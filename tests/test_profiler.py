@@ -13,7 +13,7 @@ from tapegrad.autograd.function import Function
 from tapegrad.nn.modules.module import Module
 from tapegrad.ops import instrument, registry
 from tapegrad.ops.registry import REGISTRY
-from tapegrad.profiler import profile, record_function
+from tapegrad.profiler import ProfilerActivity, profile, record_function
 
 HERE = __file__
 
@@ -273,6 +273,11 @@ def test_nested_profile_is_refused_and_a_profile_records_once():
     with profile(enabled=False) as off:
         tg.ones(2).exp()
     assert off.events() == [] and _table_state() == before
+    with profile(activities=[ProfilerActivity.CPU]) as cpu:
+        tg.ones(2).exp()
+    assert [e.name for e in cpu.events()] == ["exp"]
+    with pytest.raises(NotImplementedError, match="CUDA"):
+        profile(activities=[ProfilerActivity.CUDA])
 
 
 def test_custom_function_forward_is_timed_with_its_ops_inside():
