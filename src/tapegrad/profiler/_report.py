@@ -24,7 +24,9 @@ class FunctionEventAvg:
 
     Fields as PyTorch's: ``key``, ``count``, ``cpu_time_total`` and ``self_cpu_time_total``
     (microseconds), ``cpu_time`` (the average), ``cpu_memory_usage`` and
-    ``self_cpu_memory_usage`` (bytes), ``input_shapes`` (grouped by input shape only)."""
+    ``self_cpu_memory_usage`` (bytes), ``input_shapes`` (grouped by input shape only); and
+    ``forward_calls`` / ``backward_calls``: how many of the calls ran in the forward pass
+    and how many in a backward (a rule, the engine's walk, or an op that a rule called)."""
     __slots__ = ("key", "count", "cpu_time_total", "self_cpu_time_total", "cpu_memory_usage",
                  "self_cpu_memory_usage", "input_shapes", "forward_calls", "backward_calls")
 
@@ -123,7 +125,7 @@ def key_averages(events, group_by="op", group_by_input_shape=False, profile_memo
             row.forward_calls += 1
         row.self_cpu_time_total += ev.self_cpu_time_total
         row.self_cpu_memory_usage += ev.self_bytes
-    for ev in events:               # (a module call ends before its parent: all are known now)
+    for ev in events:               # (every event's key is known now)
         if id(ev) in extra_ns:
             rows[keys[id(ev)]].self_cpu_time_total += extra_ns[id(ev)] / 1e3
     for ev in events:                       # totals: outermost event of each group only
