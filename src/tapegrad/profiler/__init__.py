@@ -100,6 +100,8 @@ class profile:
         finally:
             _record._current[0] = None
             self._state = "done"
+            session.module_names.clear()      # (it held the modules; events keep names only)
+            session.node_module.clear()
             stack = getattr(session.local, "stack", None)
             while stack:            # a range entered inside and not left: end it here
                 session.close(stack[-1])
