@@ -53,6 +53,14 @@ __version__ = "0.1.0"
 _floating.quiet_floating_point_warnings()   # Note [Quiet floating-point warnings]
 
 
+def __getattr__(name):
+    # tapegrad.profiler loads on first use, so that `import tapegrad` does not pay for it.
+    if name == "profiler":
+        import importlib        # (not `from . import`: its hasattr check would come back here)
+        return importlib.import_module("tapegrad.profiler")
+    raise AttributeError(f"module 'tapegrad' has no attribute {name!r}")
+
+
 def is_tensor(obj):
     """True if ``obj`` is a tapegrad Tensor."""
     return isinstance(obj, Tensor)
