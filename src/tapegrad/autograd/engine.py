@@ -17,6 +17,7 @@ from .._core.tensor import Tensor, wrap
 from ..ops._broadcast import sum_to_shape
 from ..ops.registry import SavedPacked
 from ..ops.shape import clone
+from .explain import diagnose
 from .graph import unpack_saved
 
 _ndarray = np.ndarray
@@ -465,7 +466,8 @@ def _check_input(t, caller):
         raise TypeError(f"{caller}: inputs must be tensors, got {type(t).__name__}")
     if not t.requires_grad:     # (refreshes a stale view, as above)
         raise GradError(f"{caller}: one of the inputs ({_describe(t)}) does not require grad, "
-                        "so it has no gradient; create it with requires_grad=True.")
+                        "so it has no gradient; create it with requires_grad=True."
+                        + _why(None, t))
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -493,15 +495,22 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             results = run_backward(outputs, _as_tuple(grad_outputs), retain_graph, True,
                                    targets=inputs, accumulate=False, caller="grad",
                                    record=create_graph)
-            return _check_unused(inputs, results, allow_unused, materialize_grads)
+            return _check_unused(inputs, results, allow_unused, materialize_grads, outputs)
     for t in inputs:
         _check_input(t, "grad")
     results = run_backward(outputs, _as_tuple(grad_outputs), retain_graph, create_graph,
                            targets=inputs, accumulate=False, caller="grad")
-    return _check_unused(inputs, results, allow_unused, materialize_grads)
+    return _check_unused(inputs, results, allow_unused, materialize_grads, outputs)
 
 
-def _check_unused(inputs, results, allow_unused, materialize_grads):
+def _why(outputs, t):
+    """explain()'s diagnosis of input ``t``, as a sentence to append to an error (error path
+    only: the walk and the cut log are read only once something has gone wrong)."""
+    text = diagnose(outputs, t)
+    return f" Why: {text}" if text else ""
+
+
+def _check_unused(inputs, results, allow_unused, materialize_grads, outputs=None):
     """grad()'s results, with None for unused inputs replaced by zeros or refused."""
     if allow_unused is None:
         allow_unused = materialize_grads
@@ -513,7 +522,7 @@ def _check_unused(inputs, results, allow_unused, materialize_grads):
                 raise GradError(
                     f"grad: input {i} ({_describe(t)}) was not used to compute the outputs, so "
                     "it has no gradient. Pass allow_unused=True to get None for it (or "
-                    "materialize_grads=True for zeros).")
+                    "materialize_grads=True for zeros)." + _why(outputs, t))
     return tuple(results)
 
 

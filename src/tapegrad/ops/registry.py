@@ -25,6 +25,7 @@ region replaced), and the view onto a ``view_of`` node of the new base.
 import numpy as np
 
 from .._core.batched import BATCHED
+from .._core.cuts import op_cut
 from .._core.errors import DTypeError, GradError, ShapeError
 from .._core.node import Ctx, Node, capture_site
 from .._core.state import STATE
@@ -144,6 +145,8 @@ def apply(op, args, params=_EMPTY):
         result = record_node(op, args, arrays, params, out)
     else:
         result = wrap(out)
+        if record:       # a chain broken here, for explain() (Note [Cut events])
+            op_cut(op.name, args, result)
     if dual:
         propagate(op, args, arrays, params, result)    # Note [Forward mode]
     if op.is_view:
@@ -185,6 +188,8 @@ def apply_binary(op, x, y, params=_EMPTY):
         result = record_node(op, (x, y), (xd, yd), params, out)
     else:
         result = wrap(out)
+        if record:       # a chain broken here, for explain() (Note [Cut events])
+            op_cut(op.name, (x, y), result)
     if dual:
         propagate(op, (x, y), (xd, yd), params, result)    # Note [Forward mode]
     return result
@@ -206,6 +211,8 @@ def apply_unary(op, x, params=_EMPTY):
         result = record_node(op, (x,), (data,), params, out)
     else:
         result = wrap(out)
+        if x._requires_grad:       # a chain broken here, for explain() (Note [Cut events])
+            op_cut(op.name, (x,), result)
     if x._fw is not None:
         propagate(op, (x,), (data,), params, result)    # Note [Forward mode]
     if op.is_view:
