@@ -23,10 +23,12 @@ event to a per-thread log instead: (kind, op name, site, sources, link), where
 
 The log keeps the last ``LIMIT`` (256) events per thread (a deque: appending is O(1) and an
 old event falls off the end), so a loop that calls ``loss.item()`` every step does not grow
-it. Only user calls are logged: a detach() or item() made inside tapegrad (a straight-through
-trick, an optimizer reading a number) is not a cut the user made. Nothing here is on the
-recording path: the methods above are not per-op calls, and ``apply`` reaches ``op_cut`` only
-from its non-recording branch when some input requires grad (see ops/registry.py).
+it. Only user calls are logged: a detach(), an item() or a comparison made inside tapegrad (a
+straight-through trick, an optimizer reading a number, a loss's mask) is not a cut the user
+made. Nothing is added to the recording path: detach() and the conversions are not per-op
+calls, and ``apply`` reaches ``op_cut`` only from its non-recording branch, and only when
+some input requires grad (see ops/registry.py). The cost (about a microsecond per event) is
+in benchmarks/explain_bench.py.
 """
 import sys
 import threading
@@ -73,11 +75,11 @@ def _sources(t):
     node = t._grad_fn
     if node is None:
         return (_ref(t),)
-    refs = [_ref(node)]
+    refs = (_ref(node),)
     for p in node.parents:
         if p is not None:
-            refs.append(_ref(p.variable if type(p) is AccumulateGrad else p))
-    return tuple(refs)
+            refs += (_ref(p.variable if type(p) is AccumulateGrad else p),)
+    return refs
 
 
 def left_graph(t, kind, link=None):
@@ -105,15 +107,31 @@ def after_detach(t, kind):
             log[-1] = ("detach+" + kind,) + last[1:]
 
 
-def op_cut(name, args, result, depth=4):
+def op_cut(name, args, result, depth=3, exact=False):
     """Log that op ``name`` ran on ``args`` (some requiring grad) without recording a node:
-    grad mode is off, or ``result`` is integer/bool. ``depth``: as in capture_site, from
-    this function's caller's point of view (default: called from apply, which the public
-    function called)."""
+    grad mode is off, or ``result`` is integer/bool.
+
+    ``depth``: how many frames up from this function the user's frame usually is (default:
+    called from apply, called from the public function). ``exact``: it is always exactly
+    there when the user called the op, so a tapegrad frame there means tapegrad's own code
+    called it (a loss's internal comparison): not logged. Otherwise the site is found as a
+    node's is (Note [Creation sites]): an op run under no_grad by a module the user called
+    is still the user's cut, at the line that called the module.
+    """
+    if exact:
+        f = _getframe(depth)
+        code = f.f_code
+        if code.co_filename.startswith(_PKG_DIR):
+            return
+        site = (code, f.f_lasti)
+    else:
+        site = capture_site(depth + 1)
     if STATE.grad_enabled:
         kind = "nondiff"
     else:
         kind = "inference_mode" if STATE.inference else "no_grad"
-    sources = tuple(_source(a) for a in args
-                    if getattr(a, "_requires_grad", False) and hasattr(a, "_grad_fn"))
-    _LOG.events.append((kind, name, capture_site(depth), sources, _ref(result)))
+    sources = ()
+    for a in args:      # (Tensors, arrays, numbers: only a Tensor has _requires_grad)
+        if getattr(a, "_requires_grad", False):
+            sources += (_source(a),)
+    _LOG.events.append((kind, name, site, sources, _ref(result)))

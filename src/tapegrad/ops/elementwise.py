@@ -722,7 +722,7 @@ def _nondiff(np_fn, name, doc):
             return out
         result = wrap(out if type(out) is np.ndarray else np.asarray(out))
         if grad_in:          # a chain broken here, for explain() (Note [Cut events])
-            op_cut(name, args, result, depth=3)
+            op_cut(name, args, result, depth=2, exact=True)
         return result
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc

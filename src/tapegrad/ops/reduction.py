@@ -457,7 +457,7 @@ def _arg_extreme(argfn, input, dim, keepdim, name):
     if isinstance(input, Tensor) and input._requires_grad:
         # a chain broken here, for explain() (Note [Cut events]); the user's frame is past
         # argmax and its numpy_names wrapper
-        op_cut(name, (input,), result, depth=5)
+        op_cut(name, (input,), result, depth=4, exact=True)
     return result
 
 
