@@ -32,6 +32,7 @@ are not logged. An input that reaches the output only through a custom Function 
 returns None for it still counts as connected.
 """
 import sys
+import textwrap
 from collections.abc import Mapping
 
 from .._core import cuts
@@ -46,6 +47,7 @@ ZERO_GRAD_OPS = frozenset({"round", "floor", "ceil", "trunc", "sign"})
 
 _PATH_SHOWN = 12          # a longer path prints its first and last ops only
 _MAX_CAUSES = 5
+_WIDTH = 96               # printed causes wrap here (indented under the input's line)
 
 # kind -> (what happened, what it means); "{op}" is the op's name
 _CUT_TEXT = {
@@ -79,7 +81,7 @@ _CUT_TEXT = {
 
 _FIX = {
     "detach": "drop the detach() if gradients should flow here",
-    "numpy": "compute with tapegrad ops instead of NumPy (they take the same arguments)",
+    "numpy": "compute it with tapegrad's ops instead of NumPy's (np.clip -> clamp, ...)",
     "item": "keep the value a tensor (don't call .item()/float()/.tolist() on the way)",
     "no_grad": "run this op outside no_grad()/inference_mode()",
     "nondiff": "use a differentiable form (e.g. a mask as x * (x > 0) keeps x's gradient; "
@@ -97,6 +99,13 @@ def _fix_for(kind):
     if kind == "nondiff":
         return _FIX["nondiff"]
     return _FIX["item"]
+
+
+def _bullet(message):
+    """A cause as the lines of an indented bullet, wrapped (a site's path is never broken)."""
+    return textwrap.wrap(message, width=_WIDTH, initial_indent="    - ",
+                         subsequent_indent="      ", break_long_words=False,
+                         break_on_hyphens=False)
 
 
 class Cut:
@@ -172,11 +181,13 @@ class InputExplanation:
                                "is zero everywhere; gradient comes from other paths only")
             return out
         out = [f"{self.label}: NOT connected (its gradient will be None)"]
-        out += [f"    - {c.message}" for c in self.causes]
+        for c in self.causes:
+            out += _bullet(c.message)
         if self.possible:
             out.append("    possible causes (cuts of tensors that no longer exist, so they "
                        "can't be tied to this input):")
-            out += [f"    - {c.message}" for c in self.possible]
+            for c in self.possible:
+                out += _bullet(c.message)
         return out
 
     def to_dict(self):
@@ -286,7 +297,7 @@ def explain(output, inputs, *, quiet=False):
     events = cuts.events()
     found = []
     for index, (name, t) in enumerate(named):
-        e = InputExplanation(index, name, tuple(t._data.shape), str(t.dtype))
+        e = InputExplanation(index, name, tuple(t._data.shape), _dtype_name(t))
         _explain_one(e, t, reach, roots, events)
         found.append(e)
     report = Explanation(_describe_outputs(outputs), found, notes)
@@ -303,7 +314,7 @@ def diagnose(outputs, t):
     try:
         outputs = [o for o in (outputs or ()) if isinstance(o, Tensor)]
         roots = [n for n in map(_root, outputs) if n is not None]
-        e = InputExplanation(0, None, tuple(t._data.shape), str(t.dtype))
+        e = InputExplanation(0, None, tuple(t._data.shape), _dtype_name(t))
         _explain_one(e, t, _reach(roots), roots, cuts.events())
     except Exception:     # noqa: BLE001 (see the note above)
         return ""
@@ -444,7 +455,7 @@ def _why_no_grad(t, events):
     kind = t._data.dtype.kind
     if kind not in "fc":
         return [Cut("dtype", None, None,
-                    f"it has dtype {t.dtype}: only floating point tensors can require grad "
+                    f"it has dtype {_dtype_name(t)}: only floating point tensors can require grad "
                     "(integer and bool values are not differentiable). If it should be, "
                     "convert it first: t = t.float().requires_grad_().")]
     param = getattr(sys.modules.get("tapegrad.nn.parameter"), "Parameter", None)
@@ -551,10 +562,14 @@ def _output_note(t, i):
             "(or it was computed under no_grad, or detached), so no gradient reaches anything.")
 
 
+def _dtype_name(t):
+    return str(t.dtype).replace("tapegrad.", "")
+
+
 def _describe_outputs(outputs):
     parts = []
     for t in outputs:
         node = t._grad_fn
         made = f" ({node.name()} at {format_site(node.site)})" if node is not None else ""
-        parts.append(f"tensor of shape {tuple(t._data.shape)} and dtype {t.dtype}{made}")
+        parts.append(f"tensor of shape {tuple(t._data.shape)} and dtype {_dtype_name(t)}{made}")
     return "; ".join(parts) if len(parts) > 1 else "output " + parts[0]
