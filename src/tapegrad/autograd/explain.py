@@ -287,18 +287,18 @@ def explain(output, inputs, *, quiet=False):
                 f"is a {type(t).__name__}; pass the tensor whose gradient you want (the loss).")
     named = _named_inputs(inputs)
     roots, notes = [], []
+    events = cuts.events()
     for i, t in enumerate(outputs):
         node = _root(t)
         if node is None:
-            notes.append(_output_note(t, i if len(outputs) > 1 else None))
+            notes.append(_output_note(t, i if len(outputs) > 1 else None, events))
         else:
             roots.append(node)
-    reach = _reach(roots)
-    events = cuts.events()
+    g = _Graph(roots)
     found = []
     for index, (name, t) in enumerate(named):
         e = InputExplanation(index, name, tuple(t._data.shape), _dtype_name(t))
-        _explain_one(e, t, reach, roots, events)
+        _explain_one(e, t, g)
         found.append(e)
     report = Explanation(_describe_outputs(outputs), found, notes)
     if not quiet:
@@ -315,7 +315,7 @@ def diagnose(outputs, t):
         outputs = [o for o in (outputs or ()) if isinstance(o, Tensor)]
         roots = [n for n in map(_root, outputs) if n is not None]
         e = InputExplanation(0, None, tuple(t._data.shape), _dtype_name(t))
-        _explain_one(e, t, _reach(roots), roots, cuts.events())
+        _explain_one(e, t, _Graph(roots))
     except Exception:     # noqa: BLE001 (see the note above)
         return ""
     return "" if e.connected else e.summary()
@@ -361,6 +361,31 @@ def _node_of(t):
     return ref()
 
 
+class _Graph:
+    """What explain() knows about the output's graph, shared by all inputs: the roots, the
+    nodes they reach (``reach``: node -> the consumer it was first reached from), the cut
+    log, and, made on first need, the zero-derivative nodes and what the roots reach
+    without crossing one."""
+
+    def __init__(self, roots):
+        self.roots = roots
+        self.reach = _reach(roots)
+        self.events = cuts.events()
+        self._zero = None
+
+    def zero(self):
+        """(zero-derivative nodes in the graph, nodes reached without crossing one)."""
+        if self._zero is None:
+            zero_nodes = {n for n in self.reach if _is_zero_op(n)}
+            live = set()
+            if zero_nodes:
+                for r in self.roots:
+                    if r not in zero_nodes:
+                        live |= _ancestors(r, stop=zero_nodes)
+            self._zero = zero_nodes, live
+        return self._zero
+
+
 def _reach(roots):
     """{node: the consumer it was first reached from (None for a root)}, breadth first, so
     following the links from a node gives a shortest path to the output."""
@@ -399,11 +424,12 @@ def _step(node):
     return (node.name(), format_site(node.site))
 
 
-def _explain_one(e, t, reach, roots, events):
+def _explain_one(e, t, g):
     if not t.requires_grad:
-        e.causes = _why_no_grad(t, events)
+        e.causes = _why_no_grad(t, g.events)
         return
     node = _node_of(t)
+    reach = g.reach
     if node is not None and node in reach:
         e.connected = True
         chain, n = [], reach[node]
@@ -411,27 +437,23 @@ def _explain_one(e, t, reach, roots, events):
             chain.append(n)
             n = reach[n]
         e.path = [_step(n) for n in chain]
-        _zero_paths(e, node, roots)
+        _zero_paths(e, node, g)
         return
-    e.causes, e.possible = _why_unreachable(t, node, reach, roots, events)
+    e.causes, e.possible = _why_unreachable(t, node, g)
 
 
-def _zero_paths(e, node, roots):
+def _zero_paths(e, node, g):
     """Mark e.zero when every path from the output to ``node`` crosses a zero-derivative op,
     and name those ops (or the ones on the reported path, when some path avoids them)."""
-    zero_nodes = {n for n in _reach(roots) if _is_zero_op(n)}
+    zero_nodes, live = g.zero()
     if not zero_nodes:
         return
-    live = set()               # what the output reaches without going through one
-    for r in roots:
-        if r not in zero_nodes:
-            live |= _ancestors(r, stop=zero_nodes)
     if node in live and node not in zero_nodes:
         names = {z.name() for z in zero_nodes}
         e.zero_ops = [s for s in e.path if s[0] in names]
         return
     e.zero = True
-    e.zero_ops = [_step(z) for z in zero_nodes if node in _ancestors(z) and z is not node]
+    e.zero_ops = [_step(z) for z in zero_nodes if z is not node and node in _ancestors(z)]
 
 
 # ---- why a chain is broken --------------------------------------------------------------
@@ -467,7 +489,7 @@ def _why_no_grad(t, events):
     vc = t._vc
     for ev in reversed(events):
         link = ev[4]
-        if ev[0] == "detach" or ev[0].startswith("detach+"):
+        if ev[0].startswith("detach"):      # (detach, detach+numpy, ...): link is a counter
             if vc is not None and link is vc:
                 return [_cut_from_event(ev, "result")]
         elif link is not None and link() is t:
@@ -478,8 +500,8 @@ def _why_no_grad(t, events):
                 "t.requires_grad_() on the leaf, before using it.")]
 
 
-def _why_unreachable(t, node, reach, roots, events):
-    causes = []
+def _why_unreachable(t, node, g):
+    causes, reach = [], g.reach
     vc = t._vc
     if node is not None and t._grad_fn is not None and vc is not None and vc.site is not None:
         if _used_old_value(node, reach):
@@ -493,7 +515,7 @@ def _why_unreachable(t, node, reach, roots, events):
             return causes, []
     memo = {}
     seen, possible = set(), []
-    for ev in events:                        # oldest first: program order
+    for ev in g.events:                      # oldest first: program order
         sources = [r() for r in ev[3]]
         live = [s for s in sources if s is not None]
         key = (ev[0], ev[1], ev[2])
@@ -506,7 +528,7 @@ def _why_unreachable(t, node, reach, roots, events):
             possible.append(ev)
     if causes:
         return causes[:_MAX_CAUSES], []
-    if not roots:
+    if not g.roots:
         causes.append(Cut("unused", None, None,
                           "the output does not require grad, so nothing is connected to it "
                           "(see the note on the output)."))
@@ -547,9 +569,9 @@ def _descends(src, t, node, memo):
     return hit
 
 
-def _output_note(t, i):
+def _output_note(t, i, events):
     who = "the output" if i is None else f"output {i}"
-    for ev in reversed(cuts.events()):
+    for ev in reversed(events):
         link = ev[4]
         if ev[0].startswith("detach"):
             if t._vc is not None and link is t._vc:
