@@ -160,6 +160,17 @@ def test_detached_tensor_as_the_input():
     assert c.site == _at(line)
 
 
+def test_data():
+    w = tg.ones(3, requires_grad=True)
+    h = w * 2
+    d = h.data; line = _line()            # noqa: E702
+    loss = (d * tg.ones(3, requires_grad=True)).sum()
+    c = _only_cause(explain(loss, w, quiet=True))
+    assert c.kind == "data" and c.site == _at(line) and ".data" in c.message
+    c = _only_cause(explain(loss, d, quiet=True))
+    assert c.kind == "data" and "it is the result of .data" in c.message
+
+
 def test_numpy_round_trip():
     w = tg.ones(3, requires_grad=True)
     h = w * 2

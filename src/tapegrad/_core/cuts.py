@@ -6,8 +6,8 @@ and the break leaves no node behind: ``detach()``, ``.item()``, ``.numpy()``, ``
 an op run under ``no_grad``, a comparison. So the places that break a chain append one small
 event to a per-thread log instead: (kind, op name, site, sources, link), where
 
-- ``kind`` is "detach", "numpy", "item", "tolist", "float", "int" (a method called on a
-  tensor that requires grad, grad mode on), "detach+numpy", "detach+item", "detach+tolist"
+- ``kind`` is "detach", "data", "numpy", "item", "tolist", "float", "int" (a method called
+  on a tensor that requires grad, grad mode on), "detach+numpy", "detach+item", "detach+tolist"
   (the same call on the tensor a detach() just returned, as in ``y.detach().numpy()``),
   "no_grad" / "inference_mode" (an op that ran with grad mode off on an input that requires
   grad) or "nondiff" (an op whose output is integer or bool, so it is never recorded);
@@ -19,7 +19,8 @@ event to a per-thread log instead: (kind, op name, site, sources, link), where
   died (temporaries, as in ``(w * 2).sum().item()``) can't be tied to an input any more,
   and explain() lists such events only as possible causes;
 - ``link`` ties the event to the tensor it produced, where there is one: the version counter
-  a detach() shares with its result, a weak reference to an op's result.
+  a detach() shares with its result (or the fresh one ``.data`` gives its result), a weak
+  reference to an op's result.
 
 The log keeps the last ``LIMIT`` (256) events per thread (a deque: appending is O(1) and an
 old event falls off the end), so a loop that calls ``loss.item()`` every step does not grow

@@ -279,6 +279,8 @@ class Tensor:
         """
         t = self.detach()
         t._vc = Version()   # like PyTorch: changes through .data are not seen by autograd
+        if self._requires_grad:       # a cut explain() can name (Note [Cut events])
+            left_graph(self, "data", t._vc)
         return t
 
     @data.setter

@@ -17,7 +17,7 @@ reachable from the output's node through ``Node.parents``. explain() walks that 
   result of a detach() or of an op run under no_grad (tied through the cut log, below), or
   simply a tensor created without ``requires_grad=True``;
 - requiring grad but unreachable: a break leaves no node behind, so the places that break
-  chains log "cut events" (Note [Cut events] in _core/cuts.py): detach(), .numpy(),
+  chains log "cut events" (Note [Cut events] in _core/cuts.py): detach(), .data, .numpy(),
   .item(), .tolist(), float(t), int(t), ops run under no_grad/inference_mode, integer/bool
   ops (comparisons, argmax). A cut explains the input when the tensor that was cut descends
   from it (a walk back from the cut tensor's node reaches the input's node). An input
@@ -38,7 +38,7 @@ from collections.abc import Mapping
 from .._core import cuts
 from .._core.errors import ArgumentError
 from .._core.node import AccumulateGrad, format_site
-from .._core.tensor import Tensor
+from .._core.tensor import Tensor, Version
 
 __all__ = ["explain", "Explanation", "InputExplanation", "Cut"]
 
@@ -52,6 +52,7 @@ _WIDTH = 96               # printed causes wrap here (indented under the input's
 # kind -> (what happened, what it means); "{op}" is the op's name
 _CUT_TEXT = {
     "detach": ("detach()", "the result has the values but no history"),
+    "data": (".data", "the result has the values but no history"),
     "detach+numpy": (".detach().numpy()", "a round trip through NumPy: a tensor made from the "
                      "array has no history"),
     "detach+item": (".detach().item()", "the value became a Python number: a tensor made "
@@ -92,6 +93,8 @@ _FIX = {
 def _fix_for(kind):
     if kind == "detach":
         return _FIX["detach"]
+    if kind == "data":
+        return "use the tensor itself, not .data, where gradients should flow"
     if kind.endswith("numpy"):
         return _FIX["numpy"]
     if kind in ("no_grad", "inference_mode"):
@@ -486,13 +489,8 @@ def _why_no_grad(t, events):
                     "it is a frozen nn.Parameter (requires_grad=False), so no gradient is "
                     "computed for it. Unfreeze it with p.requires_grad_() (and give it to the "
                     "optimizer) if it should train.")]
-    vc = t._vc
     for ev in reversed(events):
-        link = ev[4]
-        if ev[0].startswith("detach"):      # (detach, detach+numpy, ...): link is a counter
-            if vc is not None and link is vc:
-                return [_cut_from_event(ev, "result")]
-        elif link is not None and link() is t:
+        if _made(t, ev[4]):
             return [_cut_from_event(ev, "result")]
     return [Cut("leaf", None, None,
                 "it does not require grad: a tensor made without requires_grad=True (or "
@@ -572,16 +570,20 @@ def _descends(src, t, node, memo):
 def _output_note(t, i, events):
     who = "the output" if i is None else f"output {i}"
     for ev in reversed(events):
-        link = ev[4]
-        if ev[0].startswith("detach"):
-            if t._vc is not None and link is t._vc:
-                return f"{who} does not require grad: " + _cut_from_event(
-                    ev, "result").message
-        elif link is not None and link() is t:
-            return f"{who} does not require grad: " + _cut_from_event(
-                ev, "result").message
+        if _made(t, ev[4]):
+            return f"{who} does not require grad: " + _cut_from_event(ev, "result").message
     return (f"{who} does not require grad: no input that requires grad was used to compute it "
             "(or it was computed under no_grad, or detached), so no gradient reaches anything.")
+
+
+def _made(t, link):
+    """Whether a cut event's ``link`` says it produced ``t``: a version counter (detach, .data)
+    that t has, or a weak reference to t (an op's result)."""
+    if link is None:
+        return False
+    if type(link) is Version:
+        return link is t._vc
+    return link() is t
 
 
 def _dtype_name(t):
