@@ -349,6 +349,30 @@ def test_grad_does_not_require_grad_error_appends_the_diagnosis():
     assert "Why: it is the result of 'mul' under no_grad() at " + _at(line) in str(err.value)
 
 
+def test_backward_of_an_output_without_grad_names_the_cut():
+    w = tg.ones(3, requires_grad=True)
+    with tg.no_grad():
+        out = w * 2; line = _line()       # noqa: E702
+    with pytest.raises(GradError, match="does not require grad and has no grad_fn") as err:
+        out.backward(tg.ones(3))
+    assert "It is the result of 'mul' under no_grad() at " + _at(line) in str(err.value)
+    with tg.no_grad():
+        loss = (w * 3).sum(); line = _line()   # noqa: E702 (the sum's input had no grad)
+    with pytest.raises(GradError) as err:
+        loss.backward()
+    assert "one may be the break): 'mul' under no_grad() at " + _at(line) in str(err.value)
+
+
+def test_cut_that_made_the_output_comes_first():
+    w = tg.ones(3, requires_grad=True)
+    with tg.no_grad():
+        w * 5
+        out = w * 2; line = _line()       # noqa: E702
+    e = explain(out, w, quiet=True)[0]
+    assert [c.made_output for c in e.causes] == [True, False]
+    assert e.causes[0].site == _at(line)
+
+
 def test_backward_inputs_error_appends_the_diagnosis():
     p = tg.nn.Parameter(tg.ones(2), requires_grad=False)
     with pytest.raises(GradError, match="frozen nn.Parameter"):

@@ -17,7 +17,7 @@ from .._core.tensor import Tensor, wrap
 from ..ops._broadcast import sum_to_shape
 from ..ops.registry import SavedPacked
 from ..ops.shape import clone
-from .explain import diagnose
+from .explain import diagnose, diagnose_output
 from .graph import unpack_saved
 
 _ndarray = np.ndarray
@@ -66,7 +66,7 @@ def _seed(t, g, i, create_graph, caller):
             f"{caller}: output {i} ({_describe(t)}) does not require grad and has no grad_fn, "
             "so there is nothing to differentiate. Usual causes: no input was created with "
             "requires_grad=True, it was computed under no_grad()/inference_mode(), or "
-            "detach() cut it from the graph.")
+            "detach() cut it from the graph." + _why_output(t))
     shape = t._data.shape
     if g is None:
         if t._data.size != 1:
@@ -508,6 +508,12 @@ def _why(outputs, t):
     only: the walk and the cut log are read only once something has gone wrong)."""
     text = diagnose(outputs, t)
     return f" Why: {text}" if text else ""
+
+
+def _why_output(t):
+    """explain()'s note on an output that does not require grad (error path only)."""
+    text = diagnose_output(t)
+    return f" {text}" if text else ""
 
 
 def _check_unused(inputs, results, allow_unused, materialize_grads, outputs=None):

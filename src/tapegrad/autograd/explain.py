@@ -114,14 +114,17 @@ def _bullet(message):
 class Cut:
     """One reason a chain is broken: ``kind`` (e.g. "detach", "item", "no_grad", "nondiff",
     "inplace", "dtype", "frozen", "leaf", "unused"), the op's name where there is one,
-    ``site`` ("file.py:12", or None) and a readable ``message`` (which names the site)."""
-    __slots__ = ("kind", "op", "site", "message")
+    ``site`` ("file.py:12", or None), a readable ``message`` (which names the site) and
+    ``made_output``: the cut produced the output itself."""
+    __slots__ = ("kind", "op", "site", "message", "made_output")
 
     def __init__(self, kind, op, site, message):
         self.kind, self.op, self.site, self.message = kind, op, site, message
+        self.made_output = False     # the cut produced the output itself (ranks it first)
 
     def to_dict(self):
-        return {"kind": self.kind, "op": self.op, "site": self.site, "message": self.message}
+        return {"kind": self.kind, "op": self.op, "site": self.site, "message": self.message,
+                "made_output": self.made_output}
 
     def __repr__(self):
         return f"<Cut {self.kind} at {self.site}>"
@@ -243,7 +246,10 @@ class Explanation:
 
     def __str__(self):
         lines = [f"explain: {self.output}"]
-        lines += [f"  {n}" for n in self.notes]
+        for n in self.notes:
+            lines += textwrap.wrap(n, width=_WIDTH + 4, initial_indent="  ",
+                                   subsequent_indent="    ", break_long_words=False,
+                                   break_on_hyphens=False)
         for e in self.inputs:
             lines += ["  " + line for line in e.lines()]
         return "\n".join(lines)
@@ -297,7 +303,7 @@ def explain(output, inputs, *, quiet=False):
             notes.append(_output_note(t, i if len(outputs) > 1 else None, events))
         else:
             roots.append(node)
-    g = _Graph(roots)
+    g = _Graph(roots, outputs)
     found = []
     for index, (name, t) in enumerate(named):
         e = InputExplanation(index, name, tuple(t._data.shape), _dtype_name(t))
@@ -318,7 +324,7 @@ def diagnose(outputs, t):
         outputs = [o for o in (outputs or ()) if isinstance(o, Tensor)]
         roots = [n for n in map(_root, outputs) if n is not None]
         e = InputExplanation(0, None, tuple(t._data.shape), _dtype_name(t))
-        _explain_one(e, t, _Graph(roots))
+        _explain_one(e, t, _Graph(roots, outputs))
     except Exception:     # noqa: BLE001 (see the note above)
         return ""
     return "" if e.connected else e.summary()
@@ -370,8 +376,8 @@ class _Graph:
     log, and, made on first need, the zero-derivative nodes and what the roots reach
     without crossing one."""
 
-    def __init__(self, roots):
-        self.roots = roots
+    def __init__(self, roots, outputs=()):
+        self.roots, self.outputs = roots, outputs
         self.reach = _reach(roots)
         self.events = cuts.events()
         self._zero = None
@@ -520,11 +526,15 @@ def _why_unreachable(t, node, g):
         if any(_descends(s, t, node, memo) for s in live):
             if key not in seen:
                 seen.add(key)
-                causes.append(_cut_from_event(ev, "from"))
+                c = _cut_from_event(ev, "from")
+                c.made_output = any(_made(o, ev[4]) for o in g.outputs)
+                causes.append(c)
         elif not live and key not in seen:
             seen.add(key)
             possible.append(ev)
     if causes:
+        # a cut that produced the output itself comes first: it is surely on the way
+        causes.sort(key=lambda c: not c.made_output)
         return causes[:_MAX_CAUSES], []
     if not g.roots:
         causes.append(Cut("unused", None, None,
@@ -568,12 +578,45 @@ def _descends(src, t, node, memo):
 
 
 def _output_note(t, i, events):
+    """Why output ``t`` (output ``i``; None: the only one) does not require grad."""
     who = "the output" if i is None else f"output {i}"
     for ev in reversed(events):
         if _made(t, ev[4]):
             return f"{who} does not require grad: " + _cut_from_event(ev, "result").message
-    return (f"{who} does not require grad: no input that requires grad was used to compute it "
-            "(or it was computed under no_grad, or detached), so no gradient reaches anything.")
+    text = (f"{who} does not require grad: no tensor that requires grad was used to compute it "
+            "through recorded ops (an input without requires_grad=True, or a chain broken by "
+            "no_grad(), detach() or a conversion).")
+    specific = _output_cause(t, events)
+    return f"{text} {specific}" if specific else text
+
+
+def _output_cause(t, events):
+    """What the cut log says about output ``t``: the cut that produced it, else the latest
+    cuts (any may be the break: an output without a graph can't be walked back); or ""."""
+    for ev in reversed(events):
+        if _made(t, ev[4]):
+            message = _cut_from_event(ev, "result").message
+            return "It" + message[2:]           # "it is the result of ..." as a sentence
+    recent = []
+    for ev in reversed(events):
+        what = _CUT_TEXT[ev[0]][0].format(op=ev[1]) + " at " + format_site(ev[2])
+        if what not in recent:
+            recent.append(what)
+        if len(recent) == 3:
+            break
+    if not recent:
+        return ""
+    return ("The cuts logged last in this thread (one may be the break): " + "; ".join(recent)
+            + ".")
+
+
+def diagnose_output(t):
+    """What the cut log says about an output that does not require grad, for the engine's
+    error; "" when it has nothing. Never raises (as diagnose)."""
+    try:
+        return _output_cause(t, cuts.events())
+    except Exception:     # noqa: BLE001 (as in diagnose: the error being raised comes first)
+        return ""
 
 
 def _made(t, link):
