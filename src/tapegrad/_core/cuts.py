@@ -7,8 +7,8 @@ an op run under ``no_grad``, a comparison. So the places that break a chain appe
 event to a per-thread log instead: (kind, op name, site, sources, link), where
 
 - ``kind`` is "detach", "data", "numpy", "item", "tolist", "float", "int" (a method called
-  on a tensor that requires grad, grad mode on), "detach+numpy", "detach+item", "detach+tolist"
-  (the same call on the tensor a detach() just returned, as in ``y.detach().numpy()``),
+  on a tensor that requires grad, grad mode on), "detach+numpy", "detach+item", ... (one of
+  those calls on the tensor a detach() just returned, as in ``y.detach().numpy()``),
   "no_grad" / "inference_mode" (an op that ran with grad mode off on an input that requires
   grad) or "nondiff" (an op whose output is integer or bool, so it is never recorded);
 - ``site`` is the user's (code, lasti), as nodes keep it (Note [Creation sites]);
@@ -91,7 +91,10 @@ def left_graph(t, kind, link=None):
     """
     if not STATE.grad_enabled:
         return
-    f = _getframe(2)
+    try:
+        f = _getframe(2)
+    except ValueError:           # called from C with no Python caller: no user line to name
+        return
     code = f.f_code
     if code.co_filename.startswith(_PKG_DIR):
         return
@@ -120,7 +123,10 @@ def op_cut(name, args, result, depth=3, exact=False):
     is still the user's cut, at the line that called the module.
     """
     if exact:
-        f = _getframe(depth)
+        try:
+            f = _getframe(depth)
+        except ValueError:       # as in left_graph
+            return
         code = f.f_code
         if code.co_filename.startswith(_PKG_DIR):
             return
