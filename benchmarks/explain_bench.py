@@ -64,6 +64,7 @@ def cases(tg):
         "no_grad: w * x (w requires grad)": no_grad_mul,
         "no_grad: x * x (plain)": no_grad_plain_mul,
         "w > 0 (w requires grad)": lambda: w > 0,
+        "x > 0 plain": lambda: x > 0,
         "w * x recorded": lambda: w * x,
         "x * x plain": lambda: x * x,
         "tg.exp(x) plain": lambda: tg.exp(x),
