@@ -59,6 +59,13 @@ def test_path_of_a_non_leaf_input_starts_after_its_own_op():
     assert r[0].connected and r[0].path == [("SumBackward0", _at(line))]
 
 
+def test_graph_freed_by_backward_is_still_explained():
+    w = tg.ones(3, requires_grad=True)
+    loss = (w * 2).sum()
+    loss.backward()                       # frees the saved values, not the links
+    assert explain(loss, w, quiet=True)[0].connected
+
+
 def test_long_path_is_shortened_when_printed():
     w = tg.ones(2, requires_grad=True)
     y = w
