@@ -10,6 +10,7 @@ import numpy as np
 
 from . import dtypes
 from .errors import ArgumentError, DTypeError, GradError, ShapeError
+from .cuts import after_detach, left_graph
 from .device import CPU
 from .node import AccumulateGrad, _RemovableHandle
 
@@ -240,6 +241,8 @@ class Tensor:
         t._grad = t._grad_fn = t._view = t._accum = t._fw = None
         t._requires_grad = False
         t._vc = self._counter()
+        if self._requires_grad:       # a cut explain() can name (Note [Cut events])
+            left_graph(self, "detach", t._vc)
         return t
 
     def detach_(self):
@@ -276,6 +279,8 @@ class Tensor:
         """
         t = self.detach()
         t._vc = Version()   # like PyTorch: changes through .data are not seen by autograd
+        if self._requires_grad:       # a cut explain() can name (Note [Cut events])
+            left_graph(self, "data", t._vc)
         return t
 
     @data.setter
@@ -473,6 +478,10 @@ class Tensor:
         if self._data.size != 1:
             raise ArgumentError(f"item: only a tensor with one element can be converted to a "
                                 f"Python number; this one has shape {tuple(self.shape)}.")
+        if self._requires_grad:       # a cut explain() can name (Note [Cut events])
+            left_graph(self, "item")
+        elif self._vc is not None:
+            after_detach(self, "item")
         return self._data.item()
 
     def tolist(self):
@@ -483,6 +492,10 @@ class Tensor:
             >>> tg.tensor([[1, 2], [3, 4]]).tolist()
             [[1, 2], [3, 4]]
         """
+        if self._requires_grad:       # a cut explain() can name (Note [Cut events])
+            left_graph(self, "tolist")
+        elif self._vc is not None:
+            after_detach(self, "tolist")
         return self._data.tolist()
 
     def numpy(self, force=False):
@@ -501,6 +514,10 @@ class Tensor:
         if self._requires_grad and not force:
             raise GradError("numpy: can't call numpy() on a tensor that requires grad; "
                             "use tensor.detach().numpy().")
+        if self._requires_grad:       # a cut explain() can name (Note [Cut events])
+            left_graph(self, "numpy")
+        elif self._vc is not None:
+            after_detach(self, "numpy")
         return self._data
 
     def __array__(self, dtype=None, copy=None):
@@ -529,10 +546,22 @@ class Tensor:
         return bool(self._data)
 
     def __float__(self):
-        return float(self.item())
+        if self._data.size != 1:
+            self.item()               # raises item's error
+        if self._requires_grad:       # a cut explain() can name (Note [Cut events])
+            left_graph(self, "float")
+        elif self._vc is not None:
+            after_detach(self, "float")
+        return float(self._data.item())
 
     def __int__(self):
-        return int(self.item())
+        if self._data.size != 1:
+            self.item()
+        if self._requires_grad:
+            left_graph(self, "int")
+        elif self._vc is not None:
+            after_detach(self, "int")
+        return int(self._data.item())
 
     def __index__(self):
         if self._data.dtype.kind not in "iub" or self._data.size != 1:

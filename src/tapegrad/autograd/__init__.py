@@ -1,6 +1,7 @@
 """Floor 3: the engine and PyTorch's ``torch.autograd`` API."""
 from . import forward_ad, functional, graph  # noqa: F401  (graph: saved-tensor hooks)
 from .engine import backward, grad
+from .explain import explain
 from .function import Function, FunctionCtx
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -11,4 +12,4 @@ __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "in
            "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
            "AnomalyError",
            "gradcheck", "gradgradcheck", "GradcheckError", "forward_ad", "Function",
-           "FunctionCtx", "GradientTape"]
+           "FunctionCtx", "GradientTape", "explain"]

@@ -17,6 +17,7 @@ from .._core.tensor import Tensor, wrap
 from ..ops._broadcast import sum_to_shape
 from ..ops.registry import SavedPacked
 from ..ops.shape import clone
+from .explain import diagnose, diagnose_output
 from .graph import unpack_saved
 
 _ndarray = np.ndarray
@@ -65,7 +66,7 @@ def _seed(t, g, i, create_graph, caller):
             f"{caller}: output {i} ({_describe(t)}) does not require grad and has no grad_fn, "
             "so there is nothing to differentiate. Usual causes: no input was created with "
             "requires_grad=True, it was computed under no_grad()/inference_mode(), or "
-            "detach() cut it from the graph.")
+            "detach() cut it from the graph." + _why_output(t))
     shape = t._data.shape
     if g is None:
         if t._data.size != 1:
@@ -458,7 +459,8 @@ def _check_input(t, caller):
         raise TypeError(f"{caller}: inputs must be tensors, got {type(t).__name__}")
     if not t.requires_grad:     # (refreshes a stale view, as above)
         raise GradError(f"{caller}: one of the inputs ({_describe(t)}) does not require grad, "
-                        "so it has no gradient; create it with requires_grad=True.")
+                        "so it has no gradient; create it with requires_grad=True."
+                        + _why(None, t))
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -486,15 +488,28 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             results = run_backward(outputs, _as_tuple(grad_outputs), retain_graph, True,
                                    targets=inputs, accumulate=False, caller="grad",
                                    record=create_graph)
-            return _check_unused(inputs, results, allow_unused, materialize_grads)
+            return _check_unused(inputs, results, allow_unused, materialize_grads, outputs)
     for t in inputs:
         _check_input(t, "grad")
     results = run_backward(outputs, _as_tuple(grad_outputs), retain_graph, create_graph,
                            targets=inputs, accumulate=False, caller="grad")
-    return _check_unused(inputs, results, allow_unused, materialize_grads)
+    return _check_unused(inputs, results, allow_unused, materialize_grads, outputs)
 
 
-def _check_unused(inputs, results, allow_unused, materialize_grads):
+def _why(outputs, t):
+    """explain()'s diagnosis of input ``t``, as a sentence to append to an error (error path
+    only: the walk and the cut log are read only once something has gone wrong)."""
+    text = diagnose(outputs, t)
+    return f" Why: {text}" if text else ""
+
+
+def _why_output(t):
+    """explain()'s note on an output that does not require grad (error path only)."""
+    text = diagnose_output(t)
+    return f" {text}" if text else ""
+
+
+def _check_unused(inputs, results, allow_unused, materialize_grads, outputs=None):
     """grad()'s results, with None for unused inputs replaced by zeros or refused."""
     if allow_unused is None:
         allow_unused = materialize_grads
@@ -506,7 +521,7 @@ def _check_unused(inputs, results, allow_unused, materialize_grads):
                 raise GradError(
                     f"grad: input {i} ({_describe(t)}) was not used to compute the outputs, so "
                     "it has no gradient. Pass allow_unused=True to get None for it (or "
-                    "materialize_grads=True for zeros).")
+                    "materialize_grads=True for zeros)." + _why(outputs, t))
     return tuple(results)
 
 

@@ -3,6 +3,7 @@ and the non-differentiable comparisons."""
 import numpy as np
 
 from .._core.batched import BATCHED
+from .._core.cuts import op_cut
 from .._core.errors import ArgumentError, DTypeError
 from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
@@ -702,13 +703,14 @@ clip = clamp
 def _nondiff(np_fn, name, doc):
     def fn(input, other=None):
         args = (input,) if other is None else (input, other)
-        tensor_in = False
+        tensor_in = grad_in = False
         arrays = []
         for a in args:
             if isinstance(a, Tensor):
                 if a._view is BATCHED:     # vmap: Note [Batched tensors]
                     return batched_call("pointwise", args, {"fn": fn})
                 tensor_in = True
+                grad_in = grad_in or a._requires_grad
                 arrays.append(a._data)
             else:
                 arrays.append(a)
@@ -718,7 +720,10 @@ def _nondiff(np_fn, name, doc):
             reraise_as_shape_error(name, arrays)
         if not tensor_in:
             return out
-        return wrap(out if type(out) is np.ndarray else np.asarray(out))
+        result = wrap(out if type(out) is np.ndarray else np.asarray(out))
+        if grad_in:          # a chain broken here, for explain() (Note [Cut events])
+            op_cut(name, args, result, depth=2, exact=True)
+        return result
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
     return fn

@@ -8,6 +8,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from .._core.cuts import op_cut
 from .._core.errors import DTypeError, ShapeError
 from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
@@ -449,9 +450,15 @@ def min(input, dim=None, keepdim=False, *, other=None):
 def _arg_extreme(argfn, input, dim, keepdim, name):
     data = input._data if isinstance(input, Tensor) else np.asarray(input)
     if dim is None:
-        return wrap(np.asarray(argfn(data), dtype=np.int64))
-    d = one_dim(dim, data.ndim, name)
-    return wrap(np.asarray(argfn(data, axis=d, keepdims=keepdim), dtype=np.int64))
+        result = wrap(np.asarray(argfn(data), dtype=np.int64))
+    else:
+        d = one_dim(dim, data.ndim, name)
+        result = wrap(np.asarray(argfn(data, axis=d, keepdims=keepdim), dtype=np.int64))
+    if isinstance(input, Tensor) and input._requires_grad:
+        # a chain broken here, for explain() (Note [Cut events]); the user's frame is past
+        # argmax and its numpy_names wrapper
+        op_cut(name, (input,), result, depth=4, exact=True)
+    return result
 
 
 @numpy_names

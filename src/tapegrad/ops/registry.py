@@ -25,6 +25,7 @@ region replaced), and the view onto a ``view_of`` node of the new base.
 import numpy as np
 
 from .._core.batched import BATCHED
+from .._core.cuts import op_cut
 from .._core.errors import DTypeError, GradError, ShapeError
 from .._core.node import Ctx, Node, capture_site
 from .._core.state import STATE
@@ -140,10 +141,13 @@ def apply(op, args, params=_EMPTY):
         reraise_as_shape_error(op.name, arrays)   # error path only: the hot path pays nothing
     if type(out) is not _ndarray:
         out = np.asarray(out)          # NumPy returns scalars for 0-d results
-    if record and STATE.grad_enabled and out.dtype.kind in "fc":
-        result = record_node(op, args, arrays, params, out)
-    else:
+    if not record:
         result = wrap(out)
+    elif STATE.grad_enabled and out.dtype.kind in "fc":
+        result = record_node(op, args, arrays, params, out)
+    else:      # a chain that requires grad broken here, for explain() (Note [Cut events])
+        result = wrap(out)
+        op_cut(op.name, args, result)
     if dual:
         propagate(op, args, arrays, params, result)    # Note [Forward mode]
     if op.is_view:
@@ -181,10 +185,13 @@ def apply_binary(op, x, y, params=_EMPTY):
         reraise_as_shape_error(op.name, (xd, yd))   # error path only
     if type(out) is not _ndarray:
         out = np.asarray(out)
-    if record and STATE.grad_enabled and out.dtype.kind in "fc":
-        result = record_node(op, (x, y), (xd, yd), params, out)
-    else:
+    if not record:
         result = wrap(out)
+    elif STATE.grad_enabled and out.dtype.kind in "fc":
+        result = record_node(op, (x, y), (xd, yd), params, out)
+    else:      # a chain that requires grad broken here, for explain() (Note [Cut events])
+        result = wrap(out)
+        op_cut(op.name, (x, y), result)
     if dual:
         propagate(op, (x, y), (xd, yd), params, result)    # Note [Forward mode]
     return result
@@ -202,10 +209,13 @@ def apply_unary(op, x, params=_EMPTY):
     out = op.forward(data, **params) if params else op.forward(data)
     if type(out) is not _ndarray:
         out = np.asarray(out)
-    if x._requires_grad and STATE.grad_enabled and out.dtype.kind in "fc":
-        result = record_node(op, (x,), (data,), params, out)
-    else:
+    if not x._requires_grad:
         result = wrap(out)
+    elif STATE.grad_enabled and out.dtype.kind in "fc":
+        result = record_node(op, (x,), (data,), params, out)
+    else:      # a chain that requires grad broken here, for explain() (Note [Cut events])
+        result = wrap(out)
+        op_cut(op.name, (x,), result)
     if x._fw is not None:
         propagate(op, (x,), (data,), params, result)    # Note [Forward mode]
     if op.is_view:
