@@ -28,14 +28,15 @@ A. Old roots alive. The record keeps weak references to the root nodes of earlie
    remain, warn; otherwise start over (so the walk runs at most once per 8 calls).
 B. A parameter's consumers. Each graph that uses a parameter holds the parameter's
    ``AccumulateGrad`` node, so its reference count is the number of live uses of the
-   parameter (the leaf itself holds the node only weakly). At each call a short
-   breadth-first search from the root finds one accumulator (the probe) and reads its count.
-   If it rose at ``_GRAPHS`` calls with no fall between them, confirm: count the uses inside
-   the current graph (a walk); the rest are uses by graphs the current backward does not
-   reach. Warn if those are at least ``_GRAPHS`` uses and at least ``_RATIO`` times the
-   current graph's own (so a growing graph, an RNN over longer sequences, is not a leak, nor
-   is keeping the previous iteration's loss); otherwise start over. This catches the kept
-   evaluation graphs, which signal A cannot see.
+   parameter (the leaf itself holds the node only weakly). Each call reads the count of one
+   accumulator, the probe: the first one a short breadth-first search from the root finds,
+   searched again when it died and every 16 calls (the program may have moved on to another
+   model). If the count rose at ``_GRAPHS`` calls with no fall between them, confirm: count
+   the uses inside the current graph (a walk); the rest are uses by graphs the current
+   backward does not reach. Warn if those are at least ``_GRAPHS`` uses and at least
+   ``_RATIO`` times the current graph's own (so a growing graph, an RNN over longer
+   sequences, is not a leak, nor is keeping the previous iteration's loss as well);
+   otherwise start over. This catches the kept evaluation graphs, which A cannot see.
 
 Stays silent: the corrected loops (``loss.item()``, ``float(loss)``, ``detach()``), keeping
 only the last loss (one old graph), retain_graph over one graph, grad()-based code. Warns
@@ -43,10 +44,11 @@ on something that is not a leak when a program holds 8 independent graphs and th
 backwards each one (``[f(b) for b in batches]`` then a backward per loss): they are held,
 all at once, as a leak would hold them.
 
-Cost: per backward() call, a few weak-reference calls and a search over a few nodes (the
-probe is usually a parent of the root's first nodes); nothing per op. The walks, and the
-counts of nodes and bytes the warning reports, happen only when a signal fires. Measured on
-the MLP step by benchmarks/leak_bench.py. The sentinel's record lives in ``STATE.leaks``
+Cost: per backward() call, a few weak-reference calls and a reference count (about 1 us;
+the probe search, when it runs, looks at a few nodes: the probe is usually a parent of the
+root's first nodes); nothing per op. The walks, and the counts of nodes and bytes the warning
+reports, happen only when a signal fires. benchmarks/leak_bench.py measures it on the MLP
+step (target: under 2%). The sentinel's record lives in ``STATE.leaks``
 (per thread): None (on, nothing seen), False (off), or the record; it warns once per
 thread until ``set_leak_sentinel(True)`` re-arms it. Nodes die by reference counting (the
 graph has no cycles: a leaf refers to its accumulator weakly), so neither signal depends on
@@ -65,6 +67,7 @@ __all__ = ["GraphLeakWarning", "set_leak_sentinel", "is_leak_sentinel_enabled"]
 _GRAPHS = 8        # old graphs alive (A) / consumer rises (B) before a check
 _RATIO = 3         # B: uses outside the current graph, per use inside it
 _PROBE_NODES = 32  # B: nodes the probe search looks at, at most
+_REPROBE = 16      # B: calls between searches while the probe lives
 _getrefcount = sys.getrefcount
 _ref = weakref.ref
 
@@ -115,13 +118,14 @@ def is_leak_sentinel_enabled():
 
 class _Record:
     """What the sentinel remembers between backward() calls (one per thread)."""
-    __slots__ = ("roots", "probe", "probe_refs", "rises", "warned")
+    __slots__ = ("roots", "probe", "probe_refs", "rises", "calls", "warned")
 
     def __init__(self):
         self.roots = []          # weakrefs to earlier roots whose graphs are alive
         self.probe = None        # weakref to the accumulator of signal B
         self.probe_refs = 0      # its reference count at the last call
         self.rises = 0           # calls at which that count rose, since it last fell
+        self.calls = 0           # backward() calls seen (the probe is searched anew every 16)
         self.warned = False
 
 
@@ -150,13 +154,16 @@ def observe(tensors):
     if len(alive) > _GRAPHS and _check_roots(rec, root):
         return
     # Signal B: uses of one parameter's accumulator.
-    acc = _find_probe(root)
     probe = rec.probe
-    if acc is None or probe is None or probe() is not acc:
-        # (another accumulator than last time: the program moved on, say to another model)
-        rec.probe = None if acc is None else _ref(acc)
-        rec.probe_refs, rec.rises = (0 if acc is None else _getrefcount(acc)), 0
-        return
+    acc = probe() if probe is not None else None
+    rec.calls += 1
+    if acc is None or rec.calls % _REPROBE == 0:
+        found = _find_probe(root)
+        if found is not acc:
+            # (a new probe: the last one died with its graphs, or the program moved on)
+            rec.probe = None if found is None else _ref(found)
+            rec.probe_refs, rec.rises = (0 if found is None else _getrefcount(found)), 0
+            return
     refs = _getrefcount(acc)
     if refs > rec.probe_refs:
         rec.rises += 1
@@ -169,14 +176,14 @@ def observe(tensors):
 
 def _find_probe(root):
     """The first accumulator within ``_PROBE_NODES`` nodes of ``root`` (breadth first)."""
-    queue, i = [root], 0
-    while i < len(queue) and i < _PROBE_NODES:
-        for p in queue[i].parents:
+    queue = [root]
+    for node in queue:                    # (the list grows while it is read: a queue)
+        for p in node.parents:
             if p is not None:
                 if type(p) is AccumulateGrad:
                     return p
-                queue.append(p)
-        i += 1
+                if len(queue) < _PROBE_NODES:
+                    queue.append(p)
     return None
 
 
