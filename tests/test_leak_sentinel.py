@@ -190,6 +190,22 @@ def test_rows_of_one_graph_are_one_graph(silent):
         r.backward(retain_graph=True)
 
 
+def test_kept_losses_of_three_heads_warn(model):
+    """Three losses per step share the step's trunk (one graph each step, not three): the
+    confirmation keeps the other steps' graphs it already counted, whatever the rhythm."""
+    net, _, x, y = model
+    head = tg.nn.Linear(3, 1)
+    kept = []
+    with pytest.warns(GraphLeakWarning):
+        for _ in range(STEPS):
+            h = net(x)
+            l1, l2, l3 = F.cross_entropy(h, y), head(h).mean(), h.pow(2).mean()
+            l1.backward(retain_graph=True)
+            l2.backward(retain_graph=True)
+            l3.backward()
+            kept += [l1, l2, l3]
+
+
 def test_growing_graph_is_silent(silent):
     """More uses of a parameter each step (longer sequences), old graphs dropped."""
     w = tg.randn(4, requires_grad=True)

@@ -25,7 +25,8 @@ A. Old roots alive. The record keeps weak references to the root nodes of earlie
    ``_GRAPHS`` (8) of them are alive at the same time, the confirmation walks the graphs:
    an old graph that shares an interior node with the current one (rows of one Jacobian,
    heads on a shared trunk) is part of it, not a kept one. If 8 independent old graphs
-   remain, warn; otherwise start over (so the walk runs at most once per 8 calls).
+   remain, warn; otherwise drop the others and confirm again once 8 more roots came (so the
+   walks run at most once per 8 calls).
 B. A parameter's consumers. Each graph that uses a parameter holds the parameter's
    ``AccumulateGrad`` node, so its reference count is the number of live uses of the
    parameter (the leaf itself holds the node only weakly). Each call reads the count of one
@@ -118,10 +119,11 @@ def is_leak_sentinel_enabled():
 
 class _Record:
     """What the sentinel remembers between backward() calls (one per thread)."""
-    __slots__ = ("roots", "probe", "probe_refs", "rises", "calls", "warned")
+    __slots__ = ("roots", "check_at", "probe", "probe_refs", "rises", "calls", "warned")
 
     def __init__(self):
         self.roots = []          # weakrefs to earlier roots whose graphs are alive
+        self.check_at = _GRAPHS + 1   # how many roots in ``roots`` call for a confirmation
         self.probe = None        # weakref to the accumulator of signal B
         self.probe_refs = 0      # its reference count at the last call
         self.rises = 0           # calls at which that count rose, since it last fell
@@ -151,7 +153,7 @@ def observe(tensors):
     if not seen:
         alive.append(_ref(root))
     rec.roots = alive
-    if len(alive) > _GRAPHS and _check_roots(rec, root):
+    if len(alive) >= rec.check_at and _check_roots(rec, root):
         return
     # Signal B: uses of one parameter's accumulator.
     probe = rec.probe
@@ -208,12 +210,14 @@ def _independent(old, inside):
 
 def _check_roots(rec, root):
     """Signal A's confirmation: warn if enough kept graphs are independent of the current
-    one; otherwise forget the old roots (start over). Returns whether it warned."""
+    one; otherwise forget the others and check again once 8 more roots came (so the walks
+    run at most once per 8 calls). Returns whether it warned."""
     inside = _interior(root)
     old = [n for n in (r() for r in rec.roots) if n is not None and n is not root]
     kept = [n for n in old if _independent(n, inside)]
     if len(kept) < _GRAPHS:
-        rec.roots = [_ref(root)]
+        rec.roots = [_ref(n) for n in kept] + [_ref(root)]
+        rec.check_at = len(rec.roots) + _GRAPHS
         return False
     nodes, saved = _held(kept, inside)
     sites = _sites(kept)
