@@ -43,7 +43,9 @@ Stays silent: the corrected loops (``loss.item()``, ``float(loss)``, ``detach()`
 only the last loss (one old graph), retain_graph over one graph, grad()-based code. Warns
 on something that is not a leak when a program holds 8 independent graphs and then
 backwards each one (``[f(b) for b in batches]`` then a backward per loss): they are held,
-all at once, as a leak would hold them.
+all at once, as a leak would hold them. Not flagged: one graph that grows because each step
+builds on the last (an RNN's hidden state carried without ``detach()``, retain_graph=True):
+every backward reaches all of it, as it reaches a graph that grows by design.
 
 Cost: per backward() call, a few weak-reference calls and a reference count (about 1 us;
 the probe search, when it runs, looks at a few nodes: the probe is usually a parent of the
