@@ -131,13 +131,21 @@ def test_warns_without_the_cyclic_gc(model):
                 loss = F.cross_entropy(net(x), y)
                 loss.backward()
                 losses.append(loss)
+        del losses                          # (dies now, by refcount: the cases stay apart)
+        set_leak_sentinel(True)
+        with pytest.warns(GraphLeakWarning, match="never differentiates"):
+            val_total = 0
+            for _ in range(STEPS):
+                F.cross_entropy(net(x), y).backward()
+                val_total += F.cross_entropy(net(x * 2), y)
+        del val_total
         set_leak_sentinel(True)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
+            val_total = 0.0
             for _ in range(STEPS):
-                loss = F.cross_entropy(net(x), y)
-                loss.backward()
-                losses.append(loss.item())
+                F.cross_entropy(net(x), y).backward()
+                val_total += float(F.cross_entropy(net(x * 2), y))
     finally:
         gc.enable()
 
@@ -244,8 +252,10 @@ def test_vmap_gradient_tape_and_checkpoint_loops_are_silent(model, silent):
             loss = (w * w).sum()
         tape.gradient(loss, [w])
         opt.zero_grad()
-        out = tg.utils.checkpoint.checkpoint(net, x, use_reentrant=False)
-        F.cross_entropy(out, y).backward()
+        for reentrant in (False, True):     # (reentrant wants an input that requires grad)
+            xin = x.detach().requires_grad_(reentrant)
+            out = tg.utils.checkpoint.checkpoint(net, xin, use_reentrant=reentrant)
+            F.cross_entropy(out, y).backward()
         opt.step()
 
 
