@@ -20,6 +20,7 @@ class _State(threading.local):
     vmap_levels = ()              # running vmaps' VmapLevels, innermost last (_core/batched.py)
     partial_backward = False      # the running backward is grad() or backward(inputs=...)
     tapes = ()                    # GradientTapes recording now, innermost last (autograd/tape.py)
+    leaks = None                  # leak sentinel: None on, False off, or its record (leaks.py)
 
 
 STATE = _State()

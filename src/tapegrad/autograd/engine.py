@@ -19,6 +19,7 @@ from ..ops.registry import SavedPacked
 from ..ops.shape import clone
 from .explain import diagnose, diagnose_output
 from .graph import unpack_saved
+from .leaks import observe as _watch_leaks
 
 _ndarray = np.ndarray
 _getrefcount = sys.getrefcount
@@ -444,6 +445,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
         tensor(4.)
     """
     tensors = _as_tuple(tensors)
+    _watch_leaks(tensors)     # the leak sentinel (Note [The leak sentinel] in leaks.py)
     grads = _as_tuple(grad_tensors if grad_tensors is not None else grad_variables)
     if inputs is not None:
         inputs = _as_tuple(inputs)
