@@ -20,6 +20,8 @@ class _State(threading.local):
     vmap_levels = ()              # running vmaps' VmapLevels, innermost last (_core/batched.py)
     partial_backward = False      # the running backward is grad() or backward(inputs=...)
     tapes = ()                    # GradientTapes recording now, innermost last (autograd/tape.py)
+    mutation_guard = None         # None ("error-at-backward"), "error-now" or "copy-on-write":
+    #                               Note [Mutation guard] in autograd/mutation_guard.py
 
 
 STATE = _State()
