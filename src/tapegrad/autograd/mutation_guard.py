@@ -133,7 +133,7 @@ class mutation_guard(_Mode):
         >>> x = tg.tensor([1.0, 2.0], requires_grad=True)
         >>> with tg.autograd.mutation_guard("copy-on-write"):
         ...     a = x * 1; y = (a * a).sum()      # mul saves a
-        ...     a.add_(10)                        # copies the saved a first
+        ...     _ = a.add_(10)                    # copies the saved a first
         >>> y.backward(); x.grad                  # d(sum x^2) = 2x, unaffected
         tensor([2., 4.])
     """
