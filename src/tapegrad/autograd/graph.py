@@ -18,7 +18,9 @@ and the hooks in force when a value is saved are the ones used to unpack it, wha
 active during backward. A custom Function's ``ctx.save_for_backward`` packs the same way
 (``pack_for_function``: a ``SavedByFunction``, which the engine leaves alone) and its
 ``saved_tensors`` unpacks on each read. Gradient checkpointing (utils/checkpoint.py) is built
-on these hooks.
+on these hooks. The mutation guard uses this branch too: while one of its modes is on and no
+user hooks are, ``STATE.saved_hooks`` holds the marker ``GUARD_HOOKS``, and values are saved
+as without hooks, then watched (Note [Mutation guard] in mutation_guard.py).
 """
 from .._core.errors import DTypeError, GradError, ShapeError
 from .._core.node import AccumulateGrad, Ctx, format_site
