@@ -224,7 +224,7 @@ def _error(name, errors, dirty):
     shape = tuple((t._data if t is not None else node.out).shape)
     values = " and ".join(f"'{saved[k]}'" for k in ks)
     others = len({id(n) for n, _ in errors}) - 1
-    more = f" (and values {others} other node{'s' * (others > 1)} saved)" if others else ""
+    more = f" (as did {others} other node{'s' * (others > 1)})" if others else ""
     story = (f"the value{'s' * (len(ks) > 1)} {values} that '{node.op.name}' (created at "
              f"{format_site(node.site)}) saved for its gradient (a tensor of shape {shape}, "
              f"saved at version {version}){more}")
