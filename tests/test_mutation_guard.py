@@ -529,6 +529,35 @@ def test_copy_on_write_watchers_do_not_pile_up_over_steps():
     assert len(w._vc.watchers) <= 32
 
 
+def test_pruning_while_a_node_saves_one_storage_many_times():
+    # Pruning runs as watchers are added, before the saving node's entries are in place:
+    # it must keep that node's own watchers (an op that saves x twice, a Function saving many).
+    class _SaveMany(tg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(*([x] * 40))
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            assert len(ctx.saved_tensors) == 40
+            return 2 * g
+    for mode in ("error-now", "copy-on-write"):
+        x = _leaf([1.0, 2.0])
+        with mutation_guard(mode):
+            a = x * 1
+            ys = [a @ a for _ in range(20)]    # matmul saves a twice per node
+            z = _SaveMany.apply(a)
+        assert len(a._vc.watchers) == 80
+        if mode == "error-now":
+            with pytest.raises(tg.GradError, match="'matmul'.*\\(as did 20 other nodes\\)"):
+                a.add_(1)
+        else:
+            a.add_(1)
+        (sum(ys) + z.sum()).backward()
+        np.testing.assert_array_equal(x.grad.numpy(), 20 * 2 * np.array([1.0, 2.0]) + 2)
+
+
 # ---- with user saved_tensors_hooks ---------------------------------------------------------
 def test_user_hooks_own_their_values_and_the_guard_comes_back_after():
     set_mutation_guard("error-now")

@@ -207,7 +207,10 @@ def _watch(node, saved):
         else:
             n = len(ws)
             if n >= 16 and not n & (n - 1):     # at each power of two: amortized O(1)
-                ws[:] = [w for w, _, _ in ws.live(vc)]
+                # (node's own watchers stay: its saved entries are not in place yet)
+                others = Watchers(w for w in ws if w[0]() is not node)
+                keep = {id(w) for w, _, _ in others.live(vc)}
+                ws[:] = [w for w in ws if id(w) in keep or w[0]() is node]
         ws.append((ref, saved[k], mode))
 
 
@@ -222,7 +225,8 @@ def _error(name, errors, dirty):
     ks = [k for n, k in errors if n is node]
     t, version = saved[ks[0] + 1], saved[ks[0] + 3]
     shape = tuple((t._data if t is not None else node.out).shape)
-    values = " and ".join(f"'{saved[k]}'" for k in ks)
+    names = [f"'{saved[k]}'" for k in ks]
+    values = " and ".join(names) if len(names) < 4 else f"{names[0]} and {len(names) - 1} more"
     others = len({id(n) for n, _ in errors}) - 1
     more = f" (as did {others} other node{'s' * (others > 1)})" if others else ""
     story = (f"the value{'s' * (len(ks) > 1)} {values} that '{node.op.name}' (created at "
