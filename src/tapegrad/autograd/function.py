@@ -746,7 +746,8 @@ def _save(ctx, node, outs, diff):
         i = out_index.get(id(t))
         if i is not None:
             t = t.detach()
-        if hooked:     # packed; saved_tensors unpacks (Note [Saved-tensor hooks] in graph.py)
+        if hooked:     # packed; saved_tensors unpacks (Note [Saved-tensor hooks] in graph.py),
+            # or, under a mutation guard, kept as below and watched
             entry = pack_for_function(f"saved_tensors[{k}]", t, node._forward_cls.__name__,
                                       node)
             flat += entry
