@@ -21,6 +21,8 @@ class _State(threading.local):
     partial_backward = False      # the running backward is grad() or backward(inputs=...)
     tapes = ()                    # GradientTapes recording now, innermost last (autograd/tape.py)
     leaks = None                  # leak sentinel: None on, False off, or its record (leaks.py)
+    mutation_guard = None         # None ("error-at-backward"), "error-now" or "copy-on-write":
+    #                               Note [Mutation guard] in autograd/mutation_guard.py
 
 
 STATE = _State()

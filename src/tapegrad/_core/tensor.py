@@ -20,12 +20,16 @@ _weakref = weakref.ref
 
 class Version:
     """A storage's version counter, shared by a tensor, its views and its detached aliases.
-    ``site`` is where the last recorded in-place change happened, for error messages."""
-    __slots__ = ("value", "site")
+    ``site`` is where the last recorded in-place change happened, for error messages;
+    ``watchers``, None unless a mutation guard watches a value saved from this storage, is
+    what the in-place ops consult before writing (Note [Mutation guard] in
+    autograd/mutation_guard.py)."""
+    __slots__ = ("value", "site", "watchers")
 
     def __init__(self):
         self.value = 0
         self.site = None
+        self.watchers = None
 
 
 class Tensor:

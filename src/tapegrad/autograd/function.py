@@ -149,6 +149,10 @@ class FunctionCtx:
             (tensor([4., 4.], grad_fn=<Double_Backward>), tensor([2., 2.]))
         """
         self._dirty = _only_tensors("mark_dirty", tensors)
+        for t in tensors:
+            vc = t._vc
+            if vc is not None and vc.watchers:    # Note [Mutation guard] (mutation_guard.py)
+                vc.watchers.fire(vc, "ctx.mark_dirty", dirty=True)
 
     def mark_non_differentiable(self, *tensors):
         """Declare outputs that get no gradient: they do not require grad, and backward
@@ -742,8 +746,10 @@ def _save(ctx, node, outs, diff):
         i = out_index.get(id(t))
         if i is not None:
             t = t.detach()
-        if hooked:     # packed; saved_tensors unpacks (Note [Saved-tensor hooks] in graph.py)
-            entry = pack_for_function(f"saved_tensors[{k}]", t, node._forward_cls.__name__)
+        if hooked:     # packed; saved_tensors unpacks (Note [Saved-tensor hooks] in graph.py),
+            # or, under a mutation guard, kept as below and watched
+            entry = pack_for_function(f"saved_tensors[{k}]", t, node._forward_cls.__name__,
+                                      node)
             flat += entry
             entries.append((entry[1], i))
             continue

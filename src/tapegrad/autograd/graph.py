@@ -18,13 +18,15 @@ and the hooks in force when a value is saved are the ones used to unpack it, wha
 active during backward. A custom Function's ``ctx.save_for_backward`` packs the same way
 (``pack_for_function``: a ``SavedByFunction``, which the engine leaves alone) and its
 ``saved_tensors`` unpacks on each read. Gradient checkpointing (utils/checkpoint.py) is built
-on these hooks.
+on these hooks. The mutation guard uses this branch too: while one of its modes is on and no
+user hooks are, ``STATE.saved_hooks`` holds the marker ``GUARD_HOOKS``, and values are saved
+as without hooks, then watched (Note [Mutation guard] in mutation_guard.py).
 """
 from .._core.errors import DTypeError, GradError, ShapeError
 from .._core.node import AccumulateGrad, Ctx, format_site
 from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
-from ..ops.registry import UNVERSIONED, SavedPacked
+from ..ops.registry import GUARD_HOOKS, UNVERSIONED, SavedPacked
 
 __all__ = ["saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks", "inspect"]
 
@@ -69,7 +71,10 @@ class saved_tensors_hooks:
         return self
 
     def __exit__(self, *exc):
-        STATE.saved_hooks = self._prev.pop()
+        prev = self._prev.pop()
+        if prev is None or prev is GUARD_HOOKS:   # the guard's mode may have changed inside
+            prev = GUARD_HOOKS if STATE.mutation_guard is not None else None
+        STATE.saved_hooks = prev
         return False
 
 
@@ -132,7 +137,8 @@ class disable_saved_tensors_hooks:
         self._prev = []
 
     def __enter__(self):
-        if STATE.saved_hooks is not None:
+        hooks = STATE.saved_hooks
+        if hooks is not None and hooks is not GUARD_HOOKS:   # (the guard's are not a user's)
             raise GradError(self.error_message)
         self._prev.append(STATE.saved_hooks_disabled)
         STATE.saved_hooks_disabled = self.error_message
@@ -150,10 +156,17 @@ class SavedByFunction(SavedPacked):
     __slots__ = ("grad_fn", "accum")
 
 
-def pack_for_function(name, t, function_name):
+def pack_for_function(name, t, function_name, node=None):
     """The flat saved entry (``name``, packed, counter, version) of ``t``, which a custom
-    Function named ``function_name`` saves (autograd/function.py), packed with the innermost
-    hooks (Note [Saved-tensor hooks]); grad mode off while the hook runs."""
+    Function named ``function_name`` saves (autograd/function.py) on ``node``, packed with
+    the innermost hooks (Note [Saved-tensor hooks]); grad mode off while the hook runs.
+    Under a mutation guard without user hooks: the plain entry (name, t, counter, version),
+    watched (Note [Mutation guard] in mutation_guard.py)."""
+    if STATE.saved_hooks is GUARD_HOOKS:
+        vc = t._counter()
+        entry = (name, t, vc, vc.value)
+        GUARD_HOOKS[0](node, entry)
+        return entry
     pack, unpack = STATE.saved_hooks
     e = SavedByFunction()
     e.slot, e.unpack = None, unpack

@@ -23,6 +23,9 @@ tables; ``report.to_dict()`` gives the same numbers as plain, JSON-serializable 
   ``.grad`` arrays, forward-mode tangents, or a custom Function's other ``ctx`` attributes.
 - after a backward without ``retain_graph=True`` the nodes' saved values are freed: saved
   bytes are 0 and ``freed`` is True (the leaves are still held, and still counted).
+- copied on write: the saved values that ``mutation_guard("copy-on-write")`` copied before an
+  in-place change (Note [Mutation guard] in mutation_guard.py), each copy counted once. They
+  are saved values too, so they are also in saved bytes.
 
 By module: nodes do not record which module made them. Given ``model=``, a node is attributed
 to the module owning a parameter that the node consumes directly (the first such parameter,
@@ -39,7 +42,7 @@ import numpy as np
 from .._core.errors import ArgumentError
 from .._core.node import AccumulateGrad, format_site
 from .._core.tensor import Tensor
-from ..ops.registry import SavedPacked
+from ..ops.registry import Copied, SavedPacked
 
 __all__ = ["inspect", "GraphReport"]
 
@@ -166,7 +169,7 @@ def _module_of(model):
 def _build(order, model):
     owner = _module_of(model)
     by_op, by_site, by_module = {}, {}, ({} if owner is not None else None)
-    all_saved, alive = {}, {}
+    all_saved, alive, copied = {}, {}, {}
     leaves = freed_nodes = opaque = 0
     sites = {}
 
@@ -200,6 +203,9 @@ def _build(order, model):
                 t = node.saved[k]      # the saved input tensors are held too (version check)
                 if isinstance(t, Tensor):
                     alive[id(_base(t._data))] = _base(t._data)
+                if type(node.saved[k + 1]) is Copied:      # (out's copy is node.out)
+                    a = t._data if t is not None else node.out
+                    copied[_view_key(a)] = a
             freed_nodes += freed
             opaque += n_opaque
             site = sites.get(node.site)
@@ -238,6 +244,7 @@ def _build(order, model):
         saved_arrays=len(all_saved),
         kept_alive_bytes=sum(int(b.nbytes) for b in alive.values()),
         freed_nodes=freed_nodes, opaque_saved=opaque,
+        copied_bytes=sum(int(a.nbytes) for a in copied.values()), copied_arrays=len(copied),
         by_op=by_op, by_site=by_site, by_module=by_module)
 
 
@@ -260,6 +267,8 @@ class GraphReport:
         freed: True when a backward freed saved values (``freed_nodes`` of them).
         opaque_saved: packed saved values (saved_tensors_hooks) that are neither a Tensor
             nor an array, whose size is unknown and not counted.
+        copied_bytes, copied_arrays: the saved values copied on write (mutation guard
+            "copy-on-write") before an in-place change: bytes and number of copies.
         by_op, by_site, by_module: ``{key: {"count", "saved_bytes", "shapes"}}`` keyed by
             node name (``MulBackward0``), by ``file:line`` of the user code that made the
             node (leaf accumulators under ``"(leaf)"``), and by module (None without
@@ -267,8 +276,10 @@ class GraphReport:
     """
 
     def __init__(self, *, nodes, leaves, saved_bytes, saved_arrays, kept_alive_bytes,
-                 freed_nodes, opaque_saved, by_op, by_site, by_module):
+                 freed_nodes, opaque_saved, by_op, by_site, by_module, copied_bytes=0,
+                 copied_arrays=0):
         self.nodes, self.leaves = nodes, leaves
+        self.copied_bytes, self.copied_arrays = copied_bytes, copied_arrays
         self.saved_bytes, self.saved_arrays = saved_bytes, saved_arrays
         self.kept_alive_bytes = kept_alive_bytes
         self.freed_nodes, self.opaque_saved = freed_nodes, opaque_saved
@@ -298,7 +309,8 @@ class GraphReport:
         return {"nodes": self.nodes, "leaves": self.leaves, "saved_bytes": self.saved_bytes,
                 "saved_arrays": self.saved_arrays, "kept_alive_bytes": self.kept_alive_bytes,
                 "freed": self.freed, "freed_nodes": self.freed_nodes,
-                "opaque_saved": self.opaque_saved, "by_op": table(self.by_op),
+                "opaque_saved": self.opaque_saved, "copied_bytes": self.copied_bytes,
+                "copied_arrays": self.copied_arrays, "by_op": table(self.by_op),
                 "by_site": table(self.by_site), "by_module": table(self.by_module)}
 
     def to_json(self, **kwargs):
@@ -319,6 +331,10 @@ class GraphReport:
         if self.opaque_saved:
             lines.append(f"{self.opaque_saved} packed saved values of unknown size "
                          "(saved_tensors_hooks) are not counted")
+        if self.copied_arrays:
+            lines.append(f"copied on write: {_fmt_bytes(self.copied_bytes)} in "
+                         f"{self.copied_arrays} arrays (mutation guard 'copy-on-write': saved "
+                         "values copied before an in-place change)")
         lines += _table("op", self.by_op, shapes=True)
         lines += _table("site", {_short_site(k): v for k, v in self.by_site.items()})
         if self.by_module is not None:

@@ -296,6 +296,9 @@ def setitem(input, key, value, name="setitem"):
     try:
         if not involved and input._data.flags.writeable:
             # Fast path: nothing to record, so write straight into the storage.
+            vc = input._vc
+            if vc is not None and vc.watchers:   # Note [Mutation guard]: before the write
+                vc.watchers.fire(vc, name)
             input._data[key] = value._data if isinstance(value, Tensor) else value
             input._bump()
             return

@@ -282,7 +282,7 @@ def record_node(op, args, arrays, params, out):
     result = wrap(out, node)
     if op.save_slots:
         if STATE.saved_hooks is not None:      # rare: a saved_tensors_hooks context is active
-            node.saved = _save_packed(node, op, args, out)
+            node.saved = _save_packed(node, op, args, out, result)
             return result
         saved = ()      # flat: name, tensor (None for out), version counter, version; ...
         needs = node.needs_input_grad
@@ -324,12 +324,26 @@ class SavedPacked:
 # (hooked values are not version-checked, as in PyTorch: a pack_hook may have copied them).
 UNVERSIONED = Version()
 
+class Copied(Version):
+    """The counter of a saved value that the mutation guard copied on write: private to its
+    node, never bumped (Note [Mutation guard] in autograd/mutation_guard.py)."""
+    __slots__ = ()
 
-def _save_packed(node, op, args, out):
+
+# What STATE.saved_hooks holds while a mutation guard mode is on and no saved_tensors_hooks
+# are active, so that record_node takes its (rare) hook branch; its first item is the guard's
+# ``watch(node, saved)``, installed by autograd/mutation_guard.py (Note [Mutation guard]).
+GUARD_HOOKS = [None, None]
+
+
+def _save_packed(node, op, args, out, result):
     """The flat saved tuple of ``node`` (name, SavedPacked, counter, version per value), each
     array handed to the innermost pack_hook once, as a Tensor: an input as the tensor itself
     (a constant array wrapped), the output as a tensor without history (so that a hook
-    keeping it makes no reference cycle). The hooks run with grad mode off, as in PyTorch."""
+    keeping it makes no reference cycle). The hooks run with grad mode off, as in PyTorch.
+    Under a mutation guard without user hooks: what the plain path saves, watched."""
+    if STATE.saved_hooks is GUARD_HOOKS:
+        return _save_guarded(node, op, args, out, result)
     pack, unpack = STATE.saved_hooks
     saved = ()
     needs = node.needs_input_grad
@@ -356,6 +370,46 @@ def _save_packed(node, op, args, out):
     finally:
         STATE.grad_enabled, STATE.saving_op = prev_mode, prev_op
     return saved
+
+
+def _save_guarded(node, op, args, out, result):
+    """What record_node's plain path saves (arrays on the node; name, tensor, counter and
+    version per value), each counter watched by the mutation guard (Note [Mutation guard] in
+    autograd/mutation_guard.py). A tensor without a counter that stands for a node's saved
+    output (the ctx of a backward recorded with create_graph=True wraps ``node.out``) takes
+    that output's counter, so writing to the output reaches the recorded backward's nodes."""
+    saved = ()
+    needs = node.needs_input_grad
+    for name, i, needed_by in op.save_slots:
+        if needed_by is not None and not needs[needed_by]:
+            continue
+        if i < 0:
+            node.out = out
+            vc = result._vc = Version()
+            saved += (name, None, vc, 0)
+            continue
+        a = args[i]
+        is_tensor = isinstance(a, Tensor)
+        setattr(node, name, a._data if is_tensor else a)
+        if is_tensor:
+            vc = a._vc or _out_counter(a) or a._counter()
+            saved += (name, a, vc, vc.value)
+    GUARD_HOOKS[0](node, saved)
+    return saved
+
+
+def _out_counter(t):
+    """The counter of the saved output that ``t`` wraps (same array, that node's history),
+    or None."""
+    node = t._grad_fn
+    if type(node) is not Node or getattr(node, "out", None) is not t._data:
+        return None         # (unset slots and a Node's params raise AttributeError: None)
+    saved = node.saved or ()
+    for k in range(1, len(saved), 4):
+        if saved[k] is None:
+            t._vc = saved[k + 1]
+            return t._vc
+    return None
 
 
 def _track_view(result, source, op, params):
@@ -450,6 +504,9 @@ def apply_inplace(op, args, params=_EMPTY, name=None):
         raise ShapeError(
             f"{name}: this tensor (shape {tuple(x.shape)}) is an expanded or read-only view in "
             "which several elements share one memory location; call .clone() before writing to it.")
+    vc = x._vc
+    if vc is not None and vc.watchers:   # a mutation guard watches a value saved from x's
+        vc.watchers.fire(vc, name)       # storage: raise or copy it before the write
     if dual and not recording:          # tangents only (Note [Forward mode])
         r = apply(op, args, params)
         _write(x, r._data, name)
