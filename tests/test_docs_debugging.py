@@ -21,8 +21,7 @@ def test_every_block_runs(capsys):
     namespace = {"__name__": "docs_debugging"}
     for i, code in enumerate(_blocks()):
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("default")
+            with warnings.catch_warnings():    # (blocks may change filters: keep them here)
                 exec(compile(code, f"docs/debugging.md block {i}", "exec"), namespace)
         except Exception as e:     # name the block, so a failure says where to look
             pytest.fail(f"docs/debugging.md block {i} raised {type(e).__name__}: {e}\n{code}")
