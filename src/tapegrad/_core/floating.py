@@ -11,6 +11,12 @@ NumPy calls warning as before, and it goes at the end of the filter list, so any
 the user's (``-W error``, ``warnings.simplefilter``, before or after import) takes
 precedence. Finding where a nan or inf came from is
 ``detect_anomaly``'s job, not the warnings'.
+
+One catch: a filter added inside ``warnings.catch_warnings()`` is gone when the block ends,
+and pytest imports test modules inside such a block, so in a pytest run that first imports
+tapegrad from a test module the filter is lost and ops warn again. A project testing with
+pytest states the filter in its configuration (tapegrad's own pyproject.toml does):
+``filterwarnings = ["ignore::RuntimeWarning:tapegrad"]``.
 """
 import warnings
 
