@@ -200,16 +200,9 @@ def test_error_now_setitem_on_a_constant_and_on_a_tracked_tensor():
     np.testing.assert_array_equal(w.grad.numpy(), [3.0 + 2.0, 4.0 + 4.0])
 
 
-class _Square(tg.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return 2 * x * g
+def _cube():
+    from test_autograd_function import _functions     # the shared custom Functions
+    return _functions(tg)[0]      # Cube: x**3, saving its input
 
 
 class _ExpOut(tg.autograd.Function):           # saves its own output
@@ -252,10 +245,10 @@ class _NumpyDouble_(tg.autograd.Function):     # changes its input behind tapegr
 def test_error_now_custom_function_saved_input_then_in_place():
     set_mutation_guard("error-now")
     a = _leaf([1.0, 2.0]) * 1
-    y = _Square.apply(a); saved = _line()      # noqa: E702
-    with _error_now("_Square", saved, "add_", _line() + 1):
+    y = _cube().apply(a); saved = _line()      # noqa: E702
+    with _error_now("Cube", saved, "add_", _line() + 1):
         a.add_(1)
-    y.sum().backward()                         # a unchanged: the gradient is 2a
+    y.sum().backward()                         # a unchanged: the gradient is 3a^2
 
 
 def test_error_now_custom_function_saved_output_then_in_place():
@@ -456,12 +449,12 @@ def test_copy_on_write_custom_functions_saved_input_and_output():
     x = _leaf([0.3, -0.2])
     with mutation_guard("copy-on-write"):
         a = x * 1
-        y = _Square.apply(a)                   # saves its input a
+        y = _cube().apply(a)                   # saves its input a
         e = _ExpOut.apply(a)                   # saves its output e
         a.add_(5)
         e.mul_(2)
     (y.sum() + e.sum()).backward()             # e.sum(): d/dx of 2 exp(x) is still exp(x) * 2
-    want = 2 * np.array([0.3, -0.2]) + 2 * np.exp([0.3, -0.2])
+    want = 3 * np.array([0.3, -0.2]) ** 2 + 2 * np.exp([0.3, -0.2])
     np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-12)
 
 

@@ -39,6 +39,7 @@ from .._core import cuts
 from .._core.errors import ArgumentError
 from .._core.node import AccumulateGrad, format_site
 from .._core.tensor import Tensor, Version
+from .inspect import output_tensors
 
 __all__ = ["explain", "Explanation", "InputExplanation", "Cut"]
 
@@ -288,12 +289,7 @@ def explain(output, inputs, *, quiet=False):
         >>> r[0].connected, [c.kind for c in r[0].causes]
         (False, ['detach'])
     """
-    outputs = list(output) if isinstance(output, (tuple, list)) else [output]
-    for i, t in enumerate(outputs):
-        if not isinstance(t, Tensor):
-            raise ArgumentError(
-                f"explain: output must be a Tensor or a tuple/list of Tensors, but item {i} "
-                f"is a {type(t).__name__}; pass the tensor whose gradient you want (the loss).")
+    outputs = output_tensors(output, "explain", "whose gradients you want")
     named = _named_inputs(inputs)
     roots, notes = [], []
     events = cuts.events()

@@ -50,6 +50,18 @@ _NO_PARAM = "(no parameter)"
 _LEAF_SITE = "(leaf)"
 
 
+def output_tensors(output, tool, purpose):
+    """``output`` (a Tensor or a tuple/list of them) as a list, or an ArgumentError naming
+    ``tool`` and the first item that is not a Tensor (shared by the graph-reading tools)."""
+    outputs = list(output) if isinstance(output, (tuple, list)) else [output]
+    for i, t in enumerate(outputs):
+        if not isinstance(t, Tensor):
+            raise ArgumentError(
+                f"{tool}: expected a Tensor or a tuple/list of Tensors, but item {i} is a "
+                f"{type(t).__name__}; pass the tensor(s) {purpose} (e.g. the loss).")
+    return outputs
+
+
 def inspect(output, model=None):
     """Summarize the graph behind ``output``: nodes and saved memory by op, by line, by module.
 
@@ -68,12 +80,7 @@ def inspect(output, model=None):
         >>> r.nodes, r.saved_bytes, sorted(r.by_op)
         (3, 12, ['AccumulateGrad', 'MulBackward0', 'SumBackward0'])
     """
-    outputs = list(output) if isinstance(output, (tuple, list)) else [output]
-    for i, t in enumerate(outputs):
-        if not isinstance(t, Tensor):
-            raise ArgumentError(
-                f"inspect: expected a Tensor or a tuple/list of Tensors, but item {i} is a "
-                f"{type(t).__name__}; pass the tensor(s) whose graph to inspect (e.g. the loss).")
+    outputs = output_tensors(output, "inspect", "whose graph to inspect")
     roots = []
     for t in outputs:
         g = t._grad_fn
