@@ -58,7 +58,7 @@ import warnings
 import numpy as np
 
 from .._core.errors import GradError
-from .._core.node import _PKG_DIR, AccumulateGrad, format_site
+from .._core.node import _PKG_DIR, AccumulateGrad, capture_site, format_site
 from .._core.state import STATE
 from .._core.tensor import Tensor
 from ..ops import instrument
@@ -301,13 +301,10 @@ def _node_site(ctx):
 
 
 def _user_site():
-    """The first frame outside tapegrad: the user's line that ran the op."""
-    if STATE.site is not None:     # a recorded backward / a tangent (Note [Creation sites])
-        return STATE.site
-    f = sys._getframe(1)
-    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
-        f = f.f_back
-    return None if f is None else (f.f_code, f.f_lasti)
+    """The user's line that ran the op: found as a node's creation site is (Note [Creation
+    sites]: the first frame outside tapegrad, or STATE.site inside a recorded backward or a
+    tangent)."""
+    return capture_site(2)
 
 
 def _counts(a):
