@@ -88,10 +88,10 @@ def inspect(output, model=None):
             g = t._accumulator()          # a leaf output: its graph is its accumulator
         if g is not None:
             roots.append(g)
-    return _build(_reachable(roots), model)
+    return _build(reachable_nodes(roots), model)
 
 
-def _reachable(roots):
+def reachable_nodes(roots):
     """Nodes reachable from ``roots``, each once, outputs first (depth first)."""
     seen, order, stack = set(), [], list(reversed(roots))
     while stack:
@@ -111,7 +111,7 @@ def _as_array(v):
     return v if isinstance(v, np.ndarray) else None
 
 
-def _saved_arrays(node):
+def saved_arrays(node):
     """(arrays this node keeps for backward, number of opaque packed values, freed?)."""
     saved = node.saved
     if saved is None:
@@ -154,7 +154,16 @@ def _view_key(a):
     return (a.__array_interface__["data"][0], a.shape, a.strides, a.dtype.str)
 
 
-def _base(a):
+def saved_bytes(node):
+    """Bytes of the buffers ``node`` keeps for backward (each owning array once: a view keeps
+    its whole base alive); None once a backward freed them."""
+    arrays, _, freed = saved_arrays(node)
+    if freed:
+        return None
+    return sum({id(b): b.nbytes for b in map(owning_array, arrays)}.values())
+
+
+def owning_array(a):
     """The array that owns ``a``'s memory (a view keeps it alive whole)."""
     while isinstance(a.base, np.ndarray):
         a = a.base
@@ -199,17 +208,17 @@ def _build(order, model):
             leaves += 1
             a = _as_array(node.variable)
             if a is not None:
-                b = _base(a)
+                b = owning_array(a)
                 alive[id(b)] = b
             arrays = []
             site = _LEAF_SITE
             module = owner.get(id(node.variable), _NO_PARAM) if owner is not None else None
         else:
-            arrays, n_opaque, freed = _saved_arrays(node)
+            arrays, n_opaque, freed = saved_arrays(node)
             for k in range(1, len(node.saved or ()), 4):
                 t = node.saved[k]      # the saved input tensors are held too (version check)
                 if isinstance(t, Tensor):
-                    alive[id(_base(t._data))] = _base(t._data)
+                    alive[id(owning_array(t._data))] = owning_array(t._data)
                 if type(node.saved[k + 1]) is Copied:      # (out's copy is node.out)
                     a = t._data if t is not None else node.out
                     copied[_view_key(a)] = a
@@ -228,7 +237,7 @@ def _build(order, model):
         keys = [_view_key(a) for a in arrays]
         for a, k in zip(arrays, keys):
             all_saved[k] = a
-            b = _base(a)
+            b = owning_array(a)
             alive[id(b)] = b
         groups = [group(by_op, name), group(by_site, site)]
         if module is not None:
@@ -330,8 +339,8 @@ class GraphReport:
 
     def __str__(self):
         lines = [f"graph: {self.nodes} nodes ({self.leaves} leaves), "
-                 f"saved {_fmt_bytes(self.saved_bytes)} in {self.saved_arrays} arrays, "
-                 f"keeps alive {_fmt_bytes(self.kept_alive_bytes)} (saved + leaf data)"]
+                 f"saved {format_bytes(self.saved_bytes)} in {self.saved_arrays} arrays, "
+                 f"keeps alive {format_bytes(self.kept_alive_bytes)} (saved + leaf data)"]
         if self.freed:
             lines.append(f"freed: backward freed the saved values of {self.freed_nodes} nodes "
                          "(saved bytes 0); pass retain_graph=True to keep them")
@@ -339,7 +348,7 @@ class GraphReport:
             lines.append(f"{self.opaque_saved} packed saved values of unknown size "
                          "(saved_tensors_hooks) are not counted")
         if self.copied_arrays:
-            lines.append(f"copied on write: {_fmt_bytes(self.copied_bytes)} in "
+            lines.append(f"copied on write: {format_bytes(self.copied_bytes)} in "
                          f"{self.copied_arrays} arrays (mutation guard 'copy-on-write': saved "
                          "values copied before an in-place change)")
         lines += _table("op", self.by_op, shapes=True)
@@ -362,7 +371,7 @@ def _short_site(site):
     return site
 
 
-def _fmt_bytes(n):
+def format_bytes(n):
     for unit in ("B", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
             return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -378,7 +387,7 @@ def _table(title, table, shapes=False):
     rows = []
     ranked = sorted(table.items(), key=lambda kv: (-kv[1]["saved_bytes"], kv[0]))
     for key, g in ranked[:_ROW_LIMIT]:
-        row = [key, str(g["count"]), _fmt_bytes(g["saved_bytes"])]
+        row = [key, str(g["count"]), format_bytes(g["saved_bytes"])]
         if shapes:
             row.append(" ".join(_fmt_shape(s) for s in g["shapes"][:4])
                        + (" ..." if len(g["shapes"]) > 4 else ""))

@@ -63,7 +63,7 @@ import weakref
 
 from .._core.node import _PKG_DIR, AccumulateGrad, format_site
 from .._core.state import STATE
-from .inspect import _base, _fmt_bytes, _reachable, _saved_arrays
+from .inspect import format_bytes, owning_array, reachable_nodes, saved_arrays
 
 __all__ = ["GraphLeakWarning", "set_leak_sentinel", "is_leak_sentinel_enabled"]
 
@@ -193,7 +193,7 @@ def _find_probe(root):
 
 def _interior(root):
     """The nodes of root's graph other than accumulators (leaves are shared by design)."""
-    return {id(n) for n in _reachable([root]) if type(n) is not AccumulateGrad}
+    return {id(n) for n in reachable_nodes([root]) if type(n) is not AccumulateGrad}
 
 
 def _independent(old, inside):
@@ -226,7 +226,7 @@ def _check_roots(rec, root):
     _warn(rec,
           f"backward: {len(kept)} graphs from earlier backward() calls are still alive, "
           f"each ending in a loss created at {sites}; together they hold {nodes} nodes and "
-          f"{_fmt_bytes(saved)} of saved values, and the count grows with every iteration "
+          f"{format_bytes(saved)} of saved values, and the count grows with every iteration "
           "(a backward without retain_graph frees the saved values, not the graph). Something "
           "the loop keeps refers to them: a list of losses or a running total that is a "
           "tensor. Keep numbers instead: losses.append(loss.item()), total += float(loss), or "
@@ -237,7 +237,7 @@ def _check_roots(rec, root):
 def _check_probe(rec, root, acc, refs):
     """Signal B's confirmation: the probe's uses outside the current graph, from ``refs``,
     its reference count read in observe()."""
-    graph = _reachable([root])
+    graph = reachable_nodes([root])
     inside = sum(n.parents.count(acc) for n in graph if type(n) is not AccumulateGrad)
     held = 1 if acc.variable._accum is acc else 0          # a leaf with hooks holds it
     outside = refs - _FRAME_REFS - inside - held
@@ -252,7 +252,7 @@ def _check_probe(rec, root, acc, refs):
           f"backward: a tensor of shape {shape} that requires grad (a parameter) is used by "
           f"{outside} ops of graphs this backward does not reach, created at "
           f"{_sites(users)}; their count grows with every iteration and they hold {nodes} "
-          f"nodes and {_fmt_bytes(saved)} of saved values that no backward will free. A loop "
+          f"nodes and {format_bytes(saved)} of saved values that no backward will free. A loop "
           "keeps graphs it never differentiates: often an evaluation run with grad enabled "
           "that sums its losses. Evaluate under tapegrad.no_grad() (or inference_mode()), and "
           "keep numbers: total += float(loss), losses.append(loss.item()), or "
@@ -272,12 +272,12 @@ def _held(starts, exclude):
     """(op nodes, saved bytes) reachable from ``starts`` outside the ids in ``exclude``;
     each saved buffer counted once."""
     nodes, buffers = 0, {}
-    for n in _reachable(starts):
+    for n in reachable_nodes(starts):
         if id(n) in exclude or type(n) is AccumulateGrad:   # (leaves are not the leak)
             continue
         nodes += 1
-        for a in _saved_arrays(n)[0]:
-            b = _base(a)
+        for a in saved_arrays(n)[0]:
+            b = owning_array(a)
             buffers[id(b)] = b.nbytes
     return nodes, sum(buffers.values())
 

@@ -46,6 +46,7 @@ import shutil
 from .._core.errors import ArgumentError, GradError
 from .._core.node import AccumulateGrad, format_site
 from .._core.tensor import Tensor
+from ..autograd.inspect import format_bytes, saved_bytes
 
 __all__ = ["to_dot", "render", "show", "notebook_display"]
 
@@ -191,38 +192,6 @@ def _runs(sigs, min_repeat):
 
 
 # ---- labels ----------------------------------------------------------------------------------
-def _saved_bytes(node):
-    """Bytes of the arrays ``node`` keeps for backward; None once a backward freed them."""
-    if node.saved is None:
-        return None
-    total, seen = 0, set()
-
-    def add(a):
-        data = getattr(a, "_data", a)
-        if data is not None and hasattr(data, "nbytes") and id(data) not in seen:
-            seen.add(id(data))
-            nonlocal total
-            total += int(data.nbytes)
-    for slot in ("x", "y", "z", "out"):
-        add(getattr(node, slot, None))      # unset slots: nothing saved there
-    s = node.saved
-    for k in range(1, len(s), 4):
-        v = s[k]
-        add(getattr(v, "packed", v))        # a saved_tensors_hooks value keeps its packed form
-    ctx = getattr(node, "_ctx", None)       # a custom Function's ctx.save_for_backward
-    for v in (getattr(ctx, "_saved", None) or ()) if ctx is not None else ():
-        add(v)
-    return total
-
-
-def _fmt_bytes(n):
-    for unit in ("B", "KiB", "MiB"):
-        if n < 1024:
-            return f"{n:g} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"
-
-
 def _short_dtype(dtype):
     return str(dtype).replace("tapegrad.", "")
 
@@ -261,8 +230,8 @@ def _node_attrs(node, names, show_saved, last_twin):
         path, _, line = site.rpartition(":")
         lines.append(f"{os.path.basename(path)}:{line}")
     if show_saved:
-        nb = _saved_bytes(node)
-        lines.append("saved: freed" if nb is None else f"saved {_fmt_bytes(nb)}")
+        nb = saved_bytes(node)
+        lines.append("saved: freed" if nb is None else f"saved {format_bytes(nb)}")
     if marks:
         lines.append(", ".join(marks))
     attrs = {"fillcolor": "orange" if marks else "white"}
