@@ -24,7 +24,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from engine_bench import (fmt_ms, fmt_ratio, measure, med, parse_args, ratios,  # noqa: E402
                           report, section, torch)
-from mlp_step import BATCH, SIZES, init_params, make_step  # noqa: E402
+from mlp_step import BATCH, SIZES, init_params, make_batch, make_step  # noqa: E402
 
 import tapegrad as tg  # noqa: E402
 
@@ -73,9 +73,7 @@ def main():
     args = parse_args(__doc__, cpu_time=True, options=options)
     repeats = args.repeats or (30 if args.quick else 150)
     warmup = 5 if args.quick else 15
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
-    y = rng.integers(0, SIZES[-1], BATCH)
+    x, y = make_batch()
     start = init_params(np.random.default_rng(1))
     with report() as summary:
         how = "entered once" if args.region else "entered per step"

@@ -17,13 +17,12 @@ Target: under 2% of the MLP step.
 import os
 import sys
 
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import engine_bench  # noqa: E402  (its clock, which --cpu-time switches)
 from engine_bench import (fmt_us, measure, med, parse_args, print_times,  # noqa: E402
                           report, report_ratio, section)
-from mlp_step import BATCH, SIZES, init_params, make_step  # noqa: E402
+from mlp_step import BATCH, SIZES, tapegrad_problem  # noqa: E402
 
 import tapegrad as tg  # noqa: E402
 from tapegrad._core.state import STATE  # noqa: E402
@@ -35,11 +34,7 @@ TARGET = 1.02
 def bench(summary, repeats, warmup):
     section(f"MLP step {'-'.join(map(str, SIZES))}, batch {BATCH}, optim.SGD: leak sentinel "
             "on vs off")
-    rng = np.random.default_rng(0)
-    x = tg.tensor(rng.standard_normal((BATCH, SIZES[0])).astype(np.float32))
-    y = tg.tensor(rng.integers(0, SIZES[-1], BATCH))
-    params = [tg.tensor(p, requires_grad=True) for p in init_params(np.random.default_rng(1))]
-    step = make_step(tg, params, manual=False)
+    x, y, params, step = tapegrad_problem()
     tg.autograd.set_leak_sentinel(True)
     step(x, y)
     record = STATE.leaks                   # the "on" steps' record, kept between them

@@ -104,6 +104,21 @@ def step(lib, params, x, y, optimizer=None, lr=LR):
     return loss
 
 
+def make_batch():
+    """The benchmark's batch as NumPy arrays: inputs (BATCH, 784) float32, class indices."""
+    rng = np.random.default_rng(0)
+    return (rng.standard_normal((BATCH, SIZES[0])).astype(np.float32),
+            rng.integers(0, SIZES[-1], BATCH))
+
+
+def tapegrad_problem():
+    """(x, y, params, step): the batch as tensors, fresh parameters and a tapegrad optim.SGD
+    step over them, for the benchmarks that time this step with a tool on and off."""
+    x, y = make_batch()
+    params = [tg.tensor(p, requires_grad=True) for p in init_params(np.random.default_rng(1))]
+    return tg.tensor(x), tg.tensor(y), params, make_step(tg, params, manual=False)
+
+
 def make_step(lib, params, manual):
     optimizer = None if manual else lib.optim.SGD(params, lr=LR)
     return lambda x, y: step(lib, params, x, y, optimizer)
@@ -126,9 +141,7 @@ def bench(summary, repeats, warmup, manual=False):
     update = "update by hand" if manual else "optim.SGD"
     section(f"MLP step {'-'.join(map(str, SIZES))}, ReLU, cross_entropy, batch {BATCH}, "
             f"float32, fwd+bwd+SGD ({update})")
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((BATCH, SIZES[0])).astype(np.float32)
-    y = rng.integers(0, SIZES[-1], BATCH)
+    x, y = make_batch()
     check_agreement(x, y, manual)
 
     start = init_params(np.random.default_rng(1))

@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import engine_bench  # noqa: E402
 from engine_bench import (N_CHAIN, fmt_ms, fmt_ratio, fmt_us, med, parse_args,  # noqa: E402
                           ratios, report, section, tg_chain)
-from mlp_step import BATCH, SIZES, init_params, make_step  # noqa: E402
+from mlp_step import BATCH, SIZES, tapegrad_problem  # noqa: E402
 
 import tapegrad as tg  # noqa: E402
 from tapegrad.ops.registry import REGISTRY  # noqa: E402
@@ -75,11 +75,7 @@ def show(summary, label, times, per, fmt, target=None):
 def bench_mlp(summary, repeats, warmup):
     section(f"MLP step {'-'.join(map(str, SIZES))}, batch {BATCH}, float32, fwd+bwd+SGD: "
             "plain vs inside profile()")
-    rng = np.random.default_rng(0)
-    x = tg.tensor(rng.standard_normal((BATCH, SIZES[0])).astype(np.float32))
-    y = tg.tensor(rng.integers(0, SIZES[-1], BATCH))
-    params = [tg.tensor(p, requires_grad=True) for p in init_params(np.random.default_rng(1))]
-    step = make_step(tg, params, manual=False)
+    x, y, _, step = tapegrad_problem()
     with profile() as prof:
         step(x, y)
     print(f"ops per step: {sum(r.count for r in prof.key_averages())} events "
