@@ -172,10 +172,9 @@ def _source(src, bsrc, nd, size):
     return src.reshape(size, 1) if nd == 0 else src
 
 
-@public_rule("index_add")
-def index_add(args, batched, kw, size):
-    from ...ops.index_ops import index_add as index_add_
-    from ...ops.scatter import scatter_add
+def _index_source_layout(args, batched, kw, size):
+    """index_add's and index_copy's (x, d, idx_b, nd, src) in the layout of the vector rules
+    (src a tensor of x's dtype and rank), or None for the per-example fallback."""
     from ..._core.tensor import Tensor
     x, idx, src = args
     if not isinstance(src, Tensor) or src.dtype != x.dtype:
@@ -184,7 +183,18 @@ def index_add(args, batched, kw, size):
     if got is None or ndim_of(src, batched[2]) != ndim_of(x, batched[0]):
         return None
     x, d, idx_b, nd = got
-    src = _source(src, batched[2], nd, size)
+    return x, d, idx_b, nd, _source(src, batched[2], nd, size)
+
+
+@public_rule("index_add")
+def index_add(args, batched, kw, size):
+    from ...ops.index_ops import index_add as index_add_
+    from ...ops.scatter import scatter_add
+    got = _index_source_layout(args, batched, kw, size)
+    if got is None:
+        return None
+    x, d, idx_b, nd, src = got
+    idx = args[1]
     alpha = kw["alpha"]
     if idx_b is None:
         return _restore(index_add_(x, d + 1, idx, src, alpha=alpha), nd, size)
@@ -201,15 +211,13 @@ def index_add(args, batched, kw, size):
 def index_copy(args, batched, kw, size):
     from ...ops.index_ops import index_copy as index_copy_
     from ...ops.scatter import scatter as scatter_
-    from ..._core.tensor import Tensor
-    x, idx, src = args
-    if not isinstance(src, Tensor) or src.dtype != x.dtype or _dtype(idx) != "int64":
+    idx = args[1]
+    if _dtype(idx) != "int64":
         return None
-    got = _vector_layout(x, batched[0], idx, batched[1], kw["dim"], size, False)
-    if got is None or ndim_of(src, batched[2]) != ndim_of(x, batched[0]):
+    got = _index_source_layout(args, batched, kw, size)
+    if got is None:
         return None
-    x, d, idx_b, nd = got
-    src = _source(src, batched[2], nd, size)
+    x, d, idx_b, nd, src = got
     if idx_b is None:
         return _restore(index_copy_(x, d + 1, idx, src), nd, size)
     return _restore(scatter_(x, d + 1, _spread(idx_b, src, d), src), nd, size)
