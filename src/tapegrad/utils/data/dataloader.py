@@ -70,9 +70,11 @@ def _seed_worker(seed):
 
 
 def _worker_loop(fetch, index_q, result_q, worker_id, num_workers, seed, init_fn,
-                 batch_size, iterable):
+                 batch_size, iterable, parent):
+    # ``parent`` is the main process's pid, passed in: a worker that read getppid() itself
+    # could read it after a parent killed during the worker's start-up had already gone,
+    # get its new parent's pid and never notice (CI saw such a worker outlive its parent).
     global _worker_info
-    parent = os.getppid()           # read first: worker_init_fn may take a while
     try:
         # A failure to start (worker_init_fn) is sent back as the answer to every task,
         # so the main process re-raises it with its type instead of finding a dead worker.
@@ -171,7 +173,7 @@ class _WorkerPool:
         for i in range(self.n):
             p = ctx.Process(target=_worker_loop, daemon=True, args=(
                 loader._fetch, self.index_qs[i], self.result_q, i, self.n, base_seed + i,
-                loader.worker_init_fn, loader.batch_size, iterable))
+                loader.worker_init_fn, loader.batch_size, iterable, self.owner))
             p.start()
             self.procs.append(p)
         self.timeout = loader.timeout
