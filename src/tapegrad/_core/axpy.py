@@ -10,7 +10,6 @@
 # there (a NumPy built against MKL or Accelerate, an unusual layout), ``axpy`` answers False
 # and callers keep their NumPy path: same numbers to rounding, one pass slower.
 """
-import glob
 import os
 
 import numpy as np
@@ -25,6 +24,7 @@ MIN_SIZE = 16384            # elements; below it the ctypes call costs more than
 
 def _library_paths():
     """NumPy's bundled OpenBLAS: numpy.libs/ (Linux, Windows wheels) or numpy/.dylibs/ (macOS)."""
+    import glob         # here: only the first large update needs it, not `import tapegrad`
     here = os.path.dirname(np.__file__)
     for folder in (os.path.join(os.path.dirname(here), "numpy.libs"), os.path.join(here, ".dylibs")):
         yield from sorted(glob.glob(os.path.join(folder, "*scipy_openblas64_*")))
