@@ -26,7 +26,8 @@ def _library_paths():
     """NumPy's bundled OpenBLAS: numpy.libs/ (Linux, Windows wheels) or numpy/.dylibs/ (macOS)."""
     import glob         # here: only the first large update needs it, not `import tapegrad`
     here = os.path.dirname(np.__file__)
-    for folder in (os.path.join(os.path.dirname(here), "numpy.libs"), os.path.join(here, ".dylibs")):
+    for folder in (os.path.join(os.path.dirname(here), "numpy.libs"),
+                   os.path.join(here, ".dylibs")):
         yield from sorted(glob.glob(os.path.join(folder, "*scipy_openblas64_*")))
 
 
