@@ -12,7 +12,7 @@ from .._core.cuts import op_cut
 from .._core.errors import DTypeError, ShapeError
 from .._core.state import STATE
 from .._core.tensor import Tensor, wrap
-from ._broadcast import cast_like
+from ._broadcast import broadcast_view, cast_like
 from .elementwise import maximum, minimum
 from .registry import OpDef, apply_unary, batched_call, register, tracked
 from .shape import clone, expand, normalize_dim, reshape
@@ -93,7 +93,7 @@ def sum_vjp(ctx, g):
         data = g._data if type(g) is Tensor else g
         if type(data) is _ndarray:
             r = data if ctx.keepdim else data.reshape(ctx.kshape)
-            r = r.view() if r.shape == ctx.in_shape else np.broadcast_to(r, ctx.in_shape)
+            r = r.view() if r.shape == ctx.in_shape else broadcast_view(r, ctx.in_shape)
             return (r if data is g else wrap(r),)
     return (expand(_unreduce(ctx, g), ctx.in_shape),)
 

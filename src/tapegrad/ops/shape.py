@@ -6,7 +6,7 @@ import numpy as np
 from .._core import dtypes
 from .._core.errors import ArgumentError, IndexRangeError, ShapeError
 from .._core.tensor import Tensor, shape_of
-from ._broadcast import sum_to_shape
+from ._broadcast import broadcast_view, sum_to_shape
 from .instrument import track
 from .registry import (OpDef, apply, apply_binary, apply_chain, apply_unary, chain_adjoint,
                        linear, register)
@@ -328,7 +328,7 @@ def mT(input):
 def _expand_forward(x, shape, in_shape):
     # NOTE: broadcast_to always gives a read-only array; an expand that grows nothing is a
     # plain (writable) view, as in PyTorch.
-    return x.view() if x.shape == shape else np.broadcast_to(x, shape)
+    return x.view() if x.shape == shape else broadcast_view(x, shape)
 
 
 EXPAND = register(OpDef("expand", _expand_forward,
