@@ -187,7 +187,7 @@ def _tensor_ctx(node):
     if type(node) is not Node:
         return node      # a custom Function's node: it keeps Tensors (autograd/function.py)
     c = _new(Ctx)
-    c.params = node.params
+    c.__dict__ = node.__dict__     # the params (Note on Ctx in _core/node.py)
     c.needs_input_grad = node.needs_input_grad
     saved = node.saved
     if len(saved) != 4 * len(node.op.save_slots):

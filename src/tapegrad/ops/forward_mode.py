@@ -119,7 +119,7 @@ def _tangent_at(op, args, arrays, params, result, level):
         tangents.append(t)
         has.append(t is not None)
     ctx = _new(Ctx)
-    ctx.params = params
+    ctx.__dict__ = params         # (the params: Note on Ctx in _core/node.py)
     ctx.needs_input_grad = tuple(has)
     if as_tensors:
         # NOTE: only the values the op saves, which are all its rules read: stripping a dual
