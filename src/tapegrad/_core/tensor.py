@@ -18,6 +18,9 @@ _ndarray = np.ndarray
 _weakref = weakref.ref
 
 
+_REFRESH_VIEW = []     # ops.registry.refresh_view, once Tensor._refresh first needs it
+
+
 class Version:
     """A storage's version counter, shared by a tensor, its views and its detached aliases.
     ``site`` is where the last recorded in-place change happened, for error messages;
@@ -199,10 +202,14 @@ class Tensor:
 
     def _refresh(self):
         """Bring a view's history up to date after its storage changed in place (Note [Views
-        and in-place ops]); late import: the ops floor sits above the core."""
+        and in-place ops]); found on first use: the ops floor sits above the core."""
         if self._view is not None:
-            from ..ops.registry import refresh_view
-            refresh_view(self)
+            if not _REFRESH_VIEW:
+                # NOTE: kept, not imported per call: an import statement costs ~1 us even
+                # for a loaded module, more than the version check it guards.
+                from ..ops.registry import refresh_view
+                _REFRESH_VIEW.append(refresh_view)
+            _REFRESH_VIEW[0](self)
 
     def _node(self):
         """The node gradients for this tensor flow into: grad_fn, or the leaf's accumulator."""

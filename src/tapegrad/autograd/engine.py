@@ -266,7 +266,7 @@ def run_backward(outputs, grad_outputs, retain_graph, create_graph, targets=None
                             "outputs")
     seeds = [_seed(t, g, i, create_graph, caller)
              for i, (t, g) in enumerate(zip(outputs, grad_outputs))]
-    roots = list(dict.fromkeys(node for node, _, _ in seeds))
+    roots = [seeds[0][0]] if len(seeds) == 1 else list(dict.fromkeys(s[0] for s in seeds))
     if retain_graph is None:
         retain_graph = create_graph
     # Kahn's walk: a node is ready once all its consumers ran (no recursion, each node once).

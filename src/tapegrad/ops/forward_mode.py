@@ -46,19 +46,25 @@ def tangent_levels(args):
     """The active levels at which some Tensor in ``args`` carries a tangent, outer first.
     Forgets tangents of levels that ended (a tensor outside its level is plain again)."""
     active = STATE.fw_levels
+    if len(active) == 1:              # the common case, one level: no set, no sort
+        level, found = active[0], False
+        for a in args:
+            if isinstance(a, Tensor) and a._fw is not None:
+                fw = a._fw
+                if level in fw:
+                    found = True
+                    if len(fw) > 1:
+                        a._fw = {level: fw[level]}
+                else:
+                    a._fw = None
+        return active if found else ()
     found = None
     for a in args:
         if isinstance(a, Tensor) and a._fw is not None:
             fw = a._fw
-            if len(fw) == 1 and len(active) == 1:       # the common case: one level
-                if active[0] not in fw:
-                    a._fw = None
-                    continue
-                live = active
-            else:
-                live = [k for k in fw if k in active]
-                if len(live) != len(fw):
-                    a._fw = {k: fw[k] for k in live} or None
+            live = [k for k in fw if k in active]
+            if len(live) != len(fw):
+                a._fw = {k: fw[k] for k in live} or None
             if found is None:
                 found = set(live)
             else:
