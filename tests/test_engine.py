@@ -1074,3 +1074,15 @@ def test_broadcast_gradient_over_an_empty_middle_dim():
     (tg.zeros(2, 3, 0) + c).sum().backward()
     assert b.grad.shape == (1, 0, 1) and a.grad.shape == (2, 0, 4)
     np.testing.assert_array_equal(c.grad.numpy(), np.zeros((1, 3, 1), np.float32))
+
+
+def test_an_attribute_set_on_one_node_stays_on_that_node():
+    # a node's parameters are its __dict__; each recorded node has its own copy, so a
+    # user's attribute can't reach other nodes of the op (or their forward calls)
+    x = tg.randn(3, requires_grad=True)
+    a = x.exp()
+    a.grad_fn.note = "mine"
+    b = x.exp()
+    assert a.grad_fn.note == "mine" and not hasattr(b.grad_fn, "note")
+    b.sum().backward()            # (exp's forward and rule see no stray parameter)
+    assert np.allclose(x.grad.numpy(), np.exp(x.detach().numpy()))

@@ -76,8 +76,11 @@ class Ctx:
     (create_graph=True)."""
     # NOTE: the op's parameters are the instance __dict__ (``params`` reads and sets it), so
     # ``ctx.axis`` is a plain attribute lookup: a ``__getattr__`` fallback cost ~0.8 us per
-    # read (the failed lookup raises first), more than some whole rules. The dict is the one
-    # the op was called with, shared, so nothing may set an attribute that is not a slot.
+    # read (the failed lookup raises first), more than some whole rules. A recorded node gets
+    # its own copy of the dict (record_node): an attribute that is not a slot, set on one
+    # node, would otherwise land in every node sharing the op's parameters (a module-level
+    # constant, the empty default) and reach their forward calls. Ctxs built for one rule
+    # call share the dict they are given.
     __slots__ = ("needs_input_grad", "x", "y", "z", "out", "__dict__")
 
     @property

@@ -273,7 +273,7 @@ def record_node(op, args, arrays, params, out):
         node.needs_input_grad = tuple(needs)
         node.parents = tuple(parents)
     node.op = op
-    node.__dict__ = params        # (the params: Note on Ctx in _core/node.py)
+    node.__dict__ = params.copy()   # its own: the params (Note on Ctx in _core/node.py)
     node.shape = out.shape
     node.dtype = out.dtype
     site = STATE.site      # set while a backward records or a tangent is computed
