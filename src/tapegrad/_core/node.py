@@ -85,7 +85,7 @@ class Ctx:
 
     @property
     def params(self):
-        """The op's parameters (a dict, the one the op was called with)."""
+        """The op's parameters, a dict (a recorded node's own copy)."""
         return self.__dict__
 
     @params.setter
